@@ -1,0 +1,1 @@
+"""SMS-Slack bridge: one Slack thread per subscriber phone number."""

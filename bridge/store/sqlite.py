@@ -1,0 +1,435 @@
+"""SQLite engine: the embedded default. One connection in WAL mode; one effect is
+one transaction, so a message and its pending delivery are committed together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bridge.models import (
+    Contact,
+    Conversation,
+    Direction,
+    InboundRecord,
+    InboundSms,
+    Job,
+    JobKind,
+    Media,
+    Message,
+    NewJob,
+    conversation_lane,
+)
+
+# Each entry moves the schema one version on; never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        slack_channel TEXT,
+        slack_thread_ts TEXT,
+        created_at REAL NOT NULL,
+        last_activity_at REAL NOT NULL,
+        header_activity_at REAL,
+        UNIQUE (business_number, subscriber)
+    );
+    CREATE INDEX conversations_thread ON conversations (slack_channel, slack_thread_ts);
+    CREATE INDEX conversations_activity ON conversations (last_activity_at);
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+        direction TEXT NOT NULL,
+        body TEXT NOT NULL,
+        media TEXT NOT NULL DEFAULT '[]',
+        sid TEXT UNIQUE,
+        created_at REAL NOT NULL,
+        slack_channel TEXT,
+        slack_ts TEXT
+    );
+    CREATE INDEX messages_conversation ON messages (conversation_id, created_at);
+    CREATE TABLE contacts (
+        phone TEXT PRIMARY KEY,
+        name TEXT,
+        fields TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE jobs (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        run_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_token TEXT,
+        lease_until REAL,
+        last_error TEXT,
+        conversation_id INTEGER,
+        message_id TEXT,
+        note TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
+    CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE state IN ('pending', 'running');
+    CREATE INDEX jobs_state ON jobs (state, kind);
+    """,
+)
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _conversation(row: aiosqlite.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        business_number=row["business_number"],
+        subscriber=row["subscriber"],
+        status=row["status"],
+        assignee=row["assignee"],
+        flagged=bool(row["flagged"]),
+        slack_channel=row["slack_channel"],
+        slack_thread_ts=row["slack_thread_ts"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        last_activity_at=datetime.fromtimestamp(row["last_activity_at"], UTC),
+        header_activity_at=_dt(row["header_activity_at"]),
+    )
+
+
+def _message(row: aiosqlite.Row) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=Direction(row["direction"]),
+        body=row["body"],
+        media=tuple(Media(**m) for m in json.loads(row["media"])),
+        sid=row["sid"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        slack_channel=row["slack_channel"],
+        slack_ts=row["slack_ts"],
+    )
+
+
+def _job(row: aiosqlite.Row, token: str) -> Job:
+    return Job(
+        key=row["key"],
+        kind=JobKind(row["kind"]),
+        lane=row["lane"],
+        conversation_id=row["conversation_id"],
+        message_id=row["message_id"],
+        note=row["note"],
+        attempts=row["attempts"] + 1,
+        lease_token=token,
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+    )
+
+
+async def _fetchone(
+    db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> aiosqlite.Row | None:
+    async with db.execute(sql, tuple(params)) as cur:
+        row: aiosqlite.Row | None = await cur.fetchone()
+        return row
+
+
+class SQLiteStore:
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._db: aiosqlite.Connection | None = None
+        # One connection: the lock keeps each effect's statements together, so no
+        # statement of another effect lands inside an open transaction.
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore.open() was not awaited")
+        return self._db
+
+    async def open(self) -> None:
+        # isolation_level=None: we issue BEGIN ourselves, so one effect = one transaction.
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        self._db.row_factory = aiosqlite.Row
+        for pragma in (
+            "journal_mode = WAL",
+            "synchronous = NORMAL",  # durable across process crashes; WAL fsyncs on checkpoint
+            "foreign_keys = ON",
+            "busy_timeout = 5000",
+        ):
+            await self._db.execute(f"PRAGMA {pragma}")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = row[0] if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def ping(self) -> bool:
+        try:
+            async with self.db.execute("SELECT 1") as cur:
+                return await cur.fetchone() is not None
+        except Exception:
+            return False
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        # IMMEDIATE takes the write lock up front, keeping other processes' writers out.
+        async with self._lock:
+            db = self.db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement as its own transaction; returns the rows it changed."""
+        async with self._lock:
+            cur = await self.db.execute(sql, tuple(params))
+            return cur.rowcount
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock:
+            return await _fetchone(self.db, sql, params)
+
+    # --- conversations and messages -------------------------------------------------
+    async def record_inbound(self, sms: InboundSms) -> InboundRecord:
+        at = _ts(sms.received_at)
+        async with self._tx() as db:
+            existing = await _fetchone(db, "SELECT * FROM messages WHERE sid = ?", (sms.sid,))
+            if existing is not None:
+                message = _message(existing)
+                conv = await _fetchone(
+                    db, "SELECT * FROM conversations WHERE id = ?", (message.conversation_id,)
+                )
+                assert conv is not None  # foreign key
+                return InboundRecord(
+                    conversation=_conversation(conv), message=message, created=False
+                )
+            async with db.execute(
+                """
+                INSERT INTO conversations (business_number, subscriber, created_at,
+                                           last_activity_at)
+                VALUES (?, ?, ?, ?)
+                ON CONFLICT (business_number, subscriber) DO UPDATE
+                SET last_activity_at = max(last_activity_at, excluded.last_activity_at)
+                RETURNING *
+                """,
+                (sms.business_number, sms.subscriber, at, at),
+            ) as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            conversation = _conversation(row)
+            message = Message(
+                id=uuid.uuid4().hex,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                body=sms.body,
+                media=sms.media,
+                sid=sms.sid,
+                created_at=sms.received_at,
+            )
+            await db.execute(
+                "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.id,
+                    message.conversation_id,
+                    message.direction.value,
+                    message.body,
+                    json.dumps([m.model_dump() for m in message.media]),
+                    message.sid,
+                    at,
+                ),
+            )
+            await self._enqueue(
+                NewJob(
+                    key=f"post:{message.id}",
+                    kind=JobKind.POST_INBOUND,
+                    lane=conversation_lane(conversation.id),
+                    conversation_id=conversation.id,
+                    message_id=message.id,
+                ),
+                run_at=at,
+            )
+        return InboundRecord(conversation=conversation, message=message, created=True)
+
+    async def get_conversation(self, conversation_id: int) -> Conversation | None:
+        row = await self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return None if row is None else _conversation(row)
+
+    async def find_conversation(self, business_number: str, subscriber: str) -> Conversation | None:
+        row = await self._one(
+            "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
+            (business_number, subscriber),
+        )
+        return None if row is None else _conversation(row)
+
+    async def set_thread(
+        self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
+    ) -> bool:
+        return (
+            await self._write(
+                "UPDATE conversations SET slack_channel = ?, slack_thread_ts = ?"
+                " WHERE id = ? AND slack_thread_ts IS ?",
+                (channel, thread_ts, conversation_id, replacing),
+            )
+            == 1
+        )
+
+    async def clear_thread(self, conversation_id: int, thread_ts: str) -> bool:
+        return (
+            await self._write(
+                "UPDATE conversations SET slack_thread_ts = NULL, header_activity_at = NULL"
+                " WHERE id = ? AND slack_thread_ts = ?",
+                (conversation_id, thread_ts),
+            )
+            == 1
+        )
+
+    async def mark_header_shown(self, conversation_id: int, activity_at: datetime) -> None:
+        await self._write(
+            "UPDATE conversations SET header_activity_at = ? WHERE id = ?",
+            (_ts(activity_at), conversation_id),
+        )
+
+    async def get_message(self, message_id: str) -> Message | None:
+        row = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return None if row is None else _message(row)
+
+    async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None:
+        await self._write(
+            "UPDATE messages SET slack_channel = ?, slack_ts = ? WHERE id = ?",
+            (channel, ts, message_id),
+        )
+
+    async def get_contact(self, phone: str) -> Contact | None:
+        row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))
+        if row is None:
+            return None
+        return Contact(phone=row["phone"], name=row["name"], fields=json.loads(row["fields"]))
+
+    async def put_contact(self, contact: Contact) -> None:
+        await self._write(
+            "INSERT INTO contacts (phone, name, fields) VALUES (?, ?, ?)"
+            " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields",
+            (contact.phone, contact.name, json.dumps(contact.fields)),
+        )
+
+    # --- the outbox -----------------------------------------------------------------
+    async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
+        async with self._tx():
+            await self._enqueue(job, run_at=_ts(run_at))
+
+    async def _enqueue(self, job: NewJob, *, run_at: float) -> None:
+        await self.db.execute(
+            """
+            INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id, message_id,
+                              note, created_at)
+            VALUES (?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), 'pending', ?, ?, ?,
+                    ?, ?)
+            ON CONFLICT (key) DO UPDATE
+            SET state = 'pending', seq = excluded.seq, run_at = excluded.run_at,
+                attempts = 0, lease_token = NULL, lease_until = NULL, last_error = NULL,
+                note = excluded.note
+            WHERE jobs.state != 'pending'
+            """,
+            (
+                job.key,
+                job.kind.value,
+                job.lane,
+                run_at,
+                job.conversation_id,
+                job.message_id,
+                job.note,
+                run_at,
+            ),
+        )
+
+    async def claim_jobs(
+        self, owner: str, *, now: datetime, limit: int, lease_seconds: float
+    ) -> list[Job]:
+        at = _ts(now)
+        token = f"{owner}:{uuid.uuid4().hex}"
+        async with self._tx() as db:
+            async with db.execute(
+                """
+                SELECT * FROM jobs j
+                WHERE ((j.state = 'pending' AND j.run_at <= :now)
+                       OR (j.state = 'running' AND j.lease_until <= :now))
+                  AND NOT EXISTS (SELECT 1 FROM jobs k
+                                  WHERE k.lane = j.lane AND k.state IN ('pending', 'running')
+                                    AND k.seq < j.seq)
+                ORDER BY j.seq LIMIT :limit
+                """,
+                {"now": at, "limit": limit},
+            ) as cur:
+                rows = list(await cur.fetchall())
+            await db.executemany(
+                "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?,"
+                " attempts = attempts + 1 WHERE key = ?",
+                [(token, at + lease_seconds, row["key"]) for row in rows],
+            )
+        return [_job(row, token) for row in rows]
+
+    async def complete_job(self, job: Job) -> bool:
+        return (
+            await self._write(
+                "DELETE FROM jobs WHERE key = ? AND lease_token = ?", (job.key, job.lease_token)
+            )
+            == 1
+        )
+
+    async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
+        return (
+            await self._write(
+                "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?,"
+                " lease_token = NULL, lease_until = NULL WHERE key = ? AND lease_token = ?",
+                (_ts(run_at), error, job.key, job.lease_token),
+            )
+            == 1
+        )
+
+    async def kill_job(self, job: Job, *, error: str) -> bool:
+        return (
+            await self._write(
+                "UPDATE jobs SET state = 'dead', last_error = ?, lease_token = NULL,"
+                " lease_until = NULL WHERE key = ? AND lease_token = ?",
+                (error, job.key, job.lease_token),
+            )
+            == 1
+        )
+
+    async def queue_depth(self) -> dict[str, int]:
+        async with (
+            self._lock,
+            self.db.execute(
+                "SELECT CASE WHEN state = 'dead' THEN 'dead' ELSE kind END, count(*)"
+                " FROM jobs GROUP BY 1"
+            ) as cur,
+        ):
+            return {name: count for name, count in await cur.fetchall()}
