@@ -40,11 +40,13 @@ class WebhookResponse(NamedTuple):
 
 @dataclass(frozen=True)
 class Failure:
-    """How an injected failure answers: an HTTP status, maybe Retry-After, maybe an error."""
+    """How an injected failure answers: an HTTP status, maybe Retry-After, and the
+    platform's error (Slack names errors, Twilio numbers them)."""
 
     status: int
     retry_after: int | None = None
     error: str | None = None
+    code: int | None = None
 
 
 @dataclass

@@ -13,9 +13,13 @@ from typing import Protocol
 from bridge.models import Contact, Conversation, InboundRecord, InboundSms, Job, Message, NewJob
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened; the message names the setting to fix."""
+
+
 class Store(Protocol):
     async def open(self) -> None:
-        """Connect, migrate the schema or create indexes."""
+        """Connect, migrate the schema or create indexes; `StoreUnavailable` if not."""
 
     async def close(self) -> None: ...
 

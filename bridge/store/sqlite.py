@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from bridge.models import (
     NewJob,
     conversation_lane,
 )
+from bridge.store.base import StoreUnavailable
 
 # Each entry moves the schema one version on; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -162,6 +164,13 @@ class SQLiteStore:
         return self._db
 
     async def open(self) -> None:
+        try:
+            await self._open()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreUnavailable(f"BRIDGE_DB_PATH: cannot open {self._path}: {exc}") from None
+
+    async def _open(self) -> None:
         # isolation_level=None: we issue BEGIN ourselves, so one effect = one transaction.
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row

@@ -1,0 +1,123 @@
+"""The composition root: the one place that builds clients and wires the layers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client as TwilioClient
+
+from bridge.config import BusinessConfig, Settings
+from bridge.delivery.outbox import Outbox, RetryPolicy
+from bridge.metrics import Metrics
+from bridge.models import JobKind
+from bridge.ops import OpsEndpoints
+from bridge.slack.dead_report import DeadReport
+from bridge.slack.gateway import SlackGateway, slack_rates
+from bridge.slack.header_sync import HeaderSync
+from bridge.slack.inbound_poster import InboundPoster
+from bridge.slack.threads import ThreadKeeper
+from bridge.sms.signature import TwilioSignature
+from bridge.sms.webhooks import InboundWebhook
+from bridge.store.base import Store
+from bridge.store.mongo import MongoStore
+from bridge.store.sqlite import SQLiteStore
+from bridge.threading.inbound import InboundPipeline
+
+MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest inputs
+
+
+def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url),
+        session=session,
+        timeout=10,
+        # Quick in-call retries for blips; 429s go back to the outbox, which waits
+        # Retry-After without holding a worker.
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler()],
+    )
+
+
+def make_twilio_client(settings: Settings) -> TwilioClient:
+    client = TwilioClient(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        http_client=AsyncTwilioHttpClient(timeout=10),
+    )
+    client.api.base_url = str(settings.twilio_api_url)
+    return client
+
+
+def make_store(settings: Settings) -> Store:
+    if settings.mongodb_uri is not None:
+        return MongoStore.from_uri(settings.mongodb_uri.get_secret_value())
+    return SQLiteStore(settings.bridge_db_path)
+
+
+async def build_app(
+    settings: Settings,
+    config: BusinessConfig,
+    *,
+    store: Store | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> web.Application:
+    """Build the whole bridge as an aiohttp application; its start-up starts the
+    workers and its clean-up stops them and closes every client."""
+    metrics = Metrics()
+    store = store or make_store(settings)
+    await store.open()
+
+    session = aiohttp.ClientSession()
+    gateway = SlackGateway(
+        make_slack_client(settings, session),
+        slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst),
+        metrics,
+    )
+    threads = ThreadKeeper(store, gateway, settings.slack_inbox_channel)
+    outbox = Outbox(
+        store,
+        {
+            JobKind.POST_INBOUND: InboundPoster(store, gateway, threads),
+            JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
+            JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
+        },
+        metrics,
+        concurrency=settings.bridge_workers,
+        policy=retry_policy or RetryPolicy(),
+    )
+    pipeline = InboundPipeline(
+        store,
+        header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
+        on_enqueued=outbox.wake,
+    )
+    inbound = InboundWebhook(
+        TwilioSignature(
+            settings.twilio_auth_token.get_secret_value(), str(settings.bridge_public_url)
+        ),
+        pipeline.receive,
+        metrics,
+    )
+
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.add_routes([web.post("/sms/inbound", inbound.handle)])
+    app.add_routes(OpsEndpoints(store, metrics).routes())
+
+    async def start(_app: web.Application) -> None:
+        await outbox.start()
+
+    async def stop(_app: web.Application) -> None:
+        await outbox.stop()
+        await session.close()
+        await store.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

@@ -1,0 +1,72 @@
+"""The `sms-bridge` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import NoReturn
+
+import typer
+from aiohttp import web
+from rich.console import Console
+
+from bridge import logs
+from bridge.app import build_app
+from bridge.checks import run_checks
+from bridge.config import BusinessConfig, ConfigError, Settings, load_business_config, load_settings
+from bridge.store.base import StoreUnavailable
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run your customers' SMS from Slack: one thread per phone number.",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _fail(message: str) -> NoReturn:
+    """One line an operator can act on, and exit 2: never a traceback."""
+    err.print(f"sms-bridge: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+def _load() -> tuple[Settings, BusinessConfig]:
+    try:
+        settings = load_settings()
+        return settings, load_business_config(settings.bridge_config)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+def serve() -> None:
+    """Run the bridge: webhooks for Twilio and Slack, and the delivery workers."""
+    settings, config = _load()
+    logs.configure(settings.bridge_log_level)
+
+    async def app() -> web.Application:
+        try:
+            return await build_app(settings, config)
+        except StoreUnavailable as exc:
+            _fail(str(exc))
+
+    web.run_app(app(), host=settings.bridge_host, port=settings.port, print=None, access_log=None)
+
+
+@cli.command()
+def check() -> None:
+    """Validate the configuration and, where credentials are set, try them."""
+    settings, _config = _load()
+    out.print("[green]✓[/] settings and business configuration are valid")
+    problems = asyncio.run(run_checks(settings, out))
+    if problems:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    cli(prog_name="sms-bridge")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

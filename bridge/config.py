@@ -1,0 +1,254 @@
+"""Settings from the environment (+ `.env`) and the YAML business configuration.
+
+Both fail with `ConfigError`, whose message is one line naming the setting, so the
+CLI can print it and exit 2 instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting an operator must fix; the message names it."""
+
+
+def _no_trailing_slash(url: AnyHttpUrl) -> AnyHttpUrl:
+    return AnyHttpUrl(str(url).rstrip("/"))
+
+
+PublicUrl = Annotated[AnyHttpUrl, AfterValidator(_no_trailing_slash)]
+
+
+class Settings(BaseSettings):
+    """Environment variables, named exactly as INTERFACES.md lists them."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_inbox_channel: str
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    twilio_account_sid: str
+    twilio_auth_token: SecretStr
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: PublicUrl = AnyHttpUrl("https://api.twilio.com")
+    bridge_public_url: PublicUrl
+    mongodb_uri: SecretStr | None = None
+    bridge_db_path: Path = Path("bridge.db")
+    anthropic_api_key: SecretStr | None = None
+    bridge_config: Path | None = None
+    bridge_host: str = "0.0.0.0"  # noqa: S104 - a server is meant to listen on all interfaces
+    port: int = Field(default=3000, ge=1, le=65535)
+    # Tuning (added by the core issue; safe defaults for one long code and one channel)
+    bridge_log_level: Literal["debug", "info", "warning", "error"] = "info"
+    bridge_workers: int = Field(default=8, ge=1, le=256)
+    bridge_slack_post_rate: float = Field(default=1.0, gt=0)
+    bridge_slack_post_burst: int = Field(default=4, ge=1)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_inbox_channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+            raise ValueError("must be a channel ID like C0123456789, not a channel name")
+        return value
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+            raise ValueError("must be an Account SID: AC followed by 32 hex digits")
+        return value
+
+    @model_validator(mode="after")
+    def _modes(self) -> Self:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: required in HTTP mode (set it, or SLACK_APP_TOKEN"
+                " for Socket Mode)"
+            )
+        if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+            raise ValueError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required")
+        return self
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, env=True)) from None
+
+
+def _first_error(exc: ValidationError, *, env: bool) -> str:
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:  # a model-level rule already names its settings
+        return message
+    name = "_".join(loc).upper() if env else ".".join(loc)
+    if error["type"] == "missing":
+        return f"{name}: required but not set"
+    if error["type"] == "extra_forbidden":
+        return f"{name}: unknown key"
+    return f"{name}: {message}"
+
+
+# --- the YAML business configuration ---------------------------------------------------
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_hours(value: str) -> tuple[time, time]:
+    match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    return time(h1, m1), time(h2, m2)
+
+
+class Business(Section):
+    name: str = "Our business"
+    contact: str = ""
+    timezone: str = "UTC"
+    hours: dict[str, str] = Field(default_factory=dict)
+    holidays: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for days, span in value.items():
+            for day in days.split("-"):
+                if day not in _DAYS:
+                    raise ValueError(
+                        f"{days!r}: days are {', '.join(_DAYS)} or ranges like mon-fri"
+                    )
+            _parse_hours(span)
+        return value
+
+
+class KeywordLists(Section):
+    opt_out: list[str] | None = None
+    opt_in: list[str] | None = None
+    help: list[str] | None = None
+
+
+class Compliance(Section):
+    provider_answers: list[Literal["opt_out", "opt_in", "help"]] = Field(
+        default_factory=lambda: ["opt_out", "opt_in"]
+    )
+    help_reply: str = "{business_name}: {business_contact}. Reply STOP to opt out."
+    keywords: KeywordLists = Field(default_factory=KeywordLists)
+
+
+class SlackSection(Section):
+    note_prefix: str = "note:"
+    undo_seconds: float = Field(default=5, ge=0, le=60)
+    reactions: dict[str, str] = Field(
+        default_factory=lambda: {
+            "white_check_mark": "resolve",
+            "triangular_flag_on_post": "flag",
+            "raising_hand": "assign_me",
+        }
+    )
+    # How stale the header card's "last activity" may get before a text refreshes it.
+    # Slack shows a thread's latest reply time itself, so this trades little for
+    # keeping chat.update off the per-text path.
+    header_refresh_minutes: float = Field(default=15, ge=0)
+
+
+class FaqEntry(Section):
+    q: str
+    a: str
+
+
+class Knowledge(Section):
+    path: Path | None = None
+    faq: list[FaqEntry] = Field(default_factory=list)
+
+
+class AutoReply(Section):
+    enabled: bool = False
+    min_confidence: float = Field(default=0.85, ge=0, le=1)
+    only_outside_hours: bool = True
+
+
+class AiSection(Section):
+    model: str = "claude-haiku-4-5"
+    draft_wait_seconds: float = Field(default=2, ge=0, le=10)
+    auto_reply: AutoReply = Field(default_factory=AutoReply)
+
+
+class BusinessConfig(Section):
+    business: Business = Field(default_factory=Business)
+    compliance: Compliance = Field(default_factory=Compliance)
+    slack: SlackSection = Field(default_factory=SlackSection)
+    canned: dict[str, str] = Field(default_factory=dict)
+    knowledge: Knowledge = Field(default_factory=Knowledge)
+    ai: AiSection = Field(default_factory=AiSection)
+
+
+def load_business_config(path: Path | None) -> BusinessConfig:
+    if path is None:
+        return BusinessConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"BRIDGE_CONFIG: cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ConfigError(f"BRIDGE_CONFIG: {path} is not valid YAML{line}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"BRIDGE_CONFIG: {path} must hold a mapping at the top level")
+    try:
+        return BusinessConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"BRIDGE_CONFIG {path}: {_first_error(exc, env=False)}") from None

@@ -1,0 +1,152 @@
+"""The outbox worker: runs stored jobs, one at a time per lane, many lanes at once.
+
+Jobs are leased, not locked: a worker that dies leaves its jobs to expire and be
+claimed again, by this process after a restart or by another one on the same store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.metrics import Metrics
+from bridge.models import Job, JobKind, NewJob, utcnow
+from bridge.store.base import Store
+
+Handler = Callable[[Job], Awaitable[None]]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    first_delay: float = 1.0
+    max_delay: float = 300.0
+    # About 1.5 h of retries with the defaults: a Slack outage of that length still
+    # delivers; past it a person is told (REPORT_DEAD) instead of waiting silently.
+    max_attempts: int = 25
+
+    def delay(self, attempts: int) -> float:
+        base = min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
+        return base * random.uniform(0.8, 1.2)  # jitter: retries of a burst spread out
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        handlers: Mapping[JobKind, Handler],
+        metrics: Metrics,
+        *,
+        concurrency: int = 8,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 0.5,
+        policy: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self._store = store
+        self._handlers = handlers
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._lease = lease_seconds
+        self._poll = poll_seconds
+        self._policy = policy
+        self._owner = uuid.uuid4().hex[:12]
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """New work was stored: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="outbox")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        # Jobs still running after the grace period keep their lease and run again
+        # after it expires: a stop delays work, it never drops it.
+        if self._running:
+            _, pending = await asyncio.wait(self._running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            claimed = 0
+            free = self._concurrency - len(self._running)
+            if free > 0:
+                try:
+                    jobs = await self._store.claim_jobs(
+                        self._owner, now=utcnow(), limit=free, lease_seconds=self._lease
+                    )
+                except Exception:
+                    log.exception("outbox.claim_failed")
+                    jobs = []
+                claimed = len(jobs)
+                for job in jobs:
+                    task = asyncio.create_task(self._execute(job), name=f"job:{job.key}")
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+            if claimed == 0 or claimed == free:
+                # Nothing due, or every slot busy: wait for a finished job or new work.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def _execute(self, job: Job) -> None:
+        kind = job.kind.value
+        try:
+            await self._handlers[job.kind](job)
+        except RetryLater as exc:
+            await self._retry(job, exc)
+        except GiveUp as exc:
+            await self._give_up(job, str(exc))
+        except Exception as exc:
+            log.exception("outbox.job_crashed", job=job.key, kind=kind)
+            await self._retry(job, RetryLater(f"{type(exc).__name__}: {exc}"))
+        else:
+            await self._store.complete_job(job)
+            self._metrics.jobs.labels(kind, "done").inc()
+        finally:
+            self.wake()  # this lane's next job may be due now
+
+    async def _retry(self, job: Job, exc: RetryLater) -> None:
+        endless = exc.throttled or job.kind is JobKind.REPORT_DEAD
+        if not endless and job.attempts >= self._policy.max_attempts:
+            await self._give_up(job, f"{exc} (after {job.attempts} attempts)")
+            return
+        delay = exc.after if exc.after is not None else self._policy.delay(job.attempts)
+        self._metrics.retries.labels(job.kind.value).inc()
+        log.warning("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
+        await self._store.retry_job(job, run_at=utcnow() + timedelta(seconds=delay), error=str(exc))
+
+    async def _give_up(self, job: Job, error: str) -> None:
+        log.error("outbox.dead", job=job.key, error=error)
+        if not await self._store.kill_job(job, error=error):
+            return
+        self._metrics.jobs.labels(job.kind.value, "dead").inc()
+        self._metrics.dead.labels(job.kind.value).inc()
+        if job.kind is not JobKind.REPORT_DEAD:
+            await self._store.enqueue(
+                NewJob(
+                    key=f"dead:{job.key}",
+                    kind=JobKind.REPORT_DEAD,
+                    lane="reports",
+                    conversation_id=job.conversation_id,
+                    message_id=job.message_id,
+                    note=error,
+                ),
+                run_at=utcnow(),
+            )

@@ -1,0 +1,57 @@
+"""Prometheus metrics. One registry per app, so several apps (tests) can coexist."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.webhooks = Counter(
+            "bridge_webhooks_total",
+            "Webhook requests by endpoint and outcome",
+            ["endpoint", "outcome"],
+            registry=r,
+        )
+        self.webhook_seconds = Histogram(
+            "bridge_webhook_seconds",
+            "Time to answer a webhook",
+            ["endpoint"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.jobs = Counter(
+            "bridge_jobs_total",
+            "Outbox jobs run, by kind and outcome",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "bridge_job_retries_total", "Outbox jobs rescheduled", ["kind"], registry=r
+        )
+        self.dead = Counter(
+            "bridge_dead_jobs_total", "Outbox jobs given up on", ["kind"], registry=r
+        )
+        self.queue_depth = Gauge(
+            "bridge_queue_depth",
+            "Unfinished outbox jobs by kind (dead ones as 'dead')",
+            ["kind"],
+            registry=r,
+        )
+        self.slack_ratelimited = Counter(
+            "bridge_slack_ratelimited_total",
+            "Slack 429 answers by method",
+            ["method"],
+            registry=r,
+        )
+        self.slack_calls = Counter(
+            "bridge_slack_calls_total", "Slack Web API calls by method", ["method"], registry=r
+        )
+
+    def render(self, queue_depth: dict[str, int]) -> bytes:
+        self.queue_depth.clear()
+        for kind, count in queue_depth.items():
+            self.queue_depth.labels(kind).set(count)
+        return generate_latest(self.registry)

@@ -1,0 +1,34 @@
+"""Endpoints for load balancers and Prometheus."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bridge.metrics import Metrics
+from bridge.store.base import Store
+
+
+class OpsEndpoints:
+    def __init__(self, store: Store, metrics: Metrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/healthz", self.healthz),
+            web.get("/readyz", self.readyz),
+            web.get("/metrics", self.metrics),
+        ]
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(self, _request: web.Request) -> web.Response:
+        if await self._store.ping():
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "store unreachable"}, status=503)
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        body = self._metrics.render(await self._store.queue_depth())
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,44 @@
+"""Phone numbers: E.164 for storage and keys, a readable form for people."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_SHORT_CODE = re.compile(r"\d{3,8}")
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def to_e164(raw: str, *, region: str = "US") -> str:
+    """Normalise a number as people and providers write it. Short codes (digits only,
+    3-8 long) are kept as they are: they have no E.164 form."""
+    text = raw.strip()
+    if _SHORT_CODE.fullmatch(text):
+        return text
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(f"{raw!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhone(f"{raw!r} is not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(e164: str) -> str:
+    """+14155550123 → +1 415-555-0123 (international format, readable anywhere)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask(e164: str) -> str:
+    """For logs: enough to tell numbers apart, not enough to text them."""
+    if len(e164) <= 6:
+        return e164
+    return f"{e164[:4]}{'•' * (len(e164) - 6)}{e164[-2:]}"

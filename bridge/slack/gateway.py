@@ -1,0 +1,114 @@
+"""The bridge's calls to the Slack Web API: paced per method and channel, with
+Slack's answers translated into what the outbox understands (retry, give up,
+thread gone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.delivery.pacing import Pacer, Rate
+from bridge.metrics import Metrics
+
+# The thread (or the channel holding it) is gone: the conversation needs a new parent.
+_GONE = frozenset({"thread_not_found", "message_not_found", "is_archived", "channel_not_found"})
+# Fixable only by an operator; retried so that nothing is lost once they fix it.
+_OPERATOR = {
+    "not_in_channel": "invite the app to the channel set in SLACK_INBOX_CHANNEL",
+    "channel_not_found": "SLACK_INBOX_CHANNEL names no channel the app can see",
+    "is_archived": "the channel in SLACK_INBOX_CHANNEL is archived",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked",
+    "account_inactive": "SLACK_BOT_TOKEN belongs to a deactivated app",
+    "missing_scope": "the Slack app lacks a scope; reinstall it from manifest.yml",
+}
+
+
+class ThreadGone(Exception):
+    """Slack no longer has the thread this call targeted."""
+
+
+def slack_rates(post_rate: float, post_burst: int) -> Pacer:
+    """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
+    Tier 3 (50/min) and Tier 4 (100/min) methods per workspace."""
+
+    def rate_for(key: str) -> Rate:
+        method = key.split(":", 1)[0]
+        if method == "chat.postMessage":
+            return Rate(post_rate, post_burst)
+        if method in {"chat.update", "reactions.add", "reactions.remove"}:
+            return Rate(50 / 60, 5)
+        return Rate(100 / 60, 10)
+
+    return Pacer(rate_for)
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient, pacer: Pacer, metrics: Metrics) -> None:
+        self._client = client
+        self._pacer = pacer
+        self._metrics = metrics
+
+    async def post_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Post and return the new message's ts. In a thread, a vanished thread
+        raises `ThreadGone`; at the channel root every error is the operator's."""
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "unfurl_links": False,  # never make Slack fetch a URL a stranger texted
+            "unfurl_media": False,
+        }
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        if blocks is not None:
+            args["blocks"] = blocks
+        data = await self._call("chat.postMessage", channel, args, thread=thread_ts is not None)
+        return str(data["ts"])
+
+    async def update_message(
+        self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
+        args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+        await self._call("chat.update", "", args, thread=True)
+
+    async def _call(
+        self, method: str, channel: str, args: dict[str, Any], *, thread: bool
+    ) -> dict[str, Any]:
+        key = f"{method}:{channel}"
+        await self._pacer.acquire(key)
+        self._metrics.slack_calls.labels(method).inc()
+        try:
+            response = await self._client.api_call(method, json=args)
+        except SlackApiError as exc:
+            raise self._translate(method, key, exc, thread=thread) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"{method}: {type(exc).__name__}") from None
+        data: dict[str, Any] = response.data  # type: ignore[assignment]
+        return data
+
+    def _translate(self, method: str, key: str, exc: SlackApiError, *, thread: bool) -> Exception:
+        status = exc.response.status_code
+        error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        if status == 429 or error == "ratelimited":
+            after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            self._pacer.block(key, after)
+            self._metrics.slack_ratelimited.labels(method).inc()
+            return RetryLater(f"{method}: rate limited", after=after, throttled=True)
+        if status >= 500:
+            return RetryLater(f"{method}: Slack answered {status}")
+        if thread and error in _GONE:
+            return ThreadGone(error)
+        if error in _OPERATOR:
+            return RetryLater(f"{method}: {error}: {_OPERATOR[error]}")
+        return GiveUp(f"{method}: {error or status}")

@@ -1,0 +1,44 @@
+"""A conversation's Slack thread: created on first need, replaced when Slack
+reports it gone. Only jobs of the conversation's own lane call this, so two
+parents are never created for one conversation at once."""
+
+from __future__ import annotations
+
+from bridge.delivery.errors import GiveUp
+from bridge.models import Conversation
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.header import render_header
+from bridge.store.base import Store
+
+
+class ThreadKeeper:
+    def __init__(self, store: Store, gateway: SlackGateway, inbox_channel: str) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._inbox = inbox_channel
+
+    async def conversation(self, conversation_id: int) -> Conversation:
+        conversation = await self._store.get_conversation(conversation_id)
+        if conversation is None:
+            raise GiveUp(f"conversation {conversation_id} is not in the store")
+        return conversation
+
+    async def ensure(self, conversation: Conversation) -> tuple[str, str]:
+        """The (channel, parent ts) of the conversation's thread, posting the parent
+        header card first if it has none."""
+        if conversation.slack_channel and conversation.slack_thread_ts:
+            return conversation.slack_channel, conversation.slack_thread_ts
+        contact = await self._store.get_contact(conversation.subscriber)
+        text, blocks = render_header(conversation, contact)
+        ts = await self._gateway.post_message(self._inbox, text, blocks=blocks)
+        await self._store.set_thread(
+            conversation.id, self._inbox, ts, replacing=conversation.slack_thread_ts
+        )
+        await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
+        return self._inbox, ts
+
+    async def forget(self, conversation: Conversation) -> Conversation:
+        """Slack says the thread is gone: drop it, so the next post makes a new one."""
+        if conversation.slack_thread_ts is not None:
+            await self._store.clear_thread(conversation.id, conversation.slack_thread_ts)
+        return await self.conversation(conversation.id)

@@ -1,0 +1,54 @@
+"""Twilio's inbound-message form → an `InboundSms` model, or a reason it is malformed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bridge.models import InboundSms, Media
+from bridge.phones import InvalidPhone, to_e164
+
+MAX_BODY = 1600  # Twilio's own limit for one message
+MAX_MEDIA = 10  # Twilio delivers at most 10 media items per MMS
+_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
+
+
+class MalformedForm(ValueError):
+    """The request is not a Twilio inbound message; the text says why."""
+
+
+def parse_inbound(form: Mapping[str, str]) -> InboundSms:
+    sid = form.get("MessageSid", "")
+    if not _SID.fullmatch(sid):
+        raise MalformedForm("MessageSid missing or not a message SID")
+    body = form.get("Body", "")
+    if len(body) > MAX_BODY:
+        raise MalformedForm(f"Body longer than {MAX_BODY} characters")
+    try:
+        subscriber = to_e164(form.get("From", ""))
+        business = to_e164(form.get("To", ""))
+    except InvalidPhone as exc:
+        raise MalformedForm(f"From/To: {exc}") from None
+    return InboundSms(
+        sid=sid,
+        business_number=business,
+        subscriber=subscriber,
+        body=body,
+        media=_media(form),
+    )
+
+
+def _media(form: Mapping[str, str]) -> tuple[Media, ...]:
+    try:
+        count = int(form.get("NumMedia", "0") or 0)
+    except ValueError:
+        raise MalformedForm("NumMedia is not a number") from None
+    if not 0 <= count <= MAX_MEDIA:
+        raise MalformedForm(f"NumMedia must be 0-{MAX_MEDIA}")
+    items = []
+    for n in range(count):
+        url = form.get(f"MediaUrl{n}", "")
+        if not url.startswith(("https://", "http://")):
+            raise MalformedForm(f"MediaUrl{n} missing or not an http(s) URL")
+        items.append(Media(url=url, content_type=form.get(f"MediaContentType{n}", "")))
+    return tuple(items)

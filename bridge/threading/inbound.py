@@ -1,0 +1,52 @@
+"""The inbound pipeline: a verified text → stored, its conversation found or opened,
+its Slack effects queued. Keywords (compliance) and AI drafts join here later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from bridge.models import (
+    Conversation,
+    InboundRecord,
+    InboundSms,
+    JobKind,
+    NewJob,
+    conversation_lane,
+    utcnow,
+)
+from bridge.store.base import Store
+
+
+def header_job(conversation_id: int) -> NewJob:
+    return NewJob(
+        key=f"header:{conversation_id}",
+        kind=JobKind.SYNC_HEADER,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+    )
+
+
+def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
+    """Whether the card's "last activity" lags enough to be worth a chat.update."""
+    if conversation.slack_thread_ts is None:
+        return False  # the parent is still to be posted, with the current state
+    shown = conversation.header_activity_at
+    return shown is None or conversation.last_activity_at - shown >= refresh
+
+
+class InboundPipeline:
+    def __init__(
+        self, store: Store, *, header_refresh: timedelta, on_enqueued: Callable[[], None]
+    ) -> None:
+        self._store = store
+        self._refresh = header_refresh
+        self._on_enqueued = on_enqueued
+
+    async def receive(self, sms: InboundSms) -> InboundRecord:
+        record = await self._store.record_inbound(sms)
+        if record.created:
+            if header_is_stale(record.conversation, self._refresh):
+                await self._store.enqueue(header_job(record.conversation.id), run_at=utcnow())
+            self._on_enqueued()
+        return record
