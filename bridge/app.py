@@ -37,7 +37,7 @@ MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest 
 def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
-        base_url=str(settings.slack_api_url),
+        base_url=f"{settings.slack_api_url}/",  # slack_sdk appends method names
         session=session,
         timeout=10,
         # Quick in-call retries for blips; 429s go back to the outbox, which waits
@@ -52,7 +52,7 @@ def make_twilio_client(settings: Settings) -> TwilioClient:
         settings.twilio_auth_token.get_secret_value(),
         http_client=AsyncTwilioHttpClient(timeout=10),
     )
-    client.api.base_url = str(settings.twilio_api_url)
+    client.api.base_url = settings.twilio_api_url
     return client
 
 
@@ -100,7 +100,7 @@ async def build_app(
     )
     inbound = InboundWebhook(
         TwilioSignature(
-            settings.twilio_auth_token.get_secret_value(), str(settings.bridge_public_url)
+            settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
         ),
         pipeline.receive,
         metrics,

@@ -31,11 +31,13 @@ class ConfigError(Exception):
     """A setting an operator must fix; the message names it."""
 
 
-def _no_trailing_slash(url: AnyHttpUrl) -> AnyHttpUrl:
-    return AnyHttpUrl(str(url).rstrip("/"))
+def _base_url(value: str) -> str:
+    """An http(s) URL kept as text without a trailing slash, ready to append paths to."""
+    AnyHttpUrl(value)  # raises with pydantic's reason when it is not a URL
+    return value.rstrip("/")
 
 
-PublicUrl = Annotated[AnyHttpUrl, AfterValidator(_no_trailing_slash)]
+BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
 class Settings(BaseSettings):
@@ -47,13 +49,13 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_inbox_channel: str
-    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    slack_api_url: BaseUrl = "https://slack.com/api"
     twilio_account_sid: str
     twilio_auth_token: SecretStr
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
-    twilio_api_url: PublicUrl = AnyHttpUrl("https://api.twilio.com")
-    bridge_public_url: PublicUrl
+    twilio_api_url: BaseUrl = "https://api.twilio.com"
+    bridge_public_url: BaseUrl
     mongodb_uri: SecretStr | None = None
     bridge_db_path: Path = Path("bridge.db")
     anthropic_api_key: SecretStr | None = None

@@ -1,0 +1,591 @@
+"""MongoDB engine, on PyMongo's async API. Runs on a standalone server: no
+multi-document transactions. Each effect has exactly one durable single-document
+write; the writes around it are idempotent (they repeat or repair safely), so a
+crash between two of them never loses or doubles anything.
+
+Collections:
+  counters       {_id: "conversations" | "jobs", n}: allocators ($inc is atomic).
+  conversations  {_id: int id, business_number, subscriber, status, ...}.
+  messages       {_id: message id, conversation_id, sid, body, media, ...}.
+  contacts       {_id: phone, name, fields: [{name, value}]}.
+  jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
+                  lease_until, ..., message?: <message document>}; a post job of an
+                 inbound text carries the whole message, which makes it the one
+                 durable write of `record_inbound`.
+  lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
+
+Datetimes are BSON dates, which hold milliseconds: every datetime is truncated to
+the millisecond on the way in (as the driver would) and the truncated value is what
+the engine returns, so a value read back equals the one a call returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from bridge.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundRecord,
+    InboundSms,
+    Job,
+    JobKind,
+    JobState,
+    Media,
+    Message,
+    NewJob,
+    conversation_lane,
+)
+from bridge.store.base import StoreUnavailable
+
+DEFAULT_DATABASE = "sms_bridge"
+
+Doc = dict[str, Any]
+
+_UNFINISHED = [JobState.PENDING.value, JobState.RUNNING.value]
+
+
+def _ms(value: datetime) -> datetime:
+    """UTC, truncated to the millisecond as BSON stores it. Naive values are taken
+    as UTC, as PyMongo takes them."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _aware(value: datetime) -> datetime:
+    # Clients without tz_aware=True (the default, and mongomock) return naive UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+def _due(now: datetime) -> Doc:
+    """Pending and due, or running under a lease that ran out (its worker died)."""
+    return {
+        "$or": [
+            {"state": JobState.PENDING.value, "run_at": {"$lte": now}},
+            {"state": JobState.RUNNING.value, "lease_until": {"$lte": now}},
+        ]
+    }
+
+
+def _is_due(doc: Doc, now: datetime) -> bool:
+    if doc["state"] == JobState.PENDING.value:
+        return bool(_aware(doc["run_at"]) <= now)
+    lease_until = doc.get("lease_until")
+    return (
+        doc["state"] == JobState.RUNNING.value
+        and lease_until is not None
+        and _aware(lease_until) <= now
+    )
+
+
+def _conversation(doc: Doc) -> Conversation:
+    return Conversation(
+        id=doc["_id"],
+        business_number=doc["business_number"],
+        subscriber=doc["subscriber"],
+        status=ConversationStatus(doc.get("status", ConversationStatus.OPEN.value)),
+        assignee=doc.get("assignee"),
+        flagged=bool(doc.get("flagged", False)),
+        slack_channel=doc.get("slack_channel"),
+        slack_thread_ts=doc.get("slack_thread_ts"),
+        created_at=_aware(doc["created_at"]),
+        last_activity_at=_aware(doc["last_activity_at"]),
+        header_activity_at=_aware_or_none(doc.get("header_activity_at")),
+    )
+
+
+def _message_doc(message: Message) -> Doc:
+    return {
+        "_id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction.value,
+        "body": message.body,
+        "media": [m.model_dump() for m in message.media],
+        "sid": message.sid,
+        "created_at": _ms(message.created_at),
+        "slack_channel": message.slack_channel,
+        "slack_ts": message.slack_ts,
+    }
+
+
+def _message(doc: Doc) -> Message:
+    return Message(
+        id=doc["_id"],
+        conversation_id=doc["conversation_id"],
+        direction=Direction(doc["direction"]),
+        body=doc["body"],
+        media=tuple(Media(**m) for m in doc.get("media", [])),
+        sid=doc.get("sid"),
+        created_at=_aware(doc["created_at"]),
+        slack_channel=doc.get("slack_channel"),
+        slack_ts=doc.get("slack_ts"),
+    )
+
+
+def _job(doc: Doc) -> Job:
+    return Job(
+        key=doc["_id"],
+        kind=JobKind(doc["kind"]),
+        lane=doc["lane"],
+        conversation_id=doc.get("conversation_id"),
+        message_id=doc.get("message_id"),
+        note=doc.get("note"),
+        attempts=doc["attempts"],
+        lease_token=doc["lease_token"],
+        created_at=_aware(doc["created_at"]),
+    )
+
+
+class MongoStore:
+    def __init__(self, client: AsyncMongoClient[Any], database: str = DEFAULT_DATABASE) -> None:
+        self._client = client
+        self._db = client[database]
+        self._name = database
+
+    @classmethod
+    def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:
+        """A store on its own client; the database is the URI's path, else
+        "sms_bridge". Building the client does not connect: `open()` does."""
+        client: AsyncMongoClient[Any] = AsyncMongoClient(uri, tz_aware=True, **client_options)
+        return cls(client, client.get_default_database(DEFAULT_DATABASE).name)
+
+    def _coll(self, name: str) -> AsyncCollection[Any]:
+        return self._db[name]
+
+    @property
+    def _counters(self) -> AsyncCollection[Any]:
+        return self._coll("counters")
+
+    @property
+    def _conversations(self) -> AsyncCollection[Any]:
+        return self._coll("conversations")
+
+    @property
+    def _messages(self) -> AsyncCollection[Any]:
+        return self._coll("messages")
+
+    @property
+    def _contacts(self) -> AsyncCollection[Any]:
+        return self._coll("contacts")
+
+    @property
+    def _jobs(self) -> AsyncCollection[Any]:
+        return self._coll("jobs")
+
+    @property
+    def _lanes(self) -> AsyncCollection[Any]:
+        return self._coll("lanes")
+
+    async def open(self) -> None:
+        try:
+            await self._create_indexes()
+        except PyMongoError as exc:
+            raise StoreUnavailable(
+                f"MONGODB_URI: cannot open database {self._name!r}: {exc}"
+            ) from None
+
+    async def _create_indexes(self) -> None:
+        conversations, messages, jobs = self._conversations, self._messages, self._jobs
+        await conversations.create_index(
+            [("business_number", ASCENDING), ("subscriber", ASCENDING)], unique=True
+        )
+        await conversations.create_index([("slack_channel", ASCENDING), ("slack_thread_ts", 1)])
+        await conversations.create_index([("last_activity_at", ASCENDING)])
+        # Outbound messages have no sid until the provider accepts them (null or
+        # missing): only string sids are unique.
+        await messages.create_index(
+            [("sid", ASCENDING)], unique=True, partialFilterExpression={"sid": {"$type": "string"}}
+        )
+        await messages.create_index([("conversation_id", ASCENDING), ("created_at", ASCENDING)])
+        # While a post job is unfinished it is the only durable copy of its message
+        # that is sure to exist: this index makes the sid unique across both.
+        await jobs.create_index(
+            [("message.sid", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"message.sid": {"$exists": True}},
+        )
+        # $in in a partial filter needs MongoDB >= 6.0.
+        await jobs.create_index(
+            [("lane", ASCENDING), ("seq", ASCENDING)],
+            partialFilterExpression={"state": {"$in": _UNFINISHED}},
+        )
+        await jobs.create_index([("state", ASCENDING), ("run_at", ASCENDING)])
+        await jobs.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
+        await jobs.create_index([("kind", ASCENDING), ("state", ASCENDING)])
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def ping(self) -> bool:
+        try:
+            await self._db.command("ping")
+        except Exception:
+            return False
+        return True
+
+    async def _next(self, counter: str) -> int:
+        doc: Doc | None = await self._counters.find_one_and_update(
+            {"_id": counter},
+            {"$inc": {"n": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upsert with AFTER always returns the document
+        return int(doc["n"])
+
+    # --- conversations and messages -------------------------------------------------
+    async def record_inbound(self, sms: InboundSms) -> InboundRecord:
+        # (a) A known sid changes nothing.
+        known = await self._known_inbound(sms.sid)
+        if known is not None:
+            return known
+        at = _ms(sms.received_at)
+        # (b) Open or touch the conversation. Repeating it is harmless: $max.
+        conversation = await self._touch_conversation(sms.business_number, sms.subscriber, at)
+        message = Message(
+            id=uuid.uuid4().hex,
+            conversation_id=conversation.id,
+            direction=Direction.INBOUND,
+            body=sms.body,
+            media=sms.media,
+            sid=sms.sid,
+            created_at=at,
+        )
+        job = NewJob(
+            key=f"post:{message.id}",
+            kind=JobKind.POST_INBOUND,
+            lane=conversation_lane(conversation.id),
+            conversation_id=conversation.id,
+            message_id=message.id,
+        )
+        # (c) The durable write: the post job with the message inside it. The unique
+        # index on message.sid lets exactly one of concurrent same-sid calls in.
+        document = self._new_job_doc(job, seq=await self._next("jobs"), run_at=at)
+        document["message"] = _message_doc(message)
+        try:
+            await self._jobs.insert_one(document)
+        except DuplicateKeyError:
+            known = await self._known_inbound(sms.sid)
+            if known is None:
+                raise
+            return known
+        # (d) The message's own document. A crash before this line is repaired by
+        # `claim_jobs` (and by a provider retry through `_known_inbound`).
+        await self._ensure_message(document["message"])
+        return InboundRecord(conversation=conversation, message=message, created=True)
+
+    async def _known_inbound(self, sid: str) -> InboundRecord | None:
+        doc: Doc | None = await self._messages.find_one({"sid": sid})
+        if doc is None:
+            job: Doc | None = await self._jobs.find_one({"message.sid": sid})
+            if job is None:
+                return None
+            doc = job["message"]
+            await self._ensure_message(doc)
+        message = _message(doc)
+        conversation = await self.get_conversation(message.conversation_id)
+        if conversation is None:  # (b) is written before (c): cannot happen
+            raise RuntimeError(f"message {message.id} has no conversation")
+        return InboundRecord(conversation=conversation, message=message, created=False)
+
+    async def _ensure_message(self, doc: Doc) -> None:
+        """Insert a message document unless it exists: the idempotent repair of (d)."""
+        fields = {name: value for name, value in doc.items() if name != "_id"}
+        # DuplicateKeyError: two upserts of one _id raced and the loser's insert
+        # failed. The document exists, which is all this wanted.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._messages.update_one(
+                {"_id": doc["_id"]}, {"$setOnInsert": fields}, upsert=True
+            )
+
+    async def _touch_conversation(
+        self, business_number: str, subscriber: str, at: datetime
+    ) -> Conversation:
+        key = {"business_number": business_number, "subscriber": subscriber}
+        while True:
+            doc: Doc | None = await self._conversations.find_one_and_update(
+                key, {"$max": {"last_activity_at": at}}, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return _conversation(doc)
+            # Number a new conversation only when opening one. If a concurrent call
+            # opens the same one first, this number is skipped (ids may have gaps,
+            # as with SQLite's AUTOINCREMENT) and the loop finds that conversation.
+            doc = {
+                "_id": await self._next("conversations"),
+                **key,
+                "status": ConversationStatus.OPEN.value,
+                "assignee": None,
+                "flagged": False,
+                "slack_channel": None,
+                "slack_thread_ts": None,
+                "created_at": at,
+                "last_activity_at": at,
+                "header_activity_at": None,
+            }
+            try:
+                await self._conversations.insert_one(doc)
+            except DuplicateKeyError:
+                continue
+            return _conversation(doc)
+
+    async def get_conversation(self, conversation_id: int) -> Conversation | None:
+        doc: Doc | None = await self._conversations.find_one({"_id": conversation_id})
+        return None if doc is None else _conversation(doc)
+
+    async def find_conversation(self, business_number: str, subscriber: str) -> Conversation | None:
+        doc: Doc | None = await self._conversations.find_one(
+            {"business_number": business_number, "subscriber": subscriber}
+        )
+        return None if doc is None else _conversation(doc)
+
+    async def set_thread(
+        self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
+    ) -> bool:
+        # {field: None} matches null and missing, like SQLite's `IS NULL`.
+        result = await self._conversations.update_one(
+            {"_id": conversation_id, "slack_thread_ts": replacing},
+            {"$set": {"slack_channel": channel, "slack_thread_ts": thread_ts}},
+        )
+        return result.matched_count == 1
+
+    async def clear_thread(self, conversation_id: int, thread_ts: str) -> bool:
+        result = await self._conversations.update_one(
+            {"_id": conversation_id, "slack_thread_ts": thread_ts},
+            {"$set": {"slack_thread_ts": None, "header_activity_at": None}},
+        )
+        return result.matched_count == 1
+
+    async def mark_header_shown(self, conversation_id: int, activity_at: datetime) -> None:
+        await self._conversations.update_one(
+            {"_id": conversation_id}, {"$set": {"header_activity_at": _ms(activity_at)}}
+        )
+
+    async def get_message(self, message_id: str) -> Message | None:
+        doc: Doc | None = await self._messages.find_one({"_id": message_id})
+        return None if doc is None else _message(doc)
+
+    async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None:
+        await self._messages.update_one(
+            {"_id": message_id}, {"$set": {"slack_channel": channel, "slack_ts": ts}}
+        )
+
+    async def get_contact(self, phone: str) -> Contact | None:
+        doc: Doc | None = await self._contacts.find_one({"_id": phone})
+        if doc is None:
+            return None
+        return Contact(
+            phone=doc["_id"],
+            name=doc.get("name"),
+            fields={f["name"]: f["value"] for f in doc.get("fields", [])},
+        )
+
+    async def put_contact(self, contact: Contact) -> None:
+        # Field names come from imported spreadsheets: as list items they may hold
+        # "." or "$", which MongoDB field names may not do safely.
+        await self._contacts.replace_one(
+            {"_id": contact.phone},
+            {
+                "name": contact.name,
+                "fields": [{"name": k, "value": v} for k, v in contact.fields.items()],
+            },
+            upsert=True,
+        )
+
+    # --- the outbox -----------------------------------------------------------------
+    # Lanes: jobs carry a `seq` from one global counter, and a lane runs its unfinished
+    # job with the lowest seq. Allocating a seq and inserting the job are two writes,
+    # so a claimer can see seq 6 before seq 5 exists; ordering by seq alone could then
+    # run 5 and 6 at once. The `lanes` document is the lane's mutex: a claim takes it
+    # (compare-and-set, leased like the job) before taking the job, and the lease
+    # holder gives it back when it completes, retries or kills the job. A holder that
+    # dies gives it back by its lease running out, at the same moment as the job's.
+
+    def _new_job_doc(self, job: NewJob, *, seq: int, run_at: datetime) -> Doc:
+        return {
+            "_id": job.key,
+            "kind": job.kind.value,
+            "lane": job.lane,
+            "conversation_id": job.conversation_id,
+            "message_id": job.message_id,
+            "created_at": run_at,
+            **self._pending(job, seq=seq, run_at=run_at),
+        }
+
+    @staticmethod
+    def _pending(job: NewJob, *, seq: int, run_at: datetime) -> Doc:
+        return {
+            "seq": seq,
+            "state": JobState.PENDING.value,
+            "run_at": run_at,
+            "attempts": 0,
+            "lease_token": None,
+            "lease_until": None,
+            "last_error": None,
+            "note": job.note,
+        }
+
+    async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
+        at = _ms(run_at)
+        seq = await self._next("jobs")  # wasted when the key is pending: gaps are fine
+        new = self._new_job_doc(job, seq=seq, run_at=at)
+        again = self._pending(job, seq=seq, run_at=at)
+        # One write: a running or finished key is pending again at the lane's tail; a
+        # missing key is inserted; a pending key fails the filter, and the upsert's
+        # insert then fails on _id: that is the coalescing.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._jobs.update_one(
+                {"_id": job.key, "state": {"$ne": JobState.PENDING.value}},
+                {
+                    "$set": again,
+                    "$setOnInsert": {k: v for k, v in new.items() if k != "_id" and k not in again},
+                },
+                upsert=True,
+            )
+
+    async def claim_jobs(
+        self, owner: str, *, now: datetime, limit: int, lease_seconds: float
+    ) -> list[Job]:
+        now = _ms(now)
+        lease_until = _ms(now + timedelta(seconds=lease_seconds))
+        claimed: list[Job] = []
+        seen: list[str] = []
+        # Lanes in the order of their oldest due job, as SQLite orders by seq. One
+        # query per lane keeps a long backlog in one lane from being read each time.
+        while len(claimed) < limit:
+            due: Doc | None = await self._jobs.find_one(
+                {**_due(now), "lane": {"$nin": seen}},
+                projection={"lane": True},
+                sort=[("seq", ASCENDING)],
+            )
+            if due is None:
+                break
+            lane: str = due["lane"]
+            seen.append(lane)
+            head: Doc | None = await self._jobs.find_one(
+                {"lane": lane, "state": {"$in": _UNFINISHED}}, sort=[("seq", ASCENDING)]
+            )
+            if head is None or not _is_due(head, now):
+                continue  # the lane waits for its oldest job
+            job = await self._claim(head, owner=owner, now=now, lease_until=lease_until)
+            if job is not None:
+                claimed.append(job)
+        return claimed
+
+    async def _claim(
+        self, head: Doc, *, owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        token = f"{owner}:{uuid.uuid4().hex}"
+        lane = head["lane"]
+        if not await self._take_lane(lane, head["_id"], token, now, lease_until):
+            return None
+        # seq in the filter: a job re-enqueued since we read it is no longer the head.
+        doc: Doc | None = await self._jobs.find_one_and_update(
+            {"_id": head["_id"], "seq": head["seq"], **_due(now)},
+            {
+                "$set": {
+                    "state": JobState.RUNNING.value,
+                    "lease_token": token,
+                    "lease_until": lease_until,
+                },
+                "$inc": {"attempts": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # another claimer, or a complete, got there first
+            await self._give_lane(lane, token)
+            return None
+        if "message" in doc:
+            # record_inbound writes the job (with its message) before the message's
+            # own document; if it crashed between the two, this is where the message
+            # comes back, before any handler asks the store for it.
+            await self._ensure_message(doc["message"])
+        return _job(doc)
+
+    async def _take_lane(
+        self, lane: str, key: str, token: str, now: datetime, lease_until: datetime
+    ) -> bool:
+        try:
+            # Free (never held, given back, or its lease ran out): take it. Held: the
+            # filter fails and the upsert's insert fails on _id.
+            await self._lanes.update_one(
+                {"_id": lane, "$or": [{"lease_token": None}, {"lease_until": {"$lte": now}}]},
+                {"$set": {"lease_token": token, "job_key": key, "lease_until": lease_until}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def _give_lane(self, lane: str, token: str) -> None:
+        await self._lanes.update_one(
+            {"_id": lane, "lease_token": token},
+            {"$set": {"lease_token": None, "job_key": None, "lease_until": None}},
+        )
+
+    async def complete_job(self, job: Job) -> bool:
+        result = await self._jobs.delete_one({"_id": job.key, "lease_token": job.lease_token})
+        # Given back even when the job was re-enqueued meanwhile: this run is over.
+        await self._give_lane(job.lane, job.lease_token)
+        return result.deleted_count == 1
+
+    async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
+        # The job keeps its seq: it stays the head and holds its lane until run_at.
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token},
+            {
+                "$set": {
+                    "state": JobState.PENDING.value,
+                    "run_at": _ms(run_at),
+                    "last_error": error,
+                    "lease_token": None,
+                    "lease_until": None,
+                }
+            },
+        )
+        await self._give_lane(job.lane, job.lease_token)
+        return result.matched_count == 1
+
+    async def kill_job(self, job: Job, *, error: str) -> bool:
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token},
+            {
+                "$set": {
+                    "state": JobState.DEAD.value,
+                    "last_error": error,
+                    "lease_token": None,
+                    "lease_until": None,
+                }
+            },
+        )
+        await self._give_lane(job.lane, job.lease_token)
+        return result.matched_count == 1
+
+    async def queue_depth(self) -> dict[str, int]:
+        # count_documents per kind rather than an aggregate $group: kinds are few.
+        depth: dict[str, int] = {}
+        for kind in JobKind:
+            count = await self._jobs.count_documents(
+                {"kind": kind.value, "state": {"$ne": JobState.DEAD.value}}
+            )
+            if count:
+                depth[kind.value] = count
+        dead = await self._jobs.count_documents({"state": JobState.DEAD.value})
+        if dead:
+            depth["dead"] = dead
+        return depth

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bridge.app import build_app
+from bridge.config import BusinessConfig, load_settings
+from bridge.delivery.outbox import RetryPolicy
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import INBOX, BridgeUnderTest, bridge_env
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackEmulator]:
+    emulator = SlackEmulator()
+    emulator.add_channel(INBOX, "sms-inbox")
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[TwilioEmulator]:
+    emulator = TwilioEmulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bridge.db"
+
+
+@pytest.fixture
+def business_config() -> BusinessConfig:
+    return BusinessConfig()
+
+
+@pytest.fixture
+async def bridge(
+    slack: SlackEmulator, twilio: TwilioEmulator, db_path: Path, business_config: BusinessConfig
+) -> AsyncIterator[BridgeUnderTest]:
+    """The whole bridge in this process, on a real port, talking to the emulators."""
+    env = {k.lower(): v for k, v in bridge_env(slack, twilio, db_path).items()}
+    settings = load_settings(**env)
+    app = await build_app(
+        settings, business_config, retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4)
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield BridgeUnderTest(url=f"http://127.0.0.1:{port}", twilio=twilio, app=app)
+    await runner.cleanup()

@@ -1,0 +1,76 @@
+"""Helpers shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bridge.sandbox.recorder import WebhookResponse
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+
+BUSINESS = "+14155550100"
+PUBLIC_URL = "https://sms.example.test"  # what Twilio signs: the bridge sits behind a proxy
+INBOX = "C0INBOX"
+
+
+def bridge_env(slack: SlackEmulator, twilio: TwilioEmulator, db: Path) -> dict[str, str]:
+    """The environment an operator would set, pointed at the local emulators."""
+    return {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_INBOX_CHANNEL": INBOX,
+        "SLACK_API_URL": f"{slack.base_url}/api/",
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM_NUMBER": BUSINESS,
+        "TWILIO_API_URL": str(twilio.base_url),
+        "BRIDGE_PUBLIC_URL": PUBLIC_URL,
+        "BRIDGE_DB_PATH": str(db),
+        "BRIDGE_SLACK_POST_RATE": "200",
+        "BRIDGE_SLACK_POST_BURST": "50",
+    }
+
+
+@dataclass
+class BridgeUnderTest:
+    url: str
+    twilio: TwilioEmulator
+    app: web.Application | None = None
+
+    async def text(self, from_: str, body: str, *, sid: str | None = None) -> WebhookResponse:
+        """A subscriber texts the business number; Twilio posts the signed webhook."""
+        return await self.twilio.send_inbound(
+            f"{self.url}/sms/inbound",
+            public_url=f"{PUBLIC_URL}/sms/inbound",
+            from_=from_,
+            to=BUSINESS,
+            body=body,
+            message_sid=sid,
+        )
+
+
+def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
+    """The texts of the thread whose parent card names this subscriber."""
+    for parent in slack.messages(INBOX):
+        if subscriber_digits in parent.text:
+            return [m.text for m in slack.replies(INBOX, parent.ts)]
+    return []
+
+
+def parents(slack: SlackEmulator) -> list[Any]:
+    return [m for m in slack.messages(INBOX) if m.text.startswith("SMS conversation")]
+
+
+async def eventually(check: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
