@@ -21,13 +21,12 @@ cli = typer.Typer(
     no_args_is_help=True,
     help="Run your customers' SMS from Slack: one thread per phone number.",
 )
-err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 
 def _fail(message: str) -> NoReturn:
     """One line an operator can act on, and exit 2: never a traceback."""
-    err.print(f"sms-bridge: {message}", markup=False)
+    typer.echo(f"sms-bridge: {message}", err=True)
     raise typer.Exit(2)
 
 
