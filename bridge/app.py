@@ -91,6 +91,7 @@ async def build_app(
         },
         metrics,
         concurrency=settings.bridge_workers,
+        lease_seconds=settings.bridge_job_lease_seconds,
         policy=retry_policy or RetryPolicy(),
     )
     pipeline = InboundPipeline(
@@ -99,9 +100,7 @@ async def build_app(
         on_enqueued=outbox.wake,
     )
     inbound = InboundWebhook(
-        TwilioSignature(
-            settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
-        ),
+        TwilioSignature(settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url),
         pipeline.receive,
         metrics,
     )

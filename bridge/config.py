@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     # Tuning (added by the core issue; safe defaults for one long code and one channel)
     bridge_log_level: Literal["debug", "info", "warning", "error"] = "info"
     bridge_workers: int = Field(default=8, ge=1, le=256)
+    bridge_job_lease_seconds: float = Field(default=30, ge=1)
     bridge_slack_post_rate: float = Field(default=1.0, gt=0)
     bridge_slack_post_burst: int = Field(default=4, ge=1)
 

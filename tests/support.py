@@ -68,8 +68,8 @@ def parents(slack: SlackEmulator) -> list[Any]:
     return [m for m in slack.messages(INBOX) if m.text.startswith("SMS conversation")]
 
 
-async def eventually(check: Callable[[], bool], *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], bool], *, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

@@ -47,7 +47,7 @@ class Outbox:
         metrics: Metrics,
         *,
         concurrency: int = 8,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 30.0,
         poll_seconds: float = 0.5,
         policy: RetryPolicy = RetryPolicy(),
     ) -> None:
@@ -60,24 +60,27 @@ class Outbox:
         self._policy = policy
         self._owner = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._running: dict[asyncio.Task[None], Job] = {}
+        self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
         self._wake.set()
 
     async def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._loop(), name="outbox")
+        self._tasks = [
+            asyncio.create_task(self._loop(), name="outbox"),
+            asyncio.create_task(self._heartbeat(), name="outbox-heartbeat"),
+        ]
 
     async def stop(self, grace: float = 5.0) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         # Jobs still running after the grace period keep their lease and run again
         # after it expires: a stop delays work, it never drops it.
         if self._running:
-            _, pending = await asyncio.wait(self._running, timeout=grace)
+            _, pending = await asyncio.wait(list(self._running), timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -98,12 +101,27 @@ class Outbox:
                 claimed = len(jobs)
                 for job in jobs:
                     task = asyncio.create_task(self._execute(job), name=f"job:{job.key}")
-                    self._running.add(task)
-                    task.add_done_callback(self._running.discard)
+                    self._running[task] = job
+                    task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of running jobs, so a job that waits on pacing longer than
+        a lease is never taken for dead and run a second time elsewhere."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            until = utcnow() + timedelta(seconds=self._lease)
+            for job in list(self._running.values()):
+                try:
+                    await self._store.extend_lease(job, until=until)
+                except Exception:
+                    log.exception("outbox.heartbeat_failed", job=job.key)
 
     async def _execute(self, job: Job) -> None:
         kind = job.kind.value

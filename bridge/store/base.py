@@ -68,6 +68,9 @@ class Store(Protocol):
         """Lease up to `limit` due jobs, each the oldest unfinished job of its lane.
         Jobs whose lease expired (their worker died) are due again."""
 
+    async def extend_lease(self, job: Job, *, until: datetime) -> bool:
+        """Keep a long-running job's lease (a heartbeat); False if it was lost."""
+
     async def complete_job(self, job: Job) -> bool:
         """Mark done, unless the job was re-enqueued or re-leased meanwhile."""
 

@@ -405,6 +405,13 @@ class SQLiteStore:
             )
         return [_job(row, token) for row in rows]
 
+    async def extend_lease(self, job: Job, *, until: datetime) -> bool:
+        changed = await self._write(
+            "UPDATE jobs SET lease_until = ? WHERE key = ? AND lease_token = ?",
+            (_ts(until), job.key, job.lease_token),
+        )
+        return changed == 1
+
     async def complete_job(self, job: Job) -> bool:
         return (
             await self._write(

@@ -22,8 +22,13 @@ def test_a_plain_text() -> None:
 
 def test_media_items() -> None:
     sms = parse_inbound(
-        form(NumMedia="2", MediaUrl0="https://m/0", MediaContentType0="image/jpeg",
-             MediaUrl1="https://m/1", MediaContentType1="image/png")
+        form(
+            NumMedia="2",
+            MediaUrl0="https://m/0",
+            MediaContentType0="image/jpeg",
+            MediaUrl1="https://m/1",
+            MediaContentType1="image/png",
+        )
     )
     assert [m.url for m in sms.media] == ["https://m/0", "https://m/1"]
 

@@ -1,0 +1,88 @@
+"""End-to-end: the real `sms-bridge serve` process, reached only over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import BridgeUnderTest, bridge_env
+
+SMS_BRIDGE = str(Path(sys.executable).with_name("sms-bridge"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        env = os.environ | self.env | {"PORT": str(self.port), "BRIDGE_HOST": "127.0.0.1"}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
+                [SMS_BRIDGE, "serve"], env=env, stdout=log, stderr=log
+            )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"sms-bridge exited: {self.log.read_text()[-2000:]}")
+                try:
+                    async with http.get(f"{self.url}/readyz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("sms-bridge did not become ready")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+async def serve(
+    slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
+) -> AsyncIterator[Callable[..., ServeProcess]]:
+    """Makes bridge processes sharing one database, as restarts of one deployment."""
+    env = bridge_env(slack, twilio, tmp_path / "bridge.db") | {
+        "BRIDGE_JOB_LEASE_SECONDS": "2",
+        "BRIDGE_LOG_LEVEL": "warning",
+    }
+    made: list[ServeProcess] = []
+
+    def make(**extra_env: str) -> ServeProcess:
+        made.append(ServeProcess(env | extra_env, tmp_path / "serve.log"))
+        return made[-1]
+
+    yield make
+    for process in made:
+        if process.proc is not None and process.proc.poll() is None:
+            process.kill(signal.SIGTERM)
+
+
+def client(process: ServeProcess, twilio: TwilioEmulator) -> BridgeUnderTest:
+    return BridgeUnderTest(url=process.url, twilio=twilio)
