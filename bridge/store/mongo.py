@@ -286,7 +286,16 @@ class MongoStore:
             return known
         # (d) The message's own document. A crash before this line is repaired by
         # `claim_jobs` (and by a provider retry through `_known_inbound`).
-        await self._ensure_message(document["message"])
+        if not await self._ensure_message(document["message"]):
+            # The unique message.sid only guards while the first post job exists. If
+            # this call stalled between (a) and (c) while the first copy was stored,
+            # posted and its job deleted, this copy is a late duplicate: withdraw its
+            # job (a worker that claimed it already drops it the same way).
+            await self._jobs.delete_one({"_id": job.key, "state": JobState.PENDING.value})
+            known = await self._known_inbound(sms.sid)
+            if known is None:
+                raise RuntimeError(f"sid {sms.sid} is taken but has no message")
+            return known
         return InboundRecord(conversation=conversation, message=message, created=True)
 
     async def _known_inbound(self, sid: str) -> InboundRecord | None:
@@ -296,22 +305,30 @@ class MongoStore:
             if job is None:
                 return None
             doc = job["message"]
-            await self._ensure_message(doc)
+            if not await self._ensure_message(doc):  # stored meanwhile under its own id
+                doc = await self._messages.find_one({"sid": sid})
+                if doc is None:
+                    raise RuntimeError(f"sid {sid} is taken but has no message")
         message = _message(doc)
         conversation = await self.get_conversation(message.conversation_id)
         if conversation is None:  # (b) is written before (c): cannot happen
             raise RuntimeError(f"message {message.id} has no conversation")
         return InboundRecord(conversation=conversation, message=message, created=False)
 
-    async def _ensure_message(self, doc: Doc) -> None:
-        """Insert a message document unless it exists: the idempotent repair of (d)."""
+    async def _ensure_message(self, doc: Doc) -> bool:
+        """Insert a message document unless it exists: the idempotent repair of (d).
+        False if another message holds its sid: this one is a late duplicate."""
         fields = {name: value for name, value in doc.items() if name != "_id"}
-        # DuplicateKeyError: two upserts of one _id raced and the loser's insert
-        # failed. The document exists, which is all this wanted.
-        with contextlib.suppress(DuplicateKeyError):
+        try:
             await self._messages.update_one(
                 {"_id": doc["_id"]}, {"$setOnInsert": fields}, upsert=True
             )
+        except DuplicateKeyError:
+            # On _id: a concurrent upsert of the same message won, which is all this
+            # wanted. On sid: another message has it.
+            found = await self._messages.find_one({"_id": doc["_id"]}, projection={"_id": True})
+            return found is not None
+        return True
 
     async def _touch_conversation(
         self, business_number: str, subscriber: str, at: datetime
@@ -412,9 +429,11 @@ class MongoStore:
     # job with the lowest seq. Allocating a seq and inserting the job are two writes,
     # so a claimer can see seq 6 before seq 5 exists; ordering by seq alone could then
     # run 5 and 6 at once. The `lanes` document is the lane's mutex: a claim takes it
-    # (compare-and-set, leased like the job) before taking the job, and the lease
-    # holder gives it back when it completes, retries or kills the job. A holder that
-    # dies gives it back by its lease running out, at the same moment as the job's.
+    # (compare-and-set, leased like the job) before taking the job; extend_lease
+    # renews both, and the lease holder gives the lane back when it completes, retries
+    # or kills the job. A holder that dies gives it back by its lease running out, at
+    # the same moment as the job's. So a job re-enqueued while it runs waits for that
+    # run to end before its lane runs anything again.
 
     def _new_job_doc(self, job: NewJob, *, seq: int, run_at: datetime) -> Doc:
         return {
@@ -510,11 +529,14 @@ class MongoStore:
         if doc is None:  # another claimer, or a complete, got there first
             await self._give_lane(lane, token)
             return None
-        if "message" in doc:
-            # record_inbound writes the job (with its message) before the message's
-            # own document; if it crashed between the two, this is where the message
-            # comes back, before any handler asks the store for it.
-            await self._ensure_message(doc["message"])
+        # record_inbound writes the job (with its message) before the message's own
+        # document; if it crashed between the two, this is where the message comes
+        # back, before any handler asks the store for it.
+        if "message" in doc and not await self._ensure_message(doc["message"]):
+            # A late duplicate of a text stored already (see record_inbound): drop it.
+            await self._jobs.delete_one({"_id": doc["_id"], "lease_token": token})
+            await self._give_lane(lane, token)
+            return None
         return _job(doc)
 
     async def _take_lane(
@@ -537,6 +559,18 @@ class MongoStore:
             {"_id": lane, "lease_token": token},
             {"$set": {"lease_token": None, "job_key": None, "lease_until": None}},
         )
+
+    async def extend_lease(self, job: Job, *, until: datetime) -> bool:
+        at = _ms(until)
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
+        )
+        # The lane too, even when the job was re-enqueued meanwhile: this run is still
+        # going, and the lane stays its until it ends (complete, retry or kill).
+        await self._lanes.update_one(
+            {"_id": job.lane, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
+        )
+        return result.matched_count == 1
 
     async def complete_job(self, job: Job) -> bool:
         result = await self._jobs.delete_one({"_id": job.key, "lease_token": job.lease_token})

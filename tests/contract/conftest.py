@@ -1,0 +1,184 @@
+"""One contract suite, every engine: each test runs against SQLite, MongoDB through
+mongomock-motor, and a real MongoDB server when MONGODB_URI is set.
+
+mongomock-motor imitates Motor, not PyMongo's async API: `close()` is synchronous,
+`aggregate()` is not awaited, there are no sessions. The adapter below bridges that
+here, in the tests, so the product codes against PyMongo alone. It also yields to the
+event loop before every database call: mongomock answers synchronously, so without
+that, tasks run by asyncio.gather would never interleave and concurrency tests would
+test nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+from pymongo import AsyncMongoClient
+
+from bridge.models import InboundSms
+from bridge.store.base import Store
+from bridge.store.mongo import MongoStore
+from bridge.store.sqlite import SQLiteStore
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # whole milliseconds: exact on every engine
+BUSINESS = "+15005550006"
+SUBSCRIBER = "+15551230001"
+
+StoreFactory = Callable[[], Awaitable[Store]]
+
+
+def sms(
+    sid: str,
+    *,
+    at: datetime = T0,
+    subscriber: str = SUBSCRIBER,
+    business: str = BUSINESS,
+    body: str = "hello",
+) -> InboundSms:
+    return InboundSms(
+        sid=sid, business_number=business, subscriber=subscriber, body=body, received_at=at
+    )
+
+
+_SCHEDULE = random.Random(1)
+
+
+async def _yield() -> None:
+    # Other tasks run between database calls, a varying number of steps each time,
+    # as a server's replies would interleave them.
+    for _ in range(_SCHEDULE.randint(1, 6)):
+        await asyncio.sleep(0)
+
+
+async def _yield_then(result: Awaitable[Any]) -> Any:
+    await _yield()
+    return await result
+
+
+class _MockCollection:
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        async def run() -> Any:
+            await _yield()
+            return self._inner.aggregate(*args, **kwargs)  # Motor: a cursor, not awaited
+
+        return run()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            return _yield_then(result) if inspect.isawaitable(result) else result
+
+        return call
+
+
+class _MockDatabase:
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getitem__(self, name: str) -> _MockCollection:
+        return _MockCollection(self._inner[name])
+
+    async def command(self, *args: Any, **kwargs: Any) -> Any:
+        await _yield()
+        return await self._inner.command(*args, **kwargs)
+
+
+class MockClient:
+    """mongomock-motor's client shaped like PyMongo's AsyncMongoClient, as far as
+    MongoStore uses it."""
+
+    def __init__(self) -> None:
+        self._inner: Any = AsyncMongoMockClient()
+
+    def __getitem__(self, name: str) -> _MockDatabase:
+        return _MockDatabase(self._inner[name])
+
+    async def close(self) -> None:
+        self._inner.close()  # synchronous in Motor (and mongomock)
+
+
+ENGINES = [
+    "sqlite",
+    "mongo",
+    pytest.param("mongo-server", marks=pytest.mark.mongo_server),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return cast(str, request.param)
+
+
+@pytest.fixture
+async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    """Opens stores on one shared backing; each store stands for one process."""
+    opened: list[Store] = []
+    cleanup: list[Callable[[], Awaitable[None]]] = []
+
+    if engine == "sqlite":
+        path = tmp_path / "bridge.db"
+
+        def build() -> Store:
+            return SQLiteStore(path)
+
+    elif engine == "mongo":
+        client = MockClient()
+
+        def build() -> Store:
+            return MongoStore(cast("AsyncMongoClient[Any]", client))
+
+    else:
+        uri = os.environ.get("MONGODB_URI")
+        if not uri:
+            pytest.skip("MONGODB_URI is not set: no MongoDB server to test against")
+        database = f"contract_{uuid.uuid4().hex[:12]}"
+        admin: AsyncMongoClient[Any] = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
+
+        async def drop() -> None:
+            await admin.drop_database(database)
+            await admin.close()
+
+        cleanup.append(drop)
+
+        def build() -> Store:
+            return MongoStore(AsyncMongoClient(uri, serverSelectionTimeoutMS=5000), database)
+
+    async def factory() -> Store:
+        store = build()
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        await store.close()
+    for step in cleanup:
+        await step()
+
+
+@pytest.fixture
+async def store(new_store: StoreFactory) -> Store:
+    return await new_store()
+
+
+@pytest.fixture
+def mongo_only(engine: str) -> None:
+    if engine == "sqlite":
+        pytest.skip("MongoDB engine only")

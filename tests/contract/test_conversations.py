@@ -1,0 +1,296 @@
+"""Conversations, messages and contacts: the same behaviour on every engine."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+from bridge.models import (
+    Contact,
+    ConversationStatus,
+    Direction,
+    JobKind,
+    Media,
+    conversation_lane,
+)
+from bridge.store.base import Store
+from tests.contract.conftest import BUSINESS, SUBSCRIBER, T0, StoreFactory, sms
+
+LATER = T0 + timedelta(minutes=5)
+
+
+async def test_record_inbound_opens_conversation_stores_message_and_post_job(
+    store: Store,
+) -> None:
+    text = sms("SM1", body="Is the shop open?").model_copy(
+        update={"media": (Media(url="https://example.test/a.jpg", content_type="image/jpeg"),)}
+    )
+    record = await store.record_inbound(text)
+
+    assert record.created is True
+    conversation, message = record.conversation, record.message
+    assert conversation.business_number == BUSINESS
+    assert conversation.subscriber == SUBSCRIBER
+    assert conversation.status is ConversationStatus.OPEN
+    assert conversation.assignee is None
+    assert conversation.flagged is False
+    assert conversation.slack_channel is None
+    assert conversation.slack_thread_ts is None
+    assert conversation.created_at == T0
+    assert conversation.last_activity_at == T0
+    assert conversation.header_activity_at is None
+    assert message.conversation_id == conversation.id
+    assert message.direction is Direction.INBOUND
+    assert message.body == "Is the shop open?"
+    assert message.media == text.media
+    assert message.sid == "SM1"
+    assert message.created_at == T0
+    assert message.slack_ts is None
+
+    assert await store.get_message(message.id) == message
+    assert await store.get_conversation(conversation.id) == conversation
+    assert await store.find_conversation(BUSINESS, SUBSCRIBER) == conversation
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert job.key == f"post:{message.id}"
+    assert job.kind is JobKind.POST_INBOUND
+    assert job.lane == conversation_lane(conversation.id)
+    assert job.conversation_id == conversation.id
+    assert job.message_id == message.id
+    assert job.attempts == 1
+    assert job.created_at == T0
+
+
+async def test_post_job_is_due_at_receipt_time(store: Store) -> None:
+    await store.record_inbound(sms("SM1", at=LATER))
+    assert await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30) == []
+    assert len(await store.claim_jobs("w", now=LATER, limit=10, lease_seconds=30)) == 1
+
+
+async def test_known_sid_changes_nothing(store: Store) -> None:
+    first = await store.record_inbound(sms("SM1", body="one"))
+    # A provider retry: same sid, later delivery (even a different body must not win).
+    again = await store.record_inbound(sms("SM1", at=LATER, body="two"))
+
+    assert again.created is False
+    assert again.message == first.message
+    assert again.conversation == first.conversation
+    assert await store.get_conversation(first.conversation.id) == first.conversation
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+    jobs = await store.claim_jobs("w", now=LATER, limit=10, lease_seconds=30)
+    assert [j.message_id for j in jobs] == [first.message.id]
+
+
+async def test_known_sid_after_its_post_job_completed(store: Store) -> None:
+    first = await store.record_inbound(sms("SM1"))
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert await store.complete_job(job)
+
+    again = await store.record_inbound(sms("SM1", at=LATER))
+
+    assert again.created is False
+    assert again.message == first.message
+    assert await store.queue_depth() == {}
+
+
+async def test_known_sid_returns_the_conversation_as_it_is_now(store: Store) -> None:
+    first = await store.record_inbound(sms("SM1"))
+    await store.record_inbound(sms("SM2", at=LATER))
+    assert await store.set_thread(first.conversation.id, "C1", "1.0", replacing=None)
+
+    again = await store.record_inbound(sms("SM1"))
+
+    assert again.created is False
+    assert again.conversation == await store.get_conversation(first.conversation.id)
+    assert again.conversation.last_activity_at == LATER
+    assert again.conversation.slack_thread_ts == "1.0"
+
+
+async def test_same_subscriber_same_conversation(store: Store) -> None:
+    first = await store.record_inbound(sms("SM1"))
+    second = await store.record_inbound(sms("SM2", at=LATER))
+
+    assert second.created is True
+    assert second.conversation.id == first.conversation.id
+    assert second.message.id != first.message.id
+    assert second.conversation.created_at == T0
+    assert second.conversation.last_activity_at == LATER
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 2}
+
+
+async def test_other_subscriber_or_business_number_opens_new_conversations(
+    store: Store,
+) -> None:
+    a = await store.record_inbound(sms("SM1"))
+    b = await store.record_inbound(sms("SM2", subscriber="+15551230002"))
+    c = await store.record_inbound(sms("SM3", business="+15005550007"))
+
+    assert a.conversation.id < b.conversation.id < c.conversation.id
+    assert await store.find_conversation(BUSINESS, "+15551230002") == b.conversation
+    assert await store.find_conversation("+15005550007", SUBSCRIBER) == c.conversation
+    assert await store.find_conversation("+15005550007", "+15551230002") is None
+    lanes = {j.lane for j in await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)}
+    assert lanes == {conversation_lane(r.conversation.id) for r in (a, b, c)}
+
+
+async def test_last_activity_only_moves_forward(store: Store) -> None:
+    await store.record_inbound(sms("SM1", at=LATER))
+    late_record = await store.record_inbound(sms("SM2", at=T0))  # delivered out of order
+
+    assert late_record.conversation.last_activity_at == LATER
+    assert late_record.message.created_at == T0
+    conversation = await store.find_conversation(BUSINESS, SUBSCRIBER)
+    assert conversation is not None
+    assert conversation.last_activity_at == LATER
+    assert conversation.created_at == LATER  # opened by the first text stored
+
+
+async def test_concurrent_same_sid_creates_exactly_once(store: Store) -> None:
+    records = await asyncio.gather(*(store.record_inbound(sms("SM1")) for _ in range(5)))
+
+    assert sum(r.created for r in records) == 1
+    assert len({r.message.id for r in records}) == 1
+    assert len({r.conversation.id for r in records}) == 1
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert job.message_id == records[0].message.id
+    assert await store.get_message(records[0].message.id) == records[0].message
+
+
+async def test_concurrent_same_sid_from_two_processes(new_store: StoreFactory) -> None:
+    one, two = await new_store(), await new_store()
+    records = await asyncio.gather(*(s.record_inbound(sms("SM1")) for s in (one, two, one, two)))
+
+    assert sum(r.created for r in records) == 1
+    assert len({r.message.id for r in records}) == 1
+    assert await two.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+
+
+async def test_concurrent_texts_of_a_new_subscriber_share_one_conversation(
+    store: Store,
+) -> None:
+    records = await asyncio.gather(*(store.record_inbound(sms(f"SM{i}")) for i in range(4)))
+
+    assert all(r.created for r in records)
+    assert len({r.conversation.id for r in records}) == 1
+    assert len({r.message.id for r in records}) == 4
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 4}
+
+
+async def test_unknown_ids_are_none(store: Store) -> None:
+    assert await store.get_conversation(12345) is None
+    assert await store.find_conversation(BUSINESS, SUBSCRIBER) is None
+    assert await store.get_message("nope") is None
+    assert await store.get_contact("+15550000000") is None
+
+
+async def test_set_thread_is_compare_and_set(store: Store) -> None:
+    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+
+    assert await store.set_thread(cid, "C1", "100.1", replacing=None) is True
+    # A second creator that also saw no thread loses.
+    assert await store.set_thread(cid, "C1", "100.2", replacing=None) is False
+    assert await store.set_thread(cid, "C1", "100.3", replacing="999.9") is False
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert (conversation.slack_channel, conversation.slack_thread_ts) == ("C1", "100.1")
+
+    assert await store.set_thread(cid, "C2", "200.1", replacing="100.1") is True
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert (conversation.slack_channel, conversation.slack_thread_ts) == ("C2", "200.1")
+    assert await store.set_thread(12345, "C1", "1.0", replacing=None) is False
+
+
+async def test_concurrent_set_thread_has_one_winner(new_store: StoreFactory) -> None:
+    one, two = await new_store(), await new_store()
+    cid = (await one.record_inbound(sms("SM1"))).conversation.id
+
+    results = await asyncio.gather(
+        one.set_thread(cid, "C1", "1.1", replacing=None),
+        two.set_thread(cid, "C1", "1.2", replacing=None),
+    )
+
+    assert sorted(results) == [False, True]
+    conversation = await one.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.slack_thread_ts == ("1.1" if results[0] else "1.2")
+
+
+async def test_clear_thread_only_clears_the_current_thread(store: Store) -> None:
+    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+    assert await store.set_thread(cid, "C1", "100.1", replacing=None)
+    await store.mark_header_shown(cid, T0)
+
+    assert await store.clear_thread(cid, "999.9") is False
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.slack_thread_ts == "100.1"
+    assert conversation.header_activity_at == T0
+
+    assert await store.clear_thread(cid, "100.1") is True
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.slack_thread_ts is None
+    assert conversation.header_activity_at is None  # the new thread's card is not shown yet
+    assert await store.clear_thread(cid, "100.1") is False
+    # With no thread, a new one can be set as if none had been.
+    assert await store.set_thread(cid, "C1", "300.1", replacing=None) is True
+    assert await store.clear_thread(12345, "300.1") is False
+
+
+async def test_mark_header_shown(store: Store) -> None:
+    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+
+    await store.mark_header_shown(cid, LATER)
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.header_activity_at == LATER
+
+    await store.mark_header_shown(cid, T0)  # a plain set, not a max
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.header_activity_at == T0
+    assert conversation.last_activity_at == T0
+    await store.mark_header_shown(12345, T0)  # unknown: nothing to do, no error
+
+
+async def test_set_message_slack_ts(store: Store) -> None:
+    message = (await store.record_inbound(sms("SM1"))).message
+
+    await store.set_message_slack_ts(message.id, "C1", "100.5")
+
+    stored = await store.get_message(message.id)
+    assert stored == message.model_copy(update={"slack_channel": "C1", "slack_ts": "100.5"})
+    await store.set_message_slack_ts("nope", "C1", "1.0")  # unknown: no error
+
+
+async def test_contacts_put_get_and_replace(store: Store) -> None:
+    contact = Contact(
+        phone=SUBSCRIBER, name="Ada", fields={"plan": "gold", "acct. no": "7", "$x": "y"}
+    )
+    await store.put_contact(contact)
+    assert await store.get_contact(SUBSCRIBER) == contact
+
+    replaced = Contact(phone=SUBSCRIBER, name=None, fields={"plan": "basic"})
+    await store.put_contact(replaced)
+    assert await store.get_contact(SUBSCRIBER) == replaced  # a replace, not a merge
+    assert await store.get_contact("+15551230002") is None
+
+
+async def test_datetimes_come_back_aware_utc(store: Store) -> None:
+    at = datetime(2026, 3, 2, 14, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    record = await store.record_inbound(sms("SM1", at=at))
+    message = await store.get_message(record.message.id)
+    conversation = await store.get_conversation(record.conversation.id)
+    assert message is not None
+    assert conversation is not None
+
+    for value in (message.created_at, conversation.created_at, conversation.last_activity_at):
+        assert value.utcoffset() == timedelta(0)
+        # MongoDB keeps milliseconds, SQLite about microseconds.
+        assert abs(value - at) < timedelta(milliseconds=1)
+    assert message == record.message
+    assert conversation == record.conversation
+    assert message.created_at.astimezone(UTC).hour == 12

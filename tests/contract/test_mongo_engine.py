@@ -1,0 +1,227 @@
+"""What only the MongoDB engine has: repairs after a crash between its writes,
+URI handling and the unreachable-server error."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+
+from bridge.models import InboundRecord, JobKind, NewJob, conversation_lane
+from bridge.store.base import Store, StoreUnavailable
+from bridge.store.mongo import MongoStore
+from tests.contract.conftest import T0, StoreFactory, sms
+
+mongo_only = pytest.mark.usefixtures("mongo_only")
+
+
+class Crash(Exception):
+    pass
+
+
+def first_lane(record: InboundRecord) -> str:
+    return conversation_lane(record.conversation.id)
+
+
+def crash_before_message_document(monkeypatch: pytest.MonkeyPatch, store: Store) -> None:
+    """The process dies after record_inbound's durable write (the post job with the
+    message in it), before the message's own document is written."""
+
+    async def crash(doc: dict[str, Any]) -> None:
+        raise Crash
+
+    monkeypatch.setattr(store, "_ensure_message", crash)
+
+
+@mongo_only
+async def test_claim_restores_a_message_lost_in_a_crash(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_inbound(sms("SM1", body="still here"))
+    monkeypatch.undo()
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+
+    assert job.message_id is not None
+    message = await store.get_message(job.message_id)
+    assert message is not None
+    assert (message.sid, message.body, message.created_at) == ("SM1", "still here", T0)
+    assert message.conversation_id == job.conversation_id
+
+
+@mongo_only
+async def test_provider_retry_after_a_crash_finds_the_message(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_inbound(sms("SM1"))
+    monkeypatch.undo()
+
+    retry = await store.record_inbound(sms("SM1"))
+
+    assert retry.created is False
+    assert await store.get_message(retry.message.id) == retry.message
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert job.message_id == retry.message.id
+
+
+@mongo_only
+async def test_claim_restores_a_deleted_message_document(store: Store) -> None:
+    record = await store.record_inbound(sms("SM1"))
+    mongo = cast(MongoStore, store)
+    await mongo._messages.delete_one({"_id": record.message.id})
+
+    await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+
+    assert await store.get_message(record.message.id) == record.message
+
+
+@mongo_only
+async def test_lane_given_back_late_after_a_crash_frees_at_lease_expiry(store: Store) -> None:
+    """A worker that dies between finishing its job and giving its lane back leaves
+    the lane held until its lease would have run out, no longer."""
+    mongo = cast(MongoStore, store)
+    for key in ("a:1", "a:2"):
+        await store.enqueue(NewJob(key=key, kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+    [first] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    await mongo._jobs.delete_one({"_id": first.key})  # completed; then the crash
+
+    assert await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30) == []
+    later = T0 + timedelta(seconds=30)
+    [second] = await store.claim_jobs("w", now=later, limit=10, lease_seconds=30)
+    assert second.key == "a:2"
+
+
+def stale_first_check(monkeypatch: pytest.MonkeyPatch, store: MongoStore) -> None:
+    """record_inbound's first look for the sid happened before another process stored
+    it, and everything since (storing, posting, deleting the post job) happened while
+    this call stalled."""
+    known = store._known_inbound
+    calls = 0
+
+    async def stale(sid: str) -> Any:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await known(sid)
+
+    monkeypatch.setattr(store, "_known_inbound", stale)
+
+
+async def post_everything(store: Store) -> None:
+    for job in await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30):
+        assert await store.complete_job(job)
+
+
+@mongo_only
+async def test_late_duplicate_withdraws_its_job(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await store.record_inbound(sms("SM1"))
+    await post_everything(store)
+    stale_first_check(monkeypatch, cast(MongoStore, store))
+
+    late = await store.record_inbound(sms("SM1"))
+
+    assert late.created is False
+    assert late.message == first.message
+    assert await store.queue_depth() == {}
+
+
+@mongo_only
+async def test_late_duplicate_that_crashed_is_dropped_at_claim(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await store.record_inbound(sms("SM1"))
+    await post_everything(store)
+    stale_first_check(monkeypatch, cast(MongoStore, store))
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_inbound(sms("SM1"))
+    monkeypatch.undo()
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+
+    assert await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30) == []
+
+    assert await store.queue_depth() == {}
+    assert (await store.record_inbound(sms("SM1"))).message == first.message
+    await store.enqueue(
+        NewJob(key="next", kind=JobKind.SYNC_HEADER, lane=first_lane(first)), run_at=T0
+    )
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert job.key == "next"  # the lane was given back
+
+
+@mongo_only
+async def test_a_late_lower_seq_waits_for_the_running_job_of_its_lane(
+    new_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seq allocation and job insert are two writes: process A takes seq n and
+    stalls; process B enqueues n+1 into the same lane and starts running it; then A's
+    job n lands. It is the lane's oldest now, but must wait for the running job."""
+    one, two = cast(MongoStore, await new_store()), cast(MongoStore, await new_store())
+    allocated, resume = asyncio.Event(), asyncio.Event()
+    allocate = one._next
+
+    async def stalling_next(counter: str) -> int:
+        n = await allocate(counter)
+        if counter == "jobs":
+            allocated.set()
+            await resume.wait()
+        return n
+
+    monkeypatch.setattr(one, "_next", stalling_next)
+    stalled = asyncio.create_task(
+        one.enqueue(NewJob(key="a:early", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+    )
+    await allocated.wait()
+    await two.enqueue(NewJob(key="a:late", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+    [running] = await two.claim_jobs("w2", now=T0, limit=10, lease_seconds=30)
+    assert running.key == "a:late"
+    resume.set()
+    await stalled
+
+    assert await one.claim_jobs("w1", now=T0, limit=10, lease_seconds=30) == []
+    assert await two.complete_job(running)
+    [after] = await one.claim_jobs("w1", now=T0, limit=10, lease_seconds=30)
+    assert after.key == "a:early"
+
+
+@mongo_only
+async def test_reenqueued_running_job_waits_for_the_old_run(store: Store) -> None:
+    """Stricter than SQLite, which lets the lane run again at once: here the lane
+    stays with the run in flight until it ends or its lease runs out."""
+    await store.enqueue(NewJob(key="a:1", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+    [old] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    await store.enqueue(NewJob(key="a:1", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+
+    assert await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30) == []
+    later = T0 + timedelta(seconds=30)
+    [by_expiry] = await store.claim_jobs("w", now=later, limit=10, lease_seconds=30)
+    assert by_expiry.key == "a:1"
+    assert await store.complete_job(old) is False
+    assert await store.claim_jobs("w", now=later, limit=10, lease_seconds=30) == []
+    assert await store.complete_job(by_expiry) is True
+
+
+def test_from_uri_takes_the_database_from_the_path() -> None:
+    store = MongoStore.from_uri("mongodb://127.0.0.1:1/tenant_a")
+    assert store._name == "tenant_a"
+    assert MongoStore.from_uri("mongodb://127.0.0.1:1/")._name == "sms_bridge"
+    assert MongoStore.from_uri("mongodb://127.0.0.1:1")._name == "sms_bridge"
+
+
+async def test_unreachable_server_is_store_unavailable() -> None:
+    store = MongoStore.from_uri("mongodb://127.0.0.1:1/x", serverSelectionTimeoutMS=100)
+    try:
+        with pytest.raises(StoreUnavailable, match="MONGODB_URI"):
+            await store.open()
+        assert await store.ping() is False
+    finally:
+        await store.close()
