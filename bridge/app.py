@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncServerErrorRetryHandler,
@@ -16,20 +18,29 @@ from twilio.rest import Client as TwilioClient
 
 from bridge.config import BusinessConfig, Settings
 from bridge.delivery.outbox import Outbox, RetryPolicy
+from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.ops import OpsEndpoints
+from bridge.slack.agent_notes import AgentNote
 from bridge.slack.dead_report import DeadReport
+from bridge.slack.delivery_marks import DeliveryMark
+from bridge.slack.events import SlackEventsEndpoint, build_bolt
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.header_sync import HeaderSync
 from bridge.slack.inbound_poster import InboundPoster
+from bridge.slack.listeners import MessageListener
+from bridge.slack.names import SlackNames
 from bridge.slack.threads import ThreadKeeper
+from bridge.sms.sender import TwilioSender
 from bridge.sms.signature import TwilioSignature
-from bridge.sms.webhooks import InboundWebhook
+from bridge.sms.webhooks import InboundWebhook, StatusWebhook
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.inbound import InboundPipeline
+from bridge.threading.outbound import OutboundPipeline, ReplyRules
+from bridge.threading.sending import ReplySender
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest inputs
 
@@ -76,47 +87,104 @@ async def build_app(
     await store.open()
 
     session = aiohttp.ClientSession()
+    slack = make_slack_client(settings, session)
+    twilio = make_twilio_client(settings)
     gateway = SlackGateway(
-        make_slack_client(settings, session),
+        slack,
         slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst),
         metrics,
     )
     threads = ThreadKeeper(store, gateway, settings.slack_inbox_channel)
+    waker = Waker()
+    replies = OutboundPipeline(
+        store,
+        ReplyRules(
+            note_prefix=config.slack.note_prefix,
+            undo_seconds=config.slack.undo_seconds,
+            smart_encoding=config.slack.smart_encoding,
+        ),
+        on_enqueued=waker,
+    )
+    sms_sender = TwilioSender(
+        twilio,
+        Pacer(lambda _sender: Rate(settings.bridge_sms_rate, 1)),
+        account_sid=settings.twilio_account_sid,
+        status_callback=f"{settings.bridge_public_url}/sms/status",
+    )
     outbox = Outbox(
         store,
         {
             JobKind.POST_INBOUND: InboundPoster(store, gateway, threads),
             JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
             JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
+            JobKind.SEND_SMS: ReplySender(
+                store,
+                sms_sender,
+                messaging_service_sid=settings.twilio_messaging_service_sid,
+                on_enqueued=waker,
+            ),
+            JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
+            JobKind.TELL_AGENT: AgentNote(gateway, threads),
         },
         metrics,
         concurrency=settings.bridge_workers,
         lease_seconds=settings.bridge_job_lease_seconds,
         policy=retry_policy or RetryPolicy(),
     )
-    pipeline = InboundPipeline(
+    waker.target = outbox.wake
+    inbound = InboundPipeline(
         store,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
-        on_enqueued=outbox.wake,
+        on_enqueued=waker,
     )
-    inbound = InboundWebhook(
-        TwilioSignature(settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url),
-        pipeline.receive,
-        metrics,
+    signature = TwilioSignature(
+        settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
+    )
+    signing_secret = settings.slack_signing_secret
+    bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
+    MessageListener(replies, SlackNames(gateway)).register(bolt)
+    socket_mode = (
+        AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        if settings.slack_app_token
+        else None
     )
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    app.add_routes([web.post("/sms/inbound", inbound.handle)])
-    app.add_routes(OpsEndpoints(store, metrics).routes())
+    app.add_routes(
+        [
+            web.post("/sms/inbound", InboundWebhook(signature, inbound.receive, metrics).handle),
+            web.post(
+                "/sms/status", StatusWebhook(signature, replies.delivery_update, metrics).handle
+            ),
+            web.post("/slack/events", SlackEventsEndpoint(bolt).handle),
+            *OpsEndpoints(store, metrics).routes(),
+        ]
+    )
 
     async def start(_app: web.Application) -> None:
         await outbox.start()
+        if socket_mode is not None:
+            await socket_mode.connect_async()
 
     async def stop(_app: web.Application) -> None:
+        if socket_mode is not None:
+            await socket_mode.close_async()
         await outbox.stop()
+        await twilio.http_client.close()
         await session.close()
         await store.close()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     return app
+
+
+class Waker:
+    """Lets pipelines built before the outbox wake it once it exists."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()

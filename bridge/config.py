@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     bridge_job_lease_seconds: float = Field(default=30, ge=1)
     bridge_slack_post_rate: float = Field(default=1.0, gt=0)
     bridge_slack_post_burst: int = Field(default=4, ge=1)
+    # Texts per second per sender: 1 suits a US long code; toll-free 3, short codes 100.
+    bridge_sms_rate: float = Field(default=1.0, gt=0)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -194,6 +196,8 @@ class Compliance(Section):
 class SlackSection(Section):
     note_prefix: str = "note:"
     undo_seconds: float = Field(default=5, ge=0, le=60)
+    # Swap look-alikes Slack clients type (’ “ — …) for GSM-7 ones before sending.
+    smart_encoding: bool = True
     reactions: dict[str, str] = Field(
         default_factory=lambda: {
             "white_check_mark": "resolve",

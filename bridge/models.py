@@ -26,6 +26,42 @@ class ConversationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class DeliveryStatus(StrEnum):
+    """Where a message stands. Inbound texts are RECEIVED; replies move forward from
+    QUEUED and never back (status callbacks may arrive out of order)."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"  # stored, waiting for the undo window and pacing
+    SENDING = "sending"  # the attempt is recorded; Twilio's answer is not (yet)
+    SENT = "sent"  # Twilio accepted it
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # deleted in Slack within the undo window
+    BLOCKED = "blocked"  # refused before sending (opted out)
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def final(self) -> bool:
+        return self.rank >= 3
+
+
+_RANK = {
+    DeliveryStatus.RECEIVED: 0,
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.UNDELIVERED: 3,
+    DeliveryStatus.FAILED: 3,
+    DeliveryStatus.CANCELLED: 3,
+    DeliveryStatus.BLOCKED: 3,
+}
+
+
 class Media(Model):
     url: str
     content_type: str
@@ -64,6 +100,11 @@ class Conversation(Model):
     # The last-activity time the Slack header card shows; lets inbound texts skip
     # header refreshes that would only move that time by a little.
     header_activity_at: datetime | None = None
+    opted_out_at: datetime | None = None
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
 
 
 class Message(Model):
@@ -76,17 +117,51 @@ class Message(Model):
     created_at: datetime
     slack_channel: str | None = None
     slack_ts: str | None = None
+    status: DeliveryStatus = DeliveryStatus.RECEIVED
+    error_code: int | None = None
+    author: str | None = None  # the Slack user who wrote a reply
+
+
+class OutboundReply(Model):
+    """An agent's reply in a thread, already in plain text, to be sent as SMS."""
+
+    conversation_id: int
+    body: str
+    author: str
+    slack_channel: str
+    slack_ts: str
+
+
+class OutboundRecord(Model):
+    message: Message
+    created: bool  # False: this Slack message was recorded before (an event retry)
+
+
+class SendAttempt(Model):
+    message: Message
+    # An earlier attempt started and never recorded Twilio's answer: it may have sent.
+    resumed: bool
 
 
 class JobKind(StrEnum):
     POST_INBOUND = "post_inbound"  # post a subscriber's text into its thread
     SYNC_HEADER = "sync_header"  # re-render the thread's parent card
     REPORT_DEAD = "report_dead"  # tell the inbox channel a job gave up
+    SEND_SMS = "send_sms"  # send an agent's reply to the subscriber
+    MARK_DELIVERY = "mark_delivery"  # show a reply's delivery state on its Slack message
+    TELL_AGENT = "tell_agent"  # an ephemeral note to the author of a reply
+    UPLOAD_MEDIA = "upload_media"  # an MMS picture into the thread
 
 
 def conversation_lane(conversation_id: int) -> str:
     """The lane that keeps one conversation's Slack effects in order."""
     return f"conversation:{conversation_id}"
+
+
+def sms_lane(conversation_id: int) -> str:
+    """The lane that keeps one conversation's replies in order. Apart from the Slack
+    lane, so a reply waiting out its undo window never holds up incoming texts."""
+    return f"sms:{conversation_id}"
 
 
 class JobState(StrEnum):
@@ -106,6 +181,7 @@ class NewJob(Model):
     conversation_id: int | None = None
     message_id: str | None = None
     note: str | None = None
+    user: str | None = None  # a Slack user the job addresses
 
 
 class Job(Model):
@@ -117,6 +193,7 @@ class Job(Model):
     conversation_id: int | None = None
     message_id: str | None = None
     note: str | None = None
+    user: str | None = None
     attempts: int
     lease_token: str
     created_at: datetime
@@ -136,3 +213,25 @@ class DeadJob(Model):
     conversation_id: int | None
     message_id: str | None
     error: str
+
+
+def post_job(message: Message) -> NewJob:
+    """Post a subscriber's text into its thread: created with the message itself."""
+    return NewJob(
+        key=f"post:{message.id}",
+        kind=JobKind.POST_INBOUND,
+        lane=conversation_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def send_job(message: Message) -> NewJob:
+    """Send an agent's reply as SMS: created with the message itself."""
+    return NewJob(
+        key=f"send:{message.id}",
+        kind=JobKind.SEND_SMS,
+        lane=sms_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )

@@ -11,7 +11,7 @@ from bridge.config import BusinessConfig, load_settings
 from bridge.delivery.outbox import RetryPolicy
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from tests.support import INBOX, BridgeUnderTest, bridge_env
+from tests.support import INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env
 
 
 @pytest.fixture
@@ -56,5 +56,6 @@ async def bridge(
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
+    twilio.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
     yield BridgeUnderTest(url=f"http://127.0.0.1:{port}", twilio=twilio, app=app)
     await runner.cleanup()

@@ -74,3 +74,26 @@ async def eventually(check: Callable[[], bool], *, within: float = 10.0) -> None
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+AGENT = "U0ANA"
+
+
+async def open_thread(bridge: BridgeUnderTest, slack: SlackEmulator, phone: str) -> str:
+    """A subscriber texts first; returns the ts of the conversation's parent message."""
+    before = {m.ts for m in parents(slack)}
+    await bridge.text(phone, "Hello?")
+    await eventually(lambda: len(parents(slack)) > len(before))
+    parent = next(m for m in parents(slack) if m.ts not in before)
+    await eventually(lambda: len(slack.replies(INBOX, parent.ts)) >= 1)
+    return str(parent.ts)
+
+
+async def agent_replies(
+    bridge: BridgeUnderTest, slack: SlackEmulator, thread_ts: str, text: str, user: str = AGENT
+) -> tuple[dict[str, Any], WebhookResponse]:
+    """An agent types in the thread; Slack delivers the signed event to the bridge."""
+    event = slack.user_posts(INBOX, user, text, thread_ts=thread_ts)
+    envelope = slack.envelope(event)
+    response = await slack.deliver(f"{bridge.url}/slack/events", envelope)
+    return envelope, response

@@ -399,6 +399,54 @@ class SlackEmulator:
             event |= {"thread_ts": root.ts, "parent_user_id": root.user}
         return event
 
+    def user_edits(self, channel: str, ts: str, text: str) -> dict[str, Any]:
+        """Record a human editing their message, return the `message_changed` event."""
+        message = self.message(channel, ts)
+        if message is None:
+            raise ValueError(f"no message {ts} in {channel} to edit")
+        previous = {"type": "message", "user": message.user, "text": message.text, "ts": ts}
+        message.text = text
+        message.edited = {"user": message.user, "ts": self._next_ts()}
+        edited = {
+            "type": "message",
+            "user": message.user,
+            "text": text,
+            "ts": ts,
+            "edited": message.edited,
+        }
+        if message.thread_ts is not None:
+            edited["thread_ts"] = previous["thread_ts"] = message.thread_ts
+        return {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "channel": message.channel,
+            "message": edited,
+            "previous_message": previous,
+            "ts": self._next_ts(),
+            "event_ts": self._next_ts(),
+        }
+
+    def user_deletes(self, channel: str, ts: str) -> dict[str, Any]:
+        """Record a human deleting their message, return the `message_deleted` event."""
+        message = self.message(channel, ts)
+        if message is None:
+            raise ValueError(f"no message {ts} in {channel} to delete")
+        self.delete_message(channel, ts)
+        previous = {"type": "message", "user": message.user, "text": message.text, "ts": ts}
+        if message.thread_ts is not None:
+            previous["thread_ts"] = message.thread_ts
+        return {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "channel": message.channel,
+            "deleted_ts": ts,
+            "previous_message": previous,
+            "ts": self._next_ts(),
+            "event_ts": self._next_ts(),
+        }
+
     def user_reacts(self, channel: str, ts: str, user: str, name: str) -> dict[str, Any]:
         """Record a human's emoji reaction on a message, return its `reaction_added` event."""
         message = self.message(channel, ts)

@@ -215,6 +215,9 @@ class TwilioEmulator:
         self.keyword_opt_out = keyword_opt_out
         # Seconds every REST answer is held back, to emulate a slow API.
         self.delay_seconds = 0.0
+        # Creates that go through but whose answer is lost (a 500 after the effect):
+        # the ambiguous case a sender must resolve without sending twice.
+        self.lose_answers = 0
         self.calls: list[RecordedCall] = []
         self.sent: list[SentMessage] = []
         self.status_callbacks: list[StatusCallback] = []
@@ -231,6 +234,9 @@ class TwilioEmulator:
         routes.add_get(prefix + ".json", self._endpoint("accounts.fetch", self._account))
         routes.add_post(
             prefix + "/Messages.json", self._endpoint("messages.create", self._create_message)
+        )
+        routes.add_get(
+            prefix + "/Messages.json", self._endpoint("messages.list", self._list_messages)
         )
         routes.add_get(
             prefix + "/IncomingPhoneNumbers.json",
@@ -576,7 +582,33 @@ class TwilioEmulator:
             task = asyncio.create_task(self._post_statuses(message.sid))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            raise TwilioError(500, 20500, "Internal Server Error")
         return 201, message.to_api()
+
+    async def _list_messages(
+        self, _request: web.Request, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        to, from_ = params.get("To"), params.get("From")
+        found = [
+            m
+            for m in reversed(self.sent)  # newest first, as Twilio lists them
+            if (to is None or m.to == to) and (from_ is None or m.from_ == from_)
+        ]
+        size = int(params.get("PageSize", "50"))
+        path = f"{_account_path(self.account_sid)}/Messages.json"
+        return 200, {
+            "messages": [m.to_api() for m in found[:size]],
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "end": max(min(size, len(found)) - 1, 0),
+            "uri": f"{path}?{urlencode({'PageSize': size})}",
+            "first_page_uri": f"{path}?{urlencode({'PageSize': size, 'Page': 0})}",
+            "previous_page_uri": None,
+            "next_page_uri": None,
+        }
 
     async def _list_numbers(
         self, _request: web.Request, params: dict[str, str]

@@ -82,6 +82,34 @@ class SlackGateway:
         args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
         await self._call("chat.update", "", args, thread=True)
 
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, thread_ts: str | None
+    ) -> None:
+        args = {"channel": channel, "user": user, "text": text}
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        await self._call("chat.postEphemeral", "", args, thread=False)
+
+    async def add_reaction(self, channel: str, ts: str, name: str) -> None:
+        try:
+            await self._call(
+                "reactions.add",
+                "",
+                {"channel": channel, "timestamp": ts, "name": name},
+                thread=True,
+            )
+        except GiveUp as exc:
+            if "already_reacted" not in str(exc):
+                raise
+
+    async def lookup(self, method: str, **args: str) -> dict[str, Any] | None:
+        """A read (users.info, conversations.info) for display only: None when Slack
+        cannot answer now, and the caller shows something plainer."""
+        try:
+            return await self._call(method, "", args, thread=False)
+        except (RetryLater, GiveUp):
+            return None
+
     async def _call(
         self, method: str, channel: str, args: dict[str, Any], *, thread: bool
     ) -> dict[str, Any]:

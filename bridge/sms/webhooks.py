@@ -4,13 +4,14 @@ live in `bridge.threading`."""
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from bridge.metrics import Metrics
-from bridge.models import InboundRecord, InboundSms
+from bridge.models import DeliveryStatus, InboundRecord, InboundSms
 from bridge.sms.inbound_form import MalformedForm, parse_inbound
 from bridge.sms.signature import TwilioSignature
 
@@ -20,30 +21,40 @@ MAX_FORM_BYTES = 64 * 1024  # a 1600-character body and 10 media URLs fit many t
 log = structlog.get_logger(__name__)
 
 
-class InboundWebhook:
-    """POST /sms/inbound: verify, parse, store durably, then (only then) answer 200."""
+class Rejected(Exception):
+    def __init__(self, status: int, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.outcome = outcome
 
-    def __init__(
-        self,
-        signature: TwilioSignature,
-        receive: Callable[[InboundSms], Awaitable[InboundRecord]],
-        metrics: Metrics,
-    ) -> None:
+
+class TwilioWebhook(ABC):
+    """What every Twilio webhook needs: a bounded form whose signature is checked
+    before anything else looks at it, and its latency and outcome counted."""
+
+    endpoint = "twilio"
+
+    def __init__(self, signature: TwilioSignature, metrics: Metrics) -> None:
         self._signature = signature
-        self._receive = receive
         self._metrics = metrics
 
     async def handle(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
-        response = await self._handle(request)
-        self._metrics.webhook_seconds.labels("inbound").observe(time.perf_counter() - started)
+        try:
+            form = await self._verified_form(request)
+            outcome, response = await self.answer(form)
+        except Rejected as exc:
+            log.warning("sms.webhook_rejected", endpoint=self.endpoint, reason=str(exc))
+            outcome, response = exc.outcome, web.Response(status=exc.status, text=str(exc))
+        self._metrics.webhooks.labels(self.endpoint, outcome).inc()
+        self._metrics.webhook_seconds.labels(self.endpoint).observe(time.perf_counter() - started)
         return response
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _verified_form(self, request: web.Request) -> dict[str, str]:
         if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
-            return self._reject(413, "too_large", "request body too large")
+            raise Rejected(413, "too_large", "request body too large")
         if request.content_type != "application/x-www-form-urlencoded":
-            return self._reject(400, "malformed", "expected a form-encoded Twilio webhook")
+            raise Rejected(400, "malformed", "expected a form-encoded Twilio webhook")
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         if not self._signature.verify(
             request.path_qs,
@@ -51,13 +62,34 @@ class InboundWebhook:
             request.headers.get("X-Twilio-Signature"),
             request.headers.get("X-Twilio-Webhooks-Signature-Settings"),
         ):
-            return self._reject(403, "forbidden", "invalid X-Twilio-Signature")
+            raise Rejected(403, "forbidden", "invalid X-Twilio-Signature")
+        return form
+
+    @abstractmethod
+    async def answer(self, form: dict[str, str]) -> tuple[str, web.Response]:
+        """The verified form → (outcome for metrics, response)."""
+
+
+class InboundWebhook(TwilioWebhook):
+    """POST /sms/inbound: verify, parse, store durably, then (only then) answer 200."""
+
+    endpoint = "inbound"
+
+    def __init__(
+        self,
+        signature: TwilioSignature,
+        receive: Callable[[InboundSms], Awaitable[InboundRecord]],
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(signature, metrics)
+        self._receive = receive
+
+    async def answer(self, form: dict[str, str]) -> tuple[str, web.Response]:
         try:
             sms = parse_inbound(form)
         except MalformedForm as exc:
-            return self._reject(400, "malformed", str(exc))
+            raise Rejected(400, "malformed", str(exc)) from None
         record = await self._receive(sms)
-        self._metrics.webhooks.labels("inbound", "new" if record.created else "duplicate").inc()
         log.info(
             "sms.inbound",
             sid=sms.sid,
@@ -65,9 +97,46 @@ class InboundWebhook:
             subscriber=sms.subscriber,
             duplicate=not record.created,
         )
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+        outcome = "new" if record.created else "duplicate"
+        return outcome, web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
-    def _reject(self, status: int, outcome: str, reason: str) -> web.Response:
-        self._metrics.webhooks.labels("inbound", outcome).inc()
-        log.warning("sms.inbound_rejected", status=status, reason=reason)
-        return web.Response(status=status, text=reason)
+
+# Twilio's MessageStatus values → where the bridge tracks a reply. Statuses before
+# "sent" add nothing: the reply is SENT as soon as Twilio accepts it.
+STATUSES = {
+    "queued": DeliveryStatus.SENT,
+    "accepted": DeliveryStatus.SENT,
+    "scheduled": DeliveryStatus.SENT,
+    "sending": DeliveryStatus.SENT,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+}
+
+
+class StatusWebhook(TwilioWebhook):
+    """POST /sms/status: a reply's delivery state, as Twilio's status callback says."""
+
+    endpoint = "status"
+
+    def __init__(
+        self,
+        signature: TwilioSignature,
+        update: Callable[[str, DeliveryStatus, int | None], Awaitable[object]],
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(signature, metrics)
+        self._update = update
+
+    async def answer(self, form: dict[str, str]) -> tuple[str, web.Response]:
+        sid, raw = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        if not sid or raw not in STATUSES:
+            raise Rejected(400, "malformed", "MessageSid and a known MessageStatus are required")
+        code = form.get("ErrorCode") or None
+        if code is not None and not code.isdigit():
+            raise Rejected(400, "malformed", "ErrorCode is not a number")
+        await self._update(sid, STATUSES[raw], int(code) if code else None)
+        return "ok", web.Response(text="")

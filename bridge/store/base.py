@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bridge.models import Contact, Conversation, InboundRecord, InboundSms, Job, Message, NewJob
+from bridge.models import (
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    InboundRecord,
+    InboundSms,
+    Job,
+    Message,
+    NewJob,
+    OutboundRecord,
+    OutboundReply,
+    SendAttempt,
+)
 
 
 class StoreUnavailable(Exception):
@@ -38,6 +50,13 @@ class Store(Protocol):
         self, business_number: str, subscriber: str
     ) -> Conversation | None: ...
 
+    async def find_conversation_by_thread(
+        self, channel: str, thread_ts: str
+    ) -> Conversation | None: ...
+
+    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
+        """Record (a time) or clear (None) the subscriber's opt-out on this conversation."""
+
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
     ) -> bool:
@@ -53,14 +72,54 @@ class Store(Protocol):
 
     async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None: ...
 
+    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None: ...
+
+    async def get_message_by_sid(self, sid: str) -> Message | None: ...
+
+    # --- replies --------------------------------------------------------------------
+    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+        """Store an agent's reply as a QUEUED message with its SEND_SMS job due at
+        `send_at`, in one write, idempotently by its Slack (channel, ts); it counts as
+        conversation activity. A known (channel, ts) changes nothing: created=False."""
+
+    async def edit_unsent(self, message_id: str, body: str) -> bool:
+        """Replace the body while the message is still QUEUED; False once it is not."""
+
+    async def cancel_unsent(self, message_id: str) -> bool:
+        """QUEUED → CANCELLED; False once it is not QUEUED."""
+
+    async def begin_send(self, message_id: str) -> SendAttempt | None:
+        """Record a send attempt before calling the provider: QUEUED → SENDING
+        (resumed=False). A message already SENDING is returned with resumed=True (an
+        attempt whose outcome is unknown); any other state returns None."""
+
+    async def finish_send(
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        *,
+        sid: str | None = None,
+        error_code: int | None = None,
+    ) -> Message:
+        """The outcome of an attempt (SENT with the provider's sid, FAILED, BLOCKED)."""
+
+    async def update_delivery(
+        self, sid: str, status: DeliveryStatus, error_code: int | None
+    ) -> Message | None:
+        """Apply a status callback if it moves the message forward (by
+        `DeliveryStatus.rank`); return the updated message, or None when the sid is
+        unknown or the status is not newer."""
+
     async def get_contact(self, phone: str) -> Contact | None: ...
 
     async def put_contact(self, contact: Contact) -> None: ...
 
     # --- the outbox -----------------------------------------------------------------
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
-        """Add a job. A key that is pending already stays as it is (coalescing); a key
-        that is running or finished is pending again at the tail of its lane."""
+        """Add a job. A key that is pending already stays as it is (coalescing). A key
+        that is running is left to its worker and marked to run once more: that run's
+        `complete_job` returns False and makes it pending again, due at once, at the
+        tail of its lane. A dead key is pending again, attempts reset."""
 
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float
@@ -72,7 +131,8 @@ class Store(Protocol):
         """Keep a long-running job's lease (a heartbeat); False if it was lost."""
 
     async def complete_job(self, job: Job) -> bool:
-        """Mark done, unless the job was re-enqueued or re-leased meanwhile."""
+        """Mark done (the job is deleted), unless it was re-leased meanwhile or
+        enqueued again while it ran (then it is pending again); False in both cases."""
 
     async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool: ...
 

@@ -18,6 +18,7 @@ import aiosqlite
 from bridge.models import (
     Contact,
     Conversation,
+    DeliveryStatus,
     Direction,
     InboundRecord,
     InboundSms,
@@ -26,7 +27,12 @@ from bridge.models import (
     Media,
     Message,
     NewJob,
-    conversation_lane,
+    OutboundRecord,
+    OutboundReply,
+    SendAttempt,
+    post_job,
+    send_job,
+    utcnow,
 )
 from bridge.store.base import StoreUnavailable
 
@@ -86,6 +92,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE state IN ('pending', 'running');
     CREATE INDEX jobs_state ON jobs (state, kind);
     """,
+    """
+    ALTER TABLE conversations ADD COLUMN opted_out_at REAL;
+    ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'received';
+    ALTER TABLE messages ADD COLUMN error_code INTEGER;
+    ALTER TABLE messages ADD COLUMN author TEXT;
+    CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts);
+    ALTER TABLE jobs ADD COLUMN user TEXT;
+    -- 1: enqueued again while running; runs once more when the current run ends
+    ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -110,6 +126,7 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
         last_activity_at=datetime.fromtimestamp(row["last_activity_at"], UTC),
         header_activity_at=_dt(row["header_activity_at"]),
+        opted_out_at=_dt(row["opted_out_at"]),
     )
 
 
@@ -124,6 +141,9 @@ def _message(row: aiosqlite.Row) -> Message:
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
         slack_channel=row["slack_channel"],
         slack_ts=row["slack_ts"],
+        status=DeliveryStatus(row["status"]),
+        error_code=row["error_code"],
+        author=row["author"],
     )
 
 
@@ -135,6 +155,7 @@ def _job(row: aiosqlite.Row, token: str) -> Job:
         conversation_id=row["conversation_id"],
         message_id=row["message_id"],
         note=row["note"],
+        user=row["user"],
         attempts=row["attempts"] + 1,
         lease_token=token,
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
@@ -275,20 +296,145 @@ class SQLiteStore:
                     at,
                 ),
             )
-            await self._enqueue(
-                NewJob(
-                    key=f"post:{message.id}",
-                    kind=JobKind.POST_INBOUND,
-                    lane=conversation_lane(conversation.id),
-                    conversation_id=conversation.id,
-                    message_id=message.id,
-                ),
-                run_at=at,
-            )
+            await self._enqueue(post_job(message), run_at=at)
         return InboundRecord(conversation=conversation, message=message, created=True)
+
+    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+        now = utcnow()
+        message = Message(
+            id=uuid.uuid4().hex,
+            conversation_id=reply.conversation_id,
+            direction=Direction.OUTBOUND,
+            body=reply.body,
+            created_at=now,
+            slack_channel=reply.slack_channel,
+            slack_ts=reply.slack_ts,
+            status=DeliveryStatus.QUEUED,
+            author=reply.author,
+        )
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO messages (id, conversation_id, direction, body, created_at,"
+                " slack_channel, slack_ts, status, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (slack_channel, slack_ts) DO NOTHING",
+                (
+                    message.id,
+                    message.conversation_id,
+                    message.direction.value,
+                    message.body,
+                    _ts(now),
+                    message.slack_channel,
+                    message.slack_ts,
+                    message.status.value,
+                    message.author,
+                ),
+            )
+            if cur.rowcount == 0:
+                existing = await _fetchone(
+                    db,
+                    "SELECT * FROM messages WHERE slack_channel = ? AND slack_ts = ?",
+                    (reply.slack_channel, reply.slack_ts),
+                )
+                assert existing is not None
+                return OutboundRecord(message=_message(existing), created=False)
+            await db.execute(
+                "UPDATE conversations SET last_activity_at = max(last_activity_at, ?) WHERE id = ?",
+                (_ts(now), reply.conversation_id),
+            )
+            await self._enqueue(send_job(message), run_at=_ts(send_at))
+        return OutboundRecord(message=message, created=True)
+
+    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
+        row = await self._one(
+            "SELECT * FROM messages WHERE slack_channel = ? AND slack_ts = ?", (channel, ts)
+        )
+        return None if row is None else _message(row)
+
+    async def get_message_by_sid(self, sid: str) -> Message | None:
+        row = await self._one("SELECT * FROM messages WHERE sid = ?", (sid,))
+        return None if row is None else _message(row)
+
+    async def edit_unsent(self, message_id: str, body: str) -> bool:
+        changed = await self._write(
+            "UPDATE messages SET body = ? WHERE id = ? AND status = 'queued'", (body, message_id)
+        )
+        return changed == 1
+
+    async def cancel_unsent(self, message_id: str) -> bool:
+        changed = await self._write(
+            "UPDATE messages SET status = 'cancelled' WHERE id = ? AND status = 'queued'",
+            (message_id,),
+        )
+        return changed == 1
+
+    async def begin_send(self, message_id: str) -> SendAttempt | None:
+        async with self._tx() as db:
+            row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+            if row is None:
+                return None
+            message = _message(row)
+            if message.status is DeliveryStatus.SENDING:
+                return SendAttempt(message=message, resumed=True)
+            if message.status is not DeliveryStatus.QUEUED:
+                return None
+            await db.execute("UPDATE messages SET status = 'sending' WHERE id = ?", (message_id,))
+        sending = message.model_copy(update={"status": DeliveryStatus.SENDING})
+        return SendAttempt(message=sending, resumed=False)
+
+    async def finish_send(
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        *,
+        sid: str | None = None,
+        error_code: int | None = None,
+    ) -> Message:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE messages SET status = ?, sid = coalesce(?, sid), error_code = ?"
+                " WHERE id = ?",
+                (status.value, sid, error_code, message_id),
+            )
+            row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+        if row is None:
+            raise KeyError(message_id)
+        return _message(row)
+
+    async def update_delivery(
+        self, sid: str, status: DeliveryStatus, error_code: int | None
+    ) -> Message | None:
+        async with self._tx() as db:
+            row = await _fetchone(db, "SELECT * FROM messages WHERE sid = ?", (sid,))
+            if row is None:
+                return None
+            message = _message(row)
+            if status.rank <= message.status.rank:
+                return None  # a late or repeated callback never moves a message back
+            await db.execute(
+                "UPDATE messages SET status = ?, error_code = coalesce(?, error_code) WHERE id = ?",
+                (status.value, error_code, message.id),
+            )
+        return message.model_copy(
+            update={"status": status, "error_code": error_code or message.error_code}
+        )
+
+    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
+        await self._write(
+            "UPDATE conversations SET opted_out_at = ? WHERE id = ?",
+            (None if at is None else _ts(at), conversation_id),
+        )
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None:
         row = await self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return None if row is None else _conversation(row)
+
+    async def find_conversation_by_thread(
+        self, channel: str, thread_ts: str
+    ) -> Conversation | None:
+        row = await self._one(
+            "SELECT * FROM conversations WHERE slack_channel = ? AND slack_thread_ts = ?",
+            (channel, thread_ts),
+        )
         return None if row is None else _conversation(row)
 
     async def find_conversation(self, business_number: str, subscriber: str) -> Conversation | None:
@@ -355,17 +501,23 @@ class SQLiteStore:
             await self._enqueue(job, run_at=_ts(run_at))
 
     async def _enqueue(self, job: NewJob, *, run_at: float) -> None:
+        # A running job is left alone and marked to run once more when this run ends,
+        # so its lane still runs one job at a time.
+        cur = await self.db.execute(
+            "UPDATE jobs SET rerun = 1 WHERE key = ? AND state = 'running'", (job.key,)
+        )
+        if cur.rowcount:
+            return
         await self.db.execute(
             """
             INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id, message_id,
-                              note, created_at)
+                              note, user, created_at)
             VALUES (?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), 'pending', ?, ?, ?,
-                    ?, ?)
+                    ?, ?, ?)
             ON CONFLICT (key) DO UPDATE
             SET state = 'pending', seq = excluded.seq, run_at = excluded.run_at,
-                attempts = 0, lease_token = NULL, lease_until = NULL, last_error = NULL,
-                note = excluded.note
-            WHERE jobs.state != 'pending'
+                attempts = 0, last_error = NULL, note = excluded.note, user = excluded.user
+            WHERE jobs.state = 'dead'
             """,
             (
                 job.key,
@@ -375,6 +527,7 @@ class SQLiteStore:
                 job.conversation_id,
                 job.message_id,
                 job.note,
+                job.user,
                 run_at,
             ),
         )
@@ -413,12 +566,21 @@ class SQLiteStore:
         return changed == 1
 
     async def complete_job(self, job: Job) -> bool:
-        return (
-            await self._write(
-                "DELETE FROM jobs WHERE key = ? AND lease_token = ?", (job.key, job.lease_token)
+        async with self._tx() as db:
+            cur = await db.execute(
+                "DELETE FROM jobs WHERE key = ? AND lease_token = ? AND rerun = 0",
+                (job.key, job.lease_token),
             )
-            == 1
-        )
+            if cur.rowcount == 1:
+                return True
+            # Enqueued again while it ran: due again now, at the tail of its lane.
+            await db.execute(
+                "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0, run_at = ?,"
+                " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
+                " WHERE key = ? AND lease_token = ?",
+                (_ts(utcnow()), job.key, job.lease_token),
+            )
+            return False
 
     async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
         return (

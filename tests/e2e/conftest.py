@@ -16,7 +16,7 @@ import pytest
 
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from tests.support import BridgeUnderTest, bridge_env
+from tests.support import PUBLIC_URL, BridgeUnderTest, bridge_env
 
 SMS_BRIDGE = str(Path(sys.executable).with_name("sms-bridge"))
 
@@ -85,4 +85,5 @@ async def serve(
 
 
 def client(process: ServeProcess, twilio: TwilioEmulator) -> BridgeUnderTest:
+    twilio.route_webhooks(PUBLIC_URL, process.url)  # status callbacks reach this process
     return BridgeUnderTest(url=process.url, twilio=twilio)

@@ -1,0 +1,45 @@
+"""Job MARK_DELIVERY: a reply's final state on the agent's own Slack message — a
+reaction — and, when it failed, the reason in words in the thread."""
+
+from __future__ import annotations
+
+from bridge.delivery.errors import GiveUp
+from bridge.models import DeliveryStatus, Job
+from bridge.phones import display
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
+from bridge.threading.send_errors import reason
+
+REACTIONS = {
+    DeliveryStatus.DELIVERED: "white_check_mark",
+    DeliveryStatus.UNDELIVERED: "warning",
+    DeliveryStatus.FAILED: "warning",
+    DeliveryStatus.BLOCKED: "no_entry_sign",
+}
+
+
+class DeliveryMark:
+    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._threads = threads
+
+    async def __call__(self, job: Job) -> None:
+        if job.message_id is None:
+            raise GiveUp("delivery mark without a message")
+        message = await self._store.get_message(job.message_id)
+        if message is None or message.slack_channel is None or message.slack_ts is None:
+            raise GiveUp(f"message {job.message_id} has no Slack message to mark")
+        reaction = REACTIONS.get(message.status)
+        if reaction is None:
+            return
+        await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
+        if message.status in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
+            conversation = await self._threads.conversation(message.conversation_id)
+            channel, thread_ts = await self._threads.ensure(conversation)
+            note = (
+                f":warning: Not delivered to {display(conversation.subscriber)}: "
+                f"{reason(message.error_code)}."
+            )
+            await self._gateway.post_message(channel, note, thread_ts=thread_ts)

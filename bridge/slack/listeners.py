@@ -1,0 +1,73 @@
+"""Bolt listeners: Slack events → the outbound pipeline. They translate and filter
+what is not a person's reply; the rules are in `bridge.threading.outbound`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bridge.slack.names import SlackNames
+from bridge.slack.plain_text import to_plain
+from bridge.threading.outbound import OutboundPipeline, Outcome
+
+log = structlog.get_logger(__name__)
+
+# Subtypes that are a person's new message; everything else (joins, topic changes,
+# bot_message, …) is never sent.
+_NEW_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+def _from_bot(message: dict[str, Any]) -> bool:
+    return bool(
+        message.get("bot_id")
+        or message.get("app_id")
+        or message.get("bot_profile")
+        or message.get("subtype") == "bot_message"
+    )
+
+
+class MessageListener:
+    def __init__(self, outbound: OutboundPipeline, names: SlackNames) -> None:
+        self._outbound = outbound
+        self._names = names
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("message")(self.on_message)
+
+    async def _plain(self, text: str) -> str:
+        return await to_plain(text, self._names.user, self._names.channel)
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        channel = str(event.get("channel", ""))
+        if subtype == "message_changed":
+            edited = event.get("message") or {}
+            if not _from_bot(edited) and edited.get("ts"):
+                text = await self._plain(str(edited.get("text", "")))
+                await self._outbound.edit(channel, str(edited["ts"]), text)
+        elif subtype == "message_deleted":
+            if event.get("deleted_ts"):
+                await self._outbound.delete(channel, str(event["deleted_ts"]))
+        elif subtype in _NEW_MESSAGE_SUBTYPES and not _from_bot(event):
+            await self._on_reply(event, channel)
+
+    async def _on_reply(self, event: dict[str, Any], channel: str) -> None:
+        thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
+        if not (thread_ts and ts and user) or thread_ts == ts:
+            return  # not a reply in a thread
+        conversation = await self._outbound.conversation_of(channel, str(thread_ts))
+        if conversation is None:
+            return  # a thread that is not an SMS conversation
+        text = await self._plain(str(event.get("text", "")))
+        outcome = await self._outbound.reply(
+            conversation, author=str(user), channel=channel, ts=str(ts), text=text
+        )
+        log.info("slack.reply", conversation=conversation.id, outcome=outcome.value)
+        if event.get("files") and outcome in {Outcome.QUEUED, Outcome.EMPTY}:
+            await self._outbound.tell(
+                conversation.id,
+                str(user),
+                "Attachments are not sent as MMS yet; only the text of this reply goes out.",
+            )

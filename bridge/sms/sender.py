@@ -1,0 +1,64 @@
+"""Sending through Twilio's REST API: paced per sender, with Twilio's answers
+translated for the outbox (retry, or a permanent refusal with its code)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from bridge.delivery.errors import RetryLater
+from bridge.delivery.pacing import Pacer
+from bridge.threading.sending import Refused, Sender
+
+
+class TwilioSender:
+    """The `SmsPort` of the reply sender, on twilio's async client."""
+
+    def __init__(
+        self, client: Client, pacer: Pacer, *, account_sid: str, status_callback: str
+    ) -> None:
+        self._client = client
+        self._pacer = pacer
+        self._account = account_sid
+        self._status_callback = status_callback
+
+    def _messages(self):  # type: ignore[no-untyped-def]  # twilio ships no types
+        return self._client.api.v2010.accounts(self._account).messages
+
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        """Send; return Twilio's MessageSid."""
+        await self._pacer.acquire(f"sms:{sender.messaging_service_sid or sender.from_number}")
+        kwargs: dict[str, str] = {"to": to, "body": body, "status_callback": self._status_callback}
+        if sender.messaging_service_sid:
+            kwargs["messaging_service_sid"] = sender.messaging_service_sid
+        else:
+            kwargs["from_"] = str(sender.from_number)
+        try:
+            created = await self._messages().create_async(**kwargs)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise RetryLater(f"Twilio answered {exc.status}") from None
+            raise Refused(exc.code, str(exc.msg)) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
+        return str(created.sid)
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
+        """The sid of a message like this one created since `since`, if Twilio has one:
+        how an attempt whose answer was lost is resolved without sending twice."""
+        try:
+            # Newest first. Not filtered by DateSent: a queued message has none yet.
+            found = await self._messages().list_async(to=to, from_=sender.from_number, limit=20)
+        except TwilioRestException as exc:
+            raise RetryLater(f"Twilio lookup answered {exc.status}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
+        earliest = since - timedelta(minutes=1)  # clocks differ a little
+        for message in found:
+            created = message.date_created
+            if message.body == body and (created is None or created >= earliest):
+                return str(message.sid)
+        return None

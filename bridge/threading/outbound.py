@@ -1,0 +1,189 @@
+"""The outbound pipeline: an agent's thread reply → a stored, guarded, queued SMS;
+edits and deletes inside the undo window; delivery reports back to the thread."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from bridge.compliance.guard import refusal
+from bridge.models import (
+    Conversation,
+    DeliveryStatus,
+    JobKind,
+    Message,
+    NewJob,
+    OutboundReply,
+    conversation_lane,
+    utcnow,
+)
+from bridge.store.base import Store
+from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
+from bridge.threading.send_errors import OPTED_OUT
+
+SID_WAIT_STEPS = 10
+SID_WAIT_STEP_SECONDS = 0.2
+
+
+class Outcome(StrEnum):
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"  # a retried Slack event
+    NOT_A_CONVERSATION = "not_a_conversation"
+    NOTE = "note"  # internal: starts with the note prefix
+    EMPTY = "empty"
+    REFUSED = "refused"  # the agent was told why
+    EDITED = "edited"
+    CANCELLED = "cancelled"
+    TOO_LATE = "too_late"  # already sent; the agent was told
+
+
+@dataclass(frozen=True)
+class ReplyRules:
+    note_prefix: str = "note:"
+    undo_seconds: float = 5.0
+    smart_encoding: bool = True
+
+
+def tell_agent_job(conversation_id: int, user: str, note: str) -> NewJob:
+    key = f"tell:{uuid.uuid4().hex}"
+    return NewJob(
+        key=key,
+        kind=JobKind.TELL_AGENT,
+        lane=key,  # independent: an ephemeral note waits for nothing
+        conversation_id=conversation_id,
+        user=user,
+        note=note,
+    )
+
+
+def cost_note(body: str) -> str | None:
+    """A heads-up when a reply costs more than one segment, and why."""
+    price = cost(body)
+    if price.segments <= 1:
+        return None
+    note = f"This reply goes out as {price.segments} SMS segments ({len(body)} characters"
+    if price.encoding is Encoding.UCS2:
+        shown = " ".join(price.culprits[:8])
+        note += f"; {shown} switch it to UCS-2, 70 characters a segment"
+    return note + ")."
+
+
+class OutboundPipeline:
+    def __init__(self, store: Store, rules: ReplyRules, on_enqueued: Callable[[], None]) -> None:
+        self._store = store
+        self._rules = rules
+        self._on_enqueued = on_enqueued
+
+    async def tell(self, conversation_id: int, user: str, note: str) -> None:
+        await self._store.enqueue(tell_agent_job(conversation_id, user, note), run_at=utcnow())
+        self._on_enqueued()
+
+    def _prepare(self, text: str) -> str:
+        return normalise(text) if self._rules.smart_encoding else text
+
+    def _is_note(self, text: str) -> bool:
+        prefix = self._rules.note_prefix.strip().lower()
+        return bool(prefix) and text.lstrip().lower().startswith(prefix)
+
+    async def conversation_of(self, channel: str, thread_ts: str) -> Conversation | None:
+        return await self._store.find_conversation_by_thread(channel, thread_ts)
+
+    async def reply(
+        self, conversation: Conversation, *, author: str, channel: str, ts: str, text: str
+    ) -> Outcome:
+        if self._is_note(text):
+            return Outcome.NOTE
+        body = self._prepare(text)
+        if not body.strip():
+            return Outcome.EMPTY
+        if len(body) > MAX_BODY:
+            await self.tell(
+                conversation.id,
+                author,
+                f"Not sent: {len(body)} characters is over the {MAX_BODY} an SMS can carry. "
+                "Shorten it and send again.",
+            )
+            return Outcome.REFUSED
+        if (reason := refusal(conversation)) is not None:
+            await self.tell(conversation.id, author, reason)
+            return Outcome.REFUSED
+        record = await self._store.record_outbound(
+            OutboundReply(
+                conversation_id=conversation.id,
+                body=body,
+                author=author,
+                slack_channel=channel,
+                slack_ts=ts,
+            ),
+            send_at=utcnow() + timedelta(seconds=self._rules.undo_seconds),
+        )
+        if not record.created:
+            return Outcome.DUPLICATE
+        if (note := cost_note(body)) is not None:
+            await self.tell(conversation.id, author, note)
+        self._on_enqueued()
+        return Outcome.QUEUED
+
+    async def edit(self, channel: str, ts: str, text: str) -> Outcome:
+        message = await self._store.get_message_by_slack_ts(channel, ts)
+        if message is None or message.author is None:
+            return Outcome.NOT_A_CONVERSATION  # edits never start a send
+        if await self._store.edit_unsent(message.id, self._prepare(text)):
+            return Outcome.EDITED
+        await self._too_late(message, "Edits in Slack are not re-sent")
+        return Outcome.TOO_LATE
+
+    async def delete(self, channel: str, ts: str) -> Outcome:
+        message = await self._store.get_message_by_slack_ts(channel, ts)
+        if message is None or message.author is None:
+            return Outcome.NOT_A_CONVERSATION
+        if await self._store.cancel_unsent(message.id):
+            return Outcome.CANCELLED
+        await self._too_late(message, "Deleting it in Slack does not unsend it")
+        return Outcome.TOO_LATE
+
+    async def _too_late(self, message: Message, what: str) -> None:
+        if message.status in {DeliveryStatus.CANCELLED, DeliveryStatus.BLOCKED}:
+            return
+        assert message.author is not None
+        await self.tell(
+            message.conversation_id,
+            message.author,
+            f"That reply was already sent as a text. {what}; send a new reply to correct it.",
+        )
+
+    async def delivery_update(
+        self, sid: str, status: DeliveryStatus, error_code: int | None
+    ) -> Message | None:
+        """A status callback from Twilio: move the message forward, and show the
+        final state on the agent's Slack message."""
+        message = await self._store.update_delivery(sid, status, error_code)
+        for _ in range(SID_WAIT_STEPS):
+            # A callback can overtake the write of the sid it is about (the send's
+            # answer and the callback race); wait briefly for that write to land.
+            if message is not None or await self._store.get_message_by_sid(sid) is not None:
+                break
+            await asyncio.sleep(SID_WAIT_STEP_SECONDS)
+            message = await self._store.update_delivery(sid, status, error_code)
+        if message is None:
+            return None
+        if error_code == OPTED_OUT:
+            await self._store.set_opted_out(message.conversation_id, utcnow())
+        if message.status.final:
+            await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
+            self._on_enqueued()
+        return message
+
+
+def mark_delivery_job(message: Message) -> NewJob:
+    return NewJob(
+        key=f"mark:{message.id}",
+        kind=JobKind.MARK_DELIVERY,
+        lane=conversation_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )

@@ -1,0 +1,113 @@
+"""The SEND_SMS job: one reply, sent at most once.
+
+The attempt is recorded before Twilio is called. If a worker dies (or Twilio's
+answer is lost) after that, the next attempt first asks Twilio whether the message
+exists and only sends when it does not. The SMS side is a port: the Twilio edge
+implements it and `app.py` plugs it in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bridge.compliance.guard import refusal
+from bridge.delivery.errors import GiveUp
+from bridge.models import Conversation, DeliveryStatus, Job, utcnow
+from bridge.store.base import Store
+from bridge.threading.outbound import mark_delivery_job, tell_agent_job
+from bridge.threading.send_errors import OPTED_OUT
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends: the conversation's business number, or a Messaging Service."""
+
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+
+
+class Refused(Exception):
+    """The provider refused the message for good; `code` is its error code."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SmsPort(Protocol):
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        """Send and return the provider's message id; raise `Refused` or `RetryLater`."""
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
+        """The id of a message like this one created since `since`, if there is one."""
+
+
+class ReplySender:
+    def __init__(
+        self,
+        store: Store,
+        sms: SmsPort,
+        *,
+        messaging_service_sid: str | None,
+        on_enqueued: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._sms = sms
+        self._service = messaging_service_sid
+        self._on_enqueued = on_enqueued
+
+    def sender_for(self, conversation: Conversation) -> Sender:
+        if self._service:
+            return Sender(messaging_service_sid=self._service)
+        # The number the subscriber texted is the one they expect replies from.
+        return Sender(from_number=conversation.business_number)
+
+    async def __call__(self, job: Job) -> None:
+        if job.message_id is None:
+            raise GiveUp("send job without a message")
+        attempt = await self._store.begin_send(job.message_id)
+        if attempt is None:
+            return  # cancelled in the undo window, or finished by an earlier attempt
+        message = attempt.message
+        conversation = await self._store.get_conversation(message.conversation_id)
+        if conversation is None:
+            raise GiveUp(f"conversation {message.conversation_id} is not in the store")
+        why = refusal(conversation)
+        if why is not None:  # opted out while the reply waited
+            await self._finish(message.id, DeliveryStatus.BLOCKED, note=(conversation, why))
+            return
+        sender = self.sender_for(conversation)
+        if attempt.resumed:
+            found = await self._sms.find_sent(
+                conversation.subscriber, sender, message.body, since=message.created_at
+            )
+            if found is not None:
+                await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=found)
+                return
+        try:
+            sid = await self._sms.send(conversation.subscriber, sender, message.body)
+        except Refused as exc:
+            if exc.code == OPTED_OUT:
+                await self._store.set_opted_out(conversation.id, utcnow())
+            await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
+            return
+        await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+
+    async def _finish(
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        *,
+        error_code: int | None = None,
+        note: tuple[Conversation, str] | None = None,
+    ) -> None:
+        message = await self._store.finish_send(message_id, status, error_code=error_code)
+        await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
+        if note is not None and message.author is not None:
+            conversation, text = note
+            await self._store.enqueue(
+                tell_agent_job(conversation.id, message.author, text), run_at=utcnow()
+            )
+        self._on_enqueued()
