@@ -32,6 +32,7 @@ from bridge.slack.inbound_poster import InboundPoster
 from bridge.slack.listeners import MessageListener
 from bridge.slack.names import SlackNames
 from bridge.slack.threads import ThreadKeeper
+from bridge.sms.media import TwilioMedia
 from bridge.sms.sender import TwilioSender
 from bridge.sms.signature import TwilioSignature
 from bridge.sms.webhooks import InboundWebhook, StatusWebhook
@@ -95,6 +96,12 @@ async def build_app(
         metrics,
     )
     threads = ThreadKeeper(store, gateway, settings.slack_inbox_channel)
+    media = TwilioMedia(
+        session,
+        api_url=settings.twilio_api_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+    )
     waker = Waker()
     replies = OutboundPipeline(
         store,
@@ -114,7 +121,7 @@ async def build_app(
     outbox = Outbox(
         store,
         {
-            JobKind.POST_INBOUND: InboundPoster(store, gateway, threads),
+            JobKind.POST_INBOUND: InboundPoster(store, gateway, threads, media.fetch),
             JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
             JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
             JobKind.SEND_SMS: ReplySender(

@@ -120,6 +120,7 @@ class Message(Model):
     status: DeliveryStatus = DeliveryStatus.RECEIVED
     error_code: int | None = None
     author: str | None = None  # the Slack user who wrote a reply
+    media_posted: bool = False  # MMS media attached in Slack (or its failure noted)
 
 
 class OutboundReply(Model):

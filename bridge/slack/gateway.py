@@ -102,6 +102,21 @@ class SlackGateway:
             if "already_reacted" not in str(exc):
                 raise
 
+    async def upload_file(
+        self, channel: str, thread_ts: str, *, filename: str, content: bytes
+    ) -> None:
+        """files.getUploadURLExternal + upload + files.completeUploadExternal."""
+        await self._pacer.acquire("files.upload")
+        self._metrics.slack_calls.labels("files.upload").inc()
+        try:
+            await self._client.files_upload_v2(
+                channel=channel, thread_ts=thread_ts, filename=filename, content=content
+            )
+        except SlackApiError as exc:
+            raise self._translate("files.upload", "files.upload", exc, thread=True) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"files.upload: {type(exc).__name__}") from None
+
     async def lookup(self, method: str, **args: str) -> dict[str, Any] | None:
         """A read (users.info, conversations.info) for display only: None when Slack
         cannot answer now, and the caller shows something plainer."""

@@ -1,28 +1,38 @@
-"""Job POST_INBOUND: a subscriber's text, escaped, into its conversation's thread."""
+"""Job POST_INBOUND: a subscriber's text, escaped, into its conversation's thread,
+then its MMS media as files in that thread."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Job
+from bridge.models import Job, Message
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.mrkdwn import escape
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
+from bridge.threading.attachments import Fetched, MediaRejected
 
 
-def inbound_text(body: str, media_urls: list[str]) -> str:
-    text = escape(body) if body else ""
-    if media_urls:
-        links = "\n".join(f":paperclip: {escape(url)}" for url in media_urls)
-        text = f"{text}\n{links}" if text else links
-    return text or "_(empty message)_"
+def inbound_text(body: str, attachments: int) -> str:
+    if body:
+        return escape(body)
+    return f":paperclip: {attachments} attachment(s)" if attachments else "_(empty message)_"
+
+
+FetchMedia = Callable[[str], Awaitable[Fetched]]
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4"}
 
 
 class InboundPoster:
-    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(
+        self, store: Store, gateway: SlackGateway, threads: ThreadKeeper, fetch_media: FetchMedia
+    ) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads
+        self._fetch = fetch_media
 
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
@@ -30,10 +40,14 @@ class InboundPoster:
         message = await self._store.get_message(job.message_id)
         if message is None:
             raise GiveUp(f"message {job.message_id} is not in the store")
-        if message.slack_ts is not None:
-            return  # posted by an earlier attempt that died before finishing the job
+        if message.slack_ts is None:
+            await self._post_text(message)
+        if message.media and not message.media_posted:
+            await self._attach(message)
+
+    async def _post_text(self, message: Message) -> None:
         conversation = await self._threads.conversation(message.conversation_id)
-        text = inbound_text(message.body, [m.url for m in message.media])
+        text = inbound_text(message.body, len(message.media))
         # A second vanished thread in a row is odd enough to retry later.
         for _ in range(2):
             channel, thread_ts = await self._threads.ensure(conversation)
@@ -45,3 +59,21 @@ class InboundPoster:
             await self._store.set_message_slack_ts(message.id, channel, ts)
             return
         raise RetryLater("the conversation's thread vanished twice")
+
+    async def _attach(self, message: Message) -> None:
+        """Each picture into the thread; one that can't be attached leaves its link and
+        the reason instead, and never holds up the text (already posted)."""
+        conversation = await self._threads.conversation(message.conversation_id)
+        channel, thread_ts = await self._threads.ensure(conversation)
+        for number, media in enumerate(message.media, start=1):
+            try:
+                fetched = await self._fetch(media.url)
+            except MediaRejected as exc:
+                note = f":paperclip: {escape(media.url)} (not attached: {escape(str(exc))})"
+                await self._gateway.post_message(channel, note, thread_ts=thread_ts)
+                continue
+            extension = _EXTENSIONS.get(fetched.content_type, fetched.content_type.split("/")[-1])
+            await self._gateway.upload_file(
+                channel, thread_ts, filename=f"mms-{number}.{extension}", content=fetched.data
+            )
+        await self._store.mark_media_posted(message.id)

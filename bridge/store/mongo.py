@@ -6,12 +6,14 @@ crash between two of them never loses or doubles anything.
 Collections:
   counters       {_id: "conversations" | "jobs", n}: allocators ($inc is atomic).
   conversations  {_id: int id, business_number, subscriber, status, ...}.
-  messages       {_id: message id, conversation_id, sid, body, media, ...}.
+  messages       {_id: message id, conversation_id, sid?, body, media, status, ...};
+                 unique by sid and by (slack_channel, slack_ts), each where it is set.
   contacts       {_id: phone, name, fields: [{name, value}]}.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
-                  lease_until, ..., message?: <message document>}; a post job of an
-                 inbound text carries the whole message, which makes it the one
-                 durable write of `record_inbound`.
+                  lease_until, rerun, ..., message?: <message document>}; the post job
+                 of an inbound text and the send job of a reply carry the whole
+                 message, which makes each the one durable write of `record_inbound`
+                 and `record_outbound`.
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
 
 Datetimes are BSON dates, which hold milliseconds: every datetime is truncated to
@@ -34,6 +36,7 @@ from bridge.models import (
     Contact,
     Conversation,
     ConversationStatus,
+    DeliveryStatus,
     Direction,
     InboundRecord,
     InboundSms,
@@ -43,7 +46,12 @@ from bridge.models import (
     Media,
     Message,
     NewJob,
-    conversation_lane,
+    OutboundRecord,
+    OutboundReply,
+    SendAttempt,
+    post_job,
+    send_job,
+    utcnow,
 )
 from bridge.store.base import StoreUnavailable
 
@@ -106,21 +114,29 @@ def _conversation(doc: Doc) -> Conversation:
         created_at=_aware(doc["created_at"]),
         last_activity_at=_aware(doc["last_activity_at"]),
         header_activity_at=_aware_or_none(doc.get("header_activity_at")),
+        opted_out_at=_aware_or_none(doc.get("opted_out_at")),
     )
 
 
 def _message_doc(message: Message) -> Doc:
-    return {
+    doc: Doc = {
         "_id": message.id,
         "conversation_id": message.conversation_id,
         "direction": message.direction.value,
         "body": message.body,
         "media": [m.model_dump() for m in message.media],
-        "sid": message.sid,
         "created_at": _ms(message.created_at),
         "slack_channel": message.slack_channel,
         "slack_ts": message.slack_ts,
+        "status": message.status.value,
+        "error_code": message.error_code,
+        "author": message.author,
     }
+    # A reply has no sid until it is sent: left out rather than null, as the jobs'
+    # unique index on message.sid (partial on $exists) would count null as a value.
+    if message.sid is not None:
+        doc["sid"] = message.sid
+    return doc
 
 
 def _message(doc: Doc) -> Message:
@@ -134,6 +150,9 @@ def _message(doc: Doc) -> Message:
         created_at=_aware(doc["created_at"]),
         slack_channel=doc.get("slack_channel"),
         slack_ts=doc.get("slack_ts"),
+        status=DeliveryStatus(doc.get("status", DeliveryStatus.RECEIVED.value)),
+        error_code=doc.get("error_code"),
+        author=doc.get("author"),
     )
 
 
@@ -145,6 +164,7 @@ def _job(doc: Doc) -> Job:
         conversation_id=doc.get("conversation_id"),
         message_id=doc.get("message_id"),
         note=doc.get("note"),
+        user=doc.get("user"),
         attempts=doc["attempts"],
         lease_token=doc["lease_token"],
         created_at=_aware(doc["created_at"]),
@@ -212,12 +232,24 @@ class MongoStore:
             [("sid", ASCENDING)], unique=True, partialFilterExpression={"sid": {"$type": "string"}}
         )
         await messages.create_index([("conversation_id", ASCENDING), ("created_at", ASCENDING)])
+        # Inbound texts get their Slack ts when posted, replies have it from the start.
+        await messages.create_index(
+            [("slack_channel", ASCENDING), ("slack_ts", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"slack_ts": {"$type": "string"}},
+        )
         # While a post job is unfinished it is the only durable copy of its message
         # that is sure to exist: this index makes the sid unique across both.
         await jobs.create_index(
             [("message.sid", ASCENDING)],
             unique=True,
             partialFilterExpression={"message.sid": {"$exists": True}},
+        )
+        # The same for a reply's Slack (channel, ts) while its send job is unfinished.
+        await jobs.create_index(
+            [("message.slack_channel", ASCENDING), ("message.slack_ts", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"message.slack_ts": {"$type": "string"}},
         )
         # $in in a partial filter needs MongoDB >= 6.0.
         await jobs.create_index(
@@ -266,13 +298,7 @@ class MongoStore:
             sid=sms.sid,
             created_at=at,
         )
-        job = NewJob(
-            key=f"post:{message.id}",
-            kind=JobKind.POST_INBOUND,
-            lane=conversation_lane(conversation.id),
-            conversation_id=conversation.id,
-            message_id=message.id,
-        )
+        job = post_job(message)
         # (c) The durable write: the post job with the message inside it. The unique
         # index on message.sid lets exactly one of concurrent same-sid calls in.
         document = self._new_job_doc(job, seq=await self._next("jobs"), run_at=at)
@@ -299,25 +325,40 @@ class MongoStore:
         return InboundRecord(conversation=conversation, message=message, created=True)
 
     async def _known_inbound(self, sid: str) -> InboundRecord | None:
-        doc: Doc | None = await self._messages.find_one({"sid": sid})
+        doc = await self._find_message({"sid": sid})
         if doc is None:
-            job: Doc | None = await self._jobs.find_one({"message.sid": sid})
-            if job is None:
-                return None
-            doc = job["message"]
-            if not await self._ensure_message(doc):  # stored meanwhile under its own id
-                doc = await self._messages.find_one({"sid": sid})
-                if doc is None:
-                    raise RuntimeError(f"sid {sid} is taken but has no message")
+            return None
         message = _message(doc)
         conversation = await self.get_conversation(message.conversation_id)
         if conversation is None:  # (b) is written before (c): cannot happen
             raise RuntimeError(f"message {message.id} has no conversation")
         return InboundRecord(conversation=conversation, message=message, created=False)
 
+    async def _find_message(self, fields: Doc) -> Doc | None:
+        """The message document with these (uniquely indexed) fields. If a crash left
+        the message only in the job that carries it, it is stored here first."""
+        doc: Doc | None = await self._messages.find_one(fields)
+        if doc is not None:
+            return doc
+        job: Doc | None = await self._jobs.find_one(
+            {f"message.{name}": value for name, value in fields.items()}
+        )
+        if job is None:
+            return None
+        # Read back: if it was stored meanwhile, it may have changed since. If not
+        # stored, it is a late duplicate: another message holds these fields.
+        stored = await self._ensure_message(job["message"])
+        found: Doc | None = await self._messages.find_one(
+            {"_id": job["message"]["_id"]} if stored else fields
+        )
+        if found is None:
+            raise RuntimeError(f"{fields} is taken but has no message")
+        return found
+
     async def _ensure_message(self, doc: Doc) -> bool:
         """Insert a message document unless it exists: the idempotent repair of (d).
-        False if another message holds its sid: this one is a late duplicate."""
+        False if another message holds its sid or its Slack ts: this one is a late
+        duplicate."""
         fields = {name: value for name, value in doc.items() if name != "_id"}
         try:
             await self._messages.update_one(
@@ -325,7 +366,7 @@ class MongoStore:
             )
         except DuplicateKeyError:
             # On _id: a concurrent upsert of the same message won, which is all this
-            # wanted. On sid: another message has it.
+            # wanted. On sid or Slack ts: another message has it.
             found = await self._messages.find_one({"_id": doc["_id"]}, projection={"_id": True})
             return found is not None
         return True
@@ -354,6 +395,7 @@ class MongoStore:
                 "created_at": at,
                 "last_activity_at": at,
                 "header_activity_at": None,
+                "opted_out_at": None,
             }
             try:
                 await self._conversations.insert_one(doc)
@@ -370,6 +412,20 @@ class MongoStore:
             {"business_number": business_number, "subscriber": subscriber}
         )
         return None if doc is None else _conversation(doc)
+
+    async def find_conversation_by_thread(
+        self, channel: str, thread_ts: str
+    ) -> Conversation | None:
+        doc: Doc | None = await self._conversations.find_one(
+            {"slack_channel": channel, "slack_thread_ts": thread_ts}
+        )
+        return None if doc is None else _conversation(doc)
+
+    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
+        await self._conversations.update_one(
+            {"_id": conversation_id},
+            {"$set": {"opted_out_at": None if at is None else _ms(at)}},
+        )
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -402,6 +458,123 @@ class MongoStore:
             {"_id": message_id}, {"$set": {"slack_channel": channel, "slack_ts": ts}}
         )
 
+    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
+        # Repairs, like a retry of record_outbound would: an edit or delete in Slack
+        # may come before the send job is claimed.
+        doc = await self._find_message({"slack_channel": channel, "slack_ts": ts})
+        return None if doc is None else _message(doc)
+
+    # --- replies --------------------------------------------------------------------
+    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+        slack = {"slack_channel": reply.slack_channel, "slack_ts": reply.slack_ts}
+        # (a) A known Slack message changes nothing.
+        known = await self._find_message(slack)
+        if known is not None:
+            return OutboundRecord(message=_message(known), created=False)
+        message = Message(
+            id=uuid.uuid4().hex,
+            conversation_id=reply.conversation_id,
+            direction=Direction.OUTBOUND,
+            body=reply.body,
+            created_at=_ms(utcnow()),
+            slack_channel=reply.slack_channel,
+            slack_ts=reply.slack_ts,
+            status=DeliveryStatus.QUEUED,
+            author=reply.author,
+        )
+        # (b) Activity on the conversation. Repeating it is harmless: $max.
+        touched = await self._conversations.update_one(
+            {"_id": reply.conversation_id}, {"$max": {"last_activity_at": message.created_at}}
+        )
+        if touched.matched_count == 0:
+            raise KeyError(f"conversation {reply.conversation_id}")
+        # (c) The durable write: the send job with the message inside it. The unique
+        # index on message.(slack_channel, slack_ts) lets exactly one of concurrent
+        # calls for one Slack message in.
+        document = self._new_job_doc(
+            send_job(message), seq=await self._next("jobs"), run_at=_ms(send_at)
+        )
+        document["message"] = _message_doc(message)
+        try:
+            await self._jobs.insert_one(document)
+        except DuplicateKeyError:
+            known = await self._find_message(slack)
+            if known is None:
+                raise
+            return OutboundRecord(message=_message(known), created=False)
+        # (d) The message's own document, repaired like record_inbound's: by
+        # `claim_jobs`, by a retry of this call and by `get_message_by_slack_ts`.
+        if not await self._ensure_message(document["message"]):
+            # A late duplicate (see record_inbound): withdraw its job.
+            await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
+            known = await self._find_message(slack)
+            if known is None:
+                raise RuntimeError(f"{slack} is taken but has no message")
+            return OutboundRecord(message=_message(known), created=False)
+        return OutboundRecord(message=message, created=True)
+
+    # Each of these is one compare-and-set on the message document.
+    async def edit_unsent(self, message_id: str, body: str) -> bool:
+        result = await self._messages.update_one(
+            {"_id": message_id, "status": DeliveryStatus.QUEUED.value}, {"$set": {"body": body}}
+        )
+        return result.matched_count == 1
+
+    async def cancel_unsent(self, message_id: str) -> bool:
+        result = await self._messages.update_one(
+            {"_id": message_id, "status": DeliveryStatus.QUEUED.value},
+            {"$set": {"status": DeliveryStatus.CANCELLED.value}},
+        )
+        return result.matched_count == 1
+
+    async def begin_send(self, message_id: str) -> SendAttempt | None:
+        doc: Doc | None = await self._messages.find_one_and_update(
+            {"_id": message_id, "status": DeliveryStatus.QUEUED.value},
+            {"$set": {"status": DeliveryStatus.SENDING.value}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            return SendAttempt(message=_message(doc), resumed=False)
+        # Not QUEUED (any more): SENDING is an attempt whose outcome is unknown.
+        doc = await self._messages.find_one(
+            {"_id": message_id, "status": DeliveryStatus.SENDING.value}
+        )
+        return None if doc is None else SendAttempt(message=_message(doc), resumed=True)
+
+    async def finish_send(
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        *,
+        sid: str | None = None,
+        error_code: int | None = None,
+    ) -> Message:
+        fields: Doc = {"status": status.value, "error_code": error_code}
+        if sid is not None:
+            fields["sid"] = sid
+        doc: Doc | None = await self._messages.find_one_and_update(
+            {"_id": message_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise KeyError(message_id)
+        return _message(doc)
+
+    async def update_delivery(
+        self, sid: str, status: DeliveryStatus, error_code: int | None
+    ) -> Message | None:
+        # Only from a status of lower rank: a late or repeated callback never moves a
+        # message back, nor sideways.
+        older = [s.value for s in DeliveryStatus if s.rank < status.rank]
+        fields: Doc = {"status": status.value}
+        if error_code is not None:
+            fields["error_code"] = error_code
+        doc: Doc | None = await self._messages.find_one_and_update(
+            {"sid": sid, "status": {"$in": older}},
+            {"$set": fields},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _message(doc)
+
     async def get_contact(self, phone: str) -> Contact | None:
         doc: Doc | None = await self._contacts.find_one({"_id": phone})
         if doc is None:
@@ -432,8 +605,12 @@ class MongoStore:
     # (compare-and-set, leased like the job) before taking the job; extend_lease
     # renews both, and the lease holder gives the lane back when it completes, retries
     # or kills the job. A holder that dies gives it back by its lease running out, at
-    # the same moment as the job's. So a job re-enqueued while it runs waits for that
-    # run to end before its lane runs anything again.
+    # the same moment as the job's.
+    #
+    # Enqueueing a key that is running only sets the job's `rerun` mark; the run keeps
+    # its lease and its lane. When that run completes, the job is pending again at the
+    # lane's tail (and only then is the lane given back); a retry or a kill clears the
+    # mark, as the job runs again anyway or gives up.
 
     def _new_job_doc(self, job: NewJob, *, seq: int, run_at: datetime) -> Doc:
         return {
@@ -456,20 +633,29 @@ class MongoStore:
             "lease_token": None,
             "lease_until": None,
             "last_error": None,
+            "rerun": False,
             "note": job.note,
+            "user": job.user,
         }
 
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
+        # A running key: left to its worker, marked to run once more.
+        marked = await self._jobs.update_one(
+            {"_id": job.key, "state": JobState.RUNNING.value}, {"$set": {"rerun": True}}
+        )
+        if marked.matched_count == 1:
+            return
         at = _ms(run_at)
         seq = await self._next("jobs")  # wasted when the key is pending: gaps are fine
         new = self._new_job_doc(job, seq=seq, run_at=at)
         again = self._pending(job, seq=seq, run_at=at)
-        # One write: a running or finished key is pending again at the lane's tail; a
-        # missing key is inserted; a pending key fails the filter, and the upsert's
-        # insert then fails on _id: that is the coalescing.
+        # One write: a dead key is pending again at the lane's tail; a missing key is
+        # inserted; a pending key fails the filter, and the upsert's insert then fails
+        # on _id: that is the coalescing. So does a key claimed since the first write:
+        # it was pending during this call, and its run starts after it.
         with contextlib.suppress(DuplicateKeyError):
             await self._jobs.update_one(
-                {"_id": job.key, "state": {"$ne": JobState.PENDING.value}},
+                {"_id": job.key, "state": JobState.DEAD.value},
                 {
                     "$set": again,
                     "$setOnInsert": {k: v for k, v in new.items() if k != "_id" and k not in again},
@@ -565,16 +751,34 @@ class MongoStore:
         result = await self._jobs.update_one(
             {"_id": job.key, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
         )
-        # The lane too, even when the job was re-enqueued meanwhile: this run is still
-        # going, and the lane stays its until it ends (complete, retry or kill).
+        # The lane too: it stays this run's until the run ends (complete, retry, kill).
         await self._lanes.update_one(
             {"_id": job.lane, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
         )
         return result.matched_count == 1
 
     async def complete_job(self, job: Job) -> bool:
-        result = await self._jobs.delete_one({"_id": job.key, "lease_token": job.lease_token})
-        # Given back even when the job was re-enqueued meanwhile: this run is over.
+        owned = {"_id": job.key, "lease_token": job.lease_token}
+        result = await self._jobs.delete_one({**owned, "rerun": {"$ne": True}})
+        if result.deleted_count == 0:
+            # Enqueued again while it ran (else its lease was lost, and this changes
+            # nothing): pending again at the tail of its lane, attempts reset. Its
+            # run_at stays: it was due when claimed, so it is due at once.
+            seq = await self._next("jobs")
+            await self._jobs.update_one(
+                {**owned, "rerun": True},
+                {
+                    "$set": {
+                        "seq": seq,
+                        "state": JobState.PENDING.value,
+                        "attempts": 0,
+                        "rerun": False,
+                        "lease_token": None,
+                        "lease_until": None,
+                    }
+                },
+            )
+        # After the job's write: this run is over.
         await self._give_lane(job.lane, job.lease_token)
         return result.deleted_count == 1
 
@@ -589,6 +793,7 @@ class MongoStore:
                     "last_error": error,
                     "lease_token": None,
                     "lease_until": None,
+                    "rerun": False,  # it runs again anyway
                 }
             },
         )
@@ -604,6 +809,7 @@ class MongoStore:
                     "last_error": error,
                     "lease_token": None,
                     "lease_until": None,
+                    "rerun": False,
                 }
             },
         )

@@ -97,6 +97,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'received';
     ALTER TABLE messages ADD COLUMN error_code INTEGER;
     ALTER TABLE messages ADD COLUMN author TEXT;
+    ALTER TABLE messages ADD COLUMN media_posted INTEGER NOT NULL DEFAULT 0;
     CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts);
     ALTER TABLE jobs ADD COLUMN user TEXT;
     -- 1: enqueued again while running; runs once more when the current run ends
@@ -144,6 +145,7 @@ def _message(row: aiosqlite.Row) -> Message:
         status=DeliveryStatus(row["status"]),
         error_code=row["error_code"],
         author=row["author"],
+        media_posted=bool(row["media_posted"]),
     )
 
 
@@ -349,6 +351,9 @@ class SQLiteStore:
             "SELECT * FROM messages WHERE slack_channel = ? AND slack_ts = ?", (channel, ts)
         )
         return None if row is None else _message(row)
+
+    async def mark_media_posted(self, message_id: str) -> None:
+        await self._write("UPDATE messages SET media_posted = 1 WHERE id = ?", (message_id,))
 
     async def get_message_by_sid(self, sid: str) -> Message | None:
         row = await self._one("SELECT * FROM messages WHERE sid = ?", (sid,))

@@ -161,3 +161,35 @@ async def test_health_readiness_and_metrics(bridge: BridgeUnderTest, slack: Slac
     assert 'bridge_webhooks_total{endpoint="inbound",outcome="new"} 1.0' in body
     assert "bridge_webhook_seconds_bucket" in body
     assert 'bridge_slack_calls_total{method="chat.postMessage"} 2.0' in body
+
+
+async def test_mms_media_is_uploaded_into_the_thread_and_failures_leave_the_link(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    picture = b"\x89PNG fake picture bytes"
+    good = f"{twilio.base_url}{twilio.add_media('pic', 'image/png', picture)}"
+    wrong_type = f"{twilio.base_url}{twilio.add_media('app', 'application/x-msdownload', b'MZ')}"
+    elsewhere = "https://attacker.example/steal"
+    response = await twilio.send_inbound(
+        f"{bridge.url}/sms/inbound",
+        public_url=f"{PUBLIC_URL}/sms/inbound",
+        from_=ANA,
+        to="+14155550100",
+        body="my receipt",
+        media=[
+            (good, "image/png"),
+            (wrong_type, "application/x-msdownload"),
+            (elsewhere, "image/png"),
+        ],
+    )
+    assert response.status == 200
+    await eventually(lambda: len(thread_texts(slack, "415-555-0123")) == 4)
+    texts = thread_texts(slack, "415-555-0123")
+    assert texts[0] == "my receipt"
+    [parent] = parents(slack)
+    [upload] = [m for m in slack.replies(INBOX, parent.ts) if m.files]
+    assert upload.files[0]["name"] == "mms-1.png"
+    assert upload.files[0]["size"] == len(picture)
+    assert any("not attached: application/x-msdownload" in t for t in texts)
+    assert any("attacker.example" in t and "not a Twilio media URL" in t for t in texts)
+    assert [c.args["name"] for c in twilio.calls_to("media.fetch")] == ["pic", "app"]
