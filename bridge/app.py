@@ -64,7 +64,9 @@ def make_twilio_client(settings: Settings) -> TwilioClient:
         settings.twilio_auth_token.get_secret_value(),
         http_client=AsyncTwilioHttpClient(timeout=10),
     )
+    # Every Twilio domain the bridge uses goes to one base URL (tests, proxies).
     client.api.base_url = settings.twilio_api_url
+    client.messaging.base_url = settings.twilio_api_url
     return client
 
 

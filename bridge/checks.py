@@ -9,6 +9,7 @@ from twilio.base.exceptions import TwilioException
 
 from bridge.app import make_slack_client, make_twilio_client
 from bridge.config import Settings
+from bridge.connect import check_webhooks
 
 
 async def run_checks(settings: Settings, out: Console) -> int:
@@ -31,6 +32,8 @@ async def run_checks(settings: Settings, out: Console) -> int:
         out.print(f"[red]✗[/] Twilio: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN: {_reason(exc)}")
     finally:
         await twilio.http_client.close()
+    if not problems:  # the webhook can only be read with working credentials
+        problems += await check_webhooks(settings, out)
     return problems
 
 

@@ -14,6 +14,7 @@ from bridge import logs
 from bridge.app import build_app
 from bridge.checks import run_checks
 from bridge.config import BusinessConfig, ConfigError, Settings, load_business_config, load_settings
+from bridge.connect import connect
 from bridge.store.base import StoreUnavailable
 
 cli = typer.Typer(
@@ -60,6 +61,18 @@ def check() -> None:
     out.print("[green]✓[/] settings and business configuration are valid")
     problems = asyncio.run(run_checks(settings, out))
     if problems:
+        raise typer.Exit(1)
+
+
+@cli.command("connect")
+def connect_command(
+    number: str | None = typer.Argument(
+        None, help="The Twilio number; default TWILIO_FROM_NUMBER or the Messaging Service."
+    ),
+) -> None:
+    """Point a Twilio number's (or Messaging Service's) incoming texts at the bridge."""
+    settings, _config = _load()
+    if asyncio.run(connect(settings, number, out)):
         raise typer.Exit(1)
 
 

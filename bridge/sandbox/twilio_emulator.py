@@ -222,6 +222,8 @@ class TwilioEmulator:
         self.sent: list[SentMessage] = []
         self.status_callbacks: list[StatusCallback] = []
         self.numbers: dict[str, PhoneNumber] = {}
+        # Messaging Services: sid → inbound request URL (None: not set).
+        self.services: dict[str, str | None] = {}
         self.blocked: set[str] = set()
         self._media: dict[str, _Media] = {}
         self._routes: dict[str, str] = {}
@@ -246,6 +248,8 @@ class TwilioEmulator:
             prefix + "/IncomingPhoneNumbers/{number}.json",
             self._endpoint("incoming_phone_numbers.update", self._update_number),
         )
+        routes.add_get("/v1/Services/{service}", self._endpoint("services.fetch", self._service))
+        routes.add_post("/v1/Services/{service}", self._endpoint("services.update", self._service))
         routes.add_get("/media/{name}", self._serve_media)
         self._server = LocalServer(self.app)
 
@@ -500,7 +504,7 @@ class TwilioEmulator:
         if not self._authorized(request):
             error = TwilioError(401, 20003, "Authenticate")
             return 401, error.to_api(), {"WWW-Authenticate": 'Basic realm="Twilio API"'}
-        if request.match_info["account"] != self.account_sid:
+        if request.match_info.get("account", self.account_sid) != self.account_sid:
             error = TwilioError(404, 20404, "The requested resource was not found")
             return 404, error.to_api(), {}
         try:
@@ -635,6 +639,24 @@ class TwilioEmulator:
             "first_page_uri": page_uri(0),
             "previous_page_uri": page_uri(page - 1) if page > 0 else None,
             "next_page_uri": page_uri(page + 1) if start + size < len(found) else None,
+        }
+
+    async def _service(
+        self, request: web.Request, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        sid = request.match_info["service"]
+        if sid not in self.services:
+            raise TwilioError(404, 20404, "The requested resource was not found")
+        if request.method == "POST" and "InboundRequestUrl" in params:
+            self.services[sid] = params["InboundRequestUrl"]
+        return 200, {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": "Sandbox service",
+            "inbound_request_url": self.services[sid],
+            "inbound_method": "POST",
+            "use_inbound_webhook_on_number": params.get("UseInboundWebhookOnNumber") == "true",
+            "url": f"{self.base_url}/v1/Services/{sid}",
         }
 
     async def _update_number(

@@ -175,6 +175,7 @@ async def _fetchone(
 class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
+        self._folder = Path(path).absolute().parent
         self._db: aiosqlite.Connection | None = None
         # One connection: the lock keeps each effect's statements together, so no
         # statement of another effect lands inside an open transaction.
@@ -187,10 +188,15 @@ class SQLiteStore:
         return self._db
 
     async def open(self) -> None:
+        if not await asyncio.to_thread(self._folder.is_dir):
+            raise StoreUnavailable(f"BRIDGE_DB_PATH: the folder {self._folder} does not exist")
         try:
             await self._open()
         except sqlite3.Error as exc:
             await self.close()
+            # aiosqlite stops its worker thread on a failed connect; let it finish
+            # before the caller exits and closes the loop under it.
+            await asyncio.sleep(0.1)
             raise StoreUnavailable(f"BRIDGE_DB_PATH: cannot open {self._path}: {exc}") from None
 
     async def _open(self) -> None:

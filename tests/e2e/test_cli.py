@@ -12,7 +12,7 @@ import pytest
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from tests.e2e.conftest import SMS_BRIDGE
-from tests.support import bridge_env
+from tests.support import BUSINESS, PUBLIC_URL, bridge_env
 
 pytestmark = pytest.mark.e2e
 
@@ -75,17 +75,46 @@ def test_serve_refuses_bad_settings_in_one_line(
     assert "Traceback" not in result.stderr
 
 
-async def test_check_tries_the_credentials(
+async def test_check_connect_check(
     slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
 ) -> None:
     env = bridge_env(slack, twilio, tmp_path / "b.db")
-    good = await asyncio.to_thread(run, ["check"], env, tmp_path)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "Slack" in good.stdout
-    assert "Twilio" in good.stdout
+    twilio.add_number(BUSINESS, sms_url="https://old-app.example/sms")
+
+    before = await asyncio.to_thread(run, ["check"], env, tmp_path)
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "team" in before.stdout  # Slack auth.test worked
+    assert "account Sandbox account is active" in before.stdout
+    assert "https://old-app.example/sms" in before.stdout
+    assert "run `sms-bridge connect`" in before.stdout
+
+    connected = await asyncio.to_thread(run, ["connect"], env, tmp_path)
+    assert connected.returncode == 0, connected.stdout + connected.stderr
+    assert "https://old-app.example/sms → https://sms.example.test/sms/inbound" in " ".join(
+        connected.stdout.split()
+    )
+    [number] = twilio.numbers.values()
+    assert number.sms_url == f"{PUBLIC_URL}/sms/inbound"
+
+    after = await asyncio.to_thread(run, ["check"], env, tmp_path)
+    assert after.returncode == 0, after.stdout
     assert slack.calls_to("auth.test")
-    assert twilio.calls_to("accounts.fetch")
 
     bad = await asyncio.to_thread(run, ["check"], env | {"TWILIO_AUTH_TOKEN": "wrong"}, tmp_path)
     assert bad.returncode == 1
     assert "TWILIO_AUTH_TOKEN" in bad.stdout
+
+
+async def test_connect_a_messaging_service_and_an_unknown_number(
+    slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
+) -> None:
+    service = "MG" + "1" * 32
+    twilio.services[service] = None
+    env = bridge_env(slack, twilio, tmp_path / "b.db") | {"TWILIO_MESSAGING_SERVICE_SID": service}
+    done = await asyncio.to_thread(run, ["connect"], env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert twilio.services[service] == f"{PUBLIC_URL}/sms/inbound"
+
+    unknown = await asyncio.to_thread(run, ["connect", "+1 415 555 0199"], env, tmp_path)
+    assert unknown.returncode == 1
+    assert "+14155550199 is not a number of this Twilio account" in unknown.stdout
