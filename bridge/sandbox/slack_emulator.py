@@ -8,6 +8,7 @@ methods as JSON (chat.postMessage), some as query parameters on an empty form PO
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import mimetypes
@@ -233,9 +234,14 @@ class SlackEmulator:
         # Sandbox credentials, known to both sides on purpose.
         token: str = "xoxb-test",  # noqa: S107
         signing_secret: str = "sandbox-secret",  # noqa: S107
+        app_token: str = "xapp-1-sandbox",  # noqa: S107
     ) -> None:
         self.token = token
         self.signing_secret = signing_secret
+        self.app_token = app_token
+        # Socket Mode: open connections, and acks awaited by envelope id.
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.team_id = "T0SANDBOX"
         self.app_id = "A0SANDBOX"
         self.bot_id = "B0BRIDGE"
@@ -268,6 +274,7 @@ class SlackEmulator:
         self.app = web.Application(client_max_size=MAX_BODY_BYTES)
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/upload/v1/{file_id}", self._upload)
+        self.app.router.add_get("/socket", self._socket)
         self._server = LocalServer(self.app)
 
     # -- running on a socket ---------------------------------------------------------
@@ -533,6 +540,60 @@ class SlackEmulator:
         ):
             return WebhookResponse(response.status, await response.text())
 
+    # -- Socket Mode -----------------------------------------------------------------
+
+    @property
+    def socket_connections(self) -> int:
+        return len(self._sockets)
+
+    async def socket_deliver(
+        self, payload: Mapping[str, Any], kind: Kind = "event"
+    ) -> dict[str, Any]:
+        """Push a request over the open Socket Mode connection; return the app's ack."""
+        if not self._sockets:
+            raise RuntimeError("no Socket Mode connection is open")
+        envelope_type = {"event": "events_api", "command": "slash_commands"}.get(
+            kind, "interactive"
+        )
+        body = dict(payload)
+        if kind == "event" and body.get("type") not in _ENVELOPE_TYPES:
+            body = self.envelope(body)
+        envelope_id = str(uuid.uuid4())
+        ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = ack
+        message = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": body,
+            "accepts_response_payload": kind != "event",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await next(iter(self._sockets)).send_json(message)
+        try:
+            return await asyncio.wait_for(ack, ACK_TIMEOUT_SECONDS)
+        finally:
+            self._acks.pop(envelope_id, None)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": self.app_id}}
+        )
+        try:
+            async for frame in socket:
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                ack = json.loads(frame.data)
+                waiter = self._acks.get(str(ack.get("envelope_id")))
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ack)
+        finally:
+            self._sockets.discard(socket)
+        return socket
+
     # -- HTTP plumbing ---------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -551,6 +612,11 @@ class SlackEmulator:
             body = {"ok": False, "error": failure.error}
             return self._answer(method, args, body, failure.status, headers)
 
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return self._answer(method, args, {"ok": False, "error": "invalid_auth"})
+            socket = f"{str(request.url.origin()).replace('http', 'ws', 1)}/socket"
+            return self._answer(method, args, {"ok": True, "url": socket})
         handler = self._methods.get(method)
         if handler is None:
             return self._answer(method, args, {"ok": False, "error": "unknown_method"})

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
-from bridge.config import BusinessConfig
+from bridge.app import build_app
+from bridge.config import BusinessConfig, load_settings
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from tests.support import (
@@ -20,6 +23,7 @@ from tests.support import (
     PUBLIC_URL,
     BridgeUnderTest,
     agent_replies,
+    bridge_env,
     eventually,
     open_thread,
 )
@@ -240,3 +244,26 @@ async def test_long_or_unicode_replies_tell_the_agent_what_they_cost(
     await eventually(lambda: len(twilio.sent) == 1)
     await asyncio.sleep(UNDO + 0.2)
     assert len(twilio.sent) == 1
+
+
+async def test_socket_mode_delivers_replies_without_a_public_url(
+    slack: SlackEmulator, twilio: TwilioEmulator, db_path: Path
+) -> None:
+    env = {k.lower(): v for k, v in bridge_env(slack, twilio, db_path).items()}
+    env |= {"slack_app_token": slack.app_token, "slack_signing_secret": None}
+    config = BusinessConfig.model_validate({"slack": {"undo_seconds": 0}})
+    app = await build_app(load_settings(**env), config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    bridge = BridgeUnderTest(url=f"http://127.0.0.1:{runner.addresses[0][1]}", twilio=twilio)
+    try:
+        await eventually(lambda: slack.socket_connections == 1)
+        thread = await open_thread(bridge, slack, ANA)
+        event = slack.user_posts(INBOX, AGENT, "over the socket", thread_ts=thread)
+        ack = await slack.socket_deliver(event)
+        assert ack["envelope_id"]
+        await eventually(lambda: [m.body for m in twilio.sent] == ["over the socket"])
+    finally:
+        await runner.cleanup()
