@@ -1,12 +1,12 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.sms.encoding import Encoding, cost, normalise
+from bridge.threading.segments import Encoding, cost, normalise
 
 
 def test_lookalikes_become_gsm7() -> None:
     typed = "It\u2019s \u201cready\u201d \u2014 10\u201312\u00a0am\u2026"
-    assert normalise(typed) == "It's \"ready\" - 10-12 am..."
+    assert normalise(typed) == 'It\'s "ready" - 10-12 am...'
     assert cost(normalise(typed)).encoding is Encoding.GSM7
 
 
