@@ -55,6 +55,17 @@ def serve() -> None:
 
 
 @cli.command()
+def demo(
+    port: int = typer.Option(8080, help="Port of the demo page."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the page in a browser."),
+) -> None:
+    """The whole product locally with no accounts: phones on one side, Slack on the other."""
+    from bridge.sandbox.demo import run_demo  # the sandbox is only loaded for the demo
+
+    run_demo(port=port, open_browser=open_browser)
+
+
+@cli.command()
 def check() -> None:
     """Validate the configuration and, where credentials are set, try them."""
     settings, _config = _load()
