@@ -173,11 +173,11 @@ async def build_app(
     async def start(_app: web.Application) -> None:
         await outbox.start()
         if socket_mode is not None:
-            await socket_mode.connect_async()
+            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(_app: web.Application) -> None:
         if socket_mode is not None:
-            await socket_mode.close_async()
+            await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()
         await twilio.http_client.close()
         await session.close()

@@ -185,10 +185,16 @@ class KeywordLists(Section):
     help: list[str] | None = None
 
 
+KeywordClass = Literal["opt_out", "opt_in", "help"]
+
+
+def _provider_default() -> list[KeywordClass]:
+    # Twilio answers STOP and START itself on long codes and toll-free numbers.
+    return ["opt_out", "opt_in"]
+
+
 class Compliance(Section):
-    provider_answers: list[Literal["opt_out", "opt_in", "help"]] = Field(
-        default_factory=lambda: ["opt_out", "opt_in"]
-    )
+    provider_answers: list[KeywordClass] = Field(default_factory=_provider_default)
     help_reply: str = "{business_name}: {business_contact}. Reply STOP to opt out."
     keywords: KeywordLists = Field(default_factory=KeywordLists)
 

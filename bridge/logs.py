@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -14,7 +15,9 @@ from bridge.phones import mask
 _PHONE = re.compile(r"\+\d{8,15}")
 
 
-def _mask_phones(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _mask_phones(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key, value in event.items():
         if isinstance(value, str) and "+" in value:
             event[key] = _PHONE.sub(lambda m: mask(m.group()), value)

@@ -35,7 +35,7 @@ class RetryPolicy:
     max_attempts: int = 25
 
     def delay(self, attempts: int) -> float:
-        base = min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
+        base = min(self.max_delay, self.first_delay * 2.0 ** max(0, attempts - 1))
         return base * random.uniform(0.8, 1.2)  # jitter: retries of a burst spread out
 
 

@@ -4,6 +4,7 @@ and point it at the bridge (`sms-bridge connect`, `sms-bridge check`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from twilio.rest import Client
 
@@ -22,7 +23,7 @@ class InboundWebhooks:
         self._account = account_sid
         self.expected_url = expected_url
 
-    def _numbers(self):  # type: ignore[no-untyped-def]  # twilio ships no types
+    def _numbers(self) -> Any:  # twilio ships no types
         return self._client.api.v2010.accounts(self._account).incoming_phone_numbers
 
     async def number(self, e164: str) -> Webhook:

@@ -4,6 +4,7 @@ translated for the outbox (retry, or a permanent refusal with its code)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -25,7 +26,7 @@ class TwilioSender:
         self._account = account_sid
         self._status_callback = status_callback
 
-    def _messages(self):  # type: ignore[no-untyped-def]  # twilio ships no types
+    def _messages(self) -> Any:  # twilio ships no types
         return self._client.api.v2010.accounts(self._account).messages
 
     async def send(self, to: str, sender: Sender, body: str) -> str:

@@ -131,6 +131,7 @@ def _message_doc(message: Message) -> Doc:
         "status": message.status.value,
         "error_code": message.error_code,
         "author": message.author,
+        "media_posted": message.media_posted,
     }
     # A reply has no sid until it is sent: left out rather than null, as the jobs'
     # unique index on message.sid (partial on $exists) would count null as a value.
@@ -153,6 +154,7 @@ def _message(doc: Doc) -> Message:
         status=DeliveryStatus(doc.get("status", DeliveryStatus.RECEIVED.value)),
         error_code=doc.get("error_code"),
         author=doc.get("author"),
+        media_posted=bool(doc.get("media_posted", False)),
     )
 
 
@@ -463,6 +465,13 @@ class MongoStore:
         # may come before the send job is claimed.
         doc = await self._find_message({"slack_channel": channel, "slack_ts": ts})
         return None if doc is None else _message(doc)
+
+    async def get_message_by_sid(self, sid: str) -> Message | None:
+        doc = await self._find_message({"sid": sid})
+        return None if doc is None else _message(doc)
+
+    async def mark_media_posted(self, message_id: str) -> None:
+        await self._messages.update_one({"_id": message_id}, {"$set": {"media_posted": True}})
 
     # --- replies --------------------------------------------------------------------
     async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:

@@ -426,7 +426,10 @@ class SQLiteStore:
                 (status.value, error_code, message.id),
             )
         return message.model_copy(
-            update={"status": status, "error_code": error_code or message.error_code}
+            update={
+                "status": status,
+                "error_code": message.error_code if error_code is None else error_code,
+            }
         )
 
     async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
@@ -586,17 +589,17 @@ class SQLiteStore:
                 return True
             # Enqueued again while it ran: due again now, at the tail of its lane.
             await db.execute(
-                "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0, run_at = ?,"
+                "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0,"
                 " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
                 " WHERE key = ? AND lease_token = ?",
-                (_ts(utcnow()), job.key, job.lease_token),
+                (job.key, job.lease_token),
             )
             return False
 
     async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
         return (
             await self._write(
-                "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?,"
+                "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?, rerun = 0,"
                 " lease_token = NULL, lease_until = NULL WHERE key = ? AND lease_token = ?",
                 (_ts(run_at), error, job.key, job.lease_token),
             )
@@ -606,7 +609,7 @@ class SQLiteStore:
     async def kill_job(self, job: Job, *, error: str) -> bool:
         return (
             await self._write(
-                "UPDATE jobs SET state = 'dead', last_error = ?, lease_token = NULL,"
+                "UPDATE jobs SET state = 'dead', last_error = ?, rerun = 0, lease_token = NULL,"
                 " lease_until = NULL WHERE key = ? AND lease_token = ?",
                 (error, job.key, job.lease_token),
             )

@@ -114,11 +114,14 @@ class MockClient:
         self._inner.close()  # synchronous in Motor (and mongomock)
 
 
-ENGINES = [
-    "sqlite",
+MONGO_ENGINES = [
     "mongo",
     pytest.param("mongo-server", marks=pytest.mark.mongo_server),
 ]
+ENGINES = ["sqlite", *MONGO_ENGINES]
+
+# For tests of what only the MongoDB engine has: they run on its engines alone.
+mongo_engines = pytest.mark.parametrize("engine", MONGO_ENGINES, indirect=True)
 
 
 @pytest.fixture(params=ENGINES)
@@ -176,9 +179,3 @@ async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
 @pytest.fixture
 async def store(new_store: StoreFactory) -> Store:
     return await new_store()
-
-
-@pytest.fixture
-def mongo_only(engine: str) -> None:
-    if engine == "sqlite":
-        pytest.skip("MongoDB engine only")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from bridge.models import (
     Contact,
     ConversationStatus,
+    DeliveryStatus,
     Direction,
     JobKind,
     Media,
@@ -39,6 +40,7 @@ async def test_record_inbound_opens_conversation_stores_message_and_post_job(
     assert conversation.created_at == T0
     assert conversation.last_activity_at == T0
     assert conversation.header_activity_at is None
+    assert conversation.opted_out_at is None
     assert message.conversation_id == conversation.id
     assert message.direction is Direction.INBOUND
     assert message.body == "Is the shop open?"
@@ -46,8 +48,13 @@ async def test_record_inbound_opens_conversation_stores_message_and_post_job(
     assert message.sid == "SM1"
     assert message.created_at == T0
     assert message.slack_ts is None
+    assert message.status is DeliveryStatus.RECEIVED
+    assert message.author is None
+    assert message.error_code is None
+    assert message.media_posted is False
 
     assert await store.get_message(message.id) == message
+    assert await store.get_message_by_sid("SM1") == message
     assert await store.get_conversation(conversation.id) == conversation
     assert await store.find_conversation(BUSINESS, SUBSCRIBER) == conversation
     assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
@@ -182,6 +189,9 @@ async def test_unknown_ids_are_none(store: Store) -> None:
     assert await store.get_conversation(12345) is None
     assert await store.find_conversation(BUSINESS, SUBSCRIBER) is None
     assert await store.get_message("nope") is None
+    assert await store.get_message_by_slack_ts("C1", "1.0") is None
+    assert await store.get_message_by_sid("SMnope") is None
+    assert await store.find_conversation_by_thread("C1", "1.0") is None
     assert await store.get_contact("+15550000000") is None
 
 
@@ -240,6 +250,49 @@ async def test_clear_thread_only_clears_the_current_thread(store: Store) -> None
     assert await store.clear_thread(12345, "300.1") is False
 
 
+async def test_find_conversation_by_thread(store: Store) -> None:
+    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+    other = (await store.record_inbound(sms("SM2", subscriber="+15551230002"))).conversation.id
+    assert await store.set_thread(cid, "C1", "100.1", replacing=None)
+    assert await store.set_thread(other, "C1", "100.2", replacing=None)
+
+    found = await store.find_conversation_by_thread("C1", "100.1")
+
+    assert found == await store.get_conversation(cid)
+    assert found is not None
+    assert found.id == cid
+    assert await store.find_conversation_by_thread("C2", "100.1") is None  # other channel
+    assert await store.clear_thread(cid, "100.1")
+    assert await store.find_conversation_by_thread("C1", "100.1") is None
+    assert await store.set_thread(cid, "C2", "300.1", replacing=None)
+    assert await store.find_conversation_by_thread("C1", "100.1") is None
+    found = await store.find_conversation_by_thread("C2", "300.1")
+    assert found is not None
+    assert found.id == cid
+    found = await store.find_conversation_by_thread("C1", "100.2")
+    assert found is not None
+    assert found.id == other
+
+
+async def test_set_opted_out_sets_and_clears(store: Store) -> None:
+    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+
+    await store.set_opted_out(cid, LATER)
+
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.opted_out_at == LATER
+    assert conversation.opted_out is True
+    assert (await store.record_inbound(sms("SM1"))).conversation == conversation
+
+    await store.set_opted_out(cid, None)
+    conversation = await store.get_conversation(cid)
+    assert conversation is not None
+    assert conversation.opted_out_at is None
+    assert conversation.opted_out is False
+    await store.set_opted_out(12345, LATER)  # unknown: nothing to do, no error
+
+
 async def test_mark_header_shown(store: Store) -> None:
     cid = (await store.record_inbound(sms("SM1"))).conversation.id
 
@@ -264,6 +317,36 @@ async def test_set_message_slack_ts(store: Store) -> None:
     stored = await store.get_message(message.id)
     assert stored == message.model_copy(update={"slack_channel": "C1", "slack_ts": "100.5"})
     await store.set_message_slack_ts("nope", "C1", "1.0")  # unknown: no error
+
+
+async def test_mark_media_posted(store: Store) -> None:
+    message = (await store.record_inbound(sms("SM1"))).message
+
+    await store.mark_media_posted(message.id)
+
+    stored = await store.get_message(message.id)
+    assert stored == message.model_copy(update={"media_posted": True})
+    await store.mark_media_posted(message.id)  # again: no change, no error
+    assert await store.get_message(message.id) == stored
+    await store.mark_media_posted("nope")  # unknown: no error
+
+
+async def test_get_message_by_slack_ts_of_an_inbound_text(store: Store) -> None:
+    message = (await store.record_inbound(sms("SM1"))).message
+    other = (await store.record_inbound(sms("SM2"))).message
+    assert await store.get_message_by_slack_ts("C1", "100.5") is None  # not posted yet
+
+    await store.set_message_slack_ts(message.id, "C1", "100.5")
+    await store.set_message_slack_ts(other.id, "C1", "100.6")
+
+    found = await store.get_message_by_slack_ts("C1", "100.5")
+    assert found == await store.get_message(message.id)
+    assert found is not None
+    assert found.id == message.id
+    assert await store.get_message_by_slack_ts("C2", "100.5") is None
+    found = await store.get_message_by_slack_ts("C1", "100.6")
+    assert found is not None
+    assert found.id == other.id
 
 
 async def test_contacts_put_get_and_replace(store: Store) -> None:

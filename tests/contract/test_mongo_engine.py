@@ -1,5 +1,6 @@
 """What only the MongoDB engine has: repairs after a crash between its writes,
-URI handling and the unreachable-server error."""
+URI handling and the unreachable-server error. The store tests run on the MongoDB
+engines alone (mongomock, and a real server when MONGODB_URI is set)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import Any, cast
 
 import pytest
 
-from bridge.models import InboundRecord, JobKind, NewJob, conversation_lane
+from bridge.models import (
+    DeliveryStatus,
+    InboundRecord,
+    JobKind,
+    NewJob,
+    OutboundReply,
+    conversation_lane,
+    sms_lane,
+)
 from bridge.store.base import Store, StoreUnavailable
 from bridge.store.mongo import MongoStore
-from tests.contract.conftest import T0, StoreFactory, sms
-
-mongo_only = pytest.mark.usefixtures("mongo_only")
+from tests.contract.conftest import T0, StoreFactory, mongo_engines, sms
 
 
 class Crash(Exception):
@@ -35,7 +42,7 @@ def crash_before_message_document(monkeypatch: pytest.MonkeyPatch, store: Store)
     monkeypatch.setattr(store, "_ensure_message", crash)
 
 
-@mongo_only
+@mongo_engines
 async def test_claim_restores_a_message_lost_in_a_crash(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -54,7 +61,7 @@ async def test_claim_restores_a_message_lost_in_a_crash(
     assert message.conversation_id == job.conversation_id
 
 
-@mongo_only
+@mongo_engines
 async def test_provider_retry_after_a_crash_finds_the_message(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,7 +79,7 @@ async def test_provider_retry_after_a_crash_finds_the_message(
     assert job.message_id == retry.message.id
 
 
-@mongo_only
+@mongo_engines
 async def test_claim_restores_a_deleted_message_document(store: Store) -> None:
     record = await store.record_inbound(sms("SM1"))
     mongo = cast(MongoStore, store)
@@ -83,7 +90,7 @@ async def test_claim_restores_a_deleted_message_document(store: Store) -> None:
     assert await store.get_message(record.message.id) == record.message
 
 
-@mongo_only
+@mongo_engines
 async def test_lane_given_back_late_after_a_crash_frees_at_lease_expiry(store: Store) -> None:
     """A worker that dies between finishing its job and giving its lane back leaves
     the lane held until its lease would have run out, no longer."""
@@ -119,7 +126,7 @@ async def post_everything(store: Store) -> None:
         assert await store.complete_job(job)
 
 
-@mongo_only
+@mongo_engines
 async def test_late_duplicate_withdraws_its_job(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,7 +141,7 @@ async def test_late_duplicate_withdraws_its_job(
     assert await store.queue_depth() == {}
 
 
-@mongo_only
+@mongo_engines
 async def test_late_duplicate_that_crashed_is_dropped_at_claim(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,7 +165,7 @@ async def test_late_duplicate_that_crashed_is_dropped_at_claim(
     assert job.key == "next"  # the lane was given back
 
 
-@mongo_only
+@mongo_engines
 async def test_a_late_lower_seq_waits_for_the_running_job_of_its_lane(
     new_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,21 +200,122 @@ async def test_a_late_lower_seq_waits_for_the_running_job_of_its_lane(
     assert after.key == "a:early"
 
 
-@mongo_only
-async def test_reenqueued_running_job_waits_for_the_old_run(store: Store) -> None:
-    """Stricter than SQLite, which lets the lane run again at once: here the lane
-    stays with the run in flight until it ends or its lease runs out."""
-    await store.enqueue(NewJob(key="a:1", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
-    [old] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
-    await store.enqueue(NewJob(key="a:1", kind=JobKind.SYNC_HEADER, lane="a"), run_at=T0)
+async def reply_in_a_thread(store: Store, ts: str = "200.1") -> OutboundReply:
+    record = await store.record_inbound(sms("SM1"))
+    await store.set_thread(record.conversation.id, "C1", "100.1", replacing=None)
+    return OutboundReply(
+        conversation_id=record.conversation.id,
+        body="On our way",
+        author="U1",
+        slack_channel="C1",
+        slack_ts=ts,
+    )
 
-    assert await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30) == []
-    later = T0 + timedelta(seconds=30)
-    [by_expiry] = await store.claim_jobs("w", now=later, limit=10, lease_seconds=30)
-    assert by_expiry.key == "a:1"
-    assert await store.complete_job(old) is False
-    assert await store.claim_jobs("w", now=later, limit=10, lease_seconds=30) == []
-    assert await store.complete_job(by_expiry) is True
+
+async def record_reply_and_crash(store: Store, monkeypatch: pytest.MonkeyPatch) -> OutboundReply:
+    reply = await reply_in_a_thread(store)
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_outbound(reply, send_at=T0)
+    monkeypatch.undo()
+    assert await store.queue_depth() == {
+        JobKind.POST_INBOUND.value: 1,
+        JobKind.SEND_SMS.value: 1,
+    }
+    return reply
+
+
+@mongo_engines
+async def test_claim_restores_a_reply_lost_in_a_crash(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reply = await record_reply_and_crash(store, monkeypatch)
+
+    jobs = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+
+    [send] = [j for j in jobs if j.kind is JobKind.SEND_SMS]
+    assert send.lane == sms_lane(reply.conversation_id)
+    assert send.message_id is not None
+    message = await store.get_message(send.message_id)
+    assert message is not None
+    assert (message.body, message.author, message.status) == (
+        "On our way",
+        "U1",
+        DeliveryStatus.QUEUED,
+    )
+    assert (message.slack_channel, message.slack_ts) == ("C1", "200.1")
+    assert message.sid is None
+
+
+@mongo_engines
+async def test_a_reply_lost_in_a_crash_is_found_by_its_slack_ts(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit or delete in Slack may come before the send job is claimed."""
+    reply = await record_reply_and_crash(store, monkeypatch)
+
+    message = await store.get_message_by_slack_ts("C1", "200.1")
+
+    assert message is not None
+    assert message.body == "On our way"
+    assert await store.get_message(message.id) == message
+    assert await store.cancel_unsent(message.id) is True
+    assert (await store.record_outbound(reply, send_at=T0)).created is False
+
+
+@mongo_engines
+async def test_slack_retry_after_a_crash_finds_the_reply(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reply = await record_reply_and_crash(store, monkeypatch)
+
+    retry = await store.record_outbound(reply, send_at=T0)
+
+    assert retry.created is False
+    assert await store.get_message(retry.message.id) == retry.message
+    assert await store.queue_depth() == {
+        JobKind.POST_INBOUND.value: 1,
+        JobKind.SEND_SMS.value: 1,
+    }
+
+
+@mongo_engines
+async def test_late_duplicate_reply_withdraws_its_job(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """record_outbound's first look for the Slack ts happened before another process
+    stored the reply, and storing, sending and deleting the send job happened while
+    this call stalled."""
+    reply = await reply_in_a_thread(store)
+    first = await store.record_outbound(reply, send_at=T0)
+    await post_everything(store)
+    mongo = cast(MongoStore, store)
+    find = mongo._find_message
+    calls = 0
+
+    async def stale(fields: dict[str, Any]) -> Any:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await find(fields)
+
+    monkeypatch.setattr(mongo, "_find_message", stale)
+
+    late = await store.record_outbound(reply.model_copy(update={"body": "late"}), send_at=T0)
+
+    assert late.created is False
+    assert late.message == first.message
+    assert await store.queue_depth() == {}
+
+
+@mongo_engines
+async def test_reply_to_an_unknown_conversation_writes_nothing(store: Store) -> None:
+    reply = OutboundReply(
+        conversation_id=12345, body="x", author="U1", slack_channel="C1", slack_ts="1.0"
+    )
+    with pytest.raises(KeyError):
+        await store.record_outbound(reply, send_at=T0)
+    assert await store.queue_depth() == {}
+    assert await store.get_message_by_slack_ts("C1", "1.0") is None
 
 
 def test_from_uri_takes_the_database_from_the_path() -> None:

@@ -29,7 +29,9 @@ async def keys(store: Store, now: datetime = T0, limit: int = 10) -> list[str]:
 
 
 async def test_enqueue_then_claim(store: Store) -> None:
-    await store.enqueue(job("h:1", conversation_id=7, message_id="m1", note="why"), run_at=T0)
+    await store.enqueue(
+        job("h:1", conversation_id=7, message_id="m1", note="why", user="U1"), run_at=T0
+    )
 
     [claimed] = await claim(store)
 
@@ -39,6 +41,7 @@ async def test_enqueue_then_claim(store: Store) -> None:
     assert claimed.conversation_id == 7
     assert claimed.message_id == "m1"
     assert claimed.note == "why"
+    assert claimed.user == "U1"
     assert claimed.attempts == 1
     assert claimed.created_at == T0
     assert claimed.lease_token
@@ -72,21 +75,35 @@ async def test_complete_removes_the_job_once(store: Store) -> None:
 
 
 async def test_reenqueue_of_running_job_runs_it_again(store: Store) -> None:
-    await store.enqueue(job("h:1", note="old"), run_at=T0)
+    await store.enqueue(job("h:1", note="old", user="U1"), run_at=T0)
     [first] = await claim(store)
 
-    await store.enqueue(job("h:1", note="new"), run_at=T0)
+    await store.enqueue(job("h:1", note="new", user="U2"), run_at=T0)
 
     assert await store.queue_depth() == {JobKind.SYNC_HEADER.value: 1}
+    assert await claim(store) == []  # still running
     assert await store.complete_job(first) is False  # this run's result is stale
     [second] = await claim(store)
     assert second.key == "h:1"
     assert second.lease_token != first.lease_token
-    assert second.attempts == 1  # a fresh job
-    assert second.note == "new"
+    assert second.attempts == 1  # attempts reset
+    assert (second.note, second.user) == ("old", "U1")  # left as it was, like a pending key
     assert await store.retry_job(first, run_at=T0, error="late") is False
     assert await store.kill_job(first, error="late") is False
-    assert await store.complete_job(second) is True
+    assert await store.complete_job(second) is True  # it ran once more: done
+    assert await store.queue_depth() == {}
+
+
+async def test_reenqueue_of_running_job_runs_again_at_once(store: Store) -> None:
+    """Due at once when its run ends, whatever run_at the enqueue asked for, and by
+    the clock of the claims (not the wall clock)."""
+    await store.enqueue(job("h:1"), run_at=T0)
+    [first] = await claim(store)
+    await store.enqueue(job("h:1"), run_at=T0 + timedelta(hours=1))
+
+    assert await store.complete_job(first) is False
+
+    assert await keys(store, T0) == ["h:1"]
 
 
 async def test_reenqueue_of_running_job_goes_to_the_lane_tail(store: Store) -> None:
@@ -96,10 +113,62 @@ async def test_reenqueue_of_running_job_goes_to_the_lane_tail(store: Store) -> N
     assert first.key == "a:1"
 
     await store.enqueue(job("a:1"), run_at=T0)
-    await store.complete_job(first)
 
+    assert await claim(store) == []  # nothing else of the lane runs meanwhile
+    assert await store.complete_job(first) is False
     assert await keys(store) == ["a:2"]
     assert await keys(store) == []  # a:1 waits behind a:2 now
+
+
+async def test_reenqueued_running_job_waits_for_the_old_run(store: Store) -> None:
+    """The run in flight keeps the lane until it ends or its lease runs out."""
+    await store.enqueue(job("a:1"), run_at=T0)
+    await store.enqueue(job("a:2"), run_at=T0)
+    [old] = await claim(store)
+    await store.enqueue(job("a:1"), run_at=T0)
+    expiry = T0 + timedelta(seconds=LEASE)
+
+    assert await claim(store, expiry - timedelta(milliseconds=1)) == []
+    [by_expiry] = await claim(store, expiry)  # the old run's worker died
+    assert by_expiry.key == "a:1"  # not a:2
+    assert await store.complete_job(old) is False
+    assert await claim(store, expiry) == []  # the new run holds the lane
+    await store.complete_job(by_expiry)
+    ran = []
+    while batch := await claim(store, expiry):
+        for claimed in batch:
+            ran.append(claimed.key)
+            await store.complete_job(claimed)
+    assert "a:2" in ran
+    assert await store.queue_depth() == {}
+
+
+async def test_retry_clears_the_rerun_mark(store: Store) -> None:
+    await store.enqueue(job("h:1"), run_at=T0)
+    [first] = await claim(store)
+    await store.enqueue(job("h:1"), run_at=T0)
+
+    assert await store.retry_job(first, run_at=T0, error="429") is True
+
+    [again] = await claim(store)
+    assert again.attempts == 2  # a retry, not a fresh job
+    assert await store.complete_job(again) is True  # the retry was the run once more
+    assert await store.queue_depth() == {}
+
+
+async def test_kill_clears_the_rerun_mark(store: Store) -> None:
+    await store.enqueue(job("h:1"), run_at=T0)
+    [first] = await claim(store)
+    await store.enqueue(job("h:1"), run_at=T0)
+
+    assert await store.kill_job(first, error="gone") is True
+
+    assert await store.queue_depth() == {"dead": 1}
+    await store.enqueue(job("h:1"), run_at=T0)  # revived
+    [again] = await claim(store)
+    assert again.attempts == 1
+    assert await store.complete_job(again) is True
+    assert await store.queue_depth() == {}
 
 
 async def test_reenqueue_of_completed_key_is_a_new_job(store: Store) -> None:
@@ -205,15 +274,21 @@ async def test_extend_lease_keeps_the_job_and_its_lane(store: Store) -> None:
     assert await keys(store, extended) == ["a:2"]
 
 
-async def test_extend_lease_of_a_reenqueued_job_is_lost(store: Store) -> None:
+async def test_extend_lease_of_a_reenqueued_job_still_works(store: Store) -> None:
     await store.enqueue(job("a:1"), run_at=T0)
     [first] = await claim(store)
     await store.enqueue(job("a:1"), run_at=T0)
+    extended = T0 + timedelta(seconds=120)
 
-    assert await store.extend_lease(first, until=T0 + timedelta(seconds=120)) is False
-    assert await store.complete_job(first) is False
+    assert await store.extend_lease(first, until=extended) is True
+
+    assert await claim(store, T0 + timedelta(seconds=LEASE), owner="w2") == []
+    assert await store.complete_job(first) is False  # then it runs once more
     [again] = await claim(store)
     assert again.key == "a:1"
+    assert again.attempts == 1
+    assert again.lease_token != first.lease_token
+    assert await store.complete_job(again) is True
 
 
 async def test_kill_job_makes_it_dead_and_its_lane_moves_on(store: Store) -> None:
@@ -233,15 +308,16 @@ async def test_kill_job_makes_it_dead_and_its_lane_moves_on(store: Store) -> Non
 
 
 async def test_reenqueue_of_dead_key_runs_it_again(store: Store) -> None:
-    await store.enqueue(job("a:1"), run_at=T0)
+    await store.enqueue(job("a:1", note="old", user="U1"), run_at=T0)
     [first] = await claim(store)
     await store.kill_job(first, error="gone")
 
-    await store.enqueue(job("a:1"), run_at=T0)
+    await store.enqueue(job("a:1", note="new", user="U2"), run_at=T0)
 
     assert await store.queue_depth() == {JobKind.SYNC_HEADER.value: 1}
     [again] = await claim(store)
     assert again.attempts == 1
+    assert (again.note, again.user) == ("new", "U2")
 
 
 async def test_queue_depth_counts_unfinished_by_kind_and_dead(store: Store) -> None:
