@@ -16,6 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from bridge.compliance.keyword_desk import KeywordDesk
+from bridge.compliance.promo import PromoCheck
 from bridge.config import BusinessConfig, Settings
 from bridge.delivery.outbox import Outbox, RetryPolicy
 from bridge.delivery.pacing import Pacer, Rate
@@ -28,9 +30,11 @@ from bridge.slack.delivery_marks import DeliveryMark
 from bridge.slack.events import SlackEventsEndpoint, build_bolt
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.header_sync import HeaderSync
+from bridge.slack.held_replies import HeldReplyActions
 from bridge.slack.inbound_poster import InboundPoster
 from bridge.slack.listeners import MessageListener
 from bridge.slack.names import SlackNames
+from bridge.slack.thread_notes import ThreadNote
 from bridge.slack.threads import ThreadKeeper
 from bridge.sms.media import TwilioMedia
 from bridge.sms.sender import TwilioSender
@@ -111,6 +115,8 @@ async def build_app(
             note_prefix=config.slack.note_prefix,
             undo_seconds=config.slack.undo_seconds,
             smart_encoding=config.slack.smart_encoding,
+            promo=PromoCheck(config.compliance.promo_patterns),
+            default_zone=config.business.timezone,
         ),
         on_enqueued=waker,
     )
@@ -131,9 +137,11 @@ async def build_app(
                 sms_sender,
                 messaging_service_sid=settings.twilio_messaging_service_sid,
                 on_enqueued=waker,
+                default_zone=config.business.timezone,
             ),
             JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
-            JobKind.TELL_AGENT: AgentNote(gateway, threads),
+            JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
+            JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
         },
         metrics,
         concurrency=settings.bridge_workers,
@@ -143,6 +151,7 @@ async def build_app(
     waker.target = outbox.wake
     inbound = InboundPipeline(
         store,
+        KeywordDesk(store, config.compliance, config.business, on_enqueued=waker),
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=waker,
     )
@@ -152,6 +161,7 @@ async def build_app(
     signing_secret = settings.slack_signing_secret
     bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
     MessageListener(replies, SlackNames(gateway)).register(bolt)
+    HeldReplyActions(replies, store).register(bolt)
     socket_mode = (
         AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         if settings.slack_app_token

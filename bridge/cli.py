@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import NoReturn
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from aiohttp import web
 from rich.console import Console
 
 from bridge import logs
-from bridge.app import build_app
+from bridge.app import build_app, make_store
 from bridge.checks import run_checks
+from bridge.compliance.export import write_consent_csv
 from bridge.config import BusinessConfig, ConfigError, Settings, load_business_config, load_settings
 from bridge.connect import connect
+from bridge.models import ConsentEvent
 from bridge.store.base import StoreUnavailable
 
 cli = typer.Typer(
@@ -55,8 +59,10 @@ def serve() -> None:
 
 @cli.command()
 def demo(
-    port: int = typer.Option(8080, help="Port of the demo page."),
-    open_browser: bool = typer.Option(False, "--open", help="Open the page in a browser."),
+    port: Annotated[int, typer.Option(help="Port of the demo page.")] = 8080,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in a browser.")
+    ] = False,
 ) -> None:
     """The whole product locally with no accounts: phones on one side, Slack on the other."""
     from bridge.sandbox.demo import run_demo  # the sandbox is only loaded for the demo
@@ -76,14 +82,50 @@ def check() -> None:
 
 @cli.command("connect")
 def connect_command(
-    number: str | None = typer.Argument(
-        None, help="The Twilio number; default TWILIO_FROM_NUMBER or the Messaging Service."
-    ),
+    number: Annotated[
+        str | None,
+        typer.Argument(
+            help="The Twilio number; default TWILIO_FROM_NUMBER or the Messaging Service."
+        ),
+    ] = None,
 ) -> None:
     """Point a Twilio number's (or Messaging Service's) incoming texts at the bridge."""
     settings, _config = _load()
     if asyncio.run(connect(settings, number, out)):
         raise typer.Exit(1)
+
+
+consent_cli = typer.Typer(no_args_is_help=True, help="The consent ledger.")
+cli.add_typer(consent_cli, name="consent")
+
+
+@consent_cli.command("export")
+def consent_export(
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file to write; standard output if absent.")
+    ] = None,
+) -> None:
+    """Write every consent change (who, what, granted or revoked, source, when) as CSV."""
+    settings, _config = _load()
+
+    async def rows() -> list[ConsentEvent]:
+        store = make_store(settings)
+        try:
+            await store.open()
+        except StoreUnavailable as exc:
+            _fail(str(exc))
+        try:
+            return await store.consent_log()
+        finally:
+            await store.close()
+
+    events = asyncio.run(rows())
+    if file is None:
+        write_consent_csv(events, sys.stdout)
+        return
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        write_consent_csv(events, handle)
+    out.print(f"[green]✓[/] {len(events)} consent events written to {file}")
 
 
 def main() -> None:

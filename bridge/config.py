@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.phones import InvalidPhone, to_e164
+
 
 class ConfigError(Exception):
     """A setting an operator must fix; the message names it."""
@@ -180,6 +182,8 @@ class Business(Section):
 
 
 class KeywordLists(Section):
+    """Each list given replaces the default one."""
+
     opt_out: list[str] | None = None
     opt_in: list[str] | None = None
     help: list[str] | None = None
@@ -193,10 +197,65 @@ def _provider_default() -> list[KeywordClass]:
     return ["opt_out", "opt_in"]
 
 
+TEMPLATE_FIELDS = ("business_name", "business_contact", "business_hours")
+
+
+class NumberCompliance(Section):
+    """Overrides for one business number (a short code, a toll-free number, …)."""
+
+    provider_answers: list[KeywordClass] | None = None
+    keywords: KeywordLists | None = None
+    revocation_phrases: list[str] | None = None
+
+
 class Compliance(Section):
+    # Keyword classes the provider already answers with its own text: the bridge then
+    # sends nothing, since a second text would annoy and fail with 21610.
     provider_answers: list[KeywordClass] = Field(default_factory=_provider_default)
-    help_reply: str = "{business_name}: {business_contact}. Reply STOP to opt out."
+    help_reply: str = (
+        "{business_name}: {business_contact}. Hours: {business_hours}. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )
+    opt_out_confirmation: str = (
+        "{business_name}: you are unsubscribed and will get no more texts from us. "
+        "Reply START to rejoin."
+    )
+    opt_in_confirmation: str = "{business_name}: you are subscribed again. Reply STOP to opt out."
     keywords: KeywordLists = Field(default_factory=KeywordLists)
+    # Plain-language revocations that opt out like a keyword (replaces the defaults).
+    revocation_phrases: list[str] | None = None
+    numbers: dict[str, NumberCompliance] = Field(default_factory=dict)
+    # Regular expressions that make an agent's reply promotional (replace the defaults).
+    promo_patterns: list[str] | None = None
+
+    @field_validator("promo_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or ():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("help_reply", "opt_out_confirmation", "opt_in_confirmation")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            value.format_map(dict.fromkeys(TEMPLATE_FIELDS, ""))
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(
+                f"bad placeholder {exc}; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
+            ) from None
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, NumberCompliance]) -> dict[str, NumberCompliance]:
+        try:
+            return {to_e164(number): policy for number, policy in value.items()}
+        except InvalidPhone as exc:
+            raise ValueError(str(exc)) from None
 
 
 class SlackSection(Section):

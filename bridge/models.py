@@ -31,6 +31,7 @@ class DeliveryStatus(StrEnum):
     QUEUED and never back (status callbacks may arrive out of order)."""
 
     RECEIVED = "received"
+    HELD = "held"  # stopped before queueing: waits for the agent's decision
     QUEUED = "queued"  # stored, waiting for the undo window and pacing
     SENDING = "sending"  # the attempt is recorded; Twilio's answer is not (yet)
     SENT = "sent"  # Twilio accepted it
@@ -51,6 +52,7 @@ class DeliveryStatus(StrEnum):
 
 _RANK = {
     DeliveryStatus.RECEIVED: 0,
+    DeliveryStatus.HELD: 0,
     DeliveryStatus.QUEUED: 0,
     DeliveryStatus.SENDING: 1,
     DeliveryStatus.SENT: 2,
@@ -100,11 +102,31 @@ class Conversation(Model):
     # The last-activity time the Slack header card shows; lets inbound texts skip
     # header refreshes that would only move that time by a little.
     header_activity_at: datetime | None = None
-    opted_out_at: datetime | None = None
+
+
+class MessagePurpose(StrEnum):
+    """Why an outbound message exists; the guard treats each differently."""
+
+    REPLY = "reply"  # an agent's reply (also inbound texts carry this default)
+    MARKETING = "marketing"  # a promotional reply to a subscriber who agreed to marketing
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # the one text allowed after a revocation
+    OPT_IN_CONFIRMATION = "opt_in_confirmation"  # after START, when the bridge answers it
+    HELP_REPLY = "help_reply"  # the business profile, answering HELP
+
+
+class KeywordMark(StrEnum):
+    """What the compliance keywords made of an inbound text."""
+
+    OPT_OUT = "opt_out"  # STOP, UNSUBSCRIBE, …
+    OPT_OUT_PHRASE = "opt_out_phrase"  # "please stop texting me": no carrier catches it
+    OPT_IN = "opt_in"  # START, JOIN, UNSTOP
+    HELP = "help"  # HELP, INFO
+    MAYBE_OPT_OUT = "maybe_opt_out"  # an ordinary text, flagged for a human to read
 
     @property
-    def opted_out(self) -> bool:
-        return self.opted_out_at is not None
+    def replaces_post(self) -> bool:
+        """Keywords are not inbox messages: the thread gets a system note instead."""
+        return self is not KeywordMark.MAYBE_OPT_OUT
 
 
 class Message(Model):
@@ -121,6 +143,8 @@ class Message(Model):
     error_code: int | None = None
     author: str | None = None  # the Slack user who wrote a reply
     media_posted: bool = False  # MMS media attached in Slack (or its failure noted)
+    keyword: KeywordMark | None = None
+    purpose: MessagePurpose = MessagePurpose.REPLY
 
 
 class OutboundReply(Model):
@@ -144,6 +168,41 @@ class SendAttempt(Model):
     resumed: bool
 
 
+class ConsentKind(StrEnum):
+    CONVERSATIONAL = "conversational"  # replies to the subscriber's own texts
+    MARKETING = "marketing"  # promotions: needs prior express written consent
+
+
+class ConsentSource(StrEnum):
+    KEYWORD = "keyword"  # STOP, START, … texted by the subscriber
+    PHRASE = "phrase"  # a plain-language revocation ("please stop texting me")
+    IMPORT = "import"  # a contacts import that carried consent
+    AGENT = "agent"  # recorded by a person in Slack
+    CARRIER = "provider_21610"  # Twilio refused a send: the number replied STOP
+
+
+class ConsentEvent(Model):
+    """One entry of the append-only consent ledger."""
+
+    business_number: str
+    subscriber: str
+    kind: ConsentKind
+    granted: bool
+    source: ConsentSource
+    at: datetime
+    evidence: str = ""  # the text, file or person that carried it
+    ref: str | None = None  # e.g. the MessageSid: recording it twice changes nothing
+
+
+class ConsentState(Model):
+    """Current consent, derived from the ledger. A subscriber who texts in is
+    conversational by default; marketing needs an explicit grant."""
+
+    conversational: bool = True
+    marketing: bool = False
+    revoked_at: datetime | None = None  # when conversational consent was withdrawn
+
+
 class JobKind(StrEnum):
     POST_INBOUND = "post_inbound"  # post a subscriber's text into its thread
     SYNC_HEADER = "sync_header"  # re-render the thread's parent card
@@ -151,7 +210,7 @@ class JobKind(StrEnum):
     SEND_SMS = "send_sms"  # send an agent's reply to the subscriber
     MARK_DELIVERY = "mark_delivery"  # show a reply's delivery state on its Slack message
     TELL_AGENT = "tell_agent"  # an ephemeral note to the author of a reply
-    UPLOAD_MEDIA = "upload_media"  # an MMS picture into the thread
+    THREAD_NOTE = "thread_note"  # a system note in a conversation's thread
 
 
 def conversation_lane(conversation_id: int) -> str:

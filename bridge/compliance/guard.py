@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from bridge.models import Conversation
+from bridge.models import ConsentState, Conversation, MessagePurpose
 from bridge.phones import display
 
+# Texts the rules allow even after a revocation: the single confirmation of it, and
+# the answer to HELP (CTIA: HELP is always answered).
+_ALWAYS_ALLOWED = {MessagePurpose.OPT_OUT_CONFIRMATION, MessagePurpose.HELP_REPLY}
 
-def refusal(conversation: Conversation) -> str | None:
-    """Why this conversation may not be texted now, in words for the agent; None if it may."""
-    if conversation.opted_out_at is not None:
-        when = conversation.opted_out_at.strftime("%Y-%m-%d %H:%M UTC")
-        return (
-            f"Not sent: {display(conversation.subscriber)} opted out of texts ({when}). "
-            "They can text START to opt back in."
-        )
+
+def refusal(
+    conversation: Conversation, consent: ConsentState, purpose: MessagePurpose
+) -> str | None:
+    """Why this text may not go out now, in words for the agent; None if it may."""
+    if purpose in _ALWAYS_ALLOWED:
+        return None
+    who = display(conversation.subscriber)
+    if not consent.conversational:
+        when = f" ({consent.revoked_at:%Y-%m-%d %H:%M} UTC)" if consent.revoked_at else ""
+        return f"Not sent: {who} opted out of texts{when}. They can text START to opt back in."
+    if purpose is MessagePurpose.MARKETING and not consent.marketing:
+        return f"Not sent: {who} has not agreed to marketing texts."
     return None

@@ -250,9 +250,13 @@ class SlackEmulator:
         self.rate_limited = 0
         self.ephemerals: list[Ephemeral] = []
         self.home_views: dict[str, dict[str, Any]] = {}
+        # Modals open now, by user (views.open), and what apps sent to response_urls.
+        self.modals: dict[str, dict[str, Any]] = {}
+        self.responses: list[dict[str, Any]] = []
         self._channels: dict[str, Channel] = {}
         self._users: dict[str, User] = {}
         self._files: dict[str, UploadedFile] = {}
+        self._triggers: dict[str, str] = {}
         self._failures = FailureInjector()
         self._limiter = _RateLimiter()
         self._last_ts = 0
@@ -268,6 +272,7 @@ class SlackEmulator:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -275,6 +280,7 @@ class SlackEmulator:
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/upload/v1/{file_id}", self._upload)
         self.app.router.add_get("/socket", self._socket)
+        self.app.router.add_post("/respond/{token}", self._respond)
         self._server = LocalServer(self.app)
 
     # -- running on a socket ---------------------------------------------------------
@@ -854,6 +860,69 @@ class SlackEmulator:
         }
         self.home_views[user_id] = published
         return {"ok": True, "view": published}
+
+    def _views_open(self, req: _Request) -> dict[str, Any]:
+        view = _structured(req.args.get("view"))
+        trigger = str(req.args.get("trigger_id", ""))
+        user = self._triggers.pop(trigger, None)
+        if user is None:
+            raise SlackError("invalid_trigger_id")  # unknown, used or expired
+        if not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        opened = {**view, "id": "V" + secrets.token_hex(5).upper(), "app_id": self.app_id}
+        self.modals[user] = opened
+        return {"ok": True, "view": opened}
+
+    def trigger(self, user: str) -> str:
+        """A fresh trigger_id, as Slack puts in an interaction, good for one views.open."""
+        trigger_id = f"{int(time.time())}.{secrets.token_hex(6)}"
+        self._triggers[trigger_id] = user
+        return trigger_id
+
+    def response_url(self) -> str:
+        """A response_url for an interaction or slash command, answered by this emulator."""
+        return f"{self.base_url}/respond/{secrets.token_hex(8)}"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json(loads=_loads)
+        self.responses.append(body if isinstance(body, dict) else {"raw": body})
+        return web.Response(text="ok")
+
+    def block_action(
+        self, user: str, action_id: str, value: str, *, channel: str, message_ts: str | None = None
+    ) -> dict[str, Any]:
+        """The interactivity payload of a person clicking a Block Kit button."""
+        return {
+            "type": "block_actions",
+            "team": {"id": self.team_id},
+            "user": {"id": user},
+            "api_app_id": self.app_id,
+            "trigger_id": self.trigger(user),
+            "response_url": self.response_url(),
+            "channel": {"id": self._channel(channel).id},
+            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+            "actions": [
+                {"type": "button", "action_id": action_id, "value": value, "block_id": "b"}
+            ],
+        }
+
+    def view_submission(self, user: str, values: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """The payload of `user` submitting their open modal; `values` maps
+        block_id → action_id → typed text."""
+        view = self.modals.pop(user)
+        state = {
+            block: {action: {"type": "plain_text_input", "value": text}}
+            for block, fields in values.items()
+            for action, text in fields.items()
+        }
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id},
+            "user": {"id": user},
+            "api_app_id": self.app_id,
+            "trigger_id": self.trigger(user),
+            "view": {**view, "state": {"values": state}},
+        }
 
     def _get_upload_url(self, req: _Request) -> dict[str, Any]:
         filename = str(req.args.get("filename", ""))

@@ -1,15 +1,50 @@
-"""Job TELL_AGENT: an ephemeral note, in the thread, to the agent who needs it."""
+"""Job TELL_AGENT: an ephemeral note, in the thread, to the agent who needs it. A note
+about a held reply carries the buttons to edit it into support-only or cancel it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bridge.delivery.errors import GiveUp
-from bridge.models import Job
+from bridge.models import DeliveryStatus, Job
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.mrkdwn import escape
 from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
+
+EDIT_ACTION = "held_edit"
+CANCEL_ACTION = "held_cancel"
+
+
+def held_blocks(note: str, message_id: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f":pause_button: {escape(note)}"}},
+        {
+            "type": "actions",
+            "block_id": "held_reply",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": EDIT_ACTION,
+                    "text": {"type": "plain_text", "text": "Edit as support-only"},
+                    "style": "primary",
+                    "value": message_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": CANCEL_ACTION,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "style": "danger",
+                    "value": message_id,
+                },
+            ],
+        },
+    ]
 
 
 class AgentNote:
-    def __init__(self, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+        self._store = store
         self._gateway = gateway
         self._threads = threads
 
@@ -19,6 +54,16 @@ class AgentNote:
         conversation = await self._threads.conversation(job.conversation_id)
         if conversation.slack_channel is None:
             return  # no thread to speak in
+        blocks = None
+        if job.message_id is not None:
+            held = await self._store.get_message(job.message_id)
+            if held is None or held.status is not DeliveryStatus.HELD:
+                return  # decided already
+            blocks = held_blocks(job.note, held.id)
         await self._gateway.post_ephemeral(
-            conversation.slack_channel, job.user, job.note, conversation.slack_thread_ts
+            conversation.slack_channel,
+            job.user,
+            job.note,
+            conversation.slack_thread_ts,
+            blocks=blocks,
         )

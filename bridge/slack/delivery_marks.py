@@ -29,12 +29,14 @@ class DeliveryMark:
         if job.message_id is None:
             raise GiveUp("delivery mark without a message")
         message = await self._store.get_message(job.message_id)
-        if message is None or message.slack_channel is None or message.slack_ts is None:
-            raise GiveUp(f"message {job.message_id} has no Slack message to mark")
+        if message is None:
+            raise GiveUp(f"message {job.message_id} is not in the store")
         reaction = REACTIONS.get(message.status)
         if reaction is None:
             return
-        await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
+        # The bridge's own texts (confirmations, HELP answers) have no Slack message.
+        if message.slack_channel is not None and message.slack_ts is not None:
+            await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
         if message.status in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
             conversation = await self._threads.conversation(message.conversation_id)
             channel, thread_ts = await self._threads.ensure(conversation)

@@ -83,11 +83,19 @@ class SlackGateway:
         await self._call("chat.update", "", args, thread=True)
 
     async def post_ephemeral(
-        self, channel: str, user: str, text: str, thread_ts: str | None
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        thread_ts: str | None,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
-        args = {"channel": channel, "user": user, "text": text}
+        args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+        if blocks is not None:
+            args["blocks"] = blocks
         await self._call("chat.postEphemeral", "", args, thread=False)
 
     async def add_reaction(self, channel: str, ts: str, name: str) -> None:

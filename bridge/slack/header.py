@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.models import Contact, Conversation, ConversationStatus
+from bridge.models import ConsentState, Contact, Conversation, ConversationStatus
 from bridge.phones import display
-from bridge.slack.mrkdwn import escape
-
-
-def _when(conversation: Conversation) -> str:
-    stamp = int(conversation.last_activity_at.timestamp())
-    fallback = conversation.last_activity_at.strftime("%Y-%m-%d %H:%M UTC")
-    # Slack renders this in each reader's own time zone.
-    return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{fallback}>"
+from bridge.slack.mrkdwn import escape, slack_time
 
 
 def status_label(conversation: Conversation) -> str:
@@ -24,8 +17,15 @@ def status_label(conversation: Conversation) -> str:
     return ":large_green_circle: Open"
 
 
+def opt_out_label(consent: ConsentState) -> str:
+    if consent.conversational:
+        return ""
+    when = f" {slack_time(consent.revoked_at)}" if consent.revoked_at else ""
+    return f" · :no_entry_sign: *opted out*{when}"
+
+
 def render_header(
-    conversation: Conversation, contact: Contact | None
+    conversation: Conversation, contact: Contact | None, consent: ConsentState
 ) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text (notifications, screen readers) and the card's blocks."""
     number = display(conversation.subscriber)
@@ -47,7 +47,8 @@ def render_header(
                     "text": (
                         f"{status_label(conversation)} · {assignee} · "
                         f"to {display(conversation.business_number)} · "
-                        f"last activity {_when(conversation)}"
+                        f"last activity {slack_time(conversation.last_activity_at)}"
+                        f"{opt_out_label(consent)}"
                     ),
                 }
             ],

@@ -8,7 +8,6 @@ from __future__ import annotations
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.header import render_header
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 
@@ -25,8 +24,7 @@ class HeaderSync:
         conversation = await self._threads.conversation(job.conversation_id)
         if not (conversation.slack_channel and conversation.slack_thread_ts):
             return  # the parent is posted with the current state when it is created
-        contact = await self._store.get_contact(conversation.subscriber)
-        text, blocks = render_header(conversation, contact)
+        text, blocks = await self._threads.header(conversation)
         try:
             await self._gateway.update_message(
                 conversation.slack_channel, conversation.slack_thread_ts, text, blocks

@@ -6,18 +6,34 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Job, Message
+from bridge.models import Job, KeywordMark, Message
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.mrkdwn import escape
+from bridge.slack.mrkdwn import escape, slack_time
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.attachments import Fetched, MediaRejected
 
 
-def inbound_text(body: str, attachments: int) -> str:
-    if body:
-        return escape(body)
-    return f":paperclip: {attachments} attachment(s)" if attachments else "_(empty message)_"
+def inbound_text(message: Message) -> str:
+    """What the thread shows for an inbound text: the text itself, escaped, or for a
+    compliance keyword a short system note instead."""
+    body = escape(message.body.strip())
+    mark = message.keyword
+    when = slack_time(message.created_at)
+    if mark is KeywordMark.OPT_OUT:
+        return f":no_entry_sign: Opted out via {body} · {when}"
+    if mark is KeywordMark.OPT_OUT_PHRASE:
+        return f":no_entry_sign: Opted out by message “{body}” · {when}"
+    if mark is KeywordMark.OPT_IN:
+        return f":arrow_forward: Opted back in via {body} · {when}"
+    if mark is KeywordMark.HELP:
+        return f":information_source: Asked for help via {body} · {when}"
+    text = body or (
+        f":paperclip: {len(message.media)} attachment(s)" if message.media else "_(empty message)_"
+    )
+    if mark is KeywordMark.MAYBE_OPT_OUT:
+        text += "\n:warning: _This may be a request to stop texting. Read it before replying._"
+    return text
 
 
 FetchMedia = Callable[[str], Awaitable[Fetched]]
@@ -47,7 +63,7 @@ class InboundPoster:
 
     async def _post_text(self, message: Message) -> None:
         conversation = await self._threads.conversation(message.conversation_id)
-        text = inbound_text(message.body, len(message.media))
+        text = inbound_text(message)
         # A second vanished thread in a row is odd enough to retry later.
         for _ in range(2):
             channel, thread_ts = await self._threads.ensure(conversation)

@@ -4,6 +4,8 @@ parents are never created for one conversation at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bridge.delivery.errors import GiveUp
 from bridge.models import Conversation
 from bridge.slack.gateway import SlackGateway
@@ -28,14 +30,21 @@ class ThreadKeeper:
         header card first if it has none."""
         if conversation.slack_channel and conversation.slack_thread_ts:
             return conversation.slack_channel, conversation.slack_thread_ts
-        contact = await self._store.get_contact(conversation.subscriber)
-        text, blocks = render_header(conversation, contact)
+        text, blocks = await self.header(conversation)
         ts = await self._gateway.post_message(self._inbox, text, blocks=blocks)
         await self._store.set_thread(
             conversation.id, self._inbox, ts, replacing=conversation.slack_thread_ts
         )
         await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
         return self._inbox, ts
+
+    async def header(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
+        """The parent card as the conversation, its contact and consent stand now."""
+        contact = await self._store.get_contact(conversation.subscriber)
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        return render_header(conversation, contact, consent)
 
     async def forget(self, conversation: Conversation) -> Conversation:
         """Slack says the thread is gone: drop it, so the next post makes a new one."""

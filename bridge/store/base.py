@@ -7,17 +7,22 @@ never leaves half an effect behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from bridge.models import (
+    ConsentEvent,
+    ConsentState,
     Contact,
     Conversation,
     DeliveryStatus,
     InboundRecord,
     InboundSms,
     Job,
+    KeywordMark,
     Message,
+    MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
@@ -39,10 +44,13 @@ class Store(Protocol):
         """True while the store answers (readiness)."""
 
     # --- conversations and messages -------------------------------------------------
-    async def record_inbound(self, sms: InboundSms) -> InboundRecord:
+    async def record_inbound(
+        self, sms: InboundSms, *, keyword: KeywordMark | None = None
+    ) -> InboundRecord:
         """Store a text idempotently by its MessageSid, opening the conversation of
         (business number, subscriber) if needed, and enqueue its post to Slack in
-        the same write. A known MessageSid changes nothing and returns created=False."""
+        the same write. `keyword` marks a compliance keyword (the post becomes a
+        system note). A known MessageSid changes nothing and returns created=False."""
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None: ...
 
@@ -53,9 +61,6 @@ class Store(Protocol):
     async def find_conversation_by_thread(
         self, channel: str, thread_ts: str
     ) -> Conversation | None: ...
-
-    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
-        """Record (a time) or clear (None) the subscriber's opt-out on this conversation."""
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -77,16 +82,36 @@ class Store(Protocol):
     async def get_message_by_sid(self, sid: str) -> Message | None: ...
 
     # --- replies --------------------------------------------------------------------
-    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+    async def record_outbound(
+        self,
+        reply: OutboundReply,
+        *,
+        send_at: datetime | None,
+        purpose: MessagePurpose = MessagePurpose.REPLY,
+    ) -> OutboundRecord:
         """Store an agent's reply as a QUEUED message with its SEND_SMS job due at
         `send_at`, in one write, idempotently by its Slack (channel, ts); it counts as
-        conversation activity. A known (channel, ts) changes nothing: created=False."""
+        conversation activity. `send_at=None` stores it HELD, with no job, until
+        `release_held`. A known (channel, ts) changes nothing: created=False."""
+
+    async def release_held(
+        self, message_id: str, body: str, purpose: MessagePurpose, *, send_at: datetime
+    ) -> Message | None:
+        """HELD → QUEUED with this body and purpose and its SEND_SMS job, in one write;
+        None when the message is not HELD (released or cancelled already)."""
+
+    async def record_system_text(
+        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+    ) -> Message | None:
+        """Queue a text the bridge itself sends (a confirmation, a HELP answer) with its
+        SEND_SMS job, due now, in one write. `key` makes it idempotent: a known key
+        changes nothing and returns None."""
 
     async def edit_unsent(self, message_id: str, body: str) -> bool:
         """Replace the body while the message is still QUEUED; False once it is not."""
 
     async def cancel_unsent(self, message_id: str) -> bool:
-        """QUEUED → CANCELLED; False once it is not QUEUED."""
+        """QUEUED or HELD → CANCELLED; False once it is neither."""
 
     async def begin_send(self, message_id: str) -> SendAttempt | None:
         """Record a send attempt before calling the provider: QUEUED → SENDING
@@ -115,6 +140,17 @@ class Store(Protocol):
     async def get_contact(self, phone: str) -> Contact | None: ...
 
     async def put_contact(self, contact: Contact) -> None: ...
+
+    # --- consent ------------------------------------------------------------------
+    async def record_consent(self, events: Sequence[ConsentEvent]) -> int:
+        """Append to the ledger; an event whose (ref, kind) is known is skipped.
+        Returns how many were new."""
+
+    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
+        """The latest event of each kind decides (ties: the later append)."""
+
+    async def consent_log(self) -> list[ConsentEvent]:
+        """The whole ledger, oldest first (for audits)."""
 
     # --- the outbox -----------------------------------------------------------------
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:

@@ -4,7 +4,8 @@ write; the writes around it are idempotent (they repeat or repair safely), so a
 crash between two of them never loses or doubles anything.
 
 Collections:
-  counters       {_id: "conversations" | "jobs", n}: allocators ($inc is atomic).
+  counters       {_id: "conversations" | "jobs" | "consent_events", n}: allocators
+                 ($inc is atomic).
   conversations  {_id: int id, business_number, subscriber, status, ...}.
   messages       {_id: message id, conversation_id, sid?, body, media, status, ...};
                  unique by sid and by (slack_channel, slack_ts), each where it is set.
@@ -13,8 +14,12 @@ Collections:
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
                  message, which makes each the one durable write of `record_inbound`
-                 and `record_outbound`.
+                 and `record_outbound`; so does the send job of `record_system_text`.
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
+  consent_events {_id: ObjectId, seq, business_number, subscriber, kind, granted,
+                  source, at, evidence, ref}: the consent ledger, insert-only (nothing
+                 here updates or deletes it). `seq` is the append order; a string
+                 (ref, kind) is unique, which is how a known event is skipped.
 
 Datetimes are BSON dates, which hold milliseconds: every datetime is truncated to
 the millisecond on the way in (as the driver would) and the truncated value is what
@@ -25,14 +30,19 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from bridge.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentState,
     Contact,
     Conversation,
     ConversationStatus,
@@ -43,8 +53,10 @@ from bridge.models import (
     Job,
     JobKind,
     JobState,
+    KeywordMark,
     Media,
     Message,
+    MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
@@ -60,6 +72,8 @@ DEFAULT_DATABASE = "sms_bridge"
 Doc = dict[str, Any]
 
 _UNFINISHED = [JobState.PENDING.value, JobState.RUNNING.value]
+
+_DUPLICATE_KEY = 11000
 
 
 def _ms(value: datetime) -> datetime:
@@ -114,7 +128,6 @@ def _conversation(doc: Doc) -> Conversation:
         created_at=_aware(doc["created_at"]),
         last_activity_at=_aware(doc["last_activity_at"]),
         header_activity_at=_aware_or_none(doc.get("header_activity_at")),
-        opted_out_at=_aware_or_none(doc.get("opted_out_at")),
     )
 
 
@@ -132,6 +145,8 @@ def _message_doc(message: Message) -> Doc:
         "error_code": message.error_code,
         "author": message.author,
         "media_posted": message.media_posted,
+        "keyword": None if message.keyword is None else message.keyword.value,
+        "purpose": message.purpose.value,
     }
     # A reply has no sid until it is sent: left out rather than null, as the jobs'
     # unique index on message.sid (partial on $exists) would count null as a value.
@@ -155,7 +170,40 @@ def _message(doc: Doc) -> Message:
         error_code=doc.get("error_code"),
         author=doc.get("author"),
         media_posted=bool(doc.get("media_posted", False)),
+        keyword=None if doc.get("keyword") is None else KeywordMark(doc["keyword"]),
+        purpose=MessagePurpose(doc.get("purpose", MessagePurpose.REPLY.value)),
     )
+
+
+def _consent_doc(event: ConsentEvent, seq: int) -> Doc:
+    return {
+        "seq": seq,
+        "business_number": event.business_number,
+        "subscriber": event.subscriber,
+        "kind": event.kind.value,
+        "granted": event.granted,
+        "source": event.source.value,
+        "at": _ms(event.at),
+        "evidence": event.evidence,
+        "ref": event.ref,
+    }
+
+
+def _consent_event(doc: Doc) -> ConsentEvent:
+    return ConsentEvent(
+        business_number=doc["business_number"],
+        subscriber=doc["subscriber"],
+        kind=ConsentKind(doc["kind"]),
+        granted=bool(doc["granted"]),
+        source=ConsentSource(doc["source"]),
+        at=_aware(doc["at"]),
+        evidence=doc.get("evidence", ""),
+        ref=doc.get("ref"),
+    )
+
+
+# Latest first: the deciding event of a kind; ties on `at` go to the later append.
+_LATEST: list[tuple[str, int]] = [("at", DESCENDING), ("seq", DESCENDING)]
 
 
 def _job(doc: Doc) -> Job:
@@ -213,6 +261,10 @@ class MongoStore:
     def _lanes(self) -> AsyncCollection[Any]:
         return self._coll("lanes")
 
+    @property
+    def _consent_events(self) -> AsyncCollection[Any]:
+        return self._coll("consent_events")
+
     async def open(self) -> None:
         try:
             await self._create_indexes()
@@ -261,6 +313,22 @@ class MongoStore:
         await jobs.create_index([("state", ASCENDING), ("run_at", ASCENDING)])
         await jobs.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
         await jobs.create_index([("kind", ASCENDING), ("state", ASCENDING)])
+        consent = self._consent_events
+        # A known (ref, kind) is skipped; events without a ref are never deduplicated.
+        await consent.create_index(
+            [("ref", ASCENDING), ("kind", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"ref": {"$type": "string"}},
+        )
+        await consent.create_index(
+            [
+                ("business_number", ASCENDING),
+                ("subscriber", ASCENDING),
+                ("kind", ASCENDING),
+                *_LATEST,
+            ]
+        )
+        await consent.create_index([("at", ASCENDING), ("seq", ASCENDING)])  # consent_log
 
     async def close(self) -> None:
         await self._client.close()
@@ -272,10 +340,12 @@ class MongoStore:
             return False
         return True
 
-    async def _next(self, counter: str) -> int:
+    async def _next(self, counter: str, count: int = 1) -> int:
+        """The next number of `counter`; with `count`, the last of that many (the
+        others are the `count - 1` before it)."""
         doc: Doc | None = await self._counters.find_one_and_update(
             {"_id": counter},
-            {"$inc": {"n": 1}},
+            {"$inc": {"n": count}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
@@ -283,7 +353,9 @@ class MongoStore:
         return int(doc["n"])
 
     # --- conversations and messages -------------------------------------------------
-    async def record_inbound(self, sms: InboundSms) -> InboundRecord:
+    async def record_inbound(
+        self, sms: InboundSms, *, keyword: KeywordMark | None = None
+    ) -> InboundRecord:
         # (a) A known sid changes nothing.
         known = await self._known_inbound(sms.sid)
         if known is not None:
@@ -299,6 +371,7 @@ class MongoStore:
             media=sms.media,
             sid=sms.sid,
             created_at=at,
+            keyword=keyword,
         )
         job = post_job(message)
         # (c) The durable write: the post job with the message inside it. The unique
@@ -397,7 +470,6 @@ class MongoStore:
                 "created_at": at,
                 "last_activity_at": at,
                 "header_activity_at": None,
-                "opted_out_at": None,
             }
             try:
                 await self._conversations.insert_one(doc)
@@ -422,12 +494,6 @@ class MongoStore:
             {"slack_channel": channel, "slack_thread_ts": thread_ts}
         )
         return None if doc is None else _conversation(doc)
-
-    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
-        await self._conversations.update_one(
-            {"_id": conversation_id},
-            {"$set": {"opted_out_at": None if at is None else _ms(at)}},
-        )
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -522,6 +588,51 @@ class MongoStore:
             return OutboundRecord(message=_message(known), created=False)
         return OutboundRecord(message=message, created=True)
 
+    async def record_system_text(
+        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+    ) -> Message | None:
+        # The same steps as record_outbound, with `key` as the message id: the jobs'
+        # _id ("send:<key>") lets one of concurrent calls in, and the message's _id
+        # tells a later call that the text exists.
+        # (a) A known key changes nothing (repairing a message a crash left in its job).
+        if await self._find_message({"_id": key}) is not None:
+            return None
+        if await self._conversations.find_one({"_id": conversation_id}, {"_id": True}) is None:
+            raise KeyError(f"conversation {conversation_id}")
+        now = _ms(utcnow())
+        message = Message(
+            id=key,
+            conversation_id=conversation_id,
+            direction=Direction.OUTBOUND,
+            body=body,
+            created_at=now,
+            status=DeliveryStatus.QUEUED,
+            purpose=purpose,
+        )
+        # (b) The durable write: the send job, due now, with the message inside it.
+        document = self._new_job_doc(send_job(message), seq=await self._next("jobs"), run_at=now)
+        # `written_by` names this call (the message model ignores it): the message
+        # document, however it gets stored, tells whether it is this call's.
+        written_by = uuid.uuid4().hex
+        document["message"] = {**_message_doc(message), "written_by": written_by}
+        try:
+            await self._jobs.insert_one(document)
+        except DuplicateKeyError:
+            return None  # a concurrent call with this key wrote its job first
+        # (c) The message's own document, repaired as record_outbound's is.
+        await self._ensure_message(document["message"])
+        stored: Doc | None = await self._messages.find_one(
+            {"_id": key}, projection={"written_by": True}
+        )
+        if stored is None or stored.get("written_by") != written_by:
+            # A late duplicate: this call stalled after (a) while the first one was
+            # stored, sent and its job deleted; the message is that one. Withdraw
+            # this job (were it claimed already, begin_send refuses a message that is
+            # not QUEUED any more).
+            await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
+            return None
+        return message
+
     # Each of these is one compare-and-set on the message document.
     async def edit_unsent(self, message_id: str, body: str) -> bool:
         result = await self._messages.update_one(
@@ -605,6 +716,62 @@ class MongoStore:
             },
             upsert=True,
         )
+
+    # --- consent ------------------------------------------------------------------
+    # Each event is one insert; there is no update or delete of the ledger anywhere in
+    # this engine. Append order is a `seq` from the counters collection (ObjectIds
+    # of several processes are not ordered within a second). A batch is not atomic:
+    # after a crash in the middle, a retry skips the events with a ref that got in,
+    # but appends those without a ref again (as would any repeat of them).
+
+    async def record_consent(self, events: Sequence[ConsentEvent]) -> int:
+        # Within the batch, the first of a (ref, kind) wins, as the later ones would
+        # be skipped were they appended one by one.
+        batch: list[ConsentEvent] = []
+        seen: set[tuple[str, str]] = set()
+        for event in events:
+            if event.ref is not None:
+                if (event.ref, event.kind.value) in seen:
+                    continue
+                seen.add((event.ref, event.kind.value))
+            batch.append(event)
+        if not batch:
+            return 0
+        last = await self._next("consent_events", len(batch))
+        documents = [
+            _consent_doc(event, seq) for seq, event in enumerate(batch, start=last - len(batch) + 1)
+        ]
+        try:
+            await self._consent_events.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
+            return int(exc.details.get("nInserted", len(batch) - len(errors)))
+        return len(batch)
+
+    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
+        latest: dict[ConsentKind, Doc] = {}
+        for kind in ConsentKind:
+            doc: Doc | None = await self._consent_events.find_one(
+                {"business_number": business_number, "subscriber": subscriber, "kind": kind.value},
+                projection={"granted": True, "at": True},
+                sort=_LATEST,
+            )
+            if doc is not None:
+                latest[kind] = doc
+        conversational = latest.get(ConsentKind.CONVERSATIONAL)
+        marketing = latest.get(ConsentKind.MARKETING)
+        allowed = conversational is None or bool(conversational["granted"])
+        return ConsentState(
+            conversational=allowed,
+            marketing=marketing is not None and bool(marketing["granted"]),
+            revoked_at=None if allowed or conversational is None else _aware(conversational["at"]),
+        )
+
+    async def consent_log(self) -> list[ConsentEvent]:
+        cursor = self._consent_events.find({}, sort=[("at", ASCENDING), ("seq", ASCENDING)])
+        return [_consent_event(doc) async for doc in cursor]
 
     # --- the outbox -----------------------------------------------------------------
     # Lanes: jobs carry a `seq` from one global counter, and a lane runs its unfinished

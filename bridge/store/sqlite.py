@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,10 @@ from typing import Any
 import aiosqlite
 
 from bridge.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentState,
     Contact,
     Conversation,
     DeliveryStatus,
@@ -24,8 +28,10 @@ from bridge.models import (
     InboundSms,
     Job,
     JobKind,
+    KeywordMark,
     Media,
     Message,
+    MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
@@ -64,9 +70,16 @@ MIGRATIONS: tuple[str, ...] = (
         sid TEXT UNIQUE,
         created_at REAL NOT NULL,
         slack_channel TEXT,
-        slack_ts TEXT
+        slack_ts TEXT,
+        status TEXT NOT NULL DEFAULT 'received',
+        error_code INTEGER,
+        author TEXT,
+        media_posted INTEGER NOT NULL DEFAULT 0,
+        keyword TEXT,
+        purpose TEXT NOT NULL DEFAULT 'reply'
     );
     CREATE INDEX messages_conversation ON messages (conversation_id, created_at);
+    CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts);
     CREATE TABLE contacts (
         phone TEXT PRIMARY KEY,
         name TEXT,
@@ -86,22 +99,32 @@ MIGRATIONS: tuple[str, ...] = (
         conversation_id INTEGER,
         message_id TEXT,
         note TEXT,
+        user TEXT,
+        -- 1: enqueued again while running; runs once more when the current run ends
+        rerun INTEGER NOT NULL DEFAULT 0,
         created_at REAL NOT NULL
     );
     CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
     CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE state IN ('pending', 'running');
     CREATE INDEX jobs_state ON jobs (state, kind);
-    """,
-    """
-    ALTER TABLE conversations ADD COLUMN opted_out_at REAL;
-    ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'received';
-    ALTER TABLE messages ADD COLUMN error_code INTEGER;
-    ALTER TABLE messages ADD COLUMN author TEXT;
-    ALTER TABLE messages ADD COLUMN media_posted INTEGER NOT NULL DEFAULT 0;
-    CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts);
-    ALTER TABLE jobs ADD COLUMN user TEXT;
-    -- 1: enqueued again while running; runs once more when the current run ends
-    ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
+    -- Append-only: the current consent of a subscriber is derived from it.
+    CREATE TABLE consent_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        granted INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        at REAL NOT NULL,
+        evidence TEXT NOT NULL DEFAULT '',
+        ref TEXT
+    );
+    CREATE UNIQUE INDEX consent_ref ON consent_events (ref, kind) WHERE ref IS NOT NULL;
+    CREATE INDEX consent_latest ON consent_events (business_number, subscriber, kind, at);
+    CREATE TRIGGER consent_append_only_update BEFORE UPDATE ON consent_events
+    BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+    CREATE TRIGGER consent_append_only_delete BEFORE DELETE ON consent_events
+    BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
     """,
 )
 
@@ -127,7 +150,6 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
         last_activity_at=datetime.fromtimestamp(row["last_activity_at"], UTC),
         header_activity_at=_dt(row["header_activity_at"]),
-        opted_out_at=_dt(row["opted_out_at"]),
     )
 
 
@@ -146,6 +168,8 @@ def _message(row: aiosqlite.Row) -> Message:
         error_code=row["error_code"],
         author=row["author"],
         media_posted=bool(row["media_posted"]),
+        keyword=None if row["keyword"] is None else KeywordMark(row["keyword"]),
+        purpose=MessagePurpose(row["purpose"]),
     )
 
 
@@ -255,7 +279,9 @@ class SQLiteStore:
             return await _fetchone(self.db, sql, params)
 
     # --- conversations and messages -------------------------------------------------
-    async def record_inbound(self, sms: InboundSms) -> InboundRecord:
+    async def record_inbound(
+        self, sms: InboundSms, *, keyword: KeywordMark | None = None
+    ) -> InboundRecord:
         at = _ts(sms.received_at)
         async with self._tx() as db:
             existing = await _fetchone(db, "SELECT * FROM messages WHERE sid = ?", (sms.sid,))
@@ -290,10 +316,11 @@ class SQLiteStore:
                 media=sms.media,
                 sid=sms.sid,
                 created_at=sms.received_at,
+                keyword=keyword,
             )
             await db.execute(
                 "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.id,
                     message.conversation_id,
@@ -302,12 +329,19 @@ class SQLiteStore:
                     json.dumps([m.model_dump() for m in message.media]),
                     message.sid,
                     at,
+                    None if keyword is None else keyword.value,
                 ),
             )
             await self._enqueue(post_job(message), run_at=at)
         return InboundRecord(conversation=conversation, message=message, created=True)
 
-    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+    async def record_outbound(
+        self,
+        reply: OutboundReply,
+        *,
+        send_at: datetime | None,
+        purpose: MessagePurpose = MessagePurpose.REPLY,
+    ) -> OutboundRecord:
         now = utcnow()
         message = Message(
             id=uuid.uuid4().hex,
@@ -317,13 +351,15 @@ class SQLiteStore:
             created_at=now,
             slack_channel=reply.slack_channel,
             slack_ts=reply.slack_ts,
-            status=DeliveryStatus.QUEUED,
+            status=DeliveryStatus.QUEUED if send_at is not None else DeliveryStatus.HELD,
             author=reply.author,
+            purpose=purpose,
         )
         async with self._tx() as db:
             cur = await db.execute(
                 "INSERT INTO messages (id, conversation_id, direction, body, created_at,"
-                " slack_channel, slack_ts, status, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " slack_channel, slack_ts, status, author, purpose)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (slack_channel, slack_ts) DO NOTHING",
                 (
                     message.id,
@@ -335,6 +371,7 @@ class SQLiteStore:
                     message.slack_ts,
                     message.status.value,
                     message.author,
+                    purpose.value,
                 ),
             )
             if cur.rowcount == 0:
@@ -349,8 +386,26 @@ class SQLiteStore:
                 "UPDATE conversations SET last_activity_at = max(last_activity_at, ?) WHERE id = ?",
                 (_ts(now), reply.conversation_id),
             )
-            await self._enqueue(send_job(message), run_at=_ts(send_at))
+            if send_at is not None:
+                await self._enqueue(send_job(message), run_at=_ts(send_at))
         return OutboundRecord(message=message, created=True)
+
+    async def release_held(
+        self, message_id: str, body: str, purpose: MessagePurpose, *, send_at: datetime
+    ) -> Message | None:
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE messages SET status = 'queued', body = ?, purpose = ?"
+                " WHERE id = ? AND status = 'held'",
+                (body, purpose.value, message_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+            assert row is not None
+            message = _message(row)
+            await self._enqueue(send_job(message), run_at=_ts(send_at))
+        return message
 
     async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
         row = await self._one(
@@ -373,7 +428,8 @@ class SQLiteStore:
 
     async def cancel_unsent(self, message_id: str) -> bool:
         changed = await self._write(
-            "UPDATE messages SET status = 'cancelled' WHERE id = ? AND status = 'queued'",
+            "UPDATE messages SET status = 'cancelled'"
+            " WHERE id = ? AND status IN ('queued', 'held')",
             (message_id,),
         )
         return changed == 1
@@ -432,11 +488,101 @@ class SQLiteStore:
             }
         )
 
-    async def set_opted_out(self, conversation_id: int, at: datetime | None) -> None:
-        await self._write(
-            "UPDATE conversations SET opted_out_at = ? WHERE id = ?",
-            (None if at is None else _ts(at), conversation_id),
+    async def record_system_text(
+        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+    ) -> Message | None:
+        now = utcnow()
+        message = Message(
+            id=key,
+            conversation_id=conversation_id,
+            direction=Direction.OUTBOUND,
+            body=body,
+            created_at=now,
+            status=DeliveryStatus.QUEUED,
+            purpose=purpose,
         )
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO messages (id, conversation_id, direction, body, created_at, status,"
+                " purpose) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    message.id,
+                    conversation_id,
+                    message.direction.value,
+                    body,
+                    _ts(now),
+                    message.status.value,
+                    purpose.value,
+                ),
+            )
+            if cur.rowcount == 0:
+                return None
+            await self._enqueue(send_job(message), run_at=_ts(now))
+        return message
+
+    # --- consent ------------------------------------------------------------------
+    async def record_consent(self, events: Sequence[ConsentEvent]) -> int:
+        async with self._tx() as db:
+            added = 0
+            for event in events:
+                cur = await db.execute(
+                    "INSERT INTO consent_events (business_number, subscriber, kind, granted,"
+                    " source, at, evidence, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (ref, kind) WHERE ref IS NOT NULL DO NOTHING",
+                    (
+                        event.business_number,
+                        event.subscriber,
+                        event.kind.value,
+                        int(event.granted),
+                        event.source.value,
+                        _ts(event.at),
+                        event.evidence,
+                        event.ref,
+                    ),
+                )
+                added += cur.rowcount
+        return added
+
+    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
+        latest: dict[str, aiosqlite.Row] = {}
+        async with self._lock:
+            for kind in ConsentKind:
+                row = await _fetchone(
+                    self.db,
+                    "SELECT granted, at FROM consent_events WHERE business_number = ?"
+                    " AND subscriber = ? AND kind = ? ORDER BY at DESC, id DESC LIMIT 1",
+                    (business_number, subscriber, kind.value),
+                )
+                if row is not None:
+                    latest[kind.value] = row
+        conversational = latest.get(ConsentKind.CONVERSATIONAL.value)
+        marketing = latest.get(ConsentKind.MARKETING.value)
+        allowed = conversational is None or bool(conversational["granted"])
+        return ConsentState(
+            conversational=allowed,
+            marketing=marketing is not None and bool(marketing["granted"]),
+            revoked_at=None if allowed or conversational is None else _dt(conversational["at"]),
+        )
+
+    async def consent_log(self) -> list[ConsentEvent]:
+        async with (
+            self._lock,
+            self.db.execute("SELECT * FROM consent_events ORDER BY at, id") as cur,
+        ):
+            rows = await cur.fetchall()
+        return [
+            ConsentEvent(
+                business_number=row["business_number"],
+                subscriber=row["subscriber"],
+                kind=ConsentKind(row["kind"]),
+                granted=bool(row["granted"]),
+                source=ConsentSource(row["source"]),
+                at=datetime.fromtimestamp(row["at"], UTC),
+                evidence=row["evidence"],
+                ref=row["ref"],
+            )
+            for row in rows
+        ]
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None:
         row = await self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))

@@ -1,16 +1,18 @@
-"""The inbound pipeline: a verified text → stored, its conversation found or opened,
-its Slack effects queued. Keywords (compliance) and AI drafts join here later."""
+"""The inbound pipeline: a verified text → compliance keywords first, then stored,
+its conversation found or opened, its Slack effects queued."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
 
+from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.models import (
     Conversation,
     InboundRecord,
     InboundSms,
     JobKind,
+    KeywordMark,
     NewJob,
     conversation_lane,
     utcnow,
@@ -37,16 +39,28 @@ def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
 
 class InboundPipeline:
     def __init__(
-        self, store: Store, *, header_refresh: timedelta, on_enqueued: Callable[[], None]
+        self,
+        store: Store,
+        keywords: KeywordDesk,
+        *,
+        header_refresh: timedelta,
+        on_enqueued: Callable[[], None],
     ) -> None:
         self._store = store
+        self._keywords = keywords
         self._refresh = header_refresh
         self._on_enqueued = on_enqueued
 
     async def receive(self, sms: InboundSms) -> InboundRecord:
-        record = await self._store.record_inbound(sms)
+        record = await self._store.record_inbound(sms, keyword=self._keywords.mark(sms))
+        # Also for a provider retry: a crash may have come between the two writes.
+        await self._keywords.act(record)
         if record.created:
-            if header_is_stale(record.conversation, self._refresh):
+            mark = record.message.keyword
+            consent_changed = (
+                mark is not None and mark.replaces_post and mark is not (KeywordMark.HELP)
+            )
+            if consent_changed or header_is_stale(record.conversation, self._refresh):
                 await self._store.enqueue(header_job(record.conversation.id), run_at=utcnow())
             self._on_enqueued()
         return record

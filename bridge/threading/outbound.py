@@ -6,21 +6,27 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
+from bridge.compliance.consent import revocation
 from bridge.compliance.guard import refusal
+from bridge.compliance.promo import PromoCheck
+from bridge.compliance.quiet_hours import next_allowed
 from bridge.models import (
+    ConsentSource,
     Conversation,
     DeliveryStatus,
     JobKind,
     Message,
+    MessagePurpose,
     NewJob,
     OutboundReply,
     conversation_lane,
     utcnow,
 )
+from bridge.phones import display
 from bridge.store.base import Store
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
 from bridge.threading.send_errors import OPTED_OUT
@@ -39,6 +45,7 @@ class Outcome(StrEnum):
     EDITED = "edited"
     CANCELLED = "cancelled"
     TOO_LATE = "too_late"  # already sent; the agent was told
+    HELD = "held"  # promotional without marketing consent: the agent decides
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,16 @@ class ReplyRules:
     note_prefix: str = "note:"
     undo_seconds: float = 5.0
     smart_encoding: bool = True
+    promo: PromoCheck = field(default_factory=PromoCheck)
+    # Where a number's own time zone is unknown (toll-free, several zones).
+    default_zone: str = "UTC"
 
 
-def tell_agent_job(conversation_id: int, user: str, note: str) -> NewJob:
+def tell_agent_job(
+    conversation_id: int, user: str, note: str, *, held_message: str | None = None
+) -> NewJob:
+    """An ephemeral note to an agent; about a HELD reply, it carries the choice to
+    edit it into a support-only reply or cancel it."""
     key = f"tell:{uuid.uuid4().hex}"
     return NewJob(
         key=key,
@@ -57,6 +71,7 @@ def tell_agent_job(conversation_id: int, user: str, note: str) -> NewJob:
         conversation_id=conversation_id,
         user=user,
         note=note,
+        message_id=held_message,
     )
 
 
@@ -108,25 +123,95 @@ class OutboundPipeline:
                 "Shorten it and send again.",
             )
             return Outcome.REFUSED
-        if (reason := refusal(conversation)) is not None:
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        if (reason := refusal(conversation, consent, MessagePurpose.REPLY)) is not None:
             await self.tell(conversation.id, author, reason)
             return Outcome.REFUSED
-        record = await self._store.record_outbound(
-            OutboundReply(
-                conversation_id=conversation.id,
-                body=body,
-                author=author,
-                slack_channel=channel,
-                slack_ts=ts,
-            ),
-            send_at=utcnow() + timedelta(seconds=self._rules.undo_seconds),
+        reply = OutboundReply(
+            conversation_id=conversation.id,
+            body=body,
+            author=author,
+            slack_channel=channel,
+            slack_ts=ts,
         )
+        promo = self._rules.promo.match(body)
+        if promo is not None and not consent.marketing:
+            return await self._hold(conversation, reply, promo)
+        purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
+        send_at = utcnow() + timedelta(seconds=self._rules.undo_seconds)
+        if purpose is MessagePurpose.MARKETING:
+            send_at = max(
+                send_at, next_allowed(conversation.subscriber, send_at, self._rules.default_zone)
+            )
+        record = await self._store.record_outbound(reply, send_at=send_at, purpose=purpose)
         if not record.created:
             return Outcome.DUPLICATE
+        if send_at > utcnow() + timedelta(seconds=self._rules.undo_seconds):
+            await self.tell(
+                conversation.id,
+                author,
+                f"Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
+                f"out {send_at:%Y-%m-%d %H:%M} UTC.",
+            )
         if (note := cost_note(body)) is not None:
             await self.tell(conversation.id, author, note)
         self._on_enqueued()
         return Outcome.QUEUED
+
+    async def _hold(self, conversation: Conversation, reply: OutboundReply, promo: str) -> Outcome:
+        """Promotional words to someone without marketing consent: nothing goes out
+        until the agent edits it into a support-only reply, or cancels it."""
+        record = await self._store.record_outbound(reply, send_at=None)
+        if not record.created:
+            return Outcome.DUPLICATE
+        await self._store.enqueue(
+            tell_agent_job(
+                conversation.id,
+                reply.author,
+                f"Held: “{promo}” reads like marketing, and {display(conversation.subscriber)} "
+                "has not agreed to marketing texts. Edit it into a support-only reply, "
+                "or cancel it.",
+                held_message=record.message.id,
+            ),
+            run_at=utcnow(),
+        )
+        self._on_enqueued()
+        return Outcome.HELD
+
+    async def release_held(self, message_id: str, text: str) -> str | None:
+        """The agent's support-only edit of a held reply: queue it, or say why not."""
+        message = await self._store.get_message(message_id)
+        if message is None or message.status is not DeliveryStatus.HELD:
+            return "This reply was already sent or cancelled."
+        conversation = await self._store.get_conversation(message.conversation_id)
+        assert conversation is not None  # messages belong to conversations
+        body = self._prepare(text)
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        problem = (
+            "Write something to send."
+            if not body.strip()
+            else f"Over the {MAX_BODY} characters an SMS can carry."
+            if len(body) > MAX_BODY
+            else refusal(conversation, consent, MessagePurpose.REPLY)
+        )
+        if problem is None and (promo := self._rules.promo.match(body)) is not None:
+            problem = f"“{promo}” still reads like marketing. Remove it to send as support."
+        if problem is not None:
+            return problem
+        if (
+            await self._store.release_held(message_id, body, MessagePurpose.REPLY, send_at=utcnow())
+            is None
+        ):
+            return "This reply was already sent or cancelled."
+        self._on_enqueued()
+        return None
+
+    async def cancel_held(self, message_id: str) -> bool:
+        return await self._store.cancel_unsent(message_id)
 
     async def edit(self, channel: str, ts: str, text: str) -> Outcome:
         message = await self._store.get_message_by_slack_ts(channel, ts)
@@ -172,11 +257,28 @@ class OutboundPipeline:
         if message is None:
             return None
         if error_code == OPTED_OUT:
-            await self._store.set_opted_out(message.conversation_id, utcnow())
+            await record_carrier_opt_out(self._store, message)
         if message.status.final:
             await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
             self._on_enqueued()
         return message
+
+
+async def record_carrier_opt_out(store: Store, message: Message) -> None:
+    """Twilio's 21610: the subscriber replied STOP to the carrier. The ledger hears it."""
+    conversation = await store.get_conversation(message.conversation_id)
+    if conversation is None:
+        return
+    await store.record_consent(
+        revocation(
+            conversation.business_number,
+            conversation.subscriber,
+            source=ConsentSource.CARRIER,
+            at=utcnow(),
+            evidence=f"Twilio error 21610 sending message {message.sid or message.id}",
+            ref=f"21610:{message.id}",
+        )
+    )
 
 
 def mark_delivery_job(message: Message) -> NewJob:

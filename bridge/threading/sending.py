@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Protocol
 
 from bridge.compliance.guard import refusal
-from bridge.delivery.errors import GiveUp
-from bridge.models import Conversation, DeliveryStatus, Job, utcnow
+from bridge.compliance.quiet_hours import next_allowed
+from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.models import Conversation, DeliveryStatus, Job, MessagePurpose, utcnow
 from bridge.store.base import Store
-from bridge.threading.outbound import mark_delivery_job, tell_agent_job
+from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
 
 
@@ -52,11 +53,13 @@ class ReplySender:
         *,
         messaging_service_sid: str | None,
         on_enqueued: Callable[[], None],
+        default_zone: str = "UTC",
     ) -> None:
         self._store = store
         self._sms = sms
         self._service = messaging_service_sid
         self._on_enqueued = on_enqueued
+        self._zone = default_zone
 
     def sender_for(self, conversation: Conversation) -> Sender:
         if self._service:
@@ -67,6 +70,7 @@ class ReplySender:
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
             raise GiveUp("send job without a message")
+        await self._wait_for_quiet_hours(job.message_id)
         attempt = await self._store.begin_send(job.message_id)
         if attempt is None:
             return  # cancelled in the undo window, or finished by an earlier attempt
@@ -74,7 +78,10 @@ class ReplySender:
         conversation = await self._store.get_conversation(message.conversation_id)
         if conversation is None:
             raise GiveUp(f"conversation {message.conversation_id} is not in the store")
-        why = refusal(conversation)
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        why = refusal(conversation, consent, message.purpose)
         if why is not None:  # opted out while the reply waited
             await self._finish(message.id, DeliveryStatus.BLOCKED, note=(conversation, why))
             return
@@ -90,10 +97,28 @@ class ReplySender:
             sid = await self._sms.send(conversation.subscriber, sender, message.body)
         except Refused as exc:
             if exc.code == OPTED_OUT:
-                await self._store.set_opted_out(conversation.id, utcnow())
+                await record_carrier_opt_out(self._store, message)
             await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
             return
         await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+
+    async def _wait_for_quiet_hours(self, message_id: str) -> None:
+        """Marketing waits for the recipient's daytime, checked again at send time (a
+        reply queued at 20:59 may come up at 21:00)."""
+        message = await self._store.get_message(message_id)
+        if message is None or message.purpose is not MessagePurpose.MARKETING:
+            return
+        conversation = await self._store.get_conversation(message.conversation_id)
+        if conversation is None:
+            return
+        now = utcnow()
+        opens = next_allowed(conversation.subscriber, now, self._zone)
+        if opens > now:
+            raise RetryLater(
+                "marketing waits for 8:00 where the subscriber is",
+                after=(opens - now).total_seconds(),
+                throttled=True,
+            )
 
     async def _finish(
         self,

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from bridge.models import (
     Contact,
     ConversationStatus,
     DeliveryStatus,
     Direction,
     JobKind,
+    KeywordMark,
     Media,
+    MessagePurpose,
     conversation_lane,
 )
 from bridge.store.base import Store
@@ -40,7 +44,6 @@ async def test_record_inbound_opens_conversation_stores_message_and_post_job(
     assert conversation.created_at == T0
     assert conversation.last_activity_at == T0
     assert conversation.header_activity_at is None
-    assert conversation.opted_out_at is None
     assert message.conversation_id == conversation.id
     assert message.direction is Direction.INBOUND
     assert message.body == "Is the shop open?"
@@ -52,6 +55,8 @@ async def test_record_inbound_opens_conversation_stores_message_and_post_job(
     assert message.author is None
     assert message.error_code is None
     assert message.media_posted is False
+    assert message.keyword is None
+    assert message.purpose is MessagePurpose.REPLY
 
     assert await store.get_message(message.id) == message
     assert await store.get_message_by_sid("SM1") == message
@@ -274,23 +279,38 @@ async def test_find_conversation_by_thread(store: Store) -> None:
     assert found.id == other
 
 
-async def test_set_opted_out_sets_and_clears(store: Store) -> None:
-    cid = (await store.record_inbound(sms("SM1"))).conversation.id
+@pytest.mark.parametrize("keyword", list(KeywordMark))
+async def test_record_inbound_keeps_the_keyword_mark(store: Store, keyword: KeywordMark) -> None:
+    record = await store.record_inbound(sms("SM1", body="STOP"), keyword=keyword)
 
-    await store.set_opted_out(cid, LATER)
+    assert record.created is True
+    assert record.message.keyword is keyword
+    assert record.message.purpose is MessagePurpose.REPLY
+    assert await store.get_message(record.message.id) == record.message
+    assert await store.get_message_by_sid("SM1") == record.message
+    # Posting it sets its Slack ts: the mark stays.
+    await store.set_message_slack_ts(record.message.id, "C1", "100.5")
+    posted = await store.get_message_by_slack_ts("C1", "100.5")
+    assert posted is not None
+    assert posted.keyword is keyword
+    [job] = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert (job.kind, job.message_id) == (JobKind.POST_INBOUND, record.message.id)
 
-    conversation = await store.get_conversation(cid)
-    assert conversation is not None
-    assert conversation.opted_out_at == LATER
-    assert conversation.opted_out is True
-    assert (await store.record_inbound(sms("SM1"))).conversation == conversation
 
-    await store.set_opted_out(cid, None)
-    conversation = await store.get_conversation(cid)
-    assert conversation is not None
-    assert conversation.opted_out_at is None
-    assert conversation.opted_out is False
-    await store.set_opted_out(12345, LATER)  # unknown: nothing to do, no error
+async def test_a_known_sid_keeps_its_first_keyword_mark(store: Store) -> None:
+    first = await store.record_inbound(sms("SM1", body="STOP"), keyword=KeywordMark.OPT_OUT)
+
+    unmarked = await store.record_inbound(sms("SM1", body="STOP"))
+    remarked = await store.record_inbound(sms("SM1", body="STOP"), keyword=KeywordMark.HELP)
+
+    assert unmarked.created is False
+    assert remarked.created is False
+    assert unmarked.message == remarked.message == first.message
+    stored = await store.get_message(first.message.id)
+    assert stored is not None
+    assert stored.keyword is KeywordMark.OPT_OUT
+    other = await store.record_inbound(sms("SM2", body="hi"))
+    assert other.message.keyword is None
 
 
 async def test_mark_header_shown(store: Store) -> None:

@@ -9,19 +9,33 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from pymongo.errors import DuplicateKeyError
 
 from bridge.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentState,
     DeliveryStatus,
     InboundRecord,
     JobKind,
+    MessagePurpose,
     NewJob,
     OutboundReply,
     conversation_lane,
     sms_lane,
+    utcnow,
 )
 from bridge.store.base import Store, StoreUnavailable
 from bridge.store.mongo import MongoStore
-from tests.contract.conftest import T0, StoreFactory, mongo_engines, sms
+from tests.contract.conftest import (
+    BUSINESS,
+    SUBSCRIBER,
+    T0,
+    StoreFactory,
+    mongo_engines,
+    sms,
+)
 
 
 class Crash(Exception):
@@ -176,8 +190,8 @@ async def test_a_late_lower_seq_waits_for_the_running_job_of_its_lane(
     allocated, resume = asyncio.Event(), asyncio.Event()
     allocate = one._next
 
-    async def stalling_next(counter: str) -> int:
-        n = await allocate(counter)
+    async def stalling_next(counter: str, count: int = 1) -> int:
+        n = await allocate(counter, count)
         if counter == "jobs":
             allocated.set()
             await resume.wait()
@@ -316,6 +330,146 @@ async def test_reply_to_an_unknown_conversation_writes_nothing(store: Store) -> 
         await store.record_outbound(reply, send_at=T0)
     assert await store.queue_depth() == {}
     assert await store.get_message_by_slack_ts("C1", "1.0") is None
+
+
+async def system_text_conversation(store: Store) -> int:
+    record = await store.record_inbound(sms("SM1", body="STOP"))
+    await post_everything(store)
+    return record.conversation.id
+
+
+@mongo_engines
+async def test_claim_restores_a_system_text_lost_in_a_crash(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await system_text_conversation(store)
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_system_text(
+            cid, "Unsubscribed", MessagePurpose.OPT_OUT_CONFIRMATION, key="stop:SM1"
+        )
+    monkeypatch.undo()
+    assert await store.queue_depth() == {JobKind.SEND_SMS.value: 1}
+
+    [job] = await store.claim_jobs("w", now=utcnow(), limit=10, lease_seconds=30)
+
+    assert (job.key, job.lane) == ("send:stop:SM1", sms_lane(cid))
+    message = await store.get_message("stop:SM1")
+    assert message is not None
+    assert (message.body, message.purpose, message.status) == (
+        "Unsubscribed",
+        MessagePurpose.OPT_OUT_CONFIRMATION,
+        DeliveryStatus.QUEUED,
+    )
+
+
+@mongo_engines
+async def test_a_retry_after_a_crash_finds_the_system_text(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await system_text_conversation(store)
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_system_text(cid, "Help", MessagePurpose.HELP_REPLY, key="help:SM1")
+    monkeypatch.undo()
+
+    retry = await store.record_system_text(cid, "Help", MessagePurpose.HELP_REPLY, key="help:SM1")
+
+    assert retry is None
+    message = await store.get_message("help:SM1")  # stored by the retry's look-up
+    assert message is not None
+    assert message.purpose is MessagePurpose.HELP_REPLY
+    assert await store.queue_depth() == {JobKind.SEND_SMS.value: 1}
+
+
+@mongo_engines
+async def test_late_duplicate_system_text_withdraws_its_job(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first look for the key happened before another process stored the text,
+    and storing, sending and deleting its send job happened while this call stalled."""
+    cid = await system_text_conversation(store)
+    first = await store.record_system_text(cid, "Help", MessagePurpose.HELP_REPLY, key="help:SM1")
+    assert first is not None
+    [job] = await store.claim_jobs("w", now=utcnow(), limit=10, lease_seconds=30)
+    assert await store.begin_send(first.id) is not None
+    sent = await store.finish_send(first.id, DeliveryStatus.SENT, sid="SMout1")
+    assert await store.complete_job(job)
+    mongo = cast(MongoStore, store)
+    find = mongo._find_message
+    calls = 0
+
+    async def stale(fields: dict[str, Any]) -> Any:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await find(fields)
+
+    monkeypatch.setattr(mongo, "_find_message", stale)
+
+    late = await store.record_system_text(cid, "Help", MessagePurpose.HELP_REPLY, key="help:SM1")
+
+    assert late is None
+    assert await store.get_message(first.id) == sent
+    assert await store.queue_depth() == {}
+
+
+@mongo_engines
+async def test_system_text_to_an_unknown_conversation_writes_nothing(store: Store) -> None:
+    with pytest.raises(KeyError):
+        await store.record_system_text(12345, "x", MessagePurpose.HELP_REPLY, key="help:x")
+    assert await store.queue_depth() == {}
+    assert await store.get_message("help:x") is None
+
+
+@mongo_engines
+async def test_consent_append_order_is_the_sequence_not_the_insert_order(
+    new_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taking a seq and inserting are two writes: process A takes its seq and stalls,
+    process B appends after it. A's event was appended first: on equal times, B's
+    decides, and the log lists A's first."""
+    one, two = cast(MongoStore, await new_store()), cast(MongoStore, await new_store())
+    allocated, resume = asyncio.Event(), asyncio.Event()
+    allocate = one._next
+
+    async def stalling_next(counter: str, count: int = 1) -> int:
+        n = await allocate(counter, count)
+        if counter == "consent_events":
+            allocated.set()
+            await resume.wait()
+        return n
+
+    monkeypatch.setattr(one, "_next", stalling_next)
+    stop = ConsentEvent(
+        business_number=BUSINESS,
+        subscriber=SUBSCRIBER,
+        kind=ConsentKind.CONVERSATIONAL,
+        granted=False,
+        source=ConsentSource.KEYWORD,
+        at=T0,
+        ref="SM1",
+    )
+    start = stop.model_copy(update={"granted": True, "ref": "SM2"})
+    stalled = asyncio.create_task(one.record_consent([stop]))
+    await allocated.wait()
+    assert await two.record_consent([start]) == 1
+    resume.set()
+    assert await stalled == 1
+
+    assert await two.consent_log() == [stop, start]
+    assert await two.consent_state(BUSINESS, SUBSCRIBER) == ConsentState(conversational=True)
+
+
+@mongo_engines
+async def test_the_ledger_indexes_dedupe_only_string_refs(store: Store) -> None:
+    ledger = cast(MongoStore, store)._consent_events
+    base = {"business_number": BUSINESS, "subscriber": SUBSCRIBER, "kind": "conversational"}
+    await ledger.insert_one({**base, "ref": "SM1"})
+    with pytest.raises(DuplicateKeyError):
+        await ledger.insert_one({**base, "ref": "SM1"})
+    await ledger.insert_one({**base, "kind": "marketing", "ref": "SM1"})
+    for _ in range(2):
+        await ledger.insert_one({**base, "ref": None})
 
 
 def test_from_uri_takes_the_database_from_the_path() -> None:

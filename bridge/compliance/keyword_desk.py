@@ -1,0 +1,161 @@
+"""What happens when an inbound text is a compliance keyword: the ledger hears it at
+once, and the bridge answers where the provider does not.
+
+Every step is idempotent by the text's MessageSid, so a provider retry (or a crash
+half-way) repeats nothing: consent events are keyed by it, and so are the texts
+the bridge sends back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bridge.compliance.consent import opt_in, revocation
+from bridge.compliance.keywords import KeywordClass, KeywordLists, classify
+from bridge.config import Business, Compliance
+from bridge.models import (
+    ConsentSource,
+    InboundRecord,
+    InboundSms,
+    JobKind,
+    KeywordMark,
+    MessagePurpose,
+    NewJob,
+    conversation_lane,
+    utcnow,
+)
+from bridge.store.base import Store
+
+
+@dataclass(frozen=True)
+class NumberPolicy:
+    """The keyword rules of one business number."""
+
+    lists: KeywordLists
+    provider_answers: frozenset[str]
+
+
+def business_hours(business: Business) -> str:
+    if not business.hours:
+        return "see our website"
+    return ", ".join(f"{days} {span}" for days, span in business.hours.items())
+
+
+class KeywordDesk:
+    def __init__(
+        self,
+        store: Store,
+        compliance: Compliance,
+        business: Business,
+        on_enqueued: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._config = compliance
+        self._on_enqueued = on_enqueued
+        self._default = self._policy(None)
+        self._by_number = {number: self._policy(number) for number in compliance.numbers}
+        self._fields = {
+            "business_name": business.name,
+            "business_contact": business.contact,
+            "business_hours": business_hours(business),
+        }
+
+    def _policy(self, number: str | None) -> NumberPolicy:
+        override = self._config.numbers.get(number) if number else None
+        keywords = (override.keywords if override and override.keywords else None) or (
+            self._config.keywords
+        )
+        phrases = (override.revocation_phrases if override else None) or (
+            self._config.revocation_phrases
+        )
+        answers = (override.provider_answers if override else None) or (
+            self._config.provider_answers
+        )
+        lists = KeywordLists.from_config(keywords)
+        if phrases is not None:
+            lists = replace(lists, revocation_phrases=tuple(phrases))
+        return NumberPolicy(lists=lists, provider_answers=frozenset(answers))
+
+    def policy(self, business_number: str) -> NumberPolicy:
+        return self._by_number.get(business_number, self._default)
+
+    def mark(self, sms: InboundSms) -> KeywordMark | None:
+        verdict = classify(sms.body, self.policy(sms.business_number).lists)
+        if verdict.kind is KeywordClass.OPT_OUT:
+            return KeywordMark.OPT_OUT_PHRASE if verdict.revocation_phrase else KeywordMark.OPT_OUT
+        if verdict.kind is KeywordClass.OPT_IN:
+            return KeywordMark.OPT_IN
+        if verdict.kind is KeywordClass.HELP:
+            return KeywordMark.HELP
+        return KeywordMark.MAYBE_OPT_OUT if verdict.flag else None
+
+    async def act(self, record: InboundRecord) -> None:
+        """Record the consent change and queue the bridge's answer, if it gives one."""
+        message, conversation = record.message, record.conversation
+        mark = message.keyword
+        if mark is None or not mark.replaces_post:
+            return
+        policy = self.policy(conversation.business_number)
+        sid = message.sid or message.id
+        at = message.created_at
+        common = {"at": at, "evidence": message.body, "ref": sid}
+        if mark in {KeywordMark.OPT_OUT, KeywordMark.OPT_OUT_PHRASE}:
+            source = (
+                ConsentSource.PHRASE
+                if mark is KeywordMark.OPT_OUT_PHRASE
+                else (ConsentSource.KEYWORD)
+            )
+            await self._store.record_consent(
+                revocation(
+                    conversation.business_number, conversation.subscriber, source=source, **common
+                )
+            )
+            # The provider only catches single keywords; a phrase is always ours to confirm.
+            if mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in policy.provider_answers:
+                await self._answer(
+                    record,
+                    self._config.opt_out_confirmation,
+                    MessagePurpose.OPT_OUT_CONFIRMATION,
+                    f"confirm:{sid}",
+                )
+        elif mark is KeywordMark.OPT_IN:
+            await self._store.record_consent(
+                opt_in(
+                    conversation.business_number,
+                    conversation.subscriber,
+                    source=ConsentSource.KEYWORD,
+                    **common,
+                )
+            )
+            if "opt_in" not in policy.provider_answers:
+                await self._answer(
+                    record,
+                    self._config.opt_in_confirmation,
+                    MessagePurpose.OPT_IN_CONFIRMATION,
+                    f"rejoin:{sid}",
+                )
+        elif mark is KeywordMark.HELP and "help" not in policy.provider_answers:
+            await self._answer(
+                record, self._config.help_reply, MessagePurpose.HELP_REPLY, f"help:{sid}"
+            )
+
+    async def _answer(
+        self, record: InboundRecord, template: str, purpose: MessagePurpose, key: str
+    ) -> None:
+        body = template.format_map(self._fields)
+        queued = await self._store.record_system_text(
+            record.conversation.id, body, purpose, key=key
+        )
+        if queued is None:
+            return  # answered already (a provider retry)
+        await self._store.enqueue(
+            NewJob(
+                key=f"note:{key}",
+                kind=JobKind.THREAD_NOTE,
+                lane=conversation_lane(record.conversation.id),
+                conversation_id=record.conversation.id,
+                note=f":robot_face: The bridge texted back: “{body}”",
+            ),
+            run_at=utcnow(),
+        )
+        self._on_enqueued()
