@@ -97,20 +97,30 @@ class KeywordDesk:
             return
         policy = self.policy(conversation.business_number)
         sid = message.sid or message.id
-        at = message.created_at
-        common = {"at": at, "evidence": message.body, "ref": sid}
-        if mark in {KeywordMark.OPT_OUT, KeywordMark.OPT_OUT_PHRASE}:
-            source = (
-                ConsentSource.PHRASE
-                if mark is KeywordMark.OPT_OUT_PHRASE
-                else (ConsentSource.KEYWORD)
-            )
-            await self._store.record_consent(
-                revocation(
-                    conversation.business_number, conversation.subscriber, source=source, **common
+        if mark is KeywordMark.HELP:
+            if "help" not in policy.provider_answers:
+                await self._answer(
+                    record, self._config.help_reply, MessagePurpose.HELP_REPLY, f"help:{sid}"
                 )
+            return
+        opting_out = mark is not KeywordMark.OPT_IN
+        record_events = revocation if opting_out else opt_in
+        await self._store.record_consent(
+            record_events(
+                conversation.business_number,
+                conversation.subscriber,
+                source=(
+                    ConsentSource.PHRASE
+                    if mark is KeywordMark.OPT_OUT_PHRASE
+                    else ConsentSource.KEYWORD
+                ),
+                at=message.created_at,
+                evidence=message.body,
+                ref=sid,
             )
-            # The provider only catches single keywords; a phrase is always ours to confirm.
+        )
+        if opting_out:
+            # The provider catches single keywords only; a phrase is always ours to confirm.
             if mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in policy.provider_answers:
                 await self._answer(
                     record,
@@ -118,25 +128,12 @@ class KeywordDesk:
                     MessagePurpose.OPT_OUT_CONFIRMATION,
                     f"confirm:{sid}",
                 )
-        elif mark is KeywordMark.OPT_IN:
-            await self._store.record_consent(
-                opt_in(
-                    conversation.business_number,
-                    conversation.subscriber,
-                    source=ConsentSource.KEYWORD,
-                    **common,
-                )
-            )
-            if "opt_in" not in policy.provider_answers:
-                await self._answer(
-                    record,
-                    self._config.opt_in_confirmation,
-                    MessagePurpose.OPT_IN_CONFIRMATION,
-                    f"rejoin:{sid}",
-                )
-        elif mark is KeywordMark.HELP and "help" not in policy.provider_answers:
+        elif "opt_in" not in policy.provider_answers:
             await self._answer(
-                record, self._config.help_reply, MessagePurpose.HELP_REPLY, f"help:{sid}"
+                record,
+                self._config.opt_in_confirmation,
+                MessagePurpose.OPT_IN_CONFIRMATION,
+                f"rejoin:{sid}",
             )
 
     async def _answer(

@@ -540,7 +540,13 @@ class MongoStore:
         await self._messages.update_one({"_id": message_id}, {"$set": {"media_posted": True}})
 
     # --- replies --------------------------------------------------------------------
-    async def record_outbound(self, reply: OutboundReply, *, send_at: datetime) -> OutboundRecord:
+    async def record_outbound(
+        self,
+        reply: OutboundReply,
+        *,
+        send_at: datetime | None,
+        purpose: MessagePurpose = MessagePurpose.REPLY,
+    ) -> OutboundRecord:
         slack = {"slack_channel": reply.slack_channel, "slack_ts": reply.slack_ts}
         # (a) A known Slack message changes nothing.
         known = await self._find_message(slack)
@@ -554,8 +560,9 @@ class MongoStore:
             created_at=_ms(utcnow()),
             slack_channel=reply.slack_channel,
             slack_ts=reply.slack_ts,
-            status=DeliveryStatus.QUEUED,
+            status=DeliveryStatus.QUEUED if send_at is not None else DeliveryStatus.HELD,
             author=reply.author,
+            purpose=purpose,
         )
         # (b) Activity on the conversation. Repeating it is harmless: $max.
         touched = await self._conversations.update_one(
@@ -563,6 +570,14 @@ class MongoStore:
         )
         if touched.matched_count == 0:
             raise KeyError(f"conversation {reply.conversation_id}")
+        if send_at is None:
+            # HELD has no job: the message document alone is the one write, and its
+            # unique Slack ts lets one of concurrent calls in.
+            if not await self._ensure_message(_message_doc(message)):
+                known = await self._find_message(slack)
+                assert known is not None  # the ts that clashed belongs to it
+                return OutboundRecord(message=_message(known), created=False)
+            return OutboundRecord(message=message, created=True)
         # (c) The durable write: the send job with the message inside it. The unique
         # index on message.(slack_channel, slack_ts) lets exactly one of concurrent
         # calls for one Slack message in.
@@ -640,9 +655,49 @@ class MongoStore:
         )
         return result.matched_count == 1
 
+    async def release_held(
+        self, message_id: str, body: str, purpose: MessagePurpose, *, send_at: datetime
+    ) -> Message | None:
+        held = await self._messages.find_one(
+            {"_id": message_id, "status": DeliveryStatus.HELD.value}
+        )
+        if held is None:
+            return None
+        released = _message(held).model_copy(
+            update={"status": DeliveryStatus.QUEUED, "body": body, "purpose": purpose}
+        )
+        # Job first, carrying the released message: if the process dies before the
+        # message is switched below, the job finds it still HELD, sends nothing, and
+        # the agent's button still works. The job's _id lets one of two clicks in.
+        document = self._new_job_doc(
+            send_job(released), seq=await self._next("jobs"), run_at=_ms(send_at)
+        )
+        document["message"] = _message_doc(released)
+        try:
+            await self._jobs.insert_one(document)
+        except DuplicateKeyError:
+            return None
+        switched = await self._messages.update_one(
+            {"_id": message_id, "status": DeliveryStatus.HELD.value},
+            {
+                "$set": {
+                    "status": DeliveryStatus.QUEUED.value,
+                    "body": body,
+                    "purpose": purpose.value,
+                }
+            },
+        )
+        if switched.matched_count == 0:  # cancelled meanwhile: the job must not stay
+            await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
+            return None
+        return released
+
     async def cancel_unsent(self, message_id: str) -> bool:
         result = await self._messages.update_one(
-            {"_id": message_id, "status": DeliveryStatus.QUEUED.value},
+            {
+                "_id": message_id,
+                "status": {"$in": [DeliveryStatus.QUEUED.value, DeliveryStatus.HELD.value]},
+            },
             {"$set": {"status": DeliveryStatus.CANCELLED.value}},
         )
         return result.matched_count == 1

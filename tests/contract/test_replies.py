@@ -11,6 +11,7 @@ from bridge.models import (
     DeliveryStatus,
     Direction,
     JobKind,
+    MessagePurpose,
     OutboundReply,
     conversation_lane,
     sms_lane,
@@ -307,3 +308,42 @@ async def test_update_delivery_of_a_failure_keeps_it(store: Store) -> None:
 async def test_update_delivery_of_an_unknown_sid_is_none(store: Store) -> None:
     await sent(store, "SMout1")
     assert await store.update_delivery("SMnope", DeliveryStatus.DELIVERED, None) is None
+
+
+async def test_a_held_reply_has_no_job_until_released(store: Store) -> None:
+    cid = await open_thread(store)
+    record = await store.record_outbound(reply(cid), send_at=None)
+    assert record.message.status is DeliveryStatus.HELD
+    assert (await store.record_outbound(reply(cid), send_at=None)).created is False
+    assert await store.claim_jobs("w", now=FAR, limit=10, lease_seconds=30) == []
+    assert await store.begin_send(record.message.id) is None
+
+    released = await store.release_held(
+        record.message.id, "support only", MessagePurpose.REPLY, send_at=SEND_AT
+    )
+    assert released is not None
+    assert (released.status, released.body) == (DeliveryStatus.QUEUED, "support only")
+    assert (
+        await store.release_held(record.message.id, "again", MessagePurpose.REPLY, send_at=SEND_AT)
+        is None
+    )
+    [job] = await store.claim_jobs("w", now=SEND_AT, limit=10, lease_seconds=30)
+    assert (job.kind, job.lane) == (JobKind.SEND_SMS, sms_lane(cid))
+    attempt = await store.begin_send(record.message.id)
+    assert attempt is not None
+    assert attempt.message.body == "support only"
+
+
+async def test_a_cancelled_held_reply_cannot_be_released(store: Store) -> None:
+    cid = await open_thread(store)
+    record = await store.record_outbound(reply(cid), send_at=None, purpose=MessagePurpose.MARKETING)
+    assert record.message.purpose is MessagePurpose.MARKETING
+    assert await store.cancel_unsent(record.message.id) is True
+    assert (
+        await store.release_held(record.message.id, "x", MessagePurpose.REPLY, send_at=SEND_AT)
+        is None
+    )
+    assert await store.claim_jobs("w", now=FAR, limit=10, lease_seconds=30) == []
+    message = await store.get_message(record.message.id)
+    assert message is not None
+    assert message.status is DeliveryStatus.CANCELLED
