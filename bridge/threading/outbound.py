@@ -126,9 +126,6 @@ class OutboundPipeline:
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
-        if (reason := refusal(conversation, consent, MessagePurpose.REPLY)) is not None:
-            await self.tell(conversation.id, author, reason)
-            return Outcome.REFUSED
         reply = OutboundReply(
             conversation_id=conversation.id,
             body=body,
@@ -136,6 +133,8 @@ class OutboundPipeline:
             slack_channel=channel,
             slack_ts=ts,
         )
+        if (reason := refusal(conversation, consent, MessagePurpose.REPLY)) is not None:
+            return await self._block(reply, reason)
         promo = self._rules.promo.match(body)
         if promo is not None and not consent.marketing:
             return await self._hold(conversation, reply, promo)
@@ -159,6 +158,17 @@ class OutboundPipeline:
             await self.tell(conversation.id, author, note)
         self._on_enqueued()
         return Outcome.QUEUED
+
+    async def _block(self, reply: OutboundReply, reason: str) -> Outcome:
+        """Refused by the guard: kept on record as BLOCKED and marked on the agent's
+        message, never dropped silently."""
+        record = await self._store.record_outbound(reply, send_at=None)
+        if not record.created:
+            return Outcome.DUPLICATE
+        blocked = await self._store.finish_send(record.message.id, DeliveryStatus.BLOCKED)
+        await self._store.enqueue(mark_delivery_job(blocked), run_at=utcnow())
+        await self.tell(reply.conversation_id, reply.author, reason)
+        return Outcome.REFUSED
 
     async def _hold(self, conversation: Conversation, reply: OutboundReply, promo: str) -> Outcome:
         """Promotional words to someone without marketing consent: nothing goes out

@@ -64,8 +64,10 @@ async def test_stop_is_a_note_not_a_message_and_blocks_replies(
     assert "Stop." not in thread_texts(slack, "0123")  # not posted as a customer message
     await eventually(lambda: "opted out" in str(slack.message(INBOX, thread).blocks))
 
-    await agent_replies(bridge, slack, thread, "Sorry to see you go!")
+    refused, _ = await agent_replies(bridge, slack, thread, "Sorry to see you go!")
     await eventually(lambda: any("opted out" in t for t in ephemerals(slack)))
+    refused_ts = refused["event"]["ts"]
+    await eventually(lambda: "no_entry_sign" in slack.message(INBOX, refused_ts).reactions)
     await asyncio.sleep(0.3)
     assert twilio.sent == []  # Twilio answers STOP itself; the bridge sends nothing
 

@@ -1,0 +1,105 @@
+"""The demo's sample data, shipped in `bridge/sandbox/sample/`: the bakery's business
+configuration and knowledge base, the people of the demo and the scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SAMPLE_DIR = Path(__file__).with_name("sample")
+SAMPLE_PHOTO = SAMPLE_DIR / "croissant.jpg"  # what the phones send as an MMS
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Agent(_Data):
+    id: str = Field(pattern=r"^U[A-Z0-9]{2,}$")
+    name: str
+    real_name: str
+    display_name: str = ""
+
+
+class Subscriber(_Data):
+    phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    name: str = ""
+
+
+class OpeningText(_Data):
+    phone: str
+    text: str
+
+
+class People(_Data):
+    agents: list[Agent] = Field(min_length=1)
+    subscribers: list[Subscriber] = Field(default_factory=list)
+    opening_text: OpeningText | None = None
+
+
+class TextStep(_Data):
+    phone: str
+    body: str
+
+
+class ReplyStep(_Data):
+    agent: str
+    phone: str
+    body: str
+
+
+class Step(_Data):
+    """Exactly one of: a phone texts, an agent replies in its thread, a pause."""
+
+    text: TextStep | None = None
+    reply: ReplyStep | None = None
+    wait: float | None = Field(default=None, ge=0, le=30)
+
+    @model_validator(mode="after")
+    def _one(self) -> Step:
+        if sum(part is not None for part in (self.text, self.reply, self.wait)) != 1:
+            raise ValueError("a step is one of text, reply or wait")
+        return self
+
+
+class Scenario(_Data):
+    id: str
+    title: str
+    steps: list[Step] = Field(min_length=1)
+
+
+def _read(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def load_people(path: Path = SAMPLE_DIR / "people.yml") -> People:
+    return People.model_validate(_read(path))
+
+
+def load_scenarios(path: Path = SAMPLE_DIR / "scenarios.yml") -> list[Scenario]:
+    raw = _read(path) or []
+    return [Scenario.model_validate(entry) for entry in raw]
+
+
+def write_business_config(target: Path, source: Path = SAMPLE_DIR / "business.yml") -> Path:
+    """Copy the sample business configuration to `target` with its knowledge-base path
+    made absolute (the bridge reads the copy exactly as `serve` reads BRIDGE_CONFIG).
+
+    A knowledge folder that is not installed is dropped rather than failing the demo."""
+    raw = _read(source) or {}
+    knowledge = raw.get("knowledge")
+    if isinstance(knowledge, dict) and knowledge.get("path"):
+        folder = (source.parent / str(knowledge["path"])).resolve()
+        if folder.is_dir():
+            knowledge["path"] = str(folder)
+        else:
+            del knowledge["path"]
+    target.write_text(
+        f"# A copy of {source} for this demo run.\n"
+        + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    return target
