@@ -13,9 +13,18 @@ class InvalidPhone(ValueError):
     pass
 
 
-def to_e164(raw: str, *, region: str = "US") -> str:
+_PHONE_TEXT = re.compile(r"\+?[\d\s().\-]{3,24}")
+
+
+def is_phone_text(text: str) -> bool:
+    """Only the characters people write numbers with: digits, spaces, + ( ) . -"""
+    return bool(_PHONE_TEXT.fullmatch(text)) and any(c.isdigit() for c in text)
+
+
+def to_e164(raw: str, *, region: str = "US", strict: bool = False) -> str:
     """Normalise a number as people and providers write it. Short codes (digits only,
-    3-8 long) are kept as they are: they have no E.164 form."""
+    3-8 long) are kept as they are: they have no E.164 form. `strict` also asks that
+    the number be assigned (valid), not just of a possible length."""
     text = raw.strip()
     if _SHORT_CODE.fullmatch(text):
         return text
@@ -23,7 +32,8 @@ def to_e164(raw: str, *, region: str = "US") -> str:
         parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
     except phonenumbers.NumberParseException:
         raise InvalidPhone(f"{raw!r} is not a phone number") from None
-    if not phonenumbers.is_possible_number(parsed):
+    possible = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
+    if not possible(parsed):
         raise InvalidPhone(f"{raw!r} is not a possible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -112,6 +112,7 @@ class Channel:
     is_archived: bool = False
     is_im: bool = False
     messages: dict[str, Message] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -273,6 +274,8 @@ class SlackEmulator:
             "conversations.info": self._conversations_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "conversations.members": self._conversations_members,
+            "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -833,6 +836,23 @@ class SlackEmulator:
         if user is None:
             raise SlackError("user_not_found")
         return {"ok": True, "user": user.to_api(self.team_id)}
+
+    def _conversations_members(self, req: _Request) -> dict[str, Any]:
+        channel = self._channel(str(req.args.get("channel", "")))
+        return {"ok": True, "members": list(channel.members), "response_metadata": {}}
+
+    def _permalink(self, req: _Request) -> dict[str, Any]:
+        channel = self._channel(str(req.args.get("channel", "")))
+        ts = str(req.args.get("message_ts", ""))
+        if ts not in channel.messages:
+            raise SlackError("message_not_found")
+        link = f"https://sandbox.slack.example/archives/{channel.id}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel.id, "permalink": link}
+
+    def join(self, channel: str, *users: str) -> None:
+        """Make people members of a channel (what conversations.members lists)."""
+        target = self._channel(channel)
+        target.members.extend(u for u in users if u not in target.members)
 
     def _conversations_info(self, req: _Request) -> dict[str, Any]:
         channel = self._channel(str(req.args.get("channel", "")))
