@@ -25,15 +25,21 @@ from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.ops import OpsEndpoints
 from bridge.slack.agent_notes import AgentNote
+from bridge.slack.commands import SmsCommand
 from bridge.slack.dead_report import DeadReport
 from bridge.slack.delivery_marks import DeliveryMark
+from bridge.slack.direct_messages import DirectMessage
 from bridge.slack.events import SlackEventsEndpoint, build_bolt
 from bridge.slack.gateway import SlackGateway, slack_rates
+from bridge.slack.header_actions import HeaderActions
 from bridge.slack.header_sync import HeaderSync
 from bridge.slack.held_replies import HeldReplyActions
+from bridge.slack.home import HomeTab
 from bridge.slack.inbound_poster import InboundPoster
 from bridge.slack.listeners import MessageListener
+from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
+from bridge.slack.reactions import ReactionListener
 from bridge.slack.thread_notes import ThreadNote
 from bridge.slack.threads import ThreadKeeper
 from bridge.sms.media import TwilioMedia
@@ -43,7 +49,9 @@ from bridge.sms.webhooks import InboundWebhook, StatusWebhook
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
+from bridge.threading.command_desk import CommandDesk
 from bridge.threading.inbound import InboundPipeline
+from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from bridge.threading.sending import ReplySender
 
@@ -109,6 +117,8 @@ async def build_app(
         auth_token=settings.twilio_auth_token.get_secret_value(),
     )
     waker = Waker()
+    home = HomeTab(store, gateway, waker)
+    desk = ConversationDesk(store, on_enqueued=waker)
     replies = OutboundPipeline(
         store,
         ReplyRules(
@@ -142,6 +152,9 @@ async def build_app(
             JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
             JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
+            JobKind.CHANNEL_NOTE: ThreadNote(gateway, threads, broadcast=True),
+            JobKind.DIRECT_MESSAGE: DirectMessage(gateway, threads),
+            JobKind.REFRESH_HOME: home,
         },
         metrics,
         concurrency=settings.bridge_workers,
@@ -152,6 +165,7 @@ async def build_app(
     inbound = InboundPipeline(
         store,
         KeywordDesk(store, config.compliance, config.business, on_enqueued=waker),
+        desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=waker,
     )
@@ -160,8 +174,23 @@ async def build_app(
     )
     signing_secret = settings.slack_signing_secret
     bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
-    MessageListener(replies, SlackNames(gateway)).register(bolt)
+    names = SlackNames(gateway)
+    members = InboxMembers(gateway, settings.slack_inbox_channel)
+    commands = CommandDesk(
+        store,
+        desk,
+        replies,
+        business=config.business,
+        slack=config.slack,
+        # New conversations (/sms send) start from the configured sender.
+        business_number=settings.twilio_from_number or str(settings.twilio_messaging_service_sid),
+    )
+    MessageListener(replies, names).register(bolt)
     HeldReplyActions(replies, store).register(bolt)
+    SmsCommand(commands, members, names).register(bolt)
+    ReactionListener(store, desk, commands, members, config.slack.reactions).register(bolt)
+    HeaderActions(store, desk, members).register(bolt)
+    home.register(bolt)
     socket_mode = (
         AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         if settings.slack_app_token
@@ -181,6 +210,8 @@ async def build_app(
     )
 
     async def start(_app: web.Application) -> None:
+        for name, text in config.canned.items():  # the config is the truth for its names
+            await store.put_canned(name, text)
         await outbox.start()
         if socket_mode is not None:
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]

@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 from aiohttp import web
 from rich.console import Console
+from rich.progress import Progress
 
 from bridge import logs
 from bridge.app import build_app, make_store
@@ -19,6 +20,7 @@ from bridge.config import BusinessConfig, ConfigError, Settings, load_business_c
 from bridge.connect import connect
 from bridge.models import ConsentEvent
 from bridge.store.base import StoreUnavailable
+from bridge.threading.contacts import import_contacts, read_contacts
 
 cli = typer.Typer(
     add_completion=False,
@@ -126,6 +128,50 @@ def consent_export(
     with file.open("w", newline="", encoding="utf-8") as handle:
         write_consent_csv(events, handle)
     out.print(f"[green]✓[/] {len(events)} consent events written to {file}")
+
+
+contacts_cli = typer.Typer(no_args_is_help=True, help="Subscribers' names and details.")
+cli.add_typer(contacts_cli, name="contacts")
+
+
+@contacts_cli.command("import")
+def contacts_import(
+    file: Annotated[Path, typer.Argument(help="CSV: phone, name, marketing_consent, fields…")],
+) -> None:
+    """Import contacts from a CSV file (a progress bar shows how far it got)."""
+    settings, _config = _load()
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            rows, problems = read_contacts(handle)
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror}")
+    for problem in problems:
+        out.print(f"[yellow]![/] {file.name} {problem}", markup=False)
+    business = settings.twilio_from_number or str(settings.twilio_messaging_service_sid)
+
+    async def run() -> int:
+        store = make_store(settings)
+        try:
+            await store.open()
+        except StoreUnavailable as exc:
+            _fail(str(exc))
+        try:
+            with Progress(console=out, transient=True) as progress:
+                task = progress.add_task("Importing contacts", total=len(rows))
+                return await import_contacts(
+                    store,
+                    rows,
+                    business_number=business,
+                    source_name=file.name,
+                    on_row=lambda: progress.advance(task),
+                )
+        finally:
+            await store.close()
+
+    imported = asyncio.run(run())
+    out.print(f"[green]✓[/] {imported} contacts imported, {len(problems)} lines skipped")
+    if problems:
+        raise typer.Exit(1)
 
 
 def main() -> None:

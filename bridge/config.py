@@ -258,6 +258,16 @@ class Compliance(Section):
             raise ValueError(str(exc)) from None
 
 
+AdminAction = Literal["canned add", "canned remove", "contact"]
+
+
+def _admin_default() -> list[AdminAction]:
+    return ["canned add", "canned remove"]
+
+
+REACTION_ACTIONS = ("resolve", "flag", "assign_me", "seen")
+
+
 class SlackSection(Section):
     note_prefix: str = "note:"
     undo_seconds: float = Field(default=5, ge=0, le=60)
@@ -268,8 +278,24 @@ class SlackSection(Section):
             "white_check_mark": "resolve",
             "triangular_flag_on_post": "flag",
             "raising_hand": "assign_me",
+            "eyes": "seen",
         }
     )
+
+    @field_validator("reactions")
+    @classmethod
+    def _reactions(cls, value: dict[str, str]) -> dict[str, str]:
+        for emoji, action in value.items():
+            if action not in REACTION_ACTIONS and not action.startswith("canned:"):
+                raise ValueError(
+                    f"{emoji}: {action!r} is not one of {', '.join(REACTION_ACTIONS)} "
+                    "or canned:<name>"
+                )
+        return value
+
+    # Who may use admin-only actions; empty: every inbox member may.
+    admins: list[str] = Field(default_factory=list)
+    admin_actions: list[AdminAction] = Field(default_factory=_admin_default)
     # How stale the header card's "last activity" may get before a text refreshes it.
     # Slack shows a thread's latest reply time itself, so this trades little for
     # keeping chat.update off the per-text path.

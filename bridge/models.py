@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def utcnow() -> datetime:
@@ -102,6 +103,38 @@ class Conversation(Model):
     # The last-activity time the Slack header card shows; lets inbound texts skip
     # header refreshes that would only move that time by a little.
     header_activity_at: datetime | None = None
+    flag_reason: str | None = None
+    seen_at: datetime | None = None  # someone marked it seen (:eyes:)
+
+    @property
+    def unread(self) -> bool:
+        return self.seen_at is None or self.seen_at < self.last_activity_at
+
+
+class ConversationPatch(Model):
+    """A change to a conversation's state: only the fields given are changed (so
+    `assignee=None` unassigns, while leaving it out keeps the assignee)."""
+
+    status: ConversationStatus | None = None
+    assignee: str | None = None
+    flagged: bool | None = None
+    flag_reason: str | None = None
+    seen_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> Self:
+        for name in ("status", "flagged"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared, only changed")
+        return self
+
+
+class InboxFilter(StrEnum):
+    ALL = "all"
+    OPEN = "open"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    FLAGGED = "flagged"
 
 
 class MessagePurpose(StrEnum):
@@ -211,6 +244,9 @@ class JobKind(StrEnum):
     MARK_DELIVERY = "mark_delivery"  # show a reply's delivery state on its Slack message
     TELL_AGENT = "tell_agent"  # an ephemeral note to the author of a reply
     THREAD_NOTE = "thread_note"  # a system note in a conversation's thread
+    CHANNEL_NOTE = "channel_note"  # a thread note also broadcast to the channel
+    DIRECT_MESSAGE = "direct_message"  # a DM to a person (e.g. a new assignment)
+    REFRESH_HOME = "refresh_home"  # re-publish the App Home inboxes
 
 
 def conversation_lane(conversation_id: int) -> str:
@@ -294,4 +330,15 @@ def send_job(message: Message) -> NewJob:
         lane=sms_lane(message.conversation_id),
         conversation_id=message.conversation_id,
         message_id=message.id,
+    )
+
+
+def header_job(conversation_id: int) -> NewJob:
+    """Re-render the parent card. One key per conversation: a burst of changes is
+    one pending job, which renders the latest state when it runs."""
+    return NewJob(
+        key=f"header:{conversation_id}",
+        kind=JobKind.SYNC_HEADER,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
     )

@@ -23,6 +23,7 @@ from bridge import logs
 from bridge.config import ConfigError
 from bridge.sandbox.demo_sample import load_people, load_scenarios
 from bridge.sandbox.demo_scenarios import ScenarioPlayer
+from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_web import DemoPage
 from bridge.sandbox.demo_world import Sandbox
 from bridge.store.base import StoreUnavailable
@@ -55,8 +56,9 @@ async def _demo(port: int, open_browser: bool) -> None:
         raise DemoError(f"the demo's sample data is broken: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="sms-bridge-demo-") as workdir:
         sandbox = Sandbox(people, Path(workdir))
-        player = ScenarioPlayer(sandbox, scenarios)
-        page = DemoPage(sandbox, player)
+        client = SlackClient(sandbox)
+        player = ScenarioPlayer(sandbox, client, scenarios)
+        page = DemoPage(sandbox, client, player)
         # Live pages hold a request open; they end when the sandbox closes its changes.
         runner = web.AppRunner(page.app, access_log=None, shutdown_timeout=2)
         background: list[asyncio.Task[None]] = []

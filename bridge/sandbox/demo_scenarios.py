@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from bridge.sandbox.demo_sample import Scenario
+from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import Sandbox
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,9 @@ STEP_PAUSE_SECONDS = 0.8
 
 
 class ScenarioPlayer:
-    def __init__(self, sandbox: Sandbox, scenarios: list[Scenario]) -> None:
+    def __init__(self, sandbox: Sandbox, client: SlackClient, scenarios: list[Scenario]) -> None:
         self._sandbox = sandbox
+        self._client = client
         self._scenarios = {scenario.id: scenario for scenario in scenarios}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._problems: dict[str, str] = {}
@@ -60,7 +62,7 @@ class ScenarioPlayer:
                     await sandbox.text(step.text.phone, step.text.body)
                 elif step.reply is not None:
                     thread = await sandbox.wait_for_thread(step.reply.phone)
-                    await sandbox.post(step.reply.agent, step.reply.body, thread_ts=thread)
+                    await self._client.post(step.reply.agent, step.reply.body, thread_ts=thread)
                 await asyncio.sleep(STEP_PAUSE_SECONDS)
         except asyncio.CancelledError:
             raise

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import emoji
 
 from bridge.phones import display
+from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, Sandbox
 from bridge.sandbox.slack_emulator import Message, SlackError
 
@@ -36,7 +37,9 @@ _SHORTCODE = re.compile(r":([a-z0-9_+\-']+):")
 _SUBSCRIBER_COLORS = ("#2f80ed", "#e2574c", "#27ae60", "#9b51e0", "#f2994a", "#00a3a3")
 
 
-def snapshot(sandbox: Sandbox, scenarios: list[dict[str, Any]]) -> dict[str, Any]:
+def snapshot(
+    sandbox: Sandbox, client: SlackClient, scenarios: list[dict[str, Any]]
+) -> dict[str, Any]:
     slack = sandbox.slack
     state: dict[str, Any] = {
         "version": sandbox.changes.version,
@@ -60,6 +63,8 @@ def snapshot(sandbox: Sandbox, scenarios: list[dict[str, Any]]) -> dict[str, Any
         ],
         "dms": {agent.id: _dm(sandbox, agent.id) for agent in sandbox.people.agents},
         "home_views": slack.home_views,
+        "modals": slack.modals,
+        "modal_errors": client.modal_errors,
         "commands": [
             {
                 "user": c.user,
@@ -69,7 +74,7 @@ def snapshot(sandbox: Sandbox, scenarios: list[dict[str, Any]]) -> dict[str, Any
                 "body": c.body[:500],
                 "at": c.at,
             }
-            for c in sandbox.commands[-10:]
+            for c in client.commands[-10:]
         ],
         "scenarios": scenarios,
         "picker": list(PICKER),
@@ -189,7 +194,13 @@ def _dm(sandbox: Sandbox, user: str) -> list[dict[str, Any]]:
 
 def _emoji_in(state: dict[str, Any]) -> dict[str, str]:
     names: set[str] = set(state["picker"])
-    stack: list[Any] = [state["channel"], state["ephemerals"], state["dms"], state["home_views"]]
+    stack: list[Any] = [
+        state["channel"],
+        state["ephemerals"],
+        state["dms"],
+        state["home_views"],
+        state["modals"],
+    ]
     while stack:
         value = stack.pop()
         if isinstance(value, str):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bridge.sandbox.demo_sample import SAMPLE_PHOTO
 from bridge.sandbox.demo_scenarios import ScenarioPlayer
+from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_state import snapshot
 from bridge.sandbox.demo_world import Sandbox
 
@@ -90,6 +91,11 @@ class Home(_In):
     user: str
 
 
+class Submit(_In):
+    user: str
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
 class Play(_In):
     id: str
 
@@ -99,8 +105,9 @@ _T = TypeVar("_T", bound=_In)
 
 
 class DemoPage:
-    def __init__(self, sandbox: Sandbox, scenarios: ScenarioPlayer) -> None:
+    def __init__(self, sandbox: Sandbox, client: SlackClient, scenarios: ScenarioPlayer) -> None:
         self._sandbox = sandbox
+        self._client = client
         self._scenarios = scenarios
         self.app = web.Application(middlewares=[self._same_origin_json])
         self.app.add_routes(
@@ -120,13 +127,15 @@ class DemoPage:
                 web.post("/api/command", self._command),
                 web.post("/api/action", self._action),
                 web.post("/api/home", self._home),
+                web.post("/api/view/submit", self._submit_view),
+                web.post("/api/view/close", self._close_view),
                 web.post("/api/scenario", self._play),
                 web.post("/slack/response/{key}", self._response_url),
             ]
         )
 
     def state(self) -> dict[str, Any]:
-        return snapshot(self._sandbox, self._scenarios.describe())
+        return snapshot(self._sandbox, self._client, self._scenarios.describe())
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -199,24 +208,24 @@ class DemoPage:
 
     async def _post(self, request: web.Request) -> web.Response:
         data = await _read(request, Post)
-        return await _answer(self._sandbox.post(data.user, data.text, data.thread_ts))
+        return await _answer(self._client.post(data.user, data.text, data.thread_ts))
 
     async def _edit(self, request: web.Request) -> web.Response:
         data = await _read(request, Edit)
-        return await _answer(self._sandbox.edit(data.user, data.ts, data.text))
+        return await _answer(self._client.edit(data.user, data.ts, data.text))
 
     async def _delete(self, request: web.Request) -> web.Response:
         data = await _read(request, Delete)
-        return await _answer(self._sandbox.delete(data.user, data.ts))
+        return await _answer(self._client.delete(data.user, data.ts))
 
     async def _react(self, request: web.Request) -> web.Response:
         data = await _read(request, React)
-        return await _answer(self._sandbox.react(data.user, data.ts, data.name))
+        return await _answer(self._client.react(data.user, data.ts, data.name))
 
     async def _command(self, request: web.Request) -> web.Response:
         data = await _read(request, Command)
         try:
-            record = await self._sandbox.command(data.user, data.text, data.thread_ts)
+            record = await self._client.command(data.user, data.text, data.thread_ts)
         except ValueError as exc:
             return _error(str(exc))
         return web.json_response({"ok": record.status == 200, "status": record.status})
@@ -224,7 +233,7 @@ class DemoPage:
     async def _action(self, request: web.Request) -> web.Response:
         data = await _read(request, Action)
         return await _answer(
-            self._sandbox.action(
+            self._client.action(
                 data.user,
                 message_ts=data.message_ts,
                 block_id=data.block_id,
@@ -237,7 +246,19 @@ class DemoPage:
 
     async def _home(self, request: web.Request) -> web.Response:
         data = await _read(request, Home)
-        return await _answer(self._sandbox.open_home(data.user))
+        return await _answer(self._client.open_home(data.user))
+
+    async def _submit_view(self, request: web.Request) -> web.Response:
+        data = await _read(request, Submit)
+        return await _answer(self._client.submit_view(data.user, data.values))
+
+    async def _close_view(self, request: web.Request) -> web.Response:
+        data = await _read(request, Home)
+        try:
+            answer = await self._client.close_view(data.user)
+        except ValueError as exc:
+            return _error(str(exc))
+        return web.json_response({"ok": True, "status": answer.status if answer else 200})
 
     async def _play(self, request: web.Request) -> web.Response:
         data = await _read(request, Play)
@@ -251,7 +272,7 @@ class DemoPage:
         body = await request.json()
         if not isinstance(body, dict):
             return _error("a response_url body is a JSON object")
-        if not await self._sandbox.respond(request.match_info["key"], body):
+        if not await self._client.respond(request.match_info["key"], body):
             raise web.HTTPNotFound(text="unknown response_url")
         return web.json_response({"ok": True})
 

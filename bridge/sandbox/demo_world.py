@@ -1,6 +1,5 @@
-"""The demo's little world: both emulators, the real bridge between them, and what the
-people on the page do — a phone texts; an agent replies, edits, deletes, reacts, runs a
-slash command, clicks a button, opens the App Home.
+"""The demo's little world: both emulators, the real bridge between them, and the
+phones (what agents do in Slack is in `demo_slack_client`).
 
 The bridge is built exactly as `sms-bridge serve` builds it (settings from
 `load_settings`, the business configuration from `load_business_config`, `build_app`)
@@ -11,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
 
-import aiohttp
 import phonenumbers
 from aiohttp import web
 
@@ -32,7 +29,7 @@ from bridge.models import Contact
 from bridge.phones import InvalidPhone, to_e164
 from bridge.sandbox.demo_sample import SAMPLE_PHOTO, People, write_business_config
 from bridge.sandbox.recorder import WebhookResponse
-from bridge.sandbox.slack_emulator import Ephemeral, Kind, Message, SlackEmulator
+from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, TwilioEmulator
 
 INBOX = "C0SMSINBOX"
@@ -41,7 +38,6 @@ BUSINESS_NUMBER = "+14155550100"
 # What Twilio signs webhooks for; the Twilio emulator routes it to the local bridge,
 # as a reverse proxy would in production.
 PUBLIC_URL = "https://sms-bridge.sandbox.invalid"
-VERIFICATION_TOKEN = "sandbox-verification-token"  # noqa: S105 - Slack's legacy field, unused
 # What Twilio itself texts back to STOP and START on a long code (default opt-out handling).
 TWILIO_OPT_OUT_REPLY = (
     "You have successfully been unsubscribed. You will not receive any more messages from"
@@ -111,28 +107,9 @@ class PhoneEntry:
 
 
 @dataclass
-class CommandRecord:
-    user: str
-    command: str
-    text: str
-    at: float
-    status: int | None = None
-    body: str = ""
-
-
-@dataclass(frozen=True)
-class _ResponseTarget:
-    """Where a `response_url` answer goes: who asked, where, and about which message."""
-
-    user: str
-    channel: str
-    thread_ts: str | None = None
-    message_ts: str | None = None
-    ephemeral: bool = False
-
-
-@dataclass
 class Sandbox:
+    """Slack and Twilio emulators on loopback ports, the bridge between them, the phones."""
+
     people: People
     workdir: Path
     changes: Changes = field(default_factory=Changes)
@@ -140,15 +117,12 @@ class Sandbox:
     twilio: TwilioEmulator = field(init=False)
     subscribers: dict[str, str] = field(default_factory=dict)  # phone -> name
     phone_log: list[PhoneEntry] = field(default_factory=list)
-    commands: list[CommandRecord] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)  # Twilio sid -> first seen
     bridge_url: str = ""
     page_url: str = ""  # where response_url answers go; set once the page serves
     settings: Settings | None = None
     config: BusinessConfig | None = None
-    _responses: dict[str, _ResponseTarget] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
-    _http: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
         self.twilio = _Twilio(self.changes)
@@ -164,6 +138,8 @@ class Sandbox:
         self.slack.add_channel(INBOX, INBOX_NAME)
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
+        # The team works in the inbox channel; the bridge checks who may act by membership.
+        self.slack.join(INBOX, self.slack.bot_user_id, *(a.id for a in self.people.agents))
 
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
@@ -181,7 +157,6 @@ class Sandbox:
         self.bridge_url = f"http://127.0.0.1:{port}"
         self.twilio.route_webhooks(PUBLIC_URL, self.bridge_url)
         self.twilio.add_number(BUSINESS_NUMBER, sms_url=f"{PUBLIC_URL}/sms/inbound")
-        self._http = aiohttp.ClientSession()
 
     def _settings(self, port: int) -> Settings:
         """What an operator would put in the environment, pointed at the emulators. Every
@@ -217,8 +192,6 @@ class Sandbox:
         self.changes.close()
         if self._runner is not None:
             await self._runner.cleanup()  # the bridge's clean-up stops its workers
-        if self._http is not None:
-            await self._http.close()
         await self.twilio.stop()
         await self.slack.stop()
 
@@ -317,264 +290,6 @@ class Sandbox:
                 return parent.ts
         return None
 
-    # -- Slack: what an agent does in the client --------------------------------------------
-
-    def _agent(self, user: str) -> str:
-        for agent in self.people.agents:
-            if agent.id == user:
-                return agent.name
-        raise ValueError(f"{user} is not an agent of this workspace")
-
-    def _own_message(self, user: str, ts: str) -> Message:
-        message = self.slack.message(INBOX, ts)
-        if message is None:
-            raise ValueError("that message no longer exists")
-        if message.user != user:
-            raise ValueError("only its author can change a message")
-        return message
-
-    def typed(self, text: str, *, command: bool = False) -> str:
-        """What the Slack client sends for what a person typed: `&`, `<` and `>` escaped,
-        `@name` of a workspace member as a mention, and (in messages) bare links and
-        `@here` marked up. Commands get mentions as `<@U…|name>`, like a slash command
-        created with "escape channels, users and links" (`should_escape: true`)."""
-        out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        names = sorted(
-            (
-                (name, agent)
-                for agent in self.people.agents
-                for name in {agent.name, agent.display_name, agent.real_name}
-                if name
-            ),
-            key=lambda pair: -len(pair[0]),
-        )
-        for name, agent in names:
-            mention = f"<@{agent.id}|{agent.name}>" if command else f"<@{agent.id}>"
-            pattern = rf"(?<![\w@<])@{re.escape(name)}(?![\w])"
-            out = re.sub(pattern, mention.replace("\\", "\\\\"), out, flags=re.IGNORECASE)
-        if not command:
-            out = re.sub(r"(?<![\w<])@(here|channel|everyone)\b", r"<!\1>", out)
-            out = re.sub(r"(?<![<|\w])(https?://[^\s<>|]+[^\s<>|.,!?;:)])", r"<\1>", out)
-        return out
-
-    async def post(self, user: str, text: str, thread_ts: str | None = None) -> WebhookResponse:
-        self._agent(user)
-        event = self.slack.user_posts(INBOX, user, self.typed(text), thread_ts=thread_ts)
-        return await self._deliver(event)
-
-    async def edit(self, user: str, ts: str, text: str) -> WebhookResponse:
-        self._own_message(user, ts)
-        return await self._deliver(self.slack.user_edits(INBOX, ts, self.typed(text)))
-
-    async def delete(self, user: str, ts: str) -> WebhookResponse:
-        self._own_message(user, ts)
-        return await self._deliver(self.slack.user_deletes(INBOX, ts))
-
-    async def react(self, user: str, ts: str, name: str) -> WebhookResponse:
-        """Add the reaction, or take it back when this user already added it."""
-        self._agent(user)
-        message = self.slack.message(INBOX, ts)
-        if message is None:
-            raise ValueError("that message no longer exists")
-        users = message.reactions.get(name, [])
-        if user not in users:
-            return await self._deliver(self.slack.user_reacts(INBOX, ts, user, name))
-        users.remove(user)
-        if not users:
-            del message.reactions[name]
-        event = {
-            "type": "reaction_removed",
-            "user": user,
-            "reaction": name,
-            "item_user": message.user,
-            "item": {"type": "message", "channel": INBOX, "ts": ts},
-            "event_ts": _ts(),
-        }
-        return await self._deliver(event)
-
-    async def command(self, user: str, line: str, thread_ts: str | None = None) -> CommandRecord:
-        """A slash command typed in the channel (or a thread): the signed form Slack sends."""
-        command, _, text = line.strip().partition(" ")
-        if not re.fullmatch(r"/[a-z0-9_-]+", command):
-            raise ValueError("a slash command starts with / and a name, like /sms help")
-        target = _ResponseTarget(user=user, channel=INBOX, thread_ts=thread_ts)
-        form = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": self.slack.team_id,
-            "team_domain": "sandbox",
-            "channel_id": INBOX,
-            "channel_name": INBOX_NAME,
-            "user_id": user,
-            "user_name": self._agent(user),
-            "command": command,
-            "text": self.typed(text.strip(), command=True),
-            "api_app_id": self.slack.app_id,
-            "is_enterprise_install": "false",
-            "response_url": self._response_url(target),
-            "trigger_id": _trigger_id(),
-        }
-        record = CommandRecord(user, command, text.strip(), time.time())
-        self.commands.append(record)
-        answer = await self._deliver(form, "command")
-        record.status, record.body = answer.status, answer.text
-        if answer.status == 200 and answer.text.strip():
-            await self.respond_to(target, _response_body(answer.text))
-        self.changes.bump()
-        return record
-
-    async def action(
-        self,
-        user: str,
-        *,
-        message_ts: str = "",
-        block_id: str,
-        element: Mapping[str, Any],
-        ephemeral: bool = False,
-        home: bool = False,
-        selected: Mapping[str, Any] | None = None,
-    ) -> WebhookResponse:
-        """A click on a Block Kit element (in a message, an ephemeral message or the App
-        Home): the signed `block_actions` payload Slack sends."""
-        name = self._agent(user)
-        action: dict[str, Any] = {
-            "type": str(element.get("type", "button")),
-            "action_id": str(element.get("action_id", "")),
-            "block_id": block_id,
-            "action_ts": _ts(),
-        }
-        for key in ("text", "value", "style"):
-            if key in element:
-                action[key] = element[key]
-        if selected is not None:
-            action["selected_option"] = dict(selected)
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": {"id": user, "username": name, "name": name, "team_id": self.slack.team_id},
-            "api_app_id": self.slack.app_id,
-            "token": VERIFICATION_TOKEN,
-            "trigger_id": _trigger_id(),
-            "team": {"id": self.slack.team_id, "domain": "sandbox"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "state": {"values": {}},
-            "actions": [action],
-        }
-        if home:
-            view = self.slack.home_views.get(user)
-            if view is None:
-                raise ValueError("there is no Home tab to click in")
-            payload |= {"container": {"type": "view", "view_id": view["id"]}, "view": view}
-            return await self._deliver(payload, "interactive")
-        thread_ts = self._clicked(message_ts, ephemeral, payload)
-        container: dict[str, Any] = {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": INBOX,
-            "is_ephemeral": ephemeral,
-        }
-        if thread_ts is not None:
-            container["thread_ts"] = thread_ts
-        target = _ResponseTarget(user, INBOX, thread_ts, message_ts, ephemeral)
-        payload |= {
-            "container": container,
-            "channel": {"id": INBOX, "name": INBOX_NAME},
-            "response_url": self._response_url(target),
-        }
-        return await self._deliver(payload, "interactive")
-
-    def _clicked(self, message_ts: str, ephemeral: bool, payload: dict[str, Any]) -> str | None:
-        """The thread of the message clicked in; a shared message goes in the payload."""
-        if ephemeral:
-            found = next((e for e in self.slack.ephemerals if e.ts == message_ts), None)
-            if found is None:
-                raise ValueError("that message is gone")
-            return found.thread_ts
-        message = self.slack.message(INBOX, message_ts)
-        if message is None:
-            raise ValueError("that message is gone")
-        payload["message"] = message.to_api(self.slack.team_id, self.slack.app_id)
-        return message.thread_ts
-
-    async def open_home(self, user: str) -> WebhookResponse:
-        """The agent opens the app's Home tab: Slack sends `app_home_opened`."""
-        self._agent(user)
-        event: dict[str, Any] = {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": "D" + user[1:],
-            "tab": "home",
-            "event_ts": _ts(),
-        }
-        if user in self.slack.home_views:
-            event["view"] = self.slack.home_views[user]
-        return await self._deliver(event)
-
-    async def _deliver(self, payload: Mapping[str, Any], kind: Kind = "event") -> WebhookResponse:
-        self.changes.bump()  # the agent's own message shows before the bridge answers
-        try:
-            return await self.slack.deliver(f"{self.bridge_url}/slack/events", payload, kind)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return WebhookResponse(0, f"the bridge did not answer: {exc!r}")
-        finally:
-            self.changes.bump()
-
-    # -- response_url: what the bridge posts back about a command or a click ------------
-
-    def _response_url(self, target: _ResponseTarget) -> str:
-        key = secrets.token_urlsafe(12)
-        self._responses[key] = target
-        return f"{self.page_url}/slack/response/{key}"
-
-    async def respond(self, key: str, body: Mapping[str, Any]) -> bool:
-        target = self._responses.get(key)
-        if target is None:
-            return False
-        await self.respond_to(target, body)
-        return True
-
-    async def respond_to(self, target: _ResponseTarget, body: Mapping[str, Any]) -> None:
-        """Slack's rules: delete or replace the message the click came from, post in the
-        channel for `in_channel`, else an ephemeral message to the person who asked."""
-        text, blocks = str(body.get("text", "")), body.get("blocks")
-        if target.message_ts and (body.get("delete_original") or body.get("replace_original")):
-            self._replace(target, text, blocks, delete=bool(body.get("delete_original")))
-        elif body.get("response_type") == "in_channel":
-            await self._post_as_app(target, text, blocks)
-        elif text or blocks:
-            self.slack.ephemerals.append(
-                Ephemeral(INBOX, target.user, text, _ts(), target.thread_ts, blocks)
-            )
-        self.changes.bump()
-
-    def _replace(self, target: _ResponseTarget, text: str, blocks: Any, *, delete: bool) -> None:
-        assert target.message_ts is not None
-        if target.ephemeral:
-            kept = [e for e in self.slack.ephemerals if e.ts != target.message_ts]
-            if not delete:
-                kept.append(Ephemeral(INBOX, target.user, text, _ts(), target.thread_ts, blocks))
-            self.slack.ephemerals[:] = kept
-            return
-        message = self.slack.message(INBOX, target.message_ts)
-        if message is None:
-            return
-        if delete:
-            self.slack.delete_message(INBOX, message.ts)
-        else:
-            message.text, message.blocks = text, blocks
-            message.edited = {"user": message.user, "ts": _ts()}
-
-    async def _post_as_app(self, target: _ResponseTarget, text: str, blocks: Any) -> None:
-        assert self._http is not None
-        args: dict[str, Any] = {"channel": INBOX, "text": text}
-        if blocks:
-            args["blocks"] = blocks
-        if target.thread_ts:
-            args["thread_ts"] = target.thread_ts
-        headers = {"Authorization": f"Bearer {self.slack.token}"}
-        url = f"{self.slack.base_url}/api/chat.postMessage"
-        async with self._http.post(url, json=args, headers=headers) as answer:
-            await answer.read()
-
     # -- waiting, for scenarios -------------------------------------------------------------
 
     async def wait_for_thread(self, phone: str, within: float = 10.0) -> str:
@@ -603,15 +318,6 @@ def twiml_messages(xml: str) -> list[str]:
     return texts
 
 
-def _response_body(raw: str) -> dict[str, Any]:
-    """A command's immediate answer: JSON as Bolt sends it, or plain text."""
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError:
-        return {"text": raw}
-    return body if isinstance(body, dict) else {"text": raw}
-
-
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -621,11 +327,3 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def _ts() -> str:
-    return f"{time.time():.6f}"
-
-
-def _trigger_id() -> str:
-    return f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"

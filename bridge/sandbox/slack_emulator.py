@@ -684,9 +684,10 @@ class SlackEmulator:
             if channel.name == name and not channel.is_im:
                 return channel
         if ref in self._users:
-            dm = Channel("D" + ref[1:], ref, is_im=True)
-            self._channels[dm.id] = dm
-            return dm
+            dm_id = "D" + ref[1:]
+            if dm_id not in self._channels:  # one DM per person, kept across messages
+                self._channels[dm_id] = Channel(dm_id, ref, is_im=True)
+            return self._channels[dm_id]
         raise SlackError("channel_not_found")
 
     def _writable(self, ref: Any) -> Channel:

@@ -7,8 +7,8 @@ from typing import Any
 
 from bridge.delivery.errors import GiveUp
 from bridge.models import DeliveryStatus, Job
+from bridge.mrkdwn import clip, escape
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.mrkdwn import escape
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 
@@ -18,7 +18,10 @@ CANCEL_ACTION = "held_cancel"
 
 def held_blocks(note: str, message_id: str) -> list[dict[str, Any]]:
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f":pause_button: {escape(note)}"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": clip(f":pause_button: {escape(note)}", 3000)},
+        },
         {
             "type": "actions",
             "block_id": "held_reply",

@@ -4,9 +4,9 @@ so a text that could not be threaded is still in front of people."""
 from __future__ import annotations
 
 from bridge.models import Job
+from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.mrkdwn import escape
 from bridge.store.base import Store
 
 

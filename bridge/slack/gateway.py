@@ -60,6 +60,7 @@ class SlackGateway:
         *,
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
+        broadcast: bool = False,
     ) -> str:
         """Post and return the new message's ts. In a thread, a vanished thread
         raises `ThreadGone`; at the channel root every error is the operator's."""
@@ -71,6 +72,8 @@ class SlackGateway:
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+            if broadcast:
+                args["reply_broadcast"] = True
         if blocks is not None:
             args["blocks"] = blocks
         data = await self._call("chat.postMessage", channel, args, thread=thread_ts is not None)
@@ -124,6 +127,13 @@ class SlackGateway:
             raise self._translate("files.upload", "files.upload", exc, thread=True) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"files.upload: {type(exc).__name__}") from None
+
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        await self._call("views.publish", "", {"user_id": user, "view": view}, thread=False)
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        data = await self.lookup("chat.getPermalink", channel=channel, message_ts=ts)
+        return str(data["permalink"]) if data and data.get("permalink") else None
 
     async def lookup(self, method: str, **args: str) -> dict[str, Any] | None:
         """A read (users.info, conversations.info) for display only: None when Slack

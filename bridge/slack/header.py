@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.models import ConsentState, Contact, Conversation, ConversationStatus
+from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
-from bridge.slack.mrkdwn import escape, slack_time
+
+MAX_REASON = 2000  # a context element's text
+MAX_NAME = 200
+ASSIGN_ME = "header_assign_me"
+RESOLVE = "header_resolve"
+REOPEN = "header_reopen"
+FLAG = "header_flag"
+UNFLAG = "header_unflag"
 
 
 def status_label(conversation: Conversation) -> str:
@@ -29,7 +37,8 @@ def render_header(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text (notifications, screen readers) and the card's blocks."""
     number = display(conversation.subscriber)
-    who = f"{escape(contact.name)} · {number}" if contact and contact.name else number
+    name = escape(clip(contact.name, MAX_NAME)) if contact and contact.name else None
+    who = f"{name} · {number}" if name else number
     assignee = f"<@{conversation.assignee}>" if conversation.assignee else "unassigned"
     text = f"SMS conversation #{conversation.id} with {who}"
     blocks: list[dict[str, Any]] = [
@@ -53,5 +62,32 @@ def render_header(
                 }
             ],
         },
+        {"type": "actions", "block_id": "header_actions", "elements": _buttons(conversation)},
     ]
+    if conversation.flagged and conversation.flag_reason:
+        reason = clip(escape(conversation.flag_reason), MAX_REASON)
+        blocks.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": reason}]})
     return text, blocks
+
+
+def _button(action_id: str, label: str, conversation: Conversation, **extra: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": str(conversation.id),
+        **extra,
+    }
+
+
+def _buttons(conversation: Conversation) -> list[dict[str, Any]]:
+    resolved = conversation.status is ConversationStatus.RESOLVED
+    return [
+        _button(ASSIGN_ME, "Assign to me", conversation),
+        _button(REOPEN, "Reopen", conversation)
+        if resolved
+        else _button(RESOLVE, "Resolve", conversation, style="primary"),
+        _button(UNFLAG, "Unflag", conversation)
+        if conversation.flagged
+        else _button(FLAG, "Flag", conversation),
+    ]

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Job, KeywordMark, Message
+from bridge.mrkdwn import escape, slack_time
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.mrkdwn import escape, slack_time
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.attachments import Fetched, MediaRejected

@@ -16,9 +16,11 @@ from bridge.models import (
     ConsentState,
     Contact,
     Conversation,
+    ConversationPatch,
     DeliveryStatus,
     InboundRecord,
     InboundSms,
+    InboxFilter,
     Job,
     KeywordMark,
     Message,
@@ -61,6 +63,21 @@ class Store(Protocol):
     async def find_conversation_by_thread(
         self, channel: str, thread_ts: str
     ) -> Conversation | None: ...
+
+    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
+        """Find or open the conversation of (business number, subscriber), with no
+        message (a conversation the business starts)."""
+
+    async def update_conversation(
+        self, conversation_id: int, patch: ConversationPatch
+    ) -> Conversation | None:
+        """Apply the fields the patch sets; the conversation as it is after, or None."""
+
+    async def list_conversations(
+        self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50
+    ) -> list[Conversation]:
+        """Most recent activity first. MINE means assigned to `user`; OPEN includes
+        flagged ones; FLAGGED only open flagged ones."""
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -138,6 +155,19 @@ class Store(Protocol):
     async def mark_media_posted(self, message_id: str) -> None: ...
 
     async def get_contact(self, phone: str) -> Contact | None: ...
+
+    # --- canned responses and App Home ---------------------------------------------
+    async def put_canned(self, name: str, text: str) -> None: ...
+
+    async def delete_canned(self, name: str) -> bool: ...
+
+    async def list_canned(self) -> dict[str, str]:
+        """Name → text, by name."""
+
+    async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
+        """Remember that `user` looks at their App Home inbox, and with which filter."""
+
+    async def home_viewers(self) -> dict[str, InboxFilter]: ...
 
     async def put_contact(self, contact: Contact) -> None: ...
 

@@ -10,6 +10,8 @@ Collections:
   messages       {_id: message id, conversation_id, sid?, body, media, status, ...};
                  unique by sid and by (slack_channel, slack_ts), each where it is set.
   contacts       {_id: phone, name, fields: [{name, value}]}.
+  canned         {_id: name, text}: canned responses.
+  home_viewers   {_id: Slack user, filter}: who looks at the App Home, with which filter.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
@@ -45,11 +47,13 @@ from bridge.models import (
     ConsentState,
     Contact,
     Conversation,
+    ConversationPatch,
     ConversationStatus,
     DeliveryStatus,
     Direction,
     InboundRecord,
     InboundSms,
+    InboxFilter,
     Job,
     JobKind,
     JobState,
@@ -128,7 +132,38 @@ def _conversation(doc: Doc) -> Conversation:
         created_at=_aware(doc["created_at"]),
         last_activity_at=_aware(doc["last_activity_at"]),
         header_activity_at=_aware_or_none(doc.get("header_activity_at")),
+        flag_reason=doc.get("flag_reason"),
+        seen_at=_aware_or_none(doc.get("seen_at")),
     )
+
+
+def _patch_fields(patch: ConversationPatch) -> Doc:
+    """The fields a patch sets (only those), as the conversation document holds them."""
+    fields: Doc = {}
+    for name in patch.model_fields_set:
+        value = getattr(patch, name)
+        if value is None and name in ("status", "flagged"):
+            raise ValueError(f"a conversation's {name} cannot be None")
+        if isinstance(value, datetime):
+            value = _ms(value)
+        elif isinstance(value, ConversationStatus):
+            value = value.value
+        fields[name] = value
+    return fields
+
+
+_OPEN = ConversationStatus.OPEN.value
+
+# Each inbox's filter; every one is served by an index ending in the sort's keys.
+_INBOXES: dict[InboxFilter, Doc] = {
+    InboxFilter.ALL: {},
+    InboxFilter.OPEN: {"status": _OPEN},
+    InboxFilter.UNASSIGNED: {"status": _OPEN, "assignee": None},  # null or missing
+    InboxFilter.FLAGGED: {"status": _OPEN, "flagged": True},
+}
+
+# Most recent activity first; ties by the newer conversation, as a fixed order.
+_RECENT: list[tuple[str, int]] = [("last_activity_at", DESCENDING), ("_id", DESCENDING)]
 
 
 def _message_doc(message: Message) -> Doc:
@@ -265,6 +300,14 @@ class MongoStore:
     def _consent_events(self) -> AsyncCollection[Any]:
         return self._coll("consent_events")
 
+    @property
+    def _canned(self) -> AsyncCollection[Any]:
+        return self._coll("canned")
+
+    @property
+    def _home_viewers(self) -> AsyncCollection[Any]:
+        return self._coll("home_viewers")
+
     async def open(self) -> None:
         try:
             await self._create_indexes()
@@ -279,7 +322,15 @@ class MongoStore:
             [("business_number", ASCENDING), ("subscriber", ASCENDING)], unique=True
         )
         await conversations.create_index([("slack_channel", ASCENDING), ("slack_thread_ts", 1)])
-        await conversations.create_index([("last_activity_at", ASCENDING)])
+        # The inboxes (list_conversations): equality fields, then the sort.
+        await conversations.create_index(_RECENT)  # ALL
+        await conversations.create_index([("status", ASCENDING), *_RECENT])  # OPEN
+        await conversations.create_index(  # MINE, UNASSIGNED
+            [("status", ASCENDING), ("assignee", ASCENDING), *_RECENT]
+        )
+        await conversations.create_index(  # FLAGGED
+            [("status", ASCENDING), ("flagged", ASCENDING), *_RECENT]
+        )
         # Outbound messages have no sid until the provider accepts them (null or
         # missing): only string sids are unique.
         await messages.create_index(
@@ -362,7 +413,9 @@ class MongoStore:
             return known
         at = _ms(sms.received_at)
         # (b) Open or touch the conversation. Repeating it is harmless: $max.
-        conversation = await self._touch_conversation(sms.business_number, sms.subscriber, at)
+        conversation = await self._conversation_of(
+            sms.business_number, sms.subscriber, at, touch=True
+        )
         message = Message(
             id=uuid.uuid4().hex,
             conversation_id=conversation.id,
@@ -446,14 +499,20 @@ class MongoStore:
             return found is not None
         return True
 
-    async def _touch_conversation(
-        self, business_number: str, subscriber: str, at: datetime
+    async def _conversation_of(
+        self, business_number: str, subscriber: str, at: datetime, *, touch: bool
     ) -> Conversation:
+        """Find or open the conversation; with `touch`, its activity moves on to `at`
+        (never back)."""
         key = {"business_number": business_number, "subscriber": subscriber}
         while True:
-            doc: Doc | None = await self._conversations.find_one_and_update(
-                key, {"$max": {"last_activity_at": at}}, return_document=ReturnDocument.AFTER
-            )
+            doc: Doc | None
+            if touch:
+                doc = await self._conversations.find_one_and_update(
+                    key, {"$max": {"last_activity_at": at}}, return_document=ReturnDocument.AFTER
+                )
+            else:
+                doc = await self._conversations.find_one(key)
             if doc is not None:
                 return _conversation(doc)
             # Number a new conversation only when opening one. If a concurrent call
@@ -470,6 +529,8 @@ class MongoStore:
                 "created_at": at,
                 "last_activity_at": at,
                 "header_activity_at": None,
+                "flag_reason": None,
+                "seen_at": None,
             }
             try:
                 await self._conversations.insert_one(doc)
@@ -494,6 +555,38 @@ class MongoStore:
             {"slack_channel": channel, "slack_thread_ts": thread_ts}
         )
         return None if doc is None else _conversation(doc)
+
+    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
+        # The same path as record_inbound's (b), so both number conversations alike
+        # and share one per (business number, subscriber), without touching activity.
+        return await self._conversation_of(business_number, subscriber, _ms(utcnow()), touch=False)
+
+    async def update_conversation(
+        self, conversation_id: int, patch: ConversationPatch
+    ) -> Conversation | None:
+        fields = _patch_fields(patch)
+        doc: Doc | None
+        if fields:
+            doc = await self._conversations.find_one_and_update(
+                {"_id": conversation_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+            )
+        else:  # an empty $set is an error: nothing to change
+            doc = await self._conversations.find_one({"_id": conversation_id})
+        return None if doc is None else _conversation(doc)
+
+    async def list_conversations(
+        self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50
+    ) -> list[Conversation]:
+        if limit <= 0:  # limit(0) means no limit to MongoDB
+            return []
+        if inbox is InboxFilter.MINE:
+            if user is None:  # {"assignee": None} would be the unassigned ones
+                return []
+            query: Doc = {"status": _OPEN, "assignee": user}
+        else:
+            query = dict(_INBOXES[inbox])  # a copy: the shared one stays as it is
+        cursor = self._conversations.find(query, sort=_RECENT, limit=limit)
+        return [_conversation(doc) async for doc in cursor]
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -749,6 +842,26 @@ class MongoStore:
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else _message(doc)
+
+    # --- canned responses and App Home ---------------------------------------------
+    async def put_canned(self, name: str, text: str) -> None:
+        await self._canned.replace_one({"_id": name}, {"text": text}, upsert=True)
+
+    async def delete_canned(self, name: str) -> bool:
+        result = await self._canned.delete_one({"_id": name})
+        return result.deleted_count == 1
+
+    async def list_canned(self) -> dict[str, str]:
+        # Binary order of the UTF-8 names (no collation), as SQLite's.
+        cursor = self._canned.find({}, sort=[("_id", ASCENDING)])
+        return {doc["_id"]: doc["text"] async for doc in cursor}
+
+    async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
+        await self._home_viewers.replace_one({"_id": user}, {"filter": inbox.value}, upsert=True)
+
+    async def home_viewers(self) -> dict[str, InboxFilter]:
+        cursor = self._home_viewers.find({})
+        return {doc["_id"]: InboxFilter(doc["filter"]) async for doc in cursor}
 
     async def get_contact(self, phone: str) -> Contact | None:
         doc: Doc | None = await self._contacts.find_one({"_id": phone})

@@ -22,10 +22,13 @@ from bridge.models import (
     ConsentState,
     Contact,
     Conversation,
+    ConversationPatch,
+    ConversationStatus,
     DeliveryStatus,
     Direction,
     InboundRecord,
     InboundSms,
+    InboxFilter,
     Job,
     JobKind,
     KeywordMark,
@@ -42,7 +45,8 @@ from bridge.models import (
 )
 from bridge.store.base import StoreUnavailable
 
-# Each entry moves the schema one version on; never edit a released entry.
+# Each entry moves the schema one version on. Once a version has shipped, never edit
+# its entry: add the next one. (Nothing has shipped yet; the first release is entry 1.)
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE conversations (
@@ -57,10 +61,15 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL,
         last_activity_at REAL NOT NULL,
         header_activity_at REAL,
+        flag_reason TEXT,
+        seen_at REAL,
         UNIQUE (business_number, subscriber)
     );
     CREATE INDEX conversations_thread ON conversations (slack_channel, slack_thread_ts);
     CREATE INDEX conversations_activity ON conversations (last_activity_at);
+    CREATE INDEX conversations_assignee ON conversations (assignee, last_activity_at);
+    CREATE TABLE canned (name TEXT PRIMARY KEY, text TEXT NOT NULL);
+    CREATE TABLE home_viewers (user TEXT PRIMARY KEY, filter TEXT NOT NULL);
     CREATE TABLE messages (
         id TEXT PRIMARY KEY,
         conversation_id INTEGER NOT NULL REFERENCES conversations (id),
@@ -137,6 +146,17 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+def _column(value: object) -> object:
+    """A model value as SQLite stores it."""
+    if isinstance(value, datetime):
+        return _ts(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, ConversationStatus):
+        return value.value
+    return value
+
+
 def _conversation(row: aiosqlite.Row) -> Conversation:
     return Conversation(
         id=row["id"],
@@ -150,6 +170,8 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
         last_activity_at=datetime.fromtimestamp(row["last_activity_at"], UTC),
         header_activity_at=_dt(row["header_activity_at"]),
+        flag_reason=row["flag_reason"],
+        seen_at=_dt(row["seen_at"]),
     )
 
 
@@ -604,6 +626,58 @@ class SQLiteStore:
         )
         return None if row is None else _conversation(row)
 
+    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
+        at = _ts(utcnow())
+        async with (
+            self._tx() as db,
+            db.execute(
+                "INSERT INTO conversations (business_number, subscriber, created_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (business_number, subscriber) DO UPDATE SET id = id RETURNING *",
+                (business_number, subscriber, at, at),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        assert row is not None
+        return _conversation(row)
+
+    async def update_conversation(
+        self, conversation_id: int, patch: ConversationPatch
+    ) -> Conversation | None:
+        changes = {name: _column(getattr(patch, name)) for name in patch.model_fields_set}
+        values = list(changes.values())
+        async with self._tx() as db:
+            if changes:
+                assignments = ", ".join(f"{name} = ?" for name in changes)  # model field names
+                await db.execute(
+                    f"UPDATE conversations SET {assignments} WHERE id = ?",  # noqa: S608
+                    (*values, conversation_id),
+                )
+            row = await _fetchone(
+                db, "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
+            )
+        return None if row is None else _conversation(row)
+
+    async def list_conversations(
+        self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50
+    ) -> list[Conversation]:
+        where = {
+            InboxFilter.ALL: ("1", ()),
+            InboxFilter.OPEN: ("status = 'open'", ()),
+            InboxFilter.MINE: ("assignee = ? AND status = 'open'", (user,)),
+            InboxFilter.UNASSIGNED: ("assignee IS NULL AND status = 'open'", ()),
+            InboxFilter.FLAGGED: ("flagged = 1 AND status = 'open'", ()),
+        }[inbox]
+        async with (
+            self._lock,
+            self.db.execute(
+                f"SELECT * FROM conversations WHERE {where[0]}"  # noqa: S608 - fixed fragments
+                " ORDER BY last_activity_at DESC LIMIT ?",
+                (*where[1], limit),
+            ) as cur,
+        ):
+            return [_conversation(row) for row in await cur.fetchall()]
+
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
     ) -> bool:
@@ -641,6 +715,34 @@ class SQLiteStore:
             "UPDATE messages SET slack_channel = ?, slack_ts = ? WHERE id = ?",
             (channel, ts, message_id),
         )
+
+    async def put_canned(self, name: str, text: str) -> None:
+        await self._write(
+            "INSERT INTO canned (name, text) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET text = excluded.text",
+            (name, text),
+        )
+
+    async def delete_canned(self, name: str) -> bool:
+        return await self._write("DELETE FROM canned WHERE name = ?", (name,)) == 1
+
+    async def list_canned(self) -> dict[str, str]:
+        async with (
+            self._lock,
+            self.db.execute("SELECT name, text FROM canned ORDER BY name") as cur,
+        ):
+            return {name: text for name, text in await cur.fetchall()}
+
+    async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
+        await self._write(
+            "INSERT INTO home_viewers (user, filter) VALUES (?, ?)"
+            " ON CONFLICT (user) DO UPDATE SET filter = excluded.filter",
+            (user, inbox.value),
+        )
+
+    async def home_viewers(self) -> dict[str, InboxFilter]:
+        async with self._lock, self.db.execute("SELECT user, filter FROM home_viewers") as cur:
+            return {user: InboxFilter(f) for user, f in await cur.fetchall()}
 
     async def get_contact(self, phone: str) -> Contact | None:
         row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))

@@ -9,24 +9,15 @@ from datetime import timedelta
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.models import (
     Conversation,
+    ConversationStatus,
     InboundRecord,
     InboundSms,
-    JobKind,
     KeywordMark,
-    NewJob,
-    conversation_lane,
+    header_job,
     utcnow,
 )
 from bridge.store.base import Store
-
-
-def header_job(conversation_id: int) -> NewJob:
-    return NewJob(
-        key=f"header:{conversation_id}",
-        kind=JobKind.SYNC_HEADER,
-        lane=conversation_lane(conversation_id),
-        conversation_id=conversation_id,
-    )
+from bridge.threading.lifecycle import ConversationDesk
 
 
 def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
@@ -42,12 +33,14 @@ class InboundPipeline:
         self,
         store: Store,
         keywords: KeywordDesk,
+        desk: ConversationDesk,
         *,
         header_refresh: timedelta,
         on_enqueued: Callable[[], None],
     ) -> None:
         self._store = store
         self._keywords = keywords
+        self._desk = desk
         self._refresh = header_refresh
         self._on_enqueued = on_enqueued
 
@@ -60,7 +53,10 @@ class InboundPipeline:
             consent_changed = (
                 mark is not None and mark.replaces_post and mark is not (KeywordMark.HELP)
             )
-            if consent_changed or header_is_stale(record.conversation, self._refresh):
-                await self._store.enqueue(header_job(record.conversation.id), run_at=utcnow())
+            conversation = record.conversation
+            if conversation.status is ConversationStatus.RESOLVED and mark is None:
+                await self._desk.reopen_on_text(conversation)  # refreshes the card too
+            elif consent_changed or header_is_stale(conversation, self._refresh):
+                await self._store.enqueue(header_job(conversation.id), run_at=utcnow())
             self._on_enqueued()
         return record

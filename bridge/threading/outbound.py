@@ -26,6 +26,7 @@ from bridge.models import (
     conversation_lane,
     utcnow,
 )
+from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.store.base import Store
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
@@ -217,6 +218,39 @@ class OutboundPipeline:
             is None
         ):
             return "This reply was already sent or cancelled."
+        self._on_enqueued()
+        return None
+
+    async def send_text(
+        self, conversation: Conversation, text: str, *, author: str, label: str = ""
+    ) -> str | None:
+        """A text an agent sends by command (not a thread reply): guarded like a reply,
+        but refused outright, not held, when it reads like marketing without consent.
+        Returns the problem, or None when queued."""
+        body = self._prepare(text)
+        if not body.strip():
+            return "There is nothing to send."
+        if len(body) > MAX_BODY:
+            return f"{len(body)} characters is over the {MAX_BODY} an SMS can carry."
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        promo = self._rules.promo.match(body)
+        purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
+        if (reason := refusal(conversation, consent, purpose)) is not None:
+            return reason + (f" (“{promo}” reads like marketing.)" if promo else "")
+        key = f"cmd:{uuid.uuid4().hex}"
+        await self._store.record_system_text(conversation.id, body, purpose, key=key)
+        await self._store.enqueue(
+            NewJob(
+                key=f"note:{key}",
+                kind=JobKind.THREAD_NOTE,
+                lane=conversation_lane(conversation.id),
+                conversation_id=conversation.id,
+                note=f"<@{author}> sent{label}: “{escape(body)}”",
+            ),
+            run_at=utcnow(),
+        )
         self._on_enqueued()
         return None
 

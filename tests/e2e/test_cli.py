@@ -118,3 +118,26 @@ async def test_connect_a_messaging_service_and_an_unknown_number(
     unknown = await asyncio.to_thread(run, ["connect", "+1 415 555 0199"], env, tmp_path)
     assert unknown.returncode == 1
     assert "+14155550199 is not a number of this Twilio account" in unknown.stdout
+
+
+async def test_contacts_import_fills_details_and_marketing_consent(
+    slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
+) -> None:
+    env = bridge_env(slack, twilio, tmp_path / "b.db")
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "Phone,Name,marketing_consent,order_id\n"
+        "(415) 555-0123,Ana Ruiz,yes,A-17\n"
+        "not a phone,Nobody,,\n"
+        "+1 415 555 0124,Ben Ode,,B-2\n",
+        encoding="utf-8",
+    )
+    done = await asyncio.to_thread(run, ["contacts", "import", str(people)], env, tmp_path)
+    assert done.returncode == 1  # one line was skipped, and said so
+    assert "line 3" in done.stdout
+    assert "2 contacts imported, 1 lines skipped" in done.stdout
+    exported = await asyncio.to_thread(run, ["consent", "export"], env, tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    [header, row] = exported.stdout.strip().splitlines()
+    assert header.startswith("at,business_number,subscriber,kind,change,source")
+    assert ",+14155550123,marketing,granted,import,people.csv line 2," in row

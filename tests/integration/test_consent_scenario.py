@@ -19,6 +19,7 @@ from bridge.models import (
 )
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.inbound import InboundPipeline
+from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from bridge.threading.sending import Refused, ReplySender, Sender
 
@@ -89,7 +90,11 @@ async def test_thousands_of_mixed_actions_never_text_a_revoked_number(tmp_path: 
     phone = CarrierPhone(store)
     desk = KeywordDesk(store, CONFIG.compliance, CONFIG.business, on_enqueued=lambda: None)
     inbound = InboundPipeline(
-        store, desk, header_refresh=timedelta(minutes=15), on_enqueued=lambda: None
+        store,
+        desk,
+        ConversationDesk(store, on_enqueued=lambda: None),
+        header_refresh=timedelta(minutes=15),
+        on_enqueued=lambda: None,
     )
     replies = OutboundPipeline(store, ReplyRules(undo_seconds=0), on_enqueued=lambda: None)
     sender = ReplySender(store, phone, messaging_service_sid=None, on_enqueued=lambda: None)

@@ -301,6 +301,7 @@ function render() {
   renderScenarios();
   renderPhone();
   renderSlack();
+  renderModal();
 }
 
 function renderScenarios() {
@@ -398,6 +399,72 @@ function renderSlack() {
   }
 }
 
+// -- modals (views.open) ------------------------------------------------------------------
+
+function inputBlock(b, error) {
+  const e = b.element || {};
+  const data = `data-block="${esc(b.block_id)}" data-action="${esc(e.action_id)}"`;
+  const text = (t) => esc(plain(t?.text));
+  let control;
+  if (e.type === "plain_text_input") {
+    control = e.multiline ? `<textarea ${data}>${esc(e.initial_value || "")}</textarea>`
+      : `<input ${data} value="${esc(e.initial_value || "")}" placeholder="${text(e.placeholder)}">`;
+  } else if (e.type === "static_select" || e.type === "radio_buttons") {
+    const list = e.options || (e.option_groups || []).flatMap((g) => g.options);
+    const initial = e.initial_option?.value;
+    control = `<select ${data}><option value="">${text(e.placeholder) || "Choose…"}</option>${list.map((o) =>
+      `<option value="${esc(o.value)}"${o.value === initial ? " selected" : ""}>${text(o.text)}</option>`).join("")}</select>`;
+  } else if (e.type === "users_select") {
+    control = `<select ${data}><option value="">${text(e.placeholder) || "Choose someone…"}</option>${state.agents.map((id) =>
+      `<option value="${esc(id)}"${id === e.initial_user ? " selected" : ""}>${esc(fullName(id))}</option>`).join("")}</select>`;
+  } else if (e.type === "datepicker") {
+    control = `<input type="date" ${data} value="${esc(e.initial_date || "")}">`;
+  } else {
+    control = `<input ${data} value="${esc(e.initial_value || "")}">`;
+  }
+  const hint = b.hint ? `<small>${text(b.hint)}</small>` : "";
+  return `<label class="field">${text(b.label)}${b.optional ? " (optional)" : ""}${control}</label>` +
+    `${error ? `<p class="field-error" role="alert">${esc(error)}</p>` : ""}${hint}`;
+}
+
+function modalValues() {
+  const values = {};
+  for (const el of $("modal").querySelectorAll("[data-block]")) {
+    (values[el.dataset.block] ||= {})[el.dataset.action] = el.value;
+  }
+  return values;
+}
+
+function renderModal() {
+  const box = $("modal");
+  const view = state.modals[ui.agent];
+  box.hidden = !view;
+  if (!view) { paint(box, "", { scroll: false }); return; }
+  const errors = state.modal_errors[ui.agent] || {};
+  const where = { key: "modal", message_ts: "", ephemeral: false };
+  const body = (view.blocks || []).map((b, i) =>
+    b.type === "input" ? inputBlock(b, errors[b.block_id]) : `<div class="bk">${block(b, where, i)}</div>`).join("");
+  const title = plain(view.title?.text || "Dialog");
+  const html = `<form class="modal" id="modal-form" role="dialog" aria-modal="true" aria-label="${esc(title)}">` +
+    `<header><strong>${esc(title)}</strong><button type="button" class="close" data-act="modal-close" aria-label="Close dialog">×</button></header>` +
+    `<div class="modal-body">${body}</div><footer><button type="button" data-act="modal-close">${esc(plain(view.close?.text || "Cancel"))}</button>` +
+    `${view.submit ? `<button type="submit" class="primary">${esc(plain(view.submit.text))}</button>` : ""}</footer></form>`;
+  if (painted.get(box) === html) return;
+  // Keep what was typed when the same dialog comes back (with errors, say).
+  const typed = box.dataset.view === view.id ? modalValues() : {};
+  paint(box, html, { scroll: false });
+  box.dataset.view = view.id;
+  for (const el of box.querySelectorAll("[data-block]")) {
+    const value = typed[el.dataset.block]?.[el.dataset.action];
+    if (value !== undefined) el.value = value;
+  }
+}
+
+$("modal").addEventListener("submit", (event) => {
+  event.preventDefault();
+  api("/api/view/submit", { user: ui.agent, values: modalValues() });
+});
+
 function commandStatus(c) {
   const line = `${c.command} ${unent(c.text)}`.trim();
   if (c.status === null) return `${line} → sent to the bridge…`;
@@ -475,9 +542,25 @@ const actions = {
   edit: (el) => startEdit(el.dataset.ts),
   "cancel-edit": () => { if (ui.editing) $(ui.editing.box).value = ""; ui.editing = null; render(); },
   delete: (el) => api("/api/delete", { user: ui.agent, ts: el.dataset.ts }),
-  block: (el) => clickElement(el.dataset.key, null),
+  block: (el) => {
+    const url = elements.get(el.dataset.key)?.element.url;
+    if (url && !openPermalink(url)) window.open(url, "_blank", "noopener");
+    clickElement(el.dataset.key, null); // Slack sends the click for link buttons too
+  },
   play: (el) => { closeMenu(); api("/api/scenario", { id: el.dataset.id }); },
+  "modal-close": () => api("/api/view/close", { user: ui.agent }),
 };
+
+// A link to a Slack message (chat.getPermalink) opens its thread here.
+function openPermalink(url) {
+  const found = /\/archives\/[A-Z0-9]+\/p(\d+)(\d{6})(?:\?.*thread_ts=([\d.]+))?/.exec(url);
+  if (!found) return false;
+  const ts = found[3] || `${found[1]}.${found[2]}`;
+  const parent = state.channel.find((m) => m.ts === ts || m.replies.some((r) => r.ts === ts));
+  if (!parent) { toast("That message is not in #sms-inbox any more."); return true; }
+  openThread(parent.ts);
+  return true;
+}
 
 function clickElement(key, selected) {
   const found = elements.get(key);
@@ -489,6 +572,8 @@ function clickElement(key, selected) {
 }
 
 document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (link && openPermalink(link.href)) { event.preventDefault(); return; }
   const el = event.target.closest("[data-act]");
   if (el && el.tagName !== "SELECT" && actions[el.dataset.act]) actions[el.dataset.act](el, event);
   if (!event.target.closest(".menu")) closeMenu();
@@ -515,7 +600,11 @@ $("scenarios-button").addEventListener("click", () => {
   $("scenarios-button").setAttribute("aria-expanded", String(!menu.hidden));
   if (!menu.hidden) menu.querySelector("button")?.focus();
 });
-document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeMenu(); });
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  closeMenu();
+  if (state?.modals[ui.agent]) api("/api/view/close", { user: ui.agent });
+});
 
 $("agent").addEventListener("change", (event) => {
   ui.agent = event.target.value;

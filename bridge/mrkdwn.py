@@ -1,4 +1,5 @@
-"""Slack's text encoding: only &, < and > are special (api.slack.com formatting)."""
+"""Slack's text encoding (mrkdwn): the format of everything the bridge posts, notes
+included. Only &, < and > are special (api.slack.com formatting)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,9 @@ def slack_time(at: datetime) -> str:
     """A time Slack renders in each reader's own time zone (with a UTC fallback)."""
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking the cut (Block Kit refuses
+    longer texts outright)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

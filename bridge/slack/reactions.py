@@ -1,0 +1,91 @@
+"""Emoji reactions on a conversation's parent or any message of its thread, mapped in
+the config to actions; removing the reaction undoes where that makes sense."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bridge.models import Conversation
+from bridge.slack.members import InboxMembers
+from bridge.store.base import Store
+from bridge.threading.command_desk import CommandDesk
+from bridge.threading.commands import Action, Command, Target
+from bridge.threading.lifecycle import ConversationDesk
+
+log = structlog.get_logger(__name__)
+
+
+class ReactionListener:
+    def __init__(
+        self,
+        store: Store,
+        desk: ConversationDesk,
+        commands: CommandDesk,
+        members: InboxMembers,
+        mapping: dict[str, str],
+    ) -> None:
+        self._store = store
+        self._desk = desk
+        self._commands = commands
+        self._members = members
+        self._mapping = mapping
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("reaction_added")(self.on_added)
+        app.event("reaction_removed")(self.on_removed)
+
+    async def _target(
+        self, event: dict[str, Any], context: AsyncBoltContext
+    ) -> tuple[Conversation, str, str] | None:
+        """(conversation, reactor, action) when this reaction means something to us."""
+        action = self._mapping.get(str(event.get("reaction", "")))
+        user = str(event.get("user", ""))
+        item = event.get("item") or {}
+        if action is None or item.get("type") != "message" or user == context.bot_user_id:
+            return None  # not mapped, not a message, or the bridge's own delivery marks
+        channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
+        conversation = await self._store.find_conversation_by_thread(channel, ts)
+        if conversation is None:
+            message = await self._store.get_message_by_slack_ts(channel, ts)
+            if message is not None:
+                conversation = await self._store.get_conversation(message.conversation_id)
+        if conversation is None or not await self._members.allowed(user):
+            return None
+        return conversation, user, action
+
+    async def on_added(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        found = await self._target(event, context)
+        if found is None:
+            return
+        conversation, user, action = found
+        if action == "resolve":
+            await self._desk.resolve(conversation, by=user)
+        elif action == "flag":
+            await self._desk.flag(conversation, by=user, reason="")
+        elif action == "assign_me":
+            await self._desk.assign(conversation, user, by=user)
+        elif action == "seen":
+            await self._desk.seen(conversation, by=user)
+        elif action.startswith("canned:"):
+            command = Command(
+                action=Action.CANNED_SEND,
+                name=action.removeprefix("canned:"),
+                target=Target(number=conversation.id),
+            )
+            reply = await self._commands.run(command, user)
+            log.info("slack.reaction_canned", conversation=conversation.id, reply=reply.text)
+
+    async def on_removed(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        found = await self._target(event, context)
+        if found is None:
+            return
+        conversation, user, action = found
+        if action == "resolve":
+            await self._desk.reopen(conversation, by=user)
+        elif action == "flag":
+            await self._desk.unflag(conversation, by=user)
+        elif action == "assign_me" and conversation.assignee == user:
+            await self._desk.unassign(conversation, by=user)

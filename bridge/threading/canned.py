@@ -1,0 +1,42 @@
+"""Canned responses, personalised with the subscriber's details. A placeholder with
+no value is refused by name, rather than texting "Hi ,"."""
+
+from __future__ import annotations
+
+import string
+
+from bridge.config import Business
+from bridge.models import Contact
+
+
+class MissingField(ValueError):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def fields_of(contact: Contact | None, business: Business, phone: str) -> dict[str, str]:
+    values = {
+        "business_name": business.name,
+        "business_contact": business.contact,
+        "phone": phone,
+    }
+    if contact is not None:
+        values |= {key.lower(): value for key, value in contact.fields.items()}
+        if contact.name:
+            values["name"] = contact.name
+            values["first_name"] = contact.name.split()[0]
+    return values
+
+
+def placeholders(template: str) -> list[str]:
+    """The {fields} a template uses; a malformed template raises ValueError."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def personalise(template: str, contact: Contact | None, business: Business, phone: str) -> str:
+    values = fields_of(contact, business, phone)
+    for name in placeholders(template):
+        if not values.get(name.lower(), "").strip():
+            raise MissingField(name)
+    return template.format_map({name: values[name.lower()] for name in placeholders(template)})

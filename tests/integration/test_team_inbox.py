@@ -1,0 +1,216 @@
+"""The team inbox inside Slack: /sms commands, reactions, header buttons, App Home,
+canned responses — real Bolt, slack_sdk and twilio clients against the emulators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from bridge.config import BusinessConfig
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import (
+    AGENT,
+    INBOX,
+    BridgeUnderTest,
+    eventually,
+    open_thread,
+    parents,
+    slash,
+    thread_texts,
+)
+
+ANA, BEN = "+14155550123", "+14155550124"
+BOSS, OUTSIDER = "U0BEN", "U0OUT"
+
+
+@pytest.fixture
+def business_config() -> BusinessConfig:
+    return BusinessConfig.model_validate(
+        {
+            "business": {"name": "Harbor Street Bakery"},
+            "slack": {"undo_seconds": 0},
+            "canned": {
+                "greet": "Hi {first_name}, thanks for texting {business_name}!",
+                "order": "Your order {order_id} is ready.",
+            },
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def team(slack: SlackEmulator) -> None:
+    slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.add_user(BOSS, "ben", "Ben Ode", display_name="Ben")
+    slack.add_user(OUTSIDER, "olly", "Olly Out")
+    slack.join(INBOX, AGENT, BOSS)
+
+
+def header_text(slack: SlackEmulator, thread: str) -> str:
+    message = slack.message(INBOX, thread)
+    assert message is not None
+    return json.dumps(message.blocks)
+
+
+def updates_of(slack: SlackEmulator, thread: str) -> list[Any]:
+    return [c for c in slack.calls_to("chat.update") if c.args.get("ts") == thread]
+
+
+async def test_resolve_and_assign_by_command_update_the_card_and_the_store(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    answer = await slash(bridge, slack, "resolve (415) 555-0123")
+    assert answer.status == 200
+    assert "Resolved #1" in answer.text
+    await eventually(lambda: "Resolved" in header_text(slack, thread))
+    await eventually(lambda: any("Resolved by" in t for t in thread_texts(slack, "0123")))
+
+    assert "Assigned #1" in (await slash(bridge, slack, f"assign #1 <@{BOSS}|ben>")).text
+    await eventually(lambda: f"<@{BOSS}>" in header_text(slack, thread))
+    await eventually(
+        lambda: any(c.args.get("channel") == BOSS for c in slack.calls_to("chat.postMessage"))
+    )
+    # A new text reopens it and says so in the channel, once.
+    await bridge.text(ANA, "one more thing")
+    await eventually(lambda: "Open" in header_text(slack, thread))
+    await eventually(
+        lambda: any(c.args.get("reply_broadcast") for c in slack.calls_to("chat.postMessage"))
+    )
+
+
+async def test_reactions_resolve_and_assign_and_undo(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    url = f"{bridge.url}/slack/events"
+    [customer_text] = slack.replies(INBOX, thread)
+    await slack.deliver(url, slack.user_reacts(INBOX, customer_text.ts, BOSS, "raising_hand"))
+    await eventually(lambda: f"<@{BOSS}>" in header_text(slack, thread))
+    await slack.deliver(url, slack.user_reacts(INBOX, thread, AGENT, "white_check_mark"))
+    await eventually(lambda: "Resolved" in header_text(slack, thread))
+    removed = {
+        "type": "reaction_removed",
+        "user": AGENT,
+        "reaction": "white_check_mark",
+        "item": {"type": "message", "channel": INBOX, "ts": thread},
+    }
+    await slack.deliver(url, removed)
+    await eventually(lambda: "Resolved" not in header_text(slack, thread))
+    # The bridge's own ✅ (a delivery mark) never resolves anything.
+    own = slack.user_reacts(INBOX, thread, slack.bot_user_id, "white_check_mark")
+    await slack.deliver(url, own)
+    await asyncio.sleep(0.3)
+    assert "Resolved" not in header_text(slack, thread)
+
+
+async def test_header_buttons(bridge: BridgeUnderTest, slack: SlackEmulator) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    url = f"{bridge.url}/slack/events"
+    await slack.deliver(
+        url,
+        slack.block_action(AGENT, "header_assign_me", "1", channel=INBOX, message_ts=thread),
+        kind="interactive",
+    )
+    await eventually(lambda: f"<@{AGENT}>" in header_text(slack, thread))
+    await slack.deliver(
+        url,
+        slack.block_action(AGENT, "header_flag", "1", channel=INBOX, message_ts=thread),
+        kind="interactive",
+    )
+    await eventually(lambda: "Flagged" in header_text(slack, thread))
+    assert "header_unflag" in header_text(slack, thread)
+
+
+async def test_canned_responses_are_personalised_and_guarded(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    await open_thread(bridge, slack, ANA)
+    missing = await slash(bridge, slack, "canned greet +1 415 555 0123")
+    assert "needs `{first_name}`" in missing.text
+    assert twilio.sent == []
+    await slash(bridge, slack, 'contact #1 name="Ana Ruiz" order_id=A-17')
+    answer = await slash(bridge, slack, "canned greet +1 415 555 0123")
+    assert "Sending `greet`" in answer.text
+    await eventually(lambda: len(twilio.sent) == 1)
+    assert twilio.sent[0].body == "Hi Ana, thanks for texting Harbor Street Bakery!"
+    await asyncio.sleep(0.3)
+    assert len(twilio.sent) == 1
+    await eventually(lambda: any("canned “greet”" in t for t in thread_texts(slack, "0123")))
+
+    await bridge.text(ANA, "STOP")
+    await eventually(lambda: any("Opted out" in t for t in thread_texts(slack, "0123")))
+    refused = await slash(bridge, slack, "canned order #1")
+    assert "opted out" in refused.text
+    await asyncio.sleep(0.3)
+    assert len(twilio.sent) == 1
+
+
+async def test_canned_management_and_admins(bridge: BridgeUnderTest, slack: SlackEmulator) -> None:
+    assert "Saved `thanks`" in (await slash(bridge, slack, "canned add thanks Thank you!")).text
+    listed = (await slash(bridge, slack, "canned list")).text
+    assert "`greet`" in listed
+    assert "`thanks`: Thank you!" in listed
+    assert "Removed `thanks`" in (await slash(bridge, slack, "canned remove thanks")).text
+
+
+async def test_usage_pickers_and_outsiders(bridge: BridgeUnderTest, slack: SlackEmulator) -> None:
+    await open_thread(bridge, slack, ANA)
+    unknown = await slash(bridge, slack, "frobnicate #1")
+    assert "There is no `/sms frobnicate`" in unknown.text
+    assert "Usage:" in unknown.text
+    picker = json.loads((await slash(bridge, slack, "resolve")).text)
+    assert "Which conversation?" in picker["text"]
+    buttons = next(b for b in picker["blocks"] if b["type"] == "actions")["elements"]
+    assert buttons[0]["text"]["text"].startswith("#1 ")
+    outsider = await slash(bridge, slack, "resolve #1", user=OUTSIDER)
+    assert "Only members" in outsider.text
+    assert len(parents(slack)) == 1
+
+
+async def test_app_home_lists_by_recency_and_filters(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    await open_thread(bridge, slack, ANA)
+    await open_thread(bridge, slack, BEN)
+    url = f"{bridge.url}/slack/events"
+    await slack.deliver(
+        url,
+        {
+            "type": "app_home_opened",
+            "user": AGENT,
+            "tab": "home",
+            "channel": "D0ANA",
+            "event_ts": "1.0",
+        },
+    )
+    await eventually(lambda: AGENT in slack.home_views)
+
+    def rows() -> list[str]:
+        blocks = slack.home_views[AGENT]["blocks"]
+        return [
+            b["text"]["text"] for b in blocks if b["type"] == "section" and "#" in b["text"]["text"]
+        ]
+
+    await eventually(lambda: len(rows()) == 2)
+    assert rows()[0].startswith(":large_blue_circle: *#2*")  # Ben texted last
+    await slash(bridge, slack, f"assign #1 <@{AGENT}>")
+    choose = slack.block_action(AGENT, "home_filter", "", channel=INBOX)
+    choose["view"] = {"type": "home"}
+    choose["actions"] = [
+        {
+            "type": "static_select",
+            "action_id": "home_filter",
+            "selected_option": {"value": "mine"},
+            "block_id": "home_filters",
+        }
+    ]
+    await slack.deliver(url, choose, kind="interactive")
+    await eventually(lambda: len(rows()) == 1 and "#1" in rows()[0])
+    await slash(bridge, slack, "resolve #1")
+    await eventually(
+        lambda: rows() == [] or "Nothing here" in json.dumps(slack.home_views[AGENT]["blocks"])
+    )

@@ -1,0 +1,78 @@
+"""Block Kit payloads stay inside Slack's limits, whatever the data (long names,
+long texts, many conversations): 50 blocks a message, 100 a Home tab, 3,000
+characters a section, 2,000 a context element or button value, 75 a button label,
+250 kB a view."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.models import ConsentState, Contact, Conversation
+from bridge.slack.agent_notes import held_blocks
+from bridge.slack.commands import picker_blocks
+from bridge.slack.header import render_header
+from bridge.slack.home import InboxFilter, render_home
+from bridge.threading.command_desk import Reply
+from bridge.threading.commands import Action, Command
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+LONG = "Ä" * 5000
+
+
+def conversation(n: int, **extra: Any) -> Conversation:
+    return Conversation(
+        id=n,
+        business_number="+14155550100",
+        subscriber=f"+1415555{n:04d}",
+        created_at=NOW,
+        last_activity_at=NOW,
+        **extra,
+    )
+
+
+def texts(blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(kind, text) of every text object in the blocks."""
+    found: list[tuple[str, str]] = []
+    for block in blocks:
+        if "text" in block and isinstance(block["text"], dict):
+            found.append((block["type"], block["text"]["text"]))
+        for element in block.get("elements", []):
+            if isinstance(element.get("text"), dict):
+                found.append(("button", element["text"]["text"]))
+            elif "text" in element:
+                found.append(("context", element["text"]))
+            if "value" in element:
+                assert len(element["value"]) <= 2000
+        if isinstance(block.get("accessory"), dict):
+            found.append(("button", block["accessory"]["text"]["text"]))
+    return found
+
+
+def check(blocks: list[dict[str, Any]], max_blocks: int) -> None:
+    assert len(blocks) <= max_blocks
+    for kind, text in texts(blocks):
+        limit = {"section": 3000, "context": 2000, "button": 75, "header": 150}[kind]
+        assert len(text) <= limit, (kind, len(text))
+
+
+def test_the_header_card_with_a_very_long_name_and_flag_reason() -> None:
+    flagged = conversation(1, flagged=True, flag_reason=LONG, assignee="U1")
+    _, blocks = render_header(flagged, Contact(phone="+1", name=LONG), ConsentState())
+    check(blocks, 50)
+
+
+def test_the_home_tab_with_many_long_rows() -> None:
+    many = [conversation(n, assignee="U1") for n in range(500)]
+    names = {c.id: LONG for c in many}
+    links = {c.id: "https://x.slack.com/archives/C1/p1" for c in many}
+    view = render_home(many, InboxFilter.ALL, names, links)
+    check(view["blocks"], 100)
+    assert len(json.dumps(view).encode()) < 250_000
+
+
+def test_pickers_and_held_notes() -> None:
+    reply = Reply("Which conversation?", picker=tuple(conversation(n) for n in range(10)))
+    check(picker_blocks(reply, Command(action=Action.RESOLVE)), 50)
+    check(held_blocks(LONG, "m" * 32), 50)
