@@ -44,6 +44,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import StoreUnavailable
+from bridge.store.batching import GroupCommit
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
 # its entry: add the next one. (Nothing has shipped yet; the first release is entry 1.)
@@ -116,6 +117,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
     CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE state IN ('pending', 'running');
     CREATE INDEX jobs_state ON jobs (state, kind);
+    CREATE INDEX jobs_pending ON jobs (seq) WHERE state = 'pending';
+    CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'running';
     -- Append-only: the current consent of a subscriber is derived from it.
     CREATE TABLE consent_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -210,6 +213,18 @@ def _job(row: aiosqlite.Row, token: str) -> Job:
     )
 
 
+def _marks(values: Sequence[object]) -> str:
+    """Placeholders for an IN (…) list."""
+    return ", ".join("?" for _ in values)
+
+
+async def _fetchall(
+    db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> list[aiosqlite.Row]:
+    async with db.execute(sql, tuple(params)) as cur:
+        return list(await cur.fetchall())
+
+
 async def _fetchone(
     db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> aiosqlite.Row | None:
@@ -226,6 +241,7 @@ class SQLiteStore:
         # One connection: the lock keeps each effect's statements together, so no
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
+        self._inbound = GroupCommit(self._record_inbound_batch)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -304,58 +320,109 @@ class SQLiteStore:
     async def record_inbound(
         self, sms: InboundSms, *, keyword: KeywordMark | None = None
     ) -> InboundRecord:
-        at = _ts(sms.received_at)
+        return await self._inbound.submit((sms, keyword))
+
+    async def _record_inbound_batch(
+        self, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
+    ) -> list[InboundRecord]:
+        """One transaction for many texts, in a fixed handful of statements whatever
+        the batch size: what makes the webhook fast under load."""
         async with self._tx() as db:
-            existing = await _fetchone(db, "SELECT * FROM messages WHERE sid = ?", (sms.sid,))
-            if existing is not None:
-                message = _message(existing)
-                conv = await _fetchone(
-                    db, "SELECT * FROM conversations WHERE id = ?", (message.conversation_id,)
+            sids = [sms.sid for sms, _ in batch]
+            known = {
+                row["sid"]: _message(row)
+                for row in await _fetchall(
+                    db,
+                    f"SELECT * FROM messages WHERE sid IN ({_marks(sids)})",  # noqa: S608
+                    sids,
                 )
-                assert conv is not None  # foreign key
-                return InboundRecord(
-                    conversation=_conversation(conv), message=message, created=False
+            }
+            fresh: dict[str, tuple[InboundSms, KeywordMark | None]] = {}
+            for sms, keyword in batch:
+                if sms.sid not in known:
+                    fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
+            conversations: dict[tuple[str, str], Conversation] = {}
+            if fresh:
+                values = [
+                    (sms.business_number, sms.subscriber, _ts(sms.received_at))
+                    for sms, _ in fresh.values()
+                ]
+                for row in await _fetchall(
+                    db,
+                    "INSERT INTO conversations (business_number, subscriber, created_at,"  # noqa: S608 - placeholders only
+                    " last_activity_at) VALUES "
+                    + ", ".join("(?, ?, ?, ?)" for _ in values)
+                    + " ON CONFLICT (business_number, subscriber) DO UPDATE"
+                    " SET last_activity_at = max(last_activity_at, excluded.last_activity_at)"
+                    " RETURNING *",
+                    [v for b, s, at in values for v in (b, s, at, at)],
+                ):
+                    conversation = _conversation(row)
+                    key = (conversation.business_number, conversation.subscriber)
+                    # The latest row of a conversation upserted twice is its state after.
+                    previous = conversations.get(key)
+                    if previous is None or conversation.last_activity_at >= (
+                        previous.last_activity_at
+                    ):
+                        conversations[key] = conversation
+            created: dict[str, InboundRecord] = {}
+            for sid, (sms, keyword) in fresh.items():
+                conversation = conversations[(sms.business_number, sms.subscriber)]
+                message = Message(
+                    id=uuid.uuid4().hex,
+                    conversation_id=conversation.id,
+                    direction=Direction.INBOUND,
+                    body=sms.body,
+                    media=sms.media,
+                    sid=sid,
+                    created_at=sms.received_at,
+                    keyword=keyword,
                 )
-            async with db.execute(
-                """
-                INSERT INTO conversations (business_number, subscriber, created_at,
-                                           last_activity_at)
-                VALUES (?, ?, ?, ?)
-                ON CONFLICT (business_number, subscriber) DO UPDATE
-                SET last_activity_at = max(last_activity_at, excluded.last_activity_at)
-                RETURNING *
-                """,
-                (sms.business_number, sms.subscriber, at, at),
-            ) as cur:
-                row = await cur.fetchone()
-            assert row is not None
-            conversation = _conversation(row)
-            message = Message(
-                id=uuid.uuid4().hex,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                body=sms.body,
-                media=sms.media,
-                sid=sms.sid,
-                created_at=sms.received_at,
-                keyword=keyword,
-            )
-            await db.execute(
+                created[sid] = InboundRecord(
+                    conversation=conversation, message=message, created=True
+                )
+            await db.executemany(
                 "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
                 " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.id,
-                    message.conversation_id,
-                    message.direction.value,
-                    message.body,
-                    json.dumps([m.model_dump() for m in message.media]),
-                    message.sid,
-                    at,
-                    None if keyword is None else keyword.value,
-                ),
+                [
+                    (
+                        r.message.id,
+                        r.message.conversation_id,
+                        r.message.direction.value,
+                        r.message.body,
+                        json.dumps([m.model_dump() for m in r.message.media]),
+                        r.message.sid,
+                        _ts(r.message.created_at),
+                        None if r.message.keyword is None else r.message.keyword.value,
+                    )
+                    for r in created.values()
+                ],
             )
-            await self._enqueue(post_job(message), run_at=at)
-        return InboundRecord(conversation=conversation, message=message, created=True)
+            await self._insert_jobs(
+                [(post_job(r.message), _ts(r.message.created_at)) for r in created.values()]
+            )
+            known_ids = list({m.conversation_id for m in known.values()})
+            conversations_of_known = {
+                row["id"]: _conversation(row)
+                for row in await _fetchall(
+                    db,
+                    f"SELECT * FROM conversations WHERE id IN ({_marks(known_ids)})",  # noqa: S608
+                    known_ids,
+                )
+            }
+        results: list[InboundRecord] = []
+        handed_out: set[str] = set()
+        for sms, _ in batch:
+            if sms.sid in created and sms.sid not in handed_out:
+                handed_out.add(sms.sid)
+                results.append(created[sms.sid])
+                continue
+            message = known.get(sms.sid) or created[sms.sid].message
+            conversation = conversations_of_known.get(message.conversation_id) or (
+                created[sms.sid].conversation
+            )
+            results.append(InboundRecord(conversation=conversation, message=message, created=False))
+        return results
 
     async def record_outbound(
         self,
@@ -794,25 +861,60 @@ class SQLiteStore:
             ),
         )
 
+    async def _insert_jobs(self, jobs: Sequence[tuple[NewJob, float]]) -> None:
+        """New jobs (fresh keys) at the tail of their lanes, in one statement."""
+        if not jobs:
+            return
+        row = await _fetchone(self.db, "SELECT coalesce(max(seq), 0) FROM jobs")
+        base = int(row[0]) if row else 0
+        await self.db.executemany(
+            "INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id,"
+            " message_id, note, user, created_at)"
+            " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    job.key,
+                    job.kind.value,
+                    job.lane,
+                    base + n,
+                    run_at,
+                    job.conversation_id,
+                    job.message_id,
+                    job.note,
+                    job.user,
+                    run_at,
+                )
+                for n, (job, run_at) in enumerate(jobs, start=1)
+            ],
+        )
+
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float
     ) -> list[Job]:
         at = _ts(now)
         token = f"{owner}:{uuid.uuid4().hex}"
         async with self._tx() as db:
-            async with db.execute(
+            # A running job is always the head of its lane, so an expired one is
+            # claimable as it is. Pending ones are walked in enqueue order (a partial
+            # index), each checked to be its lane's head; the walk stops at `limit`.
+            rows = await _fetchall(
+                db,
+                "SELECT * FROM jobs WHERE state = 'running' AND lease_until <= ?"
+                " ORDER BY seq LIMIT ?",
+                (at, limit),
+            )
+            rows += await _fetchall(
+                db,
                 """
                 SELECT * FROM jobs j
-                WHERE ((j.state = 'pending' AND j.run_at <= :now)
-                       OR (j.state = 'running' AND j.lease_until <= :now))
+                WHERE j.state = 'pending' AND j.run_at <= ?
                   AND NOT EXISTS (SELECT 1 FROM jobs k
                                   WHERE k.lane = j.lane AND k.state IN ('pending', 'running')
                                     AND k.seq < j.seq)
-                ORDER BY j.seq LIMIT :limit
+                ORDER BY j.seq LIMIT ?
                 """,
-                {"now": at, "limit": limit},
-            ) as cur:
-                rows = list(await cur.fetchall())
+                (at, limit - len(rows)),
+            )
             await db.executemany(
                 "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?,"
                 " attempts = attempts + 1 WHERE key = ?",

@@ -397,3 +397,38 @@ async def test_datetimes_come_back_aware_utc(store: Store) -> None:
     assert message == record.message
     assert conversation == record.conversation
     assert message.created_at.astimezone(UTC).hour == 12
+
+
+async def test_a_burst_of_concurrent_texts_is_recorded_once_each_in_order(store: Store) -> None:
+    """Many webhooks at once (group commit on SQLite): every sid once, repeats as
+    duplicates, one conversation per number, every text with one post job. (The
+    order of concurrent calls is not defined; sequential ones keep theirs.)"""
+    texts = [
+        sms(
+            f"SMburst{n:03d}",
+            subscriber=f"+1415555{1000 + n % 10:04d}",
+            body=f"text {n}",
+            at=T0 + timedelta(milliseconds=n),
+        )
+        for n in range(120)
+    ]
+    repeats = texts[::7]
+    records = await asyncio.gather(*(store.record_inbound(t) for t in [*texts, *repeats]))
+
+    created = [r for r in records if r.created]
+    assert sorted(r.message.sid or "" for r in created) == sorted(t.sid for t in texts)
+    assert len({r.conversation.id for r in records}) == 10
+    for record in records:
+        assert record.conversation.subscriber == (
+            next(t for t in texts if t.sid == record.message.sid).subscriber
+        )
+    posted: list[str] = []
+    while jobs := await store.claim_jobs(
+        "w", now=T0 + timedelta(hours=1), limit=50, lease_seconds=30
+    ):
+        for job in jobs:
+            message = await store.get_message(str(job.message_id))
+            assert message is not None
+            posted.append(message.body)
+            await store.complete_job(job)
+    assert sorted(posted) == sorted(t.body for t in texts)
