@@ -40,6 +40,7 @@ from bridge.slack.listeners import MessageListener
 from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
 from bridge.slack.reactions import ReactionListener
+from bridge.slack.shortcut import SmsActionsShortcut
 from bridge.slack.thread_notes import ThreadNote
 from bridge.slack.threads import ThreadKeeper
 from bridge.sms.media import TwilioMedia
@@ -191,6 +192,7 @@ async def build_app(
     ReactionListener(store, desk, commands, members, config.slack.reactions).register(bolt)
     HeaderActions(store, desk, members).register(bolt)
     home.register(bolt)
+    SmsActionsShortcut(store, desk, commands, members).register(bolt)
     socket_mode = (
         AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         if settings.slack_app_token

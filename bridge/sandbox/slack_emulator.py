@@ -274,6 +274,7 @@ class SlackEmulator:
             "conversations.info": self._conversations_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "views.update": self._views_update,
             "conversations.members": self._conversations_members,
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
@@ -894,6 +895,56 @@ class SlackEmulator:
         self.modals[user] = opened
         return {"ok": True, "view": opened}
 
+    def _views_update(self, req: _Request) -> dict[str, Any]:
+        view = _structured(req.args.get("view"))
+        view_id = str(req.args.get("view_id", ""))
+        user = next((u for u, v in self.modals.items() if v["id"] == view_id), None)
+        if user is None:
+            raise SlackError("not_found")
+        if not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        self.modals[user] = {**view, "id": view_id, "app_id": self.app_id}
+        return {"ok": True, "view": self.modals[user]}
+
+    def message_shortcut(
+        self, user: str, channel: str, ts: str, callback_id: str
+    ) -> dict[str, Any]:
+        """The payload of a person choosing a message shortcut on a message."""
+        message = self.message(channel, ts)
+        if message is None:
+            raise ValueError(f"no message {ts} in {channel}")
+        return {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id},
+            "user": {"id": user},
+            "channel": {"id": self._channel(channel).id},
+            "trigger_id": self.trigger(user),
+            "response_url": self.response_url(),
+            "message_ts": ts,
+            "message": {
+                "type": "message",
+                "ts": ts,
+                "text": message.text,
+                "user": message.user,
+                **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+            },
+        }
+
+    def modal_action(self, user: str, action: dict[str, Any]) -> dict[str, Any]:
+        """The payload of a person using an element in their open modal."""
+        view = self.modals[user]
+        return {
+            "type": "block_actions",
+            "team": {"id": self.team_id},
+            "user": {"id": user},
+            "api_app_id": self.app_id,
+            "trigger_id": self.trigger(user),
+            "container": {"type": "view", "view_id": view["id"]},
+            "view": view,
+            "actions": [action],
+        }
+
     def trigger(self, user: str) -> str:
         """A fresh trigger_id, as Slack puts in an interaction, good for one views.open."""
         trigger_id = f"{int(time.time())}.{secrets.token_hex(6)}"
@@ -927,14 +978,19 @@ class SlackEmulator:
             ],
         }
 
-    def view_submission(self, user: str, values: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def view_submission(self, user: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The payload of `user` submitting their open modal; `values` maps
-        block_id → action_id → typed text."""
+        block_id → action_id → typed text, or → an element's state as Slack sends it
+        (e.g. {"selected_user": "U1"})."""
         view = self.modals.pop(user)
         state = {
-            block: {action: {"type": "plain_text_input", "value": text}}
+            block: {
+                action: value
+                if isinstance(value, dict)
+                else {"type": "plain_text_input", "value": value}
+                for action, value in fields.items()
+            }
             for block, fields in values.items()
-            for action, text in fields.items()
         }
         return {
             "type": "view_submission",

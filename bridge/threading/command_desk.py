@@ -136,22 +136,36 @@ class CommandDesk:
         await self._store.put_canned(str(command.name), command.text)
         return Reply(f"Saved `{command.name}`.")
 
-    async def _canned_send(self, command: Command, conversation: Conversation, user: str) -> Reply:
-        template = (await self._store.list_canned()).get(str(command.name))
+    async def _render(self, name: str, conversation: Conversation) -> tuple[str, str | None]:
+        """(the personalised text, or why there is none)."""
+        template = (await self._store.list_canned()).get(name)
         if template is None:
-            return Reply(f"No canned response `{command.name}`; `/sms canned list` shows them.")
+            return "", f"No canned response `{name}`; `/sms canned list` shows them."
         contact = await self._store.get_contact(conversation.subscriber)
         try:
-            text = personalise(template, contact, self._business, conversation.subscriber)
+            return personalise(template, contact, self._business, conversation.subscriber), None
         except MissingField as exc:
-            return Reply(
-                f"Not sent: `{command.name}` needs `{{{exc.field}}}`, and "
+            return "", (
+                f"Not sent: `{name}` needs `{{{exc.field}}}`, and "
                 f"{display(conversation.subscriber)} has none. Set it with "
                 f"`/sms contact #{conversation.id} {exc.field}=…`."
             )
-        problem = await self._outbound.send_text(
-            conversation, text, author=user, label=f" canned “{command.name}”"
-        )
+
+    async def preview(self, name: str, conversation: Conversation) -> str:
+        """A canned response as this subscriber would get it, or why it can't go out."""
+        text, problem = await self._render(name, conversation)
+        return problem or text
+
+    async def canned_problem(self, name: str, conversation: Conversation) -> str | None:
+        text, problem = await self._render(name, conversation)
+        return problem or (await self._outbound.check_text(conversation, text))[0]
+
+    async def _canned_send(self, command: Command, conversation: Conversation, user: str) -> Reply:
+        text, problem = await self._render(str(command.name), conversation)
+        if problem is None:
+            problem = await self._outbound.send_text(
+                conversation, text, author=user, label=f" canned “{command.name}”"
+            )
         return Reply(problem or f"Sending `{command.name}` to #{conversation.id}: “{escape(text)}”")
 
     async def _contact(self, command: Command, conversation: Conversation) -> Reply:

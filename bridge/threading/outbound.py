@@ -221,6 +221,25 @@ class OutboundPipeline:
         self._on_enqueued()
         return None
 
+    async def check_text(
+        self, conversation: Conversation, body: str
+    ) -> tuple[str | None, MessagePurpose]:
+        """Whether a text may be sent now by command, and as what: (problem, purpose)."""
+        if not body.strip():
+            return "There is nothing to send.", MessagePurpose.REPLY
+        if len(body) > MAX_BODY:
+            return f"{len(body)} characters is over the {MAX_BODY} an SMS can carry.", (
+                MessagePurpose.REPLY
+            )
+        consent = await self._store.consent_state(
+            conversation.business_number, conversation.subscriber
+        )
+        promo = self._rules.promo.match(body)
+        purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
+        if (reason := refusal(conversation, consent, purpose)) is not None:
+            return reason + (f" (“{promo}” reads like marketing.)" if promo else ""), purpose
+        return None, purpose
+
     async def send_text(
         self, conversation: Conversation, text: str, *, author: str, label: str = ""
     ) -> str | None:
@@ -228,17 +247,9 @@ class OutboundPipeline:
         but refused outright, not held, when it reads like marketing without consent.
         Returns the problem, or None when queued."""
         body = self._prepare(text)
-        if not body.strip():
-            return "There is nothing to send."
-        if len(body) > MAX_BODY:
-            return f"{len(body)} characters is over the {MAX_BODY} an SMS can carry."
-        consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
-        )
-        promo = self._rules.promo.match(body)
-        purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
-        if (reason := refusal(conversation, consent, purpose)) is not None:
-            return reason + (f" (“{promo}” reads like marketing.)" if promo else "")
+        problem, purpose = await self.check_text(conversation, body)
+        if problem is not None:
+            return problem
         key = f"cmd:{uuid.uuid4().hex}"
         await self._store.record_system_text(conversation.id, body, purpose, key=key)
         await self._store.enqueue(

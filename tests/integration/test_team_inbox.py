@@ -214,3 +214,56 @@ async def test_app_home_lists_by_recency_and_filters(
     await eventually(
         lambda: rows() == [] or "Nothing here" in json.dumps(slack.home_views[AGENT]["blocks"])
     )
+
+
+async def test_the_sms_actions_shortcut_previews_and_applies(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    url = f"{bridge.url}/slack/events"
+    [customer_text] = slack.replies(INBOX, thread)
+    shortcut = slack.message_shortcut(AGENT, INBOX, customer_text.ts, "sms_actions")
+    assert (await slack.deliver(url, shortcut, kind="interactive")).status == 200
+    await eventually(lambda: AGENT in slack.modals)
+    assert "greet" in json.dumps(slack.modals[AGENT])
+
+    pick = {
+        "type": "static_select",
+        "action_id": "canned_pick",
+        "block_id": "canned",
+        "selected_option": {"value": "greet"},
+    }
+    await slack.deliver(url, slack.modal_action(AGENT, pick), kind="interactive")
+    await eventually(lambda: "needs `{first_name}`" in json.dumps(slack.modals[AGENT]))
+    refused = await slack.deliver(
+        url,
+        slack.view_submission(
+            AGENT, {"canned": {"canned_pick": {"selected_option": {"value": "greet"}}}}
+        ),
+        kind="interactive",
+    )
+    assert "needs" in refused.text
+
+    await slash(bridge, slack, 'contact #1 name="Ana Ruiz"')
+    slack.modals[AGENT] = {
+        "id": "V1",
+        "callback_id": "sms_actions_modal",
+        "private_metadata": "1",
+        "type": "modal",
+    }
+    submit = slack.view_submission(
+        AGENT,
+        {
+            "assign": {"user": {"type": "users_select", "selected_user": BOSS}},
+            "status": {"status": {"selected_option": {"value": "resolve"}}},
+            "canned": {"canned_pick": {"selected_option": {"value": "greet"}}},
+        },
+    )
+    assert (await slack.deliver(url, submit, kind="interactive")).status == 200
+    await eventually(lambda: "Resolved" in header_text(slack, thread))
+    assert f"<@{BOSS}>" in header_text(slack, thread)
+    await eventually(
+        lambda: (
+            [m.body for m in twilio.sent] == ["Hi Ana, thanks for texting Harbor Street Bakery!"]
+        )
+    )
