@@ -176,7 +176,7 @@ async def build_app(
     signing_secret = settings.slack_signing_secret
     bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
     names = SlackNames(gateway)
-    members = InboxMembers(gateway, settings.slack_inbox_channel)
+    members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
     commands = CommandDesk(
         store,
         desk,

@@ -293,6 +293,8 @@ class SlackSection(Section):
                 )
         return value
 
+    # Besides the inbox channel's members, the members of this user group (S…) may act.
+    user_group: str | None = None
     # Who may use admin-only actions; empty: every inbox member may.
     admins: list[str] = Field(default_factory=list)
     admin_actions: list[AdminAction] = Field(default_factory=_admin_default)

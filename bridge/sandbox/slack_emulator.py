@@ -258,6 +258,8 @@ class SlackEmulator:
         self._users: dict[str, User] = {}
         self._files: dict[str, UploadedFile] = {}
         self._triggers: dict[str, str] = {}
+        # User groups (S…) and their members, for usergroups.users.list.
+        self.user_groups: dict[str, list[str]] = {}
         self._failures = FailureInjector()
         self._limiter = _RateLimiter()
         self._last_ts = 0
@@ -276,6 +278,7 @@ class SlackEmulator:
             "views.open": self._views_open,
             "views.update": self._views_update,
             "conversations.members": self._conversations_members,
+            "usergroups.users.list": self._usergroup_users,
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -850,6 +853,12 @@ class SlackEmulator:
             raise SlackError("message_not_found")
         link = f"https://sandbox.slack.example/archives/{channel.id}/p{ts.replace('.', '')}"
         return {"ok": True, "channel": channel.id, "permalink": link}
+
+    def _usergroup_users(self, req: _Request) -> dict[str, Any]:
+        group = self.user_groups.get(str(req.args.get("usergroup", "")))
+        if group is None:
+            raise SlackError("no_such_subteam")
+        return {"ok": True, "users": list(group)}
 
     def join(self, channel: str, *users: str) -> None:
         """Make people members of a channel (what conversations.members lists)."""

@@ -1,5 +1,6 @@
-"""Who may act on the inbox: members of the inbox channel (conversations.members,
-cached, so a command costs no extra Slack call)."""
+"""Who may act on the inbox: members of the inbox channel, and of a user group when
+one is configured (conversations.members / usergroups.users.list, cached, so a
+command costs no extra Slack call)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ TTL_SECONDS = 300.0
 
 
 class InboxMembers:
-    def __init__(self, gateway: SlackGateway, channel: str) -> None:
+    def __init__(self, gateway: SlackGateway, channel: str, group: str | None = None) -> None:
         self._gateway = gateway
         self._channel = channel
+        self._group = group
         self._members: frozenset[str] = frozenset()
         self._expires = 0.0
 
@@ -36,5 +38,8 @@ class InboxMembers:
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 break
+        if self._group:
+            data = await self._gateway.lookup("usergroups.users.list", usergroup=self._group)
+            members.update(str(u) for u in (data or {}).get("users", []))
         self._members = frozenset(members)
         self._expires = time.monotonic() + TTL_SECONDS

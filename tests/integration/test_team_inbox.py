@@ -168,6 +168,7 @@ async def test_usage_pickers_and_outsiders(bridge: BridgeUnderTest, slack: Slack
     assert buttons[0]["text"]["text"].startswith("#1 ")
     outsider = await slash(bridge, slack, "resolve #1", user=OUTSIDER)
     assert "Only members" in outsider.text
+    assert "Resolved" not in header_text(slack, parents(slack)[0].ts)
     assert len(parents(slack)) == 1
 
 
@@ -267,3 +268,18 @@ async def test_the_sms_actions_shortcut_previews_and_applies(
             [m.body for m in twilio.sent] == ["Hi Ana, thanks for texting Harbor Street Bakery!"]
         )
     )
+
+
+@pytest.mark.parametrize(
+    "business_config",
+    [BusinessConfig.model_validate({"slack": {"user_group": "S0NIGHT", "admins": [BOSS]}})],
+)
+async def test_a_user_group_may_act_and_admin_actions_are_limited(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    slack.user_groups["S0NIGHT"] = [OUTSIDER]
+    await open_thread(bridge, slack, ANA)
+    assert "Resolved #1" in (await slash(bridge, slack, "resolve #1", user=OUTSIDER)).text
+    refused = await slash(bridge, slack, "canned add hi Hello", user=AGENT)
+    assert "Only admins" in refused.text
+    assert "Saved" in (await slash(bridge, slack, "canned add hi Hello", user=BOSS)).text
