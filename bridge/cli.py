@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from aiohttp import web
@@ -18,9 +19,10 @@ from bridge.checks import run_checks
 from bridge.compliance.export import write_consent_csv
 from bridge.config import BusinessConfig, ConfigError, Settings, load_business_config, load_settings
 from bridge.connect import connect
-from bridge.models import ConsentEvent
-from bridge.store.base import StoreUnavailable
+from bridge.store.base import Store, StoreUnavailable
 from bridge.threading.contacts import import_contacts, read_contacts
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     add_completion=False,
@@ -34,6 +36,19 @@ def _fail(message: str) -> NoReturn:
     """One line an operator can act on, and exit 2: never a traceback."""
     typer.echo(f"sms-bridge: {message}", err=True)
     raise typer.Exit(2)
+
+
+async def _with_store(settings: Settings, use: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the configured store for one command, and close it after."""
+    store = make_store(settings)
+    try:
+        await store.open()
+    except StoreUnavailable as exc:
+        _fail(str(exc))
+    try:
+        return await use(store)
+    finally:
+        await store.close()
 
 
 def _load() -> tuple[Settings, BusinessConfig]:
@@ -110,18 +125,7 @@ def consent_export(
     """Write every consent change (who, what, granted or revoked, source, when) as CSV."""
     settings, _config = _load()
 
-    async def rows() -> list[ConsentEvent]:
-        store = make_store(settings)
-        try:
-            await store.open()
-        except StoreUnavailable as exc:
-            _fail(str(exc))
-        try:
-            return await store.consent_log()
-        finally:
-            await store.close()
-
-    events = asyncio.run(rows())
+    events = asyncio.run(_with_store(settings, lambda store: store.consent_log()))
     if file is None:
         write_consent_csv(events, sys.stdout)
         return
@@ -149,26 +153,18 @@ def contacts_import(
         out.print(f"[yellow]![/] {file.name} {problem}", markup=False)
     business = settings.twilio_from_number or str(settings.twilio_messaging_service_sid)
 
-    async def run() -> int:
-        store = make_store(settings)
-        try:
-            await store.open()
-        except StoreUnavailable as exc:
-            _fail(str(exc))
-        try:
-            with Progress(console=out, transient=True) as progress:
-                task = progress.add_task("Importing contacts", total=len(rows))
-                return await import_contacts(
-                    store,
-                    rows,
-                    business_number=business,
-                    source_name=file.name,
-                    on_row=lambda: progress.advance(task),
-                )
-        finally:
-            await store.close()
+    async def run(store: Store) -> int:
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("Importing contacts", total=len(rows))
+            return await import_contacts(
+                store,
+                rows,
+                business_number=business,
+                source_name=file.name,
+                on_row=lambda: progress.advance(task),
+            )
 
-    imported = asyncio.run(run())
+    imported = asyncio.run(_with_store(settings, run))
     out.print(f"[green]✓[/] {imported} contacts imported, {len(problems)} lines skipped")
     if problems:
         raise typer.Exit(1)

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bridge.models import ConsentEvent, ConsentKind, ConsentSource
+
+
+def _events(
+    kinds: Iterable[ConsentKind],
+    granted: bool,
+    business_number: str,
+    subscriber: str,
+    *,
+    source: ConsentSource,
+    at: datetime,
+    evidence: str,
+    ref: str | None,
+) -> list[ConsentEvent]:
+    return [
+        ConsentEvent(
+            business_number=business_number,
+            subscriber=subscriber,
+            kind=kind,
+            granted=granted,
+            source=source,
+            at=at,
+            evidence=evidence,
+            ref=ref,
+        )
+        for kind in kinds
+    ]
 
 
 def revocation(
@@ -17,19 +44,16 @@ def revocation(
     ref: str | None,
 ) -> list[ConsentEvent]:
     """An opt-out withdraws everything: conversational texts and marketing alike."""
-    return [
-        ConsentEvent(
-            business_number=business_number,
-            subscriber=subscriber,
-            kind=kind,
-            granted=False,
-            source=source,
-            at=at,
-            evidence=evidence,
-            ref=ref,
-        )
-        for kind in ConsentKind
-    ]
+    return _events(
+        ConsentKind,
+        False,
+        business_number,
+        subscriber,
+        source=source,
+        at=at,
+        evidence=evidence,
+        ref=ref,
+    )
 
 
 def opt_in(
@@ -42,15 +66,13 @@ def opt_in(
     ref: str | None,
 ) -> list[ConsentEvent]:
     """START restores conversational texts only: marketing needs its own written consent."""
-    return [
-        ConsentEvent(
-            business_number=business_number,
-            subscriber=subscriber,
-            kind=ConsentKind.CONVERSATIONAL,
-            granted=True,
-            source=source,
-            at=at,
-            evidence=evidence,
-            ref=ref,
-        )
-    ]
+    return _events(
+        [ConsentKind.CONVERSATIONAL],
+        True,
+        business_number,
+        subscriber,
+        source=source,
+        at=at,
+        evidence=evidence,
+        ref=ref,
+    )
