@@ -118,7 +118,8 @@ async def build_app(
         auth_token=settings.twilio_auth_token.get_secret_value(),
     )
     waker = Waker()
-    home = HomeTab(store, gateway, waker)
+    members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
+    home = HomeTab(store, gateway, members, waker)
     desk = ConversationDesk(store, on_enqueued=waker)
     replies = OutboundPipeline(
         store,
@@ -176,15 +177,14 @@ async def build_app(
     signing_secret = settings.slack_signing_secret
     bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
     names = SlackNames(gateway)
-    members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
     commands = CommandDesk(
         store,
         desk,
         replies,
         business=config.business,
         slack=config.slack,
-        # New conversations (/sms send) start from the configured sender.
-        business_number=settings.twilio_from_number or str(settings.twilio_messaging_service_sid),
+        # New conversations (/sms send) and phone-number targets use this number.
+        business_number=settings.twilio_from_number,
     )
     MessageListener(replies, names).register(bolt)
     HeldReplyActions(replies, store).register(bolt)
@@ -206,10 +206,13 @@ async def build_app(
             web.post(
                 "/sms/status", StatusWebhook(signature, replies.delivery_update, metrics).handle
             ),
-            web.post("/slack/events", SlackEventsEndpoint(bolt).handle),
             *OpsEndpoints(store, metrics).routes(),
         ]
     )
+    if signing_secret is not None:
+        # Without a signing secret (Socket Mode only) nothing could tell Slack's
+        # requests from forged ones: the HTTP endpoint does not exist then.
+        app.add_routes([web.post("/slack/events", SlackEventsEndpoint(bolt).handle)])
 
     async def start(_app: web.Application) -> None:
         for name, text in config.canned.items():  # the config is the truth for its names

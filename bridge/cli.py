@@ -151,7 +151,9 @@ def contacts_import(
         _fail(f"{file}: {exc.strerror}")
     for problem in problems:
         out.print(f"[yellow]![/] {file.name} {problem}", markup=False)
-    business = settings.twilio_from_number or str(settings.twilio_messaging_service_sid)
+    business = settings.twilio_from_number
+    if business is None and any(row.marketing is not None for row in rows):
+        _fail("marketing_consent needs TWILIO_FROM_NUMBER: consent is kept per business number")
 
     async def run(store: Store) -> int:
         with Progress(console=out, transient=True) as progress:

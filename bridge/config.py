@@ -94,6 +94,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a channel ID like C0123456789, not a channel name")
         return value
 
+    @field_validator("twilio_from_number")
+    @classmethod
+    def _from_number(cls, value: str | None) -> str | None:
+        # The same key as the `To` of inbound texts, so consent and threads match.
+        try:
+            return None if value is None else to_e164(value)
+        except InvalidPhone as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("twilio_account_sid")
     @classmethod
     def _account_sid(cls, value: str) -> str:

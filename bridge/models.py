@@ -263,7 +263,6 @@ def sms_lane(conversation_id: int) -> str:
 class JobState(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
-    DONE = "done"
     DEAD = "dead"
 
 
@@ -303,14 +302,6 @@ class InboundRecord(Model):
     created: bool  # False: the MessageSid was already stored (a provider retry)
 
 
-class DeadJob(Model):
-    key: str
-    kind: JobKind
-    conversation_id: int | None
-    message_id: str | None
-    error: str
-
-
 def post_job(message: Message) -> NewJob:
     """Post a subscriber's text into its thread: created with the message itself."""
     return NewJob(
@@ -324,10 +315,13 @@ def post_job(message: Message) -> NewJob:
 
 def send_job(message: Message) -> NewJob:
     """Send an agent's reply as SMS: created with the message itself."""
+    lane = sms_lane(message.conversation_id)
+    if message.purpose is MessagePurpose.MARKETING:
+        lane += ":marketing"  # may wait for daytime; other replies must not wait with it
     return NewJob(
         key=f"send:{message.id}",
         kind=JobKind.SEND_SMS,
-        lane=sms_lane(message.conversation_id),
+        lane=lane,
         conversation_id=message.conversation_id,
         message_id=message.id,
     )
@@ -342,3 +336,10 @@ def header_job(conversation_id: int) -> NewJob:
         lane=conversation_lane(conversation_id),
         conversation_id=conversation_id,
     )
+
+
+def home_job(user: str | None = None) -> NewJob:
+    """Republish one person's App Home (just opened, filter changed), or everyone's
+    after a change: one pending job however many changes come meanwhile."""
+    key = f"home:{user}" if user else "home"
+    return NewJob(key=key, kind=JobKind.REFRESH_HOME, lane=key, user=user)

@@ -117,11 +117,17 @@ class Outbox:
         while True:
             await asyncio.sleep(self._lease / 3)
             until = utcnow() + timedelta(seconds=self._lease)
-            for job in list(self._running.values()):
+            for task, job in list(self._running.items()):
                 try:
-                    await self._store.extend_lease(job, until=until)
+                    kept = await self._store.extend_lease(job, until=until)
                 except Exception:
                     log.exception("outbox.heartbeat_failed", job=job.key)
+                    continue
+                if not kept:
+                    # Another worker took it over (this one stalled past its lease):
+                    # stop, so the job does not run twice at once.
+                    log.warning("outbox.lease_lost", job=job.key)
+                    task.cancel()
 
     async def _execute(self, job: Job) -> None:
         kind = job.kind.value
@@ -135,10 +141,18 @@ class Outbox:
             log.exception("outbox.job_crashed", job=job.key, kind=kind)
             await self._retry(job, RetryLater(f"{type(exc).__name__}: {exc}"))
         else:
-            await self._store.complete_job(job)
+            await self._settle(self._store.complete_job(job), job)
             self._metrics.jobs.labels(kind, "done").inc()
         finally:
             self.wake()  # this lane's next job may be due now
+
+    async def _settle(self, write: Awaitable[bool], job: Job) -> None:
+        """Record a job's outcome. If the store fails now, the lease runs out and the
+        job runs again: handlers are written to be re-run."""
+        try:
+            await write
+        except Exception:
+            log.exception("outbox.settle_failed", job=job.key)
 
     async def _retry(self, job: Job, exc: RetryLater) -> None:
         endless = exc.throttled or job.kind is JobKind.REPORT_DEAD
@@ -148,7 +162,10 @@ class Outbox:
         delay = exc.after if exc.after is not None else self._policy.delay(job.attempts)
         self._metrics.retries.labels(job.kind.value).inc()
         log.warning("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
-        await self._store.retry_job(job, run_at=utcnow() + timedelta(seconds=delay), error=str(exc))
+        await self._settle(
+            self._store.retry_job(job, run_at=utcnow() + timedelta(seconds=delay), error=str(exc)),
+            job,
+        )
 
     async def _give_up(self, job: Job, error: str) -> None:
         log.error("outbox.dead", job=job.key, error=error)

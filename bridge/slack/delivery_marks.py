@@ -3,10 +3,12 @@ reaction — and, when it failed, the reason in words in the thread."""
 
 from __future__ import annotations
 
+import contextlib
+
 from bridge.delivery.errors import GiveUp
 from bridge.models import DeliveryStatus, Job
 from bridge.phones import display
-from bridge.slack.gateway import SlackGateway
+from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.send_errors import reason
@@ -36,12 +38,12 @@ class DeliveryMark:
             return
         # The bridge's own texts (confirmations, HELP answers) have no Slack message.
         if message.slack_channel is not None and message.slack_ts is not None:
-            await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
+            with contextlib.suppress(ThreadGone):  # the agent deleted it: nothing to mark
+                await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
         if message.status in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
             conversation = await self._threads.conversation(message.conversation_id)
-            channel, thread_ts = await self._threads.ensure(conversation)
             note = (
                 f":warning: Not delivered to {display(conversation.subscriber)}: "
                 f"{reason(message.error_code)}."
             )
-            await self._gateway.post_message(channel, note, thread_ts=thread_ts)
+            await self._threads.post(conversation, note)

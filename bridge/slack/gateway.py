@@ -28,6 +28,10 @@ _OPERATOR = {
 }
 
 
+# Reads for display run inside Slack's 3-second acknowledgement window.
+LOOKUP_PATIENCE = 1.0
+
+
 class ThreadGone(Exception):
     """Slack no longer has the thread this call targeted."""
 
@@ -138,6 +142,8 @@ class SlackGateway:
     async def lookup(self, method: str, **args: str) -> dict[str, Any] | None:
         """A read (users.info, conversations.info) for display only: None when Slack
         cannot answer now, and the caller shows something plainer."""
+        if self._pacer.bucket(f"{method}:").delay() > LOOKUP_PATIENCE:
+            return None  # paced or told to wait: a plainer answer now beats a late one
         try:
             return await self._call(method, "", args, thread=False)
         except (RetryLater, GiveUp):

@@ -14,18 +14,30 @@ from bridge.models import (
     ConversationStatus,
     InboxFilter,
     Job,
-    JobKind,
-    NewJob,
+    home_job,
     utcnow,
 )
 from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.members import InboxMembers
 from bridge.store.base import Store
 
 FILTER_ACTION = "home_filter"
 MAX_ROWS = 40  # two blocks a row, within the 100 blocks a Home tab may have
 MAX_VIEWERS = 50  # republished per change; views.publish allows about 100 a minute
+NOT_A_MEMBER_VIEW: dict[str, Any] = {
+    "type": "home",
+    "blocks": [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "The SMS inbox is for members of its Slack channel.",
+            },
+        }
+    ],
+}
 LABELS = {
     InboxFilter.OPEN: "Open",
     InboxFilter.MINE: "Mine",
@@ -33,12 +45,6 @@ LABELS = {
     InboxFilter.FLAGGED: "Flagged",
     InboxFilter.ALL: "All",
 }
-
-
-def home_job(user: str | None = None) -> NewJob:
-    """Republish one person's Home (just opened, filter changed) or everyone's."""
-    key = f"home:{user}" if user else "home"
-    return NewJob(key=key, kind=JobKind.REFRESH_HOME, lane=key, user=user)
 
 
 def _option(inbox: InboxFilter) -> dict[str, Any]:
@@ -119,10 +125,15 @@ def render_home(
 
 class HomeTab:
     def __init__(
-        self, store: Store, gateway: SlackGateway, on_enqueued: Callable[[], None]
+        self,
+        store: Store,
+        gateway: SlackGateway,
+        members: InboxMembers,
+        on_enqueued: Callable[[], None],
     ) -> None:
         self._store = store
         self._gateway = gateway
+        self._members = members
         self._wake = on_enqueued
         self._workspace_url: str | None = None
 
@@ -135,6 +146,9 @@ class HomeTab:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
+        if not await self._members.allowed(user):
+            await self._gateway.publish_home(user, NOT_A_MEMBER_VIEW)
+            return
         viewers = await self._store.home_viewers()
         await self._store.set_home_filter(user, viewers.get(user, InboxFilter.OPEN))
         await self._store.enqueue(home_job(user), run_at=utcnow())
@@ -144,7 +158,7 @@ class HomeTab:
         await ack()
         user = str(body.get("user", {}).get("id", ""))
         value = str((action.get("selected_option") or {}).get("value", ""))
-        if value in InboxFilter._value2member_map_:
+        if value in InboxFilter._value2member_map_ and await self._members.allowed(user):
             await self._store.set_home_filter(user, InboxFilter(value))
             await self._store.enqueue(home_job(user), run_at=utcnow())
             self._wake()
@@ -158,6 +172,8 @@ class HomeTab:
         if job.user is not None:
             viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
         for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
+            if not await self._members.allowed(user):
+                continue  # left the inbox channel: their Home stops updating
             conversations = await self._store.list_conversations(inbox, user=user, limit=MAX_ROWS)
             names = {
                 c.id: contact.name

@@ -86,10 +86,14 @@ class InboundPoster:
                 fetched = await self._fetch(media.url)
             except MediaRejected as exc:
                 note = f":paperclip: {escape(media.url)} (not attached: {escape(str(exc))})"
-                await self._gateway.post_message(channel, note, thread_ts=thread_ts)
+                await self._threads.post(conversation, note)
                 continue
             extension = _EXTENSIONS.get(fetched.content_type, fetched.content_type.split("/")[-1])
-            await self._gateway.upload_file(
-                channel, thread_ts, filename=f"mms-{number}.{extension}", content=fetched.data
-            )
+            try:
+                await self._gateway.upload_file(
+                    channel, thread_ts, filename=f"mms-{number}.{extension}", content=fetched.data
+                )
+            except ThreadGone:
+                await self._threads.forget(conversation)
+                raise RetryLater("the thread is gone; the next run posts anew") from None
         await self._store.mark_media_posted(message.id)

@@ -44,6 +44,9 @@ class MessageListener:
         channel = str(event.get("channel", ""))
         if subtype == "message_changed":
             edited = event.get("message") or {}
+            before = event.get("previous_message") or {}
+            if edited.get("text") == before.get("text"):
+                return  # not an edit of the words (a link preview, a reaction count, …)
             if not _from_bot(edited) and edited.get("ts"):
                 text = await self._plain(str(edited.get("text", "")))
                 await self._outbound.edit(channel, str(edited["ts"]), text)

@@ -75,7 +75,9 @@ class ReactionListener:
                 name=action.removeprefix("canned:"),
                 target=Target(number=conversation.id),
             )
-            reply = await self._commands.run(command, user)
+            item = event.get("item") or {}
+            key = f"react:{item.get('channel')}:{item.get('ts')}:{user}:{event.get('reaction')}"
+            reply = await self._commands.run(command, user, key=key)
             log.info("slack.reaction_canned", conversation=conversation.id, reply=reply.text)
 
     async def on_removed(self, event: dict[str, Any], context: AsyncBoltContext) -> None:

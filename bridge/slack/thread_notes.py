@@ -3,9 +3,9 @@ did on its own, who changed what)."""
 
 from __future__ import annotations
 
-from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.delivery.errors import GiveUp
 from bridge.models import Job
-from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.gateway import SlackGateway
 from bridge.slack.threads import ThreadKeeper
 
 
@@ -23,11 +23,4 @@ class ThreadNote:
         if job.conversation_id is None or not job.note:
             raise GiveUp("thread note without a conversation or text")
         conversation = await self._threads.conversation(job.conversation_id)
-        channel, thread_ts = await self._threads.ensure(conversation)
-        try:
-            await self._gateway.post_message(
-                channel, job.note, thread_ts=thread_ts, broadcast=self._broadcast
-            )
-        except ThreadGone:
-            await self._threads.forget(conversation)
-            raise RetryLater("the thread is gone; the next run posts under a new parent") from None
+        await self._threads.post(conversation, job.note, broadcast=self._broadcast)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.delivery.errors import GiveUp
+from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation
-from bridge.slack.gateway import SlackGateway
+from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.header import render_header
 from bridge.store.base import Store
 
@@ -45,6 +45,18 @@ class ThreadKeeper:
             conversation.business_number, conversation.subscriber
         )
         return render_header(conversation, contact, consent)
+
+    async def post(self, conversation: Conversation, text: str, *, broadcast: bool = False) -> str:
+        """Post into the conversation's thread; a thread that vanished is forgotten and
+        the job retried, to post under a new parent."""
+        channel, thread_ts = await self.ensure(conversation)
+        try:
+            return await self._gateway.post_message(
+                channel, text, thread_ts=thread_ts, broadcast=broadcast
+            )
+        except ThreadGone:
+            await self.forget(conversation)
+            raise RetryLater("the thread is gone; the next run posts under a new parent") from None
 
     async def forget(self, conversation: Conversation) -> Conversation:
         """Slack says the thread is gone: drop it, so the next post makes a new one."""

@@ -43,8 +43,12 @@ class TwilioMedia:
                     raise MediaRejected(f"Twilio answered {response.status}")
                 content_type = response.content_type
                 check(content_type, response.content_length, self._max)
-                data = await response.content.read(self._max + 1)
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > self._max:
+                        break  # the check below refuses it; no need to read the rest
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise MediaRejected(f"download failed ({type(exc).__name__})") from None
         check(content_type, len(data), self._max)
-        return Fetched(content_type, data)
+        return Fetched(content_type, bytes(data))

@@ -133,8 +133,10 @@ class StatusWebhook(TwilioWebhook):
 
     async def answer(self, form: dict[str, str]) -> tuple[str, web.Response]:
         sid, raw = form.get("MessageSid", ""), form.get("MessageStatus", "")
-        if not sid or raw not in STATUSES:
-            raise Rejected(400, "malformed", "MessageSid and a known MessageStatus are required")
+        if not sid or not raw:
+            raise Rejected(400, "malformed", "MessageSid and MessageStatus are required")
+        if raw not in STATUSES:
+            return "ignored", web.Response(text="")  # a status Twilio added; nothing to do
         code = form.get("ErrorCode") or None
         if code is not None and not code.isdigit():
             raise Rejected(400, "malformed", "ErrorCode is not a number")

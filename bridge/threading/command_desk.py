@@ -17,17 +17,6 @@ from bridge.threading.outbound import OutboundPipeline
 
 PICKER_SIZE = 10
 
-_NEEDS_TARGET = {
-    Action.ASSIGN,
-    Action.UNASSIGN,
-    Action.RESOLVE,
-    Action.REOPEN,
-    Action.FLAG,
-    Action.UNFLAG,
-    Action.CANNED_SEND,
-    Action.CONTACT,
-}
-
 
 @dataclass(frozen=True)
 class Reply:
@@ -47,7 +36,7 @@ class CommandDesk:
         *,
         business: Business,
         slack: SlackSection,
-        business_number: str,
+        business_number: str | None,
     ) -> None:
         self._store = store
         self._desk = desk
@@ -60,6 +49,8 @@ class CommandDesk:
         if target.number is not None:
             return await self._store.get_conversation(target.number)
         assert target.phone is not None
+        if self._business_number is None:
+            return None  # with only a Messaging Service, conversations are named by #id
         return await self._store.find_conversation(self._business_number, target.phone)
 
     def _admin_only(self, command: Command, user: str) -> bool:
@@ -69,7 +60,8 @@ class CommandDesk:
             and (command.action.value in self._slack.admin_actions)
         )
 
-    async def run(self, command: Command, user: str) -> Reply:
+    async def run(self, command: Command, user: str, *, key: str | None = None) -> Reply:
+        """`key` identifies the trigger when it may be delivered twice (a reaction)."""
         if self._admin_only(command, user):
             return Reply(f"Only admins can use `/sms {command.action.value}`.")
         if command.action is Action.HELP:
@@ -84,6 +76,8 @@ class CommandDesk:
         if command.action is Action.SEND:
             phone = command.target.phone if command.target else None
             assert phone is not None  # the parser requires it
+            if self._business_number is None:
+                return Reply("Starting conversations needs TWILIO_FROM_NUMBER to be set.")
             started = await self._store.open_conversation(self._business_number, phone)
             problem = await self._outbound.send_text(started, command.text, author=user)
             return Reply(
@@ -98,10 +92,10 @@ class CommandDesk:
         conversation = await self.find(command.target)
         if conversation is None:
             return Reply("No conversation with that number. Try `#42` or the phone number.")
-        return await self._on_conversation(command, conversation, user)
+        return await self._on_conversation(command, conversation, user, key)
 
     async def _on_conversation(
-        self, command: Command, conversation: Conversation, user: str
+        self, command: Command, conversation: Conversation, user: str, key: str | None
     ) -> Reply:
         desk, action = self._desk, command.action
         if action is Action.ASSIGN:
@@ -119,7 +113,7 @@ class CommandDesk:
             return Reply(await desk.unflag(conversation, by=user))
         if action is Action.CONTACT:
             return await self._contact(command, conversation)
-        return await self._canned_send(command, conversation, user)
+        return await self._canned_send(command, conversation, user, key)
 
     async def _canned_list(self) -> Reply:
         canned = await self._store.list_canned()
@@ -160,11 +154,13 @@ class CommandDesk:
         text, problem = await self._render(name, conversation)
         return problem or (await self._outbound.check_text(conversation, text))[0]
 
-    async def _canned_send(self, command: Command, conversation: Conversation, user: str) -> Reply:
+    async def _canned_send(
+        self, command: Command, conversation: Conversation, user: str, key: str | None
+    ) -> Reply:
         text, problem = await self._render(str(command.name), conversation)
         if problem is None:
             problem = await self._outbound.send_text(
-                conversation, text, author=user, label=f" canned “{command.name}”"
+                conversation, text, author=user, label=f" canned “{command.name}”", key=key
             )
         return Reply(problem or f"Sending `{command.name}` to #{conversation.id}: “{escape(text)}”")
 

@@ -58,7 +58,7 @@ async def import_contacts(
     store: Store,
     rows: list[ContactRow],
     *,
-    business_number: str,
+    business_number: str | None,
     source_name: str,
     on_row: Callable[[], None] = lambda: None,
 ) -> int:
@@ -66,6 +66,8 @@ async def import_contacts(
     for row in rows:
         await store.put_contact(row.contact)
         if row.marketing is not None:
+            if business_number is None:
+                raise ValueError("marketing consent is kept per business number: none is set")
             await store.record_consent(
                 [
                     ConsentEvent(

@@ -54,7 +54,8 @@ class InboundPipeline:
                 mark is not None and mark.replaces_post and mark is not (KeywordMark.HELP)
             )
             conversation = record.conversation
-            if conversation.status is ConversationStatus.RESOLVED and mark is None:
+            is_keyword = mark is not None and mark.replaces_post
+            if conversation.status is ConversationStatus.RESOLVED and not is_keyword:
                 await self._desk.reopen_on_text(conversation)  # refreshes the card too
             elif consent_changed or header_is_stale(conversation, self._refresh):
                 await self._store.enqueue(header_job(conversation.id), run_at=utcnow())

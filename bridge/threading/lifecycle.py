@@ -15,12 +15,11 @@ from bridge.models import (
     NewJob,
     conversation_lane,
     header_job,
+    home_job,
     utcnow,
 )
 from bridge.phones import display
 from bridge.store.base import Store
-
-HOME_JOB = NewJob(key="home", kind=JobKind.REFRESH_HOME, lane="home")
 
 
 def note_job(conversation_id: int, text: str, *, broadcast: bool = False) -> NewJob:
@@ -47,7 +46,7 @@ class ConversationDesk:
             raise LookupError(f"conversation #{conversation.id} is gone")
         now = utcnow()
         await self._store.enqueue(header_job(updated.id), run_at=now)
-        await self._store.enqueue(HOME_JOB, run_at=now)
+        await self._store.enqueue(home_job(), run_at=now)
         if history is not None:
             await self._store.enqueue(note_job(updated.id, history), run_at=now)
         self._on_enqueued()
@@ -126,7 +125,7 @@ class ConversationDesk:
     async def contact_changed(self, conversation: Conversation) -> None:
         """The card shows the contact's name: refresh it."""
         await self._store.enqueue(header_job(conversation.id), run_at=utcnow())
-        await self._store.enqueue(HOME_JOB, run_at=utcnow())
+        await self._store.enqueue(home_job(), run_at=utcnow())
         self._on_enqueued()
 
     async def seen(self, conversation: Conversation, by: str) -> str:

@@ -241,7 +241,13 @@ class OutboundPipeline:
         return None, purpose
 
     async def send_text(
-        self, conversation: Conversation, text: str, *, author: str, label: str = ""
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        author: str,
+        label: str = "",
+        key: str | None = None,
     ) -> str | None:
         """A text an agent sends by command (not a thread reply): guarded like a reply,
         but refused outright, not held, when it reads like marketing without consent.
@@ -250,8 +256,10 @@ class OutboundPipeline:
         problem, purpose = await self.check_text(conversation, body)
         if problem is not None:
             return problem
-        key = f"cmd:{uuid.uuid4().hex}"
-        await self._store.record_system_text(conversation.id, body, purpose, key=key)
+        # `key` makes a retried trigger (Slack redelivering a reaction) send nothing more.
+        key = key or f"cmd:{uuid.uuid4().hex}"
+        if await self._store.record_system_text(conversation.id, body, purpose, key=key) is None:
+            return None
         await self._store.enqueue(
             NewJob(
                 key=f"note:{key}",
@@ -272,10 +280,29 @@ class OutboundPipeline:
         message = await self._store.get_message_by_slack_ts(channel, ts)
         if message is None or message.author is None:
             return Outcome.NOT_A_CONVERSATION  # edits never start a send
-        if await self._store.edit_unsent(message.id, self._prepare(text)):
-            return Outcome.EDITED
+        if message.status is DeliveryStatus.QUEUED:
+            problem = await self._edit_problem(message, text)
+            if problem is not None:
+                # The edited text may not go out as it is: nothing goes out.
+                if await self._store.cancel_unsent(message.id):
+                    await self.tell(message.conversation_id, message.author, problem)
+                    return Outcome.CANCELLED
+            elif await self._store.edit_unsent(message.id, self._prepare(text)):
+                return Outcome.EDITED
         await self._too_late(message, "Edits in Slack are not re-sent")
         return Outcome.TOO_LATE
+
+    async def _edit_problem(self, message: Message, text: str) -> str | None:
+        """An edit gets the checks a new reply gets, and cannot turn it into marketing."""
+        if self._is_note(text):
+            return "Not sent: the edit made it a note, which stays internal."
+        body = self._prepare(text)
+        if self._rules.promo.match(body) is not None:
+            return "Not sent: the edit made it read like marketing. Send it as a new reply."
+        conversation = await self._store.get_conversation(message.conversation_id)
+        assert conversation is not None  # messages belong to conversations
+        problem, _ = await self.check_text(conversation, body)
+        return None if problem is None else f"Not sent: {problem}"
 
     async def delete(self, channel: str, ts: str) -> Outcome:
         message = await self._store.get_message_by_slack_ts(channel, ts)
@@ -287,8 +314,12 @@ class OutboundPipeline:
         return Outcome.TOO_LATE
 
     async def _too_late(self, message: Message, what: str) -> None:
-        if message.status in {DeliveryStatus.CANCELLED, DeliveryStatus.BLOCKED}:
-            return
+        if message.status not in {
+            DeliveryStatus.SENDING,
+            DeliveryStatus.SENT,
+            DeliveryStatus.DELIVERED,
+        }:
+            return  # held, refused, cancelled or failed: nothing went out to correct
         assert message.author is not None
         await self.tell(
             message.conversation_id,

@@ -15,7 +15,7 @@ from typing import Protocol
 from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Conversation, DeliveryStatus, Job, MessagePurpose, utcnow
+from bridge.models import Conversation, DeliveryStatus, Job, Message, MessagePurpose, utcnow
 from bridge.store.base import Store
 from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
@@ -70,7 +70,13 @@ class ReplySender:
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
             raise GiveUp("send job without a message")
-        await self._wait_for_quiet_hours(job.message_id)
+        queued = await self._store.get_message(job.message_id)
+        if queued is not None and queued.status is DeliveryStatus.HELD:
+            # Released a moment ago by another process, whose switch to QUEUED is
+            # still on its way (MongoDB writes the job first): look again shortly.
+            raise RetryLater("the reply is still held", after=1.0)
+        if queued is not None:
+            await self._wait_for_quiet_hours(queued)
         attempt = await self._store.begin_send(job.message_id)
         if attempt is None:
             return  # cancelled in the undo window, or finished by an earlier attempt
@@ -102,11 +108,10 @@ class ReplySender:
             return
         await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
 
-    async def _wait_for_quiet_hours(self, message_id: str) -> None:
+    async def _wait_for_quiet_hours(self, message: Message) -> None:
         """Marketing waits for the recipient's daytime, checked again at send time (a
         reply queued at 20:59 may come up at 21:00)."""
-        message = await self._store.get_message(message_id)
-        if message is None or message.purpose is not MessagePurpose.MARKETING:
+        if message.purpose is not MessagePurpose.MARKETING:
             return
         conversation = await self._store.get_conversation(message.conversation_id)
         if conversation is None:

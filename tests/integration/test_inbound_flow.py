@@ -193,3 +193,19 @@ async def test_mms_media_is_uploaded_into_the_thread_and_failures_leave_the_link
     assert any("not attached: application/x-msdownload" in t for t in texts)
     assert any("attacker.example" in t and "not a Twilio media URL" in t for t in texts)
     assert [c.args["name"] for c in twilio.calls_to("media.fetch")] == ["pic", "app"]
+
+
+async def test_a_large_picture_arrives_whole(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    picture = bytes(range(256)) * 8192  # 2 MiB: many network reads
+    url = f"{twilio.base_url}{twilio.add_media('big', 'image/jpeg', picture)}"
+    await twilio.send_inbound(
+        f"{bridge.url}/sms/inbound",
+        public_url=f"{PUBLIC_URL}/sms/inbound",
+        from_=ANA,
+        to="+14155550100",
+        body="",
+        media=[(url, "image/jpeg")],
+    )
+    await eventually(lambda: any(f.length == len(picture) for f in slack._files.values()))

@@ -260,6 +260,9 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
     bridge = BridgeUnderTest(url=f"http://127.0.0.1:{runner.addresses[0][1]}", twilio=twilio)
     try:
         await eventually(lambda: slack.socket_connections == 1)
+        # No signing secret: the HTTP endpoint does not exist, so nothing can forge it.
+        forged = await slack.deliver(f"{bridge.url}/slack/events", {"type": "event_callback"})
+        assert forged.status == 404
         thread = await open_thread(bridge, slack, ANA)
         event = slack.user_posts(INBOX, AGENT, "over the socket", thread_ts=thread)
         ack = await slack.socket_deliver(event)
@@ -267,3 +270,33 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
         await eventually(lambda: [m.body for m in twilio.sent] == ["over the socket"])
     finally:
         await runner.cleanup()
+
+
+async def test_an_edit_cannot_turn_a_reply_into_marketing_or_a_note(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    url = f"{bridge.url}/slack/events"
+    first, _ = await agent_replies(bridge, slack, thread, "See you Friday")
+    await slack.deliver(url, slack.user_edits(INBOX, first["event"]["ts"], "50% off, shop now"))
+    second, _ = await agent_replies(bridge, slack, thread, "Call you soon")
+    await slack.deliver(url, slack.user_edits(INBOX, second["event"]["ts"], "note: VIP"))
+    await eventually(lambda: len([t for t in _texts(slack) if "Not sent" in t]) == 2)
+    await asyncio.sleep(UNDO + 0.3)
+    assert twilio.sent == []
+
+
+async def test_a_deleted_reply_does_not_hold_up_the_conversation(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    reply, _ = await agent_replies(bridge, slack, thread, "Done!")
+    await eventually(lambda: len(twilio.sent) == 1)
+    slack.delete_message(INBOX, reply["event"]["ts"])  # gone before the callback comes
+    await twilio.send_status(twilio.sent[0].sid, "delivered")
+    await bridge.text(ANA, "thanks!")
+    await eventually(lambda: "thanks!" in [m.text for m in slack.replies(INBOX, thread)])
+
+
+def _texts(slack: SlackEmulator) -> list[str]:
+    return [str(c.args["text"]) for c in slack.calls_to("chat.postEphemeral") if not c.failed]

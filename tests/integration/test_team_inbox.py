@@ -283,3 +283,36 @@ async def test_a_user_group_may_act_and_admin_actions_are_limited(
     refused = await slash(bridge, slack, "canned add hi Hello", user=AGENT)
     assert "Only admins" in refused.text
     assert "Saved" in (await slash(bridge, slack, "canned add hi Hello", user=BOSS)).text
+
+
+@pytest.mark.parametrize(
+    "business_config",
+    [
+        BusinessConfig.model_validate(
+            {"canned": {"hi": "Hello!"}, "slack": {"reactions": {"wave": "canned:hi"}}}
+        )
+    ],
+)
+async def test_a_redelivered_reaction_sends_its_canned_response_once(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    envelope = slack.envelope(slack.user_reacts(INBOX, thread, AGENT, "wave"))
+    url = f"{bridge.url}/slack/events"
+    await slack.deliver(url, envelope)
+    await slack.deliver(url, envelope, retry_num=1)
+    await eventually(lambda: [m.body for m in twilio.sent] == ["Hello!"])
+    await asyncio.sleep(0.3)
+    assert len(twilio.sent) == 1
+
+
+async def test_the_app_home_is_for_inbox_members_only(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    await open_thread(bridge, slack, ANA)
+    opened = {"type": "app_home_opened", "user": OUTSIDER, "tab": "home", "event_ts": "1.0"}
+    await slack.deliver(f"{bridge.url}/slack/events", opened)
+    await eventually(lambda: OUTSIDER in slack.home_views)
+    shown = json.dumps(slack.home_views[OUTSIDER])
+    assert "for members" in shown
+    assert "415-555-0123" not in shown
