@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -131,10 +131,12 @@ async def build_app(
             default_zone=config.business.timezone,
         ),
         on_enqueued=waker,
+        wake_at=waker.at,
     )
     sms_sender = TwilioSender(
         twilio,
-        Pacer(lambda _sender: Rate(settings.bridge_sms_rate, 1)),
+        # A small burst lets the average keep up with the rate when a wake is late.
+        Pacer(lambda _sender: Rate(rate := settings.bridge_sms_rate, math.ceil(rate / 10))),
         account_sid=settings.twilio_account_sid,
         status_callback=f"{settings.bridge_public_url}/sms/status",
     )
@@ -163,7 +165,7 @@ async def build_app(
         lease_seconds=settings.bridge_job_lease_seconds,
         policy=retry_policy or RetryPolicy(),
     )
-    waker.target = outbox.wake
+    waker.outbox = outbox
     inbound = InboundPipeline(
         store,
         KeywordDesk(store, config.compliance, config.business, on_enqueued=waker),
@@ -238,8 +240,12 @@ class Waker:
     """Lets pipelines built before the outbox wake it once it exists."""
 
     def __init__(self) -> None:
-        self.target: Callable[[], None] | None = None
+        self.outbox: Outbox | None = None
 
     def __call__(self) -> None:
-        if self.target is not None:
-            self.target()
+        if self.outbox is not None:
+            self.outbox.wake()
+
+    def at(self, when: datetime) -> None:
+        if self.outbox is not None:
+            self.outbox.wake_at(when)

@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -22,6 +22,8 @@ from bridge.models import Job, JobKind, NewJob, utcnow
 from bridge.store.base import Store
 
 Handler = Callable[[Job], Awaitable[None]]
+# Farther ahead than this, the regular poll is close enough and no timer is kept.
+MAX_TIMED_WAKE = 300.0
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +68,15 @@ class Outbox:
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
         self._wake.set()
+
+    def wake_at(self, when: datetime) -> None:
+        """Work stored for later (an undo window, a Retry-After): look exactly then,
+        rather than up to a poll interval after."""
+        delay = (when - utcnow()).total_seconds()
+        if delay <= 0:
+            self.wake()
+        elif delay < MAX_TIMED_WAKE:
+            asyncio.get_running_loop().call_later(delay, self.wake)
 
     async def start(self) -> None:
         self._tasks = [
@@ -162,10 +173,9 @@ class Outbox:
         delay = exc.after if exc.after is not None else self._policy.delay(job.attempts)
         self._metrics.retries.labels(job.kind.value).inc()
         log.warning("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
-        await self._settle(
-            self._store.retry_job(job, run_at=utcnow() + timedelta(seconds=delay), error=str(exc)),
-            job,
-        )
+        run_at = utcnow() + timedelta(seconds=delay)
+        await self._settle(self._store.retry_job(job, run_at=run_at, error=str(exc)), job)
+        self.wake_at(run_at)
 
     async def _give_up(self, job: Job, error: str) -> None:
         log.error("outbox.dead", job=job.key, error=error)

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bridge.compliance.consent import revocation
@@ -89,10 +89,17 @@ def cost_note(body: str) -> str | None:
 
 
 class OutboundPipeline:
-    def __init__(self, store: Store, rules: ReplyRules, on_enqueued: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rules: ReplyRules,
+        on_enqueued: Callable[[], None],
+        wake_at: Callable[[datetime], None] = lambda _when: None,
+    ) -> None:
         self._store = store
         self._rules = rules
         self._on_enqueued = on_enqueued
+        self._wake_at = wake_at
 
     async def tell(self, conversation_id: int, user: str, note: str) -> None:
         await self._store.enqueue(tell_agent_job(conversation_id, user, note), run_at=utcnow())
@@ -157,7 +164,7 @@ class OutboundPipeline:
             )
         if (note := cost_note(body)) is not None:
             await self.tell(conversation.id, author, note)
-        self._on_enqueued()
+        self._wake_at(send_at)  # the send is due when the undo window ends
         return Outcome.QUEUED
 
     async def _block(self, reply: OutboundReply, reason: str) -> Outcome:
