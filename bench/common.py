@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 import os
 import platform
+import random
 import signal
 import socket
 import sqlite3
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -33,6 +34,8 @@ HOST = "127.0.0.1"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REQUEST_TIMEOUT = 10.0  # seconds one request may take before it counts as an error
+
+T = TypeVar("T")
 
 
 # --- machine facts and /proc -------------------------------------------------------------
@@ -400,11 +403,21 @@ async def open_loop(
     rate: float,
     duration: float,
     on_sent: dict[int, float] | None = None,
+    offsets: Sequence[float] | None = None,
 ) -> Latencies:
     """Send request i at start + i/rate, whatever earlier requests are doing (open loop),
     so a slow server cannot slow the offered load down (no coordinated omission).
-    `on_sent`, when given, gets the perf_counter time each request index was sent at."""
-    count = min(len(requests), int(rate * duration))
+    `on_sent`, when given, gets the perf_counter time each request index was sent at.
+    `offsets`, when given, are the send times instead (seconds from the start, ascending;
+    see `poisson_offsets`): those before `duration` are sent."""
+    if offsets is None:
+        count = min(len(requests), int(rate * duration))
+    else:
+        count = sum(1 for at in offsets[: len(requests)] if at < duration)
+
+    def offset(index: int) -> float:
+        return offsets[index] if offsets is not None else index / rate
+
     result = Latencies(offered_rate=rate, sent=count)
     tasks: set[asyncio.Task[None]] = set()
 
@@ -426,12 +439,12 @@ async def open_loop(
     index = 0
     while index < count:
         now = time.perf_counter()
-        due = started + index / rate
+        due = started + offset(index)
         if due > now:
             await asyncio.sleep(due - now)
             continue
-        while index < count and started + index / rate <= now:
-            task = asyncio.create_task(one(index, started + index / rate))
+        while index < count and started + offset(index) <= now:
+            task = asyncio.create_task(one(index, started + offset(index)))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             index += 1
@@ -439,6 +452,54 @@ async def open_loop(
         await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT + 5)
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def poisson_offsets(count: int, rate: float, seed: int = 1) -> list[float]:
+    """Send times of a Poisson process at `rate` a second (exponential gaps, seeded): how
+    independent people's actions arrive, unlike evenly spaced ones, which can line up
+    with a server's own timers."""
+    rng = random.Random(seed)
+    times: list[float] = []
+    at = 0.0
+    for _ in range(count):
+        times.append(at)
+        at += rng.expovariate(rate)
+    return times
+
+
+# --- watching the emulators -------------------------------------------------------------------
+
+
+class TagClock(list[T]):
+    """An emulator's log (a list it appends to) that notes when each tagged item arrived.
+
+    Put in place of the log, it stamps the first item carrying each tag with
+    `time.perf_counter()`, the clock the load generator uses; `tag_of` gives an item's
+    tag, or None for an item to leave unstamped."""
+
+    def __init__(self, tag_of: Callable[[T], int | None]) -> None:
+        super().__init__()
+        self._tag_of = tag_of
+        self.at: dict[int, float] = {}
+
+    def append(self, item: T, /) -> None:
+        super().append(item)
+        tag = self._tag_of(item)
+        if tag is not None:
+            self.at.setdefault(tag, time.perf_counter())
+
+    def seen(self, tags: Sequence[int]) -> int:
+        return sum(1 for tag in tags if tag in self.at)
+
+
+async def wait_until(check: Callable[[], bool], within: float, step: float = 0.02) -> bool:
+    """Poll `check` until it holds (True) or `within` seconds have passed (False)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
 
 
 # --- figures ---------------------------------------------------------------------------------

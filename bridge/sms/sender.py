@@ -29,9 +29,16 @@ class TwilioSender:
     def _messages(self) -> Any:  # twilio ships no types
         return self._client.api.v2010.accounts(self._account).messages
 
+    @staticmethod
+    def _key(sender: Sender) -> str:
+        return f"sms:{sender.messaging_service_sid or sender.from_number}"
+
+    def wait_for(self, sender: Sender) -> float:
+        return self._pacer.bucket(self._key(sender)).delay()
+
     async def send(self, to: str, sender: Sender, body: str) -> str:
         """Send; return Twilio's MessageSid."""
-        await self._pacer.acquire(f"sms:{sender.messaging_service_sid or sender.from_number}")
+        await self._pacer.acquire(self._key(sender))
         kwargs: dict[str, str] = {"to": to, "body": body, "status_callback": self._status_callback}
         if sender.messaging_service_sid:
             kwargs["messaging_service_sid"] = sender.messaging_service_sid

@@ -901,14 +901,14 @@ class SQLiteStore:
             # index), each checked to be its lane's head; the walk stops at `limit`.
             rows = await _fetchall(
                 db,
-                "SELECT * FROM jobs WHERE state = 'running' AND lease_until <= ?"
-                " ORDER BY seq LIMIT ?",
+                "SELECT * FROM jobs INDEXED BY jobs_leases"
+                " WHERE state = 'running' AND lease_until <= ? ORDER BY seq LIMIT ?",
                 (at, limit),
             )
             rows += await _fetchall(
                 db,
                 """
-                SELECT * FROM jobs j
+                SELECT * FROM jobs j INDEXED BY jobs_pending
                 WHERE j.state = 'pending' AND j.run_at <= ?
                   AND NOT EXISTS (SELECT 1 FROM jobs k
                                   WHERE k.lane = j.lane AND k.state IN ('pending', 'running')

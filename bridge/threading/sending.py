@@ -37,7 +37,14 @@ class Refused(Exception):
         self.code = code
 
 
+# A worker waits for a send slot at most this long; a longer wait is rescheduled.
+PACING_PATIENCE = 0.5
+
+
 class SmsPort(Protocol):
+    def wait_for(self, sender: Sender) -> float:
+        """Seconds until this sender may send again (0: now)."""
+
     async def send(self, to: str, sender: Sender, body: str) -> str:
         """Send and return the provider's message id; raise `Refused` or `RetryLater`."""
 
@@ -77,6 +84,7 @@ class ReplySender:
             raise RetryLater("the reply is still held", after=1.0)
         if queued is not None:
             await self._wait_for_quiet_hours(queued)
+            await self._wait_for_pacing(queued)
         attempt = await self._store.begin_send(job.message_id)
         if attempt is None:
             return  # cancelled in the undo window, or finished by an earlier attempt
@@ -107,6 +115,16 @@ class ReplySender:
             await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
             return
         await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+
+    async def _wait_for_pacing(self, message: Message) -> None:
+        """A sender at its rate: hand the worker back until a send slot is near, rather
+        than hold it (and with it the incoming texts waiting for a worker)."""
+        conversation = await self._store.get_conversation(message.conversation_id)
+        if conversation is None:
+            return
+        wait = self._sms.wait_for(self.sender_for(conversation))
+        if wait > PACING_PATIENCE:
+            raise RetryLater("the sender is at its rate", after=wait, throttled=True)
 
     async def _wait_for_quiet_hours(self, message: Message) -> None:
         """Marketing waits for the recipient's daytime, checked again at send time (a

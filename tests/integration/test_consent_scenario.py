@@ -79,6 +79,9 @@ class CarrierPhone:
         self.sent.append((to, body))
         return f"SMf{len(self.sent):031x}"  # unlike the inbound sids
 
+    def wait_for(self, sender: Sender) -> float:
+        return 0.0
+
     async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
         return None
 

@@ -300,3 +300,27 @@ async def test_a_deleted_reply_does_not_hold_up_the_conversation(
 
 def _texts(slack: SlackEmulator) -> list[str]:
     return [str(c.args["text"]) for c in slack.calls_to("chat.postEphemeral") if not c.failed]
+
+
+async def test_replies_waiting_for_the_sender_rate_do_not_hold_up_incoming_texts(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    # 1 text a second from the business number (the default): a backlog of replies.
+    # More conversations than workers (8): each has a reply waiting for the sender.
+    threads = [await open_thread(bridge, slack, f"+1415555{3000 + n:04d}") for n in range(10)]
+    for n in range(12):
+        await agent_replies(bridge, slack, threads[n % 10], f"reply {n}")
+    await asyncio.sleep(UNDO + 0.5)
+    await bridge.text(ANA, "are you there?")
+    await eventually(
+        lambda: (
+            "are you there?" in str([m.text for m in slack.messages(INBOX)])
+            or any("are you there?" in t for t in _all_thread_texts(slack))
+        ),
+        within=2.0,
+    )
+    assert len(twilio.sent) < 12  # the backlog was still draining
+
+
+def _all_thread_texts(slack: SlackEmulator) -> list[str]:
+    return [r.text for p in slack.messages(INBOX) for r in slack.replies(INBOX, p.ts)]
