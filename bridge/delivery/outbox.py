@@ -174,7 +174,10 @@ class Outbox:
         self._metrics.retries.labels(job.kind.value).inc()
         log.warning("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
         run_at = utcnow() + timedelta(seconds=delay)
-        await self._settle(self._store.retry_job(job, run_at=run_at, error=str(exc)), job)
+        retried = self._store.retry_job(
+            job, run_at=run_at, error=str(exc), counted=not exc.throttled
+        )
+        await self._settle(retried, job)
         self.wake_at(run_at)
 
     async def _give_up(self, job: Job, error: str) -> None:

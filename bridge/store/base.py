@@ -202,7 +202,11 @@ class Store(Protocol):
         """Mark done (the job is deleted), unless it was re-leased meanwhile or
         enqueued again while it ran (then it is pending again); False in both cases."""
 
-    async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool: ...
+    async def retry_job(
+        self, job: Job, *, run_at: datetime, error: str, counted: bool = True
+    ) -> bool:
+        """Pending again from `run_at`, keeping its place in its lane. `counted=False`
+        (throttling, not failure) does not use up one of the job's attempts."""
 
     async def kill_job(self, job: Job, *, error: str) -> bool:
         """Give up on a job: it is dead and its lane moves on."""

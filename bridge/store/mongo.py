@@ -1126,20 +1126,24 @@ class MongoStore:
         await self._give_lane(job.lane, job.lease_token)
         return result.deleted_count == 1
 
-    async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
+    async def retry_job(
+        self, job: Job, *, run_at: datetime, error: str, counted: bool = True
+    ) -> bool:
         # The job keeps its seq: it stays the head and holds its lane until run_at.
+        update: Doc = {
+            "$set": {
+                "state": JobState.PENDING.value,
+                "run_at": _ms(run_at),
+                "last_error": error,
+                "lease_token": None,
+                "lease_until": None,
+                "rerun": False,  # it runs again anyway
+            }
+        }
+        if not counted:
+            update["$inc"] = {"attempts": -1}  # the claim counted it; take it back
         result = await self._jobs.update_one(
-            {"_id": job.key, "lease_token": job.lease_token},
-            {
-                "$set": {
-                    "state": JobState.PENDING.value,
-                    "run_at": _ms(run_at),
-                    "last_error": error,
-                    "lease_token": None,
-                    "lease_until": None,
-                    "rerun": False,  # it runs again anyway
-                }
-            },
+            {"_id": job.key, "lease_token": job.lease_token}, update
         )
         await self._give_lane(job.lane, job.lease_token)
         return result.matched_count == 1

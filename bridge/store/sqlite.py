@@ -948,12 +948,15 @@ class SQLiteStore:
             )
             return False
 
-    async def retry_job(self, job: Job, *, run_at: datetime, error: str) -> bool:
+    async def retry_job(
+        self, job: Job, *, run_at: datetime, error: str, counted: bool = True
+    ) -> bool:
         return (
             await self._write(
                 "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?, rerun = 0,"
-                " lease_token = NULL, lease_until = NULL WHERE key = ? AND lease_token = ?",
-                (_ts(run_at), error, job.key, job.lease_token),
+                " attempts = attempts - ?, lease_token = NULL, lease_until = NULL"
+                " WHERE key = ? AND lease_token = ?",
+                (_ts(run_at), error, 0 if counted else 1, job.key, job.lease_token),
             )
             == 1
         )

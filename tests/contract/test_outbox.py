@@ -409,3 +409,14 @@ async def test_lanes_stay_exclusive_and_ordered_under_concurrency(
             mine = [k for k in done[lane] if f"/{producer}/" in k]
             assert mine == [f"{lane}/{producer}/{i}" for i in range(per_producer)]
     assert await stores[0].queue_depth() == {}
+
+
+async def test_a_throttled_retry_does_not_use_up_an_attempt(store: Store) -> None:
+    await store.enqueue(job("a:1"), run_at=T0)
+    [first] = await claim(store)
+    assert await store.retry_job(first, run_at=T0, error="paced", counted=False) is True
+    [again] = await claim(store)
+    assert again.attempts == 1
+    assert await store.retry_job(again, run_at=T0, error="failed") is True
+    [third] = await claim(store)
+    assert third.attempts == 2
