@@ -9,6 +9,7 @@ Run as a script, this module is the ceiling server:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -528,3 +529,41 @@ if __name__ == "__main__":
         serve_ceiling(int(sys.argv[2]))
     else:
         sys.exit("usage: common.py ceiling PORT")
+
+
+# ---- the command line every benchmark shares ------------------------------------------
+
+
+def out(line: str) -> None:
+    """A line of the report (standard output)."""
+    print(line, flush=True)
+
+
+def progress(step: str) -> None:
+    """Where the run is (standard error, so the report stays clean)."""
+    print(f"… {step}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def bench_parser(description: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="short phases (about 1 minute)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the machine to be idle (other work skews figures)",
+    )
+    return parser
+
+
+async def settle(wait_quiet: float) -> str:
+    """Wait for a quiet machine if asked; the load average to report as "before"."""
+    if wait_quiet > 0:
+        busy = await wait_until_quiet(wait_quiet)
+        progress(f"machine busy {busy:.0%} of a core before the start")
+    return loadavg()

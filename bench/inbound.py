@@ -14,7 +14,6 @@ SMS→Slack latency, Slack calls per text, and the bridge's memory.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import pstats
@@ -37,16 +36,20 @@ from common import (
     MemorySampler,
     Prepared,
     Throughput,
+    bench_parser,
     closed_loop,
+    loadavg,
     machine_facts,
     ms,
     new_session,
     open_loop,
+    out,
     percentile,
+    progress,
     read_memory,
+    settle,
     start_bridge,
     start_ceiling,
-    wait_until_quiet,
 )
 
 import bridge as bridge_package
@@ -441,10 +444,6 @@ def _statuses(statuses: dict[int, int]) -> str:
     return ", ".join(f"{n} x {'no answer' if s == 0 else s}" for s, n in sorted(statuses.items()))
 
 
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def report(
     load_before: str,
     plan: Plan,
@@ -461,7 +460,7 @@ def report(
     out("")
     out(f"command: `{command}`")
     out("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
-    out(f"load average before / after the run: {load_before} / {_loadavg()}")
+    out(f"load average before / after the run: {load_before} / {loadavg()}")
     out("")
     tp, ctp = bridge.throughput, ceiling.throughput
     lat, clat = bridge.latency, ceiling.latency
@@ -561,35 +560,18 @@ def print_profile(path: Path, out: Callable[[str], None], limit: int = 30) -> No
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="short phases (about 1 minute)")
+    parser = bench_parser(__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
         "--profile-throughput",
         type=Path,
         metavar="FILE",
         help="run the throughput-phase bridge under cProfile and write the stats to FILE",
     )
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="first wait up to SECONDS for the machine to be idle (other work skews figures)",
-    )
     args = parser.parse_args()
     plan = Plan.quick() if args.quick else Plan.full()
     command = " ".join([".venv/bin/python", "bench/inbound.py", *sys.argv[1:]])
 
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    def progress(step: str) -> None:
-        print(f"… {step}", file=sys.stderr, flush=True)
-
-    if args.wait_quiet > 0:
-        busy = await wait_until_quiet(args.wait_quiet)
-        progress(f"machine busy {busy:.0%} of a core before the start")
-    load_before = _loadavg()
+    load_before = await settle(args.wait_quiet)
     with tempfile.TemporaryDirectory(prefix="bench-inbound-") as tmp:
         sandbox = Sandbox(Path(tmp))
         await sandbox.start()

@@ -25,7 +25,6 @@ Figures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -46,16 +45,20 @@ from common import (
     Prepared,
     TagClock,
     Throughput,
+    bench_parser,
     closed_loop,
+    loadavg,
     machine_facts,
     ms,
     new_session,
     open_loop,
+    out,
     percentile,
     poisson_offsets,
+    progress,
+    settle,
     start_bridge,
     wait_until,
-    wait_until_quiet,
 )
 
 import bridge as bridge_package
@@ -481,10 +484,6 @@ def _probes(probes: Sequence[Probe], *, unsent: bool = True) -> str:
     )
 
 
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def report(
     load_before: str,
     latency: Sequence[LatencyFigures],
@@ -497,7 +496,7 @@ def report(
     out("")
     out(f"command: `{command}`")
     out("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
-    out(f"load average before / after the run: {load_before} / {_loadavg()}")
+    out(f"load average before / after the run: {load_before} / {loadavg()}")
     out("")
     out(
         "Slack event → Twilio send; replies round-robin over the conversations, Poisson "
@@ -570,29 +569,12 @@ def report(
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="short phases (about 1 minute)")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="first wait up to SECONDS for the machine to be idle (other work skews figures)",
-    )
+    parser = bench_parser(__doc__.split("\n\n")[0] if __doc__ else None)
     args = parser.parse_args()
     plan = Plan.quick() if args.quick else Plan.full()
     command = " ".join([".venv/bin/python", "bench/outbound.py", *sys.argv[1:]])
 
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    def progress(step: str) -> None:
-        print(f"… {step}", file=sys.stderr, flush=True)
-
-    if args.wait_quiet > 0:
-        busy = await wait_until_quiet(args.wait_quiet)
-        progress(f"machine busy {busy:.0%} of a core before the start")
-    load_before = _loadavg()
+    load_before = await settle(args.wait_quiet)
     latency: list[LatencyFigures] = []
     backlog: list[BacklogFigures] = []
     with tempfile.TemporaryDirectory(prefix="bench-outbound-") as tmp:

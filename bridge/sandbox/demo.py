@@ -8,7 +8,6 @@ the left and the Slack inbox on the right. Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -103,9 +102,10 @@ def _stop_on_signals() -> asyncio.Event:
             os._exit(130)
         stop.set()
 
+    if sys.platform == "win32":
+        return stop  # no loop signal handlers there: Ctrl-C ends the process as usual
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
+        loop.add_signal_handler(sig, on_signal)
     return stop
 
 
