@@ -1,5 +1,5 @@
-"""What happens when an inbound text is a compliance keyword: the ledger hears it at
-once, and the bridge answers where the provider does not.
+"""What happens when an inbound text is a compliance keyword: the ledger hears it
+first, and the bridge answers where the provider does not.
 
 Every step is idempotent by the text's MessageSid, so a provider retry (or a crash
 half-way) repeats nothing: consent events are keyed by it, and so are the texts
@@ -89,8 +89,30 @@ class KeywordDesk:
             return KeywordMark.HELP
         return KeywordMark.MAYBE_OPT_OUT if verdict.flag else None
 
-    async def act(self, record: InboundRecord) -> None:
-        """Record the consent change and queue the bridge's answer, if it gives one."""
+    async def record_consent(self, sms: InboundSms, mark: KeywordMark | None) -> None:
+        """The ledger hears an opt-out or opt-in before the text is even stored: if a
+        later step fails, the opt-out is honoured all the same. Keyed by the
+        MessageSid, so a provider retry records nothing twice."""
+        if mark not in {KeywordMark.OPT_OUT, KeywordMark.OPT_OUT_PHRASE, KeywordMark.OPT_IN}:
+            return
+        record_events = opt_in if mark is KeywordMark.OPT_IN else revocation
+        await self._store.record_consent(
+            record_events(
+                sms.business_number,
+                sms.subscriber,
+                source=(
+                    ConsentSource.PHRASE
+                    if mark is KeywordMark.OPT_OUT_PHRASE
+                    else ConsentSource.KEYWORD
+                ),
+                at=sms.received_at,
+                evidence=sms.body,
+                ref=sms.sid,
+            )
+        )
+
+    async def answer(self, record: InboundRecord) -> None:
+        """Queue the bridge's own answer to a keyword, where the provider gives none."""
         message, conversation = record.message, record.conversation
         mark = message.keyword
         if mark is None or not mark.replaces_post:
@@ -102,38 +124,21 @@ class KeywordDesk:
                 await self._answer(
                     record, self._config.help_reply, MessagePurpose.HELP_REPLY, f"help:{sid}"
                 )
-            return
-        opting_out = mark is not KeywordMark.OPT_IN
-        record_events = revocation if opting_out else opt_in
-        await self._store.record_consent(
-            record_events(
-                conversation.business_number,
-                conversation.subscriber,
-                source=(
-                    ConsentSource.PHRASE
-                    if mark is KeywordMark.OPT_OUT_PHRASE
-                    else ConsentSource.KEYWORD
-                ),
-                at=message.created_at,
-                evidence=message.body,
-                ref=sid,
-            )
-        )
-        if opting_out:
-            # The provider catches single keywords only; a phrase is always ours to confirm.
-            if mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in policy.provider_answers:
+        elif mark is KeywordMark.OPT_IN:
+            if "opt_in" not in policy.provider_answers:
                 await self._answer(
                     record,
-                    self._config.opt_out_confirmation,
-                    MessagePurpose.OPT_OUT_CONFIRMATION,
-                    f"confirm:{sid}",
+                    self._config.opt_in_confirmation,
+                    MessagePurpose.OPT_IN_CONFIRMATION,
+                    f"rejoin:{sid}",
                 )
-        elif "opt_in" not in policy.provider_answers:
+        # The provider catches single keywords only; a phrase is always ours to confirm.
+        elif mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in policy.provider_answers:
             await self._answer(
                 record,
-                self._config.opt_in_confirmation,
-                MessagePurpose.OPT_IN_CONFIRMATION,
-                f"rejoin:{sid}",
+                self._config.opt_out_confirmation,
+                MessagePurpose.OPT_OUT_CONFIRMATION,
+                f"confirm:{sid}",
             )
 
     async def _answer(

@@ -45,9 +45,11 @@ class InboundPipeline:
         self._on_enqueued = on_enqueued
 
     async def receive(self, sms: InboundSms) -> InboundRecord:
-        record = await self._store.record_inbound(sms, keyword=self._keywords.mark(sms))
-        # Also for a provider retry: a crash may have come between the two writes.
-        await self._keywords.act(record)
+        mark = self._keywords.mark(sms)
+        await self._keywords.record_consent(sms, mark)
+        record = await self._store.record_inbound(sms, keyword=mark)
+        # Also for a provider retry: a crash may have come before the answer was queued.
+        await self._keywords.answer(record)
         if record.created:
             mark = record.message.keyword
             consent_changed = (

@@ -8,6 +8,8 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bridge.compliance.consent import opt_in, revocation
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.config import BusinessConfig
@@ -161,3 +163,39 @@ async def _run_sends(store: SQLiteStore, sender: ReplySender) -> None:
             if job.kind is JobKind.SEND_SMS:
                 await sender(job)
             await store.complete_job(job)
+
+
+async def test_an_opt_out_is_in_the_ledger_even_if_storing_the_text_fails(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "fail.db")
+    await store.open()
+    desk = KeywordDesk(store, CONFIG.compliance, CONFIG.business, on_enqueued=lambda: None)
+    inbound = InboundPipeline(
+        store,
+        desk,
+        ConversationDesk(store, on_enqueued=lambda: None),
+        header_refresh=timedelta(minutes=15),
+        on_enqueued=lambda: None,
+    )
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    working = store.record_inbound
+    store.record_inbound = broken  # type: ignore[method-assign]
+    stop = InboundSms(
+        sid="SM" + "5" * 32,
+        business_number=BUSINESS,
+        subscriber=PHONES[0],
+        body="Please stop texting me",
+    )
+    with pytest.raises(RuntimeError):  # the webhook answers 5xx: Twilio will retry
+        await inbound.receive(stop)
+    assert (await store.consent_state(BUSINESS, PHONES[0])).conversational is False
+
+    store.record_inbound = working  # type: ignore[method-assign]
+    record = await inbound.receive(stop)  # Twilio's retry
+    assert record.created
+    assert len(await store.consent_log()) == 2  # recorded once, not twice
+    await store.close()
