@@ -143,7 +143,12 @@ class Outbox:
     async def _execute(self, job: Job) -> None:
         kind = job.kind.value
         try:
-            await self._handlers[job.kind](job)
+            try:
+                await self._handlers[job.kind](job)
+            finally:
+                # Settling (below) is out of the heartbeat's reach: a lost lease may
+                # stop a handler, never the recording of its outcome.
+                self._running.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
         except RetryLater as exc:
             await self._retry(job, exc)
         except GiveUp as exc:

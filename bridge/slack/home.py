@@ -26,18 +26,6 @@ from bridge.store.base import Store
 FILTER_ACTION = "home_filter"
 MAX_ROWS = 40  # two blocks a row, within the 100 blocks a Home tab may have
 MAX_VIEWERS = 50  # republished per change; views.publish allows about 100 a minute
-NOT_A_MEMBER_VIEW: dict[str, Any] = {
-    "type": "home",
-    "blocks": [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": "The SMS inbox is for members of its Slack channel.",
-            },
-        }
-    ],
-}
 LABELS = {
     InboxFilter.OPEN: "Open",
     InboxFilter.MINE: "Mine",
@@ -147,8 +135,7 @@ class HomeTab:
             return
         user = str(event.get("user", ""))
         if not await self._members.allowed(user):
-            await self._gateway.publish_home(user, NOT_A_MEMBER_VIEW)
-            return
+            return  # not (or not yet known as) a member: no inbox data for them
         viewers = await self._store.home_viewers()
         await self._store.set_home_filter(user, viewers.get(user, InboxFilter.OPEN))
         await self._store.enqueue(home_job(user), run_at=utcnow())

@@ -300,11 +300,15 @@ class SQLiteStore:
         # IMMEDIATE takes the write lock up front, keeping other processes' writers out.
         async with self._lock:
             db = self.db
-            await db.execute("BEGIN IMMEDIATE")
+            if db.in_transaction:
+                # Left open by a caller cancelled while its BEGIN was on the way.
+                await db.execute("ROLLBACK")
             try:
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
             except BaseException:
-                await db.execute("ROLLBACK")
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
 

@@ -304,7 +304,8 @@ class OutboundPipeline:
         if self._is_note(text):
             return "Not sent: the edit made it a note, which stays internal."
         body = self._prepare(text)
-        if self._rules.promo.match(body) is not None:
+        marketing = message.purpose is MessagePurpose.MARKETING  # consented, already checked
+        if not marketing and self._rules.promo.match(body) is not None:
             return "Not sent: the edit made it read like marketing. Send it as a new reply."
         conversation = await self._store.get_conversation(message.conversation_id)
         assert conversation is not None  # messages belong to conversations

@@ -37,6 +37,8 @@ class Refused(Exception):
         self.code = code
 
 
+# Looks at a reply caught between release and queueing before leaving it held.
+HELD_PATIENCE = 5
 # A worker waits for a send slot at most this long; a longer wait is rescheduled.
 PACING_PATIENCE = 0.5
 
@@ -79,9 +81,11 @@ class ReplySender:
             raise GiveUp("send job without a message")
         queued = await self._store.get_message(job.message_id)
         if queued is not None and queued.status is DeliveryStatus.HELD:
-            # Released a moment ago by another process, whose switch to QUEUED is
-            # still on its way (MongoDB writes the job first): look again shortly.
-            raise RetryLater("the reply is still held", after=1.0)
+            if job.attempts < HELD_PATIENCE:
+                # Released a moment ago by another process, whose switch to QUEUED is
+                # still on its way (MongoDB writes the job first): look again shortly.
+                raise RetryLater("the reply is still held", after=1.0)
+            return  # the release never finished: the reply stays held, its buttons work
         if queued is not None:
             await self._wait_for_quiet_hours(queued)
             await self._wait_for_pacing(queued)

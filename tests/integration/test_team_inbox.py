@@ -312,7 +312,7 @@ async def test_the_app_home_is_for_inbox_members_only(
     await open_thread(bridge, slack, ANA)
     opened = {"type": "app_home_opened", "user": OUTSIDER, "tab": "home", "event_ts": "1.0"}
     await slack.deliver(f"{bridge.url}/slack/events", opened)
-    await eventually(lambda: OUTSIDER in slack.home_views)
-    shown = json.dumps(slack.home_views[OUTSIDER])
-    assert "for members" in shown
-    assert "415-555-0123" not in shown
+    member = {"type": "app_home_opened", "user": AGENT, "tab": "home", "event_ts": "2.0"}
+    await slack.deliver(f"{bridge.url}/slack/events", member)
+    await eventually(lambda: AGENT in slack.home_views)  # members get their inbox …
+    assert OUTSIDER not in slack.home_views  # … outsiders get no inbox data at all

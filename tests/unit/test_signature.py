@@ -29,3 +29,10 @@ def test_sha256_when_the_request_says_so() -> None:
     header = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
     assert check.verify("/sms/inbound", FORM, sign(url, "HMAC_SHA256"), header)
     assert not check.verify("/sms/inbound", FORM, sign(url), header)
+
+
+def test_forged_headers_are_refused_not_crashing() -> None:
+    check = TwilioSignature("token", "https://sms.example.com")
+    url = "https://sms.example.com/sms/inbound"
+    assert not check.verify("/sms/inbound", FORM, sign(url), "algorithm=MD5")
+    assert not check.verify("/sms/inbound", FORM, "sïgnätüre")
