@@ -56,10 +56,8 @@ import bridge as bridge_package
 from bridge.sandbox.recorder import RecordedCall
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
 
-PUBLIC_URL = "https://sms.example.test"  # what Twilio signs: the bridge sits behind a proxy
-BUSINESS = "+14155550100"
-INBOX = "C0INBOX"
 SUBSCRIBERS = 200
 BODY = "bench-{tag} Hi! Are you open on Saturday? I'd like to book a table for four at 7pm."
 TAG = re.compile(r"bench-(\d+)")
@@ -143,18 +141,8 @@ class Sandbox:
         await self.slack.stop()
 
     def settings(self, db: Path) -> dict[str, str]:
-        """As tests/support.py bridge_env(), with the default Slack pacing unless overridden."""
-        return {
-            "SLACK_BOT_TOKEN": self.slack.token,
-            "SLACK_SIGNING_SECRET": self.slack.signing_secret,
-            "SLACK_INBOX_CHANNEL": INBOX,
-            "SLACK_API_URL": f"{self.slack.base_url}/api/",
-            "TWILIO_ACCOUNT_SID": self.twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": self.twilio.auth_token,
-            "TWILIO_FROM_NUMBER": BUSINESS,
-            "TWILIO_API_URL": str(self.twilio.base_url),
-            "BRIDGE_PUBLIC_URL": PUBLIC_URL,
-            "BRIDGE_DB_PATH": str(db),
+        """The emulators' environment, with the default Slack pacing unless overridden."""
+        return emulator_env(self.slack, self.twilio, db) | {
             "BRIDGE_LOG_LEVEL": "warning",
         }
 

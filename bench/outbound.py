@@ -65,10 +65,8 @@ import bridge as bridge_package
 from bridge.sandbox.recorder import RecordedCall
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import SentMessage, TwilioEmulator
+from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
 
-PUBLIC_URL = "https://sms.example.test"  # what Twilio signs: the bridge sits behind a proxy
-BUSINESS = "+14155550100"  # the one sender of every conversation here
-INBOX = "C0INBOX"
 AGENT = "U0ANA"
 REPLY = "bench-{tag} Thanks for asking! Yes, we are open on Saturday from 9 to 5."
 PROBE = "bench-{tag} Are you still there?"
@@ -204,18 +202,8 @@ class Sandbox:
             await sandbox.slack.stop()
 
     def settings(self, db: Path, config: Path, sms_rate: float) -> dict[str, str]:
-        """As tests/support.py bridge_env() and the e2e `serve` fixture."""
-        return {
-            "SLACK_BOT_TOKEN": self.slack.token,
-            "SLACK_SIGNING_SECRET": self.slack.signing_secret,
-            "SLACK_INBOX_CHANNEL": INBOX,
-            "SLACK_API_URL": f"{self.slack.base_url}/api/",
-            "TWILIO_ACCOUNT_SID": self.twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": self.twilio.auth_token,
-            "TWILIO_FROM_NUMBER": BUSINESS,
-            "TWILIO_API_URL": str(self.twilio.base_url),
-            "BRIDGE_PUBLIC_URL": PUBLIC_URL,
-            "BRIDGE_DB_PATH": str(db),
+        """The emulators' environment, as the e2e `serve` fixture sets it."""
+        return emulator_env(self.slack, self.twilio, db) | {
             "BRIDGE_CONFIG": str(config),
             "BRIDGE_LOG_LEVEL": "warning",
             "BRIDGE_SMS_RATE": f"{sms_rate:g}",

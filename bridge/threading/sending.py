@@ -80,22 +80,24 @@ class ReplySender:
         if job.message_id is None:
             raise GiveUp("send job without a message")
         queued = await self._store.get_message(job.message_id)
-        if queued is not None and queued.status is DeliveryStatus.HELD:
+        if queued is None:
+            return  # nothing to send
+        if queued.status is DeliveryStatus.HELD:
             if job.attempts < HELD_PATIENCE:
                 # Released a moment ago by another process, whose switch to QUEUED is
                 # still on its way (MongoDB writes the job first): look again shortly.
                 raise RetryLater("the reply is still held", after=1.0)
             return  # the release never finished: the reply stays held, its buttons work
-        if queued is not None:
-            await self._wait_for_quiet_hours(queued)
-            await self._wait_for_pacing(queued)
+        conversation = await self._store.get_conversation(queued.conversation_id)
+        if conversation is None:
+            raise GiveUp(f"conversation {queued.conversation_id} is not in the store")
+        sender = self.sender_for(conversation)
+        self._wait_for_quiet_hours(queued, conversation)
+        self._wait_for_pacing(sender)
         attempt = await self._store.begin_send(job.message_id)
         if attempt is None:
             return  # cancelled in the undo window, or finished by an earlier attempt
         message = attempt.message
-        conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None:
-            raise GiveUp(f"conversation {message.conversation_id} is not in the store")
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
@@ -103,7 +105,6 @@ class ReplySender:
         if why is not None:  # opted out while the reply waited
             await self._finish(message.id, DeliveryStatus.BLOCKED, note=(conversation, why))
             return
-        sender = self.sender_for(conversation)
         if attempt.resumed:
             found = await self._sms.find_sent(
                 conversation.subscriber, sender, message.body, since=message.created_at
@@ -120,23 +121,17 @@ class ReplySender:
             return
         await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
 
-    async def _wait_for_pacing(self, message: Message) -> None:
+    def _wait_for_pacing(self, sender: Sender) -> None:
         """A sender at its rate: hand the worker back until a send slot is near, rather
         than hold it (and with it the incoming texts waiting for a worker)."""
-        conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None:
-            return
-        wait = self._sms.wait_for(self.sender_for(conversation))
+        wait = self._sms.wait_for(sender)
         if wait > PACING_PATIENCE:
             raise RetryLater("the sender is at its rate", after=wait, throttled=True)
 
-    async def _wait_for_quiet_hours(self, message: Message) -> None:
+    def _wait_for_quiet_hours(self, message: Message, conversation: Conversation) -> None:
         """Marketing waits for the recipient's daytime, checked again at send time (a
         reply queued at 20:59 may come up at 21:00)."""
         if message.purpose is not MessagePurpose.MARKETING:
-            return
-        conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None:
             return
         now = utcnow()
         opens = next_allowed(conversation.subscriber, now, self._zone)
