@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from datetime import datetime, timedelta
 
 import aiohttp
+import anthropic
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -16,10 +19,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from bridge.ai.appointment_webhook import AppointmentWebhook
+from bridge.ai.budget import TokenBudget
+from bridge.ai.claude import ClaudeDrafter
+from bridge.ai.desk import DraftDesk, Engines
+from bridge.ai.drafter import TokenUsage
+from bridge.ai.kb_reload import KnowledgeReloader
+from bridge.ai.knowledge import BusinessProfile, KnowledgeError, KnowledgeSource
+from bridge.ai.offline import OfflineDrafter
+from bridge.ai.tools import OrderLookup, Tools
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.compliance.promo import PromoCheck
-from bridge.config import BusinessConfig, Settings
-from bridge.delivery.outbox import Outbox, RetryPolicy
+from bridge.config import BusinessConfig, ConfigError, Settings
+from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
@@ -29,6 +41,8 @@ from bridge.slack.commands import SmsCommand
 from bridge.slack.dead_report import DeadReport
 from bridge.slack.delivery_marks import DeliveryMark
 from bridge.slack.direct_messages import DirectMessage
+from bridge.slack.draft_actions import DraftActions
+from bridge.slack.draft_poster import DraftCardSync, LateDraftPoster
 from bridge.slack.events import SlackEventsEndpoint, build_bolt
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.header_actions import HeaderActions
@@ -81,6 +95,65 @@ def make_twilio_client(settings: Settings) -> TwilioClient:
     client.api.base_url = settings.twilio_api_url
     client.messaging.base_url = settings.twilio_api_url
     return client
+
+
+KB_POLL_SECONDS = 5.0
+
+
+def make_tools(config: BusinessConfig, session: aiohttp.ClientSession) -> Tools:
+    order = config.ai.tools.order_status
+    orders = (
+        OrderLookup(session, order.url, timeout=order.timeout_seconds, headers=order.headers)
+        if order is not None
+        else None
+    )
+    return Tools(orders=orders, appointments=config.ai.tools.appointments is not None)
+
+
+def make_anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
+    key = settings.anthropic_api_key
+    if key is None:
+        return None
+    return anthropic.AsyncAnthropic(
+        api_key=key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        max_retries=2,  # the SDK's backoff honours retry-after on 429 and 529
+        timeout=20,
+    )
+
+
+def make_engines(
+    client: anthropic.AsyncAnthropic | None, config: BusinessConfig, tools: Tools, metrics: Metrics
+) -> Engines:
+    """Claude when an API key is set (within the daily budget), else the offline engine."""
+    offline = OfflineDrafter(tools=tools)
+    if client is None or config.ai.daily_token_budget == 0:
+        return Engines(primary=offline, fallback=offline)
+    metrics.ai_budget_limit.set(config.ai.daily_token_budget)
+    budget = TokenBudget(
+        config.ai.daily_token_budget,
+        config.business.timezone,
+        on_change=metrics.ai_budget_spent.set,
+    )
+
+    def on_usage(usage: TokenUsage) -> None:
+        budget.add(usage)
+        for kind, count in (
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+            ("cache_read", usage.cache_read_input_tokens),
+            ("cache_write", usage.cache_creation_input_tokens),
+        ):
+            metrics.ai_tokens.labels(kind).inc(count)
+
+    claude = ClaudeDrafter(
+        client,
+        model=config.ai.model,
+        tools=tools,
+        max_reply_chars=config.ai.max_reply_chars,
+        on_usage=on_usage,
+    )
+    return Engines(primary=claude, fallback=offline, budget=budget)
 
 
 def make_store(settings: Settings) -> Store:
@@ -140,26 +213,65 @@ async def build_app(
         account_sid=settings.twilio_account_sid,
         status_callback=f"{settings.bridge_public_url}/sms/status",
     )
+    appointments = config.ai.tools.appointments
+    tools = make_tools(config, session)
+    claude = make_anthropic_client(settings)
+    engines = make_engines(claude, config, tools, metrics)
+    knowledge = KnowledgeSource(
+        config.knowledge.path,
+        faq=config.knowledge.faq,
+        profile=BusinessProfile.from_config(config.business),
+    )
+    reloader = KnowledgeReloader(knowledge, engines.fallback, metrics)
+    try:
+        await reloader.load()
+    except KnowledgeError as exc:
+        await session.close()
+        await store.close()
+        raise ConfigError(f"knowledge.path in BRIDGE_CONFIG: {exc}") from None
+    drafts = DraftDesk(
+        store,
+        engines,
+        knowledge,
+        replies,
+        desk,
+        ai=config.ai,
+        business=config.business,
+        metrics=metrics,
+        on_enqueued=waker,
+        appointment_webhook=bool(appointments and appointments.webhook_url),
+    )
+    handlers: dict[JobKind, Handler] = {
+        JobKind.POST_INBOUND: InboundPoster(store, gateway, threads, media.fetch, drafts),
+        JobKind.POST_DRAFT: LateDraftPoster(store, gateway, threads, drafts),
+        JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
+        JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
+        JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
+        JobKind.SEND_SMS: ReplySender(
+            store,
+            sms_sender,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            on_enqueued=waker,
+            default_zone=config.business.timezone,
+        ),
+        JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
+        JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
+        JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
+        JobKind.CHANNEL_NOTE: ThreadNote(gateway, threads, broadcast=True),
+        JobKind.DIRECT_MESSAGE: DirectMessage(gateway, threads),
+        JobKind.REFRESH_HOME: home,
+    }
+    if appointments is not None and appointments.webhook_url is not None:
+        secret = appointments.webhook_secret
+        handlers[JobKind.APPOINTMENT_WEBHOOK] = AppointmentWebhook(
+            store,
+            session,
+            appointments.webhook_url,
+            secret=secret.get_secret_value() if secret else None,
+        )
     outbox = Outbox(
         store,
-        {
-            JobKind.POST_INBOUND: InboundPoster(store, gateway, threads, media.fetch),
-            JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
-            JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
-            JobKind.SEND_SMS: ReplySender(
-                store,
-                sms_sender,
-                messaging_service_sid=settings.twilio_messaging_service_sid,
-                on_enqueued=waker,
-                default_zone=config.business.timezone,
-            ),
-            JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
-            JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
-            JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
-            JobKind.CHANNEL_NOTE: ThreadNote(gateway, threads, broadcast=True),
-            JobKind.DIRECT_MESSAGE: DirectMessage(gateway, threads),
-            JobKind.REFRESH_HOME: home,
-        },
+        handlers,
         metrics,
         concurrency=settings.bridge_workers,
         lease_seconds=settings.bridge_job_lease_seconds,
@@ -187,9 +299,11 @@ async def build_app(
         slack=config.slack,
         # New conversations (/sms send) and phone-number targets use this number.
         business_number=settings.twilio_from_number,
+        knowledge=reloader if config.ai.enabled else None,
     )
     MessageListener(replies, names).register(bolt)
     HeldReplyActions(replies, store).register(bolt)
+    DraftActions(drafts, store, members).register(bolt)
     SmsCommand(commands, members, names).register(bolt)
     ReactionListener(store, desk, commands, members, config.slack.reactions).register(bolt)
     HeaderActions(store, desk, members).register(bolt)
@@ -216,17 +330,27 @@ async def build_app(
         # requests from forged ones: the HTTP endpoint does not exist then.
         app.add_routes([web.post("/slack/events", SlackEventsEndpoint(bolt).handle)])
 
+    background: list[asyncio.Task[None]] = []
+
     async def start(_app: web.Application) -> None:
         for name, text in config.canned.items():  # the config is the truth for its names
             await store.put_canned(name, text)
         await outbox.start()
+        if config.ai.enabled and config.knowledge.path is not None:
+            background.append(asyncio.create_task(reloader.watch(KB_POLL_SECONDS)))
         if socket_mode is not None:
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(_app: web.Application) -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if socket_mode is not None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()
+        if claude is not None:
+            await claude.close()
         await twilio.http_client.close()
         await session.close()
         await store.close()

@@ -7,7 +7,7 @@ CLI can print it and exit 2 instead of showing a traceback.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     mongodb_uri: SecretStr | None = None
     bridge_db_path: Path = Path("bridge.db")
     anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: BaseUrl | None = None  # the SDK's default when unset
     bridge_config: Path | None = None
     bridge_host: str = "0.0.0.0"  # noqa: S104 - a server is meant to listen on all interfaces
     port: int = Field(default=3000, ge=1, le=65535)
@@ -150,7 +151,16 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def expand_days(spec: str) -> list[str]:
+    """ "mon-fri" → the days it covers (ranges may wrap: "fri-mon")."""
+    parts = [p for p in spec.lower().split("-") if p in DAYS]
+    if len(parts) == 2:
+        start, end = DAYS.index(parts[0]), DAYS.index(parts[1])
+        return [DAYS[(start + i) % 7] for i in range((end - start) % 7 + 1)]
+    return parts
 
 
 def _parse_hours(value: str) -> tuple[time, time]:
@@ -182,12 +192,22 @@ class Business(Section):
     def _hours(cls, value: dict[str, str]) -> dict[str, str]:
         for days, span in value.items():
             for day in days.split("-"):
-                if day not in _DAYS:
-                    raise ValueError(
-                        f"{days!r}: days are {', '.join(_DAYS)} or ranges like mon-fri"
-                    )
+                if day not in DAYS:
+                    raise ValueError(f"{days!r}: days are {', '.join(DAYS)} or ranges like mon-fri")
             _parse_hours(span)
         return value
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether `at` falls in the opening hours (holidays closed)."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        if local.date().isoformat() in self.holidays:
+            return False
+        day = DAYS[local.weekday()]
+        for days, span in self.hours.items():
+            start, end = _parse_hours(span)
+            if day in expand_days(days) and start <= local.time() < end:
+                return True
+        return False
 
 
 class KeywordLists(Section):
@@ -267,7 +287,7 @@ class Compliance(Section):
             raise ValueError(str(exc)) from None
 
 
-AdminAction = Literal["canned add", "canned remove", "contact"]
+AdminAction = Literal["canned add", "canned remove", "contact", "kb reload"]
 
 
 def _admin_default() -> list[AdminAction]:
@@ -324,15 +344,80 @@ class Knowledge(Section):
 
 
 class AutoReply(Section):
+    """When the assistant may send its draft by itself (never when it asks for a person)."""
+
     enabled: bool = False
     min_confidence: float = Field(default=0.85, ge=0, le=1)
     only_outside_hours: bool = True
+    # A person who replied this recently is handling the conversation: no auto-reply.
+    pause_after_agent_minutes: float = Field(default=30, ge=0)
+
+
+class NumberAi(Section):
+    """Overrides for one business number."""
+
+    auto_reply: AutoReply | None = None
+
+
+def _http_url(value: str) -> str:
+    AnyHttpUrl(value.replace("{order}", "0"))
+    return value
+
+
+class OrderStatusTool(Section):
+    """The business's order endpoint: GET `url` with `{order}` replaced and `?phone=`."""
+
+    url: Annotated[str, AfterValidator(_http_url)]
+    timeout_seconds: float = Field(default=3, gt=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _placeholder(cls, value: str) -> str:
+        if "{order}" not in value:
+            raise ValueError("must contain {order}, where the order number goes")
+        return value
+
+
+class AppointmentTool(Section):
+    """Appointment wishes ("move me to Friday") become a card for a person, and are
+    posted to `webhook_url` when one is set."""
+
+    webhook_url: BaseUrl | None = None
+    # Signs the webhook's body (X-Bridge-Signature: sha256=HMAC of the raw body).
+    webhook_secret: SecretStr | None = None
+
+
+class AiTools(Section):
+    order_status: OrderStatusTool | None = None
+    appointments: AppointmentTool | None = None
 
 
 class AiSection(Section):
+    enabled: bool = True
     model: str = "claude-haiku-4-5"
+    # How long a text may wait for its draft to be posted together with it.
     draft_wait_seconds: float = Field(default=2, ge=0, le=10)
     auto_reply: AutoReply = Field(default_factory=AutoReply)
+    numbers: dict[str, NumberAi] = Field(default_factory=dict)
+    max_reply_chars: int = Field(default=320, ge=40, le=1600)
+    context_messages: int = Field(default=10, ge=1, le=50)
+    # Claude tokens a day (cache reads count a tenth, as they are billed); past it the
+    # offline engine drafts until midnight in the business's time zone. 0: never Claude.
+    daily_token_budget: int = Field(default=2_000_000, ge=0)
+    tools: AiTools = Field(default_factory=AiTools)
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, NumberAi]) -> dict[str, NumberAi]:
+        try:
+            return {to_e164(number): policy for number, policy in value.items()}
+        except InvalidPhone as exc:
+            raise ValueError(str(exc)) from None
+
+    def auto_reply_for(self, business_number: str) -> AutoReply:
+        override = self.numbers.get(business_number)
+        return override.auto_reply if override and override.auto_reply else self.auto_reply
 
 
 class BusinessConfig(Section):
@@ -358,6 +443,12 @@ def load_business_config(path: Path | None) -> BusinessConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"BRIDGE_CONFIG: {path} must hold a mapping at the top level")
     try:
-        return BusinessConfig.model_validate(raw)
+        config = BusinessConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"BRIDGE_CONFIG {path}: {_first_error(exc, env=False)}") from None
+    knowledge = config.knowledge
+    if knowledge.path is not None and not knowledge.path.is_absolute():
+        # Relative to the config file, so the bridge finds it from any working folder.
+        knowledge = knowledge.model_copy(update={"path": path.parent / knowledge.path})
+        config = config.model_copy(update={"knowledge": knowledge})
+    return config

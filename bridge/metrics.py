@@ -50,6 +50,49 @@ class Metrics:
             "bridge_slack_calls_total", "Slack Web API calls by method", ["method"], registry=r
         )
 
+        self.drafts = Counter(
+            "bridge_ai_drafts_total",
+            "AI drafts by engine and outcome (reply, handoff, none, unavailable, late)",
+            ["engine", "outcome"],
+            registry=r,
+        )
+        self.draft_seconds = Histogram(
+            "bridge_ai_draft_seconds",
+            "Time to draft, by engine",
+            ["engine"],
+            registry=r,
+            buckets=(0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16),
+        )
+        self.ai_tokens = Counter(
+            "bridge_ai_tokens_total",
+            "Claude tokens by kind (input, output, cache_read, cache_write)",
+            ["kind"],
+            registry=r,
+        )
+        self.ai_budget_spent = Gauge(
+            "bridge_ai_budget_spent_tokens",
+            "Claude tokens spent today, as counted against ai.daily_token_budget",
+            registry=r,
+        )
+        self.ai_budget_limit = Gauge(
+            "bridge_ai_budget_limit_tokens", "ai.daily_token_budget", registry=r
+        )
+        self.auto_replies = Counter(
+            "bridge_ai_auto_replies_total",
+            "Drafts the assistant sent by itself, and ones it held back (by reason)",
+            ["outcome"],
+            registry=r,
+        )
+        self.kb_entries = Gauge(
+            "bridge_ai_kb_entries", "Entries in the loaded knowledge base", registry=r
+        )
+        self.kb_reloads = Counter(
+            "bridge_ai_kb_reloads_total",
+            "Knowledge-base reloads by outcome",
+            ["outcome"],
+            registry=r,
+        )
+
     def render(self, queue_depth: dict[str, int]) -> bytes:
         self.queue_depth.clear()
         for kind, count in queue_depth.items():

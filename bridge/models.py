@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -162,6 +162,45 @@ class KeywordMark(StrEnum):
         return self is not KeywordMark.MAYBE_OPT_OUT
 
 
+Intent = Literal["support", "sales", "appointment", "order", "feedback", "opt_out_request", "other"]
+Urgency = Literal["low", "normal", "urgent"]
+
+
+class DraftState(StrEnum):
+    PROPOSED = "proposed"  # shown with Send / Edit / Discard
+    HANDOFF = "handoff"  # no reply proposed: a person must answer
+    SENT = "sent"  # an agent sent it as proposed
+    EDITED = "edited"  # an agent sent an edited version
+    AUTO_SENT = "auto_sent"  # the assistant sent it by itself (auto-reply mode)
+    DISCARDED = "discarded"
+    UNAVAILABLE = "unavailable"  # the engine failed; the card says so
+
+    @property
+    def open(self) -> bool:
+        return self is DraftState.PROPOSED
+
+
+class MessageDraft(Model):
+    """The assistant's draft for an inbound text, and what became of it."""
+
+    reply: str | None
+    confidence: float
+    escalate: bool
+    reason: str | None = None
+    sources: tuple[str, ...] = ()
+    appointment: str | None = None
+    engine: str
+    note: str | None = None  # e.g. why it was not sent automatically
+    state: DraftState
+    settled_by: str | None = None  # the Slack user who sent or discarded it
+    settled_at: datetime | None = None
+    slack_ts: str | None = None  # its own Slack message, when it came after the text
+
+
+# The author of what the assistant sends by itself (Slack user IDs are upper-case).
+ASSISTANT = "assistant"
+
+
 class Message(Model):
     id: str
     conversation_id: int
@@ -178,6 +217,10 @@ class Message(Model):
     media_posted: bool = False  # MMS media attached in Slack (or its failure noted)
     keyword: KeywordMark | None = None
     purpose: MessagePurpose = MessagePurpose.REPLY
+    # What the assistant made of an inbound text (for routing and notifications).
+    intent: Intent | None = None
+    urgency: Urgency | None = None
+    draft: MessageDraft | None = None
 
 
 class OutboundReply(Model):
@@ -247,6 +290,9 @@ class JobKind(StrEnum):
     CHANNEL_NOTE = "channel_note"  # a thread note also broadcast to the channel
     DIRECT_MESSAGE = "direct_message"  # a DM to a person (e.g. a new assignment)
     REFRESH_HOME = "refresh_home"  # re-publish the App Home inboxes
+    POST_DRAFT = "post_draft"  # a draft that was not ready with its text, posted after it
+    SYNC_DRAFT = "sync_draft"  # show a draft's new state (sent, discarded) on its card
+    APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
 
 
 def conversation_lane(conversation_id: int) -> str:
@@ -335,6 +381,33 @@ def header_job(conversation_id: int) -> NewJob:
         kind=JobKind.SYNC_HEADER,
         lane=conversation_lane(conversation_id),
         conversation_id=conversation_id,
+    )
+
+
+def ai_lane(conversation_id: int) -> str:
+    """The lane of late drafts: a slow engine never holds up the conversation's posts."""
+    return f"ai:{conversation_id}"
+
+
+def draft_job(message: Message) -> NewJob:
+    """Post the draft of a text whose draft was not ready when the text was posted."""
+    return NewJob(
+        key=f"draft:{message.id}",
+        kind=JobKind.POST_DRAFT,
+        lane=ai_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def draft_card_job(message: Message) -> NewJob:
+    """Re-render a draft's card after it was sent or discarded."""
+    return NewJob(
+        key=f"draft-card:{message.id}",
+        kind=JobKind.SYNC_DRAFT,
+        lane=conversation_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bridge.models import ASSISTANT
+
 
 def escape(text: str) -> str:
     """Make untrusted text (an SMS) inert: no mentions, no @channel, no forged links."""
@@ -21,3 +23,8 @@ def clip(text: str, limit: int) -> str:
     """At most `limit` characters, an ellipsis marking the cut (Block Kit refuses
     longer texts outright)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mention(user: str) -> str:
+    """A Slack mention of a person; the assistant is named, not mentioned."""
+    return "the assistant" if user == ASSISTANT else f"<@{user}>"

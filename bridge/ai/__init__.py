@@ -1,6 +1,6 @@
 """AI first response: the knowledge base, the drafter interface and its engines."""
 
-from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Intent, Turn, Urgency
+from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn
 from bridge.ai.knowledge import (
     BusinessProfile,
     Entry,
@@ -12,6 +12,7 @@ from bridge.ai.knowledge import (
     knowledge_signature,
     load_knowledge,
 )
+from bridge.models import Intent, Urgency
 
 __all__ = [
     "BusinessProfile",

@@ -8,30 +8,19 @@ customer's texts are data, never instructions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge.ai.knowledge import KnowledgeBase
+from bridge.models import Intent, Urgency
 
-Intent = Literal["support", "sales", "appointment", "order", "feedback", "opt_out_request", "other"]
-Urgency = Literal["low", "normal", "urgent"]
 Role = Literal["customer", "business"]
 Turn = tuple[Role, str]
 """One text of the conversation: who wrote it (the customer, or the business: an agent or
 the assistant) and its plain text."""
-
-INTENTS: tuple[Intent, ...] = (
-    "support",
-    "sales",
-    "appointment",
-    "order",
-    "feedback",
-    "opt_out_request",
-    "other",
-)
-URGENCIES: tuple[Urgency, ...] = ("low", "normal", "urgent")
 
 
 class Draft(BaseModel):
@@ -43,6 +32,8 @@ class Draft(BaseModel):
     - `escalate`: a person must look (then `reason` says why); an escalated draft is never
       sent automatically, even if it has a reply.
     - `sources`: ids of the knowledge-base entries the reply is based on.
+    - `appointment`: the customer's appointment wish in their words ("move to Friday
+      3pm"), when they ask to book, move or cancel one; a person confirms it.
 
     Also the output schema for a structured-output engine (`Draft.model_json_schema()`).
     """
@@ -56,8 +47,9 @@ class Draft(BaseModel):
     escalate: bool = False
     reason: str | None = None
     sources: list[str] = Field(default_factory=list)
+    appointment: str | None = None
 
-    @field_validator("reply", "reason")
+    @field_validator("reply", "reason", "appointment")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         if value is None:
@@ -102,6 +94,25 @@ class Draft(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class TokenUsage:
+    """What one engine call cost, as the provider reported it."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_input_tokens
+            + self.cache_creation_input_tokens
+        )
+
+
 class DraftUnavailable(Exception):
     """The engine could not draft (API errors or timeouts past its retry budget). The
     caller posts the text without a draft and may add a note with this message."""
@@ -123,11 +134,14 @@ class Drafter(Protocol):
         *,
         knowledge: KnowledgeBase,
         now: datetime | None = None,
+        subscriber: str = "",
     ) -> Draft:
         """Draft an answer to the latest customer text.
 
         `conversation_text`: the recent texts of this one conversation, oldest first; the
         last one is normally the customer's. `knowledge`: the current knowledge base,
         with the business profile in `knowledge.profile`. `now`: the current time (aware;
-        engines may use it with the profile's hours for "are you open now?")."""
+        engines may use it with the profile's hours for "are you open now?").
+        `subscriber`: the customer's phone number, for tools that look up their own
+        orders; it never enters a prompt."""
         ...

@@ -35,6 +35,8 @@ from typing import Literal, Protocol
 
 import yaml
 
+from bridge.config import DAYS, expand_days
+
 EntryKind = Literal["markdown", "yaml", "faq", "profile"]
 Signature = tuple[tuple[str, int, int], ...]
 """(relative path, mtime in ns, size) of every knowledge file, sorted by path."""
@@ -43,7 +45,6 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yml", ".yaml")
 YAML_KEYS = ("id", "q", "a", "alt")
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
     "mon": "Monday",
     "tue": "Tuesday",
@@ -147,7 +148,7 @@ class BusinessProfile:
     def open_days(self) -> list[str]:
         days: list[str] = []
         for spec, _span in self.hours:
-            days.extend(d for d in _expand_days(spec) if d not in days)
+            days.extend(d for d in expand_days(spec) if d not in days)
         return days
 
     def hours_text(self) -> str:
@@ -155,7 +156,7 @@ class BusinessProfile:
         if not self.hours:
             return ""
         spans = [f"{_days_label(spec)} {_span_label(span)}" for spec, span in self.hours]
-        closed = [_DAY_NAMES[d] for d in _DAYS if d not in self.open_days()]
+        closed = [_DAY_NAMES[d] for d in DAYS if d not in self.open_days()]
         text = ", ".join(spans)
         if closed:
             text += "; closed on " + _and_list(closed)
@@ -169,14 +170,6 @@ def _and_list(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _expand_days(spec: str) -> list[str]:
-    parts = [p for p in spec.lower().split("-") if p in _DAYS]
-    if len(parts) == 2:
-        start, end = _DAYS.index(parts[0]), _DAYS.index(parts[1])
-        return [_DAYS[(start + i) % 7] for i in range((end - start) % 7 + 1)]
-    return parts
 
 
 def _days_label(spec: str) -> str:

@@ -40,8 +40,10 @@ from datetime import datetime
 import bm25s
 import numpy as np
 
-from bridge.ai.drafter import Draft, Intent, Turn, Urgency
+from bridge.ai.drafter import Draft, Turn
 from bridge.ai.knowledge import Entry, KnowledgeBase
+from bridge.ai.tools import ToolFailed, Tools
+from bridge.models import Intent, Urgency
 
 # --- text normalisation -------------------------------------------------------------------
 
@@ -873,6 +875,11 @@ _CHANGE_APPOINTMENT = _rx(
     r"\b(appointment|appt|tasting|reservation|booking|consultation)\b.{0,30}\b(move|moved|"
     r"change|changed|reschedule|cancel|cancelled|canceled|push|postpone|instead)\b",
 )
+_BOOKING_WISH = _rx(
+    r"\b(can|could|may) (i|we) (book|schedule|reserve|get)\b.{0,30}\b(appointment|appt|tasting|"
+    r"reservation|consultation|slot)\b",
+    r"\b(i'?d like|i want|i need|want|need|wanna) to (book|schedule|reserve|make)\b",
+)
 _ORDER = _rx(
     r"\border",
     r"#\s?\d{3,}",
@@ -939,6 +946,30 @@ def find_order_number(text: str) -> str | None:
     """An order number such as `#4821` or `order 4821` in a customer's text."""
     match = _ORDER_NUMBER.search(text)
     return match.group(1).upper() if match else None
+
+
+def _flat(text: str) -> str:
+    return " ".join(expand_shorthand(re.findall(r"[\w#'$:]+|[?!]", text.lower())))
+
+
+def order_status_request(text: str) -> str | None:
+    """The order number of a text that asks where an order stands (not to change it)."""
+    number = find_order_number(text)
+    flat = _flat(text)
+    if number is None or _ORDER_ACTION.search(flat) or "cancel" in flat or "change" in flat:
+        return None
+    return number
+
+
+def instructs_assistant(text: str) -> bool:
+    """Whether a text tries to give the assistant instructions ("ignore your rules")."""
+    return bool(_INJECTION.search(_flat(text)))
+
+
+def appointment_request(text: str) -> bool:
+    """Whether a text asks to book, move or cancel an appointment (not just asks about them)."""
+    flat = _flat(text)
+    return bool(_CHANGE_APPOINTMENT.search(flat) or _BOOKING_WISH.search(flat))
 
 
 @dataclass(frozen=True)
@@ -1035,6 +1066,8 @@ def read_signals(text: str) -> Signals:
     )
 
 
+APPOINTMENT_ACK = "Thanks! We have your request and a team member will confirm it shortly."
+
 # --- the engine ---------------------------------------------------------------------------
 
 
@@ -1079,6 +1112,7 @@ class OfflineDrafter:
     """The offline engine (no API key needed). Thread-safe; one per process is enough."""
 
     settings: OfflineSettings = field(default_factory=OfflineSettings)
+    tools: Tools = field(default_factory=Tools)
     _indexes: OrderedDict[str, _Index] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -1224,10 +1258,47 @@ class OfflineDrafter:
         *,
         knowledge: KnowledgeBase,
         now: datetime | None = None,
+        subscriber: str = "",
     ) -> Draft:
         if not self.is_prepared(knowledge):
             await asyncio.to_thread(self.prepare, knowledge)
-        return self.draft_sync(conversation_text, knowledge=knowledge, now=now)
+        draft = self.draft_sync(conversation_text, knowledge=knowledge, now=now)
+        current, _ = _question_blocks(conversation_text, self.settings.context_turns)
+        return await self._use_tools(draft, current, subscriber)
+
+    async def _use_tools(self, draft: Draft, text: str, subscriber: str) -> Draft:
+        """Order look-ups and appointment wishes, when the business enabled them: what
+        the rules would otherwise hand off."""
+        if draft.intent == "order" and self.tools.orders is not None and subscriber:
+            number = order_status_request(text)
+            if number is not None:
+                try:
+                    status = await self.tools.orders.lookup(number, phone=subscriber)
+                except ToolFailed as exc:
+                    return Draft.handoff(
+                        f"order #{number}: the look-up failed ({exc})",
+                        intent="order",
+                        urgency=draft.urgency,
+                    )
+                return Draft(
+                    reply=status.summary(),
+                    confidence=0.9 if status.found else 0.6,
+                    intent="order",
+                    urgency=draft.urgency,
+                    escalate=not status.found,
+                    reason=None if status.found else f"no order #{number} for this number",
+                    sources=["tool:order_status"],
+                )
+        if draft.intent == "appointment" and self.tools.appointments and appointment_request(text):
+            return Draft(
+                reply=APPOINTMENT_ACK,
+                confidence=0.9,
+                intent="appointment",
+                urgency=draft.urgency,
+                sources=["tool:appointment_request"],
+                appointment=_clip_words(text, 200),
+            )
+        return draft
 
     def draft_sync(
         self,
@@ -1337,6 +1408,13 @@ class OfflineDrafter:
 
 
 SENTENCE_FACTOR = 0.95  # a sentence matched alone is a little less certain
+
+
+def _clip_words(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _sentences(text: str) -> list[str]:

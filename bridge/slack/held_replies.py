@@ -9,37 +9,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
+from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
 from bridge.store.base import Store
 from bridge.threading.outbound import OutboundPipeline
 
 MODAL = "held_edit_modal"
-FIELD_BLOCK = "reply_block"
-FIELD = "reply"
-
-
-def edit_modal(message_id: str, text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": MODAL,
-        "private_metadata": message_id,
-        "title": {"type": "plain_text", "text": "Support-only reply"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Back"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": FIELD_BLOCK,
-                "label": {"type": "plain_text", "text": "Reply without the marketing"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": FIELD,
-                    "multiline": True,
-                    "max_length": 1600,
-                    "initial_value": text,
-                },
-            }
-        ],
-    }
 
 
 class HeldReplyActions:
@@ -65,9 +39,14 @@ class HeldReplyActions:
         if message is None:
             await respond(text="That reply is gone.", replace_original=True)
             return
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=edit_modal(message.id, message.body)
+        modal = reply_modal(
+            MODAL,
+            message.id,
+            message.body,
+            title="Support-only reply",
+            label="Reply without the marketing",
         )
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     async def on_cancel(self, ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -78,7 +57,7 @@ class HeldReplyActions:
         )
 
     async def on_submit(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        text = view["state"]["values"][FIELD_BLOCK][FIELD].get("value") or ""
+        text = submitted_text(view)
         problem = await self._outbound.release_held(str(view.get("private_metadata", "")), text)
         if problem is None:
             await ack()

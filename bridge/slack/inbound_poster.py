@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Job, KeywordMark, Message
 from bridge.mrkdwn import escape, slack_time
+from bridge.slack.draft_card import with_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
@@ -43,12 +45,18 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "vid
 
 class InboundPoster:
     def __init__(
-        self, store: Store, gateway: SlackGateway, threads: ThreadKeeper, fetch_media: FetchMedia
+        self,
+        store: Store,
+        gateway: SlackGateway,
+        threads: ThreadKeeper,
+        fetch_media: FetchMedia,
+        drafts: DraftDesk,
     ) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads
         self._fetch = fetch_media
+        self._drafts = drafts
 
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
@@ -63,16 +71,23 @@ class InboundPoster:
 
     async def _post_text(self, message: Message) -> None:
         conversation = await self._threads.conversation(message.conversation_id)
+        # One message for the text and its draft when the draft is ready in time.
+        message = await self._drafts.draft_for_post(message)
         text = inbound_text(message)
+        blocks = with_text(text, message)
         # A second vanished thread in a row is odd enough to retry later.
         for _ in range(2):
             channel, thread_ts = await self._threads.ensure(conversation)
             try:
-                ts = await self._gateway.post_message(channel, text, thread_ts=thread_ts)
+                ts = await self._gateway.post_message(
+                    channel, text, thread_ts=thread_ts, blocks=blocks
+                )
             except ThreadGone:
                 conversation = await self._threads.forget(conversation)
                 continue
-            await self._store.set_message_slack_ts(message.id, channel, ts)
+            await self._store.set_message_slack_ts(
+                message.id, channel, ts, with_draft=blocks is not None
+            )
             return
         raise RetryLater("the conversation's thread vanished twice")
 

@@ -46,13 +46,20 @@ class ThreadKeeper:
         )
         return render_header(conversation, contact, consent)
 
-    async def post(self, conversation: Conversation, text: str, *, broadcast: bool = False) -> str:
+    async def post(
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        broadcast: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         """Post into the conversation's thread; a thread that vanished is forgotten and
         the job retried, to post under a new parent."""
         channel, thread_ts = await self.ensure(conversation)
         try:
             return await self._gateway.post_message(
-                channel, text, thread_ts=thread_ts, broadcast=broadcast
+                channel, text, thread_ts=thread_ts, broadcast=broadcast, blocks=blocks
             )
         except ThreadGone:
             await self.forget(conversation)

@@ -18,17 +18,21 @@ from bridge.models import (
     Conversation,
     ConversationPatch,
     DeliveryStatus,
+    DraftState,
     InboundRecord,
     InboundSms,
     InboxFilter,
+    Intent,
     Job,
     KeywordMark,
     Message,
+    MessageDraft,
     MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
     SendAttempt,
+    Urgency,
 )
 
 
@@ -92,11 +96,36 @@ class Store(Protocol):
 
     async def get_message(self, message_id: str) -> Message | None: ...
 
-    async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None: ...
+    async def set_message_slack_ts(
+        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+    ) -> None:
+        """Where the message was posted; `with_draft`: its draft was posted with it (the
+        draft's `slack_ts` becomes this ts too)."""
 
     async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None: ...
 
     async def get_message_by_sid(self, sid: str) -> Message | None: ...
+
+    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
+        """The conversation's latest `limit` messages, oldest first (an AI prompt's
+        context: only this conversation's texts)."""
+
+    # --- AI drafts ------------------------------------------------------------------
+    async def save_draft(
+        self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
+    ) -> Message | None:
+        """Attach the assistant's draft, intent and urgency to an inbound text, unless it
+        has a draft already (the first one wins: a retried job drafts nothing twice).
+        Returns the message as stored after, or None when it is unknown."""
+
+    async def settle_draft(
+        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+    ) -> Message | None:
+        """Move an open (PROPOSED) draft to `state`, once: the message after, or None
+        when there is no open draft (someone else sent or discarded it first)."""
+
+    async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
+        """Remember the Slack message a late draft was posted as."""
 
     # --- replies --------------------------------------------------------------------
     async def record_outbound(
@@ -118,11 +147,17 @@ class Store(Protocol):
         None when the message is not HELD (released or cancelled already)."""
 
     async def record_system_text(
-        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+        self,
+        conversation_id: int,
+        body: str,
+        purpose: MessagePurpose,
+        *,
+        key: str,
+        author: str | None = None,
     ) -> Message | None:
-        """Queue a text the bridge itself sends (a confirmation, a HELP answer) with its
-        SEND_SMS job, due now, in one write. `key` makes it idempotent: a known key
-        changes nothing and returns None."""
+        """Queue a text the bridge itself sends (a confirmation, a HELP answer, a canned
+        or drafted reply an agent chose: `author`) with its SEND_SMS job, due now, in one
+        write. `key` makes it idempotent: a known key changes nothing and returns None."""
 
     async def edit_unsent(self, message_id: str, body: str) -> bool:
         """Replace the body while the message is still QUEUED; False once it is not."""

@@ -51,20 +51,24 @@ from bridge.models import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    DraftState,
     InboundRecord,
     InboundSms,
     InboxFilter,
+    Intent,
     Job,
     JobKind,
     JobState,
     KeywordMark,
     Media,
     Message,
+    MessageDraft,
     MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
     SendAttempt,
+    Urgency,
     post_job,
     send_job,
     utcnow,
@@ -182,6 +186,9 @@ def _message_doc(message: Message) -> Doc:
         "media_posted": message.media_posted,
         "keyword": None if message.keyword is None else message.keyword.value,
         "purpose": message.purpose.value,
+        "intent": message.intent,
+        "urgency": message.urgency,
+        "draft": None if message.draft is None else message.draft.model_dump(mode="json"),
     }
     # A reply has no sid until it is sent: left out rather than null, as the jobs'
     # unique index on message.sid (partial on $exists) would count null as a value.
@@ -207,6 +214,9 @@ def _message(doc: Doc) -> Message:
         media_posted=bool(doc.get("media_posted", False)),
         keyword=None if doc.get("keyword") is None else KeywordMark(doc["keyword"]),
         purpose=MessagePurpose(doc.get("purpose", MessagePurpose.REPLY.value)),
+        intent=doc.get("intent"),
+        urgency=doc.get("urgency"),
+        draft=None if doc.get("draft") is None else MessageDraft.model_validate(doc["draft"]),
     )
 
 
@@ -614,10 +624,16 @@ class MongoStore:
         doc: Doc | None = await self._messages.find_one({"_id": message_id})
         return None if doc is None else _message(doc)
 
-    async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None:
+    async def set_message_slack_ts(
+        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+    ) -> None:
         await self._messages.update_one(
             {"_id": message_id}, {"$set": {"slack_channel": channel, "slack_ts": ts}}
         )
+        if with_draft:
+            await self._messages.update_one(
+                {"_id": message_id, "draft": {"$ne": None}}, {"$set": {"draft.slack_ts": ts}}
+            )
 
     async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
         # Repairs, like a retry of record_outbound would: an edit or delete in Slack
@@ -631,6 +647,51 @@ class MongoStore:
 
     async def mark_media_posted(self, message_id: str) -> None:
         await self._messages.update_one({"_id": message_id}, {"$set": {"media_posted": True}})
+
+    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
+        cursor = (
+            self._messages.find({"conversation_id": conversation_id})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [_message(doc) for doc in reversed(await cursor.to_list())]
+
+    # --- AI drafts ------------------------------------------------------------------
+    async def save_draft(
+        self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
+    ) -> Message | None:
+        await self._messages.update_one(
+            {"_id": message_id, "draft": None},  # null or missing: the first draft wins
+            {
+                "$set": {
+                    "draft": draft.model_dump(mode="json"),
+                    "intent": intent,
+                    "urgency": urgency,
+                }
+            },
+        )
+        return await self.get_message(message_id)
+
+    async def settle_draft(
+        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+    ) -> Message | None:
+        doc: Doc | None = await self._messages.find_one_and_update(
+            {"_id": message_id, "draft.state": DraftState.PROPOSED.value},
+            {
+                "$set": {
+                    "draft.state": state.value,
+                    "draft.settled_by": by,
+                    "draft.settled_at": at.isoformat(),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _message(doc)
+
+    async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
+        await self._messages.update_one(
+            {"_id": message_id, "draft": {"$ne": None}}, {"$set": {"draft.slack_ts": ts}}
+        )
 
     # --- replies --------------------------------------------------------------------
     async def record_outbound(
@@ -697,7 +758,13 @@ class MongoStore:
         return OutboundRecord(message=message, created=True)
 
     async def record_system_text(
-        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+        self,
+        conversation_id: int,
+        body: str,
+        purpose: MessagePurpose,
+        *,
+        key: str,
+        author: str | None = None,
     ) -> Message | None:
         # The same steps as record_outbound, with `key` as the message id: the jobs'
         # _id ("send:<key>") lets one of concurrent calls in, and the message's _id
@@ -716,6 +783,7 @@ class MongoStore:
             created_at=now,
             status=DeliveryStatus.QUEUED,
             purpose=purpose,
+            author=author,
         )
         # (b) The durable write: the send job, due now, with the message inside it.
         document = self._new_job_doc(send_job(message), seq=await self._next("jobs"), run_at=now)

@@ -26,19 +26,23 @@ from bridge.models import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    DraftState,
     InboundRecord,
     InboundSms,
     InboxFilter,
+    Intent,
     Job,
     JobKind,
     KeywordMark,
     Media,
     Message,
+    MessageDraft,
     MessagePurpose,
     NewJob,
     OutboundRecord,
     OutboundReply,
     SendAttempt,
+    Urgency,
     post_job,
     send_job,
     utcnow,
@@ -47,7 +51,7 @@ from bridge.store.base import StoreUnavailable
 from bridge.store.batching import GroupCommit
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
-# its entry: add the next one. (Nothing has shipped yet; the first release is entry 1.)
+# its entry: add the next one.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE conversations (
@@ -138,6 +142,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER consent_append_only_delete BEFORE DELETE ON consent_events
     BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
     """,
+    # 2: what the assistant made of an inbound text, and its draft (a JSON document).
+    """
+    ALTER TABLE messages ADD COLUMN intent TEXT;
+    ALTER TABLE messages ADD COLUMN urgency TEXT;
+    ALTER TABLE messages ADD COLUMN draft TEXT;
+    """,
 )
 
 
@@ -195,6 +205,9 @@ def _message(row: aiosqlite.Row) -> Message:
         media_posted=bool(row["media_posted"]),
         keyword=None if row["keyword"] is None else KeywordMark(row["keyword"]),
         purpose=MessagePurpose(row["purpose"]),
+        intent=row["intent"],
+        urgency=row["urgency"],
+        draft=None if row["draft"] is None else MessageDraft.model_validate_json(row["draft"]),
     )
 
 
@@ -584,7 +597,13 @@ class SQLiteStore:
         )
 
     async def record_system_text(
-        self, conversation_id: int, body: str, purpose: MessagePurpose, *, key: str
+        self,
+        conversation_id: int,
+        body: str,
+        purpose: MessagePurpose,
+        *,
+        key: str,
+        author: str | None = None,
     ) -> Message | None:
         now = utcnow()
         message = Message(
@@ -595,11 +614,12 @@ class SQLiteStore:
             created_at=now,
             status=DeliveryStatus.QUEUED,
             purpose=purpose,
+            author=author,
         )
         async with self._tx() as db:
             cur = await db.execute(
                 "INSERT INTO messages (id, conversation_id, direction, body, created_at, status,"
-                " purpose) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                " purpose, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (
                     message.id,
                     conversation_id,
@@ -608,6 +628,7 @@ class SQLiteStore:
                     _ts(now),
                     message.status.value,
                     purpose.value,
+                    author,
                 ),
             )
             if cur.rowcount == 0:
@@ -783,11 +804,65 @@ class SQLiteStore:
         row = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
         return None if row is None else _message(row)
 
-    async def set_message_slack_ts(self, message_id: str, channel: str, ts: str) -> None:
+    async def set_message_slack_ts(
+        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+    ) -> None:
         await self._write(
-            "UPDATE messages SET slack_channel = ?, slack_ts = ? WHERE id = ?",
-            (channel, ts, message_id),
+            "UPDATE messages SET slack_channel = ?, slack_ts = ?, draft = CASE"
+            " WHEN ? AND draft IS NOT NULL THEN json_set(draft, '$.slack_ts', ?) ELSE draft END"
+            " WHERE id = ?",
+            (channel, ts, with_draft, ts, message_id),
         )
+
+    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
+        async with self._lock:
+            rows = await _fetchall(
+                self.db,
+                "SELECT * FROM messages WHERE conversation_id = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (conversation_id, limit),
+            )
+        return [_message(row) for row in reversed(rows)]
+
+    async def save_draft(
+        self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
+    ) -> Message | None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE messages SET draft = ?, intent = ?, urgency = ?"
+                " WHERE id = ? AND draft IS NULL",
+                (draft.model_dump_json(), intent, urgency, message_id),
+            )
+            row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+        return None if row is None else _message(row)
+
+    async def settle_draft(
+        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+    ) -> Message | None:
+        async with self._tx() as db:
+            row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+            message = None if row is None else _message(row)
+            if message is None or message.draft is None or not message.draft.state.open:
+                return None
+            draft = message.draft.model_copy(
+                update={"state": state, "settled_by": by, "settled_at": at}
+            )
+            await db.execute(
+                "UPDATE messages SET draft = ? WHERE id = ?", (draft.model_dump_json(), message_id)
+            )
+        return message.model_copy(update={"draft": draft})
+
+    async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
+        async with self._tx() as db:
+            row = await _fetchone(db, "SELECT draft FROM messages WHERE id = ?", (message_id,))
+            if row is None or row["draft"] is None:
+                return
+            draft = MessageDraft.model_validate_json(row["draft"]).model_copy(
+                update={"slack_ts": ts}
+            )
+            await db.execute(
+                "UPDATE messages SET draft = ? WHERE id = ?", (draft.model_dump_json(), message_id)
+            )
 
     async def put_canned(self, name: str, text: str) -> None:
         await self._write(

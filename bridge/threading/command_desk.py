@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.config import Business, SlackSection
 from bridge.models import Contact, Conversation, InboxFilter
 from bridge.mrkdwn import escape
@@ -37,7 +38,9 @@ class CommandDesk:
         business: Business,
         slack: SlackSection,
         business_number: str | None,
+        knowledge: KnowledgeReloader | None = None,
     ) -> None:
+        self._knowledge = knowledge
         self._store = store
         self._desk = desk
         self._outbound = outbound
@@ -66,6 +69,12 @@ class CommandDesk:
             return Reply(f"Only admins can use `/sms {command.action.value}`.")
         if command.action is Action.HELP:
             return Reply(USAGE)
+        if command.action in (Action.KB_STATUS, Action.KB_RELOAD):
+            if self._knowledge is None:
+                return Reply("The assistant is off (`ai.enabled: false` in BRIDGE_CONFIG).")
+            if command.action is Action.KB_STATUS:
+                return Reply(self._knowledge.status())
+            return Reply(await self._knowledge.reload())
         if command.action is Action.CANNED_LIST:
             return await self._canned_list()
         if command.action is Action.CANNED_ADD:

@@ -16,7 +16,8 @@ USAGE = (
     "Usage: `/sms assign <target> @user` · `unassign <target>` · `resolve <target>` · "
     "`reopen <target>` · `flag <target> [reason]` · `unflag <target>` · `canned list` · "
     "`canned add <name> <text>` · `canned remove <name>` · `canned <name> <target>` · "
-    "`send <phone> <text>` · `contact <target> [name=… field=…]` · `help`. "
+    "`send <phone> <text>` · `contact <target> [name=… field=…]` · `kb` · `kb reload` · "
+    "`help`. "
     "A <target> is a phone number or a conversation number like #42."
 )
 
@@ -41,6 +42,8 @@ class Action(StrEnum):
     CANNED_SEND = "canned send"
     SEND = "send"
     CONTACT = "contact"
+    KB_STATUS = "kb"
+    KB_RELOAD = "kb reload"
     HELP = "help"
 
 
@@ -114,6 +117,12 @@ def parse(text: str) -> Command:
     head, rest = words[0].lower(), words.after(1)
     if head == "canned":
         return _canned(rest)
+    if head == "kb":
+        if not len(rest):
+            return Command(action=Action.KB_STATUS)
+        if len(rest) == 1 and rest[0].lower() == "reload":
+            return Command(action=Action.KB_RELOAD)
+        raise UsageError("`/sms kb` shows the knowledge base; `/sms kb reload` reloads it.")
     if head in {"assign", "unassign", "resolve", "reopen", "flag", "unflag", "contact", "send"}:
         target, after = _target(rest)
         action = Action(head)

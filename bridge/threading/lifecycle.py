@@ -18,6 +18,7 @@ from bridge.models import (
     home_job,
     utcnow,
 )
+from bridge.mrkdwn import mention
 from bridge.phones import display
 from bridge.store.base import Store
 
@@ -110,7 +111,7 @@ class ConversationDesk:
         self._on_enqueued()
 
     async def flag(self, conversation: Conversation, by: str, reason: str) -> str:
-        history = f"Flagged by <@{by}>" + (f": {reason}" if reason else "")
+        history = f"Flagged by {mention(by)}" + (f": {reason}" if reason else "")
         patch = ConversationPatch(flagged=True, flag_reason=reason or None)
         await self._change(conversation, patch, history)
         return f"Flagged #{conversation.id}."

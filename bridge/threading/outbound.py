@@ -255,17 +255,23 @@ class OutboundPipeline:
         author: str,
         label: str = "",
         key: str | None = None,
+        announce: bool = True,
     ) -> str | None:
-        """A text an agent sends by command (not a thread reply): guarded like a reply,
-        but refused outright, not held, when it reads like marketing without consent.
-        Returns the problem, or None when queued."""
+        """A text an agent sends by command or button (not a thread reply): guarded like
+        a reply, but refused outright, not held, when it reads like marketing without
+        consent. `announce`: note in the thread who sent what (a draft card shows that
+        itself). Returns the problem, or None when queued."""
         body = self._prepare(text)
         problem, purpose = await self.check_text(conversation, body)
         if problem is not None:
             return problem
         # `key` makes a retried trigger (Slack redelivering a reaction) send nothing more.
         key = key or f"cmd:{uuid.uuid4().hex}"
-        if await self._store.record_system_text(conversation.id, body, purpose, key=key) is None:
+        recorded = await self._store.record_system_text(
+            conversation.id, body, purpose, key=key, author=author
+        )
+        if recorded is None or not announce:
+            self._on_enqueued()
             return None
         await self._store.enqueue(
             NewJob(

@@ -345,4 +345,5 @@ def test_draft_model() -> None:
         "escalate",
         "reason",
         "sources",
+        "appointment",
     }

@@ -1,0 +1,70 @@
+"""Keeps the knowledge base current: reloads it when its files change (polled) or on
+`/sms kb reload`, and indexes the new version before drafts use it. A broken edit keeps
+the previous base and says where the error is (file:line)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from bridge.ai.knowledge import KnowledgeBase, KnowledgeError, KnowledgeSource
+from bridge.ai.offline import OfflineDrafter
+from bridge.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+
+class KnowledgeReloader:
+    def __init__(self, source: KnowledgeSource, offline: OfflineDrafter, metrics: Metrics) -> None:
+        self._source = source
+        self._offline = offline
+        self._metrics = metrics
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> KnowledgeBase:
+        """At start: raises KnowledgeError (the caller names the setting)."""
+        knowledge = await asyncio.to_thread(self._source.load)
+        await self._ready(knowledge)
+        return knowledge
+
+    async def _ready(self, knowledge: KnowledgeBase) -> None:
+        await asyncio.to_thread(self._offline.prepare, knowledge)
+        self._metrics.kb_entries.set(len(knowledge))
+
+    async def reload(self) -> str:
+        """Reload now, whatever changed; the answer for the person who asked."""
+        async with self._lock:
+            try:
+                knowledge = await asyncio.to_thread(self._source.load)
+            except KnowledgeError as exc:
+                self._metrics.kb_reloads.labels("error").inc()
+                return f"The knowledge base was not reloaded: {exc}. The previous one stays."
+            await self._ready(knowledge)
+        self._metrics.kb_reloads.labels("ok").inc()
+        warnings = f" ({len(knowledge.warnings)} warnings)" if knowledge.warnings else ""
+        return f"Knowledge base reloaded: {len(knowledge)} entries{warnings}."
+
+    async def check(self) -> None:
+        """One poll: reload if the files changed."""
+        async with self._lock:
+            try:
+                knowledge = await asyncio.to_thread(self._source.reload_if_changed)
+            except KnowledgeError as exc:
+                self._metrics.kb_reloads.labels("error").inc()
+                log.error("knowledge base not reloaded", error=str(exc))
+                return
+            if knowledge is not None:
+                await self._ready(knowledge)
+                self._metrics.kb_reloads.labels("ok").inc()
+                log.info("knowledge base reloaded", entries=len(knowledge))
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.check()
+
+    def status(self) -> str:
+        knowledge = self._source.current
+        where = self._source.path or "the config file only"
+        return f"Knowledge base: {len(knowledge)} entries from {where}."

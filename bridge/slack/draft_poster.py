@@ -1,0 +1,64 @@
+"""Jobs POST_DRAFT and SYNC_DRAFT: a draft that came after its text, as its own message
+in the thread; and a draft's card re-rendered after someone sent or discarded it."""
+
+from __future__ import annotations
+
+from bridge.ai.desk import DraftDesk
+from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.models import Job, Message
+from bridge.slack.draft_card import draft_blocks, draft_text, with_text
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.inbound_poster import inbound_text
+from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
+
+
+async def _message(store: Store, job: Job) -> Message:
+    message = await store.get_message(job.message_id) if job.message_id else None
+    if message is None:
+        raise GiveUp(f"message {job.message_id} is not in the store")
+    return message
+
+
+class LateDraftPoster:
+    def __init__(
+        self, store: Store, gateway: SlackGateway, threads: ThreadKeeper, drafts: DraftDesk
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._threads = threads
+        self._drafts = drafts
+
+    async def __call__(self, job: Job) -> None:
+        message = await _message(self._store, job)
+        if message.slack_ts is None:
+            raise RetryLater("the text is not in the thread yet")
+        message = await self._drafts.draft_late(message)
+        if message.draft is None or message.draft.slack_ts is not None:
+            return  # no draft wanted, or it is posted (with its text, or by a first run)
+        conversation = await self._threads.conversation(message.conversation_id)
+        ts = await self._threads.post(
+            conversation, draft_text(message), blocks=draft_blocks(message)
+        )
+        await self._store.set_draft_slack_ts(message.id, ts)
+
+
+class DraftCardSync:
+    def __init__(self, store: Store, gateway: SlackGateway) -> None:
+        self._store = store
+        self._gateway = gateway
+
+    async def __call__(self, job: Job) -> None:
+        message = await _message(self._store, job)
+        draft = message.draft
+        if draft is None or draft.slack_ts is None or message.slack_channel is None:
+            return  # not shown yet: it will be posted in its current state
+        if draft.slack_ts == message.slack_ts:
+            text = inbound_text(message)
+            await self._gateway.update_message(
+                message.slack_channel, draft.slack_ts, text, with_text(text, message) or []
+            )
+        else:
+            await self._gateway.update_message(
+                message.slack_channel, draft.slack_ts, draft_text(message), draft_blocks(message)
+            )

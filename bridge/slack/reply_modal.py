@@ -1,0 +1,39 @@
+"""The modal in which an agent edits a text before it is sent (a held reply, a draft)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FIELD_BLOCK = "reply_block"
+FIELD = "reply"
+
+
+def reply_modal(
+    callback_id: str, message_id: str, text: str, *, title: str, label: str
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": message_id,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": FIELD_BLOCK,
+                "label": {"type": "plain_text", "text": label},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FIELD,
+                    "multiline": True,
+                    "max_length": 1600,
+                    "initial_value": text,
+                },
+            }
+        ],
+    }
+
+
+def submitted_text(view: dict[str, Any]) -> str:
+    return str(view["state"]["values"][FIELD_BLOCK][FIELD].get("value") or "")
