@@ -18,7 +18,6 @@ anyone, and the subscriber's number goes only to the order look-up, never into a
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +35,7 @@ from anthropic.types import (
 )
 
 from bridge.ai import prompt
-from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn
+from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn, cap_reply
 from bridge.ai.knowledge import KnowledgeBase
 from bridge.ai.tools import ToolFailed, Tools
 
@@ -246,24 +245,3 @@ def _why_unavailable(exc: anthropic.AnthropicError) -> str:
     if isinstance(exc, anthropic.APIStatusError):
         return f"Claude refused the request (HTTP {exc.status_code})"
     return "Claude's answer could not be read"
-
-
-_SENTENCE_END = re.compile(r"[.!?](?=\s)")
-_PARTIAL_WORD = re.compile(r"\s+\S*$")
-
-
-def cap_reply(text: str, limit: int) -> tuple[str, bool]:
-    """`text` in at most `limit` characters, and whether it was cut.
-
-    Whole sentences when they fill at least half the limit; otherwise whole words and "…"
-    (smart encoding, on by default, sends it as "...")."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text, False
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit + 1)]
-    if ends and ends[-1] >= limit // 2:
-        return text[: ends[-1]], True
-    head = text[: limit - 1]
-    if not text[limit - 1].isspace() and re.search(r"\s", head):
-        head = _PARTIAL_WORD.sub("", head)
-    return head.rstrip(" ,;:-") + "…", True

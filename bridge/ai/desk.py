@@ -22,7 +22,7 @@ import structlog
 
 from bridge.ai.auto_reply import hold_reason
 from bridge.ai.budget import TokenBudget
-from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn
+from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn, cap_reply
 from bridge.ai.knowledge import KnowledgeSource
 from bridge.ai.offline import OfflineDrafter, instructs_assistant, read_signals
 from bridge.config import AiSection, Business
@@ -66,15 +66,6 @@ class Engines:
     primary: Drafter
     fallback: OfflineDrafter
     budget: TokenBudget | None = None  # None: the primary costs nothing
-
-
-def cap(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
-    return cut + "…"
 
 
 class DraftDesk:
@@ -206,7 +197,7 @@ class DraftDesk:
     def _made_safe(self, draft: Draft, text: str) -> Draft:
         update: dict[str, object] = {}
         if draft.reply is not None and len(draft.reply) > self._ai.max_reply_chars:
-            update["reply"] = cap(draft.reply, self._ai.max_reply_chars)
+            update["reply"] = cap_reply(draft.reply, self._ai.max_reply_chars)[0]
         if instructs_assistant(text) and not draft.escalate:
             update["escalate"] = True
             update["reason"] = "the text gives the assistant instructions; answer it yourself"

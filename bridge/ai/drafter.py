@@ -7,6 +7,7 @@ customer's texts are data, never instructions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,3 +146,24 @@ class Drafter(Protocol):
         `subscriber`: the customer's phone number, for tools that look up their own
         orders; it never enters a prompt."""
         ...
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+_PARTIAL_WORD = re.compile(r"\s+\S*$")
+
+
+def cap_reply(text: str, limit: int) -> tuple[str, bool]:
+    """`text` in at most `limit` characters, and whether it was cut.
+
+    Whole sentences when they fill at least half the limit; otherwise whole words and "…"
+    (smart encoding, on by default, sends it as "...")."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text, False
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit + 1)]
+    if ends and ends[-1] >= limit // 2:
+        return text[: ends[-1]], True
+    head = text[: limit - 1]
+    if not text[limit - 1].isspace() and re.search(r"\s", head):
+        head = _PARTIAL_WORD.sub("", head)
+    return head.rstrip(" ,;:-") + "…", True

@@ -40,7 +40,7 @@ from datetime import datetime
 import bm25s
 import numpy as np
 
-from bridge.ai.drafter import Draft, Turn
+from bridge.ai.drafter import Draft, Turn, cap_reply
 from bridge.ai.knowledge import Entry, KnowledgeBase
 from bridge.ai.tools import ToolFailed, Tools
 from bridge.models import Intent, Urgency
@@ -1296,7 +1296,7 @@ class OfflineDrafter:
                 intent="appointment",
                 urgency=draft.urgency,
                 sources=["tool:appointment_request"],
-                appointment=_clip_words(text, 200),
+                appointment=cap_reply(text, 200)[0],
             )
         return draft
 
@@ -1369,7 +1369,7 @@ class OfflineDrafter:
                 urgency=signals.urgency,
                 confidence=round(min(c for _, c in answers), 3),
             )
-        reply, cut = _sms_reply(text, limit)
+        reply, cut = cap_reply(text, limit)
         confidence = min(c for _, c in answers) * (0.9 if cut else 1.0)
         return Draft(
             reply=reply,
@@ -1408,13 +1408,6 @@ class OfflineDrafter:
 
 
 SENTENCE_FACTOR = 0.95  # a sentence matched alone is a little less certain
-
-
-def _clip_words(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _sentences(text: str) -> list[str]:
@@ -1464,20 +1457,3 @@ def _why_not(retrieval: Retrieval, settings: OfflineSettings) -> str:
     if retrieval.rival is not None and retrieval.margin < settings.min_margin:
         return f"unsure between {title!r} and {retrieval.rival.entry.title!r} in the knowledge base"
     return f"no clear answer in the knowledge base (closest: {title!r})"
-
-
-def _sms_reply(answer: str, limit: int) -> tuple[str, bool]:
-    """The answer, cut at a sentence (or word) boundary to `limit` characters."""
-    text = re.sub(r"[ \t]+", " ", answer).strip()
-    if len(text) <= limit:
-        return text, False
-    sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
-    out = ""
-    for sentence in sentences:
-        candidate = f"{out} {sentence}".strip() if out else sentence
-        if len(candidate) > limit:
-            break
-        out = candidate
-    if not out:
-        out = text[: limit - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."  # GSM-7
-    return out, True

@@ -128,6 +128,8 @@ def draft_blocks(message: Message) -> list[Block]:
 def draft_text(message: Message) -> str:
     """The notification text of a draft posted on its own."""
     draft = message.draft
+    if draft is not None and draft.state is DraftState.UNAVAILABLE:
+        return escape(draft.note or "No AI draft.")
     if draft is None or draft.reply is None:
         reason = draft.reason if draft and draft.reason else "a person should answer"
         return f"Needs a person: {escape(reason)}"

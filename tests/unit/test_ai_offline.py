@@ -264,7 +264,7 @@ def test_replies_are_capped(kb: KnowledgeBase) -> None:
     draft = ask(engine, long, "what is in the box")
     assert draft.reply is not None
     assert len(draft.reply) <= 60
-    assert draft.reply.endswith("...")
+    assert draft.reply.endswith("…")
 
 
 def test_entries_that_say_the_same_do_not_compete() -> None:

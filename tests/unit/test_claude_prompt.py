@@ -11,8 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from bridge.ai import prompt
-from bridge.ai.claude import cap_reply
-from bridge.ai.drafter import Draft, Turn
+from bridge.ai.drafter import Draft, Turn, cap_reply
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.tools import OrderLookup, Tools
 
