@@ -17,12 +17,13 @@ EDIT = "draft_edit"
 DISCARD = "draft_discard"
 
 SECTION_LIMIT = 3000  # Block Kit section text
+CONTEXT_LIMIT = 2000  # a context element
 
 Block = dict[str, Any]
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, CONTEXT_LIMIT)}]}
 
 
 def _section(text: str, block_id: str | None = None) -> Block:

@@ -50,9 +50,11 @@ async def test_settle_draft_happens_once(store: Store) -> None:
 
     assert (first is None) != (second is None)
     winner = first or second
-    assert winner is not None and winner.draft is not None
+    assert winner is not None
+    assert winner.draft is not None
     stored = await store.get_message(message_id)
-    assert stored is not None and stored.draft == winner.draft
+    assert stored is not None
+    assert stored.draft == winner.draft
     assert winner.draft.settled_at == T0
     assert (winner.draft.state, winner.draft.settled_by) in {
         (DraftState.SENT, "U1"),
@@ -75,13 +77,15 @@ async def test_draft_slack_ts_is_kept(store: Store) -> None:
     record = await store.record_inbound(sms("SM1", body="when do u open"))
     await store.set_draft_slack_ts(record.message.id, "1.5")  # no draft yet: nothing
     message = await store.get_message(record.message.id)
-    assert message is not None and message.draft is None
+    assert message is not None
+    assert message.draft is None
 
     await store.save_draft(record.message.id, DRAFT, intent="support", urgency="normal")
     await store.set_draft_slack_ts(record.message.id, "1.5")
 
     message = await store.get_message(record.message.id)
-    assert message is not None and message.draft is not None
+    assert message is not None
+    assert message.draft is not None
     assert message.draft.slack_ts == "1.5"
     assert message.draft.state is DraftState.PROPOSED
 
@@ -107,7 +111,8 @@ async def test_recent_messages_are_this_conversations_latest_oldest_first(store:
     drafted = await store.record_system_text(
         first.conversation_id, "a drafted reply", MessagePurpose.REPLY, key="draft:x", author="U2"
     )
-    assert drafted is not None and drafted.author == "U2"
+    assert drafted is not None
+    assert drafted.author == "U2"
 
     recent = await store.recent_messages(first.conversation_id, limit=4)
 
@@ -125,7 +130,9 @@ async def test_drafts_survive_a_restart(new_store: StoreFactory) -> None:
 
     message = await (await new_store()).get_message(record.message.id)
 
-    assert message is not None and message.draft == DRAFT and message.intent == "support"
+    assert message is not None
+    assert message.draft == DRAFT
+    assert message.intent == "support"
 
 
 async def test_a_draft_posted_with_its_text_shares_its_ts(store: Store) -> None:
@@ -138,7 +145,9 @@ async def test_a_draft_posted_with_its_text_shares_its_ts(store: Store) -> None:
 
     first = await store.get_message(plain.message.id)
     second = await store.get_message(drafted.message.id)
-    assert first is not None and (first.slack_ts, first.draft) == ("1.1", None)
-    assert second is not None and second.draft is not None
+    assert first is not None
+    assert (first.slack_ts, first.draft) == ("1.1", None)
+    assert second is not None
+    assert second.draft is not None
     assert (second.slack_channel, second.slack_ts, second.draft.slack_ts) == ("C1", "1.2", "1.2")
     assert second.draft.reply == DRAFT.reply

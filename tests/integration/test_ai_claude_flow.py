@@ -105,7 +105,8 @@ async def test_a_quick_claude_draft_shares_the_texts_message_and_caches_the_kb(
     await eventually(lambda: len(thread_or_empty(slack)) == 2)
 
     first = thread(slack)[0]
-    assert has_block(first, "sms_text") and has_block(first, "draft_reply")
+    assert has_block(first, "sms_text")
+    assert has_block(first, "draft_reply")
     assert "Gluten-free loaves every Friday" in card_text(first)
     assert "claude:claude-haiku-4-5" in card_text(first)
     request = claude.requests[0]
@@ -117,7 +118,8 @@ async def test_a_quick_claude_draft_shares_the_texts_message_and_caches_the_kb(
     assert request.body["output_config"]["format"]["type"] == "json_schema"
     # The second request has only this conversation: both texts, no one else's.
     second = json.dumps(claude.requests[1].body["messages"])
-    assert "gluten free" in second and "deliver" in second
+    assert "gluten free" in second
+    assert "deliver" in second
     assert await metric(bridge, 'bridge_ai_tokens_total{kind="cache_write"}') > 0
     assert await metric(bridge, 'bridge_ai_tokens_total{kind="cache_read"}') > 0
     assert await metric(bridge, "bridge_ai_budget_spent_tokens") > 0
@@ -139,10 +141,12 @@ async def test_a_slow_draft_follows_its_text_and_can_be_sent(
 
     await eventually(lambda: len(thread_or_empty(slack)) == 1, within=1.2)
     [text] = thread(slack)
-    assert text.text == GLUTEN_FREE and not text.blocks  # posted without waiting
+    assert text.text == GLUTEN_FREE
+    assert not text.blocks
     await eventually(lambda: len(thread_or_empty(slack)) == 2, within=5)
     card = thread(slack)[1]
-    assert has_block(card, "draft_reply") and not has_block(card, "sms_text")
+    assert has_block(card, "draft_reply")
+    assert not has_block(card, "sms_text")
 
     await click(bridge, slack, card, "draft_send")
     await eventually(lambda: len(twilio.sent_to(ANA)) == 1)
@@ -164,7 +168,8 @@ async def test_when_claude_is_down_the_text_is_posted_with_a_note(
     # The retries outlast the wait: the text first, then the note on its own.
     text, note = thread(slack)
     assert text.text == GLUTEN_FREE
-    assert "No AI draft" in card_text(note) and "overloaded" in card_text(note).lower()
+    assert "No AI draft" in card_text(note)
+    assert "overloaded" in card_text(note).lower()
     assert not has_block(note, "draft_reply")
     assert len(claude.requests) == 3  # the SDK's two retries, then no more
     assert twilio.sent_to(ANA) == []
@@ -186,7 +191,8 @@ class TestBudget:
 
         first, second = thread(slack)
         assert "claude:" in card_text(first)
-        assert "offline" in card_text(second) and "budget" in card_text(second)
+        assert "offline" in card_text(second)
+        assert "budget" in card_text(second)
         assert "Yes, we take all major cards" in card_text(second)
         assert len(claude.requests) == 1
         assert await metric(bridge, "bridge_ai_budget_limit_tokens") == 1

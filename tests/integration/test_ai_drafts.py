@@ -85,8 +85,9 @@ async def drafted(bridge: BridgeUnderTest, slack: SlackEmulator, body: str) -> M
     """The subscriber texts; returns the thread message that holds the draft."""
     await bridge.text(ANA, body)
     await eventually(
-        lambda: bool(parents(slack))
-        and any(has_block(m, "draft_") for m in thread(slack) if m.blocks)
+        lambda: (
+            bool(parents(slack)) and any(has_block(m, "draft_") for m in thread(slack) if m.blocks)
+        )
     )
     return next(m for m in thread(slack) if has_block(m, "draft_"))
 
@@ -117,7 +118,8 @@ async def test_a_text_and_its_draft_are_one_message_in_the_thread(
     assert only.ts == card.ts
     assert card.text == "do u bake gluten free bread?"
     assert block_ids(card)[0] == "sms_text"
-    assert has_block(card, "draft_reply") and not has_block(card, "draft_handoff")
+    assert has_block(card, "draft_reply")
+    assert not has_block(card, "draft_handoff")
     text = card_text(card)
     assert "Yes, every Friday; order by Wednesday noon." in text
     assert "sales · normal urgency · confidence 100%" in text.encode().decode("unicode_escape")
@@ -136,7 +138,8 @@ async def test_what_needs_a_person_is_handed_off_with_the_reason(
 ) -> None:
     card = await drafted(bridge, slack, REFUND)
 
-    assert has_block(card, "draft_handoff") and not has_block(card, "draft_reply")
+    assert has_block(card, "draft_handoff")
+    assert not has_block(card, "draft_reply")
     assert "complaint or refund" in card_text(card)
     assert not any(b["type"] == "actions" for b in card.blocks)
     store = SQLiteStore(db_path)  # intent and urgency are on the stored message
@@ -144,7 +147,8 @@ async def test_what_needs_a_person_is_handed_off_with_the_reason(
     [message] = await store.recent_messages(1, limit=5)
     await store.close()
     assert message.intent == "feedback"
-    assert message.draft is not None and message.draft.state is DraftState.HANDOFF
+    assert message.draft is not None
+    assert message.draft.state is DraftState.HANDOFF
 
 
 async def test_send_delivers_the_draft_once_attributed_to_the_clicker(
@@ -361,6 +365,7 @@ class TestKnowledgeFolder:
 
         faq.write_text("- q: broken\n  a: [unclosed\n")
         refused = await slash(bridge, slack, "kb reload")
-        assert "not reloaded" in refused.text and "faq.yml:3" in refused.text
+        assert "not reloaded" in refused.text
+        assert "faq.yml:3" in refused.text
         status = await slash(bridge, slack, "kb")
         assert "Knowledge base: 3 entries" in status.text

@@ -9,9 +9,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.models import ConsentState, Contact, Conversation
+from bridge.models import (
+    ConsentState,
+    Contact,
+    Conversation,
+    Direction,
+    DraftState,
+    Message,
+    MessageDraft,
+)
 from bridge.slack.agent_notes import held_blocks
 from bridge.slack.commands import picker_blocks
+from bridge.slack.draft_card import draft_blocks, with_text
 from bridge.slack.header import render_header
 from bridge.slack.home import InboxFilter, render_home
 from bridge.threading.command_desk import Reply
@@ -76,3 +85,39 @@ def test_pickers_and_held_notes() -> None:
     reply = Reply("Which conversation?", picker=tuple(conversation(n) for n in range(10)))
     check(picker_blocks(reply, Command(action=Action.RESOLVE)), 50)
     check(held_blocks(LONG, "m" * 32), 50)
+
+
+def test_draft_cards_with_long_texts_in_every_state() -> None:
+    for state in DraftState:
+        draft = MessageDraft(
+            reply=LONG,
+            confidence=0.5,
+            escalate=True,
+            reason=LONG,
+            sources=tuple(LONG[:300] for _ in range(20)),
+            appointment=LONG,
+            engine=LONG,
+            note=LONG,
+            state=state,
+            settled_by="U1",
+            settled_at=NOW,
+        )
+        message = Message(
+            id="m" * 36,
+            conversation_id=1,
+            direction=Direction.INBOUND,
+            body=LONG,
+            created_at=NOW,
+            intent="support",
+            urgency="urgent",
+            draft=draft,
+        )
+        blocks = with_text(LONG, message)
+        assert blocks is not None
+        check(blocks, 50)
+        check(
+            draft_blocks(
+                message.model_copy(update={"draft": draft.model_copy(update={"reply": None})})
+            ),
+            50,
+        )

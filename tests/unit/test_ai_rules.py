@@ -1,0 +1,155 @@
+"""The assistant's rules that need no engine: when it may answer by itself, the daily
+token budget, opening hours, and the `ai` and `knowledge` config sections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bridge.ai.auto_reply import hold_reason
+from bridge.ai.budget import TokenBudget, billed_tokens
+from bridge.ai.drafter import Draft, TokenUsage
+from bridge.config import AutoReply, Business, ConfigError, load_business_config
+from bridge.models import ASSISTANT, DeliveryStatus, Direction, Message
+
+# Friday 2026-11-27 20:00 UTC = 12:00 in Los Angeles.
+NOON_LA = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+BAKERY = Business(
+    timezone="America/Los_Angeles",
+    hours={"mon-fri": "07:00-18:00", "sat": "08:00-14:00"},
+    holidays=["2026-12-25"],
+)
+ON = AutoReply(enabled=True, min_confidence=0.8, only_outside_hours=True)
+SURE = Draft(reply="We open at 7.", confidence=0.9)
+
+
+def reply_by(author: str | None, ago: timedelta) -> Message:
+    return Message(
+        id=f"m-{author}",
+        conversation_id=1,
+        direction=Direction.OUTBOUND,
+        body="hi",
+        created_at=NOON_LA - ago,
+        status=DeliveryStatus.SENT,
+        author=author,
+    )
+
+
+def test_opening_hours_follow_the_zone_days_and_holidays() -> None:
+    assert BAKERY.is_open(NOON_LA)
+    assert not BAKERY.is_open(NOON_LA + timedelta(hours=6))  # 18:00 in LA: closed
+    assert not BAKERY.is_open(NOON_LA + timedelta(days=2))  # Sunday
+    assert BAKERY.is_open(NOON_LA + timedelta(days=1) - timedelta(hours=1))  # Sat 11:00
+    assert not BAKERY.is_open(datetime(2026, 12, 25, 20, tzinfo=UTC))  # a holiday
+    assert not Business().is_open(NOON_LA)  # no hours: always closed
+    assert Business(hours={"fri-mon": "00:00-23:59"}).is_open(NOON_LA)  # a wrapping range
+
+
+@pytest.mark.parametrize(
+    ("policy", "draft", "at", "reason"),
+    [
+        (ON, SURE, NOON_LA + timedelta(hours=8), None),
+        (AutoReply(), SURE, NOON_LA + timedelta(hours=8), "auto-reply is off"),
+        (ON, SURE, NOON_LA, "the business is open"),
+        (ON.model_copy(update={"only_outside_hours": False}), SURE, NOON_LA, None),
+        (ON, Draft(reply="Maybe?", confidence=0.79), NOON_LA + timedelta(hours=8), "below 80%"),
+        (ON, Draft.handoff("refund", confidence=1), NOON_LA + timedelta(hours=8), "asks for a"),
+        (
+            ON,
+            Draft(reply="Yes", confidence=1, escalate=True, reason="check"),
+            NOON_LA + timedelta(hours=8),
+            "asks for a person",
+        ),
+        (ON, Draft(reason="a thanks"), NOON_LA + timedelta(hours=8), "nothing to send"),
+    ],
+)
+def test_when_the_assistant_may_answer(
+    policy: AutoReply, draft: Draft, at: datetime, reason: str | None
+) -> None:
+    held = hold_reason(policy, draft, business=BAKERY, now=at, recent=[])
+    if reason is None:
+        assert held is None
+    else:
+        assert held is not None
+        assert reason in held
+
+
+def test_a_person_answering_pauses_the_assistant() -> None:
+    evening = NOON_LA + timedelta(hours=8)
+    recent = [reply_by("U1", timedelta(minutes=10) - timedelta(hours=8))]  # 10 min ago
+    assert "a person is answering" in str(
+        hold_reason(ON, SURE, business=BAKERY, now=evening, recent=recent)
+    )
+    older = [reply_by("U1", timedelta(minutes=31) - timedelta(hours=8))]
+    assert hold_reason(ON, SURE, business=BAKERY, now=evening, recent=older) is None
+    own = [reply_by(ASSISTANT, -timedelta(hours=8))]  # its own answer does not pause it
+    assert hold_reason(ON, SURE, business=BAKERY, now=evening, recent=own) is None
+
+
+def test_the_budget_counts_as_billed_and_starts_again_each_local_day() -> None:
+    usage = TokenUsage(
+        input_tokens=100,
+        output_tokens=50,
+        cache_read_input_tokens=1000,
+        cache_creation_input_tokens=400,
+    )
+    assert billed_tokens(usage) == 100 + 50 + 100 + 500
+    now = [datetime(2026, 11, 27, 7, 59, tzinfo=UTC)]  # 23:59 in Los Angeles
+    seen: list[int] = []
+    budget = TokenBudget(1500, "America/Los_Angeles", on_change=seen.append, clock=lambda: now[0])
+    budget.add(usage)
+    assert (budget.spent, budget.exhausted()) == (750, False)
+    budget.add(usage)
+    assert budget.exhausted()
+    now[0] += timedelta(minutes=2)  # midnight in Los Angeles
+    assert (budget.spent, budget.exhausted()) == (0, False)
+    assert seen == [0, 750, 1500, 0]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "business.yml"
+    path.write_text(text)
+    return path
+
+
+def test_the_knowledge_path_is_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_business_config(write(tmp_path, "knowledge: {path: kb/}\n"))
+    monkeypatch.chdir("/")
+    assert config.knowledge.path == tmp_path / "kb"
+    absolute = load_business_config(write(tmp_path, "knowledge: {path: /srv/kb}\n"))
+    assert absolute.knowledge.path == Path("/srv/kb")
+
+
+def test_auto_reply_can_differ_per_business_number(tmp_path: Path) -> None:
+    config = load_business_config(
+        write(
+            tmp_path,
+            "ai:\n"
+            "  auto_reply: {enabled: false}\n"
+            "  numbers:\n"
+            "    '(415) 555-0100': {auto_reply: {enabled: true, min_confidence: 0.9}}\n",
+        )
+    )
+    assert config.ai.auto_reply_for("+14155550100").enabled
+    assert config.ai.auto_reply_for("+14155550100").min_confidence == 0.9
+    assert not config.ai.auto_reply_for("+14155550199").enabled
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ai: {tools: {order_status: {url: 'https://shop.example/orders'}}}", "{order}"),
+        ("ai: {tools: {order_status: {url: 'ftp://x/{order}'}}}", "ai.tools.order_status.url"),
+        ("ai: {auto_reply: {min_confidence: 2}}", "ai.auto_reply.min_confidence"),
+        ("ai: {numbers: {'not a phone': {}}}", "ai.numbers"),
+        ("ai: {max_reply_chars: 5000}", "ai.max_reply_chars"),
+        ("ai: {modle: x}", "ai.modle: unknown key"),
+    ],
+)
+def test_bad_ai_settings_name_their_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        load_business_config(write(tmp_path, text))
