@@ -80,11 +80,20 @@ def demo(
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the page in a browser.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Your business configuration (BRIDGE_CONFIG) instead of the sample bakery's:"
+            " try your knowledge base and auto-reply settings with no accounts.",
+        ),
+    ] = None,
 ) -> None:
     """The whole product locally with no accounts: phones on one side, Slack on the other."""
     from bridge.sandbox.demo import run_demo  # the sandbox is only loaded for the demo
 
-    run_demo(port=port, open_browser=open_browser)
+    run_demo(port=port, open_browser=open_browser, config=config)
 
 
 @cli.command()

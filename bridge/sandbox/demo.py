@@ -35,9 +35,9 @@ class DemoError(Exception):
     """Why the demo cannot run, in one line."""
 
 
-def run_demo(port: int = 8080, open_browser: bool = False) -> None:
+def run_demo(port: int = 8080, open_browser: bool = False, config: Path | None = None) -> None:
     try:
-        asyncio.run(_demo(port, open_browser))
+        asyncio.run(_demo(port, open_browser, config))
     except KeyboardInterrupt:  # where the loop cannot take signals (Windows)
         pass
     except DemoError as exc:
@@ -45,7 +45,7 @@ def run_demo(port: int = 8080, open_browser: bool = False) -> None:
         raise SystemExit(2) from None
 
 
-async def _demo(port: int, open_browser: bool) -> None:
+async def _demo(port: int, open_browser: bool, config: Path | None) -> None:
     started = time.monotonic()
     stop = _stop_on_signals()
     logs.configure("warning")  # the bridge's own logs: only what needs attention
@@ -55,6 +55,8 @@ async def _demo(port: int, open_browser: bool) -> None:
         raise DemoError(f"the demo's sample data is broken: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="sms-bridge-demo-") as workdir:
         sandbox = Sandbox(people, Path(workdir))
+        if config is not None:
+            sandbox.config_source = config
         client = SlackClient(sandbox)
         player = ScenarioPlayer(sandbox, client, scenarios)
         page = DemoPage(sandbox, client, player)

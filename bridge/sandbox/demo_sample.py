@@ -93,8 +93,8 @@ def write_business_config(target: Path, source: Path = SAMPLE_DIR / "business.ym
     knowledge = raw.get("knowledge")
     if isinstance(knowledge, dict) and knowledge.get("path"):
         folder = (source.parent / str(knowledge["path"])).resolve()
-        if folder.is_dir():
-            knowledge["path"] = str(folder)
+        if folder.is_dir() or source.parent != SAMPLE_DIR:
+            knowledge["path"] = str(folder)  # yours: a missing folder is an error to see
         else:
             del knowledge["path"]
     target.write_text(

@@ -27,7 +27,7 @@ from bridge.app import build_app, make_store
 from bridge.config import BusinessConfig, Settings, load_business_config, load_settings
 from bridge.models import Contact
 from bridge.phones import InvalidPhone, to_e164
-from bridge.sandbox.demo_sample import SAMPLE_PHOTO, People, write_business_config
+from bridge.sandbox.demo_sample import SAMPLE_DIR, SAMPLE_PHOTO, People, write_business_config
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, TwilioEmulator
@@ -122,6 +122,7 @@ class Sandbox:
     page_url: str = ""  # where response_url answers go; set once the page serves
     settings: Settings | None = None
     config: BusinessConfig | None = None
+    config_source: Path = SAMPLE_DIR / "business.yml"  # `sms-bridge demo --config`
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
@@ -178,7 +179,7 @@ class Sandbox:
             mongodb_uri=None,
             bridge_db_path=self.workdir / "demo.db",
             anthropic_api_key=None,
-            bridge_config=write_business_config(self.workdir / "business.yml"),
+            bridge_config=write_business_config(self.workdir / "business.yml", self.config_source),
             bridge_host="127.0.0.1",
             port=port,
             bridge_log_level="warning",

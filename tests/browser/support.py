@@ -47,7 +47,7 @@ class Demo:
     startup_seconds: float
 
 
-def start_demo(workdir: Path) -> Demo:
+def start_demo(workdir: Path, *args: str) -> Demo:
     """`sms-bridge demo --port N`, until it serves its page.
 
     It runs where an operator's real settings are around — in the environment and in a
@@ -66,7 +66,7 @@ def start_demo(workdir: Path) -> Demo:
     started = time.monotonic()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [SMS_BRIDGE, "demo", "--port", str(port)],
+            [SMS_BRIDGE, "demo", "--port", str(port), *args],
             cwd=workdir,
             env=env,
             stdout=out,
