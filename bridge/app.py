@@ -349,6 +349,7 @@ async def build_app(
         if socket_mode is not None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()
+        await drafts.close()
         if claude is not None:
             await claude.close()
         await twilio.http_client.close()

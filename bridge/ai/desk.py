@@ -118,12 +118,24 @@ class DraftDesk:
             self._on_enqueued()
             self._metrics.drafts.labels(self._engines.primary.name, "late").inc()
             return message
+        except Exception:
+            # A drafting bug must never hold up the text: post it without a draft.
+            log.exception("drafting failed", message=message.id)
+            self._metrics.drafts.labels(self._engines.primary.name, "error").inc()
+            return message
 
     async def draft_late(self, message: Message) -> Message:
         """For the POST_DRAFT job: the draft still running for this text, or a new one."""
         if message.draft is not None or not self.wants_draft(message):
             return message
         return await asyncio.shield(self._task(message))
+
+    async def close(self) -> None:
+        """Stop drafts still running (their POST_DRAFT jobs draft anew after a restart)."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _task(self, message: Message) -> asyncio.Task[Message]:
         task = self._running.get(message.id)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig
 from bridge.models import DraftState
 from bridge.sandbox.slack_emulator import Message, SlackEmulator
@@ -369,3 +370,18 @@ class TestKnowledgeFolder:
         assert "faq.yml:3" in refused.text
         status = await slash(bridge, slack, "kb")
         assert "Knowledge base: 3 entries" in status.text
+
+
+async def test_a_drafting_bug_never_holds_up_the_text(
+    bridge: BridgeUnderTest, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug in the engine")
+
+    monkeypatch.setattr(OfflineDrafter, "draft_sync", broken)
+    await bridge.text(ANA, GLUTEN_FREE)
+    await eventually(lambda: bool(parents(slack)) and len(thread(slack)) == 1)
+
+    [message] = thread(slack)
+    assert message.text == GLUTEN_FREE
+    assert not message.blocks
