@@ -42,11 +42,21 @@ def business_config() -> BusinessConfig:
 
 
 @pytest.fixture
+def extra_env() -> dict[str, str]:
+    """Settings a test module adds to the emulators' environment."""
+    return {}
+
+
+@pytest.fixture
 async def bridge(
-    slack: SlackEmulator, twilio: TwilioEmulator, db_path: Path, business_config: BusinessConfig
+    slack: SlackEmulator,
+    twilio: TwilioEmulator,
+    db_path: Path,
+    business_config: BusinessConfig,
+    extra_env: dict[str, str],
 ) -> AsyncIterator[BridgeUnderTest]:
     """The whole bridge in this process, on a real port, talking to the emulators."""
-    env = {k.lower(): v for k, v in bridge_env(slack, twilio, db_path).items()}
+    env = {k.lower(): v for k, v in (bridge_env(slack, twilio, db_path) | extra_env).items()}
     settings = load_settings(**env)
     app = await build_app(
         settings, business_config, retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4)

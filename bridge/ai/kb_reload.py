@@ -5,6 +5,7 @@ the previous base and says where the error is (file:line)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -32,32 +33,39 @@ class KnowledgeReloader:
         await asyncio.to_thread(self._offline.prepare, knowledge)
         self._metrics.kb_entries.set(len(knowledge))
 
-    async def reload(self) -> str:
-        """Reload now, whatever changed; the answer for the person who asked."""
+    async def _apply(self, load: Callable[[], KnowledgeBase | None]) -> KnowledgeBase | None:
+        """Load in a thread and index what was loaded; a KnowledgeError is counted and
+        raised, leaving the previous base in use."""
         async with self._lock:
             try:
-                knowledge = await asyncio.to_thread(self._source.load)
-            except KnowledgeError as exc:
+                knowledge = await asyncio.to_thread(load)
+            except KnowledgeError:
                 self._metrics.kb_reloads.labels("error").inc()
-                return f"The knowledge base was not reloaded: {exc}. The previous one stays."
-            await self._ready(knowledge)
-        self._metrics.kb_reloads.labels("ok").inc()
+                raise
+            if knowledge is not None:
+                await self._ready(knowledge)
+                self._metrics.kb_reloads.labels("ok").inc()
+            return knowledge
+
+    async def reload(self) -> str:
+        """Reload now, whatever changed; the answer for the person who asked."""
+        try:
+            knowledge = await self._apply(self._source.load)
+        except KnowledgeError as exc:
+            return f"The knowledge base was not reloaded: {exc}. The previous one stays."
+        assert knowledge is not None  # load() returns the base or raises
         warnings = f" ({len(knowledge.warnings)} warnings)" if knowledge.warnings else ""
         return f"Knowledge base reloaded: {len(knowledge)} entries{warnings}."
 
     async def check(self) -> None:
         """One poll: reload if the files changed."""
-        async with self._lock:
-            try:
-                knowledge = await asyncio.to_thread(self._source.reload_if_changed)
-            except KnowledgeError as exc:
-                self._metrics.kb_reloads.labels("error").inc()
-                log.error("knowledge base not reloaded", error=str(exc))
-                return
-            if knowledge is not None:
-                await self._ready(knowledge)
-                self._metrics.kb_reloads.labels("ok").inc()
-                log.info("knowledge base reloaded", entries=len(knowledge))
+        try:
+            knowledge = await self._apply(self._source.reload_if_changed)
+        except KnowledgeError as exc:
+            log.error("knowledge base not reloaded", error=str(exc))
+            return
+        if knowledge is not None:
+            log.info("knowledge base reloaded", entries=len(knowledge))
 
     async def watch(self, interval: float) -> None:
         while True:

@@ -33,9 +33,9 @@ class DraftActions:
         self._members = members
 
     def register(self, app: AsyncApp) -> None:
-        app.action(SEND)(self.on_send)
+        app.action(SEND)(self.on_decide)
+        app.action(DISCARD)(self.on_decide)
         app.action(EDIT)(self.on_edit)
-        app.action(DISCARD)(self.on_discard)
         app.view(MODAL)(self.on_submit)
 
     async def _allowed(self, user: str, respond: AsyncRespond) -> bool:
@@ -44,25 +44,19 @@ class DraftActions:
         await _tell(respond, "Only members of the SMS inbox channel can do that.")
         return False
 
-    async def on_send(
+    async def on_decide(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
+        """Send or Discard."""
         await ack()
         user = _user(body)
         if not await self._allowed(user, respond):
             return
-        problem = await self._drafts.send(str(action.get("value", "")), user)
-        if problem is not None:
-            await _tell(respond, problem)
-
-    async def on_discard(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        user = _user(body)
-        if not await self._allowed(user, respond):
-            return
-        problem = await self._drafts.discard(str(action.get("value", "")), user)
+        message_id = str(action.get("value", ""))
+        if action.get("action_id") == SEND:
+            problem = await self._drafts.send(message_id, user)
+        else:
+            problem = await self._drafts.discard(message_id, user)
         if problem is not None:
             await _tell(respond, problem)
 

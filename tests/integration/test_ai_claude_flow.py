@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from bridge.app import build_app
-from bridge.config import BusinessConfig, load_settings
-from bridge.delivery.outbox import RetryPolicy
+from bridge.config import BusinessConfig
 from bridge.sandbox.anthropic_emulator import AnthropicEmulator
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
@@ -28,7 +24,7 @@ from tests.integration.test_ai_drafts import (
     has_block,
     thread,
 )
-from tests.support import AGENT, INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env, eventually
+from tests.support import AGENT, INBOX, BridgeUnderTest, eventually
 
 ANSWER = {
     "reply": "Yes! Gluten-free loaves every Friday; order by Wednesday noon.",
@@ -56,29 +52,8 @@ def business_config() -> BusinessConfig:
 
 
 @pytest.fixture
-async def bridge(
-    slack: SlackEmulator,
-    twilio: TwilioEmulator,
-    claude: AnthropicEmulator,
-    db_path: Path,
-    business_config: BusinessConfig,
-) -> AsyncIterator[BridgeUnderTest]:
-    env = bridge_env(slack, twilio, db_path) | {
-        "ANTHROPIC_API_KEY": claude.api_key,
-        "ANTHROPIC_BASE_URL": str(claude.base_url),
-    }
-    settings = load_settings(**{k.lower(): v for k, v in env.items()})
-    app = await build_app(
-        settings, business_config, retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4)
-    )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    twilio.route_webhooks(PUBLIC_URL, url)
-    yield BridgeUnderTest(url=url, twilio=twilio, app=app)
-    await runner.cleanup()
+def extra_env(claude: AnthropicEmulator) -> dict[str, str]:
+    return {"ANTHROPIC_API_KEY": claude.api_key, "ANTHROPIC_BASE_URL": str(claude.base_url)}
 
 
 @pytest.fixture(autouse=True)
