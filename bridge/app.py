@@ -123,7 +123,11 @@ def make_anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None
 
 
 def make_engines(
-    client: anthropic.AsyncAnthropic | None, config: BusinessConfig, tools: Tools, metrics: Metrics
+    client: anthropic.AsyncAnthropic | None,
+    config: BusinessConfig,
+    tools: Tools,
+    metrics: Metrics,
+    store: Store,
 ) -> Engines:
     """Claude when an API key is set (within the daily budget), else the offline engine."""
     offline = OfflineDrafter(tools=tools)
@@ -131,13 +135,14 @@ def make_engines(
         return Engines(primary=offline, fallback=offline)
     metrics.ai_budget_limit.set(config.ai.daily_token_budget)
     budget = TokenBudget(
+        store,
         config.ai.daily_token_budget,
         config.business.timezone,
         on_change=metrics.ai_budget_spent.set,
     )
 
     def on_usage(usage: TokenUsage) -> None:
-        budget.add(usage)
+        budget.record(usage)
         for kind, count in (
             ("input", usage.input_tokens),
             ("output", usage.output_tokens),
@@ -216,7 +221,7 @@ async def build_app(
     appointments = config.ai.tools.appointments
     tools = make_tools(config, session)
     claude = make_anthropic_client(settings)
-    engines = make_engines(claude, config, tools, metrics)
+    engines = make_engines(claude, config, tools, metrics, store)
     knowledge = KnowledgeSource(
         config.knowledge.path,
         faq=config.knowledge.faq,
@@ -335,6 +340,8 @@ async def build_app(
     async def start(_app: web.Application) -> None:
         for name, text in config.canned.items():  # the config is the truth for its names
             await store.put_canned(name, text)
+        if engines.budget is not None:
+            await engines.budget.settle()  # today's spending so far, by every process
         await outbox.start()
         if config.ai.enabled and config.knowledge.path is not None:
             background.append(asyncio.create_task(reloader.watch(KB_POLL_SECONDS)))

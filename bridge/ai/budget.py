@@ -1,14 +1,16 @@
-"""The daily Claude token budget: spent tokens counted per day in the business's time
-zone, weighted as they are billed (cache writes 1.25x, cache reads 0.1x)."""
+"""The daily Claude token budget: tokens counted per day in the business's time zone,
+weighted as they are billed (cache writes 1.25x, cache reads 0.1x), and kept in the
+store, so every process sharing it spends from one budget."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bridge.ai.drafter import TokenUsage
 from bridge.models import utcnow
+from bridge.store.base import Store
 
 
 def billed_tokens(usage: TokenUsage) -> int:
@@ -21,11 +23,13 @@ def billed_tokens(usage: TokenUsage) -> int:
 
 
 class TokenBudget:
-    """Per process: with several instances each keeps its own count, so the fleet may
-    spend up to instances x limit a day."""
+    """`record` hears each API response (synchronously, from the engine); `settle` adds
+    what was recorded to the day's counter in the store and learns the fleet's total,
+    which `exhausted` compares with the limit."""
 
     def __init__(
         self,
+        store: Store,
         limit: int,
         zone: str,
         *,
@@ -33,27 +37,32 @@ class TokenBudget:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.limit = limit
+        self._store = store
         self._zone = ZoneInfo(zone)
         self._on_change = on_change
         self._clock = clock
-        self._day: date | None = None
-        self._spent = 0
+        self._day = ""
+        self._spent = 0  # the day's total at the last settle
+        self._pending = 0
 
-    def _today(self) -> None:
-        day = self._clock().astimezone(self._zone).date()
+    def _key(self) -> str:
+        day = self._clock().astimezone(self._zone).date().isoformat()
         if day != self._day:
             self._day, self._spent = day, 0
-            self._on_change(0)
+        return f"ai_tokens:{day}"
 
     @property
     def spent(self) -> int:
-        self._today()
+        self._key()
         return self._spent
 
     def exhausted(self) -> bool:
         return self.spent >= self.limit
 
-    def add(self, usage: TokenUsage) -> None:
-        self._today()
-        self._spent += billed_tokens(usage)
+    def record(self, usage: TokenUsage) -> None:
+        self._pending += billed_tokens(usage)
+
+    async def settle(self) -> None:
+        amount, self._pending = self._pending, 0
+        self._spent = await self._store.add_usage(self._key(), amount)
         self._on_change(self._spent)

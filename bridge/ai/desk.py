@@ -160,6 +160,7 @@ class DraftDesk:
                 subscriber=conversation.subscriber,
             )
         except DraftUnavailable as exc:
+            await self._settle_budget(engine)
             log.warning("draft unavailable", engine=engine.name, reason=str(exc))
             self._metrics.drafts.labels(engine.name, "unavailable").inc()
             signals = read_signals(message.body)
@@ -176,10 +177,16 @@ class DraftDesk:
             )
             return saved or message
         self._metrics.draft_seconds.labels(engine.name).observe(time.perf_counter() - started)
+        await self._settle_budget(engine)
         draft = self._made_safe(draft, message.body)
         outcome = "reply" if draft.reply else ("handoff" if draft.escalate else "none")
         self._metrics.drafts.labels(engine.name, outcome).inc()
         return await self._settle_new(message, conversation.business_number, draft, engine, note)
+
+    async def _settle_budget(self, engine: Drafter) -> None:
+        """Count what a Claude draft cost (the offline engine costs nothing)."""
+        if self._engines.budget is not None and engine is self._engines.primary:
+            await self._engines.budget.settle()
 
     def _engine(self) -> tuple[Drafter, str | None]:
         budget = self._engines.budget

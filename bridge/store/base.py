@@ -191,6 +191,10 @@ class Store(Protocol):
 
     async def get_contact(self, phone: str) -> Contact | None: ...
 
+    async def add_usage(self, key: str, amount: int) -> int:
+        """Add to a named counter (e.g. the day's AI tokens), atomically for every
+        process sharing the store; returns its new total (amount 0 only reads it)."""
+
     # --- canned responses and App Home ---------------------------------------------
     async def put_canned(self, name: str, text: str) -> None: ...
 

@@ -912,6 +912,16 @@ class MongoStore:
         return None if doc is None else _message(doc)
 
     # --- canned responses and App Home ---------------------------------------------
+    async def add_usage(self, key: str, amount: int) -> int:
+        doc: Doc | None = await self._coll("usage").find_one_and_update(
+            {"_id": key},
+            {"$inc": {"amount": amount}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upserted
+        return int(doc["amount"])
+
     async def put_canned(self, name: str, text: str) -> None:
         await self._canned.replace_one({"_id": name}, {"text": text}, upsert=True)
 

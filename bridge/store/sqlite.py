@@ -147,6 +147,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN intent TEXT;
     ALTER TABLE messages ADD COLUMN urgency TEXT;
     ALTER TABLE messages ADD COLUMN draft TEXT;
+    CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
     """,
 )
 
@@ -863,6 +864,17 @@ class SQLiteStore:
             await db.execute(
                 "UPDATE messages SET draft = ? WHERE id = ?", (draft.model_dump_json(), message_id)
             )
+
+    async def add_usage(self, key: str, amount: int) -> int:
+        async with self._tx() as db:
+            row = await _fetchone(
+                db,
+                "INSERT INTO usage (key, amount) VALUES (?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET amount = amount + excluded.amount RETURNING amount",
+                (key, amount),
+            )
+        assert row is not None
+        return int(row["amount"])
 
     async def put_canned(self, name: str, text: str) -> None:
         await self._write(

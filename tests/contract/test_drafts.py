@@ -151,3 +151,15 @@ async def test_a_draft_posted_with_its_text_shares_its_ts(store: Store) -> None:
     assert second.draft is not None
     assert (second.slack_channel, second.slack_ts, second.draft.slack_ts) == ("C1", "1.2", "1.2")
     assert second.draft.reply == DRAFT.reply
+
+
+async def test_usage_counters_add_up_across_processes(new_store: StoreFactory) -> None:
+    one, two = await new_store(), await new_store()
+
+    totals = await asyncio.gather(
+        *(store.add_usage("ai_tokens:2026-11-27", 10) for store in (one, two) for _ in range(5))
+    )
+
+    assert sorted(totals) == list(range(10, 101, 10))
+    assert await one.add_usage("ai_tokens:2026-11-27", 0) == 100
+    assert await two.add_usage("ai_tokens:2026-11-28", 0) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -13,6 +14,7 @@ from bridge.ai.budget import TokenBudget, billed_tokens
 from bridge.ai.drafter import Draft, TokenUsage
 from bridge.config import AutoReply, Business, ConfigError, load_business_config
 from bridge.models import ASSISTANT, DeliveryStatus, Direction, Message
+from bridge.store.base import Store
 
 # Friday 2026-11-27 20:00 UTC = 12:00 in Los Angeles.
 NOON_LA = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
@@ -88,7 +90,18 @@ def test_a_person_answering_pauses_the_assistant() -> None:
     assert hold_reason(ON, SURE, business=BAKERY, now=evening, recent=own) is None
 
 
-def test_the_budget_counts_as_billed_and_starts_again_each_local_day() -> None:
+class Counters:
+    """The store's usage counters, as every engine keeps them (see the contract tests)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+
+    async def add_usage(self, key: str, amount: int) -> int:
+        self.totals[key] = self.totals.get(key, 0) + amount
+        return self.totals[key]
+
+
+async def test_the_budget_counts_as_billed_and_starts_again_each_local_day() -> None:
     usage = TokenUsage(
         input_tokens=100,
         output_tokens=50,
@@ -98,14 +111,27 @@ def test_the_budget_counts_as_billed_and_starts_again_each_local_day() -> None:
     assert billed_tokens(usage) == 100 + 50 + 100 + 500
     now = [datetime(2026, 11, 27, 7, 59, tzinfo=UTC)]  # 23:59 in Los Angeles
     seen: list[int] = []
-    budget = TokenBudget(1500, "America/Los_Angeles", on_change=seen.append, clock=lambda: now[0])
-    budget.add(usage)
+    counters = Counters()
+    budget = TokenBudget(
+        cast(Store, counters),
+        1500,
+        "America/Los_Angeles",
+        on_change=seen.append,
+        clock=lambda: now[0],
+    )
+    budget.record(usage)
+    assert budget.spent == 0  # recorded, not yet settled
+    await budget.settle()
     assert (budget.spent, budget.exhausted()) == (750, False)
-    budget.add(usage)
+    counters.totals["ai_tokens:2026-11-26"] += 750  # another process spent some
+    await budget.settle()
     assert budget.exhausted()
     now[0] += timedelta(minutes=2)  # midnight in Los Angeles
     assert (budget.spent, budget.exhausted()) == (0, False)
-    assert seen == [0, 750, 1500, 0]
+    budget.record(usage)
+    await budget.settle()
+    assert counters.totals == {"ai_tokens:2026-11-26": 1500, "ai_tokens:2026-11-27": 750}
+    assert seen == [750, 1500, 750]
 
 
 def write(tmp_path: Path, text: str) -> Path:
