@@ -258,13 +258,17 @@ class DraftDesk:
             if held is not None:
                 note = f"Not sent automatically: {held}."
                 self._metrics.auto_replies.labels("held").inc()
+        # With the assistant answering, a person learns of what needs them by the flag.
+        needs_person = draft.reason if draft.escalate else None
+        if draft.appointment:
+            needs_person = f"appointment request: {draft.appointment}"
         if (
             conversation is not None
             and policy.enabled
-            and draft.escalate
+            and needs_person is not None
             and not conversation.flagged
         ):
-            await self._desk.flag(conversation, by=ASSISTANT, reason=draft.reason or "")
+            await self._desk.flag(conversation, by=ASSISTANT, reason=needs_person)
         stored = MessageDraft(
             reply=draft.reply,
             confidence=draft.confidence,

@@ -385,3 +385,22 @@ async def test_a_drafting_bug_never_holds_up_the_text(
     [message] = thread(slack)
     assert message.text == GLUTEN_FREE
     assert not message.blocks
+
+
+class TestAutoReplyWithAppointments:
+    @pytest.fixture
+    def business_config(self) -> BusinessConfig:
+        return ai_config(
+            auto_reply={"enabled": True, "min_confidence": 0.8, "only_outside_hours": False},
+            tools={"appointments": {}},
+        )
+
+    async def test_the_assistant_acknowledges_and_flags_it_for_a_person(
+        self, bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+    ) -> None:
+        card = await drafted(bridge, slack, "Can I move my tasting appointment to Friday at 3?")
+
+        await eventually(lambda: len(twilio.sent_to(ANA)) == 1)
+        assert "a team member will confirm" in twilio.sent_to(ANA)[0].body
+        assert "Appointment request:" in card_text(card)
+        await eventually(lambda: "appointment request" in json.dumps(parents(slack)[0].blocks))
