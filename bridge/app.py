@@ -23,6 +23,7 @@ from bridge.ai.appointment_webhook import AppointmentWebhook
 from bridge.ai.budget import TokenBudget
 from bridge.ai.claude import ClaudeDrafter
 from bridge.ai.desk import DraftDesk, Engines
+from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import TokenUsage
 from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import BusinessProfile, KnowledgeError, KnowledgeSource
@@ -103,7 +104,12 @@ KB_POLL_SECONDS = 5.0
 def make_tools(config: BusinessConfig, session: aiohttp.ClientSession) -> Tools:
     order = config.ai.tools.order_status
     orders = (
-        OrderLookup(session, order.url, timeout=order.timeout_seconds, headers=order.headers)
+        OrderLookup(
+            session,
+            order.url,
+            timeout=order.timeout_seconds,
+            headers={name: value.get_secret_value() for name, value in order.headers.items()},
+        )
         if order is not None
         else None
     )
@@ -234,11 +240,12 @@ async def build_app(
         await session.close()
         await store.close()
         raise ConfigError(f"knowledge.path in BRIDGE_CONFIG: {exc}") from None
+    decisions = DraftDecisions(store, replies, metrics, waker)
     drafts = DraftDesk(
         store,
         engines,
         knowledge,
-        replies,
+        decisions,
         desk,
         ai=config.ai,
         business=config.business,
@@ -248,7 +255,7 @@ async def build_app(
     )
     handlers: dict[JobKind, Handler] = {
         JobKind.POST_INBOUND: InboundPoster(store, gateway, threads, media.fetch, drafts),
-        JobKind.POST_DRAFT: LateDraftPoster(store, gateway, threads, drafts),
+        JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
         JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
         JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
         JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
@@ -308,7 +315,7 @@ async def build_app(
     )
     MessageListener(replies, names).register(bolt)
     HeldReplyActions(replies, store).register(bolt)
-    DraftActions(drafts, store, members).register(bolt)
+    DraftActions(decisions, store, members).register(bolt)
     SmsCommand(commands, members, names).register(bolt)
     ReactionListener(store, desk, commands, members, config.slack.reactions).register(bolt)
     HeaderActions(store, desk, members).register(bolt)
@@ -351,8 +358,8 @@ async def build_app(
     async def stop(_app: web.Application) -> None:
         for task in background:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # a task that died already must not stop the clean-up
         if socket_mode is not None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()

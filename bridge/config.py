@@ -369,7 +369,7 @@ class OrderStatusTool(Section):
 
     url: Annotated[str, AfterValidator(_http_url)]
     timeout_seconds: float = Field(default=3, gt=0, le=10)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)  # e.g. Authorization
 
     @field_validator("url")
     @classmethod
@@ -393,9 +393,12 @@ class AiTools(Section):
     appointments: AppointmentTool | None = None
 
 
+DEFAULT_AI_MODEL = "claude-haiku-4-5"  # a current fast model; keep the id in config
+
+
 class AiSection(Section):
     enabled: bool = True
-    model: str = "claude-haiku-4-5"
+    model: str = DEFAULT_AI_MODEL
     # How long a text may wait for its draft to be posted together with it.
     draft_wait_seconds: float = Field(default=2, ge=0, le=10)
     auto_reply: AutoReply = Field(default_factory=AutoReply)

@@ -194,6 +194,7 @@ class MessageDraft(Model):
     state: DraftState
     settled_by: str | None = None  # the Slack user who sent or discarded it
     settled_at: datetime | None = None
+    sent_text: str | None = None  # what went out, when an agent edited the reply
     slack_ts: str | None = None  # its own Slack message, when it came after the text
 
 
@@ -397,6 +398,17 @@ def draft_job(message: Message) -> NewJob:
         lane=ai_lane(message.conversation_id),
         conversation_id=message.conversation_id,
         message_id=message.id,
+    )
+
+
+def thread_note_job(conversation_id: int, note: str, *, key: str) -> NewJob:
+    """A system note in the conversation's thread; `key` makes it idempotent."""
+    return NewJob(
+        key=f"note:{key}",
+        kind=JobKind.THREAD_NOTE,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=note,
     )
 
 

@@ -7,32 +7,43 @@ from datetime import datetime, timedelta
 
 from bridge.ai.drafter import Draft
 from bridge.config import AutoReply, Business
-from bridge.models import ASSISTANT, Direction, Message
+from bridge.models import ASSISTANT, Direction, KeywordMark, Message
 
 
 def hold_reason(
     policy: AutoReply,
     draft: Draft,
     *,
+    message: Message,
     business: Business,
     now: datetime,
     recent: Sequence[Message],
 ) -> str | None:
-    """Why the draft must wait for a person, or None when the assistant may send it."""
+    """Why the draft for `message` must wait for a person, or None when the assistant
+    may send it. `recent`: the conversation's latest messages (later texts included)."""
     if not policy.enabled:
         return "auto-reply is off"
     if not draft.sendable:
         return "it asks for a person" if draft.escalate else "there is nothing to send"
+    if message.keyword is KeywordMark.MAYBE_OPT_OUT:
+        return "the text may ask to stop texting: a person reads it first"
+    if draft.urgency == "urgent":
+        return "it is urgent: a person answers"
     if draft.confidence < policy.min_confidence:
         return f"confidence {draft.confidence:.0%} is below {policy.min_confidence:.0%}"
     if policy.only_outside_hours and business.is_open(now):
         return "the business is open: a person answers"
+    later = [
+        m for m in recent if m.direction is Direction.INBOUND and m.created_at > message.created_at
+    ]
+    if later:
+        return "a newer text follows; its draft answers both"
     pause = timedelta(minutes=policy.pause_after_agent_minutes)
-    if any(
-        m.direction is Direction.OUTBOUND
-        and m.author not in (None, ASSISTANT)
-        and now - m.created_at < pause
-        for m in recent
-    ):
-        return "a person is answering this conversation"
+    for sent in recent:
+        if sent.direction is not Direction.OUTBOUND or now - sent.created_at >= pause:
+            continue
+        if sent.author == ASSISTANT and sent.body == draft.reply:
+            return "the assistant sent this answer a moment ago"
+        if sent.author not in (None, ASSISTANT):
+            return "a person is answering this conversation"
     return None

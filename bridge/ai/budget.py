@@ -49,6 +49,7 @@ class TokenBudget:
         day = self._clock().astimezone(self._zone).date().isoformat()
         if day != self._day:
             self._day, self._spent = day, 0
+            self._on_change(0)
         return f"ai_tokens:{day}"
 
     @property

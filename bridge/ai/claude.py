@@ -38,8 +38,8 @@ from bridge.ai import prompt
 from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn, cap_reply
 from bridge.ai.knowledge import KnowledgeBase
 from bridge.ai.tools import ToolFailed, Tools
+from bridge.config import DEFAULT_AI_MODEL
 
-DEFAULT_MODEL = "claude-haiku-4-5"
 NO_TOOLS = Tools()
 APPOINTMENT_RECORDED = "Recorded; a person will confirm it."
 CUT_CONFIDENCE = 0.9  # a reply cut to fit says less than the model meant
@@ -85,7 +85,7 @@ class ClaudeDrafter:
     def from_env(cls, **kwargs: Any) -> ClaudeDrafter:
         """A drafter whose client reads `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`; the
         model is `ANTHROPIC_MODEL` or `claude-haiku-4-5`. `kwargs` go to the constructor."""
-        model = kwargs.pop("model", None) or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
+        model = kwargs.pop("model", None) or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_AI_MODEL
         client = anthropic.AsyncAnthropic(max_retries=2, timeout=20.0)
         return cls(client, model=model, **kwargs)
 

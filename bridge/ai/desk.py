@@ -1,34 +1,42 @@
-"""The assistant's part in a conversation: drafts an answer to each inbound text, lets an
-agent send or discard it, and in auto-reply mode sends it itself.
+"""The assistant's part in a conversation: a draft for each inbound text, and in
+auto-reply mode the decision to send it (what happens to a draft after is in
+`draft_decisions`).
 
-Timing: the job that posts a text asks `draft_for_post`, which waits at most
-`ai.draft_wait_seconds` for the draft, so text and draft share one Slack message. A slower
-draft keeps running; a POST_DRAFT job (in its own lane, so later texts are not held up)
-posts it as its own message when it is ready, also after a restart (it then drafts anew).
+Timing: the job that posts a text asks `draft_for_post`, which waits until at most
+`ai.draft_wait_seconds` after the text arrived, so text and draft share one Slack
+message. A slower draft keeps running in this process; a POST_DRAFT job (its own lane,
+so later texts are not held up) posts it once ready, polling without holding a worker.
+After a crash or on another process, that job drafts anew once the original draft
+would have timed out.
 
-Safety, whatever the engine: the prompt holds only this conversation's texts; a text that
-tries to instruct the assistant is drafted but never sent by the assistant; replies are
-capped in length; Claude is used only within the daily token budget.
+Safety, whatever the engine: the prompt holds only this conversation's texts, up to the
+one answered; a conversation whose texts try to instruct the assistant is drafted but
+never answered by the assistant; replies are capped in length; Claude is used only
+within the daily token budget; a draft never takes longer than DRAFT_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 
 from bridge.ai.auto_reply import hold_reason
 from bridge.ai.budget import TokenBudget
+from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn, cap_reply
 from bridge.ai.knowledge import KnowledgeSource
 from bridge.ai.offline import OfflineDrafter, instructs_assistant, read_signals
 from bridge.config import AiSection, Business
+from bridge.delivery.errors import RetryLater
 from bridge.metrics import Metrics
 from bridge.models import (
     ASSISTANT,
+    Conversation,
     DeliveryStatus,
     Direction,
     DraftState,
@@ -37,17 +45,17 @@ from bridge.models import (
     Message,
     MessageDraft,
     NewJob,
-    ai_lane,
-    draft_card_job,
     draft_job,
     utcnow,
 )
-from bridge.mrkdwn import mention
 from bridge.store.base import Store
 from bridge.threading.lifecycle import ConversationDesk
-from bridge.threading.outbound import OutboundPipeline
 
 log = structlog.get_logger(__name__)
+
+# The longest a draft may take (Claude's retries and tool rounds included); then "No AI
+# draft". It also tells another process when a draft's own process must have given up.
+DRAFT_TIMEOUT_SECONDS = 45.0
 
 # What a business message in the prompt may be: texts that went (or are going) out.
 _SENT = {
@@ -68,13 +76,30 @@ class Engines:
     budget: TokenBudget | None = None  # None: the primary costs nothing
 
 
+def turns_of(messages: Sequence[Message], answered: Message) -> list[Turn]:
+    """The texts of a conversation as the engines see them: the customer's (keywords
+    left out) and what the business sent."""
+    turns: list[Turn] = []
+    for item in messages:
+        if not item.body.strip():
+            continue
+        if item.direction is Direction.INBOUND:
+            if item.keyword is None or not item.keyword.replaces_post:
+                turns.append(("customer", item.body))
+        elif item.status in _SENT:
+            turns.append(("business", item.body))
+    if not turns or turns[-1] != ("customer", answered.body):
+        turns.append(("customer", answered.body))  # the store may lag a fresh text
+    return turns
+
+
 class DraftDesk:
     def __init__(
         self,
         store: Store,
         engines: Engines,
         knowledge: KnowledgeSource,
-        replies: OutboundPipeline,
+        decisions: DraftDecisions,
         desk: ConversationDesk,
         *,
         ai: AiSection,
@@ -86,7 +111,7 @@ class DraftDesk:
         self._store = store
         self._engines = engines
         self._knowledge = knowledge
-        self._replies = replies
+        self._decisions = decisions
         self._desk = desk
         self._ai = ai
         self._business = business
@@ -106,29 +131,40 @@ class DraftDesk:
         )
 
     async def draft_for_post(self, message: Message) -> Message:
-        """The message with its draft if that is ready within the wait; otherwise the
-        message as it is, with the draft handed to a POST_DRAFT job."""
-        if message.draft is not None or not self.wants_draft(message):
+        """The message with its draft if that is ready by `draft_wait_seconds` after the
+        text arrived; otherwise the message as it is, its draft handed to POST_DRAFT."""
+        if not self.wants_draft(message):
             return message
+        if message.draft is not None:
+            return await self._decisions.resume(message)
         task = self._task(message)
+        waited = (utcnow() - message.created_at).total_seconds()
         try:
-            return await asyncio.wait_for(asyncio.shield(task), self._ai.draft_wait_seconds)
+            return await asyncio.wait_for(
+                asyncio.shield(task), max(0.0, self._ai.draft_wait_seconds - waited)
+            )
         except TimeoutError:
             await self._store.enqueue(draft_job(message), run_at=utcnow())
             self._on_enqueued()
-            self._metrics.drafts.labels(self._engines.primary.name, "late").inc()
-            return message
-        except Exception:
-            # A drafting bug must never hold up the text: post it without a draft.
-            log.exception("drafting failed", message=message.id)
-            self._metrics.drafts.labels(self._engines.primary.name, "error").inc()
+            self._metrics.drafts.labels(self._engine()[0].name, "late").inc()
             return message
 
     async def draft_late(self, message: Message) -> Message:
-        """For the POST_DRAFT job: the draft still running for this text, or a new one."""
-        if message.draft is not None or not self.wants_draft(message):
+        """For POST_DRAFT: the message with its draft once it is ready. Until then
+        `RetryLater` (throttled: no attempt used up, no worker held)."""
+        if not self.wants_draft(message):
             return message
-        return await asyncio.shield(self._task(message))
+        if message.draft is not None:
+            return await self._decisions.resume(message)
+        task = self._running.get(message.id)
+        if task is None:
+            age = utcnow() - message.created_at
+            if age < timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 5):
+                raise RetryLater("another process may be drafting it", after=2, throttled=True)
+            task = self._task(message)  # its drafter is gone: draft anew
+        if not task.done():
+            raise RetryLater("still drafting", after=0.5, throttled=True)
+        return task.result()
 
     async def close(self) -> None:
         """Stop drafts still running (their POST_DRAFT jobs draft anew after a restart)."""
@@ -146,42 +182,56 @@ class DraftDesk:
         return task
 
     async def _produce(self, message: Message) -> Message:
+        """Draft and store the draft. Whatever goes wrong becomes "No AI draft: …"."""
+        engine, note = self._engine()
+        try:
+            async with asyncio.timeout(DRAFT_TIMEOUT_SECONDS):
+                return await self._draft(message, engine, note)
+        except DraftUnavailable as exc:
+            reason = str(exc)
+        except TimeoutError:
+            reason = f"no answer within {DRAFT_TIMEOUT_SECONDS:.0f} s"
+        except Exception:
+            log.exception("drafting failed", message=message.id)
+            reason = "an internal error (see the logs)"
+        await self._settle_budget(engine)
+        log.warning("no draft", engine=engine.name, reason=reason)
+        self._metrics.drafts.labels(engine.name, "unavailable").inc()
+        signals = read_signals(message.body)
+        unavailable = MessageDraft(
+            reply=None,
+            confidence=0.0,
+            escalate=False,
+            engine=engine.name,
+            note=f"No AI draft: {reason}",
+            state=DraftState.UNAVAILABLE,
+        )
+        saved = await self._store.save_draft(
+            message.id, unavailable, intent=signals.intent, urgency=signals.urgency
+        )
+        return saved or message
+
+    async def _draft(self, message: Message, engine: Drafter, note: str | None) -> Message:
         conversation = await self._store.get_conversation(message.conversation_id)
         if conversation is None:
             return message
-        turns = await self._context(message)
-        engine, note = self._engine()
+        recent = await self._store.recent_messages(
+            message.conversation_id, limit=self._ai.context_messages, until=message.created_at
+        )
+        turns = turns_of(recent, message)[-self._ai.context_messages :]
         started = time.perf_counter()
-        try:
-            draft = await engine.draft(
-                turns,
-                knowledge=self._knowledge.current,
-                now=utcnow(),
-                subscriber=conversation.subscriber,
-            )
-        except DraftUnavailable as exc:
-            await self._settle_budget(engine)
-            log.warning("draft unavailable", engine=engine.name, reason=str(exc))
-            self._metrics.drafts.labels(engine.name, "unavailable").inc()
-            signals = read_signals(message.body)
-            unavailable = MessageDraft(
-                reply=None,
-                confidence=0.0,
-                escalate=False,
-                engine=engine.name,
-                note=f"No AI draft: {exc}",
-                state=DraftState.UNAVAILABLE,
-            )
-            saved = await self._store.save_draft(
-                message.id, unavailable, intent=signals.intent, urgency=signals.urgency
-            )
-            return saved or message
+        draft = await engine.draft(
+            turns,
+            knowledge=self._knowledge.current,
+            now=utcnow(),
+            subscriber=conversation.subscriber,
+        )
         self._metrics.draft_seconds.labels(engine.name).observe(time.perf_counter() - started)
         await self._settle_budget(engine)
-        draft = self._made_safe(draft, message.body)
+        draft = self._made_safe(draft, turns)
         outcome = "reply" if draft.reply else ("handoff" if draft.escalate else "none")
         self._metrics.drafts.labels(engine.name, outcome).inc()
-        return await self._settle_new(message, conversation.business_number, draft, engine, note)
+        return await self._settle_new(message, conversation, draft, engine, note)
 
     async def _settle_budget(self, engine: Drafter) -> None:
         """Count what a Claude draft cost (the offline engine costs nothing)."""
@@ -194,32 +244,14 @@ class DraftDesk:
             return self._engines.fallback, "The daily AI budget is spent: an offline draft."
         return self._engines.primary, None
 
-    async def _context(self, message: Message) -> list[Turn]:
-        """This conversation's texts up to `message`, oldest first: nothing else."""
-        recent = await self._store.recent_messages(
-            message.conversation_id, limit=self._ai.context_messages + 5
-        )
-        upto = next((i for i, m in enumerate(recent) if m.id == message.id), len(recent) - 1)
-        turns: list[Turn] = []
-        for item in recent[: upto + 1]:
-            if not item.body.strip():
-                continue
-            if item.direction is Direction.INBOUND:
-                if item.keyword is None or not item.keyword.replaces_post:
-                    turns.append(("customer", item.body))
-            elif item.status in _SENT:
-                turns.append(("business", item.body))
-        if not turns or turns[-1] != ("customer", message.body):
-            turns.append(("customer", message.body))  # the store may lag a fresh text
-        return turns[-self._ai.context_messages :]
-
-    def _made_safe(self, draft: Draft, text: str) -> Draft:
+    def _made_safe(self, draft: Draft, turns: Sequence[Turn]) -> Draft:
         update: dict[str, object] = {}
         if draft.reply is not None and len(draft.reply) > self._ai.max_reply_chars:
             update["reply"] = cap_reply(draft.reply, self._ai.max_reply_chars)[0]
-        if instructs_assistant(text) and not draft.escalate:
+        instructed = any(role == "customer" and instructs_assistant(t) for role, t in turns)
+        if instructed and not draft.escalate:
             update["escalate"] = True
-            update["reason"] = "the text gives the assistant instructions; answer it yourself"
+            update["reason"] = "the texts give the assistant instructions; answer yourself"
         if draft.intent == "opt_out_request" and not draft.escalate:
             update["escalate"] = True
             update["reason"] = "asks to stop getting texts: confirm the opt-out is recorded"
@@ -228,47 +260,26 @@ class DraftDesk:
     async def _settle_new(
         self,
         message: Message,
-        business_number: str,
+        conversation: Conversation,
         draft: Draft,
         engine: Drafter,
         note: str | None,
     ) -> Message:
-        """Store the draft; in auto-reply mode send it first (idempotently), so a crash
-        in between sends nothing twice and loses nothing."""
+        """Store the draft (the first one stored wins); in auto-reply mode the assistant
+        claims it (AUTO_SENT) in that same write, then sends it."""
         state = DraftState.PROPOSED if draft.reply else DraftState.HANDOFF
-        conversation = await self._store.get_conversation(message.conversation_id)
-        policy = self._ai.auto_reply_for(business_number)
-        if conversation is not None and state is DraftState.PROPOSED and policy.enabled:
-            now = utcnow()
+        policy = self._ai.auto_reply_for(conversation.business_number)
+        if state is DraftState.PROPOSED and policy.enabled:
             recent = await self._store.recent_messages(conversation.id, limit=10)
-            held = hold_reason(policy, draft, business=self._business, now=now, recent=recent)
-            if held is None and draft.reply is not None:
-                problem = await self._replies.send_text(
-                    conversation,
-                    draft.reply,
-                    author=ASSISTANT,
-                    key=f"draft:{message.id}",
-                    announce=False,
-                )
-                if problem is None:
-                    state = DraftState.AUTO_SENT
-                    self._metrics.auto_replies.labels("sent").inc()
-                else:
-                    held = problem
-            if held is not None:
+            held = hold_reason(
+                policy, draft, message=message, business=self._business, now=utcnow(), recent=recent
+            )
+            if held is None:
+                state = DraftState.AUTO_SENT
+            else:
                 note = f"Not sent automatically: {held}."
                 self._metrics.auto_replies.labels("held").inc()
-        # With the assistant answering, a person learns of what needs them by the flag.
-        needs_person = draft.reason if draft.escalate else None
-        if draft.appointment:
-            needs_person = f"appointment request: {draft.appointment}"
-        if (
-            conversation is not None
-            and policy.enabled
-            and needs_person is not None
-            and not conversation.flagged
-        ):
-            await self._desk.flag(conversation, by=ASSISTANT, reason=needs_person)
+        auto = state is DraftState.AUTO_SENT
         stored = MessageDraft(
             reply=draft.reply,
             confidence=draft.confidence,
@@ -279,79 +290,32 @@ class DraftDesk:
             engine=engine.name,
             note=note,
             state=state,
-            settled_by=ASSISTANT if state is DraftState.AUTO_SENT else None,
-            settled_at=utcnow() if state is DraftState.AUTO_SENT else None,
+            settled_by=ASSISTANT if auto else None,
+            settled_at=utcnow() if auto else None,
         )
         saved = await self._store.save_draft(
             message.id, stored, intent=draft.intent, urgency=draft.urgency
         )
-        if draft.appointment and self._appointment_webhook and saved is not None:
+        if saved is None or saved.draft != stored:
+            return saved or message  # another run's draft was stored first
+        if auto:
+            saved = await self._decisions.auto_send(saved, conversation)
+        # With the assistant answering, a person learns of what needs them by the flag.
+        needs_person = draft.reason if draft.escalate else None
+        if draft.appointment:
+            needs_person = f"appointment request: {draft.appointment}"
+        if policy.enabled and needs_person is not None and not conversation.flagged:
+            await self._desk.flag(conversation, by=ASSISTANT, reason=needs_person)
+        if draft.appointment and self._appointment_webhook:
             await self._store.enqueue(
                 NewJob(
                     key=f"appointment:{message.id}",
                     kind=JobKind.APPOINTMENT_WEBHOOK,
-                    lane=ai_lane(message.conversation_id),
+                    lane=f"appointment:{message.id}",  # a receiver that is down holds up nothing
                     conversation_id=message.conversation_id,
                     message_id=message.id,
                 ),
                 run_at=utcnow(),
             )
             self._on_enqueued()
-        return saved or message
-
-    # --- an agent's decision ----------------------------------------------------------
-
-    async def send(self, message_id: str, user: str, text: str | None = None) -> str | None:
-        """Send the draft (or the agent's edit of it) as `user`. Returns the problem to
-        tell the agent, or None when it is on its way."""
-        message = await self._store.get_message(message_id)
-        draft = message.draft if message else None
-        if message is None or draft is None or draft.reply is None:
-            return "That draft is gone."
-        if not draft.state.open:
-            return _already(draft)
-        conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None:
-            return "That conversation is gone."
-        body = draft.reply if text is None else text.strip()
-        if not body:
-            return "The reply is empty."
-        problem, _ = await self._replies.check_text(conversation, body)
-        if problem is not None:
-            return problem
-        edited = text is not None and body != draft.reply
-        state = DraftState.EDITED if edited else DraftState.SENT
-        settled = await self._store.settle_draft(message.id, state, by=user, at=utcnow())
-        if settled is None:
-            latest = await self._store.get_message(message.id)
-            return _already(latest.draft) if latest and latest.draft else "That draft is gone."
-        # The key makes a retried click send nothing more.
-        problem = await self._replies.send_text(
-            conversation, body, author=user, key=f"draft:{message.id}", announce=False
-        )
-        await self._refresh_card(settled)
-        return problem
-
-    async def discard(self, message_id: str, user: str) -> str | None:
-        message = await self._store.settle_draft(
-            message_id, DraftState.DISCARDED, by=user, at=utcnow()
-        )
-        if message is None:
-            latest = await self._store.get_message(message_id)
-            draft = latest.draft if latest else None
-            return _already(draft) if draft else "That draft is gone."
-        await self._refresh_card(message)
-        return None
-
-    async def _refresh_card(self, message: Message) -> None:
-        await self._store.enqueue(draft_card_job(message), run_at=utcnow())
-        self._on_enqueued()
-
-
-def _already(draft: MessageDraft) -> str:
-    who = mention(draft.settled_by or ASSISTANT)
-    if draft.state in (DraftState.SENT, DraftState.EDITED, DraftState.AUTO_SENT):
-        return f"That draft was already sent by {who}."
-    if draft.state is DraftState.DISCARDED:
-        return f"That draft was already discarded by {who}."
-    return "That draft has no reply to send."
+        return saved

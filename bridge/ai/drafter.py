@@ -104,15 +104,6 @@ class TokenUsage:
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
 
-    @property
-    def total(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_read_input_tokens
-            + self.cache_creation_input_tokens
-        )
-
 
 class DraftUnavailable(Exception):
     """The engine could not draft (API errors or timeouts past its retry budget). The

@@ -1066,6 +1066,8 @@ def read_signals(text: str) -> Signals:
     )
 
 
+# Hand-offs only because the rules cannot look things up: the tools may answer them.
+TOOL_HANDOFFS = ("asks about the status of an order", "asks to move or cancel an appointment")
 APPOINTMENT_ACK = "Thanks! We have your request and a team member will confirm it shortly."
 
 # --- the engine ---------------------------------------------------------------------------
@@ -1268,7 +1270,11 @@ class OfflineDrafter:
 
     async def _use_tools(self, draft: Draft, text: str, subscriber: str) -> Draft:
         """Order look-ups and appointment wishes, when the business enabled them: what
-        the rules would otherwise hand off."""
+        the rules would otherwise hand off only for want of the tool. A hand-off for any
+        other reason (safety, a complaint, a request for a person) stays one."""
+        handoff = read_signals(text).handoff
+        if handoff not in (None, *TOOL_HANDOFFS) and not handoff.startswith("about order #"):
+            return draft
         if draft.intent == "order" and self.tools.orders is not None and subscriber:
             number = order_status_request(text)
             if number is not None:

@@ -10,6 +10,7 @@ refuse an order that belongs to somebody else.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ import aiohttp
 
 MAX_RESPONSE_BYTES = 16 * 1024
 MAX_FIELD_CHARS = 200
+_ORDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 
 
 class ToolFailed(Exception):
@@ -70,6 +72,8 @@ class OrderLookup:
         self._headers = headers or {}
 
     async def lookup(self, order: str, *, phone: str) -> OrderStatus:
+        if not _ORDER.fullmatch(order):  # it may come from a model: never a path
+            raise ToolFailed(f"{order[:40]!r} is not an order number")
         url = self._url.replace("{order}", quote(order, safe=""))
         try:
             async with self._session.get(
@@ -107,7 +111,3 @@ class Tools:
 
     orders: OrderLookup | None = None
     appointments: bool = False
-
-    @property
-    def any(self) -> bool:
-        return self.orders is not None or self.appointments

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.ai.desk import DraftDesk
+from bridge.ai.draft_decisions import DraftDecisions
 from bridge.slack.draft_card import DISCARD, EDIT, SEND
 from bridge.slack.members import InboxMembers
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
@@ -27,7 +27,7 @@ async def _tell(respond: AsyncRespond, text: str) -> None:
 
 
 class DraftActions:
-    def __init__(self, drafts: DraftDesk, store: Store, members: InboxMembers) -> None:
+    def __init__(self, drafts: DraftDecisions, store: Store, members: InboxMembers) -> None:
         self._drafts = drafts
         self._store = store
         self._members = members

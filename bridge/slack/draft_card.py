@@ -78,14 +78,18 @@ def _outcome(draft: MessageDraft) -> str | None:
     return None
 
 
-def draft_blocks(message: Message) -> list[Block]:
-    """The draft part of a message; empty when the text has no draft."""
+def draft_blocks(message: Message, *, answering: bool = False) -> list[Block]:
+    """The draft part of a message; empty when the text has no draft. `answering`: the
+    draft is a message of its own, which names the text it answers (later texts may
+    have come in between)."""
     draft = message.draft
     if draft is None:
         return []
-    if draft.state is DraftState.UNAVAILABLE:
-        return [_context(f":warning: {escape(draft.note or 'No AI draft.')}")]
     blocks: list[Block] = []
+    if answering:
+        blocks.append(_context(f"Answering “{escape(clip(message.body.strip(), 150))}”"))
+    if draft.state is DraftState.UNAVAILABLE:
+        return [*blocks, _context(f":warning: {escape(draft.note or 'No AI draft.')}")]
     if draft.reply is not None:
         blocks.append(
             _section(
@@ -120,6 +124,8 @@ def draft_blocks(message: Message) -> list[Block]:
         )
     elif (outcome := _outcome(draft)) is not None:
         blocks.append(_context(outcome))
+        if draft.sent_text:
+            blocks.append(_section(f"*Sent instead*\n{_quoted(draft.sent_text)}"))
     blocks.append(_context(_small_print(message, draft)))
     if draft.note:
         blocks.append(_context(f":information_source: {escape(draft.note)}"))

@@ -3,11 +3,13 @@ in the thread; and a draft's card re-rendered after someone sent or discarded it
 
 from __future__ import annotations
 
+import contextlib
+
 from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Job, Message
 from bridge.slack.draft_card import draft_blocks, draft_text, with_text
-from bridge.slack.gateway import SlackGateway
+from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.inbound_poster import inbound_text
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
@@ -21,25 +23,21 @@ async def _message(store: Store, job: Job) -> Message:
 
 
 class LateDraftPoster:
-    def __init__(
-        self, store: Store, gateway: SlackGateway, threads: ThreadKeeper, drafts: DraftDesk
-    ) -> None:
+    def __init__(self, store: Store, threads: ThreadKeeper, drafts: DraftDesk) -> None:
         self._store = store
-        self._gateway = gateway
         self._threads = threads
         self._drafts = drafts
 
     async def __call__(self, job: Job) -> None:
         message = await _message(self._store, job)
         if message.slack_ts is None:
-            raise RetryLater("the text is not in the thread yet")
+            raise RetryLater("the text is not in the thread yet", after=1, throttled=True)
         message = await self._drafts.draft_late(message)
         if message.draft is None or message.draft.slack_ts is not None:
             return  # no draft wanted, or it is posted (with its text, or by a first run)
         conversation = await self._threads.conversation(message.conversation_id)
-        ts = await self._threads.post(
-            conversation, draft_text(message), blocks=draft_blocks(message)
-        )
+        blocks = draft_blocks(message, answering=True)
+        ts = await self._threads.post(conversation, draft_text(message), blocks=blocks)
         await self._store.set_draft_slack_ts(message.id, ts)
 
 
@@ -55,10 +53,8 @@ class DraftCardSync:
             return  # not shown yet: it will be posted in its current state
         if draft.slack_ts == message.slack_ts:
             text = inbound_text(message)
-            await self._gateway.update_message(
-                message.slack_channel, draft.slack_ts, text, with_text(text, message) or []
-            )
+            blocks = with_text(text, message) or []
         else:
-            await self._gateway.update_message(
-                message.slack_channel, draft.slack_ts, draft_text(message), draft_blocks(message)
-            )
+            text, blocks = draft_text(message), draft_blocks(message, answering=True)
+        with contextlib.suppress(ThreadGone):  # someone deleted it: nothing to show it on
+            await self._gateway.update_message(message.slack_channel, draft.slack_ts, text, blocks)

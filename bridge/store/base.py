@@ -106,9 +106,11 @@ class Store(Protocol):
 
     async def get_message_by_sid(self, sid: str) -> Message | None: ...
 
-    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
-        """The conversation's latest `limit` messages, oldest first (an AI prompt's
-        context: only this conversation's texts)."""
+    async def recent_messages(
+        self, conversation_id: int, *, limit: int, until: datetime | None = None
+    ) -> list[Message]:
+        """The conversation's latest `limit` messages (created at `until` or before),
+        oldest first: an AI prompt's context, only this conversation's texts."""
 
     # --- AI drafts ------------------------------------------------------------------
     async def save_draft(
@@ -119,10 +121,19 @@ class Store(Protocol):
         Returns the message as stored after, or None when it is unknown."""
 
     async def settle_draft(
-        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+        self,
+        message_id: str,
+        state: DraftState,
+        *,
+        by: str | None,
+        at: datetime | None,
+        expect: DraftState = DraftState.PROPOSED,
+        sent_text: str | None = None,
+        note: str | None = None,
     ) -> Message | None:
-        """Move an open (PROPOSED) draft to `state`, once: the message after, or None
-        when there is no open draft (someone else sent or discarded it first)."""
+        """Move a draft from `expect` (normally the open PROPOSED) to `state`, once,
+        recording who, when, what was sent (and a note, when given): the message
+        after, or None when the draft is not in `expect` (someone else was first)."""
 
     async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
         """Remember the Slack message a late draft was posted as."""

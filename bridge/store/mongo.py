@@ -627,13 +627,13 @@ class MongoStore:
     async def set_message_slack_ts(
         self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
     ) -> None:
-        await self._messages.update_one(
-            {"_id": message_id}, {"$set": {"slack_channel": channel, "slack_ts": ts}}
-        )
-        if with_draft:
+        if with_draft:  # first: a reader that sees the text posted sees its draft posted
             await self._messages.update_one(
                 {"_id": message_id, "draft": {"$ne": None}}, {"$set": {"draft.slack_ts": ts}}
             )
+        await self._messages.update_one(
+            {"_id": message_id}, {"$set": {"slack_channel": channel, "slack_ts": ts}}
+        )
 
     async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
         # Repairs, like a retry of record_outbound would: an edit or delete in Slack
@@ -648,9 +648,14 @@ class MongoStore:
     async def mark_media_posted(self, message_id: str) -> None:
         await self._messages.update_one({"_id": message_id}, {"$set": {"media_posted": True}})
 
-    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
+    async def recent_messages(
+        self, conversation_id: int, *, limit: int, until: datetime | None = None
+    ) -> list[Message]:
+        query: Doc = {"conversation_id": conversation_id}
+        if until is not None:
+            query["created_at"] = {"$lte": _ms(until)}
         cursor = (
-            self._messages.find({"conversation_id": conversation_id})
+            self._messages.find(query)
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
@@ -673,17 +678,27 @@ class MongoStore:
         return await self.get_message(message_id)
 
     async def settle_draft(
-        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+        self,
+        message_id: str,
+        state: DraftState,
+        *,
+        by: str | None,
+        at: datetime | None,
+        expect: DraftState = DraftState.PROPOSED,
+        sent_text: str | None = None,
+        note: str | None = None,
     ) -> Message | None:
+        change: Doc = {
+            "draft.state": state.value,
+            "draft.settled_by": by,
+            "draft.settled_at": None if at is None else at.isoformat(),
+            "draft.sent_text": sent_text,
+        }
+        if note is not None:
+            change["draft.note"] = note
         doc: Doc | None = await self._messages.find_one_and_update(
-            {"_id": message_id, "draft.state": DraftState.PROPOSED.value},
-            {
-                "$set": {
-                    "draft.state": state.value,
-                    "draft.settled_by": by,
-                    "draft.settled_at": at.isoformat(),
-                }
-            },
+            {"_id": message_id, "draft.state": expect.value},
+            {"$set": change},
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else _message(doc)

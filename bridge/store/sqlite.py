@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -147,6 +148,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN intent TEXT;
     ALTER TABLE messages ADD COLUMN urgency TEXT;
     ALTER TABLE messages ADD COLUMN draft TEXT;
+    """,
+    # 3: counters shared by every process (the day's AI tokens).
+    """
     CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
     """,
 )
@@ -815,13 +819,16 @@ class SQLiteStore:
             (channel, ts, with_draft, ts, message_id),
         )
 
-    async def recent_messages(self, conversation_id: int, *, limit: int) -> list[Message]:
+    async def recent_messages(
+        self, conversation_id: int, *, limit: int, until: datetime | None = None
+    ) -> list[Message]:
+        latest = math.inf if until is None else _ts(until)
         async with self._lock:
             rows = await _fetchall(
                 self.db,
-                "SELECT * FROM messages WHERE conversation_id = ?"
+                "SELECT * FROM messages WHERE conversation_id = ? AND created_at <= ?"
                 " ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (conversation_id, limit),
+                (conversation_id, latest, limit),
             )
         return [_message(row) for row in reversed(rows)]
 
@@ -838,16 +845,30 @@ class SQLiteStore:
         return None if row is None else _message(row)
 
     async def settle_draft(
-        self, message_id: str, state: DraftState, *, by: str | None, at: datetime
+        self,
+        message_id: str,
+        state: DraftState,
+        *,
+        by: str | None,
+        at: datetime | None,
+        expect: DraftState = DraftState.PROPOSED,
+        sent_text: str | None = None,
+        note: str | None = None,
     ) -> Message | None:
         async with self._tx() as db:
             row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
             message = None if row is None else _message(row)
-            if message is None or message.draft is None or not message.draft.state.open:
+            if message is None or message.draft is None or message.draft.state is not expect:
                 return None
-            draft = message.draft.model_copy(
-                update={"state": state, "settled_by": by, "settled_at": at}
-            )
+            update: dict[str, object] = {
+                "state": state,
+                "settled_by": by,
+                "settled_at": at,
+                "sent_text": sent_text,
+            }
+            if note is not None:
+                update["note"] = note
+            draft = message.draft.model_copy(update=update)
             await db.execute(
                 "UPDATE messages SET draft = ? WHERE id = ?", (draft.model_dump_json(), message_id)
             )

@@ -24,6 +24,7 @@ from bridge.models import (
     NewJob,
     OutboundReply,
     conversation_lane,
+    thread_note_job,
     utcnow,
 )
 from bridge.mrkdwn import escape
@@ -273,16 +274,8 @@ class OutboundPipeline:
         if recorded is None or not announce:
             self._on_enqueued()
             return None
-        await self._store.enqueue(
-            NewJob(
-                key=f"note:{key}",
-                kind=JobKind.THREAD_NOTE,
-                lane=conversation_lane(conversation.id),
-                conversation_id=conversation.id,
-                note=f"<@{author}> sent{label}: “{escape(body)}”",
-            ),
-            run_at=utcnow(),
-        )
+        note = f"<@{author}> sent{label}: “{escape(body)}”"
+        await self._store.enqueue(thread_note_job(conversation.id, note, key=key), run_at=utcnow())
         self._on_enqueued()
         return None
 

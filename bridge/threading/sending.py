@@ -15,7 +15,16 @@ from typing import Protocol
 from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Conversation, DeliveryStatus, Job, Message, MessagePurpose, utcnow
+from bridge.models import (
+    ASSISTANT,
+    Conversation,
+    DeliveryStatus,
+    Job,
+    Message,
+    MessagePurpose,
+    thread_note_job,
+    utcnow,
+)
 from bridge.store.base import Store
 from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
@@ -154,7 +163,12 @@ class ReplySender:
         await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
         if note is not None and message.author is not None:
             conversation, text = note
-            await self._store.enqueue(
-                tell_agent_job(conversation.id, message.author, text), run_at=utcnow()
+            job = (
+                thread_note_job(
+                    conversation.id, f"The assistant's reply was not sent: {text}", key=message.id
+                )
+                if message.author == ASSISTANT
+                else tell_agent_job(conversation.id, message.author, text)
             )
+            await self._store.enqueue(job, run_at=utcnow())
         self._on_enqueued()

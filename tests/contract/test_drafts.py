@@ -120,6 +120,11 @@ async def test_recent_messages_are_this_conversations_latest_oldest_first(store:
     assert all(m.conversation_id == first.conversation_id for m in recent)
     assert other.message.id not in {m.id for m in recent}
     assert await store.recent_messages(999, limit=4) == []
+    # A draft for text 2 sees nothing that came after it.
+    upto = await store.recent_messages(
+        first.conversation_id, limit=4, until=T0 + timedelta(seconds=2)
+    )
+    assert [m.body for m in upto] == ["text 0", "text 1", "text 2"]
 
 
 async def test_drafts_survive_a_restart(new_store: StoreFactory) -> None:

@@ -122,6 +122,7 @@ async def test_a_slow_draft_follows_its_text_and_can_be_sent(
     card = thread(slack)[1]
     assert has_block(card, "draft_reply")
     assert not has_block(card, "sms_text")
+    assert f"Answering “{GLUTEN_FREE}”" in card_text(card)
 
     await click(bridge, slack, card, "draft_send")
     await eventually(lambda: len(twilio.sent_to(ANA)) == 1)

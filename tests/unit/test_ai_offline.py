@@ -1,9 +1,15 @@
+"""The offline drafting engine: retrieval, rules and tools."""
+
+from typing import cast
+
+import aiohttp
 import pytest
 from pydantic import ValidationError
 
 from bridge.ai.drafter import Draft, Drafter, Turn
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.offline import (
+    APPOINTMENT_ACK,
     OfflineDrafter,
     OfflineSettings,
     Speller,
@@ -15,6 +21,7 @@ from bridge.ai.offline import (
     surface_words,
     term,
 )
+from bridge.ai.tools import OrderLookup, OrderStatus, ToolFailed, Tools
 
 PROFILE = BusinessProfile(
     name="Harbor Street Bakery",
@@ -347,3 +354,53 @@ def test_draft_model() -> None:
         "sources",
         "appointment",
     }
+
+
+class FakeOrders:
+    """The business's order endpoint, as the offline engine's tool sees it."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    async def lookup(self, order: str, *, phone: str) -> OrderStatus:
+        self.asked.append((order, phone))
+        return OrderStatus(order=order, found=True, status="shipped", eta="Tuesday")
+
+
+@pytest.mark.parametrize(
+    ("text", "reply", "reason"),
+    [
+        ("where is my order #4821?", "Order #4821: shipped. Expected Tuesday.", None),
+        ("Can I move my tasting appointment to Friday?", APPOINTMENT_ACK, None),
+        (
+            "my order #12345 gave my son an allergic reaction, he's in hospital",
+            None,
+            "health or safety",
+        ),
+        ("I want a refund for order #4821, it arrived broken!!", None, "complaint"),
+        ("cancel my appointment and have someone call me, it's an emergency", None, "urgent"),
+    ],
+)
+async def test_tools_answer_look_ups_but_never_what_needs_a_person(
+    kb: KnowledgeBase, text: str, reply: str | None, reason: str | None
+) -> None:
+    orders = FakeOrders()
+    engine = OfflineDrafter(tools=Tools(orders=cast(OrderLookup, orders), appointments=True))
+
+    draft = await engine.draft([("customer", text)], knowledge=kb, subscriber="+14155550123")
+
+    assert draft.reply == reply
+    if reason is None:
+        assert not draft.escalate
+    else:
+        assert draft.escalate
+        assert reason in str(draft.reason) or draft.urgency == reason
+        assert orders.asked == []
+
+
+async def test_an_order_number_from_a_model_never_becomes_a_path() -> None:
+    async with aiohttp.ClientSession() as session:
+        lookup = OrderLookup(session, "http://127.0.0.1:9/orders/{order}")
+        for bad in ("..", "../admin", "1/2", "", "x" * 40):
+            with pytest.raises(ToolFailed, match="not an order number"):
+                await lookup.lookup(bad, phone="+14155550123")

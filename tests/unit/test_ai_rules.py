@@ -13,7 +13,7 @@ from bridge.ai.auto_reply import hold_reason
 from bridge.ai.budget import TokenBudget, billed_tokens
 from bridge.ai.drafter import Draft, TokenUsage
 from bridge.config import AutoReply, Business, ConfigError, load_business_config
-from bridge.models import ASSISTANT, DeliveryStatus, Direction, Message
+from bridge.models import ASSISTANT, DeliveryStatus, Direction, KeywordMark, Message
 from bridge.store.base import Store
 
 # Friday 2026-11-27 20:00 UTC = 12:00 in Los Angeles.
@@ -27,12 +27,21 @@ ON = AutoReply(enabled=True, min_confidence=0.8, only_outside_hours=True)
 SURE = Draft(reply="We open at 7.", confidence=0.9)
 
 
-def reply_by(author: str | None, ago: timedelta) -> Message:
+TEXT = Message(
+    id="in-1",
+    conversation_id=1,
+    direction=Direction.INBOUND,
+    body="when do you open?",
+    created_at=NOON_LA,
+)
+
+
+def reply_by(author: str | None, ago: timedelta, body: str = "hi") -> Message:
     return Message(
         id=f"m-{author}",
         conversation_id=1,
         direction=Direction.OUTBOUND,
-        body="hi",
+        body=body,
         created_at=NOON_LA - ago,
         status=DeliveryStatus.SENT,
         author=author,
@@ -70,7 +79,7 @@ def test_opening_hours_follow_the_zone_days_and_holidays() -> None:
 def test_when_the_assistant_may_answer(
     policy: AutoReply, draft: Draft, at: datetime, reason: str | None
 ) -> None:
-    held = hold_reason(policy, draft, business=BAKERY, now=at, recent=[])
+    held = hold_reason(policy, draft, message=TEXT, business=BAKERY, now=at, recent=[TEXT])
     if reason is None:
         assert held is None
     else:
@@ -80,14 +89,32 @@ def test_when_the_assistant_may_answer(
 
 def test_a_person_answering_pauses_the_assistant() -> None:
     evening = NOON_LA + timedelta(hours=8)
-    recent = [reply_by("U1", timedelta(minutes=10) - timedelta(hours=8))]  # 10 min ago
-    assert "a person is answering" in str(
-        hold_reason(ON, SURE, business=BAKERY, now=evening, recent=recent)
+
+    def held(*recent: Message) -> str | None:
+        return hold_reason(ON, SURE, message=TEXT, business=BAKERY, now=evening, recent=recent)
+
+    assert "a person is answering" in str(held(reply_by("U1", timedelta(minutes=10 - 480))))
+    assert held(reply_by("U1", timedelta(minutes=31 - 480))) is None
+    # Its own earlier answers do not pause it, unless it would say the same again.
+    assert held(reply_by(ASSISTANT, timedelta(minutes=5 - 480))) is None
+    same = reply_by(ASSISTANT, timedelta(minutes=5 - 480), body=SURE.reply or "")
+    assert "sent this answer a moment ago" in str(held(same))
+
+
+def test_texts_a_person_must_read_are_never_answered_by_the_assistant() -> None:
+    evening = NOON_LA + timedelta(hours=8)
+    wary = TEXT.model_copy(update={"keyword": KeywordMark.MAYBE_OPT_OUT})
+    assert "stop texting" in str(
+        hold_reason(ON, SURE, message=wary, business=BAKERY, now=evening, recent=[])
     )
-    older = [reply_by("U1", timedelta(minutes=31) - timedelta(hours=8))]
-    assert hold_reason(ON, SURE, business=BAKERY, now=evening, recent=older) is None
-    own = [reply_by(ASSISTANT, -timedelta(hours=8))]  # its own answer does not pause it
-    assert hold_reason(ON, SURE, business=BAKERY, now=evening, recent=own) is None
+    urgent = SURE.model_copy(update={"urgency": "urgent"})
+    assert "urgent" in str(
+        hold_reason(ON, urgent, message=TEXT, business=BAKERY, now=evening, recent=[])
+    )
+    newer = TEXT.model_copy(update={"id": "in-2", "created_at": NOON_LA + timedelta(seconds=5)})
+    assert "a newer text follows" in str(
+        hold_reason(ON, SURE, message=TEXT, business=BAKERY, now=evening, recent=[TEXT, newer])
+    )
 
 
 class Counters:
@@ -131,7 +158,7 @@ async def test_the_budget_counts_as_billed_and_starts_again_each_local_day() -> 
     budget.record(usage)
     await budget.settle()
     assert counters.totals == {"ai_tokens:2026-11-26": 1500, "ai_tokens:2026-11-27": 750}
-    assert seen == [750, 1500, 750]
+    assert seen == [0, 750, 1500, 0, 750]
 
 
 def write(tmp_path: Path, text: str) -> Path:

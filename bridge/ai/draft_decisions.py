@@ -1,0 +1,154 @@
+"""What becomes of a draft: an agent sends it (as proposed or edited) or discards it, or
+the assistant sends it itself in auto-reply mode.
+
+Every send of a draft is keyed by the text it answers (`draft:<message id>`), so however
+often a click or a job is repeated, at most one SMS goes out. An agent's send is queued
+first and the draft marked sent after: a crash in between leaves the buttons on a draft
+that went out, and the next click only marks it. The assistant claims its draft
+(AUTO_SENT) before sending, so an agent's click cannot send it as well; `resume` sends
+what a crash left claimed but unsent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bridge.metrics import Metrics
+from bridge.models import (
+    ASSISTANT,
+    Conversation,
+    DraftState,
+    Message,
+    MessageDraft,
+    draft_card_job,
+    utcnow,
+)
+from bridge.mrkdwn import mention
+from bridge.store.base import Store
+from bridge.threading.outbound import OutboundPipeline
+
+GONE = "That draft is gone."
+
+
+def send_key(message_id: str) -> str:
+    """The id of the SMS a draft becomes, whoever sends it."""
+    return f"draft:{message_id}"
+
+
+def already(draft: MessageDraft) -> str:
+    who = mention(draft.settled_by or ASSISTANT)
+    if draft.state in (DraftState.SENT, DraftState.EDITED, DraftState.AUTO_SENT):
+        return f"That draft was already sent by {who}."
+    if draft.state is DraftState.DISCARDED:
+        return f"That draft was already discarded by {who}."
+    return "That draft has no reply to send."
+
+
+class DraftDecisions:
+    def __init__(
+        self,
+        store: Store,
+        replies: OutboundPipeline,
+        metrics: Metrics,
+        on_enqueued: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._replies = replies
+        self._metrics = metrics
+        self._on_enqueued = on_enqueued
+
+    # --- people -------------------------------------------------------------------------
+
+    async def send(self, message_id: str, user: str, text: str | None = None) -> str | None:
+        """Send the draft (or `user`'s edit of it). Returns the problem to tell them, or
+        None when it is on its way."""
+        message = await self._store.get_message(message_id)
+        draft = message.draft if message else None
+        if message is None or draft is None or draft.reply is None:
+            return GONE
+        if not draft.state.open:
+            return already(draft)
+        conversation = await self._store.get_conversation(message.conversation_id)
+        if conversation is None:
+            return GONE
+        body = draft.reply if text is None else text.strip()
+        if not body:
+            return "The reply is empty."
+        key = send_key(message.id)
+        problem = await self._replies.send_text(
+            conversation, body, author=user, key=key, announce=False
+        )
+        if problem is not None:
+            return problem
+        edited = text is not None and body != draft.reply
+        settled = await self._store.settle_draft(
+            message.id,
+            DraftState.EDITED if edited else DraftState.SENT,
+            by=user,
+            at=utcnow(),
+            sent_text=body if edited else None,
+        )
+        if settled is None:  # someone was first
+            latest = await self._store.get_message(message.id)
+            first = latest.draft if latest else None
+            if first is None:
+                return GONE
+            # A send by the other (the same key) is theirs to keep; a discard stops ours.
+            if first.state is DraftState.DISCARDED and not await self._store.cancel_unsent(key):
+                return f"{already(first)} Your send had already gone out."
+            return already(first)
+        await self._refresh_card(settled)
+        return None
+
+    async def discard(self, message_id: str, user: str) -> str | None:
+        message = await self._store.settle_draft(
+            message_id, DraftState.DISCARDED, by=user, at=utcnow()
+        )
+        if message is None:
+            latest = await self._store.get_message(message_id)
+            return already(latest.draft) if latest and latest.draft else GONE
+        await self._refresh_card(message)
+        return None
+
+    # --- the assistant ------------------------------------------------------------------
+
+    async def auto_send(self, message: Message, conversation: Conversation) -> Message:
+        """Send a draft the assistant claimed (AUTO_SENT). A guard refusal puts it back
+        to PROPOSED with the reason, for a person to decide."""
+        draft = message.draft
+        assert draft is not None
+        assert draft.reply is not None
+        problem = await self._replies.send_text(
+            conversation, draft.reply, author=ASSISTANT, key=send_key(message.id), announce=False
+        )
+        if problem is None:
+            self._metrics.auto_replies.labels("sent").inc()
+            return message
+        self._metrics.auto_replies.labels("refused").inc()
+        reopened = await self._store.settle_draft(
+            message.id,
+            DraftState.PROPOSED,
+            by=None,
+            at=None,
+            expect=DraftState.AUTO_SENT,
+            note=f"Not sent automatically: {problem}",
+        )
+        if reopened is None:
+            return message
+        if draft.slack_ts is not None:  # already shown as sent (a resumed send)
+            await self._refresh_card(reopened)
+        return reopened
+
+    async def resume(self, message: Message) -> Message:
+        """A draft claimed by the assistant whose SMS a crash kept from being queued."""
+        draft = message.draft
+        if draft is None or draft.state is not DraftState.AUTO_SENT:
+            return message
+        if await self._store.get_message(send_key(message.id)) is not None:
+            return message
+        conversation = await self._store.get_conversation(message.conversation_id)
+        return message if conversation is None else await self.auto_send(message, conversation)
+
+    async def _refresh_card(self, message: Message) -> None:
+        await self._store.enqueue(draft_card_job(message), run_at=utcnow())
+        self._on_enqueued()
