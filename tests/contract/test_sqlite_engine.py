@@ -1,11 +1,13 @@
 """SQLite-only: the claim queries use their partial indexes, so a claim costs the same
-with a backlog of thousands of jobs as with none."""
+with a backlog of thousands of jobs as with none; older databases are migrated."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from bridge.store.sqlite import SQLiteStore
+from bridge.models import DraftState, MessageDraft
+from bridge.store.sqlite import MIGRATIONS, SQLiteStore
 
 
 async def test_claims_walk_the_partial_indexes(tmp_path: Path) -> None:
@@ -26,3 +28,39 @@ async def test_claims_walk_the_partial_indexes(tmp_path: Path) -> None:
     assert "jobs_leases" in plans[0]
     assert "jobs_pending" in plans[1]
     assert "TEMP B-TREE" not in plans[1]  # walked in order, no sort of the backlog
+
+
+async def test_a_database_of_an_earlier_version_is_migrated_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bridge.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    db.execute(  # a text stored by the first release
+        "INSERT INTO conversations (id, business_number, subscriber, created_at,"
+        " last_activity_at) VALUES (1, '+14155550100', '+14155550123', 0, 0)"
+    )
+    db.execute(
+        "INSERT INTO messages (id, conversation_id, direction, body, created_at)"
+        " VALUES ('m1', 1, 'inbound', 'hello', 0)"
+    )
+    db.close()
+
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        [message] = await store.recent_messages(1, limit=5)
+        assert (message.body, message.draft, message.intent) == ("hello", None, None)
+        draft = MessageDraft(
+            reply="Hi!", confidence=1, escalate=False, engine="offline", state=DraftState.PROPOSED
+        )
+        saved = await store.save_draft("m1", draft, intent="other", urgency="low")
+        assert saved is not None
+        assert saved.draft == draft
+        assert await store.add_usage("ai_tokens:2026-11-27", 5) == 5
+        async with store.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        assert row[0] == len(MIGRATIONS)
+    finally:
+        await store.close()
