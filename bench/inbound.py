@@ -38,6 +38,7 @@ from common import (
     Throughput,
     bench_parser,
     closed_loop,
+    cpu_seconds,
     loadavg,
     machine_facts,
     ms,
@@ -60,7 +61,9 @@ from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
 
 SUBSCRIBERS = 200
 BODY = "bench-{tag} Hi! Are you open on Saturday? I'd like to book a table for four at 7pm."
-TAG = re.compile(r"bench-(\d+)")
+# A text's tag: `bench-N` in BODY, or ` [N]` after a realistic text (`Sandbox(texts=...)`),
+# where it reads as no word and no order number to the drafting engines.
+TAG = re.compile(r"bench-(\d+)|\[(\d+)\]")
 FAST_PACING = {"BRIDGE_SLACK_POST_RATE": "200", "BRIDGE_SLACK_POST_BURST": "50"}
 
 # The issue's targets (one process with SQLite).
@@ -93,22 +96,30 @@ class Plan:
 # --- the sandbox: emulators, request building, delivery watching -----------------------------
 
 
+def tag_in(text: str) -> int | None:
+    found = TAG.search(text)
+    return int(found.group(1) or found.group(2)) if found else None
+
+
 class PostWatch(list[RecordedCall]):
     """The Slack emulator's call log, noting when each tagged text was posted.
 
     The emulator appends a call once it has stored the message, so the time noted is
-    when the text became visible in Slack."""
+    when the text became visible in Slack; `at[i]` is that time for every call."""
 
     def __init__(self) -> None:
         super().__init__()
         self.posted_at: dict[int, float] = {}
+        self.at: list[float] = []
 
     def append(self, call: RecordedCall, /) -> None:
         super().append(call)
+        now = time.perf_counter()
+        self.at.append(now)
         if call.method == "chat.postMessage" and call.status == 200 and call.error is None:
-            found = TAG.search(str(call.args.get("text", "")))
-            if found is not None:
-                self.posted_at.setdefault(int(found.group(1)), time.perf_counter())
+            tag = tag_in(str(call.args.get("text", "")))
+            if tag is not None:
+                self.posted_at.setdefault(tag, now)
 
 
 @dataclass
@@ -120,8 +131,20 @@ class Batch:
 
 
 class Sandbox:
-    def __init__(self, workdir: Path) -> None:
+    """The emulators and the bridges' settings. `texts`, when given, are the bodies the
+    webhooks carry in turn (each followed by its tag) instead of BODY; `env` is added to
+    every bridge's environment (e.g. BRIDGE_CONFIG)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        texts: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.texts = list(texts) if texts else None
+        self.env = dict(env or {})
         self.slack = SlackEmulator()
         self.slack.add_channel(INBOX, "sms-inbox")
         self.watch = PostWatch()
@@ -142,9 +165,13 @@ class Sandbox:
 
     def settings(self, db: Path) -> dict[str, str]:
         """The emulators' environment, with the default Slack pacing unless overridden."""
-        return emulator_env(self.slack, self.twilio, db) | {
-            "BRIDGE_LOG_LEVEL": "warning",
-        }
+        quiet = {"BRIDGE_LOG_LEVEL": "warning"}
+        return emulator_env(self.slack, self.twilio, db) | quiet | self.env
+
+    def body(self, tag: int) -> str:
+        if self.texts is None:
+            return BODY.format(tag=tag)
+        return f"{self.texts[tag % len(self.texts)]} [{tag}]"
 
     @contextlib.asynccontextmanager
     async def bridge(
@@ -169,7 +196,7 @@ class Sandbox:
             self._next_tag += 1
             sid = f"SM{tag:032x}"
             from_ = self.subscribers[subscriber]
-            body = BODY.format(tag=tag)
+            body = self.body(tag)
             params = {
                 "ToCountry": "US",
                 "ToState": "CA",
@@ -248,6 +275,17 @@ class SlackFigures:
     refused_calls: int  # non-200 answers (e.g. 429) among them
     webhook_failures: int
     cpu: CpuMeter  # over the measured texts
+    # For bench/ai_inbound.py: the raw material behind the figures above.
+    steady_log: list[tuple[float, RecordedCall]] = field(default_factory=list)  # (seen at, call)
+    sent_at: dict[int, float] = field(default_factory=dict)  # steady text's tag → webhook sent
+    webhook: Latencies | None = None  # the steady webhooks' answers
+    # Bridge CPU seconds from the first steady text until no job was left, less what it
+    # uses with nothing to do over that time (measured just before).
+    work_cpu: float = 0.0
+    peak_rss_mb: float = 0.0
+    hwm_mb: float = 0.0
+    metrics: str = ""  # the bridge's /metrics at the end of the phase
+    db: Path | None = None
 
     @property
     def per_text(self) -> float:
@@ -264,14 +302,36 @@ def count_messages(db: Path) -> int:
         return int(row[0])
 
 
-async def queued_posts(child: ChildServer) -> int:
+async def scrape(child: ChildServer) -> str:
     async with (
         new_session(1) as session,
         session.get(f"{child.url}/metrics") as response,
     ):
-        text = await response.text()
-    found = re.search(r'bridge_queue_depth\{kind="post_inbound"\} ([0-9.e+]+)', text)
-    return int(float(found.group(1))) if found else -1
+        return await response.text()
+
+
+def metric_values(text: str, name: str) -> dict[str, float]:
+    """One Prometheus metric's samples from /metrics text, keyed by their label string."""
+    found: dict[str, float] = {}
+    for match in re.finditer(rf"^{name}(?:\{{([^}}]*)\}})? ([0-9.e+-]+|NaN)$", text, re.M):
+        found[match.group(1) or ""] = float(match.group(2))
+    return found
+
+
+async def queued_posts(child: ChildServer) -> int:
+    depth = metric_values(await scrape(child), "bridge_queue_depth")
+    return int(depth.get('kind="post_inbound"', -1))
+
+
+async def idle(child: ChildServer, within: float) -> bool:
+    """Wait (at most `within` seconds) until the bridge has no job left but dead ones."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        depth = metric_values(await scrape(child), "bridge_queue_depth")
+        if all(count == 0 for label, count in depth.items() if label != 'kind="dead"'):
+            return True
+        await asyncio.sleep(0.1)
+    return False
 
 
 async def drive(
@@ -355,35 +415,56 @@ async def slack_phase(
     pacing: Mapping[str, str] | None = None,
 ) -> SlackFigures:
     """Open `conversations` threads (their first texts are the warm-up), then send
-    `texts_each` more per conversation at `rate` and time each one into Slack."""
+    `texts_each` more per conversation at `rate` and time each one into Slack.
+
+    Steady state starts once the warm-up's jobs are all done (late drafts included),
+    and ends 1.5 s after the bridge has no job left (so late drafts count too)."""
     first = sandbox.prepare(spread(conversations))
     steady = sandbox.prepare(spread(conversations * texts_each, among=conversations))
-    async with sandbox.bridge(pacing) as (child, _db):
+    async with sandbox.bridge(pacing) as (child, db):
         url = f"{child.url}/sms/inbound"
         calls_from = len(sandbox.watch)
-        async with new_session(8) as session:
-            warm = await open_loop(
-                session, url, first.requests, rate=warmup_rate, duration=conversations / warmup_rate
-            )
-            warm_ok = await sandbox.delivered(first.tags, within=conversations * 2.0 + 10)
-            if not warm_ok:
-                raise RuntimeError(f"{label}: the warm-up texts did not all reach Slack")
-            # Let the pacing bucket refill, so the measured texts start from steady state.
-            await asyncio.sleep(4.0 if rate <= 1 else 0.5)
-            steady_from = len(sandbox.watch)
-            sent_at: dict[int, float] = {}
-            with CpuMeter(child.pid) as cpu:
-                result = await open_loop(
+        with MemorySampler(child.pid) as memory:
+            async with new_session(8) as session:
+                warm = await open_loop(
                     session,
                     url,
-                    steady.requests,
-                    rate=rate,
-                    duration=len(steady.requests) / rate,
-                    on_sent=sent_at,
+                    first.requests,
+                    rate=warmup_rate,
+                    duration=conversations / warmup_rate,
                 )
-        await sandbox.delivered(steady.tags, within=30.0)
-        await asyncio.sleep(1.5)  # any trailing call (e.g. a header refresh) is counted too
-        calls = list(sandbox.watch)
+                warm_ok = await sandbox.delivered(first.tags, within=conversations * 2.0 + 10)
+                if not warm_ok:
+                    raise RuntimeError(f"{label}: the warm-up texts did not all reach Slack")
+                if not await idle(child, within=30.0):
+                    progress(f"{label}: jobs of the warm-up still queued after 30 s")
+                # Let the pacing bucket refill, so the measured texts start from steady state;
+                # meanwhile the bridge's CPU with nothing to do (polls, heartbeats).
+                idle_from, idle_wall = cpu_seconds(child.pid), time.perf_counter()
+                await asyncio.sleep(4.0 if rate <= 1 else 2.0)
+                idle_rate = (cpu_seconds(child.pid) - idle_from) / (time.perf_counter() - idle_wall)
+                steady_from = len(sandbox.watch)
+                cpu_from, work_from = cpu_seconds(child.pid), time.perf_counter()
+                sent_at: dict[int, float] = {}
+                with CpuMeter(child.pid) as cpu:
+                    result = await open_loop(
+                        session,
+                        url,
+                        steady.requests,
+                        rate=rate,
+                        duration=len(steady.requests) / rate,
+                        on_sent=sent_at,
+                    )
+            await sandbox.delivered(steady.tags, within=30.0)
+            if not await idle(child, within=60.0):
+                progress(f"{label}: jobs still queued 60 s after the last text")
+            work_wall = time.perf_counter() - work_from
+            work_cpu = cpu_seconds(child.pid) - cpu_from - idle_rate * work_wall
+            await asyncio.sleep(1.5)  # any trailing call (e.g. a header refresh) is counted too
+            calls = list(sandbox.watch)
+            seen_at = list(sandbox.watch.at)
+        metrics = await scrape(child)
+        hwm = _hwm(child.pid)
     steady_calls: Counter[str] = Counter()
     for call in calls[steady_from:]:
         if call.method != "auth.test" and not _is_parent(call):
@@ -407,6 +488,14 @@ async def slack_phase(
         refused_calls=sum(1 for call in counted if call.status != 200),
         webhook_failures=warm.failed + result.failed,
         cpu=cpu,
+        steady_log=list(zip(seen_at[steady_from:], calls[steady_from:], strict=True)),
+        sent_at={tag: sent_at[index] for index, tag in enumerate(steady.tags) if index in sent_at},
+        webhook=result,
+        work_cpu=work_cpu,
+        peak_rss_mb=memory.peak_rss_mb,
+        hwm_mb=hwm,
+        metrics=metrics,
+        db=db,
     )
 
 
