@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import aiohttp
-import anthropic
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -21,7 +21,6 @@ from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
 from bridge.ai.budget import TokenBudget
-from bridge.ai.claude import ClaudeDrafter
 from bridge.ai.desk import DraftDesk, Engines
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import TokenUsage
@@ -116,29 +115,23 @@ def make_tools(config: BusinessConfig, session: aiohttp.ClientSession) -> Tools:
     return Tools(orders=orders, appointments=config.ai.tools.appointments is not None)
 
 
-def make_anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
-    key = settings.anthropic_api_key
-    if key is None:
-        return None
-    return anthropic.AsyncAnthropic(
-        api_key=key.get_secret_value(),
-        base_url=settings.anthropic_base_url,
-        max_retries=2,  # the SDK's backoff honours retry-after on 429 and 529
-        timeout=20,
-    )
+Closer = Callable[[], Awaitable[None]]
 
 
 def make_engines(
-    client: anthropic.AsyncAnthropic | None,
-    config: BusinessConfig,
-    tools: Tools,
-    metrics: Metrics,
-    store: Store,
-) -> Engines:
-    """Claude when an API key is set (within the daily budget), else the offline engine."""
+    settings: Settings, config: BusinessConfig, tools: Tools, metrics: Metrics, store: Store
+) -> tuple[Engines, Closer | None]:
+    """Claude when an API key is set (within the daily budget), else the offline engine;
+    and what closes Claude's client."""
     offline = OfflineDrafter(tools=tools)
-    if client is None or config.ai.daily_token_budget == 0:
-        return Engines(primary=offline, fallback=offline)
+    key = settings.anthropic_api_key
+    if key is None or not config.ai.enabled or config.ai.daily_token_budget == 0:
+        return Engines(primary=offline, fallback=offline), None
+    # Loaded only with a key: the SDK costs about 40 MiB and a second at start.
+    import anthropic
+
+    from bridge.ai.claude import ClaudeDrafter
+
     metrics.ai_budget_limit.set(config.ai.daily_token_budget)
     budget = TokenBudget(
         store,
@@ -157,6 +150,12 @@ def make_engines(
         ):
             metrics.ai_tokens.labels(kind).inc(count)
 
+    client = anthropic.AsyncAnthropic(
+        api_key=key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        max_retries=2,  # the SDK's backoff honours retry-after on 429 and 529
+        timeout=20,
+    )
     claude = ClaudeDrafter(
         client,
         model=config.ai.model,
@@ -164,7 +163,7 @@ def make_engines(
         max_reply_chars=config.ai.max_reply_chars,
         on_usage=on_usage,
     )
-    return Engines(primary=claude, fallback=offline, budget=budget)
+    return Engines(primary=claude, fallback=offline, budget=budget), client.close
 
 
 def make_store(settings: Settings) -> Store:
@@ -226,8 +225,7 @@ async def build_app(
     )
     appointments = config.ai.tools.appointments
     tools = make_tools(config, session)
-    claude = make_anthropic_client(settings)
-    engines = make_engines(claude, config, tools, metrics, store)
+    engines, close_engines = make_engines(settings, config, tools, metrics, store)
     knowledge = KnowledgeSource(
         config.knowledge.path,
         faq=config.knowledge.faq,
@@ -235,7 +233,8 @@ async def build_app(
     )
     reloader = KnowledgeReloader(knowledge, engines.fallback, metrics)
     try:
-        await reloader.load()
+        if config.ai.enabled:
+            await reloader.load()
     except KnowledgeError as exc:
         await session.close()
         await store.close()
@@ -364,8 +363,8 @@ async def build_app(
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()
         await drafts.close()
-        if claude is not None:
-            await claude.close()
+        if close_engines is not None:
+            await close_engines()
         await twilio.http_client.close()
         await session.close()
         await store.close()

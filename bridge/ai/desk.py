@@ -56,6 +56,7 @@ log = structlog.get_logger(__name__)
 # The longest a draft may take (Claude's retries and tool rounds included); then "No AI
 # draft". It also tells another process when a draft's own process must have given up.
 DRAFT_TIMEOUT_SECONDS = 45.0
+BACKLOG_WAIT_SECONDS = 0.5
 
 # What a business message in the prompt may be: texts that went (or are going) out.
 _SENT = {
@@ -130,24 +131,32 @@ class DraftDesk:
             and bool(message.body.strip())
         )
 
-    async def draft_for_post(self, message: Message) -> Message:
+    async def draft_for_post(self, message: Message, conversation: Conversation) -> Message:
         """The message with its draft if that is ready by `draft_wait_seconds` after the
-        text arrived; otherwise the message as it is, its draft handed to POST_DRAFT."""
+        text arrived; otherwise the message as it is (then `follow` it)."""
         if not self.wants_draft(message):
             return message
         if message.draft is not None:
             return await self._decisions.resume(message)
-        task = self._task(message)
+        task = self._task(message, conversation)
+        wait = self._ai.draft_wait_seconds
         waited = (utcnow() - message.created_at).total_seconds()
+        # A text from a backlog has waited already, but a quick engine still gets a moment:
+        # two Slack posts per text are worst when Slack is the backlog.
         try:
             return await asyncio.wait_for(
-                asyncio.shield(task), max(0.0, self._ai.draft_wait_seconds - waited)
+                asyncio.shield(task), max(wait - waited, min(wait, BACKLOG_WAIT_SECONDS))
             )
         except TimeoutError:
-            await self._store.enqueue(draft_job(message), run_at=utcnow())
-            self._on_enqueued()
             self._metrics.drafts.labels(self._engine()[0].name, "late").inc()
             return message
+
+    async def follow(self, message: Message) -> None:
+        """After its text is posted: a POST_DRAFT job posts the draft when it is ready
+        (idempotent: the job does nothing for a draft already shown)."""
+        if self.wants_draft(message):
+            await self._store.enqueue(draft_job(message), run_at=utcnow())
+            self._on_enqueued()
 
     async def draft_late(self, message: Message) -> Message:
         """For POST_DRAFT: the message with its draft once it is ready. Until then
@@ -161,9 +170,12 @@ class DraftDesk:
             age = utcnow() - message.created_at
             if age < timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 5):
                 raise RetryLater("another process may be drafting it", after=2, throttled=True)
-            task = self._task(message)  # its drafter is gone: draft anew
+            conversation = await self._store.get_conversation(message.conversation_id)
+            if conversation is None:
+                return message
+            task = self._task(message, conversation)  # its drafter is gone: draft anew
         if not task.done():
-            raise RetryLater("still drafting", after=0.5, throttled=True)
+            raise RetryLater("still drafting", after=0.25, throttled=True)
         return task.result()
 
     async def close(self) -> None:
@@ -173,20 +185,22 @@ class DraftDesk:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _task(self, message: Message) -> asyncio.Task[Message]:
+    def _task(self, message: Message, conversation: Conversation) -> asyncio.Task[Message]:
         task = self._running.get(message.id)
         if task is None:
-            task = asyncio.create_task(self._produce(message), name=f"draft:{message.id}")
+            task = asyncio.create_task(
+                self._produce(message, conversation), name=f"draft:{message.id}"
+            )
             self._running[message.id] = task
             task.add_done_callback(lambda _t: self._running.pop(message.id, None))
         return task
 
-    async def _produce(self, message: Message) -> Message:
+    async def _produce(self, message: Message, conversation: Conversation) -> Message:
         """Draft and store the draft. Whatever goes wrong becomes "No AI draft: …"."""
         engine, note = self._engine()
         try:
             async with asyncio.timeout(DRAFT_TIMEOUT_SECONDS):
-                return await self._draft(message, engine, note)
+                return await self._draft(message, conversation, engine, note)
         except DraftUnavailable as exc:
             reason = str(exc)
         except TimeoutError:
@@ -211,10 +225,9 @@ class DraftDesk:
         )
         return saved or message
 
-    async def _draft(self, message: Message, engine: Drafter, note: str | None) -> Message:
-        conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None:
-            return message
+    async def _draft(
+        self, message: Message, conversation: Conversation, engine: Drafter, note: str | None
+    ) -> Message:
         recent = await self._store.recent_messages(
             message.conversation_id, limit=self._ai.context_messages, until=message.created_at
         )

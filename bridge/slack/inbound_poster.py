@@ -64,15 +64,18 @@ class InboundPoster:
         message = await self._store.get_message(job.message_id)
         if message is None:
             raise GiveUp(f"message {job.message_id} is not in the store")
+        shown = message.draft is not None and message.draft.slack_ts is not None
         if message.slack_ts is None:
-            await self._post_text(message)
+            shown = await self._post_text(message)
+        if not shown:  # a draft that was not ready in time follows the text
+            await self._drafts.follow(message)
         if message.media and not message.media_posted:
             await self._attach(message)
 
-    async def _post_text(self, message: Message) -> None:
+    async def _post_text(self, message: Message) -> bool:
+        """Post the text, with its draft when that is ready in time: whether it was."""
         conversation = await self._threads.conversation(message.conversation_id)
-        # One message for the text and its draft when the draft is ready in time.
-        message = await self._drafts.draft_for_post(message)
+        message = await self._drafts.draft_for_post(message, conversation)
         text = inbound_text(message)
         blocks = with_text(text, message)
         # A second vanished thread in a row is odd enough to retry later.
@@ -88,7 +91,7 @@ class InboundPoster:
             await self._store.set_message_slack_ts(
                 message.id, channel, ts, with_draft=blocks is not None
             )
-            return
+            return blocks is not None
         raise RetryLater("the conversation's thread vanished twice")
 
     async def _attach(self, message: Message) -> None:
