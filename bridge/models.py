@@ -390,12 +390,15 @@ def ai_lane(conversation_id: int) -> str:
     return f"ai:{conversation_id}"
 
 
-def draft_job(message: Message) -> NewJob:
-    """Post the draft of a text whose draft was not ready when the text was posted."""
+def draft_job(message: Message, *, check: bool = False) -> NewJob:
+    """Post the draft of a text whose draft was not ready when the text was posted: when
+    it is ready, or (`check`) after the time it may take, should its process have died."""
+    key = f"draft-check:{message.id}" if check else f"draft:{message.id}"
     return NewJob(
-        key=f"draft:{message.id}",
+        key=key,
         kind=JobKind.POST_DRAFT,
-        lane=ai_lane(message.conversation_id),
+        # The check waits long in a lane of its own: it must not hold up the drafts.
+        lane=key if check else ai_lane(message.conversation_id),
         conversation_id=message.conversation_id,
         message_id=message.id,
     )

@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -120,6 +120,7 @@ class DraftDesk:
         self._on_enqueued = on_enqueued
         self._appointment_webhook = appointment_webhook
         self._running: dict[str, asyncio.Task[Message]] = {}
+        self._posting: set[asyncio.Future[None]] = set()  # enqueues of ready late drafts
 
     # --- drafting -----------------------------------------------------------------------
 
@@ -152,31 +153,60 @@ class DraftDesk:
             return message
 
     async def follow(self, message: Message) -> None:
-        """After its text is posted: a POST_DRAFT job posts the draft when it is ready
-        (idempotent: the job does nothing for a draft already shown)."""
-        if self.wants_draft(message):
+        """After its text is posted without its draft: a POST_DRAFT job posts the draft
+        as soon as it is ready, and a check job later in case this process dies first.
+        (The jobs do nothing for a draft already shown.)"""
+        if not self.wants_draft(message):
+            return
+        task = self._running.get(message.id)
+        if task is None or task.done():
             await self._store.enqueue(draft_job(message), run_at=utcnow())
-            self._on_enqueued()
+        else:
+            self._post_when_done(task, message)
+            await self._store.enqueue(
+                draft_job(message, check=True), run_at=self._given_up_at(message)
+            )
+        self._on_enqueued()
 
     async def draft_late(self, message: Message) -> Message:
-        """For POST_DRAFT: the message with its draft once it is ready. Until then
-        `RetryLater` (throttled: no attempt used up, no worker held)."""
+        """For POST_DRAFT: the message with its draft if it is ready. If it is still
+        being drafted here, the message as it is: the job runs again when it is ready."""
         if not self.wants_draft(message):
             return message
         if message.draft is not None:
             return await self._decisions.resume(message)
         task = self._running.get(message.id)
         if task is None:
-            age = utcnow() - message.created_at
-            if age < timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 5):
-                raise RetryLater("another process may be drafting it", after=2, throttled=True)
+            wait = (self._given_up_at(message) - utcnow()).total_seconds()
+            if wait > 0:  # it may be drafting on another process, whose job posts it
+                raise RetryLater("drafted elsewhere, maybe", after=wait, throttled=True)
             conversation = await self._store.get_conversation(message.conversation_id)
             if conversation is None:
                 return message
             task = self._task(message, conversation)  # its drafter is gone: draft anew
-        if not task.done():
-            raise RetryLater("still drafting", after=0.25, throttled=True)
-        return task.result()
+        if task.done():
+            return task.result()
+        self._post_when_done(task, message)
+        return message
+
+    def _given_up_at(self, message: Message) -> datetime:
+        """When a draft of `message` begun anywhere has certainly ended."""
+        return message.created_at + timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 5)
+
+    def _post_when_done(self, task: asyncio.Task[Message], message: Message) -> None:
+        def enqueue(_done: asyncio.Task[Message]) -> None:
+            posting = asyncio.ensure_future(
+                self._store.enqueue(draft_job(message), run_at=utcnow())
+            )
+            self._posting.add(posting)
+            posting.add_done_callback(self._posted)
+
+        task.add_done_callback(enqueue)
+
+    def _posted(self, posting: asyncio.Future[None]) -> None:
+        self._posting.discard(posting)
+        if not posting.cancelled() and posting.exception() is None:
+            self._on_enqueued()  # else the check job posts it later
 
     async def close(self) -> None:
         """Stop drafts still running (their POST_DRAFT jobs draft anew after a restart)."""
@@ -184,6 +214,7 @@ class DraftDesk:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._posting, return_exceptions=True)
 
     def _task(self, message: Message, conversation: Conversation) -> asyncio.Task[Message]:
         task = self._running.get(message.id)

@@ -10,20 +10,23 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from bridge.ai.desk import DRAFT_TIMEOUT_SECONDS
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig
-from bridge.models import DraftState
+from bridge.models import DraftState, InboundSms, draft_job, utcnow
 from bridge.sandbox.slack_emulator import Message, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.sqlite import SQLiteStore
 from tests.support import (
     AGENT,
+    BUSINESS,
     INBOX,
     BridgeUnderTest,
     eventually,
@@ -32,6 +35,7 @@ from tests.support import (
 )
 
 ANA = "+14155550123"
+BEN = "+14155550124"
 BOSS = "U0BEN"
 OUTSIDER = "U0OLLY"
 FAQ = [
@@ -432,3 +436,41 @@ class TestAutoReplyWithAppointments:
         assert "a team member will confirm" in twilio.sent_to(ANA)[0].body
         assert "Appointment request:" in card_text(card)
         await eventually(lambda: "appointment request" in json.dumps(parents(slack)[0].blocks))
+
+
+async def test_a_draft_its_process_died_drafting_is_drafted_anew_and_posted(
+    bridge: BridgeUnderTest, slack: SlackEmulator, db_path: Path
+) -> None:
+    """Another process took a text, posted it, and died while drafting: the check job it
+    left drafts the text once that draft must have timed out, and posts the draft."""
+    await bridge.text(BEN, "hello")  # the thread exists
+    await eventually(lambda: bool(parents(slack)))
+    other = SQLiteStore(db_path)  # the process that died
+    await other.open()
+    try:
+        long_ago = utcnow() - timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 10)
+        record = await other.record_inbound(
+            InboundSms(
+                sid="SM" + "e" * 32,
+                business_number=BUSINESS,
+                subscriber=BEN,
+                body=GLUTEN_FREE,
+                received_at=long_ago,
+            )
+        )
+        [post] = [
+            j for j in await other.claim_jobs("dead", now=utcnow(), limit=5, lease_seconds=600)
+        ]
+        await other.set_message_slack_ts(record.message.id, INBOX, "1.000001")
+        await other.complete_job(post)
+        await other.enqueue(draft_job(record.message, check=True), run_at=utcnow())
+    finally:
+        await other.close()
+
+    await eventually(
+        lambda: any(
+            "Answering “do u bake gluten free bread?”" in card_text(m) for m in thread(slack)
+        )
+    )
+    card = next(m for m in thread(slack) if "Answering" in card_text(m))
+    assert has_block(card, "draft_reply")
