@@ -10,6 +10,12 @@ from bridge.config import AutoReply, Business
 from bridge.models import ASSISTANT, Direction, KeywordMark, Message
 
 
+def on_duty(policy: AutoReply, business: Business, now: datetime) -> bool:
+    """Whether the assistant answers now (then it also flags what needs a person, who may
+    not be watching); in opening hours with `only_outside_hours`, people answer."""
+    return policy.enabled and not (policy.only_outside_hours and business.is_open(now))
+
+
 def hold_reason(
     policy: AutoReply,
     draft: Draft,
@@ -21,8 +27,10 @@ def hold_reason(
 ) -> str | None:
     """Why the draft for `message` must wait for a person, or None when the assistant
     may send it. `recent`: the conversation's latest messages (later texts included)."""
-    if not policy.enabled:
-        return "auto-reply is off"
+    if not on_duty(policy, business, now):
+        return (
+            "auto-reply is off" if not policy.enabled else "the business is open: a person answers"
+        )
     if not draft.sendable:
         return "it asks for a person" if draft.escalate else "there is nothing to send"
     if message.keyword is KeywordMark.MAYBE_OPT_OUT:
@@ -31,8 +39,6 @@ def hold_reason(
         return "it is urgent: a person answers"
     if draft.confidence < policy.min_confidence:
         return f"confidence {draft.confidence:.0%} is below {policy.min_confidence:.0%}"
-    if policy.only_outside_hours and business.is_open(now):
-        return "the business is open: a person answers"
     later = [
         m for m in recent if m.direction is Direction.INBOUND and m.created_at > message.created_at
     ]

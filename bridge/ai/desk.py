@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bridge.ai.auto_reply import hold_reason
+from bridge.ai.auto_reply import hold_reason, on_duty
 from bridge.ai.budget import TokenBudget
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn, cap_reply
@@ -313,7 +313,8 @@ class DraftDesk:
         claims it (AUTO_SENT) in that same write, then sends it."""
         state = DraftState.PROPOSED if draft.reply else DraftState.HANDOFF
         policy = self._ai.auto_reply_for(conversation.business_number)
-        if state is DraftState.PROPOSED and policy.enabled:
+        on_call = on_duty(policy, self._business, utcnow())
+        if state is DraftState.PROPOSED and on_call:  # off duty, people answer: no note
             recent = await self._store.recent_messages(conversation.id, limit=10)
             held = hold_reason(
                 policy, draft, message=message, business=self._business, now=utcnow(), recent=recent
@@ -348,7 +349,7 @@ class DraftDesk:
         needs_person = draft.reason if draft.escalate else None
         if draft.appointment:
             needs_person = f"appointment request: {draft.appointment}"
-        if policy.enabled and needs_person is not None and not conversation.flagged:
+        if on_call and needs_person is not None and not conversation.flagged:
             await self._desk.flag(conversation, by=ASSISTANT, reason=needs_person)
         if draft.appointment and self._appointment_webhook:
             await self._store.enqueue(

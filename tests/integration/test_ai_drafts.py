@@ -305,8 +305,11 @@ class TestAutoReplyInHours:
         card = await drafted(bridge, slack, GLUTEN_FREE)
 
         assert any(b["type"] == "actions" for b in card.blocks)
-        assert "business is open" in card_text(card)
+        assert "Not sent automatically" not in card_text(card)  # nothing to explain
         assert twilio.sent_to(ANA) == []
+        await bridge.text(ANA, REFUND)  # people are on duty: no flag from the assistant
+        await eventually(lambda: len([m for m in thread(slack) if has_block(m, "draft_")]) == 2)
+        assert "Flagged" not in json.dumps(parents(slack)[0].blocks)
 
 
 class TestTools:
