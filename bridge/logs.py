@@ -26,6 +26,8 @@ def _mask_phones(
 
 def configure(level: str = "info") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    # bm25s sets its own logger to DEBUG when imported: it would talk at every index build.
+    logging.getLogger("bm25s").setLevel(max(logging.INFO, logging.getLevelName(level.upper())))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
