@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import contextlib
 
-from bridge.delivery.errors import GiveUp
 from bridge.models import DeliveryStatus, Job
 from bridge.phones import display
 from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.send_errors import reason
@@ -28,11 +28,7 @@ class DeliveryMark:
         self._threads = threads
 
     async def __call__(self, job: Job) -> None:
-        if job.message_id is None:
-            raise GiveUp("delivery mark without a message")
-        message = await self._store.get_message(job.message_id)
-        if message is None:
-            raise GiveUp(f"message {job.message_id} is not in the store")
+        message = await job_message(self._store, job)
         reaction = REACTIONS.get(message.status)
         if reaction is None:
             return

@@ -6,20 +6,14 @@ from __future__ import annotations
 import contextlib
 
 from bridge.ai.desk import DraftDesk
-from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Job, Message
+from bridge.delivery.errors import RetryLater
+from bridge.models import Job
 from bridge.slack.draft_card import draft_blocks, draft_text, with_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.inbound_poster import inbound_text
+from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
-
-
-async def _message(store: Store, job: Job) -> Message:
-    message = await store.get_message(job.message_id) if job.message_id else None
-    if message is None:
-        raise GiveUp(f"message {job.message_id} is not in the store")
-    return message
 
 
 class LateDraftPoster:
@@ -29,7 +23,7 @@ class LateDraftPoster:
         self._drafts = drafts
 
     async def __call__(self, job: Job) -> None:
-        message = await _message(self._store, job)
+        message = await job_message(self._store, job)
         if message.slack_ts is None:
             raise RetryLater("the text is not in the thread yet", after=1, throttled=True)
         message = await self._drafts.draft_late(message)
@@ -47,7 +41,7 @@ class DraftCardSync:
         self._gateway = gateway
 
     async def __call__(self, job: Job) -> None:
-        message = await _message(self._store, job)
+        message = await job_message(self._store, job)
         draft = message.draft
         if draft is None or draft.slack_ts is None or message.slack_channel is None:
             return  # not shown yet: it will be posted in its current state

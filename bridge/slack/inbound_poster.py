@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bridge.ai.desk import DraftDesk
-from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.delivery.errors import RetryLater
 from bridge.models import Job, KeywordMark, Message
 from bridge.mrkdwn import escape, slack_time
 from bridge.slack.draft_card import with_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.attachments import Fetched, MediaRejected
@@ -59,11 +60,7 @@ class InboundPoster:
         self._drafts = drafts
 
     async def __call__(self, job: Job) -> None:
-        if job.message_id is None:
-            raise GiveUp("post job without a message")
-        message = await self._store.get_message(job.message_id)
-        if message is None:
-            raise GiveUp(f"message {job.message_id} is not in the store")
+        message = await job_message(self._store, job)
         shown = message.draft is not None and message.draft.slack_ts is not None
         if message.slack_ts is None:
             shown = await self._post_text(message)

@@ -875,16 +875,11 @@ class SQLiteStore:
         return message.model_copy(update={"draft": draft})
 
     async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
-        async with self._tx() as db:
-            row = await _fetchone(db, "SELECT draft FROM messages WHERE id = ?", (message_id,))
-            if row is None or row["draft"] is None:
-                return
-            draft = MessageDraft.model_validate_json(row["draft"]).model_copy(
-                update={"slack_ts": ts}
-            )
-            await db.execute(
-                "UPDATE messages SET draft = ? WHERE id = ?", (draft.model_dump_json(), message_id)
-            )
+        await self._write(
+            "UPDATE messages SET draft = json_set(draft, '$.slack_ts', ?)"
+            " WHERE id = ? AND draft IS NOT NULL",
+            (ts, message_id),
+        )
 
     async def add_usage(self, key: str, amount: int) -> int:
         async with self._tx() as db:
