@@ -11,10 +11,6 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
@@ -36,6 +32,7 @@ from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.ops import OpsEndpoints
+from bridge.slack.access import InboxAccess
 from bridge.slack.agent_notes import AgentNote
 from bridge.slack.commands import SmsCommand
 from bridge.slack.dead_report import DeadReport
@@ -53,6 +50,7 @@ from bridge.slack.inbound_poster import InboundPoster
 from bridge.slack.listeners import MessageListener
 from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
+from bridge.slack.posts import SlackPosts
 from bridge.slack.reactions import ReactionListener
 from bridge.slack.shortcut import SmsActionsShortcut
 from bridge.slack.thread_notes import ThreadNote
@@ -79,9 +77,9 @@ def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> Asy
         base_url=f"{settings.slack_api_url}/",  # slack_sdk appends method names
         session=session,
         timeout=10,
-        # Quick in-call retries for blips; 429s go back to the outbox, which waits
-        # Retry-After without holding a worker.
-        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler()],
+        # No retries inside a call: a post retried blindly after a lost answer would
+        # show twice. Every retry goes back to the outbox, which knows what landed.
+        retry_handlers=[],
     )
 
 
@@ -193,7 +191,8 @@ async def build_app(
         slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst),
         metrics,
     )
-    threads = ThreadKeeper(store, gateway, settings.slack_inbox_channel)
+    posts = SlackPosts(store, gateway, echo_wait=settings.bridge_slack_echo_wait_seconds)
+    threads = ThreadKeeper(store, posts, settings.slack_inbox_channel)
     media = TwilioMedia(
         session,
         api_url=settings.twilio_api_url,
@@ -202,7 +201,9 @@ async def build_app(
     )
     waker = Waker()
     members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
-    home = HomeTab(store, gateway, members, waker)
+    names = SlackNames(gateway)
+    access = InboxAccess(members, names, gateway, store)
+    home = HomeTab(store, gateway, access, waker)
     desk = ConversationDesk(store, on_enqueued=waker)
     replies = OutboundPipeline(
         store,
@@ -257,7 +258,7 @@ async def build_app(
         JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
         JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
         JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
-        JobKind.REPORT_DEAD: DeadReport(store, gateway, settings.slack_inbox_channel),
+        JobKind.REPORT_DEAD: DeadReport(store, posts, settings.slack_inbox_channel),
         JobKind.SEND_SMS: ReplySender(
             store,
             sms_sender,
@@ -269,7 +270,7 @@ async def build_app(
         JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
         JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
         JobKind.CHANNEL_NOTE: ThreadNote(gateway, threads, broadcast=True),
-        JobKind.DIRECT_MESSAGE: DirectMessage(gateway, threads),
+        JobKind.DIRECT_MESSAGE: DirectMessage(gateway, posts, threads),
         JobKind.REFRESH_HOME: home,
     }
     if appointments is not None and appointments.webhook_url is not None:
@@ -301,7 +302,6 @@ async def build_app(
     )
     signing_secret = settings.slack_signing_secret
     bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
-    names = SlackNames(gateway)
     commands = CommandDesk(
         store,
         desk,
@@ -312,14 +312,14 @@ async def build_app(
         business_number=settings.twilio_from_number,
         knowledge=reloader if config.ai.enabled else None,
     )
-    MessageListener(replies, names).register(bolt)
-    HeldReplyActions(replies, store).register(bolt)
-    DraftActions(decisions, store, members).register(bolt)
-    SmsCommand(commands, members, names).register(bolt)
-    ReactionListener(store, desk, commands, members, config.slack.reactions).register(bolt)
-    HeaderActions(store, desk, members).register(bolt)
+    MessageListener(replies, names, posts, access).register(bolt)
+    HeldReplyActions(replies, store, access).register(bolt)
+    DraftActions(decisions, store, access).register(bolt)
+    SmsCommand(commands, access, names).register(bolt)
+    ReactionListener(store, desk, commands, access, config.slack.reactions).register(bolt)
+    HeaderActions(store, desk, access).register(bolt)
     home.register(bolt)
-    SmsActionsShortcut(store, desk, commands, members).register(bolt)
+    SmsActionsShortcut(store, desk, commands, access).register(bolt)
     socket_mode = (
         AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         if settings.slack_app_token
@@ -362,6 +362,7 @@ async def build_app(
         if socket_mode is not None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await outbox.stop()
+        await posts.close()
         await drafts.close()
         if close_engines is not None:
             await close_engines()

@@ -105,6 +105,8 @@ class Conversation(Model):
     header_activity_at: datetime | None = None
     flag_reason: str | None = None
     seen_at: datetime | None = None  # someone marked it seen (:eyes:)
+    # How many of its threads Slack reported gone: names the post of the next parent.
+    thread_epoch: int = 0
 
     @property
     def unread(self) -> bool:
@@ -242,6 +244,25 @@ class OutboundRecord(Model):
 class SendAttempt(Model):
     message: Message
     # An earlier attempt started and never recorded Twilio's answer: it may have sent.
+    resumed: bool
+
+
+class SlackPost(Model):
+    """One post into Slack, recorded before the call: what makes every post happen once.
+    Without `ts` it is an attempt whose outcome is unknown (the process died, or the
+    answer was lost) until Slack's echo of it, a history read or time settles it."""
+
+    key: str
+    channel: str
+    thread_ts: str | None
+    started_at: datetime
+    ts: str | None = None  # where it landed, once known
+    detail: str = ""  # what the caller needs to know of a post it finds landed
+
+
+class PostAttempt(Model):
+    post: SlackPost
+    # The key was recorded before: landed (`post.ts`), or an attempt of unknown outcome.
     resumed: bool
 
 

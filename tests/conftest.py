@@ -11,6 +11,7 @@ from bridge.config import BusinessConfig, load_settings
 from bridge.delivery.outbox import RetryPolicy
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.store.base import Store
 from tests.support import INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env
 
 
@@ -18,6 +19,7 @@ from tests.support import INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env
 async def slack() -> AsyncIterator[SlackEmulator]:
     emulator = SlackEmulator()
     emulator.add_channel(INBOX, "sms-inbox")
+    emulator.echo_retry_delays = (0.2, 1.0, 3.0)  # Slack's schedule, in seconds not minutes
     await emulator.start()
     yield emulator
     await emulator.stop()
@@ -48,18 +50,29 @@ def extra_env() -> dict[str, str]:
 
 
 @pytest.fixture
+def store_under_test(db_path: Path) -> Store | None:
+    """A store a test module builds itself (e.g. one that fails on purpose); None: the
+    one the settings name."""
+    return None
+
+
+@pytest.fixture
 async def bridge(
     slack: SlackEmulator,
     twilio: TwilioEmulator,
     db_path: Path,
     business_config: BusinessConfig,
     extra_env: dict[str, str],
+    store_under_test: Store | None,
 ) -> AsyncIterator[BridgeUnderTest]:
     """The whole bridge in this process, on a real port, talking to the emulators."""
     env = {k.lower(): v for k, v in (bridge_env(slack, twilio, db_path) | extra_env).items()}
     settings = load_settings(**env)
     app = await build_app(
-        settings, business_config, retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4)
+        settings,
+        business_config,
+        store=store_under_test,
+        retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4),
     )
     runner = web.AppRunner(app)
     await runner.setup()
@@ -67,5 +80,7 @@ async def bridge(
     await site.start()
     port = runner.addresses[0][1]
     twilio.route_webhooks(PUBLIC_URL, f"http://127.0.0.1:{port}")
+    slack.echo_url = f"http://127.0.0.1:{port}/slack/events"  # Slack echoes the bridge's posts
     yield BridgeUnderTest(url=f"http://127.0.0.1:{port}", twilio=twilio, app=app)
+    slack.echo_url = None
     await runner.cleanup()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bridge.sandbox.recorder import WebhookResponse
@@ -23,6 +24,8 @@ def bridge_env(slack: SlackEmulator, twilio: TwilioEmulator, db: Path) -> dict[s
     return emulator_env(slack, twilio, db) | {
         "BRIDGE_SLACK_POST_RATE": "200",
         "BRIDGE_SLACK_POST_BURST": "50",
+        # The emulator retries undelivered echoes within seconds, not Slack's 6 minutes.
+        "BRIDGE_SLACK_ECHO_WAIT_SECONDS": "6",
     }
 
 
@@ -31,6 +34,20 @@ class BridgeUnderTest:
     url: str
     twilio: TwilioEmulator
     app: web.Application | None = None
+
+    async def idle(self, *, within: float = 30.0) -> None:
+        """Wait until the bridge has no unfinished job (dead ones aside): whatever it was
+        going to do has happened, so a test can assert that nothing more does."""
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession() as http:
+            while True:
+                async with http.get(f"{self.url}/metrics") as response:
+                    depth = _unfinished_jobs(await response.text())
+                if depth == 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{depth} jobs still unfinished")
+                await asyncio.sleep(0.05)
 
     async def text(self, from_: str, body: str, *, sid: str | None = None) -> WebhookResponse:
         """A subscriber texts the business number; Twilio posts the signed webhook."""
@@ -42,6 +59,14 @@ class BridgeUnderTest:
             body=body,
             message_sid=sid,
         )
+
+
+def _unfinished_jobs(metrics: str) -> int:
+    total = 0
+    for line in metrics.splitlines():
+        if line.startswith("bridge_queue_depth{") and 'kind="dead"' not in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:

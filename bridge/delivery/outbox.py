@@ -177,7 +177,9 @@ class Outbox:
             return
         delay = exc.after if exc.after is not None else self._policy.delay(job.attempts)
         self._metrics.retries.labels(job.kind.value).inc()
-        log.warning("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
+        # Waiting for a pace or a platform is routine; a failure is worth a warning.
+        report = log.debug if exc.throttled else log.warning
+        report("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
         run_at = utcnow() + timedelta(seconds=delay)
         retried = self._store.retry_job(
             job, run_at=run_at, error=str(exc), counted=not exc.throttled

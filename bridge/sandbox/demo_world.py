@@ -156,6 +156,7 @@ class Sandbox:
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
         self.bridge_url = f"http://127.0.0.1:{port}"
+        self.slack.echo_url = f"{self.bridge_url}/slack/events"  # the app's Request URL
         self.twilio.route_webhooks(PUBLIC_URL, self.bridge_url)
         self.twilio.add_number(BUSINESS_NUMBER, sms_url=f"{PUBLIC_URL}/sms/inbound")
 
@@ -191,6 +192,7 @@ class Sandbox:
 
     async def stop(self) -> None:
         self.changes.close()
+        self.slack.echo_url = None
         if self._runner is not None:
             await self._runner.cleanup()  # the bridge's clean-up stops its workers
         await self.twilio.stop()

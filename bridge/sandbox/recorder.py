@@ -47,6 +47,8 @@ class Failure:
     retry_after: int | None = None
     error: str | None = None
     code: int | None = None
+    # The call takes effect and only its answer fails: what a lost answer looks like.
+    applied: bool = False
 
 
 @dataclass

@@ -9,6 +9,7 @@ methods as JSON (chat.postMessage), some as query parameters on an empty form PO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import mimetypes
@@ -38,6 +39,10 @@ from bridge.sandbox.recorder import (
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # Slack gives up on an Events API delivery after 3 seconds and retries it.
 ACK_TIMEOUT_SECONDS = 3.0
+# After a failed delivery Slack retries almost at once, then after 1 and 5 minutes.
+SLACK_RETRY_DELAYS = (0.5, 60.0, 300.0)
+# conversations.history for apps distributed outside the Marketplace: 15 per page.
+HISTORY_PAGE_LIMIT = 15
 _ENVELOPE_TYPES = {"event_callback", "url_verification", "app_rate_limited"}
 
 Kind = Literal["event", "command", "interactive"]
@@ -134,11 +139,12 @@ class User:
     real_name: str
     display_name: str
     is_bot: bool = False
+    team_id: str | None = None  # a Slack Connect guest's own workspace; None: this one
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         return {
             "id": self.id,
-            "team_id": team_id,
+            "team_id": self.team_id or team_id,
             "name": self.name,
             "real_name": self.real_name,
             "deleted": False,
@@ -263,6 +269,11 @@ class SlackEmulator:
         self._failures = FailureInjector()
         self._limiter = _RateLimiter()
         self._last_ts = 0
+        # Where the app's own posts are echoed as `message` events (its Request URL).
+        self.echo_url: str | None = None
+        self.echo_retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS
+        self.echoes_delivered = 0
+        self._echoes: set[asyncio.Task[None]] = set()
         self.add_user(self.bot_user_id, "sms-bridge", "SMS Bridge", "SMS Bridge", is_bot=True)
         self._methods: dict[str, _Handler] = {
             "auth.test": self._auth_test,
@@ -278,6 +289,7 @@ class SlackEmulator:
             "views.open": self._views_open,
             "views.update": self._views_update,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._history,
             "usergroups.users.list": self._usergroup_users,
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
@@ -302,6 +314,9 @@ class SlackEmulator:
         return self._server.base_url
 
     async def stop(self) -> None:
+        for task in list(self._echoes):
+            task.cancel()
+        await asyncio.gather(*self._echoes, return_exceptions=True)
         await self._server.stop()
 
     # -- workspace setup and inspection ----------------------------------------------
@@ -322,8 +337,10 @@ class SlackEmulator:
         display_name: str = "",
         *,
         is_bot: bool = False,
+        team_id: str | None = None,
     ) -> User:
-        user = User(user_id, name, real_name, display_name, is_bot)
+        """A person of this workspace, or with `team_id` a Slack Connect guest from another."""
+        user = User(user_id, name, real_name, display_name, is_bot, team_id)
         self._users[user_id] = user
         return user
 
@@ -364,9 +381,14 @@ class SlackEmulator:
         *,
         retry_after: int = 1,
         error: str | None = None,
+        applied: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` (`"*"`: any) fail with `status`."""
-        self._failures.add_times(method, self._failure(status, retry_after, error), times)
+        """Make the next `times` calls of `method` (`"*"`: any) fail with `status`; with
+        `applied`, each call takes effect and only its answer is the failure."""
+        failure = self._failure(status, retry_after, error)
+        if applied:
+            failure = Failure(failure.status, failure.retry_after, failure.error, applied=True)
+        self._failures.add_times(method, failure, times)
 
     def fail_for(
         self,
@@ -411,7 +433,7 @@ class SlackEmulator:
             "text": text,
             "ts": message.ts,
             "event_ts": message.ts,
-            "team": self.team_id,
+            "team": self._team_of(user),
             "client_msg_id": str(uuid.uuid4()),
         }
         if message.thread_ts is not None:
@@ -618,6 +640,9 @@ class SlackEmulator:
         token = _bearer(request) or args.pop("token", None)
 
         failure = self._failures.take(method)
+        if failure is not None and failure.applied and method in self._methods:
+            with contextlib.suppress(SlackError):
+                self._methods[method](_Request(args, str(request.url.origin())))
         if failure is not None:
             headers = {}
             if failure.retry_after is not None:
@@ -761,12 +786,83 @@ class SlackEmulator:
         parent = self._thread_parent(channel, args.get("thread_ts"))
         message = self._bot_message(channel, args, str(args.get("text", "")))
         self._store(channel, message, parent)
+        self._echo(channel, message)
         return {
             "ok": True,
             "channel": channel.id,
             "ts": message.ts,
             "message": self._api_message(message),
         }
+
+    def _history(self, req: _Request) -> dict[str, Any]:
+        """Top-level messages, newest first, a page at a time. Metadata is returned only
+        with include_all_metadata, as Slack does."""
+        args = req.args
+        channel = self._channel(str(args.get("channel", "")))
+        try:
+            limit = min(int(args.get("limit") or HISTORY_PAGE_LIMIT), HISTORY_PAGE_LIMIT)
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or math.inf)
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        inclusive = str(args.get("inclusive", "")).lower() in {"1", "true"}
+
+        def within(message: Message) -> bool:
+            ts = float(message.ts)
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [m for m in self.messages(channel.id) if within(m)][::-1]
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        listed = []
+        for message in page:
+            item = self._api_message(message)
+            if not with_metadata:
+                item.pop("metadata", None)
+            listed.append(item)
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": listed,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    # -- the app's own posts, echoed back as events ------------------------------------
+
+    def _echo(self, channel: Channel, message: Message) -> None:
+        """Slack sends a subscribed app the `message` event of its own posts too (with
+        their metadata), retrying a delivery the app does not acknowledge."""
+        if self.echo_url is None:
+            return
+        event: dict[str, Any] = {
+            **self._api_message(message),
+            "channel": channel.id,
+            "channel_type": "im" if channel.is_im else "channel",
+            "event_ts": message.ts,
+            "bot_profile": {"id": self.bot_id, "app_id": self.app_id, "name": "SMS Bridge"},
+        }
+        if message.is_reply:
+            event["parent_user_id"] = self.bot_user_id
+        task = asyncio.get_running_loop().create_task(self._deliver_echo(self.envelope(event)))
+        self._echoes.add(task)
+        task.add_done_callback(self._echoes.discard)
+
+    async def _deliver_echo(self, envelope: dict[str, Any]) -> None:
+        for attempt, delay in enumerate((0.0, *self.echo_retry_delays)):
+            await asyncio.sleep(delay)
+            if self.echo_url is None:
+                return
+            try:
+                answer = await self.deliver(self.echo_url, envelope, retry_num=attempt or None)
+            except (aiohttp.ClientError, TimeoutError):
+                continue
+            if 200 <= answer.status < 300:
+                self.echoes_delivered += 1
+                return
 
     def _update(self, req: _Request) -> dict[str, Any]:
         args = req.args
@@ -972,20 +1068,41 @@ class SlackEmulator:
     def block_action(
         self, user: str, action_id: str, value: str, *, channel: str, message_ts: str | None = None
     ) -> dict[str, Any]:
-        """The interactivity payload of a person clicking a Block Kit button."""
-        return {
+        """The interactivity payload of a person clicking a Block Kit button on the message
+        (or on the ephemeral message shown to them) at `message_ts`."""
+        container: dict[str, Any] = {
+            "type": "message",
+            "channel_id": channel,
+            "message_ts": message_ts,
+        }
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": self.team_id},
-            "user": {"id": user},
+            "user": {"id": user, "team_id": self._team_of(user)},
             "api_app_id": self.app_id,
             "trigger_id": self.trigger(user),
             "response_url": self.response_url(),
             "channel": {"id": self._channel(channel).id},
-            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+            "container": container,
             "actions": [
                 {"type": "button", "action_id": action_id, "value": value, "block_id": "b"}
             ],
         }
+        message = self.message(channel, message_ts) if message_ts else None
+        ephemeral = next((e for e in self.ephemerals if e.ts == message_ts), None)
+        if message is not None:
+            payload["message"] = self._api_message(message)
+            if message.thread_ts is not None:
+                container["thread_ts"] = message.thread_ts
+        elif ephemeral is not None:
+            container["is_ephemeral"] = True
+            if ephemeral.thread_ts is not None:
+                container["thread_ts"] = ephemeral.thread_ts
+        return payload
+
+    def _team_of(self, user: str) -> str:
+        known = self._users.get(user)
+        return (known.team_id if known else None) or self.team_id
 
     def view_submission(self, user: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The payload of `user` submitting their open modal; `values` maps

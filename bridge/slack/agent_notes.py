@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from bridge.delivery.errors import GiveUp
 from bridge.models import DeliveryStatus, Job
 from bridge.mrkdwn import clip, escape
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
+
+log = structlog.get_logger(__name__)
 
 EDIT_ACTION = "held_edit"
 CANCEL_ACTION = "held_cancel"
@@ -63,10 +67,14 @@ class AgentNote:
             if held is None or held.status is not DeliveryStatus.HELD:
                 return  # decided already
             blocks = held_blocks(job.note, held.id)
-        await self._gateway.post_ephemeral(
-            conversation.slack_channel,
-            job.user,
-            job.note,
-            conversation.slack_thread_ts,
-            blocks=blocks,
-        )
+        try:
+            await self._gateway.post_ephemeral(
+                conversation.slack_channel,
+                job.user,
+                job.note,
+                conversation.slack_thread_ts,
+                blocks=blocks,
+            )
+        except GiveUp as exc:
+            # Someone Slack cannot show a note to (not in the channel): nothing to report.
+            log.info("slack.note_not_shown", conversation=conversation.id, error=str(exc))

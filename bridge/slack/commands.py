@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bridge.mrkdwn import clip, slack_time
 from bridge.phones import display
-from bridge.slack.members import InboxMembers
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_plain
 from bridge.threading.command_desk import CommandDesk, Reply
-from bridge.threading.commands import USAGE, Command, Target, UsageError, parse
+from bridge.threading.commands import USAGE, Action, Command, Target, UsageError, parse
 
 PICK_ACTION = "sms_pick"
-NOT_A_MEMBER = "Only members of the SMS inbox channel can use `/sms`."
+# The picker's buttons: Bolt matches a plain string exactly, so the ids need a pattern.
+PICKED = re.compile(rf"^{PICK_ACTION}_\d+$")
+# What a picker may run: a command on a conversation it was missing (never a send).
+PICKABLE = frozenset(
+    {
+        Action.ASSIGN,
+        Action.UNASSIGN,
+        Action.RESOLVE,
+        Action.REOPEN,
+        Action.FLAG,
+        Action.UNFLAG,
+        Action.CONTACT,
+        Action.CANNED_SEND,
+    }
+)
+NOT_ASSIGNABLE = "<@{user}> can't be assigned: only members of the SMS inbox channel can."
 
 
 def picker_blocks(reply: Reply, command: Command) -> list[dict[str, Any]]:
@@ -47,19 +64,32 @@ def picker_blocks(reply: Reply, command: Command) -> list[dict[str, Any]]:
     return blocks
 
 
+def _picked(value: str) -> Command | None:
+    """The command a picker button carries, if it is one a picker offers."""
+    try:
+        command = Command.model_validate_json(value)
+    except ValidationError:
+        return None
+    target = command.target
+    if command.action not in PICKABLE or target is None or target.number is None:
+        return None
+    return command
+
+
 class SmsCommand:
-    def __init__(self, desk: CommandDesk, members: InboxMembers, names: SlackNames) -> None:
+    def __init__(self, desk: CommandDesk, access: InboxAccess, names: SlackNames) -> None:
         self._desk = desk
-        self._members = members
+        self._access = access
         self._names = names
 
     def register(self, app: AsyncApp) -> None:
         app.command("/sms")(self.on_command)
-        app.action({"action_id": f"^{PICK_ACTION}_\\d+$"})(self.on_pick)
+        app.action({"action_id": PICKED})(self.on_pick)
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        user = str(command.get("user_id", ""))
-        if not await self._members.allowed(user):
+        user = slack_id(command.get("user_id"))
+        team = slack_id(command.get("team_id"))
+        if user is None or not await self._access.allows(user, team=team):
             await ack(text=NOT_A_MEMBER)
             return
         try:
@@ -70,7 +100,7 @@ class SmsCommand:
         if parsed.text:  # what Slack escaped and marked up, as the phone should show it
             plain = await to_plain(parsed.text, self._names.user, self._names.channel)
             parsed = parsed.model_copy(update={"text": plain})
-        reply = await self._desk.run(parsed, user)
+        reply = await self._run(parsed, user)
         if reply.picker:
             await ack(text=reply.text, blocks=picker_blocks(reply, parsed))
         else:
@@ -80,10 +110,22 @@ class SmsCommand:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        if not await self._members.allowed(user):
+        click = Interaction.of(body, action)
+        if click is None:
+            return
+        if not await self._access.allows(click.user, team=click.team):
             await respond(text=NOT_A_MEMBER, replace_original=True)
             return
-        command = Command.model_validate_json(str(action.get("value", "{}")))
-        reply = await self._desk.run(command, user)
+        command = _picked(click.value)
+        if command is None:
+            await respond(text="That choice has expired: run the command again.")
+            return
+        reply = await self._run(command, click.user)
         await respond(text=reply.text, replace_original=True)
+
+    async def _run(self, command: Command, user: str) -> Reply:
+        """Run it, once a person it would assign is known to be able to act."""
+        assignee = command.user if command.action is Action.ASSIGN else None
+        if assignee is not None and not await self._access.allows(assignee):
+            return Reply(NOT_ASSIGNABLE.format(user=assignee))
+        return await self._desk.run(command, user)

@@ -3,17 +3,19 @@ so a text that could not be threaded is still in front of people."""
 
 from __future__ import annotations
 
+import hashlib
+
 from bridge.models import Job
 from bridge.mrkdwn import escape
 from bridge.phones import display
-from bridge.slack.gateway import SlackGateway
+from bridge.slack.posts import SlackPosts
 from bridge.store.base import Store
 
 
 class DeadReport:
-    def __init__(self, store: Store, gateway: SlackGateway, inbox_channel: str) -> None:
+    def __init__(self, store: Store, posts: SlackPosts, inbox_channel: str) -> None:
         self._store = store
-        self._gateway = gateway
+        self._posts = posts
         self._inbox = inbox_channel
 
     async def __call__(self, job: Job) -> None:
@@ -25,4 +27,6 @@ class DeadReport:
             stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
             lines.append(f"Text from {who} (#{message.conversation_id}) at {stamp}:")
             lines.append(f">{escape(message.body)}")
-        await self._gateway.post_message(self._inbox, "\n".join(lines))
+        # One report per job and error: a job that dies again the same way is told once.
+        reason = hashlib.sha1((job.note or "").encode(), usedforsecurity=False).hexdigest()[:8]
+        await self._posts.post(f"{job.key}:{reason}", self._inbox, "\n".join(lines))

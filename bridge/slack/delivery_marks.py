@@ -42,4 +42,4 @@ class DeliveryMark:
                 f":warning: Not delivered to {display(conversation.subscriber)}: "
                 f"{reason(message.error_code)}."
             )
-            await self._threads.post(conversation, note)
+            await self._threads.post(conversation, note, key=f"undelivered:{message.id}")

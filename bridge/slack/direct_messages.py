@@ -6,12 +6,14 @@ from __future__ import annotations
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 
 
 class DirectMessage:
-    def __init__(self, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(self, gateway: SlackGateway, posts: SlackPosts, threads: ThreadKeeper) -> None:
         self._gateway = gateway
+        self._posts = posts
         self._threads = threads
 
     async def __call__(self, job: Job) -> None:
@@ -27,4 +29,4 @@ class DirectMessage:
                 if link:
                     text += f" <{link}|Open the thread>"
         # A user ID as the channel posts into the bot's DM with that person.
-        await self._gateway.post_message(job.user, text)
+        await self._posts.post(job.key, job.user, text)

@@ -31,8 +31,10 @@ class LateDraftPoster:
             return  # no draft wanted, or it is posted (with its text, or by a first run)
         conversation = await self._threads.conversation(message.conversation_id)
         blocks = draft_blocks(message, answering=True)
-        ts = await self._threads.post(conversation, draft_text(message), blocks=blocks)
-        await self._store.set_draft_slack_ts(message.id, ts)
+        posted = await self._threads.post(
+            conversation, draft_text(message), key=f"draft:{message.id}", blocks=blocks
+        )
+        await self._store.set_draft_slack_ts(message.id, posted.ts)
 
 
 class DraftCardSync:

@@ -18,6 +18,9 @@ def build_bolt(client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
         process_before_response=True,
         # Socket Mode connections are authenticated by the app token instead.
         request_verification_enabled=signing_secret is not None,
+        # The app's own posts come back as events that record where they landed
+        # (`bridge.slack.posts`); every listener tells its own messages apart itself.
+        ignoring_self_events_enabled=False,
     )
 
 

@@ -4,6 +4,7 @@ thread gone)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -32,18 +33,38 @@ _OPERATOR = {
 LOOKUP_PATIENCE = 1.0
 
 
+@dataclass(frozen=True)
+class Identity:
+    bot_id: str
+    team_id: str  # the workspace the app is installed in
+    url: str  # the workspace's address, for links
+
+
 class ThreadGone(Exception):
     """Slack no longer has the thread this call targeted."""
 
 
+class Unconfirmed(RetryLater):
+    """The call may have taken effect: Slack's answer was lost or was a server error.
+    A post that ends so is found out before it is made again (`bridge.slack.posts`)."""
+
+
+# A connection that was never made cannot have carried the call; any other failure
+# after the request left may have.
+_NOT_SENT = (aiohttp.ClientConnectorError,)
+
+
 def slack_rates(post_rate: float, post_burst: int) -> Pacer:
     """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
-    Tier 3 (50/min) and Tier 4 (100/min) methods per workspace."""
+    Tier 3 (50/min) and Tier 4 (100/min) methods per workspace; history reads at the
+    one a minute Slack allows apps distributed outside its Marketplace."""
 
     def rate_for(key: str) -> Rate:
         method = key.split(":", 1)[0]
         if method == "chat.postMessage":
             return Rate(post_rate, post_burst)
+        if method == "conversations.history":
+            return Rate(1 / 60, 1)
         if method in {"chat.update", "reactions.add", "reactions.remove"}:
             return Rate(50 / 60, 5)
         return Rate(100 / 60, 10)
@@ -56,6 +77,7 @@ class SlackGateway:
         self._client = client
         self._pacer = pacer
         self._metrics = metrics
+        self._identity: Identity | None = None
 
     async def post_message(
         self,
@@ -65,9 +87,11 @@ class SlackGateway:
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
         broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> str:
         """Post and return the new message's ts. In a thread, a vanished thread
-        raises `ThreadGone`; at the channel root every error is the operator's."""
+        raises `ThreadGone`; at the channel root every error is the operator's. A lost
+        answer raises `Unconfirmed`."""
         args: dict[str, Any] = {
             "channel": channel,
             "text": text,
@@ -80,8 +104,44 @@ class SlackGateway:
                 args["reply_broadcast"] = True
         if blocks is not None:
             args["blocks"] = blocks
+        if metadata is not None:
+            args["metadata"] = metadata
         data = await self._call("chat.postMessage", channel, args, thread=thread_ts is not None)
         return str(data["ts"])
+
+    async def history(
+        self, channel: str, *, oldest: str, cursor: str = ""
+    ) -> tuple[list[dict[str, Any]], str]:
+        """One page of the channel's top-level messages since `oldest`, newest first,
+        with their metadata; and the cursor of the next page ("" at the end)."""
+        args = {"channel": channel, "oldest": oldest, "include_all_metadata": True, "limit": 15}
+        if cursor:
+            args["cursor"] = cursor
+        data = await self._call("conversations.history", "", args, thread=False)
+        messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        following = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+        return messages, following if data.get("has_more") else ""
+
+    def wait_for(self, method: str, channel: str = "") -> float:
+        """Seconds until `method` may be called (in `channel`) within Slack's pace."""
+        return self._pacer.bucket(f"{method}:{channel}").delay()
+
+    async def identity(self) -> Identity | None:
+        """Who the app is in Slack (auth.test, once): None while Slack cannot say."""
+        if self._identity is None:
+            data = await self.lookup("auth.test")
+            if data and data.get("ok") is not False:
+                self._identity = Identity(
+                    bot_id=str(data.get("bot_id") or ""),
+                    team_id=str(data.get("team_id") or ""),
+                    url=str(data.get("url") or "https://slack.com/"),
+                )
+        return self._identity
+
+    async def bot_id(self) -> str | None:
+        """The app's bot id: how its own messages are told apart."""
+        identity = await self.identity()
+        return identity.bot_id if identity else None
 
     async def update_message(
         self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
@@ -140,14 +200,17 @@ class SlackGateway:
         return str(data["permalink"]) if data and data.get("permalink") else None
 
     async def lookup(self, method: str, **args: str) -> dict[str, Any] | None:
-        """A read (users.info, conversations.info) for display only: None when Slack
-        cannot answer now, and the caller shows something plainer."""
+        """A quick read (users.info, conversations.info): None when Slack cannot answer
+        now (the caller shows something plainer); `{"ok": False, …}` when Slack said no
+        (e.g. no such user)."""
         if self._pacer.bucket(f"{method}:").delay() > LOOKUP_PATIENCE:
             return None  # paced or told to wait: a plainer answer now beats a late one
         try:
             return await self._call(method, "", args, thread=False)
-        except (RetryLater, GiveUp):
+        except RetryLater:
             return None
+        except GiveUp as exc:
+            return {"ok": False, "error": str(exc)}
 
     async def _call(
         self, method: str, channel: str, args: dict[str, Any], *, thread: bool
@@ -159,8 +222,10 @@ class SlackGateway:
             response = await self._client.api_call(method, json=args)
         except SlackApiError as exc:
             raise self._translate(method, key, exc, thread=thread) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except _NOT_SENT as exc:
             raise RetryLater(f"{method}: {type(exc).__name__}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unconfirmed(f"{method}: {type(exc).__name__}") from None
         data: dict[str, Any] = response.data  # type: ignore[assignment]
         return data
 
@@ -173,7 +238,7 @@ class SlackGateway:
             self._metrics.slack_ratelimited.labels(method).inc()
             return RetryLater(f"{method}: rate limited", after=after, throttled=True)
         if status >= 500:
-            return RetryLater(f"{method}: Slack answered {status}")
+            return Unconfirmed(f"{method}: Slack answered {status}")
         if thread and error in _GONE:
             return ThreadGone(error)
         if error in _OPERATOR:

@@ -1,5 +1,5 @@
 """The buttons on a conversation's header card: Assign to me, Resolve/Reopen,
-Flag/Unflag."""
+Flag/Unflag. A click acts on the conversation whose card was clicked, only."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, conversation_number
 from bridge.slack.header import ASSIGN_ME, FLAG, REOPEN, RESOLVE, UNFLAG
-from bridge.slack.members import InboxMembers
 from bridge.store.base import Store
 from bridge.threading.lifecycle import ConversationDesk
 
 
 class HeaderActions:
-    def __init__(self, store: Store, desk: ConversationDesk, members: InboxMembers) -> None:
+    def __init__(self, store: Store, desk: ConversationDesk, access: InboxAccess) -> None:
         self._store = store
         self._desk = desk
-        self._members = members
+        self._access = access
 
     def register(self, app: AsyncApp) -> None:
         for action_id in (ASSIGN_ME, RESOLVE, REOPEN, FLAG, UNFLAG):
@@ -27,19 +27,17 @@ class HeaderActions:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        if not await self._members.allowed(user):
-            await respond(
-                text="Only members of the SMS inbox channel can do that.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+        click = Interaction.of(body, action)
+        if click is None:
             return
-        value = str(action.get("value", ""))
-        conversation = await self._store.get_conversation(int(value)) if value.isdigit() else None
-        if conversation is None:
+        if not await self._access.allows(click.user, team=click.team):
+            await respond(text=NOT_A_MEMBER, response_type="ephemeral", replace_original=False)
             return
-        action_id = action.get("action_id")
+        number = conversation_number(click.value)
+        conversation = await self._store.get_conversation(number) if number else None
+        if conversation is None or not await self._access.came_from(conversation, click):
+            return  # a card of another conversation, or none: nothing to act on
+        user, action_id = click.user, action.get("action_id")
         if action_id == ASSIGN_ME:
             await self._desk.assign(conversation, user, by=user)
         elif action_id == RESOLVE:

@@ -1,5 +1,6 @@
 """Bolt listeners for a held reply's buttons: edit it into a support-only reply (in a
-modal), or cancel it. The rules are in `OutboundPipeline`."""
+modal), or cancel it. Only its author decides (the note is shown to them alone), from
+its own conversation; the rules are in `OutboundPipeline`."""
 
 from __future__ import annotations
 
@@ -8,23 +9,53 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.models import DeliveryStatus, Direction, Message
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
 from bridge.store.base import Store
 from bridge.threading.outbound import OutboundPipeline
 
 MODAL = "held_edit_modal"
+GONE = "That reply was already handled."
 
 
 class HeldReplyActions:
-    def __init__(self, outbound: OutboundPipeline, store: Store) -> None:
+    def __init__(self, outbound: OutboundPipeline, store: Store, access: InboxAccess) -> None:
         self._outbound = outbound
         self._store = store
+        self._access = access
 
     def register(self, app: AsyncApp) -> None:
         app.action(EDIT_ACTION)(self.on_edit)
         app.action(CANCEL_ACTION)(self.on_cancel)
         app.view(MODAL)(self.on_submit)
+
+    async def _held(self, user: str, team: str | None, message_id: str) -> Message | str:
+        """The author's own held reply, or what to tell them."""
+        if not await self._access.allows(user, team=team):
+            return NOT_A_MEMBER
+        message = await self._store.get_message(message_id) if message_id else None
+        if (
+            message is None
+            or message.direction is not Direction.OUTBOUND
+            or message.author != user
+            or message.status is not DeliveryStatus.HELD
+        ):
+            return GONE
+        return message
+
+    async def _clicked(self, body: dict[str, Any], action: dict[str, Any]) -> Message | str | None:
+        click = Interaction.of(body, action)
+        if click is None:
+            return None
+        held = await self._held(click.user, click.team, click.value)
+        if isinstance(held, str):
+            return held
+        conversation = await self._store.get_conversation(held.conversation_id)
+        if conversation is None or not await self._access.came_from(conversation, click):
+            return GONE
+        return held
 
     async def on_edit(
         self,
@@ -35,30 +66,48 @@ class HeldReplyActions:
         respond: AsyncRespond,
     ) -> None:
         await ack()
-        message = await self._store.get_message(str(action.get("value", "")))
-        if message is None:
-            await respond(text="That reply is gone.", replace_original=True)
+        held = await self._clicked(body, action)
+        if isinstance(held, str):
+            await respond(text=held, response_type="ephemeral", replace_original=False)
+            return
+        trigger = Interaction.of(body, action)
+        if held is None or trigger is None or trigger.trigger_id is None:
             return
         modal = reply_modal(
             MODAL,
-            message.id,
-            message.body,
+            held.id,
+            held.body,
             title="Support-only reply",
             label="Reply without the marketing",
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+        await client.views_open(trigger_id=trigger.trigger_id, view=modal)
 
-    async def on_cancel(self, ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_cancel(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await ack()
-        cancelled = await self._outbound.cancel_held(str(action.get("value", "")))
+        held = await self._clicked(body, action)
+        if held is None:
+            return
+        if isinstance(held, str):
+            await respond(text=held, response_type="ephemeral", replace_original=False)
+            return
+        cancelled = await self._outbound.cancel_held(held.id)
         await respond(
-            text="Cancelled: nothing was sent." if cancelled else "That reply was already handled.",
-            replace_original=True,
+            text="Cancelled: nothing was sent." if cancelled else GONE, replace_original=True
         )
 
-    async def on_submit(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        text = submitted_text(view)
-        problem = await self._outbound.release_held(str(view.get("private_metadata", "")), text)
+    async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        submitter = Interaction.of(body)
+        metadata = view.get("private_metadata")
+        if submitter is None or not isinstance(metadata, str):
+            await ack()
+            return
+        held = await self._held(submitter.user, submitter.team, metadata)
+        if isinstance(held, str):
+            await ack(response_action="errors", errors={FIELD_BLOCK: held})
+            return
+        problem = await self._outbound.release_held(held.id, submitted_text(view))
         if problem is None:
             await ack()
         else:

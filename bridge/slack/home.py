@@ -19,8 +19,8 @@ from bridge.models import (
 )
 from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
+from bridge.slack.access import InboxAccess, slack_id
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.members import InboxMembers
 from bridge.store.base import Store
 
 FILTER_ACTION = "home_filter"
@@ -116,14 +116,13 @@ class HomeTab:
         self,
         store: Store,
         gateway: SlackGateway,
-        members: InboxMembers,
+        access: InboxAccess,
         on_enqueued: Callable[[], None],
     ) -> None:
         self._store = store
         self._gateway = gateway
-        self._members = members
+        self._access = access
         self._wake = on_enqueued
-        self._workspace_url: str | None = None
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
@@ -133,8 +132,8 @@ class HomeTab:
     async def on_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = str(event.get("user", ""))
-        if not await self._members.allowed(user):
+        user = slack_id(event.get("user"))
+        if user is None or not await self._access.allows(user):
             return  # not (or not yet known as) a member: no inbox data for them
         viewers = await self._store.home_viewers()
         await self._store.set_home_filter(user, viewers.get(user, InboxFilter.OPEN))
@@ -143,9 +142,13 @@ class HomeTab:
 
     async def on_filter(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
+        user = slack_id((body.get("user") or {}).get("id"))
         value = str((action.get("selected_option") or {}).get("value", ""))
-        if value in InboxFilter._value2member_map_ and await self._members.allowed(user):
+        if (
+            user is not None
+            and value in InboxFilter._value2member_map_
+            and await self._access.allows(user)
+        ):
             await self._store.set_home_filter(user, InboxFilter(value))
             await self._store.enqueue(home_job(user), run_at=utcnow())
             self._wake()
@@ -159,7 +162,7 @@ class HomeTab:
         if job.user is not None:
             viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
         for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
-            if not await self._members.allowed(user):
+            if not await self._access.allows(user):
                 continue  # left the inbox channel: their Home stops updating
             conversations = await self._store.list_conversations(inbox, user=user, limit=MAX_ROWS)
             names = {
@@ -173,8 +176,7 @@ class HomeTab:
     async def _link(self, conversation: Conversation) -> str | None:
         if not (conversation.slack_channel and conversation.slack_thread_ts):
             return None
-        if self._workspace_url is None:
-            auth = await self._gateway.lookup("auth.test")
-            self._workspace_url = str((auth or {}).get("url") or "https://slack.com/")
+        identity = await self._gateway.identity()
+        workspace = identity.url if identity else "https://slack.com/"
         ts = conversation.slack_thread_ts.replace(".", "")
-        return f"{self._workspace_url.rstrip('/')}/archives/{conversation.slack_channel}/p{ts}"
+        return f"{workspace.rstrip('/')}/archives/{conversation.slack_channel}/p{ts}"

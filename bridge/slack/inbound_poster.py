@@ -41,6 +41,7 @@ def inbound_text(message: Message) -> str:
 
 FetchMedia = Callable[[str], Awaitable[Fetched]]
 
+WITH_DRAFT = "with_draft"  # the text's post carries its draft
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4"}
 
 
@@ -70,26 +71,24 @@ class InboundPoster:
             await self._attach(message)
 
     async def _post_text(self, message: Message) -> bool:
-        """Post the text, with its draft when that is ready in time: whether it was."""
+        """Post the text, with its draft when that is ready in time: whether it was
+        (the landed post says, should an earlier attempt have posted it)."""
         conversation = await self._threads.conversation(message.conversation_id)
         message = await self._drafts.draft_for_post(message, conversation)
         text = inbound_text(message)
         blocks = with_text(text, message)
-        # A second vanished thread in a row is odd enough to retry later.
-        for _ in range(2):
-            channel, thread_ts = await self._threads.ensure(conversation)
-            try:
-                ts = await self._gateway.post_message(
-                    channel, text, thread_ts=thread_ts, blocks=blocks
-                )
-            except ThreadGone:
-                conversation = await self._threads.forget(conversation)
-                continue
-            await self._store.set_message_slack_ts(
-                message.id, channel, ts, with_draft=blocks is not None
-            )
-            return blocks is not None
-        raise RetryLater("the conversation's thread vanished twice")
+        posted = await self._threads.post(
+            conversation,
+            text,
+            key=f"text:{message.id}",
+            blocks=blocks,
+            detail=WITH_DRAFT if blocks is not None else "",
+        )
+        with_draft = posted.detail == WITH_DRAFT
+        await self._store.set_message_slack_ts(
+            message.id, posted.channel, posted.ts, with_draft=with_draft
+        )
+        return with_draft
 
     async def _attach(self, message: Message) -> None:
         """Each picture into the thread; one that can't be attached leaves its link and
@@ -101,7 +100,7 @@ class InboundPoster:
                 fetched = await self._fetch(media.url)
             except MediaRejected as exc:
                 note = f":paperclip: {escape(media.url)} (not attached: {escape(str(exc))})"
-                await self._threads.post(conversation, note)
+                await self._threads.post(conversation, note, key=f"media:{message.id}:{number}")
                 continue
             extension = _EXTENSIONS.get(fetched.content_type, fetched.content_type.split("/")[-1])
             try:

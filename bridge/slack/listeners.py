@@ -8,8 +8,10 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bridge.slack.access import InboxAccess
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_plain
+from bridge.slack.posts import SlackPosts
 from bridge.threading.outbound import OutboundPipeline, Outcome
 
 log = structlog.get_logger(__name__)
@@ -28,18 +30,39 @@ def _from_bot(message: dict[str, Any]) -> bool:
     )
 
 
+NOT_SENT = "Not sent: only members of the SMS inbox channel, in this workspace, can text customers."
+
+
 class MessageListener:
-    def __init__(self, outbound: OutboundPipeline, names: SlackNames) -> None:
+    def __init__(
+        self,
+        outbound: OutboundPipeline,
+        names: SlackNames,
+        posts: SlackPosts,
+        access: InboxAccess,
+    ) -> None:
         self._outbound = outbound
         self._names = names
+        self._posts = posts
+        self._access = access
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.on_message)
+        app.event("message_metadata_posted")(self.on_metadata)
+
+    async def on_metadata(self, event: dict[str, Any]) -> None:
+        """The metadata of a post (for apps that subscribe to the bridge's event type):
+        the same echo as the post's `message` event."""
+        echo = {"metadata": event.get("metadata"), "ts": event.get("message_ts")}
+        await self._posts.landed_echo(echo | {"bot_id": event.get("bot_id")})
 
     async def _plain(self, text: str) -> str:
         return await to_plain(text, self._names.user, self._names.channel)
 
     async def on_message(self, event: dict[str, Any]) -> None:
+        if _from_bot(event):
+            await self._posts.landed_echo(event)  # the bridge's own post, echoed
+            return
         subtype = event.get("subtype")
         channel = str(event.get("channel", ""))
         if subtype == "message_changed":
@@ -47,13 +70,13 @@ class MessageListener:
             before = event.get("previous_message") or {}
             if edited.get("text") == before.get("text"):
                 return  # not an edit of the words (a link preview, a reaction count, …)
-            if not _from_bot(edited) and edited.get("ts"):
+            if not _from_bot(edited) and edited.get("ts") and edited.get("user"):
                 text = await self._plain(str(edited.get("text", "")))
-                await self._outbound.edit(channel, str(edited["ts"]), text)
+                await self._outbound.edit(channel, str(edited["ts"]), text, by=str(edited["user"]))
         elif subtype == "message_deleted":
             if event.get("deleted_ts"):
                 await self._outbound.delete(channel, str(event["deleted_ts"]))
-        elif subtype in _NEW_MESSAGE_SUBTYPES and not _from_bot(event):
+        elif subtype in _NEW_MESSAGE_SUBTYPES:
             await self._on_reply(event, channel)
 
     async def _on_reply(self, event: dict[str, Any], channel: str) -> None:
@@ -63,6 +86,11 @@ class MessageListener:
         conversation = await self._outbound.conversation_of(channel, str(thread_ts))
         if conversation is None:
             return  # a thread that is not an SMS conversation
+        team = event.get("user_team") or event.get("team")
+        if not await self._access.allows(str(user), team=str(team) if team else None):
+            log.info("slack.reply_refused", conversation=conversation.id)
+            await self._outbound.tell(conversation.id, str(user), NOT_SENT)
+            return
         text = await self._plain(str(event.get("text", "")))
         outcome = await self._outbound.reply(
             conversation, author=str(user), channel=channel, ts=str(ts), text=text

@@ -32,7 +32,7 @@ class InboxMembers:
             data = await self._gateway.lookup(
                 "conversations.members", channel=self._channel, limit="1000", cursor=cursor
             )
-            if data is None:
+            if data is None or data.get("ok") is False:
                 return  # Slack did not answer: keep what we knew
             members.update(str(m) for m in data.get("members", []))
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")

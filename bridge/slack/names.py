@@ -1,46 +1,83 @@
-"""Names for Slack ids, cached: mentions in a reply become names in the SMS without
-a users.info call per message."""
+"""People and channels behind Slack ids, cached: mentions in a reply become names in the
+SMS, and who may act is checked, without a users.info call per message."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from bridge.slack.gateway import SlackGateway
 
 TTL_SECONDS = 3600.0
 
 
+@dataclass(frozen=True)
+class Person:
+    """What users.info says of someone."""
+
+    id: str
+    name: str | None
+    team: str | None  # their own workspace (a Slack Connect guest's is another one)
+    active: bool  # not deactivated, not a bot
+
+
 class SlackNames:
     def __init__(self, gateway: SlackGateway) -> None:
         self._gateway = gateway
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._people: dict[str, tuple[float, Person]] = {}
+        self._channels: dict[str, tuple[float, str | None]] = {}
 
-    async def _cached(self, key: str, method: str, **args: str) -> str | None:
-        hit = self._cache.get(key)
+    async def person(self, user_id: str) -> Person | None:
+        """Who it is (an inactive nobody when Slack knows no such user), or None when
+        Slack cannot answer now (not cached: asked again next time)."""
+        hit = self._people.get(user_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        data = await self._gateway.lookup(method, **args)
-        name = _name_in(data) if data else None
-        if data is not None:  # cache answers, not outages
-            self._cache[key] = (time.monotonic() + TTL_SECONDS, name)
-        return name
+        data = await self._gateway.lookup("users.info", user=user_id)
+        if data is None:
+            return None  # an outage or a pace: not cached, asked again next time
+        person = _person(data) or Person(user_id, name=None, team=None, active=False)
+        self._people[user_id] = (time.monotonic() + TTL_SECONDS, person)
+        return person
 
     async def user(self, user_id: str) -> str | None:
-        return await self._cached(f"U:{user_id}", "users.info", user=user_id)
+        person = await self.person(user_id)
+        return person.name if person else None
 
     async def channel(self, channel_id: str) -> str | None:
-        return await self._cached(f"C:{channel_id}", "conversations.info", channel=channel_id)
+        hit = self._channels.get(channel_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        data = await self._gateway.lookup("conversations.info", channel=channel_id)
+        channel = (data or {}).get("channel")
+        name = str(channel["name"]) if isinstance(channel, dict) and channel.get("name") else None
+        if data is not None:  # cache answers, not outages
+            self._channels[channel_id] = (time.monotonic() + TTL_SECONDS, name)
+        return name
 
 
-def _name_in(data: dict[str, object]) -> str | None:
+def _person(data: dict[str, object]) -> Person | None:
     user = data.get("user")
-    if isinstance(user, dict):
-        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
-        assert isinstance(profile, dict)
-        for candidate in (profile.get("display_name"), profile.get("real_name"), user.get("name")):
-            if isinstance(candidate, str) and candidate:
-                return candidate
-    channel = data.get("channel")
-    if isinstance(channel, dict) and isinstance(channel.get("name"), str):
-        return str(channel["name"])
-    return None
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return None
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
+    name = next(
+        (
+            candidate
+            for candidate in (
+                profile.get("display_name"),
+                profile.get("real_name"),
+                user.get("name"),
+            )
+            if isinstance(candidate, str) and candidate
+        ),
+        None,
+    )
+    team = user.get("team_id")
+    return Person(
+        id=str(user["id"]),
+        name=name,
+        team=team if isinstance(team, str) else None,
+        active=not user.get("deleted") and not user.get("is_bot"),
+    )

@@ -9,7 +9,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bridge.models import Conversation
-from bridge.slack.members import InboxMembers
+from bridge.slack.access import InboxAccess, slack_id, slack_ts
 from bridge.store.base import Store
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
@@ -24,13 +24,13 @@ class ReactionListener:
         store: Store,
         desk: ConversationDesk,
         commands: CommandDesk,
-        members: InboxMembers,
+        access: InboxAccess,
         mapping: dict[str, str],
     ) -> None:
         self._store = store
         self._desk = desk
         self._commands = commands
-        self._members = members
+        self._access = access
         self._mapping = mapping
 
     def register(self, app: AsyncApp) -> None:
@@ -42,17 +42,17 @@ class ReactionListener:
     ) -> tuple[Conversation, str, str] | None:
         """(conversation, reactor, action) when this reaction means something to us."""
         action = self._mapping.get(str(event.get("reaction", "")))
-        user = str(event.get("user", ""))
+        user = slack_id(event.get("user"))
         item = event.get("item") or {}
-        if action is None or item.get("type") != "message" or user == context.bot_user_id:
-            return None  # not mapped, not a message, or the bridge's own delivery marks
-        channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
-        conversation = await self._store.find_conversation_by_thread(channel, ts)
-        if conversation is None:
-            message = await self._store.get_message_by_slack_ts(channel, ts)
-            if message is not None:
-                conversation = await self._store.get_conversation(message.conversation_id)
-        if conversation is None or not await self._members.allowed(user):
+        if action is None or not isinstance(item, dict) or item.get("type") != "message":
+            return None  # not mapped, or not on a message
+        if user is None or user == context.bot_user_id:
+            return None  # the bridge's own delivery marks
+        channel, ts = slack_id(item.get("channel")), slack_ts(item.get("ts"))
+        if channel is None or ts is None:
+            return None
+        conversation = await self._access.conversation_at(channel, ts)
+        if conversation is None or not await self._access.allows(user):
             return None
         return conversation, user, action
 

@@ -36,4 +36,10 @@ def reply_modal(
 
 
 def submitted_text(view: dict[str, Any]) -> str:
-    return str(view["state"]["values"][FIELD_BLOCK][FIELD].get("value") or "")
+    """What the person typed ("" when the submission has no such field)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(FIELD_BLOCK) if isinstance(values, dict) else None
+    field = block.get(FIELD) if isinstance(block, dict) else None
+    value = field.get("value") if isinstance(field, dict) else None
+    return value if isinstance(value, str) else ""

@@ -12,7 +12,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.models import Conversation, ConversationStatus
 from bridge.mrkdwn import clip, escape
 from bridge.phones import display
-from bridge.slack.members import InboxMembers
+from bridge.slack.access import (
+    NOT_A_MEMBER,
+    InboxAccess,
+    Interaction,
+    conversation_number,
+    slack_id,
+    slack_ts,
+)
 from bridge.store.base import Store
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
@@ -109,8 +116,23 @@ def actions_modal(
     }
 
 
-def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    return dict((values.get(block) or {}).get(action) or {})
+def _value(values: object, block: str, action: str) -> dict[str, Any]:
+    """A dialog field's state, or {} when the submission does not have it."""
+    fields = values.get(block) if isinstance(values, dict) else None
+    state = fields.get(action) if isinstance(fields, dict) else None
+    return state if isinstance(state, dict) else {}
+
+
+def _refusal(why: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "SMS actions"},
+        "close": {"type": "plain_text", "text": "OK"},
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": why}}],
+    }
+
+
+NOT_IN_A_CONVERSATION = "This message is not part of an SMS conversation."
 
 
 class SmsActionsShortcut:
@@ -119,56 +141,66 @@ class SmsActionsShortcut:
         store: Store,
         desk: ConversationDesk,
         commands: CommandDesk,
-        members: InboxMembers,
+        access: InboxAccess,
     ) -> None:
         self._store = store
         self._desk = desk
         self._commands = commands
-        self._members = members
+        self._access = access
 
     def register(self, app: AsyncApp) -> None:
         app.shortcut(SHORTCUT)(self.on_shortcut)
         app.action(CANNED_PICK)(self.on_pick)
         app.view(MODAL)(self.on_submit)
 
-    async def _conversation_of(self, channel: str, message: dict[str, Any]) -> Conversation | None:
-        for ts in (message.get("thread_ts"), message.get("ts")):
-            if ts and (found := await self._store.find_conversation_by_thread(channel, ts)):
+    async def _conversation_of(self, shortcut: dict[str, Any]) -> Conversation | None:
+        channel = slack_id((shortcut.get("channel") or {}).get("id"))
+        message = shortcut.get("message") or {}
+        if channel is None or not isinstance(message, dict):
+            return None
+        for ts in (slack_ts(message.get("thread_ts")), slack_ts(message.get("ts"))):
+            if ts is not None and (found := await self._access.conversation_at(channel, ts)):
                 return found
-        stored = await self._store.get_message_by_slack_ts(channel, str(message.get("ts")))
-        return await self._store.get_conversation(stored.conversation_id) if stored else None
+        return None
+
+    async def _dialog_conversation(
+        self, body: dict[str, Any], view: dict[str, Any]
+    ) -> tuple[str, Conversation] | None:
+        """(who acts, on which conversation) for a use of the dialog, if they may."""
+        person = Interaction.of(body)
+        number = conversation_number(view.get("private_metadata"))
+        if person is None or number is None:
+            return None
+        if not await self._access.allows(person.user, team=person.team):
+            return None
+        conversation = await self._store.get_conversation(number)
+        return (person.user, conversation) if conversation else None
 
     async def on_shortcut(
         self, ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = str(shortcut.get("user", {}).get("id", ""))
-        channel = str(shortcut.get("channel", {}).get("id", ""))
-        conversation = await self._conversation_of(channel, shortcut.get("message") or {})
-        if conversation is None or not await self._members.allowed(user):
-            why = (
-                "Only members of the SMS inbox channel can do that."
-                if conversation
-                else "This message is not part of an SMS conversation."
-            )
-            view = {
-                "type": "modal",
-                "title": {"type": "plain_text", "text": "SMS actions"},
-                "close": {"type": "plain_text", "text": "OK"},
-                "blocks": [{"type": "section", "text": {"type": "plain_text", "text": why}}],
-            }
+        person = Interaction.of(shortcut)
+        if person is None or person.trigger_id is None:
+            return  # no one to answer, or no way to open the dialog
+        conversation = await self._conversation_of(shortcut)
+        if conversation is None:
+            view = _refusal(NOT_IN_A_CONVERSATION)
+        elif not await self._access.allows(person.user, team=person.team):
+            view = _refusal(NOT_A_MEMBER)
         else:
             view = actions_modal(conversation, await self._store.list_canned())
-        await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+        await client.views_open(trigger_id=person.trigger_id, view=view)
 
     async def on_pick(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         view = body.get("view") or {}
-        conversation = await self._store.get_conversation(int(view.get("private_metadata", 0)))
-        if conversation is None:
+        found = await self._dialog_conversation(body, view)
+        if found is None or not isinstance(view.get("id"), str):
             return
+        _, conversation = found
         name = str((action.get("selected_option") or {}).get("value", ""))
         canned = await self._store.list_canned()
         preview = await self._commands.preview(name, conversation)
@@ -179,12 +211,13 @@ class SmsActionsShortcut:
         )
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = str(body.get("user", {}).get("id", ""))
-        conversation = await self._store.get_conversation(int(view.get("private_metadata", 0)))
-        if conversation is None or not await self._members.allowed(user):
+        found = await self._dialog_conversation(body, view)
+        if found is None:
             await ack()
             return
-        values = view.get("state", {}).get("values", {})
+        user, conversation = found
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
         canned = (_value(values, "canned", CANNED_PICK).get("selected_option") or {}).get("value")
         if canned:
             # Checked first: a canned response that cannot go out keeps the dialog open.
@@ -192,9 +225,14 @@ class SmsActionsShortcut:
             if problem is not None:
                 await ack(response_action="errors", errors={"canned": problem})
                 return
+        assignee = slack_id(_value(values, "assign", "user").get("selected_user"))
+        reassign = assignee is not None and assignee != conversation.assignee
+        if reassign and not await self._access.allows(str(assignee)):
+            why = "Only members of the SMS inbox channel can be assigned."
+            await ack(response_action="errors", errors={"assign": why})
+            return
         await ack()
-        assignee = _value(values, "assign", "user").get("selected_user")
-        if assignee and assignee != conversation.assignee:
+        if reassign:
             await self._desk.assign(conversation, str(assignee), by=user)
         status = (_value(values, "status", "status").get("selected_option") or {}).get("value")
         reason = str(_value(values, "reason", "reason").get("value") or "")

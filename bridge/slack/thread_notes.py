@@ -23,4 +23,4 @@ class ThreadNote:
         if job.conversation_id is None or not job.note:
             raise GiveUp("thread note without a conversation or text")
         conversation = await self._threads.conversation(job.conversation_id)
-        await self._threads.post(conversation, job.note, broadcast=self._broadcast)
+        await self._threads.post(conversation, job.note, key=job.key, broadcast=self._broadcast)

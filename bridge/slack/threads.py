@@ -1,6 +1,7 @@
 """A conversation's Slack thread: created on first need, replaced when Slack
 reports it gone. Only jobs of the conversation's own lane call this, so two
-parents are never created for one conversation at once."""
+parents are never created for one conversation at once; a parent's post is keyed by
+the conversation and its thread epoch, so a run after a crash finds the one it made."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from typing import Any
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation
-from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.gateway import ThreadGone
 from bridge.slack.header import render_header
+from bridge.slack.posts import Posted, SlackPosts
 from bridge.store.base import Store
 
 
 class ThreadKeeper:
-    def __init__(self, store: Store, gateway: SlackGateway, inbox_channel: str) -> None:
+    def __init__(self, store: Store, posts: SlackPosts, inbox_channel: str) -> None:
         self._store = store
-        self._gateway = gateway
+        self._posts = posts
         self._inbox = inbox_channel
 
     async def conversation(self, conversation_id: int) -> Conversation:
@@ -31,12 +33,17 @@ class ThreadKeeper:
         if conversation.slack_channel and conversation.slack_thread_ts:
             return conversation.slack_channel, conversation.slack_thread_ts
         text, blocks = await self.header(conversation)
-        ts = await self._gateway.post_message(self._inbox, text, blocks=blocks)
-        await self._store.set_thread(
-            conversation.id, self._inbox, ts, replacing=conversation.slack_thread_ts
-        )
+        key = f"parent:{conversation.id}:{conversation.thread_epoch}"
+        parent = await self._posts.post(key, self._inbox, text, blocks=blocks)
+        if not await self._store.set_thread(
+            conversation.id, self._inbox, parent.ts, replacing=conversation.slack_thread_ts
+        ):
+            current = await self.conversation(conversation.id)
+            if current.slack_channel and current.slack_thread_ts:
+                return current.slack_channel, current.slack_thread_ts
+            raise RetryLater("the conversation's thread changed meanwhile")
         await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
-        return self._inbox, ts
+        return self._inbox, parent.ts
 
     async def header(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
         """The parent card as the conversation, its contact and consent stand now."""
@@ -51,19 +58,30 @@ class ThreadKeeper:
         conversation: Conversation,
         text: str,
         *,
+        key: str,
         broadcast: bool = False,
         blocks: list[dict[str, Any]] | None = None,
-    ) -> str:
-        """Post into the conversation's thread; a thread that vanished is forgotten and
-        the job retried, to post under a new parent."""
+        detail: str = "",
+    ) -> Posted:
+        """Post into the conversation's thread once per `key` and thread: the landed
+        post (its `detail` is what the attempt that landed was told; see `SlackPosts`).
+        A thread that vanished is forgotten and the job retried, to post under a new
+        parent."""
         channel, thread_ts = await self.ensure(conversation)
         try:
-            return await self._gateway.post_message(
-                channel, text, thread_ts=thread_ts, broadcast=broadcast, blocks=blocks
+            posted = await self._posts.post(
+                f"{key}@{thread_ts}",
+                channel,
+                text,
+                thread_ts=thread_ts,
+                broadcast=broadcast,
+                blocks=blocks,
+                detail=detail,
             )
         except ThreadGone:
             await self.forget(conversation)
             raise RetryLater("the thread is gone; the next run posts under a new parent") from None
+        return posted
 
     async def forget(self, conversation: Conversation) -> Conversation:
         """Slack says the thread is gone: drop it, so the next post makes a new one."""

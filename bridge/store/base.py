@@ -31,7 +31,9 @@ from bridge.models import (
     NewJob,
     OutboundRecord,
     OutboundReply,
+    PostAttempt,
     SendAttempt,
+    SlackPost,
     Urgency,
 )
 
@@ -90,7 +92,8 @@ class Store(Protocol):
         `replacing` (compare-and-set). Returns whether it changed."""
 
     async def clear_thread(self, conversation_id: int, thread_ts: str) -> bool:
-        """Forget a thread Slack reports gone, if it is still the current one."""
+        """Forget a thread Slack reports gone, if it is still the current one (its
+        `thread_epoch` moves on, naming the post of the next parent)."""
 
     async def mark_header_shown(self, conversation_id: int, activity_at: datetime) -> None: ...
 
@@ -194,9 +197,9 @@ class Store(Protocol):
     async def update_delivery(
         self, sid: str, status: DeliveryStatus, error_code: int | None
     ) -> Message | None:
-        """Apply a status callback if it moves the message forward (by
+        """Apply a status callback if it moves a reply the bridge sent forward (by
         `DeliveryStatus.rank`); return the updated message, or None when the sid is
-        unknown or the status is not newer."""
+        unknown, an inbound text's, or the status is not newer."""
 
     async def mark_media_posted(self, message_id: str) -> None: ...
 
@@ -231,6 +234,24 @@ class Store(Protocol):
 
     async def consent_log(self) -> list[ConsentEvent]:
         """The whole ledger, oldest first (for audits)."""
+
+    # --- posts into Slack ------------------------------------------------------------
+    async def begin_post(
+        self, key: str, channel: str, thread_ts: str | None, *, at: datetime, detail: str = ""
+    ) -> PostAttempt:
+        """Record a post before calling Slack (resumed=False). A known key is returned as
+        it stands (resumed=True): landed with its `ts`, or an attempt of unknown outcome."""
+
+    async def land_post(self, key: str, ts: str) -> bool:
+        """The post `key` landed as `ts` (Slack's answer, its echo, or a history read).
+        The first ts stays; an unknown key changes nothing."""
+
+    async def drop_post(self, key: str, *, started_at: datetime | None = None) -> None:
+        """The attempt certainly did not post: forget it, unless it landed meanwhile
+        (or, with `started_at`, unless another attempt has begun since)."""
+
+    async def unsettled_posts(self, channel: str) -> list[SlackPost]:
+        """Attempts in `channel` whose outcome is unknown, oldest first."""
 
     # --- the outbox -----------------------------------------------------------------
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:

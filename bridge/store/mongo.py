@@ -18,6 +18,8 @@ Collections:
                  message, which makes each the one durable write of `record_inbound`
                  and `record_outbound`; so does the send job of `record_system_text`.
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
+  slack_posts    {_id: post key, channel, thread_ts, started_at, ts?, detail}: each post
+                 into Slack, recorded before the call; kept a week (a TTL index).
   consent_events {_id: ObjectId, seq, business_number, subscriber, kind, granted,
                   source, at, evidence, ref}: the consent ledger, insert-only (nothing
                  here updates or deletes it). `seq` is the append order; a string
@@ -67,7 +69,9 @@ from bridge.models import (
     NewJob,
     OutboundRecord,
     OutboundReply,
+    PostAttempt,
     SendAttempt,
+    SlackPost,
     Urgency,
     post_job,
     send_job,
@@ -138,6 +142,7 @@ def _conversation(doc: Doc) -> Conversation:
         header_activity_at=_aware_or_none(doc.get("header_activity_at")),
         flag_reason=doc.get("flag_reason"),
         seen_at=_aware_or_none(doc.get("seen_at")),
+        thread_epoch=int(doc.get("thread_epoch", 0)),
     )
 
 
@@ -251,6 +256,21 @@ def _consent_event(doc: Doc) -> ConsentEvent:
 _LATEST: list[tuple[str, int]] = [("at", DESCENDING), ("seq", DESCENDING)]
 
 
+def _post(doc: Doc) -> SlackPost:
+    return SlackPost(
+        key=doc["_id"],
+        channel=doc["channel"],
+        thread_ts=doc.get("thread_ts"),
+        started_at=_aware(doc["started_at"]),
+        ts=doc.get("ts"),
+        detail=doc.get("detail", ""),
+    )
+
+
+# Posts are looked up only while their job may run again; older records expire.
+POST_RETENTION_SECONDS = 7 * 24 * 3600
+
+
 def _job(doc: Doc) -> Job:
     return Job(
         key=doc["_id"],
@@ -305,6 +325,10 @@ class MongoStore:
     @property
     def _lanes(self) -> AsyncCollection[Any]:
         return self._coll("lanes")
+
+    @property
+    def _posts(self) -> AsyncCollection[Any]:
+        return self._coll("slack_posts")
 
     @property
     def _consent_events(self) -> AsyncCollection[Any]:
@@ -390,6 +414,14 @@ class MongoStore:
             ]
         )
         await consent.create_index([("at", ASCENDING), ("seq", ASCENDING)])  # consent_log
+        posts = self._posts
+        await posts.create_index(
+            [("channel", ASCENDING), ("started_at", ASCENDING)],
+            partialFilterExpression={"ts": None},  # unsettled_posts
+        )
+        await posts.create_index(
+            [("started_at", ASCENDING)], expireAfterSeconds=POST_RETENTION_SECONDS
+        )
 
     async def close(self) -> None:
         await self._client.close()
@@ -611,7 +643,10 @@ class MongoStore:
     async def clear_thread(self, conversation_id: int, thread_ts: str) -> bool:
         result = await self._conversations.update_one(
             {"_id": conversation_id, "slack_thread_ts": thread_ts},
-            {"$set": {"slack_thread_ts": None, "header_activity_at": None}},
+            {
+                "$set": {"slack_thread_ts": None, "header_activity_at": None},
+                "$inc": {"thread_epoch": 1},
+            },
         )
         return result.matched_count == 1
 
@@ -919,8 +954,9 @@ class MongoStore:
         fields: Doc = {"status": status.value}
         if error_code is not None:
             fields["error_code"] = error_code
+        # Only replies the bridge sent have delivery states (not inbound texts' sids).
         doc: Doc | None = await self._messages.find_one_and_update(
-            {"sid": sid, "status": {"$in": older}},
+            {"sid": sid, "direction": Direction.OUTBOUND.value, "status": {"$in": older}},
             {"$set": fields},
             return_document=ReturnDocument.AFTER,
         )
@@ -1033,6 +1069,43 @@ class MongoStore:
     async def consent_log(self) -> list[ConsentEvent]:
         cursor = self._consent_events.find({}, sort=[("at", ASCENDING), ("seq", ASCENDING)])
         return [_consent_event(doc) async for doc in cursor]
+
+    # --- posts into Slack ------------------------------------------------------------
+    async def begin_post(
+        self, key: str, channel: str, thread_ts: str | None, *, at: datetime, detail: str = ""
+    ) -> PostAttempt:
+        fresh: Doc = {
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "started_at": _ms(at),
+            "ts": None,
+            "detail": detail,
+        }
+        before: Doc | None = await self._posts.find_one_and_update(
+            {"_id": key},
+            {"$setOnInsert": fresh},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return PostAttempt(post=_post({"_id": key, **fresh}), resumed=False)
+        return PostAttempt(post=_post(before), resumed=True)
+
+    async def land_post(self, key: str, ts: str) -> bool:
+        result = await self._posts.update_one({"_id": key, "ts": None}, {"$set": {"ts": ts}})
+        return result.matched_count == 1
+
+    async def drop_post(self, key: str, *, started_at: datetime | None = None) -> None:
+        match: Doc = {"_id": key, "ts": None}
+        if started_at is not None:
+            match["started_at"] = _ms(started_at)
+        await self._posts.delete_one(match)
+
+    async def unsettled_posts(self, channel: str) -> list[SlackPost]:
+        cursor = self._posts.find(
+            {"channel": channel, "ts": None}, sort=[("started_at", ASCENDING)]
+        )
+        return [_post(doc) async for doc in cursor]
 
     # --- the outbox -----------------------------------------------------------------
     # Lanes: jobs carry a `seq` from one global counter, and a lane runs its unfinished

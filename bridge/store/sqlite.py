@@ -42,7 +42,9 @@ from bridge.models import (
     NewJob,
     OutboundRecord,
     OutboundReply,
+    PostAttempt,
     SendAttempt,
+    SlackPost,
     Urgency,
     post_job,
     send_job,
@@ -153,7 +155,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
     """,
+    # 4: posts into Slack, recorded before the call (exactly once into Slack), and the
+    # count of a conversation's vanished threads, which names its next parent's post.
+    """
+    CREATE TABLE slack_posts (
+        key TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT,
+        started_at REAL NOT NULL,
+        ts TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX slack_posts_unsettled ON slack_posts (channel, started_at) WHERE ts IS NULL;
+    CREATE INDEX slack_posts_age ON slack_posts (started_at);
+    ALTER TABLE conversations ADD COLUMN thread_epoch INTEGER NOT NULL DEFAULT 0;
+    """,
 )
+
+# Posts are looked up only while their job may run again; older records are pruned.
+POST_RETENTION_SECONDS = 7 * 24 * 3600
+POST_PRUNE_EVERY_SECONDS = 3600
 
 
 def _ts(value: datetime) -> float:
@@ -190,6 +211,7 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         header_activity_at=_dt(row["header_activity_at"]),
         flag_reason=row["flag_reason"],
         seen_at=_dt(row["seen_at"]),
+        thread_epoch=row["thread_epoch"],
     )
 
 
@@ -213,6 +235,17 @@ def _message(row: aiosqlite.Row) -> Message:
         intent=row["intent"],
         urgency=row["urgency"],
         draft=None if row["draft"] is None else MessageDraft.model_validate_json(row["draft"]),
+    )
+
+
+def _post(row: aiosqlite.Row) -> SlackPost:
+    return SlackPost(
+        key=row["key"],
+        channel=row["channel"],
+        thread_ts=row["thread_ts"],
+        started_at=datetime.fromtimestamp(row["started_at"], UTC),
+        ts=row["ts"],
+        detail=row["detail"],
     )
 
 
@@ -260,6 +293,7 @@ class SQLiteStore:
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
         self._inbound = GroupCommit(self._record_inbound_batch)
+        self._pruned_at = 0.0  # when old post records were last pruned (epoch seconds)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -584,7 +618,11 @@ class SQLiteStore:
         self, sid: str, status: DeliveryStatus, error_code: int | None
     ) -> Message | None:
         async with self._tx() as db:
-            row = await _fetchone(db, "SELECT * FROM messages WHERE sid = ?", (sid,))
+            # Only replies the bridge sent have delivery states; a callback naming an
+            # inbound text's sid changes nothing.
+            row = await _fetchone(
+                db, "SELECT * FROM messages WHERE sid = ? AND direction = 'outbound'", (sid,)
+            )
             if row is None:
                 return None
             message = _message(row)
@@ -792,8 +830,8 @@ class SQLiteStore:
     async def clear_thread(self, conversation_id: int, thread_ts: str) -> bool:
         return (
             await self._write(
-                "UPDATE conversations SET slack_thread_ts = NULL, header_activity_at = NULL"
-                " WHERE id = ? AND slack_thread_ts = ?",
+                "UPDATE conversations SET slack_thread_ts = NULL, header_activity_at = NULL,"
+                " thread_epoch = thread_epoch + 1 WHERE id = ? AND slack_thread_ts = ?",
                 (conversation_id, thread_ts),
             )
             == 1
@@ -932,6 +970,55 @@ class SQLiteStore:
             " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields",
             (contact.phone, contact.name, json.dumps(contact.fields)),
         )
+
+    # --- posts into Slack ------------------------------------------------------------
+    async def begin_post(
+        self, key: str, channel: str, thread_ts: str | None, *, at: datetime, detail: str = ""
+    ) -> PostAttempt:
+        async with self._tx() as db:
+            await self._prune_posts(db, at)
+            row = await _fetchone(
+                db,
+                "INSERT INTO slack_posts (key, channel, thread_ts, started_at, detail)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING *",
+                (key, channel, thread_ts, _ts(at), detail),
+            )
+            if row is not None:
+                return PostAttempt(post=_post(row), resumed=False)
+            known = await _fetchone(db, "SELECT * FROM slack_posts WHERE key = ?", (key,))
+        assert known is not None  # the conflict was on this key
+        return PostAttempt(post=_post(known), resumed=True)
+
+    async def _prune_posts(self, db: aiosqlite.Connection, now: datetime) -> None:
+        if _ts(now) - self._pruned_at < POST_PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = _ts(now)
+        await db.execute(
+            "DELETE FROM slack_posts WHERE started_at < ?", (_ts(now) - POST_RETENTION_SECONDS,)
+        )
+
+    async def land_post(self, key: str, ts: str) -> bool:
+        changed = await self._write(
+            "UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, key)
+        )
+        return changed == 1
+
+    async def drop_post(self, key: str, *, started_at: datetime | None = None) -> None:
+        at = None if started_at is None else _ts(started_at)
+        await self._write(
+            "DELETE FROM slack_posts"
+            " WHERE key = ?1 AND ts IS NULL AND (?2 IS NULL OR started_at = ?2)",
+            (key, at),
+        )
+
+    async def unsettled_posts(self, channel: str) -> list[SlackPost]:
+        async with self._lock:
+            rows = await _fetchall(
+                self.db,
+                "SELECT * FROM slack_posts WHERE channel = ? AND ts IS NULL ORDER BY started_at",
+                (channel,),
+            )
+        return [_post(row) for row in rows]
 
     # --- the outbox -----------------------------------------------------------------
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:

@@ -282,10 +282,10 @@ class OutboundPipeline:
     async def cancel_held(self, message_id: str) -> bool:
         return await self._store.cancel_unsent(message_id)
 
-    async def edit(self, channel: str, ts: str, text: str) -> Outcome:
+    async def edit(self, channel: str, ts: str, text: str, *, by: str) -> Outcome:
         message = await self._store.get_message_by_slack_ts(channel, ts)
-        if message is None or message.author is None:
-            return Outcome.NOT_A_CONVERSATION  # edits never start a send
+        if message is None or message.author is None or message.author != by:
+            return Outcome.NOT_A_CONVERSATION  # edits never start a send; only its author's
         if message.status is DeliveryStatus.QUEUED:
             problem = await self._edit_problem(message, text)
             if problem is not None:

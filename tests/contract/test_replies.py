@@ -347,3 +347,12 @@ async def test_a_cancelled_held_reply_cannot_be_released(store: Store) -> None:
     message = await store.get_message(record.message.id)
     assert message is not None
     assert message.status is DeliveryStatus.CANCELLED
+
+
+async def test_a_status_callback_never_touches_an_inbound_text(store: Store) -> None:
+    record = await store.record_inbound(sms("SM" + "b" * 32))
+    assert await store.update_delivery("SM" + "b" * 32, DeliveryStatus.FAILED, 21610) is None
+    message = await store.get_message(record.message.id)
+    assert message is not None
+    assert message.status is DeliveryStatus.RECEIVED
+    assert message.error_code is None

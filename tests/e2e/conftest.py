@@ -28,10 +28,11 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, slack: SlackEmulator) -> None:
         self.env = env
         self.port = free_port()
         self.log = log
+        self.slack = slack
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,16 +52,25 @@ class ServeProcess:
                 try:
                     async with http.get(f"{self.url}/readyz") as r:
                         if r.status == 200:
+                            # Slack's Request URL: where the bridge's own posts echo.
+                            self.slack.echo_url = f"{self.url}/slack/events"
                             return
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
         raise AssertionError("sms-bridge did not become ready")
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
+    async def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the process and wait for it without blocking this loop: the emulators
+        it may still be talking to while it stops run here."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        self.proc.wait(timeout=15)
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                return
+            await asyncio.sleep(0.05)
+        self.proc.kill()
+        raise AssertionError(f"sms-bridge did not stop on signal {sig} within 15 s")
 
 
 @pytest.fixture
@@ -71,17 +81,20 @@ async def serve(
     env = bridge_env(slack, twilio, tmp_path / "bridge.db") | {
         "BRIDGE_JOB_LEASE_SECONDS": "2",
         "BRIDGE_LOG_LEVEL": "warning",
+        # A restart on a busy machine takes seconds: Slack's echo retries outlast it.
+        "BRIDGE_SLACK_ECHO_WAIT_SECONDS": "15",
     }
+    slack.echo_retry_delays = (0.5, 2.0, 5.0, 5.0)
     made: list[ServeProcess] = []
 
     def make(**extra_env: str) -> ServeProcess:
-        made.append(ServeProcess(env | extra_env, tmp_path / "serve.log"))
+        made.append(ServeProcess(env | extra_env, tmp_path / "serve.log", slack))
         return made[-1]
 
     yield make
     for process in made:
         if process.proc is not None and process.proc.poll() is None:
-            process.kill(signal.SIGTERM)
+            await process.kill(signal.SIGTERM)
 
 
 def client(process: ServeProcess, twilio: TwilioEmulator) -> BridgeUnderTest:

@@ -31,6 +31,7 @@ async def test_keywords_consent_and_the_guard(
     )
     twilio.keyword_opt_out = False  # what the bridge does, apart from Twilio's own block
     slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)
     process = serve(BRIDGE_CONFIG=str(config))
     await process.start()
     bridge = client(process, twilio)

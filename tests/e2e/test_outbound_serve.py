@@ -31,6 +31,7 @@ def config_file(tmp_path: Path) -> Path:
 def people(slack: SlackEmulator) -> None:
     slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
     slack.add_user("U0BEN", "ben", "Ben Ode", display_name="Ben")
+    slack.join(INBOX, AGENT, "U0BEN")
 
 
 def ephemerals(slack: SlackEmulator) -> list[str]:
@@ -100,7 +101,7 @@ async def test_a_crash_between_acknowledgement_and_send_still_sends_once(
     thread = await open_thread(bridge, slack, ANA)
     _, acked = await agent_replies(bridge, slack, thread, "survives the crash")
     assert acked.status == 200
-    first.kill(signal.SIGKILL)  # inside the undo window: stored, not yet sent
+    await first.kill(signal.SIGKILL)  # inside the undo window: stored, not yet sent
 
     second = serve(BRIDGE_CONFIG=str(config_file))
     await second.start()
@@ -125,7 +126,7 @@ async def test_a_crash_during_the_twilio_call_never_sends_twice(
     twilio.delay_seconds = 1.0  # the call is in flight when the process dies
     await agent_replies(bridge, slack, thread, "in flight")
     await asyncio.sleep(0.5)
-    first.kill(signal.SIGKILL)
+    await first.kill(signal.SIGKILL)
     # Twilio finishes creating it, answering nobody: only a lookup can know.
     await eventually(lambda: len(twilio.sent) == 1)
     twilio.delay_seconds = 0

@@ -10,12 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bridge.config import BusinessConfig
-from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.slack_emulator import Ephemeral, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from tests.support import (
     AGENT,
@@ -49,6 +48,7 @@ def business_config(request: pytest.FixtureRequest) -> BusinessConfig:
 def quiet_twilio(twilio: TwilioEmulator, slack: SlackEmulator) -> None:
     twilio.keyword_opt_out = False  # the bridge's behaviour alone, not Twilio's block list
     slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)  # only members of the inbox text customers
 
 
 def ephemerals(slack: SlackEmulator) -> list[str]:
@@ -174,12 +174,8 @@ async def test_the_ledger_export_lists_every_change_with_source_and_time(
     assert rows[0]["evidence"] == "STOP"
 
 
-def held_note(slack: SlackEmulator) -> dict[str, Any]:
-    return next(
-        dict(c.args)
-        for c in slack.calls_to("chat.postEphemeral")
-        if not c.failed and "reads like marketing" in str(c.args["text"])
-    )
+def held_note(slack: SlackEmulator) -> Ephemeral:
+    return next(e for e in slack.ephemerals if e.blocks and "reads like marketing" in e.text)
 
 
 async def test_a_promotion_without_marketing_consent_waits_for_the_agent(
@@ -192,13 +188,11 @@ async def test_a_promotion_without_marketing_consent_waits_for_the_agent(
     )
     await eventually(lambda: any("reads like marketing" in t for t in ephemerals(slack)))
     note = held_note(slack)
-    buttons = json.loads(note["blocks"]) if isinstance(note["blocks"], str) else note["blocks"]
-    held_id = buttons[1]["elements"][0]["value"]
+    held_id = note.blocks[1]["elements"][0]["value"]
 
     # Edit as support-only: the modal opens with the text; marketing left in is refused.
-    clicked = await slack.deliver(
-        url, slack.block_action(AGENT, "held_edit", held_id, channel=INBOX), kind="interactive"
-    )
+    edit = slack.block_action(AGENT, "held_edit", held_id, channel=INBOX, message_ts=note.ts)
+    clicked = await slack.deliver(url, edit, kind="interactive")
     assert clicked.status == 200
     await eventually(lambda: AGENT in slack.modals)
     assert "promo code SWEET" in json.dumps(slack.modals[AGENT])
@@ -213,11 +207,13 @@ async def test_a_promotion_without_marketing_consent_waits_for_the_agent(
     # Cancel: nothing is sent, and the note says so.
     await agent_replies(bridge, slack, thread, "Flash sale this weekend, shop now!")
     await eventually(lambda: len([t for t in ephemerals(slack) if "marketing" in t]) == 2)
-    second = [c for c in slack.calls_to("chat.postEphemeral") if "marketing" in str(c.args)][-1]
-    blocks = second.args["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    second = [e for e in slack.ephemerals if e.blocks and "marketing" in e.text][-1]
     cancel = slack.block_action(
-        AGENT, "held_cancel", blocks[1]["elements"][1]["value"], channel=INBOX
+        AGENT,
+        "held_cancel",
+        second.blocks[1]["elements"][1]["value"],
+        channel=INBOX,
+        message_ts=second.ts,
     )
     await slack.deliver(url, cancel, kind="interactive")
     await eventually(lambda: any("Cancelled" in str(r) for r in slack.responses))

@@ -107,7 +107,7 @@ async def test_slack_429_and_500_delay_but_never_lose_or_reorder(
     slack.fail("chat.postMessage", status=500, times=3)
     for n in range(5):
         assert (await bridge.text(ANA, f"text {n}")).status == 200
-    await eventually(lambda: len(thread_texts(slack, "415-555-0123")) == 5, within=15)
+    await eventually(lambda: len(thread_texts(slack, "415-555-0123")) == 5, within=40)
     assert thread_texts(slack, "415-555-0123") == [f"text {n}" for n in range(5)]
     assert len(parents(slack)) == 1
 

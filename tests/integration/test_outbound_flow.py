@@ -41,6 +41,7 @@ def business_config() -> BusinessConfig:
 def people(slack: SlackEmulator) -> None:
     slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
     slack.add_user("U0BEN", "ben", "Ben Ode", display_name="Ben")
+    slack.join(INBOX, AGENT, "U0BEN")  # only members of the inbox text customers
 
 
 async def test_a_reply_is_one_plain_text_sms_from_the_business_number(

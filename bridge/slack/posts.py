@@ -1,0 +1,235 @@
+"""Every post into Slack happens once.
+
+Slack has no idempotency key, so each post is recorded (its key, where, when) before
+the call and its ts after, and carries its key in the message's metadata. A job that
+runs again after a crash, or after an answer it never got, finds the record: landed,
+and only the bookkeeping is left; or unknown, and it finds out before posting again:
+- Slack echoes the app's own posts as `message` events with their metadata: whichever
+  process gets the echo records where the post landed (`landed_echo`);
+- a top-level post (a thread's parent, a report) is looked up in conversations.history,
+  one read covering every unknown post of its channel, as Slack allows apps outside its
+  Marketplace about one such read a minute;
+- a thread reply cannot be read back with a bot token (Slack's conversations.replies
+  needs a user token in channels), so its echo is waited for, as long as Slack keeps
+  retrying an event it could not deliver;
+- but when this process got the doubtful answer itself (a 5xx, a dropped connection)
+  it was listening all along, and Slack's first delivery of the echo would have come:
+  any post then waits for its echo only briefly.
+Only a post certainly not made is made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.models import SlackPost, utcnow
+from bridge.slack.gateway import SlackGateway, ThreadGone, Unconfirmed
+from bridge.store.base import Store
+
+log = structlog.get_logger(__name__)
+
+POST_EVENT = "sms_bridge_post"  # the metadata event type of the bridge's posts
+# An attempt this young may still be on its way (a stalled process, a slow answer):
+# the call's own timeout and a margin.
+IN_FLIGHT_SECONDS = 15.0
+# How often a job waiting for an echo looks again.
+ECHO_POLL_SECONDS = 2.0
+# How long the echo of a post whose doubtful answer this (live) process got may take:
+# Slack delivers events within a second or two.
+PROMPT_ECHO_SECONDS = 20.0
+# Slack's clock and ours: a history read starts this much before the oldest attempt.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+def post_metadata(key: str) -> dict[str, Any]:
+    return {"event_type": POST_EVENT, "event_payload": {"key": key}}
+
+
+def post_key(message: Mapping[str, Any]) -> str | None:
+    """The post key a message of the bridge's carries in its metadata, if any."""
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != POST_EVENT:
+        return None
+    payload = metadata.get("event_payload")
+    key = payload.get("key") if isinstance(payload, Mapping) else None
+    return key if isinstance(key, str) and key else None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a post landed, and what the attempt that landed was told (`detail`)."""
+
+    channel: str
+    ts: str
+    detail: str
+
+
+def _direct(channel: str) -> bool:
+    """A DM (posted to a user ID): no history the bot can read without more scopes."""
+    return channel[:1] in {"U", "W", "D"}
+
+
+class SlackPosts:
+    def __init__(self, store: Store, gateway: SlackGateway, *, echo_wait: float) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._echo_wait = echo_wait
+        self._lookups: dict[str, asyncio.Task[None]] = {}  # history reads, by channel
+        # Keys whose attempt ended here with a doubtful answer: not in flight anywhere.
+        self._doubtful: set[str] = set()
+
+    async def post(
+        self,
+        key: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+        broadcast: bool = False,
+        detail: str = "",
+    ) -> Posted:
+        """Post once under `key`, now or by an earlier attempt (whose `detail` may differ
+        from this one's). Raises `RetryLater` while an earlier attempt's outcome is
+        unknown."""
+        attempt = await self._store.begin_post(key, channel, thread_ts, at=utcnow(), detail=detail)
+        if attempt.resumed:
+            if attempt.post.ts is not None:
+                return Posted(attempt.post.channel, attempt.post.ts, attempt.post.detail)
+            await self._settle(attempt.post)  # returns only when it certainly did not post
+            attempt = await self._store.begin_post(
+                key, channel, thread_ts, at=utcnow(), detail=detail
+            )
+            if attempt.resumed:  # another process began it again meanwhile
+                raise RetryLater("the post was begun again elsewhere", after=1, throttled=True)
+        try:
+            ts = await self._gateway.post_message(
+                channel,
+                text,
+                thread_ts=thread_ts,
+                blocks=blocks,
+                broadcast=broadcast,
+                metadata=post_metadata(key),
+            )
+        except (RetryLater, GiveUp, ThreadGone) as exc:
+            if isinstance(exc, Unconfirmed):
+                self._doubtful.add(key)
+            else:  # Slack answered no: nothing was posted
+                await self._store.drop_post(key, started_at=attempt.post.started_at)
+            raise  # also when cancelled: the next run finds out what landed
+        self._doubtful.discard(key)
+        await self._store.land_post(key, ts)
+        return Posted(channel, ts, detail)
+
+    async def landed_echo(self, message: Mapping[str, Any]) -> bool:
+        """A `message` event of the app's own post: record where it landed. Whether it
+        was such an echo (then it needs nothing else)."""
+        key, ts = post_key(message), message.get("ts")
+        if key is None or not isinstance(ts, str):
+            return False
+        if message.get("bot_id") != await self._gateway.bot_id():
+            return False  # another app's message: its metadata says nothing of ours
+        await self._store.land_post(key, ts)
+        return True
+
+    async def _settle(self, post: SlackPost) -> None:
+        """Return if the attempt certainly did not post (its record is dropped); raise
+        `RetryLater` while that is not known."""
+        age = (utcnow() - post.started_at).total_seconds()
+        ended_here = post.key in self._doubtful
+        if not ended_here and age < IN_FLIGHT_SECONDS:
+            wait = IN_FLIGHT_SECONDS - age
+            raise RetryLater("an earlier attempt may still be posting", after=wait, throttled=True)
+        if post.thread_ts is None and not _direct(post.channel):
+            self._look_up(post.channel)
+            if not ended_here:
+                # The read waits for Slack's pace (about one a minute): look after it.
+                wait = max(2.0, self._gateway.wait_for("conversations.history") + 1)
+                raise RetryLater("looking for an earlier attempt", after=wait, throttled=True)
+        echo_wait = min(PROMPT_ECHO_SECONDS, self._echo_wait) if ended_here else self._echo_wait
+        if age < echo_wait:
+            wait = min(ECHO_POLL_SECONDS, echo_wait - age)
+            raise RetryLater(
+                "waiting for the echo of an earlier attempt", after=wait, throttled=True
+            )
+        log.warning("slack.post_not_echoed", key=post.key, waited=echo_wait)
+        self._doubtful.discard(post.key)
+        await self._store.drop_post(post.key, started_at=post.started_at)
+
+    def _look_up(self, channel: str) -> None:
+        """Read the channel's history once for all its unknown top-level attempts, in
+        the background: the jobs waiting for it hold no worker meanwhile."""
+        running = self._lookups.get(channel)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._read_history(channel), name=f"history:{channel}")
+        self._lookups[channel] = task
+        task.add_done_callback(self._lookup_done)
+
+    def _lookup_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # A failed read settles nothing; the waiting jobs start another one.
+            log.warning("slack.history_lookup_failed", error=str(task.exception()))
+
+    async def _unsettled_top(self, channel: str) -> list[SlackPost]:
+        return [p for p in await self._store.unsettled_posts(channel) if p.thread_ts is None]
+
+    async def _read_history(self, channel: str) -> None:
+        pending = await self._unsettled_top(channel)
+        if not pending:
+            return
+        # One read for all of them: wait until the youngest can no longer be on its way
+        # (an attempt whose doubtful answer came here is not).
+        youngest = max(p.started_at for p in pending)
+        ripe = max(
+            (
+                p.started_at + timedelta(seconds=IN_FLIGHT_SECONDS)
+                for p in pending
+                if p.key not in self._doubtful
+            ),
+            default=utcnow(),
+        )
+        if ripe > utcnow():
+            await asyncio.sleep((ripe - utcnow()).total_seconds())
+            pending = [p for p in await self._unsettled_top(channel) if p.started_at <= youngest]
+            if not pending:
+                return
+        oldest = min(p.started_at for p in pending) - CLOCK_SKEW
+        own = await self._gateway.bot_id()
+        found: dict[str, str] = {}
+        cursor = ""
+        while True:
+            messages, cursor = await self._gateway.history(
+                channel, oldest=_slack_ts(oldest), cursor=cursor
+            )
+            for message in messages:
+                key = post_key(message)
+                if key is not None and message.get("bot_id") == own and "ts" in message:
+                    found.setdefault(key, str(message["ts"]))
+            if not cursor:
+                break
+        for post in pending:
+            if post.key in found:
+                await self._store.land_post(post.key, found[post.key])
+            else:  # not in Slack: post it again
+                await self._store.drop_post(post.key, started_at=post.started_at)
+        log.info("slack.history_lookup", channel=channel, found=len(found), pending=len(pending))
+
+    async def close(self) -> None:
+        for task in self._lookups.values():
+            task.cancel()
+        for task in self._lookups.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _slack_ts(at: datetime) -> str:
+    return f"{at.timestamp():.6f}"

@@ -1,0 +1,171 @@
+"""Every post into Slack happens once: a crash between a post and its bookkeeping, or
+an answer that never came, never shows a text twice or opens a second thread."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bridge.models import utcnow
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.store.base import Store
+from bridge.store.sqlite import SQLiteStore
+from tests.support import INBOX, BridgeUnderTest, eventually, parents, thread_texts
+
+ANA, BEN, CHE = "+14155550123", "+14155550124", "+14155550125"
+
+
+class Killed(Exception):
+    """Stands for the process dying at this point: the write never happens."""
+
+
+class CrashingStore(SQLiteStore):
+    """A store whose named bookkeeping writes fail, as if the process died just after
+    Slack answered the post before them."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.crashes: Counter[str] = Counter()
+
+    async def set_thread(
+        self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
+    ) -> bool:
+        if self.crashes["set_thread"]:
+            self.crashes["set_thread"] -= 1
+            raise Killed("died before storing the parent's ts")
+        return await super().set_thread(conversation_id, channel, thread_ts, replacing=replacing)
+
+    async def set_message_slack_ts(
+        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+    ) -> None:
+        if self.crashes["set_message_slack_ts"]:
+            self.crashes["set_message_slack_ts"] -= 1
+            raise Killed("died before storing the text's ts")
+        await super().set_message_slack_ts(message_id, channel, ts, with_draft=with_draft)
+
+    async def land_post(self, key: str, ts: str) -> bool:
+        if self.crashes["land_post"]:
+            self.crashes["land_post"] -= 1
+            raise Killed("died before recording where the post landed")
+        return await super().land_post(key, ts)
+
+
+@pytest.fixture
+def store_under_test(db_path: Path) -> Store:
+    return CrashingStore(db_path)
+
+
+@pytest.fixture
+def crashes(store_under_test: CrashingStore) -> Counter[str]:
+    return store_under_test.crashes
+
+
+def posted_texts(slack: SlackEmulator) -> Counter[str]:
+    return Counter(r.text for p in parents(slack) for r in slack.replies(INBOX, p.ts))
+
+
+@pytest.mark.parametrize("echoes", [True, False], ids=["echoed", "history"])
+async def test_a_crash_after_posting_a_parent_opens_no_second_thread(
+    bridge: BridgeUnderTest, slack: SlackEmulator, crashes: Counter[str], echoes: bool
+) -> None:
+    if not echoes:  # the echo never comes: conversations.history finds the parent
+        slack.echo_url = None
+    crashes["set_thread"] = 1
+    crashes["land_post"] = 1  # the post's own record of where it landed is lost too
+    assert (await bridge.text(ANA, "hello")).status == 200
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello"], within=30)
+    await bridge.idle()
+    assert thread_texts(slack, "415-555-0123") == ["hello"]
+    assert len(parents(slack)) == 1
+    if not echoes:
+        assert len(slack.calls_to("conversations.history")) == 1
+
+
+async def test_a_crash_after_posting_a_text_shows_it_once(
+    bridge: BridgeUnderTest, slack: SlackEmulator, crashes: Counter[str]
+) -> None:
+    await bridge.text(ANA, "first")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first"])
+    crashes["set_message_slack_ts"] = 1
+    crashes["land_post"] = 1
+    await bridge.text(ANA, "second")
+    await bridge.text(ANA, "third")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first", "second", "third"])
+    await bridge.idle()
+    assert posted_texts(slack) == Counter({"first": 1, "second": 1, "third": 1})
+
+
+async def test_one_history_read_settles_every_unknown_parent_of_the_channel(
+    bridge: BridgeUnderTest, slack: SlackEmulator, crashes: Counter[str]
+) -> None:
+    slack.echo_url = None
+    slack.rate_limit("conversations.history", 1 / 60)  # outside the Marketplace
+    crashes["land_post"] = 3  # each dies right after Slack answered its parent
+    for phone in (ANA, BEN, CHE):
+        assert (await bridge.text(phone, f"hi from {phone}")).status == 200
+    await eventually(lambda: sum(posted_texts(slack).values()) == 3, within=40)
+    await bridge.idle()
+    assert sum(posted_texts(slack).values()) == 3
+    assert len(parents(slack)) == 3
+    assert len(slack.calls_to("conversations.history")) == 1
+    assert slack.rate_limited == 0
+
+
+async def test_a_lost_answer_to_a_post_shows_the_text_once(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    await bridge.text(ANA, "first")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first"])
+    slack.fail("chat.postMessage", status=500, applied=True)  # posted, but answered 500
+    await bridge.text(ANA, "second")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first", "second"])
+    await bridge.idle()
+    assert thread_texts(slack, "415-555-0123") == ["first", "second"]
+    assert len(slack.calls_to("chat.postMessage")) == 3  # parent, first, second: no repeat
+
+
+async def test_a_lost_answer_to_a_parent_opens_no_second_thread(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    slack.echo_url = None
+    slack.fail("chat.postMessage", status=500, applied=True)
+    await bridge.text(ANA, "hello")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello"], within=30)
+    await bridge.idle()
+    assert thread_texts(slack, "415-555-0123") == ["hello"]
+    assert len(parents(slack)) == 1
+
+
+@pytest.mark.parametrize("extra_env", [{"BRIDGE_SLACK_ECHO_WAIT_SECONDS": "1"}])
+async def test_a_post_slack_failed_is_posted_again(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    await bridge.text(ANA, "first")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first"])
+    slack.fail("chat.postMessage", status=500)  # not posted: no echo comes
+    await bridge.text(ANA, "second")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first", "second"])
+    await bridge.idle()
+    assert thread_texts(slack, "415-555-0123") == ["first", "second"]
+
+
+async def test_an_echo_from_another_app_lands_nothing(
+    bridge: BridgeUnderTest, slack: SlackEmulator, store_under_test: CrashingStore
+) -> None:
+    began = await store_under_test.begin_post("text:x@1.0", INBOX, "1.0", at=utcnow())
+    forged = slack.envelope(
+        {
+            "type": "message",
+            "channel": INBOX,
+            "ts": "1.5",
+            "text": "spoof",
+            "bot_id": "B0OTHER",
+            "app_id": "A0OTHER",
+            "metadata": {"event_type": "sms_bridge_post", "event_payload": {"key": "text:x@1.0"}},
+        }
+    )
+    assert (await slack.deliver(f"{bridge.url}/slack/events", forged)).status == 200
+    again = await store_under_test.begin_post("text:x@1.0", INBOX, "1.0", at=began.post.started_at)
+    assert again.post.ts is None
