@@ -190,6 +190,7 @@ async def build_app(
         slack,
         slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst),
         metrics,
+        inbox_channel=settings.slack_inbox_channel,
     )
     posts = SlackPosts(store, gateway, echo_wait=settings.bridge_slack_echo_wait_seconds)
     threads = ThreadKeeper(store, posts, settings.slack_inbox_channel)
@@ -262,6 +263,7 @@ async def build_app(
         JobKind.SEND_SMS: ReplySender(
             store,
             sms_sender,
+            names,
             messaging_service_sid=settings.twilio_messaging_service_sid,
             on_enqueued=waker,
             default_zone=config.business.timezone,

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.phones import InvalidPhone, to_e164
+from bridge.templates import placeholders
 
 
 class ConfigError(Exception):
@@ -273,12 +274,12 @@ class Compliance(Section):
     @field_validator("help_reply", "opt_out_confirmation", "opt_in_confirmation")
     @classmethod
     def _template(cls, value: str) -> str:
-        try:
-            value.format_map(dict.fromkeys(TEMPLATE_FIELDS, ""))
-        except (KeyError, ValueError, IndexError) as exc:
+        unknown = [name for name in placeholders(value) if name not in TEMPLATE_FIELDS]
+        if unknown:
             raise ValueError(
-                f"bad placeholder {exc}; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
-            ) from None
+                f"bad placeholder {{{unknown[0]}}}; use "
+                + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+            )
         return value
 
     @field_validator("numbers")
@@ -426,11 +427,18 @@ class AiSection(Section):
         return override.auto_reply if override and override.auto_reply else self.auto_reply
 
 
+def _canned_text(value: str) -> str:
+    placeholders(value)  # a TemplateError (a ValueError) names what is wrong
+    return value
+
+
 class BusinessConfig(Section):
     business: Business = Field(default_factory=Business)
     compliance: Compliance = Field(default_factory=Compliance)
     slack: SlackSection = Field(default_factory=SlackSection)
-    canned: dict[str, str] = Field(default_factory=dict)
+    canned: dict[str, Annotated[str, Field(max_length=1600), AfterValidator(_canned_text)]] = Field(
+        default_factory=dict
+    )
     knowledge: Knowledge = Field(default_factory=Knowledge)
     ai: AiSection = Field(default_factory=AiSection)
 

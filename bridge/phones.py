@@ -38,6 +38,34 @@ def to_e164(raw: str, *, region: str = "US", strict: bool = False) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Numbers a person texts from: not premium, shared-cost, pager or unknown lines.
+_SUBSCRIBER_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    }
+)
+
+
+def subscriber_number(raw: str, *, region: str = "US") -> str:
+    """A number a subscriber could text from, in E.164: assigned, of a known region,
+    and a mobile, landline or VoIP line (no short codes, no 911, no toll-free)."""
+    text = raw.strip()
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(f"{raw!r} is not a phone number") from None
+    if (
+        not phonenumbers.is_valid_number(parsed)
+        or phonenumbers.number_type(parsed) not in _SUBSCRIBER_TYPES
+    ):
+        raise InvalidPhone(f"{raw!r} is not a phone number a subscriber texts from")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def display(e164: str) -> str:
     """+14155550123 → +1 415-555-0123 (international format, readable anywhere)."""
     try:

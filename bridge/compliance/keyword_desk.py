@@ -25,6 +25,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import Store
+from bridge.templates import fill
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class KeywordDesk:
     async def _answer(
         self, record: InboundRecord, template: str, purpose: MessagePurpose, key: str
     ) -> None:
-        body = template.format_map(self._fields)
+        body = fill(template, self._fields)
         queued = await self._store.record_system_text(
             record.conversation.id, body, purpose, key=key
         )

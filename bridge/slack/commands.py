@@ -12,9 +12,10 @@ from bridge.mrkdwn import clip, slack_time
 from bridge.phones import display
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
 from bridge.slack.names import SlackNames
-from bridge.slack.plain_text import to_plain
+from bridge.slack.plain_text import to_sms
 from bridge.threading.command_desk import CommandDesk, Reply
 from bridge.threading.commands import USAGE, Action, Command, Target, UsageError, parse
+from bridge.threading.mentions import named
 
 PICK_ACTION = "sms_pick"
 # The picker's buttons: Bolt matches a plain string exactly, so the ids need a pattern.
@@ -98,7 +99,9 @@ class SmsCommand:
             await ack(text=f"{exc}\n{USAGE}")
             return
         if parsed.text:  # what Slack escaped and marked up, as the phone should show it
-            plain = await to_plain(parsed.text, self._names.user, self._names.channel)
+            plain = await to_sms(parsed.text, self._names.names_now, self._names.channel)
+            if parsed.action is not Action.SEND:  # a reason, a canned text: named now
+                plain = named(plain, {})
             parsed = parsed.model_copy(update={"text": plain})
         reply = await self._run(parsed, user)
         if reply.picker:

@@ -19,15 +19,21 @@ from bridge.metrics import Metrics
 _GONE = frozenset({"thread_not_found", "message_not_found", "is_archived", "channel_not_found"})
 # Fixable only by an operator; retried so that nothing is lost once they fix it.
 _OPERATOR = {
-    "not_in_channel": "invite the app to the channel set in SLACK_INBOX_CHANNEL",
-    "channel_not_found": "SLACK_INBOX_CHANNEL names no channel the app can see",
-    "is_archived": "the channel in SLACK_INBOX_CHANNEL is archived",
     "invalid_auth": "SLACK_BOT_TOKEN is not valid",
     "token_revoked": "SLACK_BOT_TOKEN was revoked",
     "account_inactive": "SLACK_BOT_TOKEN belongs to a deactivated app",
     "missing_scope": "the Slack app lacks a scope; reinstall it from manifest.yml",
 }
 
+
+# About the channel of the call: the hint names it (and the setting, for the inbox).
+_CHANNEL = {
+    "not_in_channel": "invite the app to {where}",
+    "channel_not_found": "the app cannot see {where}",
+    "is_archived": "{where} is archived",
+}
+# A DM to someone Slack does not know: nobody can fix that by retrying.
+_NO_PERSON = frozenset({"channel_not_found", "user_not_found", "user_disabled"})
 
 # Reads for display run inside Slack's 3-second acknowledgement window.
 LOOKUP_PATIENCE = 1.0
@@ -73,7 +79,15 @@ def slack_rates(post_rate: float, post_burst: int) -> Pacer:
 
 
 class SlackGateway:
-    def __init__(self, client: AsyncWebClient, pacer: Pacer, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        pacer: Pacer,
+        metrics: Metrics,
+        *,
+        inbox_channel: str | None = None,
+    ) -> None:
+        self._inbox = inbox_channel
         self._client = client
         self._pacer = pacer
         self._metrics = metrics
@@ -221,7 +235,9 @@ class SlackGateway:
         try:
             response = await self._client.api_call(method, json=args)
         except SlackApiError as exc:
-            raise self._translate(method, key, exc, thread=thread) from None
+            raise self._translate(
+                method, key, exc, thread=thread, channel=str(args.get("channel") or "")
+            ) from None
         except _NOT_SENT as exc:
             raise RetryLater(f"{method}: {type(exc).__name__}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -229,7 +245,9 @@ class SlackGateway:
         data: dict[str, Any] = response.data  # type: ignore[assignment]
         return data
 
-    def _translate(self, method: str, key: str, exc: SlackApiError, *, thread: bool) -> Exception:
+    def _translate(
+        self, method: str, key: str, exc: SlackApiError, *, thread: bool, channel: str = ""
+    ) -> Exception:
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
         if status == 429 or error == "ratelimited":
@@ -243,4 +261,13 @@ class SlackGateway:
             return ThreadGone(error)
         if error in _OPERATOR:
             return RetryLater(f"{method}: {error}: {_OPERATOR[error]}")
+        if channel[:1] in {"U", "W"} and error in _NO_PERSON:
+            return GiveUp(f"{method}: {error}: Slack has no person {channel} to write to")
+        if error in _CHANNEL:
+            where = (
+                f"the inbox channel {channel} (SLACK_INBOX_CHANNEL)"
+                if channel and channel == self._inbox
+                else f"channel {channel or '(unnamed)'}"
+            )
+            return RetryLater(f"{method}: {error}: {_CHANNEL[error].format(where=where)}")
         return GiveUp(f"{method}: {error or status}")

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bridge.slack.access import InboxAccess
 from bridge.slack.names import SlackNames
-from bridge.slack.plain_text import to_plain
+from bridge.slack.plain_text import to_sms
 from bridge.slack.posts import SlackPosts
 from bridge.threading.outbound import OutboundPipeline, Outcome
 
@@ -57,7 +57,7 @@ class MessageListener:
         await self._posts.landed_echo(echo | {"bot_id": event.get("bot_id")})
 
     async def _plain(self, text: str) -> str:
-        return await to_plain(text, self._names.user, self._names.channel)
+        return await to_sms(text, self._names.names_now, self._names.channel)
 
     async def on_message(self, event: dict[str, Any]) -> None:
         if _from_bot(event):

@@ -3,12 +3,16 @@ SMS, and who may act is checked, without a users.info call per message."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bridge.slack.gateway import SlackGateway
 
 TTL_SECONDS = 3600.0
+# What an acknowledgement may spend on names: Slack allows 3 seconds in all.
+NAME_BUDGET_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class SlackNames:
         self._gateway = gateway
         self._people: dict[str, tuple[float, Person]] = {}
         self._channels: dict[str, tuple[float, str | None]] = {}
+        self._lookups: set[asyncio.Task[str | None]] = set()  # outlasting a budget
 
     async def person(self, user_id: str) -> Person | None:
         """Who it is (an inactive nobody when Slack knows no such user), or None when
@@ -39,6 +44,32 @@ class SlackNames:
         person = _person(data) or Person(user_id, name=None, team=None, active=False)
         self._people[user_id] = (time.monotonic() + TTL_SECONDS, person)
         return person
+
+    async def names_now(
+        self, user_ids: Iterable[str], *, within: float = NAME_BUDGET_SECONDS
+    ) -> dict[str, str]:
+        """The names of these people known within `within`, looked up together; the
+        look-ups still going on then finish in the background, for later."""
+        lookups = {user: asyncio.ensure_future(self.user(user)) for user in set(user_ids)}
+        if not lookups:
+            return {}
+        _, late = await asyncio.wait(lookups.values(), timeout=within)
+        for task in late:
+            self._lookups.add(task)
+            task.add_done_callback(self._lookups.discard)
+        return {
+            user: name
+            for user, task in lookups.items()
+            if task.done()
+            and not task.cancelled()
+            and not task.exception()
+            and (name := task.result())
+        }
+
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        """Names for a reply being sent (`bridge.threading.sending.Directory`): the
+        ones Slack gives now; those it does not are looked up again on the next try."""
+        return await self.names_now(user_ids, within=10.0)
 
     async def user(self, user_id: str) -> str | None:
         person = await self.person(user_id)

@@ -3,10 +3,9 @@ no value is refused by name, rather than texting "Hi ,"."""
 
 from __future__ import annotations
 
-import string
-
 from bridge.config import Business
 from bridge.models import Contact
+from bridge.templates import fill, placeholders
 
 
 class MissingField(ValueError):
@@ -29,14 +28,10 @@ def fields_of(contact: Contact | None, business: Business, phone: str) -> dict[s
     return values
 
 
-def placeholders(template: str) -> list[str]:
-    """The {fields} a template uses; a malformed template raises ValueError."""
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-
-
 def personalise(template: str, contact: Contact | None, business: Business, phone: str) -> str:
     values = fields_of(contact, business, phone)
-    for name in placeholders(template):
+    names = placeholders(template)
+    for name in names:
         if not values.get(name.lower(), "").strip():
             raise MissingField(name)
-    return template.format_map({name: values[name.lower()] for name in placeholders(template)})
+    return fill(template, {name: values[name.lower()] for name in names})

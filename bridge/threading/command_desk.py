@@ -11,7 +11,8 @@ from bridge.models import Contact, Conversation, InboxFilter
 from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.store.base import Store
-from bridge.threading.canned import MissingField, personalise, placeholders
+from bridge.templates import TemplateError, placeholders
+from bridge.threading.canned import MissingField, personalise
 from bridge.threading.commands import USAGE, Action, Command, Target
 from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
@@ -134,8 +135,8 @@ class CommandDesk:
     async def _canned_add(self, command: Command) -> Reply:
         try:
             placeholders(command.text)
-        except ValueError as exc:
-            return Reply(f"That text has a broken placeholder: {exc}.")
+        except TemplateError as exc:
+            return Reply(f"That text has a broken placeholder: {escape(str(exc))}.")
         await self._store.put_canned(str(command.name), command.text)
         return Reply(f"Saved `{command.name}`.")
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from bridge.phones import InvalidPhone, is_phone_text, to_e164
+from bridge.phones import InvalidPhone, is_phone_text, subscriber_number
 
 USAGE = (
     "Usage: `/sms assign <target> @user` · `unassign <target>` · `resolve <target>` · "
@@ -27,6 +27,13 @@ _FIELD = re.compile(r"([a-z_][a-z0-9_]{0,40})=(\"[^\"]*\"|\S*)", re.IGNORECASE)
 _CANNED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}", re.IGNORECASE)
 # A phone number written with spaces spans a few words: "(415) 555 0123".
 _MAX_PHONE_WORDS = 5
+# What a person may type, bounded: every text is stored, shown and maybe texted.
+MAX_COMMAND = 8000
+MAX_REASON = 500  # a flag reason
+MAX_TEXT = 1600  # a text to send or a canned response: what one SMS may carry
+MAX_NAME = 200  # a contact's name
+MAX_FIELD = 500  # a contact field's value
+MAX_FIELDS = 30
 
 
 class Action(StrEnum):
@@ -104,13 +111,20 @@ def _target(words: _Words) -> tuple[Target | None, _Words]:
         if not is_phone_text(candidate):
             continue
         try:
-            return Target(phone=to_e164(candidate, strict=True)), words.after(size)
+            return Target(phone=subscriber_number(candidate)), words.after(size)
         except InvalidPhone:
             continue
     raise UsageError(f"“{words[0]}” is not a phone number or a conversation number like #42.")
 
 
+def _at_most(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise UsageError(f"{what} is at most {limit:,} characters ({len(text):,} given).")
+    return text
+
+
 def parse(text: str) -> Command:
+    _at_most(text, MAX_COMMAND, "A command")
     words = _Words(text, list(re.finditer(r"\S+", text)))
     if not len(words) or words[0].lower() == "help":
         return Command(action=Action.HELP)
@@ -134,11 +148,14 @@ def parse(text: str) -> Command:
         if action is Action.SEND:
             if target is None or target.phone is None or not len(after):
                 raise UsageError("`/sms send` takes a phone number and the text to send.")
-            return Command(action=action, target=target, text=after.rest_text())
+            return Command(
+                action=action, target=target, text=_at_most(after.rest_text(), MAX_TEXT, "A text")
+            )
         if action is Action.CONTACT:
             return Command(action=action, target=target, fields=_fields(after.rest_text()))
         if action is Action.FLAG:
-            return Command(action=action, target=target, text=after.rest_text())
+            reason = _at_most(after.rest_text(), MAX_REASON, "A flag reason")
+            return Command(action=action, target=target, text=reason)
         if len(after):
             raise UsageError(f"`/sms {head}` takes only a target.")
         return Command(action=action, target=target)
@@ -156,7 +173,7 @@ def _canned(words: _Words) -> Command:
             return Command(action=Action.CANNED_REMOVE, name=rest[0].lower())
         if len(rest) < 2:
             raise UsageError("`/sms canned add <name> <text>` needs the text.")
-        text = rest.after(1).rest_text()
+        text = _at_most(rest.after(1).rest_text(), MAX_TEXT, "A canned response")
         return Command(action=Action.CANNED_ADD, name=rest[0].lower(), text=text)
     if not _CANNED_NAME.fullmatch(words[0]):
         raise UsageError(f"“{words[0]}” is not a canned response name.")
@@ -170,4 +187,8 @@ def _fields(text: str) -> dict[str, str]:
     found = {m.group(1).lower(): m.group(2).strip('"') for m in _FIELD.finditer(text)}
     if text and not found:
         raise UsageError("Contact details are written like `name=Ana city=Oakland`.")
+    if len(found) > MAX_FIELDS:
+        raise UsageError(f"A contact has at most {MAX_FIELDS} details.")
+    for name, value in found.items():
+        _at_most(value, MAX_NAME if name == "name" else MAX_FIELD, f"`{name}`")
     return found

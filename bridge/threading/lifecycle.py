@@ -18,9 +18,10 @@ from bridge.models import (
     home_job,
     utcnow,
 )
-from bridge.mrkdwn import mention
+from bridge.mrkdwn import clip, escape, mention
 from bridge.phones import display
 from bridge.store.base import Store
+from bridge.threading.commands import MAX_REASON
 
 
 def note_job(conversation_id: int, text: str, *, broadcast: bool = False) -> NewJob:
@@ -111,7 +112,8 @@ class ConversationDesk:
         self._on_enqueued()
 
     async def flag(self, conversation: Conversation, by: str, reason: str) -> str:
-        history = f"Flagged by {mention(by)}" + (f": {reason}" if reason else "")
+        reason = clip(reason.strip(), MAX_REASON)  # a dialog or the assistant may send more
+        history = f"Flagged by {mention(by)}" + (f": {escape(reason)}" if reason else "")
         patch = ConversationPatch(flagged=True, flag_reason=reason or None)
         await self._change(conversation, patch, history)
         return f"Flagged #{conversation.id}."

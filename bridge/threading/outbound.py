@@ -30,6 +30,7 @@ from bridge.models import (
 from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.store.base import Store
+from bridge.threading.mentions import named
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
 from bridge.threading.send_errors import OPTED_OUT
 
@@ -163,7 +164,8 @@ class OutboundPipeline:
                 f"Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
                 f"out {send_at:%Y-%m-%d %H:%M} UTC.",
             )
-        if (note := cost_note(body)) is not None:
+        # Names still to come count as "@someone": close to what is sent.
+        if (note := cost_note(named(body, {}))) is not None:
             await self.tell(conversation.id, author, note)
         self._wake_at(send_at)  # the send is due when the undo window ends
         return Outcome.QUEUED

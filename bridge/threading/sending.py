@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bridge.compliance.guard import refusal
@@ -26,6 +26,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import Store
+from bridge.threading.mentions import marked, named
 from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
 
@@ -52,6 +53,15 @@ HELD_PATIENCE = 5
 PACING_PATIENCE = 0.5
 
 
+# How long a reply may wait for the names of the people it mentions; then "@someone".
+NAMES_PATIENCE = timedelta(minutes=2)
+
+
+class Directory(Protocol):
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        """The names of these people that can be had now (the rest: later)."""
+
+
 class SmsPort(Protocol):
     def wait_for(self, sender: Sender) -> float:
         """Seconds until this sender may send again (0: now)."""
@@ -68,6 +78,7 @@ class ReplySender:
         self,
         store: Store,
         sms: SmsPort,
+        directory: Directory,
         *,
         messaging_service_sid: str | None,
         on_enqueued: Callable[[], None],
@@ -75,6 +86,7 @@ class ReplySender:
     ) -> None:
         self._store = store
         self._sms = sms
+        self._directory = directory
         self._service = messaging_service_sid
         self._on_enqueued = on_enqueued
         self._zone = default_zone
@@ -100,6 +112,7 @@ class ReplySender:
         conversation = await self._store.get_conversation(queued.conversation_id)
         if conversation is None:
             raise GiveUp(f"conversation {queued.conversation_id} is not in the store")
+        await self._name_mentions(queued)
         sender = self.sender_for(conversation)
         self._wait_for_quiet_hours(queued, conversation)
         self._wait_for_pacing(sender)
@@ -129,6 +142,16 @@ class ReplySender:
             await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
             return
         await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+
+    async def _name_mentions(self, message: Message) -> None:
+        """Fill in the names a reply mentions before it is sent (see `mentions`)."""
+        people = marked(message.body)
+        if not people or message.status is not DeliveryStatus.QUEUED:
+            return
+        names = await self._directory.names(people)
+        if people - names.keys() and utcnow() - message.created_at < NAMES_PATIENCE:
+            raise RetryLater("looking up the names the reply mentions", after=2, throttled=True)
+        await self._store.edit_unsent(message.id, named(message.body, names))
 
     def _wait_for_pacing(self, sender: Sender) -> None:
         """A sender at its rate: hand the worker back until a send slot is near, rather

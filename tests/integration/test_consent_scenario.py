@@ -47,6 +47,13 @@ CONFIG = BusinessConfig.model_validate(
 )
 
 
+class NoMentions:
+    """The directory of a day whose replies mention nobody."""
+
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        return {}
+
+
 class CarrierPhone:
     """The SMS side: records every text that would leave, and blocks like a carrier."""
 
@@ -102,7 +109,9 @@ async def test_thousands_of_mixed_actions_never_text_a_revoked_number(tmp_path: 
         on_enqueued=lambda: None,
     )
     replies = OutboundPipeline(store, ReplyRules(undo_seconds=0), on_enqueued=lambda: None)
-    sender = ReplySender(store, phone, messaging_service_sid=None, on_enqueued=lambda: None)
+    sender = ReplySender(
+        store, phone, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
     sids: list[str] = []
     for step in range(3000):
         action = rng.random()
