@@ -255,7 +255,7 @@ async def build_app(
         appointment_webhook=bool(appointments and appointments.webhook_url),
     )
     handlers: dict[JobKind, Handler] = {
-        JobKind.POST_INBOUND: InboundPoster(store, gateway, threads, media.fetch, drafts),
+        JobKind.POST_INBOUND: InboundPoster(store, posts, threads, media.fetch, drafts),
         JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
         JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
         JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),

@@ -166,6 +166,8 @@ class UploadedFile:
     length: int
     data: bytes | None = None
     title: str | None = None
+    # Where it was shared: channel → [{"ts", "thread_ts"?}], as files.info lists it.
+    shares: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def to_api(self, user: str) -> dict[str, Any]:
         mimetype = mimetypes.guess_type(self.name)[0] or "application/octet-stream"
@@ -176,6 +178,7 @@ class UploadedFile:
             "mimetype": mimetype,
             "size": len(self.data or b""),
             "user": user,
+            "shares": {"public": self.shares} if self.shares else {},
         }
 
 
@@ -294,6 +297,7 @@ class SlackEmulator:
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._file_info,
         }
         self.app = web.Application(client_max_size=MAX_BODY_BYTES)
         self.app.router.add_route("*", "/api/{method}", self._api)
@@ -1140,6 +1144,12 @@ class SlackEmulator:
             "upload_url": f"{req.origin}/upload/v1/{upload.id}",
         }
 
+    def _file_info(self, req: _Request) -> dict[str, Any]:
+        upload = self._files.get(str(req.args.get("file", "")))
+        if upload is None or upload.data is None:
+            raise SlackError("file_not_found")
+        return {"ok": True, "file": upload.to_api(self.bot_user_id)}
+
     def _complete_upload(self, req: _Request) -> dict[str, Any]:
         args = req.args
         entries = _structured(args.get("files"))
@@ -1159,6 +1169,11 @@ class SlackEmulator:
             message = self._bot_message(channel, {}, str(args.get("initial_comment", "")))
             message.files = shared
             self._store(channel, message, parent)
+            for upload in uploads:
+                share = {"ts": message.ts}
+                if message.thread_ts is not None:
+                    share["thread_ts"] = message.thread_ts
+                upload.shares.setdefault(channel.id, []).append(share)
         return {"ok": True, "files": shared}
 
 

@@ -4,6 +4,7 @@ thread gone)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,20 +192,43 @@ class SlackGateway:
             if "already_reacted" not in str(exc):
                 raise
 
-    async def upload_file(
-        self, channel: str, thread_ts: str, *, filename: str, content: bytes
-    ) -> None:
-        """files.getUploadURLExternal + upload + files.completeUploadExternal."""
-        await self._pacer.acquire("files.upload")
+    async def reserve_upload(self, filename: str, length: int) -> tuple[str, str]:
+        """A file to upload (nothing shows until it is shared): its id and upload URL."""
+        args = {"filename": filename, "length": str(length)}
+        data = await self._call("files.getUploadURLExternal", "", args, thread=False, form=True)
+        return str(data["file_id"]), str(data["upload_url"])
+
+    async def send_upload(self, url: str, content: bytes) -> None:
+        """The file's bytes, to the URL `reserve_upload` gave (Slack's file server)."""
+        await self._pacer.acquire("files.upload:")
         self._metrics.slack_calls.labels("files.upload").inc()
         try:
-            await self._client.files_upload_v2(
-                channel=channel, thread_ts=thread_ts, filename=filename, content=content
-            )
-        except SlackApiError as exc:
-            raise self._translate("files.upload", "files.upload", exc, thread=True) from None
+            async with self._client.session.post(  # type: ignore[union-attr]
+                url, data=content, timeout=aiohttp.ClientTimeout(total=60)
+            ) as response:
+                if response.status != 200:
+                    raise RetryLater(f"files.upload: Slack answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"files.upload: {type(exc).__name__}") from None
+
+    async def share_upload(self, file_id: str, channel: str, thread_ts: str, title: str) -> None:
+        """Show an uploaded file in a thread; a lost answer raises `Unconfirmed`."""
+        args = {
+            "files": json.dumps([{"id": file_id, "title": title}]),
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        }
+        await self._call("files.completeUploadExternal", channel, args, thread=True, form=True)
+
+    async def shared_at(self, file_id: str, channel: str, thread_ts: str) -> str | None:
+        """Where a file was shared in this thread (files.info), if it was."""
+        data = await self._call("files.info", "", {"file": file_id}, thread=False, form=True)
+        shares = (data.get("file") or {}).get("shares") or {}
+        for scope in ("public", "private"):
+            for share in (shares.get(scope) or {}).get(channel) or []:
+                if isinstance(share, dict) and share.get("thread_ts") == thread_ts:
+                    return str(share.get("ts"))
+        return None
 
     async def publish_home(self, user: str, view: dict[str, Any]) -> None:
         await self._call("views.publish", "", {"user_id": user, "view": view}, thread=False)
@@ -227,13 +251,17 @@ class SlackGateway:
             return {"ok": False, "error": str(exc)}
 
     async def _call(
-        self, method: str, channel: str, args: dict[str, Any], *, thread: bool
+        self, method: str, channel: str, args: dict[str, Any], *, thread: bool, form: bool = False
     ) -> dict[str, Any]:
+        """`form`: methods that take form fields rather than a JSON body (files.*)."""
         key = f"{method}:{channel}"
         await self._pacer.acquire(key)
         self._metrics.slack_calls.labels(method).inc()
         try:
-            response = await self._client.api_call(method, json=args)
+            if form:
+                response = await self._client.api_call(method, data=args)
+            else:
+                response = await self._client.api_call(method, json=args)
         except SlackApiError as exc:
             raise self._translate(
                 method, key, exc, thread=thread, channel=str(args.get("channel") or "")

@@ -10,8 +10,9 @@ from bridge.delivery.errors import RetryLater
 from bridge.models import Job, KeywordMark, Message
 from bridge.mrkdwn import escape, slack_time
 from bridge.slack.draft_card import with_text
-from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.gateway import ThreadGone
 from bridge.slack.job_message import job_message
+from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.attachments import Fetched, MediaRejected
@@ -49,13 +50,13 @@ class InboundPoster:
     def __init__(
         self,
         store: Store,
-        gateway: SlackGateway,
+        posts: SlackPosts,
         threads: ThreadKeeper,
         fetch_media: FetchMedia,
         drafts: DraftDesk,
     ) -> None:
         self._store = store
-        self._gateway = gateway
+        self._posts = posts
         self._threads = threads
         self._fetch = fetch_media
         self._drafts = drafts
@@ -104,8 +105,12 @@ class InboundPoster:
                 continue
             extension = _EXTENSIONS.get(fetched.content_type, fetched.content_type.split("/")[-1])
             try:
-                await self._gateway.upload_file(
-                    channel, thread_ts, filename=f"mms-{number}.{extension}", content=fetched.data
+                await self._posts.upload(
+                    f"media:{message.id}:{number}@{thread_ts}",
+                    channel,
+                    thread_ts,
+                    filename=f"mms-{number}.{extension}",
+                    content=fetched.data,
                 )
             except ThreadGone:
                 await self._threads.forget(conversation)

@@ -129,6 +129,51 @@ class SlackPosts:
         await self._store.land_post(key, ts)
         return Posted(channel, ts, detail)
 
+    async def upload(
+        self, key: str, channel: str, thread_ts: str, *, filename: str, content: bytes
+    ) -> None:
+        """Share a file in a thread once under `key`. A file carries no metadata, so an
+        earlier attempt of unknown outcome is looked up by its file id (files.info)."""
+        file_id, url = await self._gateway.reserve_upload(filename, len(content))
+        attempt = await self._store.begin_post(key, channel, thread_ts, at=utcnow(), detail=file_id)
+        if attempt.resumed:
+            if attempt.post.ts is not None or await self._shared_before(attempt.post):
+                return  # this run's reserved file is never shared; Slack discards it
+            attempt = await self._store.begin_post(
+                key, channel, thread_ts, at=utcnow(), detail=file_id
+            )
+            if attempt.resumed:
+                raise RetryLater("the upload was begun again elsewhere", after=1, throttled=True)
+        try:
+            await self._gateway.send_upload(url, content)
+            await self._gateway.share_upload(file_id, channel, thread_ts, filename)
+        except (RetryLater, GiveUp, ThreadGone) as exc:
+            if isinstance(exc, Unconfirmed):
+                self._doubtful.add(key)
+            else:
+                await self._store.drop_post(key, started_at=attempt.post.started_at)
+            raise
+        self._doubtful.discard(key)
+        await self._store.land_post(key, file_id)
+
+    async def _shared_before(self, post: SlackPost) -> bool:
+        """Whether an earlier upload attempt shared its file; when it certainly did not,
+        its record is dropped. Raises `RetryLater` while that may still change."""
+        age = (utcnow() - post.started_at).total_seconds()
+        if post.key not in self._doubtful and age < IN_FLIGHT_SECONDS:
+            wait = IN_FLIGHT_SECONDS - age
+            raise RetryLater("an earlier upload may still be going", after=wait, throttled=True)
+        try:
+            ts = await self._gateway.shared_at(post.detail, post.channel, post.thread_ts or "")
+        except GiveUp:
+            ts = None  # Slack has no such file: the upload never finished
+        self._doubtful.discard(post.key)
+        if ts is not None:
+            await self._store.land_post(post.key, ts)
+            return True
+        await self._store.drop_post(post.key, started_at=post.started_at)
+        return False
+
     async def landed_echo(self, message: Mapping[str, Any]) -> bool:
         """A `message` event of the app's own post: record where it landed. Whether it
         was such an echo (then it needs nothing else)."""

@@ -10,9 +10,18 @@ import pytest
 
 from bridge.models import utcnow
 from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
-from tests.support import INBOX, BridgeUnderTest, eventually, parents, thread_texts
+from tests.support import (
+    BUSINESS,
+    INBOX,
+    PUBLIC_URL,
+    BridgeUnderTest,
+    eventually,
+    parents,
+    thread_texts,
+)
 
 ANA, BEN, CHE = "+14155550123", "+14155550124", "+14155550125"
 
@@ -44,6 +53,12 @@ class CrashingStore(SQLiteStore):
             self.crashes["set_message_slack_ts"] -= 1
             raise Killed("died before storing the text's ts")
         await super().set_message_slack_ts(message_id, channel, ts, with_draft=with_draft)
+
+    async def mark_media_posted(self, message_id: str) -> None:
+        if self.crashes["mark_media_posted"]:
+            self.crashes["mark_media_posted"] -= 1
+            raise Killed("died before storing that the pictures were shared")
+        await super().mark_media_posted(message_id)
 
     async def land_post(self, key: str, ts: str) -> bool:
         if self.crashes["land_post"]:
@@ -169,3 +184,46 @@ async def test_an_echo_from_another_app_lands_nothing(
     assert (await slack.deliver(f"{bridge.url}/slack/events", forged)).status == 200
     again = await store_under_test.begin_post("text:x@1.0", INBOX, "1.0", at=began.post.started_at)
     assert again.post.ts is None
+
+
+async def mms(bridge: BridgeUnderTest, twilio: TwilioEmulator, names: list[str]) -> None:
+    media = [
+        (f"{twilio.base_url}{twilio.add_media(name, 'image/png', name.encode())}", "image/png")
+        for name in names
+    ]
+    answer = await twilio.send_inbound(
+        f"{bridge.url}/sms/inbound",
+        public_url=f"{PUBLIC_URL}/sms/inbound",
+        from_=ANA,
+        to=BUSINESS,
+        body="pictures",
+        media=media,
+    )
+    assert answer.status == 200
+
+
+def pictures(slack: SlackEmulator) -> list[str]:
+    return [f["name"] for p in parents(slack) for m in slack.replies(INBOX, p.ts) for f in m.files]
+
+
+async def test_a_picture_whose_answer_was_lost_shows_once(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    slack.fail("files.completeUploadExternal", status=500, applied=True)
+    await mms(bridge, twilio, ["one", "two"])
+    await eventually(lambda: len(pictures(slack)) >= 2, within=30)
+    await bridge.idle()
+    assert sorted(pictures(slack)) == ["mms-1.png", "mms-2.png"]
+
+
+async def test_a_crash_after_sharing_pictures_shows_each_once(
+    bridge: BridgeUnderTest,
+    slack: SlackEmulator,
+    twilio: TwilioEmulator,
+    crashes: Counter[str],
+) -> None:
+    crashes["mark_media_posted"] = 1
+    await mms(bridge, twilio, ["one", "two"])
+    await eventually(lambda: len(pictures(slack)) >= 2, within=30)
+    await bridge.idle()
+    assert sorted(pictures(slack)) == ["mms-1.png", "mms-2.png"]
