@@ -182,9 +182,11 @@ class Sandbox:
         db = self.workdir / f"bridge-{self._bridges}.db"
         settings = self.settings(db) | dict(extra or {})
         child = await start_bridge(settings, self.workdir, profile_to=profile_to)
+        self.slack.echo_url = f"{child.url}/slack/events"  # Slack echoes the bridge's posts
         try:
             yield child, db
         finally:
+            self.slack.echo_url = None
             await child.stop()
 
     def prepare(self, subscriber_of: Sequence[int]) -> Batch:

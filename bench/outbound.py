@@ -217,9 +217,11 @@ class Sandbox:
         db = self.workdir / f"{self.name}.db"
         child = await start_bridge(self.settings(db, config, sms_rate), self.workdir)
         self.twilio.route_webhooks(PUBLIC_URL, child.url)  # status callbacks reach it
+        self.slack.echo_url = f"{child.url}/slack/events"  # Slack echoes the bridge's posts
         try:
             yield child
         finally:
+            self.slack.echo_url = None
             await child.stop()
 
     def tag(self) -> int:

@@ -53,8 +53,12 @@ class MessageListener:
     async def on_metadata(self, event: dict[str, Any]) -> None:
         """The metadata of a post (for apps that subscribe to the bridge's event type):
         the same echo as the post's `message` event."""
-        echo = {"metadata": event.get("metadata"), "ts": event.get("message_ts")}
-        await self._posts.landed_echo(echo | {"bot_id": event.get("bot_id")})
+        echo = {
+            "metadata": event.get("metadata"),
+            "ts": event.get("message_ts"),
+            "bot_id": event.get("bot_id"),
+        }
+        await self._posts.landed_echo(echo)
 
     async def _plain(self, text: str) -> str:
         return await to_sms(text, self._names.names_now, self._names.channel)
