@@ -19,7 +19,7 @@ import structlog
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.metrics import Metrics
 from bridge.models import Job, JobKind, NewJob, utcnow
-from bridge.store.base import Store
+from bridge.store.base import Store, StoreConflict
 
 Handler = Callable[[Job], Awaitable[None]]
 # Farther ahead than this, the regular poll is close enough and no timer is kept.
@@ -151,7 +151,8 @@ class Outbox:
                 self._running.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
         except RetryLater as exc:
             await self._retry(job, exc)
-        except GiveUp as exc:
+        except (GiveUp, StoreConflict) as exc:
+            # A conflict in the store fails the same way on every retry: give up now.
             await self._give_up(job, str(exc))
         except Exception as exc:
             log.exception("outbox.job_crashed", job=job.key, kind=kind)

@@ -40,6 +40,11 @@ class StoreUnavailable(Exception):
     """The store cannot be opened; the message names the setting to fix."""
 
 
+class StoreConflict(Exception):
+    """A write contradicts what the store holds (a key that is another record's):
+    repeating it cannot succeed."""
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, migrate the schema or create indexes; `StoreUnavailable` if not."""
@@ -179,7 +184,8 @@ class Store(Protocol):
     async def begin_send(self, message_id: str) -> SendAttempt | None:
         """Record a send attempt before calling the provider: QUEUED → SENDING
         (resumed=False). A message already SENDING is returned with resumed=True (an
-        attempt whose outcome is unknown); any other state returns None."""
+        attempt whose outcome is unknown); any other state returns None. `began_at`
+        is when the first attempt began, the same for every resumed one."""
 
     async def finish_send(
         self,
@@ -189,7 +195,8 @@ class Store(Protocol):
         sid: str | None = None,
         error_code: int | None = None,
     ) -> Message:
-        """The outcome of an attempt (SENT with the provider's sid, FAILED, BLOCKED)."""
+        """The outcome of an attempt (SENT with the provider's sid, FAILED, BLOCKED).
+        `StoreConflict`, and nothing changes, when the sid is another message's."""
 
     async def update_delivery(
         self, sid: str, status: DeliveryStatus, error_code: int | None

@@ -7,7 +7,8 @@ Collections:
   counters       {_id: "conversations" | "jobs" | "consent_events", n}: allocators
                  ($inc is atomic).
   conversations  {_id: int id, business_number, subscriber, status, ...}.
-  messages       {_id: message id, conversation_id, sid?, body, media, status, ...};
+  messages       {_id: message id, conversation_id, sid?, body, media, status,
+                  send_began_at?, ...};
                  unique by sid and by (slack_channel, slack_ts), each where it is set.
   contacts       {_id: phone, name, fields: [{name, value}]}.
   canned         {_id: name, text}: canned responses.
@@ -73,7 +74,7 @@ from bridge.models import (
     send_job,
     utcnow,
 )
-from bridge.store.base import StoreUnavailable
+from bridge.store.base import StoreConflict, StoreUnavailable
 
 DEFAULT_DATABASE = "sms_bridge"
 
@@ -881,16 +882,22 @@ class MongoStore:
     async def begin_send(self, message_id: str) -> SendAttempt | None:
         doc: Doc | None = await self._messages.find_one_and_update(
             {"_id": message_id, "status": DeliveryStatus.QUEUED.value},
-            {"$set": {"status": DeliveryStatus.SENDING.value}},
+            {"$set": {"status": DeliveryStatus.SENDING.value, "send_began_at": _ms(utcnow())}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
-            return SendAttempt(message=_message(doc), resumed=False)
+            return SendAttempt(
+                message=_message(doc), resumed=False, began_at=_aware(doc["send_began_at"])
+            )
         # Not QUEUED (any more): SENDING is an attempt whose outcome is unknown.
         doc = await self._messages.find_one(
             {"_id": message_id, "status": DeliveryStatus.SENDING.value}
         )
-        return None if doc is None else SendAttempt(message=_message(doc), resumed=True)
+        if doc is None:
+            return None
+        # Sending since before `send_began_at` was recorded: its creation is the bound.
+        began = doc.get("send_began_at") or doc["created_at"]
+        return SendAttempt(message=_message(doc), resumed=True, began_at=_aware(began))
 
     async def finish_send(
         self,
@@ -903,9 +910,12 @@ class MongoStore:
         fields: Doc = {"status": status.value, "error_code": error_code}
         if sid is not None:
             fields["sid"] = sid
-        doc: Doc | None = await self._messages.find_one_and_update(
-            {"_id": message_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
-        )
+        try:
+            doc: Doc | None = await self._messages.find_one_and_update(
+                {"_id": message_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise StoreConflict(f"the sid {sid} is another message's") from None
         if doc is None:
             raise KeyError(message_id)
         return _message(doc)

@@ -48,7 +48,7 @@ from bridge.models import (
     send_job,
     utcnow,
 )
-from bridge.store.base import StoreUnavailable
+from bridge.store.base import StoreConflict, StoreUnavailable
 from bridge.store.batching import GroupCommit
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
@@ -152,6 +152,10 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: counters shared by every process (the day's AI tokens).
     """
     CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
+    """,
+    # 4: when a reply's first send attempt began (see `begin_send`).
+    """
+    ALTER TABLE messages ADD COLUMN send_began_at REAL;
     """,
 )
 
@@ -554,12 +558,18 @@ class SQLiteStore:
                 return None
             message = _message(row)
             if message.status is DeliveryStatus.SENDING:
-                return SendAttempt(message=message, resumed=True)
+                # Sending since before version 4 recorded it: its creation is the bound.
+                began = _dt(row["send_began_at"]) or message.created_at
+                return SendAttempt(message=message, resumed=True, began_at=began)
             if message.status is not DeliveryStatus.QUEUED:
                 return None
-            await db.execute("UPDATE messages SET status = 'sending' WHERE id = ?", (message_id,))
+            now = utcnow()
+            await db.execute(
+                "UPDATE messages SET status = 'sending', send_began_at = ? WHERE id = ?",
+                (_ts(now), message_id),
+            )
         sending = message.model_copy(update={"status": DeliveryStatus.SENDING})
-        return SendAttempt(message=sending, resumed=False)
+        return SendAttempt(message=sending, resumed=False, began_at=now)
 
     async def finish_send(
         self,
@@ -570,11 +580,14 @@ class SQLiteStore:
         error_code: int | None = None,
     ) -> Message:
         async with self._tx() as db:
-            await db.execute(
-                "UPDATE messages SET status = ?, sid = coalesce(?, sid), error_code = ?"
-                " WHERE id = ?",
-                (status.value, sid, error_code, message_id),
-            )
+            try:
+                await db.execute(
+                    "UPDATE messages SET status = ?, sid = coalesce(?, sid), error_code = ?"
+                    " WHERE id = ?",
+                    (status.value, sid, error_code, message_id),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreConflict(f"the sid {sid} is another message's") from None
             row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
         if row is None:
             raise KeyError(message_id)

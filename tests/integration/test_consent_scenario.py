@@ -84,8 +84,8 @@ class CarrierPhone:
     def wait_for(self, sender: Sender) -> float:
         return 0.0
 
-    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
-        return None
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        return []
 
 
 async def test_thousands_of_mixed_actions_never_text_a_revoked_number(tmp_path: Path) -> None:
