@@ -37,7 +37,13 @@ from bridge.models import (
 
 
 class StoreUnavailable(Exception):
-    """The store cannot be opened; the message names the setting to fix."""
+    """The store cannot be opened, or its storage refuses writes now (a full disk, a
+    read-only or damaged file, an unreachable server). The message is one line that
+    names the setting to look at; `reason` says what is wrong in a few words."""
+
+    def __init__(self, message: str, *, reason: str = "unavailable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class StoreConflict(Exception):
@@ -52,7 +58,14 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     async def ping(self) -> bool:
-        """True while the store answers (readiness)."""
+        """True while the store answers and takes writes (readiness)."""
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        """Why the storage refuses writes: set by the first call that failed that way
+        (every call raises `StoreUnavailable` for such a failure), cleared by a small
+        write the store then tries every few seconds, once it succeeds. None while
+        writes work."""
 
     # --- conversations and messages -------------------------------------------------
     async def record_inbound(

@@ -19,6 +19,8 @@ Collections:
                  message, which makes each the one durable write of `record_inbound`
                  and `record_outbound`; so does the send job of `record_system_text`.
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
+  write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
+                 that writes work again.
   consent_events {_id: ObjectId, seq, business_number, subscriber, kind, granted,
                   source, at, evidence, ref}: the consent ledger, insert-only (nothing
                  here updates or deletes it). `seq` is the append order; a string
@@ -39,7 +41,15 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    NotPrimaryError,
+    OperationFailure,
+    PyMongoError,
+    WriteConcernError,
+)
 
 from bridge.models import (
     ConsentEvent,
@@ -75,6 +85,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import StoreConflict, StoreUnavailable
+from bridge.store.health import WriteHealth, watch_refusals
 
 DEFAULT_DATABASE = "sms_bridge"
 
@@ -83,6 +94,7 @@ Doc = dict[str, Any]
 _UNFINISHED = [JobState.PENDING.value, JobState.RUNNING.value]
 
 _DUPLICATE_KEY = 11000
+_OUT_OF_DISK_SPACE = 14031
 
 
 def _ms(value: datetime) -> datetime:
@@ -267,11 +279,32 @@ def _job(doc: Doc) -> Job:
     )
 
 
+def _refusal_of(error: Exception) -> tuple[str, str] | None:
+    """What is wrong and where to look, if `error` means the server takes no writes now."""
+    if isinstance(error, NotPrimaryError):  # before ConnectionFailure: it is one
+        return "not primary", "the replica set has no primary (an election, or members down)"
+    if isinstance(error, ConnectionFailure):
+        return "unreachable", "check that the server runs and that this host reaches it"
+    if isinstance(error, WriteConcernError):
+        return "writes not acknowledged", "too few replica set members acknowledge writes"
+    if isinstance(error, OperationFailure) and error.code == _OUT_OF_DISK_SPACE:
+        return "disk full", "free space on the server's volume"
+    return None
+
+
+@watch_refusals
 class MongoStore:
-    def __init__(self, client: AsyncMongoClient[Any], database: str = DEFAULT_DATABASE) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Any],
+        database: str = DEFAULT_DATABASE,
+        *,
+        probe_seconds: float = 2.0,
+    ) -> None:
         self._client = client
         self._db = client[database]
         self._name = database
+        self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:
@@ -393,14 +426,37 @@ class MongoStore:
         await consent.create_index([("at", ASCENDING), ("seq", ASCENDING)])  # consent_log
 
     async def close(self) -> None:
+        await self._health.close()
         await self._client.close()
 
     async def ping(self) -> bool:
+        if self.refusing is not None:
+            return False
         try:
             await self._db.command("ping")
         except Exception:
             return False
         return True
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        return self._health.refusing
+
+    def _refusal(self, error: Exception) -> StoreUnavailable | None:
+        found = _refusal_of(error)
+        if found is None:
+            return None
+        reason, hint = found
+        detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        return StoreUnavailable(
+            f"MONGODB_URI: database {self._name!r} refuses writes: {reason} ({detail}); {hint}",
+            reason=reason,
+        )
+
+    async def _probe(self) -> None:
+        await self._coll("write_probes").update_one(
+            {"_id": "probe"}, {"$set": {"at": _ms(utcnow())}}, upsert=True
+        )
 
     async def _next(self, counter: str, count: int = 1) -> int:
         """The next number of `counter`; with `count`, the last of that many (the

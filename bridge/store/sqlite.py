@@ -50,6 +50,7 @@ from bridge.models import (
 )
 from bridge.store.base import StoreConflict, StoreUnavailable
 from bridge.store.batching import GroupCommit
+from bridge.store.health import WriteHealth, watch_refusals
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
 # its entry: add the next one.
@@ -157,7 +158,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN send_began_at REAL;
     """,
+    # 5: the row a store that met a refused write rewrites to learn that writes work.
+    """
+    CREATE TABLE write_probes (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    """,
 )
+
+# SQLite's primary result codes that mean the file takes no writes now: what is wrong,
+# and where to look.
+_REFUSALS = {
+    "SQLITE_FULL": ("disk full", "free space on its volume"),
+    "SQLITE_IOERR": (
+        "disk I/O error",
+        "look for a full disk, a file size limit (ulimit -f) or a failing device",
+    ),
+    "SQLITE_READONLY": ("read-only", "make the file, its folder and its volume writable"),
+    "SQLITE_CORRUPT": ("damaged file", "restore it from a backup"),
+    "SQLITE_NOTADB": ("damaged file", "restore it from a backup"),
+    "SQLITE_CANTOPEN": ("cannot open", "the file or its folder is gone or not accessible"),
+}
 
 
 def _ts(value: datetime) -> float:
@@ -255,8 +274,9 @@ async def _fetchone(
         return row
 
 
+@watch_refusals
 class SQLiteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         self._path = str(path)
         self._folder = Path(path).absolute().parent
         self._db: aiosqlite.Connection | None = None
@@ -264,6 +284,7 @@ class SQLiteStore:
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
         self._inbound = GroupCommit(self._record_inbound_batch)
+        self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -306,16 +327,43 @@ class SQLiteStore:
             await self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
 
     async def close(self) -> None:
+        await self._health.close()
         if self._db is not None:
             await self._db.close()
             self._db = None
 
     async def ping(self) -> bool:
+        if self.refusing is not None:
+            return False
         try:
             async with self.db.execute("SELECT 1") as cur:
                 return await cur.fetchone() is not None
         except Exception:
             return False
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        return self._health.refusing
+
+    def _refusal(self, error: Exception) -> StoreUnavailable | None:
+        name = getattr(error, "sqlite_errorname", "") if isinstance(error, sqlite3.Error) else ""
+        found = _REFUSALS.get("_".join(name.split("_")[:2]))  # SQLITE_IOERR_WRITE → SQLITE_IOERR
+        if found is None:
+            return None
+        reason, hint = found
+        return StoreUnavailable(
+            f"BRIDGE_DB_PATH: {self._path} refuses writes: {reason} ({name}); {hint}",
+            reason=reason,
+        )
+
+    async def _probe(self) -> None:
+        # A write, even after a failed one: SQLite rolls a failed transaction back and
+        # the connection stays usable once the storage is.
+        await self._write(
+            "INSERT INTO write_probes (id, at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            (_ts(utcnow()),),
+        )
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
