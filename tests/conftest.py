@@ -11,6 +11,7 @@ from bridge.config import BusinessConfig, load_settings
 from bridge.delivery.outbox import RetryPolicy
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.store.base import Store
 from tests.support import INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env
 
 
@@ -48,18 +49,28 @@ def extra_env() -> dict[str, str]:
 
 
 @pytest.fixture
+def bridge_store() -> Store | None:
+    """A store a test module hands the bridge (None: the one its settings name)."""
+    return None
+
+
+@pytest.fixture
 async def bridge(
     slack: SlackEmulator,
     twilio: TwilioEmulator,
     db_path: Path,
     business_config: BusinessConfig,
     extra_env: dict[str, str],
+    bridge_store: Store | None,
 ) -> AsyncIterator[BridgeUnderTest]:
     """The whole bridge in this process, on a real port, talking to the emulators."""
     env = {k.lower(): v for k, v in (bridge_env(slack, twilio, db_path) | extra_env).items()}
     settings = load_settings(**env)
     app = await build_app(
-        settings, business_config, retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4)
+        settings,
+        business_config,
+        store=bridge_store,
+        retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4),
     )
     runner = web.AppRunner(app)
     await runner.setup()

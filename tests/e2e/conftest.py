@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class ServeProcess:
         self.port = free_port()
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._copier = threading.Thread()
 
     @property
     def url(self) -> str:
@@ -40,13 +42,17 @@ class ServeProcess:
 
     async def start(self) -> None:
         env = os.environ | self.env | {"PORT": str(self.port), "BRIDGE_HOST": "127.0.0.1"}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
-                [SMS_BRIDGE, "serve"], env=env, stdout=log, stderr=log
-            )
+        # Output goes through a pipe, copied to the log here: a file size limit set on
+        # the process (resource.prlimit) then limits its database, never its logs.
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
+            [SMS_BRIDGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self._copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
+        self._copier.start()
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
                 if self.proc.poll() is not None:
+                    self._copier.join(timeout=5)
                     raise AssertionError(f"sms-bridge exited: {self.log.read_text()[-2000:]}")
                 try:
                     async with http.get(f"{self.url}/readyz") as r:
@@ -57,10 +63,18 @@ class ServeProcess:
                 await asyncio.sleep(0.05)
         raise AssertionError("sms-bridge did not become ready")
 
+    def _copy_output(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        with self.log.open("ab") as log:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.proc.wait(timeout=15)
+        self._copier.join(timeout=5)
 
 
 @pytest.fixture
