@@ -30,6 +30,9 @@ _OPERATOR = {
 
 # Reads for display run inside Slack's 3-second acknowledgement window.
 LOOKUP_PATIENCE = 1.0
+# The longest one 429 holds its method in its channel, whatever its Retry-After says
+# (90 s would stall the inbox channel); a 429 again holds again.
+MAX_RETRY_AFTER = 10.0
 
 
 class ThreadGone(Exception):
@@ -121,14 +124,15 @@ class SlackGateway:
         self, channel: str, thread_ts: str, *, filename: str, content: bytes
     ) -> None:
         """files.getUploadURLExternal + upload + files.completeUploadExternal."""
-        await self._pacer.acquire("files.upload")
+        hold = f"files.upload:{channel}"
+        await self._turn("files.upload", "files.upload", hold)
         self._metrics.slack_calls.labels("files.upload").inc()
         try:
             await self._client.files_upload_v2(
                 channel=channel, thread_ts=thread_ts, filename=filename, content=content
             )
         except SlackApiError as exc:
-            raise self._translate("files.upload", "files.upload", exc, thread=True) from None
+            raise self._translate("files.upload", hold, exc, thread=True) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"files.upload: {type(exc).__name__}") from None
 
@@ -152,24 +156,34 @@ class SlackGateway:
     async def _call(
         self, method: str, channel: str, args: dict[str, Any], *, thread: bool
     ) -> dict[str, Any]:
-        key = f"{method}:{channel}"
-        await self._pacer.acquire(key)
+        # Paced per `channel` ("" for the methods Slack limits per workspace); a 429
+        # holds its method in the channel it came from only.
+        hold = f"{method}:{args.get('channel', '')}"
+        await self._turn(method, f"{method}:{channel}", hold)
         self._metrics.slack_calls.labels(method).inc()
         try:
             response = await self._client.api_call(method, json=args)
         except SlackApiError as exc:
-            raise self._translate(method, key, exc, thread=thread) from None
+            raise self._translate(method, hold, exc, thread=thread) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"{method}: {type(exc).__name__}") from None
         data: dict[str, Any] = response.data  # type: ignore[assignment]
         return data
 
-    def _translate(self, method: str, key: str, exc: SlackApiError, *, thread: bool) -> Exception:
+    async def _turn(self, method: str, key: str, hold: str) -> None:
+        """Wait for a pacing token. Held by a 429, the job goes back to the outbox at
+        once instead: a worker waiting here is one the other channels lack."""
+        if (wait := self._pacer.held_for(hold)) > 0:
+            raise RetryLater(f"{method}: rate limited", after=wait, throttled=True)
+        await self._pacer.acquire(key)
+
+    def _translate(self, method: str, hold: str, exc: SlackApiError, *, thread: bool) -> Exception:
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
         if status == 429 or error == "ratelimited":
-            after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            self._pacer.block(key, after)
+            asked = float(exc.response.headers.get("Retry-After", "1") or 1)
+            after = min(asked, MAX_RETRY_AFTER)
+            self._pacer.hold(hold, after)
             self._metrics.slack_ratelimited.labels(method).inc()
             return RetryLater(f"{method}: rate limited", after=after, throttled=True)
         if status >= 500:
