@@ -181,8 +181,7 @@ class SlackGateway:
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
         if status == 429 or error == "ratelimited":
-            asked = float(exc.response.headers.get("Retry-After", "1") or 1)
-            after = min(asked, MAX_RETRY_AFTER)
+            after = min(float(exc.response.headers.get("Retry-After", "1") or 1), MAX_RETRY_AFTER)
             self._pacer.hold(hold, after)
             self._metrics.slack_ratelimited.labels(method).inc()
             return RetryLater(f"{method}: rate limited", after=after, throttled=True)

@@ -98,8 +98,6 @@ def _watched(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
     async def call(self: _Engine, *args: Any, **kwargs: Any) -> T:
         try:
             return await method(self, *args, **kwargs)
-        except StoreUnavailable:
-            raise
         except Exception as exc:
             refusal = self._health.refused(exc)
             if refusal is None:
