@@ -34,7 +34,7 @@ class ServeProcess:
         self.port = free_port()
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
-        self._copier = threading.Thread()
+        self._copier: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -47,12 +47,13 @@ class ServeProcess:
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
             [SMS_BRIDGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
-        self._copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
-        self._copier.start()
+        copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
+        copier.start()
+        self._copier = copier
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
                 if self.proc.poll() is not None:
-                    self._copier.join(timeout=5)
+                    copier.join(timeout=5)
                     raise AssertionError(f"sms-bridge exited: {self.log.read_text()[-2000:]}")
                 try:
                     async with http.get(f"{self.url}/readyz") as r:
@@ -65,8 +66,8 @@ class ServeProcess:
 
     def _copy_output(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        with self.log.open("ab") as log:
-            for line in proc.stdout:
+        with proc.stdout as output, self.log.open("ab") as log:
+            for line in output:
                 log.write(line)
                 log.flush()
 
@@ -74,7 +75,8 @@ class ServeProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.proc.wait(timeout=15)
-        self._copier.join(timeout=5)
+        if self._copier is not None:
+            self._copier.join(timeout=5)
 
 
 @pytest.fixture
