@@ -38,7 +38,8 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 
 async def reply(store: SQLiteStore, ts: str) -> str:
-    """An agent's reply, queued and due now; returns its message id."""
+    """An agent's reply, queued and due now, in the conversation the text opens (the
+    same one every time: the text is stored once); returns its message id."""
     record = await store.record_inbound(
         InboundSms(sid="SMin1", business_number=BUSINESS, subscriber=ANA, body="hi")
     )
