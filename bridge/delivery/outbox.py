@@ -120,8 +120,11 @@ class Outbox:
                     task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancel that comes with a wake, and a stop would wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)

@@ -1,8 +1,10 @@
-"""When the store cannot record an outcome (a key that is another record's), the job
-ends at once and visibly, instead of failing the same way for an hour and a half."""
+"""The outbox and the reply sender when their bookkeeping meets trouble. A store that
+cannot record an outcome (a key that is another record's) ends the job at once and
+visibly, instead of failing the same way for an hour and a half; a stop never hangs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -127,3 +129,11 @@ async def test_a_reply_whose_send_cannot_be_recorded_ends_failed_and_its_author_
     depth = await store.queue_depth()
     assert depth.get(JobKind.TELL_AGENT.value) == 1
     assert depth.get(JobKind.MARK_DELIVERY.value) == 1
+
+
+async def test_a_stop_right_after_a_wake_stops_the_outbox(store: SQLiteStore) -> None:
+    outbox = Outbox(store, {}, Metrics(), poll_seconds=30)
+    await outbox.start()
+    await asyncio.sleep(0.2)  # it found no work and waits for some
+    outbox.wake()  # work stored a moment before the stop: both land in one tick
+    await asyncio.wait_for(outbox.stop(), timeout=5)
