@@ -245,6 +245,9 @@ class SendAttempt(Model):
     message: Message
     # An earlier attempt started and never recorded Twilio's answer: it may have sent.
     resumed: bool
+    # When the first attempt began: a message the provider created before then is
+    # not this reply's.
+    began_at: datetime
 
 
 class SlackPost(Model):

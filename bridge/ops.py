@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bridge.metrics import Metrics
-from bridge.store.base import Store
+from bridge.store.base import Store, StoreUnavailable
 
 
 class OpsEndpoints:
@@ -27,8 +27,16 @@ class OpsEndpoints:
     async def readyz(self, _request: web.Request) -> web.Response:
         if await self._store.ping():
             return web.json_response({"status": "ready"})
+        refusing = self._store.refusing
+        if refusing is not None:
+            status = {"status": f"store refuses writes: {refusing.reason}", "cause": str(refusing)}
+            return web.json_response(status, status=503)
         return web.json_response({"status": "store unreachable"}, status=503)
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        body = self._metrics.render(await self._store.queue_depth())
+        try:
+            depth = await self._store.queue_depth()
+        except StoreUnavailable:
+            depth = {}  # the queue's gauges are left out; the other figures still count
+        body = self._metrics.render(depth)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -50,9 +50,8 @@ def extra_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def store_under_test(db_path: Path) -> Store | None:
-    """A store a test module builds itself (e.g. one that fails on purpose); None: the
-    one the settings name."""
+def bridge_store() -> Store | None:
+    """A store a test module hands the bridge (None: the one its settings name)."""
     return None
 
 
@@ -63,7 +62,7 @@ async def bridge(
     db_path: Path,
     business_config: BusinessConfig,
     extra_env: dict[str, str],
-    store_under_test: Store | None,
+    bridge_store: Store | None,
 ) -> AsyncIterator[BridgeUnderTest]:
     """The whole bridge in this process, on a real port, talking to the emulators."""
     env = {k.lower(): v for k, v in (bridge_env(slack, twilio, db_path) | extra_env).items()}
@@ -71,7 +70,7 @@ async def bridge(
     app = await build_app(
         settings,
         business_config,
-        store=store_under_test,
+        store=bridge_store,
         retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4),
     )
     runner = web.AppRunner(app)

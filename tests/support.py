@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +89,23 @@ async def eventually(check: Callable[[], bool], *, within: float = 10.0) -> None
         await asyncio.sleep(0.02)
 
 
+async def eventually_async(check: Callable[[], Awaitable[bool]], *, within: float = 10.0) -> None:
+    """`eventually`, for a check that has to wait for an answer (an HTTP request)."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
 AGENT = "U0ANA"
+
+
+class NoMentions:
+    """A reply sender's directory when the replies mention nobody."""
+
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        return {}
 
 
 async def open_thread(bridge: BridgeUnderTest, slack: SlackEmulator, phone: str) -> str:

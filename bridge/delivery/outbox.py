@@ -19,7 +19,7 @@ import structlog
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.metrics import Metrics
 from bridge.models import Job, JobKind, NewJob, utcnow
-from bridge.store.base import Store
+from bridge.store.base import Store, StoreConflict, StoreUnavailable
 
 Handler = Callable[[Job], Awaitable[None]]
 # Farther ahead than this, the regular poll is close enough and no timer is kept.
@@ -63,6 +63,7 @@ class Outbox:
         self._owner = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
         self._running: dict[asyncio.Task[None], Job] = {}
+        self._jobs: set[asyncio.Task[None]] = set()  # running, or recording their outcome
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
@@ -90,8 +91,8 @@ class Outbox:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Jobs still running after the grace period keep their lease and run again
         # after it expires: a stop delays work, it never drops it.
-        if self._running:
-            _, pending = await asyncio.wait(list(self._running), timeout=grace)
+        if self._jobs:
+            _, pending = await asyncio.wait(list(self._jobs), timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -106,6 +107,8 @@ class Outbox:
                     jobs = await self._store.claim_jobs(
                         self._owner, now=utcnow(), limit=free, lease_seconds=self._lease
                     )
+                except StoreUnavailable:
+                    jobs = []  # the store logged why, once, and says when it works again
                 except Exception:
                     log.exception("outbox.claim_failed")
                     jobs = []
@@ -113,14 +116,19 @@ class Outbox:
                 for job in jobs:
                     task = asyncio.create_task(self._execute(job), name=f"job:{job.key}")
                     self._running[task] = job
+                    self._jobs.add(task)
                     task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancel that comes with a wake, and a stop would wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
+        self._jobs.discard(task)
 
     async def _heartbeat(self) -> None:
         """Renew the leases of running jobs, so a job that waits on pacing longer than
@@ -131,6 +139,8 @@ class Outbox:
             for task, job in list(self._running.items()):
                 try:
                     kept = await self._store.extend_lease(job, until=until)
+                except StoreUnavailable:
+                    continue  # nobody can take the job over while the store refuses writes
                 except Exception:
                     log.exception("outbox.heartbeat_failed", job=job.key)
                     continue
@@ -151,24 +161,42 @@ class Outbox:
                 self._running.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
         except RetryLater as exc:
             await self._retry(job, exc)
-        except GiveUp as exc:
+        except (GiveUp, StoreConflict) as exc:
+            # A conflict in the store fails the same way on every retry: give up now.
             await self._give_up(job, str(exc))
+        except StoreUnavailable as exc:
+            # Not the job's failure, and logged once by the store: try again soon,
+            # without using up an attempt.
+            run_at = utcnow() + timedelta(seconds=self._policy.delay(1))
+            cause = str(exc)
+            await self._settle(
+                lambda: self._store.retry_job(job, run_at=run_at, error=cause, counted=False),
+                job,
+            )
         except Exception as exc:
             log.exception("outbox.job_crashed", job=job.key, kind=kind)
             await self._retry(job, RetryLater(f"{type(exc).__name__}: {exc}"))
         else:
-            await self._settle(self._store.complete_job(job), job)
+            await self._settle(lambda: self._store.complete_job(job), job)
             self._metrics.jobs.labels(kind, "done").inc()
         finally:
             self.wake()  # this lane's next job may be due now
 
-    async def _settle(self, write: Awaitable[bool], job: Job) -> None:
-        """Record a job's outcome. If the store fails now, the lease runs out and the
-        job runs again: handlers are written to be re-run."""
-        try:
-            await write
-        except Exception:
-            log.exception("outbox.settle_failed", job=job.key)
+    async def _settle(self, write: Callable[[], Awaitable[bool]], job: Job) -> None:
+        """Record a job's outcome, once the store takes writes. If it fails otherwise,
+        the lease runs out and the job runs again: handlers are written to be re-run."""
+        while True:
+            try:
+                await write()
+                return
+            except StoreUnavailable:
+                # The store refuses writes (it logged why, once): keep the outcome until
+                # it takes them again, rather than leave the lease to run out, which
+                # would hold the job's lane up till then and run a finished job again.
+                await asyncio.sleep(self._poll)
+            except Exception:
+                log.exception("outbox.settle_failed", job=job.key)
+                return
 
     async def _retry(self, job: Job, exc: RetryLater) -> None:
         endless = exc.throttled or job.kind is JobKind.REPORT_DEAD
@@ -181,10 +209,12 @@ class Outbox:
         report = log.debug if exc.throttled else log.warning
         report("outbox.retry", job=job.key, attempt=job.attempts, delay=delay, error=str(exc))
         run_at = utcnow() + timedelta(seconds=delay)
-        retried = self._store.retry_job(
-            job, run_at=run_at, error=str(exc), counted=not exc.throttled
+        await self._settle(
+            lambda: self._store.retry_job(
+                job, run_at=run_at, error=str(exc), counted=not exc.throttled
+            ),
+            job,
         )
-        await self._settle(retried, job)
         self.wake_at(run_at)
 
     async def _give_up(self, job: Job, error: str) -> None:

@@ -1,5 +1,6 @@
 """Proactive pacing: token buckets per key (a Slack method and channel, an SMS
-sender), so steady load stays under the platforms' limits instead of provoking 429s."""
+sender), so steady load stays under the platforms' limits instead of provoking 429s;
+and holds, for the keys a platform told to wait."""
 
 from __future__ import annotations
 
@@ -21,13 +22,7 @@ class TokenBucket:
         self._clock = clock
         self._tokens = float(rate.burst)
         self._stamp = clock()
-        self._blocked_until = 0.0
         self._lock = asyncio.Lock()
-
-    def block(self, seconds: float) -> None:
-        """The platform said to wait (Retry-After): nobody takes a token until then."""
-        self._blocked_until = max(self._blocked_until, self._clock() + seconds)
-        self._tokens = 0.0
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._stamp)
@@ -36,11 +31,8 @@ class TokenBucket:
 
     def delay(self) -> float:
         """Seconds until a token is free (0: one is free now). Takes nothing."""
-        now = self._clock()
-        self._refill(now)
-        wait_block = max(0.0, self._blocked_until - now)
-        wait_token = max(0.0, (1.0 - self._tokens) / self._rate.per_second)
-        return max(wait_block, wait_token)
+        self._refill(self._clock())
+        return max(0.0, (1.0 - self._tokens) / self._rate.per_second)
 
     async def acquire(self) -> None:
         # The lock makes waiters take tokens in arrival order.
@@ -59,6 +51,7 @@ class Pacer:
         self._rate_for = rate_for
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
+        self._held_until: dict[str, float] = {}
 
     def bucket(self, key: str) -> TokenBucket:
         found = self._buckets.get(key)
@@ -69,5 +62,12 @@ class Pacer:
     async def acquire(self, key: str) -> None:
         await self.bucket(key).acquire()
 
-    def block(self, key: str, seconds: float) -> None:
-        self.bucket(key).block(seconds)
+    def hold(self, key: str, seconds: float) -> None:
+        """The platform said to wait (Retry-After): `key` is held until then. A hold
+        has its own key, which may be narrower than a bucket's (one channel of a
+        method paced per workspace)."""
+        self._held_until[key] = max(self._held_until.get(key, 0.0), self._clock() + seconds)
+
+    def held_for(self, key: str) -> float:
+        """Seconds until `key` is free of its hold (0: not held)."""
+        return max(0.0, self._held_until.get(key, 0.0) - self._clock())

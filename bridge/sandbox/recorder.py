@@ -36,6 +36,7 @@ class WebhookResponse(NamedTuple):
 
     status: int
     text: str
+    retry_after: str | None = None  # the answer's Retry-After header
 
 
 @dataclass(frozen=True)

@@ -450,7 +450,8 @@ class TwilioEmulator:
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.post(self._reachable(url), data=params, headers=headers) as answer,
             ):
-                return WebhookResponse(answer.status, await answer.text())
+                text = await answer.text()
+                return WebhookResponse(answer.status, text, answer.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Twilio records an unreachable webhook as an error and moves on.
             return WebhookResponse(0, repr(exc))

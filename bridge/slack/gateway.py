@@ -38,6 +38,9 @@ _NO_PERSON = frozenset({"channel_not_found", "user_not_found", "user_disabled"})
 
 # Reads for display run inside Slack's 3-second acknowledgement window.
 LOOKUP_PATIENCE = 1.0
+# The longest one 429 holds its method in its channel, whatever its Retry-After says
+# (90 s would stall the inbox channel); a 429 again holds again.
+MAX_RETRY_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -254,8 +257,10 @@ class SlackGateway:
         self, method: str, channel: str, args: dict[str, Any], *, thread: bool, form: bool = False
     ) -> dict[str, Any]:
         """`form`: methods that take form fields rather than a JSON body (files.*)."""
-        key = f"{method}:{channel}"
-        await self._pacer.acquire(key)
+        # Paced per `channel` ("" for the methods Slack limits per workspace); a 429
+        # holds its method in the channel it came from only.
+        hold = f"{method}:{args.get('channel', '')}"
+        await self._turn(method, f"{method}:{channel}", hold)
         self._metrics.slack_calls.labels(method).inc()
         try:
             if form:
@@ -264,7 +269,7 @@ class SlackGateway:
                 response = await self._client.api_call(method, json=args)
         except SlackApiError as exc:
             raise self._translate(
-                method, key, exc, thread=thread, channel=str(args.get("channel") or "")
+                method, hold, exc, thread=thread, channel=str(args.get("channel") or "")
             ) from None
         except _NOT_SENT as exc:
             raise RetryLater(f"{method}: {type(exc).__name__}") from None
@@ -273,14 +278,21 @@ class SlackGateway:
         data: dict[str, Any] = response.data  # type: ignore[assignment]
         return data
 
+    async def _turn(self, method: str, key: str, hold: str) -> None:
+        """Wait for a pacing token. Held by a 429, the job goes back to the outbox at
+        once instead: a worker waiting here is one the other channels lack."""
+        if (wait := self._pacer.held_for(hold)) > 0:
+            raise RetryLater(f"{method}: rate limited", after=wait, throttled=True)
+        await self._pacer.acquire(key)
+
     def _translate(
-        self, method: str, key: str, exc: SlackApiError, *, thread: bool, channel: str = ""
+        self, method: str, hold: str, exc: SlackApiError, *, thread: bool, channel: str = ""
     ) -> Exception:
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
         if status == 429 or error == "ratelimited":
-            after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            self._pacer.block(key, after)
+            after = min(float(exc.response.headers.get("Retry-After", "1") or 1), MAX_RETRY_AFTER)
+            self._pacer.hold(hold, after)
             self._metrics.slack_ratelimited.labels(method).inc()
             return RetryLater(f"{method}: rate limited", after=after, throttled=True)
         if status >= 500:

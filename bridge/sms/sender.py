@@ -54,9 +54,9 @@ class TwilioSender:
             raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
         return str(created.sid)
 
-    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
-        """The sid of a message like this one created since `since`, if Twilio has one:
-        how an attempt whose answer was lost is resolved without sending twice."""
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        """The sids of messages like this one created since `since`, newest first: how
+        an attempt whose answer was lost is resolved without sending twice."""
         try:
             # Newest first. Not filtered by DateSent: a queued message has none yet.
             found = await self._messages().list_async(to=to, from_=sender.from_number, limit=20)
@@ -65,8 +65,9 @@ class TwilioSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
         earliest = since - timedelta(minutes=1)  # clocks differ a little
-        for message in found:
-            created = message.date_created
-            if message.body == body and (created is None or created >= earliest):
-                return str(message.sid)
-        return None
+        return [
+            str(message.sid)
+            for message in found
+            if message.body == body
+            and (message.date_created is None or message.date_created >= earliest)
+        ]

@@ -14,9 +14,12 @@ from bridge.metrics import Metrics
 from bridge.models import DeliveryStatus, InboundRecord, InboundSms
 from bridge.sms.inbound_form import MalformedForm, parse_inbound
 from bridge.sms.signature import TwilioSignature
+from bridge.store.base import StoreUnavailable
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_FORM_BYTES = 64 * 1024  # a 1600-character body and 10 media URLs fit many times over
+# While the store refuses writes: when to try again (the store probes every few seconds).
+RETRY_AFTER_SECONDS = 5
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,14 @@ class TwilioWebhook(ABC):
         except Rejected as exc:
             log.warning("sms.webhook_rejected", endpoint=self.endpoint, reason=str(exc))
             outcome, response = exc.outcome, web.Response(status=exc.status, text=str(exc))
+        except StoreUnavailable as exc:
+            # Nothing was stored; Twilio tries again. The store logged the cause once.
+            outcome = "unavailable"
+            response = web.Response(
+                status=503,
+                text=f"store unavailable: {exc.reason}",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         self._metrics.webhooks.labels(self.endpoint, outcome).inc()
         self._metrics.webhook_seconds.labels(self.endpoint).observe(time.perf_counter() - started)
         return response

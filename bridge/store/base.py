@@ -39,7 +39,18 @@ from bridge.models import (
 
 
 class StoreUnavailable(Exception):
-    """The store cannot be opened; the message names the setting to fix."""
+    """The store cannot be opened, or its storage refuses writes now (a full disk, a
+    read-only or damaged file, an unreachable server). The message is one line that
+    names the setting to look at; `reason` says what is wrong in a few words."""
+
+    def __init__(self, message: str, *, reason: str = "unavailable") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StoreConflict(Exception):
+    """A write contradicts what the store holds (a key that is another record's):
+    repeating it cannot succeed."""
 
 
 class Store(Protocol):
@@ -49,7 +60,14 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     async def ping(self) -> bool:
-        """True while the store answers (readiness)."""
+        """True while the store answers and takes writes (readiness)."""
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        """Why the storage refuses writes: set by the first call that failed that way
+        (every call raises `StoreUnavailable` for such a failure), cleared by a small
+        write the store then tries every few seconds, once it succeeds. None while
+        writes work."""
 
     # --- conversations and messages -------------------------------------------------
     async def record_inbound(
@@ -182,7 +200,8 @@ class Store(Protocol):
     async def begin_send(self, message_id: str) -> SendAttempt | None:
         """Record a send attempt before calling the provider: QUEUED → SENDING
         (resumed=False). A message already SENDING is returned with resumed=True (an
-        attempt whose outcome is unknown); any other state returns None."""
+        attempt whose outcome is unknown); any other state returns None. `began_at`
+        is when the first attempt began, the same for every resumed one."""
 
     async def finish_send(
         self,
@@ -192,7 +211,8 @@ class Store(Protocol):
         sid: str | None = None,
         error_code: int | None = None,
     ) -> Message:
-        """The outcome of an attempt (SENT with the provider's sid, FAILED, BLOCKED)."""
+        """The outcome of an attempt (SENT with the provider's sid, FAILED, BLOCKED).
+        `StoreConflict`, and nothing changes, when the sid is another message's."""
 
     async def update_delivery(
         self, sid: str, status: DeliveryStatus, error_code: int | None

@@ -7,7 +7,8 @@ Collections:
   counters       {_id: "conversations" | "jobs" | "consent_events", n}: allocators
                  ($inc is atomic).
   conversations  {_id: int id, business_number, subscriber, status, ...}.
-  messages       {_id: message id, conversation_id, sid?, body, media, status, ...};
+  messages       {_id: message id, conversation_id, sid?, body, media, status,
+                  send_began_at?, ...};
                  unique by sid and by (slack_channel, slack_ts), each where it is set.
   contacts       {_id: phone, name, fields: [{name, value}]}.
   canned         {_id: name, text}: canned responses.
@@ -20,6 +21,8 @@ Collections:
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
   slack_posts    {_id: post key, channel, thread_ts, started_at, ts?, detail}: each post
                  into Slack, recorded before the call; kept a week (a TTL index).
+  write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
+                 that writes work again.
   consent_events {_id: ObjectId, seq, business_number, subscriber, kind, granted,
                   source, at, evidence, ref}: the consent ledger, insert-only (nothing
                  here updates or deletes it). `seq` is the append order; a string
@@ -40,7 +43,15 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    NotPrimaryError,
+    OperationFailure,
+    PyMongoError,
+    WriteConcernError,
+)
 
 from bridge.models import (
     ConsentEvent,
@@ -77,7 +88,8 @@ from bridge.models import (
     send_job,
     utcnow,
 )
-from bridge.store.base import StoreUnavailable
+from bridge.store.base import StoreConflict, StoreUnavailable
+from bridge.store.health import WriteHealth, watch_refusals
 
 DEFAULT_DATABASE = "sms_bridge"
 
@@ -86,6 +98,7 @@ Doc = dict[str, Any]
 _UNFINISHED = [JobState.PENDING.value, JobState.RUNNING.value]
 
 _DUPLICATE_KEY = 11000
+_OUT_OF_DISK_SPACE = 14031
 
 
 def _ms(value: datetime) -> datetime:
@@ -286,11 +299,32 @@ def _job(doc: Doc) -> Job:
     )
 
 
+def _refusal_of(error: Exception) -> tuple[str, str] | None:
+    """What is wrong and where to look, if `error` means the server takes no writes now."""
+    if isinstance(error, NotPrimaryError):  # before ConnectionFailure: it is one
+        return "not primary", "the replica set has no primary (an election, or members down)"
+    if isinstance(error, ConnectionFailure):
+        return "unreachable", "check that the server runs and that this host reaches it"
+    if isinstance(error, WriteConcernError):
+        return "writes not acknowledged", "too few replica set members acknowledge writes"
+    if isinstance(error, OperationFailure) and error.code == _OUT_OF_DISK_SPACE:
+        return "disk full", "free space on the server's volume"
+    return None
+
+
+@watch_refusals
 class MongoStore:
-    def __init__(self, client: AsyncMongoClient[Any], database: str = DEFAULT_DATABASE) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Any],
+        database: str = DEFAULT_DATABASE,
+        *,
+        probe_seconds: float = 2.0,
+    ) -> None:
         self._client = client
         self._db = client[database]
         self._name = database
+        self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:
@@ -424,14 +458,37 @@ class MongoStore:
         )
 
     async def close(self) -> None:
+        await self._health.close()
         await self._client.close()
 
     async def ping(self) -> bool:
+        if self.refusing is not None:
+            return False
         try:
             await self._db.command("ping")
         except Exception:
             return False
         return True
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        return self._health.refusing
+
+    def _refusal(self, error: Exception) -> StoreUnavailable | None:
+        found = _refusal_of(error)
+        if found is None:
+            return None
+        reason, hint = found
+        detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        return StoreUnavailable(
+            f"MONGODB_URI: database {self._name!r} refuses writes: {reason} ({detail}); {hint}",
+            reason=reason,
+        )
+
+    async def _probe(self) -> None:
+        await self._coll("write_probes").update_one(
+            {"_id": "probe"}, {"$set": {"at": _ms(utcnow())}}, upsert=True
+        )
 
     async def _next(self, counter: str, count: int = 1) -> int:
         """The next number of `counter`; with `count`, the last of that many (the
@@ -916,16 +973,22 @@ class MongoStore:
     async def begin_send(self, message_id: str) -> SendAttempt | None:
         doc: Doc | None = await self._messages.find_one_and_update(
             {"_id": message_id, "status": DeliveryStatus.QUEUED.value},
-            {"$set": {"status": DeliveryStatus.SENDING.value}},
+            {"$set": {"status": DeliveryStatus.SENDING.value, "send_began_at": _ms(utcnow())}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
-            return SendAttempt(message=_message(doc), resumed=False)
+            return SendAttempt(
+                message=_message(doc), resumed=False, began_at=_aware(doc["send_began_at"])
+            )
         # Not QUEUED (any more): SENDING is an attempt whose outcome is unknown.
         doc = await self._messages.find_one(
             {"_id": message_id, "status": DeliveryStatus.SENDING.value}
         )
-        return None if doc is None else SendAttempt(message=_message(doc), resumed=True)
+        if doc is None:
+            return None
+        # Sending since before `send_began_at` was recorded: its creation is the bound.
+        began = doc.get("send_began_at") or doc["created_at"]
+        return SendAttempt(message=_message(doc), resumed=True, began_at=_aware(began))
 
     async def finish_send(
         self,
@@ -938,9 +1001,12 @@ class MongoStore:
         fields: Doc = {"status": status.value, "error_code": error_code}
         if sid is not None:
             fields["sid"] = sid
-        doc: Doc | None = await self._messages.find_one_and_update(
-            {"_id": message_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
-        )
+        try:
+            doc: Doc | None = await self._messages.find_one_and_update(
+                {"_id": message_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise StoreConflict(f"the sid {sid} is another message's") from None
         if doc is None:
             raise KeyError(message_id)
         return _message(doc)

@@ -50,8 +50,9 @@ from bridge.models import (
     send_job,
     utcnow,
 )
-from bridge.store.base import StoreUnavailable
+from bridge.store.base import StoreConflict, StoreUnavailable
 from bridge.store.batching import GroupCommit
+from bridge.store.health import WriteHealth, watch_refusals
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
 # its entry: add the next one.
@@ -155,7 +156,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
     """,
-    # 4: posts into Slack, recorded before the call (exactly once into Slack), and the
+    # 4: when a reply's first send attempt began (see `begin_send`).
+    """
+    ALTER TABLE messages ADD COLUMN send_began_at REAL;
+    """,
+    # 5: the row a store that met a refused write rewrites to learn that writes work.
+    """
+    CREATE TABLE write_probes (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    """,
+    # 6: posts into Slack, recorded before the call (exactly once into Slack), and the
     # count of a conversation's vanished threads, which names its next parent's post.
     """
     CREATE TABLE slack_posts (
@@ -175,6 +184,20 @@ MIGRATIONS: tuple[str, ...] = (
 # Posts are looked up only while their job may run again; older records are pruned.
 POST_RETENTION_SECONDS = 7 * 24 * 3600
 POST_PRUNE_EVERY_SECONDS = 3600
+
+# SQLite's primary result codes that mean the file takes no writes now: what is wrong,
+# and where to look.
+_REFUSALS = {
+    "SQLITE_FULL": ("disk full", "free space on its volume"),
+    "SQLITE_IOERR": (
+        "disk I/O error",
+        "look for a full disk, a file size limit (ulimit -f) or a failing device",
+    ),
+    "SQLITE_READONLY": ("read-only", "make the file, its folder and its volume writable"),
+    "SQLITE_CORRUPT": ("damaged file", "restore it from a backup"),
+    "SQLITE_NOTADB": ("damaged file", "restore it from a backup"),
+    "SQLITE_CANTOPEN": ("cannot open", "the file or its folder is gone or not accessible"),
+}
 
 
 def _ts(value: datetime) -> float:
@@ -284,8 +307,9 @@ async def _fetchone(
         return row
 
 
+@watch_refusals
 class SQLiteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         self._path = str(path)
         self._folder = Path(path).absolute().parent
         self._db: aiosqlite.Connection | None = None
@@ -294,6 +318,7 @@ class SQLiteStore:
         self._lock = asyncio.Lock()
         self._inbound = GroupCommit(self._record_inbound_batch)
         self._pruned_at = 0.0  # when old post records were last pruned (epoch seconds)
+        self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -336,16 +361,43 @@ class SQLiteStore:
             await self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
 
     async def close(self) -> None:
+        await self._health.close()
         if self._db is not None:
             await self._db.close()
             self._db = None
 
     async def ping(self) -> bool:
+        if self.refusing is not None:
+            return False
         try:
             async with self.db.execute("SELECT 1") as cur:
                 return await cur.fetchone() is not None
         except Exception:
             return False
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        return self._health.refusing
+
+    def _refusal(self, error: Exception) -> StoreUnavailable | None:
+        name = getattr(error, "sqlite_errorname", "") if isinstance(error, sqlite3.Error) else ""
+        found = _REFUSALS.get("_".join(name.split("_")[:2]))  # SQLITE_IOERR_WRITE → SQLITE_IOERR
+        if found is None:
+            return None
+        reason, hint = found
+        return StoreUnavailable(
+            f"BRIDGE_DB_PATH: {self._path} refuses writes: {reason} ({name}); {hint}",
+            reason=reason,
+        )
+
+    async def _probe(self) -> None:
+        # A write, even after a failed one: SQLite rolls a failed transaction back and
+        # the connection stays usable once the storage is.
+        await self._write(
+            "INSERT INTO write_probes (id, at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            (_ts(utcnow()),),
+        )
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -588,12 +640,18 @@ class SQLiteStore:
                 return None
             message = _message(row)
             if message.status is DeliveryStatus.SENDING:
-                return SendAttempt(message=message, resumed=True)
+                # Sending since before version 4 recorded it: its creation is the bound.
+                began = _dt(row["send_began_at"]) or message.created_at
+                return SendAttempt(message=message, resumed=True, began_at=began)
             if message.status is not DeliveryStatus.QUEUED:
                 return None
-            await db.execute("UPDATE messages SET status = 'sending' WHERE id = ?", (message_id,))
+            now = utcnow()
+            await db.execute(
+                "UPDATE messages SET status = 'sending', send_began_at = ? WHERE id = ?",
+                (_ts(now), message_id),
+            )
         sending = message.model_copy(update={"status": DeliveryStatus.SENDING})
-        return SendAttempt(message=sending, resumed=False)
+        return SendAttempt(message=sending, resumed=False, began_at=now)
 
     async def finish_send(
         self,
@@ -604,11 +662,14 @@ class SQLiteStore:
         error_code: int | None = None,
     ) -> Message:
         async with self._tx() as db:
-            await db.execute(
-                "UPDATE messages SET status = ?, sid = coalesce(?, sid), error_code = ?"
-                " WHERE id = ?",
-                (status.value, sid, error_code, message_id),
-            )
+            try:
+                await db.execute(
+                    "UPDATE messages SET status = ?, sid = coalesce(?, sid), error_code = ?"
+                    " WHERE id = ?",
+                    (status.value, sid, error_code, message_id),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreConflict(f"the sid {sid} is another message's") from None
             row = await _fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
         if row is None:
             raise KeyError(message_id)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import structlog
+
 from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
@@ -25,10 +27,12 @@ from bridge.models import (
     thread_note_job,
     utcnow,
 )
-from bridge.store.base import Store
+from bridge.store.base import Store, StoreConflict
 from bridge.threading.mentions import marked, named
 from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,11 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
 
+
+UNRECORDED = (
+    "Marked failed, but it may have gone out: Twilio's message for it is already another"
+    " reply's in the store. Check the conversation before sending it again."
+)
 
 # Looks at a reply caught between release and queueing before leaving it held.
 HELD_PATIENCE = 5
@@ -69,8 +78,8 @@ class SmsPort(Protocol):
     async def send(self, to: str, sender: Sender, body: str) -> str:
         """Send and return the provider's message id; raise `Refused` or `RetryLater`."""
 
-    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
-        """The id of a message like this one created since `since`, if there is one."""
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        """The ids of messages like this one created since `since`, newest first."""
 
 
 class ReplySender:
@@ -128,11 +137,9 @@ class ReplySender:
             await self._finish(message.id, DeliveryStatus.BLOCKED, note=(conversation, why))
             return
         if attempt.resumed:
-            found = await self._sms.find_sent(
-                conversation.subscriber, sender, message.body, since=message.created_at
-            )
+            found = await self._sent_earlier(conversation, sender, message.body, attempt.began_at)
             if found is not None:
-                await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=found)
+                await self._record_sent(message, conversation, found)
                 return
         try:
             sid = await self._sms.send(conversation.subscriber, sender, message.body)
@@ -141,7 +148,28 @@ class ReplySender:
                 await record_carrier_opt_out(self._store, message)
             await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
             return
-        await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+        await self._record_sent(message, conversation, sid)
+
+    async def _sent_earlier(
+        self, conversation: Conversation, sender: Sender, body: str, began_at: datetime
+    ) -> str | None:
+        """The provider's message an earlier attempt of this reply created, if any: one
+        like it, created since that attempt began, that no other message holds (an
+        identical reply a moment before has its own)."""
+        for sid in await self._sms.find_sent(conversation.subscriber, sender, body, began_at):
+            if await self._store.get_message_by_sid(sid) is None:
+                return sid
+        return None
+
+    async def _record_sent(self, message: Message, conversation: Conversation, sid: str) -> None:
+        try:
+            await self._store.finish_send(message.id, DeliveryStatus.SENT, sid=sid)
+        except StoreConflict as exc:
+            # Retrying cannot record it, and the reply must not stay "sending" for good:
+            # it ends failed, its author is told, and the outbox reports the dead job.
+            log.error("sms.send_unrecorded", message=message.id, sid=sid, error=str(exc))
+            await self._finish(message.id, DeliveryStatus.FAILED, note=(conversation, UNRECORDED))
+            raise
 
     async def _name_mentions(self, message: Message) -> None:
         """Fill in the names a reply mentions before it is sent (see `mentions`)."""

@@ -24,6 +24,7 @@ from typing import Any, cast
 import pytest
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import AsyncMongoClient
+from pymongo.errors import NotPrimaryError
 
 from bridge.models import InboundSms
 from bridge.store.base import Store
@@ -65,9 +66,28 @@ async def _yield_then(result: Awaitable[Any]) -> Any:
     return await result
 
 
+# What a refusing server refuses (see `MockClient.refusal`).
+_WRITES = frozenset(
+    {
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "replace_one",
+        "delete_one",
+        "delete_many",
+        "find_one_and_update",
+        "find_one_and_replace",
+        "find_one_and_delete",
+        "bulk_write",
+    }
+)
+
+
 class _MockCollection:
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, client: MockClient) -> None:
         self._inner = inner
+        self._client = client
 
     def aggregate(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         async def run() -> Any:
@@ -80,20 +100,29 @@ class _MockCollection:
         attr = getattr(self._inner, name)
         if not callable(attr):
             return attr
+        refusal = self._client.refusal
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if refusal is not None and name in _WRITES:
+                return _raise(refusal)
             result = attr(*args, **kwargs)
             return _yield_then(result) if inspect.isawaitable(result) else result
 
         return call
 
 
+async def _raise(error: Exception) -> Any:
+    await _yield()
+    raise error
+
+
 class _MockDatabase:
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, client: MockClient) -> None:
         self._inner = inner
+        self._client = client
 
     def __getitem__(self, name: str) -> _MockCollection:
-        return _MockCollection(self._inner[name])
+        return _MockCollection(self._inner[name], self._client)
 
     async def command(self, *args: Any, **kwargs: Any) -> Any:
         await _yield()
@@ -106,9 +135,11 @@ class MockClient:
 
     def __init__(self) -> None:
         self._inner: Any = AsyncMongoMockClient()
+        # Set: every write fails with it, as on a server that cannot take writes.
+        self.refusal: Exception | None = None
 
     def __getitem__(self, name: str) -> _MockDatabase:
-        return _MockDatabase(self._inner[name])
+        return _MockDatabase(self._inner[name], self)
 
     async def close(self) -> None:
         self._inner.close()  # synchronous in Motor (and mongomock)
@@ -129,8 +160,19 @@ def engine(request: pytest.FixtureRequest) -> str:
     return cast(str, request.param)
 
 
+# Stores that refused a write probe often: a test sees them take writes again soon.
+PROBE_SECONDS = 0.05
+
+
 @pytest.fixture
-async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+def mock_client() -> MockClient:
+    return MockClient()
+
+
+@pytest.fixture
+async def new_store(
+    engine: str, tmp_path: Path, mock_client: MockClient
+) -> AsyncIterator[StoreFactory]:
     """Opens stores on one shared backing; each store stands for one process."""
     opened: list[Store] = []
     cleanup: list[Callable[[], Awaitable[None]]] = []
@@ -139,13 +181,13 @@ async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
         path = tmp_path / "bridge.db"
 
         def build() -> Store:
-            return SQLiteStore(path)
+            return SQLiteStore(path, probe_seconds=PROBE_SECONDS)
 
     elif engine == "mongo":
-        client = MockClient()
 
         def build() -> Store:
-            return MongoStore(cast("AsyncMongoClient[Any]", client))
+            client = cast("AsyncMongoClient[Any]", mock_client)
+            return MongoStore(client, probe_seconds=PROBE_SECONDS)
 
     else:
         uri = os.environ.get("MONGODB_URI")
@@ -161,7 +203,8 @@ async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
         cleanup.append(drop)
 
         def build() -> Store:
-            return MongoStore(AsyncMongoClient(uri, serverSelectionTimeoutMS=5000), database)
+            client: AsyncMongoClient[Any] = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
+            return MongoStore(client, database, probe_seconds=PROBE_SECONDS)
 
     async def factory() -> Store:
         store = build()
@@ -179,3 +222,22 @@ async def new_store(engine: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
 @pytest.fixture
 async def store(new_store: StoreFactory) -> Store:
     return await new_store()
+
+
+RefuseWrites = Callable[[Store, bool], Awaitable[None]]
+
+
+@pytest.fixture
+def refuse_writes(engine: str, mock_client: MockClient) -> RefuseWrites:
+    """Make a store's writes fail (True) as on a read-only volume or a replica set
+    without a primary, or work again (False)."""
+
+    async def switch(store: Store, refuse: bool) -> None:
+        if isinstance(store, SQLiteStore):
+            await store.db.execute(f"PRAGMA query_only = {int(refuse)}")
+        elif engine == "mongo":
+            mock_client.refusal = NotPrimaryError("not primary") if refuse else None
+        else:
+            pytest.skip("a real MongoDB server cannot be made to refuse writes here")
+
+    return switch

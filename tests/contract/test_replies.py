@@ -15,8 +15,9 @@ from bridge.models import (
     OutboundReply,
     conversation_lane,
     sms_lane,
+    utcnow,
 )
-from bridge.store.base import Store
+from bridge.store.base import Store, StoreConflict
 from tests.contract.conftest import T0, StoreFactory, sms
 
 SEND_AT = T0 + timedelta(seconds=10)
@@ -228,6 +229,37 @@ async def test_begin_send_records_the_attempt(store: Store) -> None:
     await store.finish_send(message_id, DeliveryStatus.SENT, sid="SMout1")
     assert await store.begin_send(message_id) is None
     assert await store.begin_send("nope") is None
+
+
+async def test_begin_send_says_when_the_first_attempt_began(store: Store) -> None:
+    message_id = await queued(store)
+    before = utcnow() - timedelta(milliseconds=1)  # MongoDB keeps milliseconds
+
+    first = await store.begin_send(message_id)
+    after = utcnow()
+
+    assert first is not None
+    assert before <= first.began_at <= after
+    # Resumed: Twilio may hold a message of that first attempt, never an older one.
+    resumed = await store.begin_send(message_id)
+    assert resumed is not None
+    assert resumed.began_at == first.began_at
+
+
+async def test_finish_send_with_another_messages_sid_is_a_conflict(store: Store) -> None:
+    first = await store.get_message(await sent(store, sid="SMout1"))
+    assert first is not None
+    again = reply(first.conversation_id, "200.2")
+    second = (await store.record_outbound(again, send_at=SEND_AT)).message.id
+    assert await store.begin_send(second) is not None
+
+    with pytest.raises(StoreConflict):
+        await store.finish_send(second, DeliveryStatus.SENT, sid="SMout1")
+
+    unchanged = await store.get_message(second)
+    assert unchanged is not None
+    assert (unchanged.status, unchanged.sid) == (DeliveryStatus.SENDING, None)
+    assert await store.get_message_by_sid("SMout1") == first
 
 
 async def test_begin_send_of_an_inbound_text_is_none(store: Store) -> None:

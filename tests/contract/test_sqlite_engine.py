@@ -44,12 +44,16 @@ async def test_a_database_of_an_earlier_version_is_migrated_and_keeps_its_data(
         "INSERT INTO messages (id, conversation_id, direction, body, created_at)"
         " VALUES ('m1', 1, 'inbound', 'hello', 0)"
     )
+    db.execute(  # a reply whose send attempt was cut short by the upgrade
+        "INSERT INTO messages (id, conversation_id, direction, body, created_at, status)"
+        " VALUES ('m2', 1, 'outbound', 'ok', 60, 'sending')"
+    )
     db.close()
 
     store = SQLiteStore(path)
     await store.open()
     try:
-        [message] = await store.recent_messages(1, limit=5)
+        message, _reply = await store.recent_messages(1, limit=5)
         assert (message.body, message.draft, message.intent) == ("hello", None, None)
         draft = MessageDraft(
             reply="Hi!", confidence=1, escalate=False, engine="offline", state=DraftState.PROPOSED
@@ -58,6 +62,10 @@ async def test_a_database_of_an_earlier_version_is_migrated_and_keeps_its_data(
         assert saved is not None
         assert saved.draft == draft
         assert await store.add_usage("ai_tokens:2026-11-27", 5) == 5
+        attempt = await store.begin_send("m2")
+        assert attempt is not None
+        assert attempt.resumed
+        assert attempt.began_at == attempt.message.created_at  # the bound it had then
         async with store.db.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         assert row is not None

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class ServeProcess:
         self.log = log
         self.slack = slack
         self.proc: subprocess.Popen[bytes] | None = None
+        self._copier: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -41,13 +43,18 @@ class ServeProcess:
 
     async def start(self) -> None:
         env = os.environ | self.env | {"PORT": str(self.port), "BRIDGE_HOST": "127.0.0.1"}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
-                [SMS_BRIDGE, "serve"], env=env, stdout=log, stderr=log
-            )
+        # Output goes through a pipe, copied to the log here: a file size limit set on
+        # the process (resource.prlimit) then limits its database, never its logs.
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
+            [SMS_BRIDGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
+        copier.start()
+        self._copier = copier
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
                 if self.proc.poll() is not None:
+                    copier.join(timeout=5)
                     raise AssertionError(f"sms-bridge exited: {self.log.read_text()[-2000:]}")
                 try:
                     async with http.get(f"{self.url}/readyz") as r:
@@ -60,6 +67,13 @@ class ServeProcess:
                 await asyncio.sleep(0.05)
         raise AssertionError("sms-bridge did not become ready")
 
+    def _copy_output(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        with proc.stdout as output, self.log.open("ab") as log:
+            for line in output:
+                log.write(line)
+                log.flush()
+
     async def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the process and wait for it without blocking this loop: the emulators
         it may still be talking to while it stops run here."""
@@ -67,10 +81,13 @@ class ServeProcess:
         self.proc.send_signal(sig)
         for _ in range(300):
             if self.proc.poll() is not None:
-                return
+                break
             await asyncio.sleep(0.05)
-        self.proc.kill()
-        raise AssertionError(f"sms-bridge did not stop on signal {sig} within 15 s")
+        else:
+            self.proc.kill()
+            raise AssertionError(f"sms-bridge did not stop on signal {sig} within 15 s")
+        if self._copier is not None:
+            await asyncio.to_thread(self._copier.join, 5)
 
 
 @pytest.fixture

@@ -46,13 +46,13 @@ def business_config() -> BusinessConfig:
 
 
 @pytest.fixture
-def store_under_test(db_path: Path) -> Store:
+def bridge_store(db_path: Path) -> Store:
     return SQLiteStore(db_path)
 
 
 @pytest.fixture
-def store(store_under_test: Store) -> Store:
-    return store_under_test
+def store(bridge_store: Store) -> Store:
+    return bridge_store
 
 
 @pytest.fixture(autouse=True)

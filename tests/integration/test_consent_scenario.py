@@ -24,6 +24,7 @@ from bridge.threading.inbound import InboundPipeline
 from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from bridge.threading.sending import Refused, ReplySender, Sender
+from tests.support import NoMentions
 
 BUSINESS = "+14155550100"
 PHONES = [f"+1415555{2000 + n:04d}" for n in range(12)]
@@ -45,13 +46,6 @@ TEXTS = [
 CONFIG = BusinessConfig.model_validate(
     {"business": {"name": "Bakery", "contact": "call us"}, "slack": {"undo_seconds": 0}}
 )
-
-
-class NoMentions:
-    """The directory of a day whose replies mention nobody."""
-
-    async def names(self, user_ids: set[str]) -> dict[str, str]:
-        return {}
 
 
 class CarrierPhone:
@@ -91,8 +85,8 @@ class CarrierPhone:
     def wait_for(self, sender: Sender) -> float:
         return 0.0
 
-    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> str | None:
-        return None
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        return []
 
 
 async def test_thousands_of_mixed_actions_never_text_a_revoked_number(tmp_path: Path) -> None:

@@ -231,6 +231,22 @@ async def test_a_lost_answer_is_resolved_without_a_second_send(
     assert [m.body for m in twilio.sent] == ["exactly once"]
 
 
+async def test_a_reply_like_a_recent_one_is_sent_after_a_twilio_error(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    await agent_replies(bridge, slack, thread, "ok thanks")
+    await eventually(lambda: len(twilio.sent) == 1)
+    twilio.fail(status=500, times=1, endpoint="messages.create")  # nothing sent: a plain error
+    again, _ = await agent_replies(bridge, slack, thread, "ok thanks")
+    # The first "ok thanks" is the first reply's: the retry must not take it for its own.
+    await eventually(lambda: len(twilio.sent) == 2)
+    assert [m.body for m in twilio.sent] == ["ok thanks", "ok thanks"]
+    await twilio.send_status(twilio.sent[1].sid, "delivered")
+    again_ts = again["event"]["ts"]
+    await eventually(lambda: "white_check_mark" in slack.message(INBOX, again_ts).reactions)
+
+
 async def test_long_or_unicode_replies_tell_the_agent_what_they_cost(
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
 ) -> None:

@@ -68,13 +68,13 @@ class CrashingStore(SQLiteStore):
 
 
 @pytest.fixture
-def store_under_test(db_path: Path) -> Store:
+def bridge_store(db_path: Path) -> Store:
     return CrashingStore(db_path)
 
 
 @pytest.fixture
-def crashes(store_under_test: CrashingStore) -> Counter[str]:
-    return store_under_test.crashes
+def crashes(bridge_store: CrashingStore) -> Counter[str]:
+    return bridge_store.crashes
 
 
 def posted_texts(slack: SlackEmulator) -> Counter[str]:
@@ -167,9 +167,9 @@ async def test_a_post_slack_failed_is_posted_again(
 
 
 async def test_an_echo_from_another_app_lands_nothing(
-    bridge: BridgeUnderTest, slack: SlackEmulator, store_under_test: CrashingStore
+    bridge: BridgeUnderTest, slack: SlackEmulator, bridge_store: CrashingStore
 ) -> None:
-    began = await store_under_test.begin_post("text:x@1.0", INBOX, "1.0", at=utcnow())
+    began = await bridge_store.begin_post("text:x@1.0", INBOX, "1.0", at=utcnow())
     forged = slack.envelope(
         {
             "type": "message",
@@ -182,7 +182,7 @@ async def test_an_echo_from_another_app_lands_nothing(
         }
     )
     assert (await slack.deliver(f"{bridge.url}/slack/events", forged)).status == 200
-    again = await store_under_test.begin_post("text:x@1.0", INBOX, "1.0", at=began.post.started_at)
+    again = await bridge_store.begin_post("text:x@1.0", INBOX, "1.0", at=began.post.started_at)
     assert again.post.ts is None
 
 

@@ -1,4 +1,4 @@
-from bridge.delivery.pacing import Rate, TokenBucket
+from bridge.delivery.pacing import Pacer, Rate, TokenBucket
 
 
 class Clock:
@@ -20,13 +20,19 @@ def test_a_burst_then_the_steady_rate() -> None:
     assert bucket.delay() == 0
 
 
-def test_retry_after_blocks_the_key() -> None:
+def test_retry_after_holds_its_key_only() -> None:
     clock = Clock()
-    bucket = TokenBucket(Rate(per_second=100, burst=10), clock)
-    bucket.block(3)
-    assert bucket.delay() == 3
-    clock.now += 3
-    assert bucket.delay() == 0
+    pacer = Pacer(lambda _key: Rate(per_second=100, burst=10), clock)
+    pacer.hold("chat.postMessage:C1", 3)
+    assert pacer.held_for("chat.postMessage:C1") == 3
+    assert pacer.held_for("chat.postMessage:D1") == 0
+    assert pacer.held_for("chat.update:C1") == 0
+    assert pacer.bucket("chat.postMessage:C1").delay() == 0  # pacing goes on as it was
+    clock.now += 1
+    pacer.hold("chat.postMessage:C1", 1)  # a shorter wait never shortens a hold
+    assert pacer.held_for("chat.postMessage:C1") == 2
+    clock.now += 2
+    assert pacer.held_for("chat.postMessage:C1") == 0
 
 
 async def test_acquire_waits_for_a_token() -> None:

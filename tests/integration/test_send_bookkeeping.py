@@ -1,0 +1,141 @@
+"""The outbox and the reply sender when their bookkeeping meets trouble. A store that
+cannot record an outcome (a key that is another record's) ends the job at once and
+visibly, instead of failing the same way for an hour and a half; a stop never hangs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bridge.delivery.outbox import Outbox, RetryPolicy
+from bridge.metrics import Metrics
+from bridge.models import (
+    DeliveryStatus,
+    InboundSms,
+    Job,
+    JobKind,
+    NewJob,
+    OutboundReply,
+    utcnow,
+)
+from bridge.store.base import StoreConflict
+from bridge.store.sqlite import SQLiteStore
+from bridge.threading.sending import ReplySender, Sender
+from tests.support import NoMentions, eventually
+
+BUSINESS = "+14155550100"
+ANA = "+14155550123"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "bridge.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def reply(store: SQLiteStore, ts: str) -> str:
+    """An agent's reply, queued and due now, in the conversation the text opens (the
+    same one every time: the text is stored once); returns its message id."""
+    record = await store.record_inbound(
+        InboundSms(sid="SMin1", business_number=BUSINESS, subscriber=ANA, body="hi")
+    )
+    conversation = record.conversation.id
+    await store.set_thread(conversation, "C1", "100.1", replacing=None)
+    outbound = OutboundReply(
+        conversation_id=conversation, body="ok thanks", author="U1", slack_channel="C1", slack_ts=ts
+    )
+    return (await store.record_outbound(outbound, send_at=utcnow())).message.id
+
+
+async def send_job(store: SQLiteStore, message_id: str) -> Job:
+    jobs = await store.claim_jobs("w", now=utcnow(), limit=10, lease_seconds=30)
+    return next(job for job in jobs if job.message_id == message_id)
+
+
+async def sent_earlier(store: SQLiteStore, sid: str) -> None:
+    first = await reply(store, "200.1")
+    job = await send_job(store, first)
+    assert await store.begin_send(first) is not None
+    await store.finish_send(first, DeliveryStatus.SENT, sid=sid)
+    assert await store.complete_job(job)
+
+
+async def test_a_job_whose_write_conflicts_dies_at_once_and_is_reported(
+    store: SQLiteStore,
+) -> None:
+    await sent_earlier(store, "SMtaken")
+    second = await reply(store, "200.2")
+    assert await store.begin_send(second) is not None
+    attempts: list[int] = []
+    reported: list[Job] = []
+
+    async def record(job: Job) -> None:
+        attempts.append(job.attempts)
+        await store.finish_send(second, DeliveryStatus.SENT, sid="SMtaken")
+
+    async def report(job: Job) -> None:
+        reported.append(job)
+
+    outbox = Outbox(
+        store,
+        {JobKind.SYNC_HEADER: record, JobKind.REPORT_DEAD: report},
+        Metrics(),
+        poll_seconds=0.01,
+        policy=RetryPolicy(first_delay=0.01),
+    )
+    await store.enqueue(NewJob(key="k", kind=JobKind.SYNC_HEADER, lane="l"), run_at=utcnow())
+    await outbox.start()
+    try:
+        await eventually(lambda: bool(reported))
+    finally:
+        await outbox.stop()
+    assert attempts == [1]
+    assert "SMtaken" in (reported[0].note or "")
+
+
+class Phone:
+    """Twilio handing back a sid the store already holds for another reply."""
+
+    def wait_for(self, sender: Sender) -> float:
+        return 0.0
+
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        return "SMtaken"
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        return []
+
+
+async def test_a_reply_whose_send_cannot_be_recorded_ends_failed_and_its_author_is_told(
+    store: SQLiteStore,
+) -> None:
+    await sent_earlier(store, "SMtaken")
+    second = await reply(store, "200.2")
+    job = await send_job(store, second)
+    sender = ReplySender(
+        store, Phone(), NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+
+    with pytest.raises(StoreConflict):  # the outbox reports the dead job
+        await sender(job)
+
+    message = await store.get_message(second)
+    assert message is not None
+    assert message.status is DeliveryStatus.FAILED
+    depth = await store.queue_depth()
+    assert depth.get(JobKind.TELL_AGENT.value) == 1
+    assert depth.get(JobKind.MARK_DELIVERY.value) == 1
+
+
+async def test_a_stop_right_after_a_wake_stops_the_outbox(store: SQLiteStore) -> None:
+    outbox = Outbox(store, {}, Metrics(), poll_seconds=30)
+    await outbox.start()
+    await asyncio.sleep(0.2)  # it found no work and waits for some
+    outbox.wake()  # work stored a moment before the stop: both land in one tick
+    await asyncio.wait_for(outbox.stop(), timeout=5)

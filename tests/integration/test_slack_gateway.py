@@ -1,0 +1,95 @@
+"""The Slack gateway against the Slack emulator: what one 429 holds up, and how long."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+import aiohttp
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.delivery.errors import RetryLater
+from bridge.delivery.pacing import Pacer, Rate
+from bridge.metrics import Metrics
+from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.slack.gateway import MAX_RETRY_AFTER, SlackGateway
+from tests.support import INBOX
+
+T = TypeVar("T")
+OTHER, BEN = "C0OTHER", "U0BEN"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def gateway(slack: SlackEmulator, clock: Clock) -> AsyncIterator[SlackGateway]:
+    slack.add_channel(OTHER, "other")
+    slack.add_user(BEN, "ben", "Ben Ode")
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(
+            token=slack.token, base_url=f"{slack.base_url}/api/", session=session
+        )
+        # Rates that never make these few calls wait: only holds are tested here.
+        yield SlackGateway(client, Pacer(lambda _key: Rate(1000, 100), clock), Metrics())
+
+
+async def soon(call: Awaitable[T]) -> T:
+    """The call, which must not wait out a hold (Slack's 90 s, say)."""
+    return await asyncio.wait_for(call, timeout=5)
+
+
+async def test_a_429_holds_its_method_in_its_channel_for_the_cap_at_most(
+    gateway: SlackGateway, slack: SlackEmulator, clock: Clock
+) -> None:
+    card = await gateway.post_message(INBOX, "card")
+    slack.fail("chat.postMessage", status=429, retry_after=90)
+
+    with pytest.raises(RetryLater) as limited:
+        await soon(gateway.post_message(INBOX, "text", thread_ts=card))
+    assert limited.value.throttled
+    assert limited.value.after == MAX_RETRY_AFTER < 90
+    asked = len(slack.calls_to("chat.postMessage"))
+    with pytest.raises(RetryLater):  # held: handed back at once, Slack not asked
+        await soon(gateway.post_message(INBOX, "another text", thread_ts=card))
+    assert len(slack.calls_to("chat.postMessage")) == asked
+
+    # Other channels and other methods go on.
+    await soon(gateway.post_message(BEN, "a DM"))
+    await soon(gateway.update_message(INBOX, card, "card, updated", []))
+    await soon(gateway.add_reaction(INBOX, card, "eyes"))
+
+    clock.now += MAX_RETRY_AFTER
+    await soon(gateway.post_message(INBOX, "text", thread_ts=card))
+    # A 429 again holds again.
+    slack.fail("chat.postMessage", status=429, retry_after=90)
+    for _ in range(2):
+        with pytest.raises(RetryLater):
+            await soon(gateway.post_message(INBOX, "more", thread_ts=card))
+    assert [r.text for r in slack.replies(INBOX, card)] == ["text"]
+
+
+async def test_a_429_of_a_workspace_paced_method_holds_one_channel(
+    gateway: SlackGateway, slack: SlackEmulator
+) -> None:
+    here = await gateway.post_message(INBOX, "card")
+    there = await gateway.post_message(OTHER, "elsewhere")
+    slack.fail("chat.update", status=429, retry_after=30)
+
+    with pytest.raises(RetryLater):
+        await soon(gateway.update_message(INBOX, here, "card, updated", []))
+    with pytest.raises(RetryLater):
+        await soon(gateway.update_message(INBOX, here, "card, updated", []))
+    await soon(gateway.update_message(OTHER, there, "elsewhere, updated", []))
