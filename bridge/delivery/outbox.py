@@ -116,8 +116,11 @@ class Outbox:
                     task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
+                # Not wait_for: on Python 3.11 it swallows a stop() that lands as a wake
+                # does, and this loop would never end.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
