@@ -62,7 +62,8 @@ class Outbox:
         self._policy = policy
         self._owner = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
-        self._running: dict[asyncio.Task[None], Job] = {}
+        self._running: dict[asyncio.Task[None], Job] = {}  # jobs whose handler runs
+        self._jobs: set[asyncio.Task[None]] = set()  # those and jobs recording an outcome
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
@@ -89,12 +90,18 @@ class Outbox:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Jobs still running after the grace period keep their lease and run again
-        # after it expires: a stop delays work, it never drops it.
-        if self._running:
-            _, pending = await asyncio.wait(list(self._running), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        # after it expires: a stop delays work, it never drops it. Jobs recording their
+        # outcome are waited for too: the store is closed next.
+        if not self._jobs:
+            return
+        _, pending = await asyncio.wait(list(self._jobs), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            # A client library may not heed a cancel at once: the stop still ends.
+            _, ignored = await asyncio.wait(pending, timeout=grace)
+            if ignored:
+                log.warning("outbox.stop_left_jobs", jobs=[t.get_name() for t in ignored])
 
     async def _loop(self) -> None:
         while True:
@@ -113,6 +120,7 @@ class Outbox:
                 for job in jobs:
                     task = asyncio.create_task(self._execute(job), name=f"job:{job.key}")
                     self._running[task] = job
+                    self._jobs.add(task)
                     task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
@@ -124,6 +132,7 @@ class Outbox:
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
+        self._jobs.discard(task)
 
     async def _heartbeat(self) -> None:
         """Renew the leases of running jobs, so a job that waits on pacing longer than
