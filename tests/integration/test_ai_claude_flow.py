@@ -24,7 +24,7 @@ from tests.integration.test_ai_drafts import (
     has_block,
     thread,
 )
-from tests.support import AGENT, INBOX, BridgeUnderTest, eventually
+from tests.support import AGENT, INBOX, BridgeUnderTest, bounded, eventually
 
 ANSWER = {
     "reply": "Yes! Gluten-free loaves every Friday; order by Wednesday noon.",
@@ -43,7 +43,7 @@ async def claude() -> AsyncIterator[AnthropicEmulator]:
     emulator = AnthropicEmulator()
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ from tests.support import (
     AGENT,
     BUSINESS,
     INBOX,
+    SHUTDOWN_SECONDS,
     BridgeUnderTest,
+    bounded,
     eventually,
     parents,
     slash,
@@ -333,12 +335,12 @@ class TestTools:
         app = web.Application()
         app.router.add_get("/orders/{order}", order)
         app.router.add_post("/appointments", appointment)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         yield f"http://127.0.0.1:{runner.addresses[0][1]}", received
-        await runner.cleanup()
+        await bounded(runner.cleanup())
 
     @pytest.fixture
     def business_config(self, business_site: tuple[str, list[dict[str, Any]]]) -> BusinessConfig:

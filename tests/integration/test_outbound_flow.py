@@ -21,8 +21,10 @@ from tests.support import (
     BUSINESS,
     INBOX,
     PUBLIC_URL,
+    SHUTDOWN_SECONDS,
     BridgeUnderTest,
     agent_replies,
+    bounded,
     bridge_env,
     eventually,
     open_thread,
@@ -254,7 +256,7 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
     env |= {"slack_app_token": slack.app_token, "slack_signing_secret": None}
     config = BusinessConfig.model_validate({"slack": {"undo_seconds": 0}})
     app = await build_app(load_settings(**env), config)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -270,7 +272,7 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
         assert ack["envelope_id"]
         await eventually(lambda: [m.body for m in twilio.sent] == ["over the socket"])
     finally:
-        await runner.cleanup()
+        await bounded(runner.cleanup())
 
 
 async def test_an_edit_cannot_turn_a_reply_into_marketing_or_a_note(
