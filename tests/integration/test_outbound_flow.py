@@ -69,10 +69,11 @@ async def test_the_undo_window_holds_the_send(
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
 ) -> None:
     thread = await open_thread(bridge, slack, ANA)
+    replied = time.time()
     await agent_replies(bridge, slack, thread, "wait for it")
-    await asyncio.sleep(UNDO / 2)
-    assert twilio.sent == []
     await eventually(lambda: len(twilio.sent) == 1)
+    [send] = twilio.calls_to("messages.create")
+    assert send.time - replied >= UNDO  # by the emulator's clock: a busy machine only adds
 
 
 async def test_bots_notes_and_other_threads_send_nothing(
@@ -320,7 +321,7 @@ async def test_replies_waiting_for_the_sender_rate_do_not_hold_up_incoming_texts
             "are you there?" in str([m.text for m in slack.messages(INBOX)])
             or any("are you there?" in t for t in _all_thread_texts(slack))
         ),
-        within=2.0,
+        within=5.0,  # the backlog takes 12 s; a busy machine may take a while to post
     )
     assert len(twilio.sent) < 12  # the backlog was still draining
 
