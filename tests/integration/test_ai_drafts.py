@@ -50,11 +50,13 @@ REFUND = "My cake was wrong and I want a refund"
 
 
 def ai_config(**ai: Any) -> BusinessConfig:
+    # The longest draft wait unless a test wants drafts late: a wait ends as soon as the
+    # draft is ready, and a busy machine must not make a quick draft late.
     return BusinessConfig.model_validate(
         {
             "business": {"name": "Harbor Street Bakery", "timezone": "America/Los_Angeles"},
             "knowledge": {"faq": FAQ},
-            "ai": ai,
+            "ai": {"draft_wait_seconds": 10} | ai,
         }
     )
 
