@@ -6,13 +6,20 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bridge.app import build_app
+from bridge.app import build_app, make_store
 from bridge.config import BusinessConfig, load_settings
 from bridge.delivery.outbox import RetryPolicy
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.base import Store
-from tests.support import INBOX, PUBLIC_URL, BridgeUnderTest, bridge_env
+from tests.support import (
+    INBOX,
+    PUBLIC_URL,
+    SHUTDOWN_SECONDS,
+    BridgeUnderTest,
+    bounded,
+    bridge_env,
+)
 
 
 @pytest.fixture
@@ -22,7 +29,7 @@ async def slack() -> AsyncIterator[SlackEmulator]:
     emulator.echo_retry_delays = (0.2, 1.0, 3.0)  # Slack's schedule, in seconds not minutes
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 @pytest.fixture
@@ -30,7 +37,7 @@ async def twilio() -> AsyncIterator[TwilioEmulator]:
     emulator = TwilioEmulator()
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 @pytest.fixture
@@ -67,13 +74,16 @@ async def bridge(
     """The whole bridge in this process, on a real port, talking to the emulators."""
     env = {k.lower(): v for k, v in (bridge_env(slack, twilio, db_path) | extra_env).items()}
     settings = load_settings(**env)
+    # Known here, not only to the app, so that it is closed even if the app's clean-up
+    # hangs: its database thread would keep the test process from exiting.
+    store = bridge_store or make_store(settings)
     app = await build_app(
         settings,
         business_config,
-        store=bridge_store,
+        store=store,
         retry_policy=RetryPolicy(first_delay=0.05, max_attempts=4),
     )
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -82,4 +92,7 @@ async def bridge(
     slack.echo_url = f"http://127.0.0.1:{port}/slack/events"  # Slack echoes the bridge's posts
     yield BridgeUnderTest(url=f"http://127.0.0.1:{port}", twilio=twilio, app=app)
     slack.echo_url = None
-    await runner.cleanup()
+    try:
+        await bounded(runner.cleanup())  # the app's clean-up stops workers, closes clients
+    finally:
+        await bounded(store.close())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,24 @@ from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
+
+# The longest a fixture's tear-down step may take: a bridge stops well within it (two
+# 5-second graces for its jobs, SHUTDOWN_SECONDS for requests in flight).
+STOP_SECONDS = 30.0
+# How long a test server waits for requests in flight when it stops; aiohttp's default
+# is 60 s, twice (to finish, then after a cancel).
+SHUTDOWN_SECONDS = 5.0
+
+
+async def bounded(stop: Coroutine[Any, Any, None]) -> None:
+    """A tear-down step that must end: one that hangs fails the test and names itself,
+    and the fixtures after it still tear down."""
+    name = stop.__qualname__
+    try:
+        async with asyncio.timeout(STOP_SECONDS):
+            await stop
+    except TimeoutError:
+        raise AssertionError(f"{name} did not end within {STOP_SECONDS:.0f} s") from None
 
 
 def bridge_env(slack: SlackEmulator, twilio: TwilioEmulator, db: Path) -> dict[str, str]:

@@ -62,8 +62,8 @@ class Outbox:
         self._policy = policy
         self._owner = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
-        self._running: dict[asyncio.Task[None], Job] = {}
-        self._jobs: set[asyncio.Task[None]] = set()  # running, or recording their outcome
+        self._running: dict[asyncio.Task[None], Job] = {}  # jobs whose handler runs
+        self._jobs: set[asyncio.Task[None]] = set()  # those and jobs recording an outcome
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
@@ -90,12 +90,18 @@ class Outbox:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Jobs still running after the grace period keep their lease and run again
-        # after it expires: a stop delays work, it never drops it.
-        if self._jobs:
-            _, pending = await asyncio.wait(list(self._jobs), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        # after it expires: a stop delays work, it never drops it. Jobs recording their
+        # outcome are waited for too: the store is closed next.
+        if not self._jobs:
+            return
+        _, pending = await asyncio.wait(list(self._jobs), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            # A client library may not heed a cancel at once: the stop still ends.
+            _, ignored = await asyncio.wait(pending, timeout=grace)
+            if ignored:
+                log.warning("outbox.stop_left_jobs", jobs=[t.get_name() for t in ignored])
 
     async def _loop(self) -> None:
         while True:
@@ -120,8 +126,8 @@ class Outbox:
                     task.add_done_callback(self._forget)
             if claimed == 0 or claimed == free:
                 # Nothing due, or every slot busy: wait for a finished job or new work.
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
-                # cancel that comes with a wake, and a stop would wait forever.
+                # Not wait_for: on Python 3.11 it swallows a stop() that lands as a wake
+                # does, and this loop would never end.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll):
                         await self._wake.wait()

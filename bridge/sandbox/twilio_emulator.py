@@ -213,8 +213,10 @@ class TwilioEmulator:
         self.auto_status = tuple(auto_status)
         # Whether an inbound STOP/START blocks/unblocks the sender, as Twilio does by default.
         self.keyword_opt_out = keyword_opt_out
-        # Seconds every REST answer is held back, to emulate a slow API.
+        # Seconds every REST answer is held back, to emulate a slow API; `held` names the
+        # calls held so far, from their arrival (a test can act while one is in flight).
         self.delay_seconds = 0.0
+        self.held: list[str] = []
         # Creates that go through but whose answer is lost (a 500 after the effect):
         # the ambiguous case a sender must resolve without sending twice.
         self.lose_answers = 0
@@ -483,6 +485,7 @@ class TwilioEmulator:
                 form = await request.post()
                 params |= {key: value for key, value in form.items() if isinstance(value, str)}
             if self.delay_seconds:
+                self.held.append(name)
                 await asyncio.sleep(self.delay_seconds)
             status, body, headers = await self._answer(name, request, params, handler)
             error = str(body.get("code")) if status >= 400 else None

@@ -22,6 +22,7 @@ from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_web import DemoPage
 from bridge.sandbox.demo_world import INBOX, PUBLIC_URL, Sandbox
 from bridge.sandbox.recorder import LocalServer
+from tests.support import bounded
 
 SAM = "U0SAM"
 MAYA = "+14155550142"
@@ -70,11 +71,11 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, str, Capture]]:
     sandbox.bridge_url = capture_url  # Slack's deliveries go to the capture
     sandbox.twilio.route_webhooks(PUBLIC_URL, capture_url)  # and so do Twilio's
     yield sandbox, sandbox.page_url, capture
-    await player.stop()
+    await bounded(player.stop())
     sandbox.changes.close()
-    await server.stop()
-    await capture.server.stop()
-    await sandbox.stop()
+    await bounded(server.stop())
+    await bounded(capture.server.stop())
+    await bounded(sandbox.stop())
 
 
 async def call(url: str, body: Any) -> dict[str, Any]:

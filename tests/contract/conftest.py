@@ -30,6 +30,7 @@ from bridge.models import InboundSms
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
+from tests.support import bounded
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # whole milliseconds: exact on every engine
 BUSINESS = "+15005550006"
@@ -214,9 +215,9 @@ async def new_store(
 
     yield factory
     for store in opened:
-        await store.close()
+        await bounded(store.close())
     for step in cleanup:
-        await step()
+        await bounded(step())
 
 
 @pytest.fixture

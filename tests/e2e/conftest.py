@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,9 +18,11 @@ import pytest
 
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from tests.support import PUBLIC_URL, BridgeUnderTest, bridge_env
+from tests.support import PUBLIC_URL, STOP_SECONDS, BridgeUnderTest, bridge_env
 
 SMS_BRIDGE = str(Path(sys.executable).with_name("sms-bridge"))
+# Start-up is mostly imports: a second or two, far more on a busy machine.
+READY_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -51,8 +54,9 @@ class ServeProcess:
         copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
         copier.start()
         self._copier = copier
+        deadline = time.monotonic() + READY_SECONDS
         async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+            while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     copier.join(timeout=5)
                     raise AssertionError(f"sms-bridge exited: {self.log.read_text()[-2000:]}")
@@ -65,7 +69,7 @@ class ServeProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        raise AssertionError("sms-bridge did not become ready")
+        raise AssertionError(f"sms-bridge was not ready within {READY_SECONDS:.0f} s")
 
     def _copy_output(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
@@ -75,17 +79,18 @@ class ServeProcess:
                 log.flush()
 
     async def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the process and wait for it without blocking this loop: the emulators
-        it may still be talking to while it stops run here."""
+        """Signal the process and wait for it to end; after STOP_SECONDS it is killed and
+        the test fails. The wait is async: a stopping bridge still finishes its calls to
+        the emulators, which answer from this event loop."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        for _ in range(300):
-            if self.proc.poll() is not None:
-                break
+        deadline = time.monotonic() + STOP_SECONDS
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"sms-bridge did not stop within {STOP_SECONDS:.0f} s")
             await asyncio.sleep(0.05)
-        else:
-            self.proc.kill()
-            raise AssertionError(f"sms-bridge did not stop on signal {sig} within 15 s")
         if self._copier is not None:
             await asyncio.to_thread(self._copier.join, 5)
 
@@ -109,9 +114,13 @@ async def serve(
         return made[-1]
 
     yield make
-    for process in made:
-        if process.proc is not None and process.proc.poll() is None:
-            await process.kill(signal.SIGTERM)
+    running = [p for p in made if p.proc is not None and p.proc.poll() is None]
+    stopped = await asyncio.gather(
+        *(p.kill(signal.SIGTERM) for p in running), return_exceptions=True
+    )
+    for outcome in stopped:  # each one was stopped, or killed after its bound
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def client(process: ServeProcess, twilio: TwilioEmulator) -> BridgeUnderTest:

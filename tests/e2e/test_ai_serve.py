@@ -24,7 +24,7 @@ from bridge.sandbox.slack_emulator import Message, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.sandbox.wiring import INBOX
 from tests.e2e.conftest import ServeProcess, client
-from tests.support import AGENT, BridgeUnderTest, eventually, parents
+from tests.support import AGENT, BridgeUnderTest, bounded, eventually, parents
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ async def claude() -> AsyncIterator[AnthropicEmulator]:
     emulator = AnthropicEmulator(api_key="sk-test")
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 def write_config(tmp_path: Path, **ai: Any) -> str:

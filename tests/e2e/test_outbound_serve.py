@@ -125,7 +125,7 @@ async def test_a_crash_during_the_twilio_call_never_sends_twice(
     thread = await open_thread(bridge, slack, ANA)
     twilio.delay_seconds = 1.0  # the call is in flight when the process dies
     await agent_replies(bridge, slack, thread, "in flight")
-    await asyncio.sleep(0.5)
+    await eventually(lambda: "messages.create" in twilio.held)
     await first.kill(signal.SIGKILL)
     # Twilio finishes creating it, answering nobody: only a lookup can know.
     await eventually(lambda: len(twilio.sent) == 1)

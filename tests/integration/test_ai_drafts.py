@@ -20,7 +20,7 @@ from aiohttp import web
 from bridge.ai.desk import DRAFT_TIMEOUT_SECONDS
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig
-from bridge.models import DraftState, InboundSms, draft_job, utcnow
+from bridge.models import DraftState, InboundSms, Job, draft_job, utcnow
 from bridge.sandbox.slack_emulator import Message, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.sqlite import SQLiteStore
@@ -28,7 +28,9 @@ from tests.support import (
     AGENT,
     BUSINESS,
     INBOX,
+    SHUTDOWN_SECONDS,
     BridgeUnderTest,
+    bounded,
     eventually,
     parents,
     slash,
@@ -48,11 +50,13 @@ REFUND = "My cake was wrong and I want a refund"
 
 
 def ai_config(**ai: Any) -> BusinessConfig:
+    # The longest draft wait unless a test wants drafts late: a wait ends as soon as the
+    # draft is ready, and a busy machine must not make a quick draft late.
     return BusinessConfig.model_validate(
         {
             "business": {"name": "Harbor Street Bakery", "timezone": "America/Los_Angeles"},
             "knowledge": {"faq": FAQ},
-            "ai": ai,
+            "ai": {"draft_wait_seconds": 10} | ai,
         }
     )
 
@@ -333,12 +337,12 @@ class TestTools:
         app = web.Application()
         app.router.add_get("/orders/{order}", order)
         app.router.add_post("/appointments", appointment)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         yield f"http://127.0.0.1:{runner.addresses[0][1]}", received
-        await runner.cleanup()
+        await bounded(runner.cleanup())
 
     @pytest.fixture
     def business_config(self, business_site: tuple[str, list[dict[str, Any]]]) -> BusinessConfig:
@@ -442,14 +446,25 @@ class TestAutoReplyWithAppointments:
 
 
 async def test_a_draft_its_process_died_drafting_is_drafted_anew_and_posted(
-    bridge: BridgeUnderTest, slack: SlackEmulator, db_path: Path
+    bridge: BridgeUnderTest, slack: SlackEmulator, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process took a text, posted it, and died while drafting: the check job it
     left drafts the text once that draft must have timed out, and posts the draft."""
     await bridge.text(BEN, "hello")  # the thread exists
-    await eventually(lambda: bool(parents(slack)))
+    await bridge.idle()  # and "hello" is done with: its conversation's lane is free
     other = SQLiteStore(db_path)  # the process that died
     await other.open()
+    # While the other process takes its text, this bridge takes no job: on a busy
+    # machine its outbox would otherwise claim the text's post job first.
+    died = asyncio.Event()
+    claim_jobs = SQLiteStore.claim_jobs
+
+    async def claim_after_death(store: SQLiteStore, owner: str, **kwargs: Any) -> list[Job]:
+        if owner != "dead":
+            await died.wait()
+        return await claim_jobs(store, owner, **kwargs)
+
+    monkeypatch.setattr(SQLiteStore, "claim_jobs", claim_after_death)
     try:
         long_ago = utcnow() - timedelta(seconds=DRAFT_TIMEOUT_SECONDS + 10)
         record = await other.record_inbound(
@@ -461,14 +476,14 @@ async def test_a_draft_its_process_died_drafting_is_drafted_anew_and_posted(
                 received_at=long_ago,
             )
         )
-        [post] = [
-            j for j in await other.claim_jobs("dead", now=utcnow(), limit=5, lease_seconds=600)
-        ]
+        claimed = await other.claim_jobs("dead", now=utcnow(), limit=5, lease_seconds=600)
+        [post] = [j for j in claimed if j.key == f"post:{record.message.id}"]
         await other.set_message_slack_ts(record.message.id, INBOX, "1.000001")
         await other.complete_job(post)
         await other.enqueue(draft_job(record.message, check=True), run_at=utcnow())
     finally:
         await other.close()
+        died.set()
 
     await eventually(
         lambda: any(

@@ -21,6 +21,7 @@ from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.tools import OrderLookup, Tools
 from bridge.sandbox.anthropic_emulator import AnthropicEmulator
+from tests.support import bounded
 
 MODEL = "claude-haiku-4-5"
 SUBSCRIBER = "+14155550123"
@@ -47,14 +48,14 @@ async def emulator() -> AsyncIterator[AnthropicEmulator]:
     emulator = AnthropicEmulator()
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 @pytest.fixture
 async def client(emulator: AnthropicEmulator) -> AsyncIterator[anthropic.AsyncAnthropic]:
     client = anthropic.AsyncAnthropic(api_key="sk-test", base_url=emulator.base_url, max_retries=2)
     yield client
-    await client.close()
+    await bounded(client.close())
 
 
 @pytest.fixture

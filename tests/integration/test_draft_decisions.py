@@ -25,6 +25,7 @@ from bridge.models import (
 )
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
+from tests.support import bounded
 
 REPLY = "We open at 7."
 
@@ -34,7 +35,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     opened = SQLiteStore(tmp_path / "bridge.db")
     await opened.open()
     yield opened
-    await opened.close()
+    await bounded(opened.close())
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from twilio.rest import Client
 
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import bounded
 
 INBOX = "C0INBOX"
 AGENT = "U0AGENT"
@@ -43,7 +44,7 @@ async def slack() -> AsyncIterator[SlackEmulator]:
     emulator.add_user(AGENT, "ana", "Ana Agent", "ana")
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 def web_client(slack: SlackEmulator, **kwargs: Any) -> AsyncWebClient:
@@ -326,7 +327,7 @@ async def twilio() -> AsyncIterator[TwilioEmulator]:
     emulator = TwilioEmulator(ACCOUNT, TOKEN)
     await emulator.start()
     yield emulator
-    await emulator.stop()
+    await bounded(emulator.stop())
 
 
 @pytest.fixture
@@ -335,7 +336,7 @@ async def rest(twilio: TwilioEmulator) -> AsyncIterator[Client]:
     client = Client(ACCOUNT, TOKEN, http_client=http)
     client.api.base_url = twilio.base_url
     yield client
-    await http.close()
+    await bounded(http.close())
 
 
 @pytest.fixture

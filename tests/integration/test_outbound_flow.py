@@ -21,8 +21,10 @@ from tests.support import (
     BUSINESS,
     INBOX,
     PUBLIC_URL,
+    SHUTDOWN_SECONDS,
     BridgeUnderTest,
     agent_replies,
+    bounded,
     bridge_env,
     eventually,
     open_thread,
@@ -67,10 +69,11 @@ async def test_the_undo_window_holds_the_send(
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
 ) -> None:
     thread = await open_thread(bridge, slack, ANA)
+    replied = time.time()
     await agent_replies(bridge, slack, thread, "wait for it")
-    await asyncio.sleep(UNDO / 2)
-    assert twilio.sent == []
     await eventually(lambda: len(twilio.sent) == 1)
+    [send] = twilio.calls_to("messages.create")
+    assert send.time - replied >= UNDO  # by the emulator's clock: a busy machine only adds
 
 
 async def test_bots_notes_and_other_threads_send_nothing(
@@ -270,7 +273,7 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
     env |= {"slack_app_token": slack.app_token, "slack_signing_secret": None}
     config = BusinessConfig.model_validate({"slack": {"undo_seconds": 0}})
     app = await build_app(load_settings(**env), config)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -286,7 +289,7 @@ async def test_socket_mode_delivers_replies_without_a_public_url(
         assert ack["envelope_id"]
         await eventually(lambda: [m.body for m in twilio.sent] == ["over the socket"])
     finally:
-        await runner.cleanup()
+        await bounded(runner.cleanup())
 
 
 async def test_an_edit_cannot_turn_a_reply_into_marketing_or_a_note(
@@ -334,7 +337,7 @@ async def test_replies_waiting_for_the_sender_rate_do_not_hold_up_incoming_texts
             "are you there?" in str([m.text for m in slack.messages(INBOX)])
             or any("are you there?" in t for t in _all_thread_texts(slack))
         ),
-        within=2.0,
+        within=5.0,  # the backlog takes 12 s; a busy machine may take a while to post
     )
     assert len(twilio.sent) < 12  # the backlog was still draining
 
