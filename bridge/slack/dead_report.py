@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from bridge.models import Job
+from bridge.models import Direction, Job
 from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.slack.posts import SlackPosts
@@ -23,9 +23,10 @@ class DeadReport:
         message = await self._store.get_message(job.message_id) if job.message_id else None
         if message is not None:
             conversation = await self._store.get_conversation(message.conversation_id)
-            who = display(conversation.subscriber) if conversation else "unknown sender"
+            who = display(conversation.subscriber) if conversation else "an unknown number"
             stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
-            lines.append(f"Text from {who} (#{message.conversation_id}) at {stamp}:")
+            what = "Text from" if message.direction is Direction.INBOUND else "Reply to"
+            lines.append(f"{what} {who} (#{message.conversation_id}) at {stamp}:")
             lines.append(f">{escape(message.body)}")
         # One report per job and error: a job that dies again the same way is told once.
         reason = hashlib.sha1((job.note or "").encode(), usedforsecurity=False).hexdigest()[:8]

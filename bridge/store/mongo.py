@@ -4,8 +4,8 @@ write; the writes around it are idempotent (they repeat or repair safely), so a
 crash between two of them never loses or doubles anything.
 
 Collections:
-  counters       {_id: "conversations" | "jobs" | "consent_events", n}: allocators
-                 ($inc is atomic).
+  counters       {_id: "jobs" | "consent_events", n}: allocators ($inc is atomic).
+                 Conversations are numbered densely instead: one more than the highest.
   conversations  {_id: int id, business_number, subscriber, status, ...}.
   messages       {_id: message id, conversation_id, sid?, body, media, status,
                   send_began_at?, ...};
@@ -614,11 +614,15 @@ class MongoStore:
                 doc = await self._conversations.find_one(key)
             if doc is not None:
                 return _conversation(doc)
-            # Number a new conversation only when opening one. If a concurrent call
-            # opens the same one first, this number is skipped (ids may have gaps,
-            # as with SQLite's AUTOINCREMENT) and the loop finds that conversation.
+            # The next number: one more than the highest in use, so numbers are dense
+            # (agents type them: #2). Two calls opening conversations at once may pick
+            # the same one; the unique _id lets one in, and the other looks again (for
+            # the same subscriber it then finds the conversation the first opened).
+            highest: Doc | None = await self._conversations.find_one(
+                {}, projection={"_id": True}, sort=[("_id", DESCENDING)]
+            )
             doc = {
-                "_id": await self._next("conversations"),
+                "_id": (int(highest["_id"]) if highest else 0) + 1,
                 **key,
                 "status": ConversationStatus.OPEN.value,
                 "assignee": None,

@@ -451,30 +451,13 @@ class SQLiteStore:
             for sms, keyword in batch:
                 if sms.sid not in known:
                     fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
-            conversations: dict[tuple[str, str], Conversation] = {}
-            if fresh:
-                values = [
-                    (sms.business_number, sms.subscriber, _ts(sms.received_at))
+            conversations = await self._touch_conversations(
+                db,
+                [
+                    (sms.business_number, sms.subscriber, sms.received_at)
                     for sms, _ in fresh.values()
-                ]
-                for row in await _fetchall(
-                    db,
-                    "INSERT INTO conversations (business_number, subscriber, created_at,"  # noqa: S608 - placeholders only
-                    " last_activity_at) VALUES "
-                    + ", ".join("(?, ?, ?, ?)" for _ in values)
-                    + " ON CONFLICT (business_number, subscriber) DO UPDATE"
-                    " SET last_activity_at = max(last_activity_at, excluded.last_activity_at)"
-                    " RETURNING *",
-                    [v for b, s, at in values for v in (b, s, at, at)],
-                ):
-                    conversation = _conversation(row)
-                    key = (conversation.business_number, conversation.subscriber)
-                    # The latest row of a conversation upserted twice is its state after.
-                    previous = conversations.get(key)
-                    if previous is None or conversation.last_activity_at >= (
-                        previous.last_activity_at
-                    ):
-                        conversations[key] = conversation
+                ],
+            )
             created: dict[str, InboundRecord] = {}
             for sid, (sms, keyword) in fresh.items():
                 conversation = conversations[(sms.business_number, sms.subscriber)]
@@ -533,6 +516,46 @@ class SQLiteStore:
             )
             results.append(InboundRecord(conversation=conversation, message=message, created=False))
         return results
+
+    async def _touch_conversations(
+        self, db: aiosqlite.Connection, texts: Sequence[tuple[str, str, datetime]]
+    ) -> dict[tuple[str, str], Conversation]:
+        """The conversations of these (business number, subscriber, time) texts after
+        them: known ones touched, new ones opened. A fixed three statements whatever
+        the count, and never an upsert: SQLite's AUTOINCREMENT would use up a number on
+        every text from a known subscriber, and agents type these numbers (#2)."""
+        if not texts:
+            return {}
+        first: dict[tuple[str, str], float] = {}
+        last: dict[tuple[str, str], float] = {}
+        for business, subscriber, at in texts:
+            key, stamp = (business, subscriber), _ts(at)
+            first[key] = min(first.get(key, stamp), stamp)
+            last[key] = max(last.get(key, stamp), stamp)
+        rows = ", ".join("(?, ?, ?, ?)" for _ in last)
+        values = [v for (b, s), at in last.items() for v in (b, s, first[(b, s)], at)]
+        # Placeholders only in these statements: no value is spliced into the SQL.
+        await db.execute(
+            f"UPDATE conversations SET last_activity_at = max(last_activity_at, v.column4)"  # noqa: S608
+            f" FROM (VALUES {rows}) AS v"
+            " WHERE business_number = v.column1 AND subscriber = v.column2",
+            values,
+        )
+        await db.execute(
+            "INSERT INTO conversations (business_number, subscriber, created_at,"  # noqa: S608
+            f" last_activity_at) SELECT * FROM (VALUES {rows}) AS v WHERE NOT EXISTS"
+            " (SELECT 1 FROM conversations c"
+            "  WHERE c.business_number = v.column1 AND c.subscriber = v.column2)",
+            values,
+        )
+        pairs = ", ".join("(?, ?)" for _ in last)
+        found = await _fetchall(
+            db,
+            "SELECT * FROM conversations"  # noqa: S608
+            f" WHERE (business_number, subscriber) IN (VALUES {pairs})",
+            [v for pair in last for v in pair],
+        )
+        return {(row["business_number"], row["subscriber"]): _conversation(row) for row in found}
 
     async def record_outbound(
         self,
@@ -825,17 +848,26 @@ class SQLiteStore:
         return None if row is None else _conversation(row)
 
     async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
-        at = _ts(utcnow())
-        async with (
-            self._tx() as db,
-            db.execute(
+        key = (business_number, subscriber)
+        async with self._tx() as db:
+            row = await _fetchone(
+                db,
+                "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
+                key,
+            )
+            if row is not None:
+                return _conversation(row)
+            at = utcnow()
+            await db.execute(
                 "INSERT INTO conversations (business_number, subscriber, created_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (business_number, subscriber) DO UPDATE SET id = id RETURNING *",
-                (business_number, subscriber, at, at),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+                " last_activity_at) VALUES (?, ?, ?, ?)",
+                (business_number, subscriber, _ts(at), _ts(at)),
+            )
+            row = await _fetchone(
+                db,
+                "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
+                key,
+            )
         assert row is not None
         return _conversation(row)
 

@@ -432,3 +432,39 @@ async def test_a_burst_of_concurrent_texts_is_recorded_once_each_in_order(store:
             posted.append(message.body)
             await store.complete_job(job)
     assert sorted(posted) == sorted(t.body for t in texts)
+
+
+async def test_conversation_numbers_are_dense(store: Store) -> None:
+    """Texts from known subscribers and repeated opens never use up a number: the
+    numbers agents type (#2) are 1, 2, 3… in the order conversations opened."""
+    await store.record_inbound(sms("SM1", subscriber="+15551230001"))
+    for n in range(5):
+        await store.record_inbound(sms(f"SM1{n}", subscriber="+15551230001"))
+    await store.open_conversation(BUSINESS, "+15551230001")
+    await asyncio.gather(
+        store.record_inbound(sms("SM2", subscriber="+15551230002")),
+        store.record_inbound(sms("SM21", subscriber="+15551230002")),
+    )
+    opened = await store.open_conversation(BUSINESS, "+15551230003")
+    await store.open_conversation(BUSINESS, "+15551230003")
+    fourth = await store.record_inbound(sms("SM4", subscriber="+15551230004"))
+    assert opened.id == 3
+    assert fourth.conversation.id == 4
+    found = await store.find_conversation(BUSINESS, "+15551230002")
+    assert found is not None
+    assert found.id == 2
+
+
+async def test_processes_opening_conversations_at_once_number_them_densely(
+    new_store: StoreFactory,
+) -> None:
+    one, two = await new_store(), await new_store()
+    phones = [f"+1555123{n:04d}" for n in range(10)]
+    await asyncio.gather(
+        *(
+            (one if n % 2 else two).record_inbound(sms(f"SMx{n}", subscriber=phone))
+            for n, phone in enumerate(phones * 2)
+        )
+    )
+    found = [await one.find_conversation(BUSINESS, phone) for phone in phones]
+    assert sorted(c.id for c in found if c is not None) == list(range(1, 11))

@@ -316,3 +316,22 @@ async def test_the_app_home_is_for_inbox_members_only(
     await slack.deliver(f"{bridge.url}/slack/events", member)
     await eventually(lambda: AGENT in slack.home_views)  # members get their inbox …
     assert OUTSIDER not in slack.home_views  # … outsiders get no inbox data at all
+
+
+async def test_a_conversation_picked_from_the_picker_is_acted_on(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    picker = json.loads((await slash(bridge, slack, "resolve")).text)
+    [button] = next(b for b in picker["blocks"] if b["type"] == "actions")["elements"]
+    click = slack.block_action(AGENT, button["action_id"], button["value"], channel=INBOX)
+    assert (
+        await slack.deliver(f"{bridge.url}/slack/events", click, kind="interactive")
+    ).status == 200
+    await eventually(lambda: "Resolved" in header_text(slack, thread))
+    await eventually(lambda: any("Resolved #1" in json.dumps(r) for r in slack.responses))
+    # A value that is not what a picker offers (a send, say) runs nothing.
+    forged = json.dumps({"action": "send", "target": {"phone": ANA}, "text": "hi"})
+    click = slack.block_action(AGENT, "sms_pick_1", forged, channel=INBOX)
+    await slack.deliver(f"{bridge.url}/slack/events", click, kind="interactive")
+    await eventually(lambda: any("expired" in json.dumps(r) for r in slack.responses))
