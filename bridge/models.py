@@ -224,6 +224,8 @@ class Message(Model):
     intent: Intent | None = None
     urgency: Urgency | None = None
     draft: MessageDraft | None = None
+    # A reply sent from a card (a draft): where in its thread it shows, for its marks.
+    shown_ts: str | None = None
 
 
 class OutboundReply(Model):

@@ -35,6 +35,11 @@ def send_key(message_id: str) -> str:
     return f"draft:{message_id}"
 
 
+def _card(message: Message) -> str | None:
+    """Where the draft shows in its thread (with its text, or as its own message)."""
+    return message.draft.slack_ts if message.draft and message.draft.slack_ts else None
+
+
 def already(draft: MessageDraft) -> str:
     who = mention(draft.settled_by or ASSISTANT)
     if draft.state in (DraftState.SENT, DraftState.EDITED, DraftState.AUTO_SENT):
@@ -76,7 +81,7 @@ class DraftDecisions:
             return "The reply is empty."
         key = send_key(message.id)
         problem = await self._replies.send_text(
-            conversation, body, author=user, key=key, announce=False
+            conversation, body, author=user, key=key, announce=False, shown_ts=_card(message)
         )
         if problem is not None:
             return problem
@@ -119,7 +124,12 @@ class DraftDecisions:
         assert draft is not None
         assert draft.reply is not None
         problem = await self._replies.send_text(
-            conversation, draft.reply, author=ASSISTANT, key=send_key(message.id), announce=False
+            conversation,
+            draft.reply,
+            author=ASSISTANT,
+            key=send_key(message.id),
+            announce=False,
+            shown_ts=_card(message),
         )
         if problem is None:
             self._metrics.auto_replies.labels("sent").inc()

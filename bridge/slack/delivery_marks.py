@@ -1,5 +1,7 @@
-"""Job MARK_DELIVERY: a reply's final state on the agent's own Slack message — a
-reaction — and, when it failed, the reason in words in the thread."""
+"""Job MARK_DELIVERY: a reply's final state on the agent's own Slack message (or the
+card it was sent from) — a reaction — and, when it failed, the reason in words in the
+thread. The marks are none of the reactions that act on a conversation: a teammate who
+clicks the mark to agree (as people do in Slack) resolves nothing."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.send_errors import reason
 
+DELIVERED = "envelope_with_arrow"  # 📩: the phone has it
 REACTIONS = {
-    DeliveryStatus.DELIVERED: "white_check_mark",
+    DeliveryStatus.DELIVERED: DELIVERED,
     DeliveryStatus.UNDELIVERED: "warning",
     DeliveryStatus.FAILED: "warning",
     DeliveryStatus.BLOCKED: "no_entry_sign",
 }
+MARKS = frozenset(REACTIONS.values())
 
 
 class DeliveryMark:
@@ -32,12 +36,15 @@ class DeliveryMark:
         reaction = REACTIONS.get(message.status)
         if reaction is None:
             return
-        # The bridge's own texts (confirmations, HELP answers) have no Slack message.
-        if message.slack_channel is not None and message.slack_ts is not None:
-            with contextlib.suppress(ThreadGone):  # the agent deleted it: nothing to mark
-                await self._gateway.add_reaction(message.slack_channel, message.slack_ts, reaction)
+        conversation = await self._threads.conversation(message.conversation_id)
+        # A typed reply is its own message, a sent draft its card; the bridge's own
+        # texts (confirmations, HELP answers) show nowhere to mark.
+        channel = message.slack_channel or conversation.slack_channel
+        ts = message.slack_ts or message.shown_ts
+        if channel is not None and ts is not None:
+            with contextlib.suppress(ThreadGone):  # deleted meanwhile: nothing to mark
+                await self._gateway.add_reaction(channel, ts, reaction)
         if message.status in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
-            conversation = await self._threads.conversation(message.conversation_id)
             note = (
                 f":warning: Not delivered to {display(conversation.subscriber)}: "
                 f"{reason(message.error_code)}."

@@ -8,8 +8,10 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bridge.config import ConfigError
 from bridge.models import Conversation
 from bridge.slack.access import InboxAccess, slack_id, slack_ts
+from bridge.slack.delivery_marks import MARKS
 from bridge.store.base import Store
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
@@ -27,6 +29,12 @@ class ReactionListener:
         access: InboxAccess,
         mapping: dict[str, str],
     ) -> None:
+        marks = sorted(MARKS & mapping.keys())
+        if marks:
+            raise ConfigError(
+                f"slack.reactions in BRIDGE_CONFIG: {marks[0]} is the bridge's delivery mark;"
+                " map another emoji"
+            )
         self._store = store
         self._desk = desk
         self._commands = commands

@@ -186,10 +186,12 @@ class Store(Protocol):
         *,
         key: str,
         author: str | None = None,
+        shown_ts: str | None = None,
     ) -> Message | None:
         """Queue a text the bridge itself sends (a confirmation, a HELP answer, a canned
         or drafted reply an agent chose: `author`) with its SEND_SMS job, due now, in one
-        write. `key` makes it idempotent: a known key changes nothing and returns None."""
+        write; `shown_ts`: the card in its thread that shows it. `key` makes it
+        idempotent: a known key changes nothing and returns None."""
 
     async def edit_unsent(self, message_id: str, body: str) -> bool:
         """Replace the body while the message is still QUEUED; False once it is not."""

@@ -207,6 +207,7 @@ def _message_doc(message: Message) -> Doc:
         "intent": message.intent,
         "urgency": message.urgency,
         "draft": None if message.draft is None else message.draft.model_dump(mode="json"),
+        "shown_ts": message.shown_ts,
     }
     # A reply has no sid until it is sent: left out rather than null, as the jobs'
     # unique index on message.sid (partial on $exists) would count null as a value.
@@ -235,6 +236,7 @@ def _message(doc: Doc) -> Message:
         intent=doc.get("intent"),
         urgency=doc.get("urgency"),
         draft=None if doc.get("draft") is None else MessageDraft.model_validate(doc["draft"]),
+        shown_ts=doc.get("shown_ts"),
     )
 
 
@@ -876,6 +878,7 @@ class MongoStore:
         *,
         key: str,
         author: str | None = None,
+        shown_ts: str | None = None,
     ) -> Message | None:
         # The same steps as record_outbound, with `key` as the message id: the jobs'
         # _id ("send:<key>") lets one of concurrent calls in, and the message's _id
@@ -895,6 +898,7 @@ class MongoStore:
             status=DeliveryStatus.QUEUED,
             purpose=purpose,
             author=author,
+            shown_ts=shown_ts,
         )
         # (b) The durable write: the send job, due now, with the message inside it.
         document = self._new_job_doc(send_job(message), seq=await self._next("jobs"), run_at=now)

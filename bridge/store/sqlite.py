@@ -179,6 +179,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX slack_posts_age ON slack_posts (started_at);
     ALTER TABLE conversations ADD COLUMN thread_epoch INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: the card that shows a reply sent from it (a draft), for its delivery marks.
+    """
+    ALTER TABLE messages ADD COLUMN shown_ts TEXT;
+    """,
 )
 
 # Posts are looked up only while their job may run again; older records are pruned.
@@ -258,6 +262,7 @@ def _message(row: aiosqlite.Row) -> Message:
         intent=row["intent"],
         urgency=row["urgency"],
         draft=None if row["draft"] is None else MessageDraft.model_validate_json(row["draft"]),
+        shown_ts=row["shown_ts"],
     )
 
 
@@ -731,6 +736,7 @@ class SQLiteStore:
         *,
         key: str,
         author: str | None = None,
+        shown_ts: str | None = None,
     ) -> Message | None:
         now = utcnow()
         message = Message(
@@ -742,11 +748,13 @@ class SQLiteStore:
             status=DeliveryStatus.QUEUED,
             purpose=purpose,
             author=author,
+            shown_ts=shown_ts,
         )
         async with self._tx() as db:
             cur = await db.execute(
                 "INSERT INTO messages (id, conversation_id, direction, body, created_at, status,"
-                " purpose, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                " purpose, author, shown_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
                 (
                     message.id,
                     conversation_id,
@@ -756,6 +764,7 @@ class SQLiteStore:
                     message.status.value,
                     purpose.value,
                     author,
+                    shown_ts,
                 ),
             )
             if cur.rowcount == 0:

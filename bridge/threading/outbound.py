@@ -259,11 +259,12 @@ class OutboundPipeline:
         label: str = "",
         key: str | None = None,
         announce: bool = True,
+        shown_ts: str | None = None,
     ) -> str | None:
         """A text an agent sends by command or button (not a thread reply): guarded like
         a reply, but refused outright, not held, when it reads like marketing without
         consent. `announce`: note in the thread who sent what (a draft card shows that
-        itself). Returns the problem, or None when queued."""
+        itself, `shown_ts`). Returns the problem, or None when queued."""
         body = self._prepare(text)
         problem, purpose = await self.check_text(conversation, body)
         if problem is not None:
@@ -271,7 +272,7 @@ class OutboundPipeline:
         # `key` makes a retried trigger (Slack redelivering a reaction) send nothing more.
         key = key or f"cmd:{uuid.uuid4().hex}"
         recorded = await self._store.record_system_text(
-            conversation.id, body, purpose, key=key, author=author
+            conversation.id, body, purpose, key=key, author=author, shown_ts=shown_ts
         )
         if recorded is None or not announce:
             self._on_enqueued()

@@ -16,6 +16,7 @@ from bridge.app import build_app
 from bridge.config import BusinessConfig, load_settings
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.slack.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     BUSINESS,
@@ -182,7 +183,7 @@ async def test_delivery_and_failure_show_on_the_agents_message(
     await twilio.send_status(twilio.sent[0].sid, "delivered")
     await twilio.send_status(twilio.sent[0].sid, "sent")  # late and out of order: ignored
     good_ts = good["event"]["ts"]
-    await eventually(lambda: "white_check_mark" in slack.message(INBOX, good_ts).reactions)
+    await eventually(lambda: DELIVERED in slack.message(INBOX, good_ts).reactions)
 
     bad, _ = await agent_replies(bridge, slack, thread, "second")
     await eventually(lambda: len(twilio.sent) == 2)
@@ -247,7 +248,7 @@ async def test_a_reply_like_a_recent_one_is_sent_after_a_twilio_error(
     assert [m.body for m in twilio.sent] == ["ok thanks", "ok thanks"]
     await twilio.send_status(twilio.sent[1].sid, "delivered")
     again_ts = again["event"]["ts"]
-    await eventually(lambda: "white_check_mark" in slack.message(INBOX, again_ts).reactions)
+    await eventually(lambda: DELIVERED in slack.message(INBOX, again_ts).reactions)
 
 
 async def test_long_or_unicode_replies_tell_the_agent_what_they_cost(

@@ -10,6 +10,7 @@ import pytest
 from bridge.config import BusinessConfig
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.slack.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     INBOX,
@@ -68,7 +69,7 @@ async def test_a_90_second_retry_after_holds_one_channels_posts_briefly_and_noth
     await twilio.send_status(twilio.sent[0].sid, "delivered")  # a reaction on the reply
     await slash(bridge, slack, f"assign {BEA} <@{BEN}|ben>")  # the card's update, a DM
     reply_ts = reply["event"]["ts"]
-    await eventually(lambda: "white_check_mark" in slack.message(INBOX, reply_ts).reactions)
+    await eventually(lambda: DELIVERED in slack.message(INBOX, reply_ts).reactions)
     await eventually(lambda: f"<@{BEN}>" in json.dumps(slack.message(INBOX, bea).blocks))
     await eventually(lambda: dm_sent(slack))
     assert "still there?" not in thread_texts(slack, "415-555-0123")
