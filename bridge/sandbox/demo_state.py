@@ -158,6 +158,8 @@ def _message(message: Message) -> dict[str, Any]:
         "ts": message.ts,
         "user": message.user,
         "bot": message.bot_id is not None,
+        "username": message.username,  # a post shown under a customer's name
+        "icon": message.icon_emoji,
         "text": message.text,
         "blocks": message.blocks,
         "attachments": message.attachments,

@@ -65,6 +65,9 @@ class Message:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited: dict[str, str] | None = None
     reply_count: int = 0
+    # A bot's post shown under another name and icon (chat:write.customize).
+    username: str | None = None
+    icon_emoji: str | None = None
 
     @property
     def is_reply(self) -> bool:
@@ -88,6 +91,8 @@ class Message:
             "files": self.files or None,
             "edited": self.edited,
             "reply_count": self.reply_count or None,
+            "username": self.username,
+            "icons": {"emoji": self.icon_emoji} if self.icon_emoji else None,
         }
         out |= {key: value for key, value in optional.items() if value is not None}
         if self.reactions:
@@ -763,6 +768,8 @@ class SlackEmulator:
             blocks=_structured(args.get("blocks")),
             attachments=_structured(args.get("attachments")),
             metadata=_structured(args.get("metadata")),
+            username=str(args["username"]) if args.get("username") else None,
+            icon_emoji=str(args["icon_emoji"]) if args.get("icon_emoji") else None,
         )
 
     def _api_message(self, message: Message) -> dict[str, Any]:

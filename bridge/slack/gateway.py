@@ -106,6 +106,7 @@ class SlackGateway:
         blocks: list[dict[str, Any]] | None = None,
         broadcast: bool = False,
         metadata: dict[str, Any] | None = None,
+        as_person: tuple[str, str] | None = None,
     ) -> str:
         """Post and return the new message's ts. In a thread, a vanished thread
         raises `ThreadGone`; at the channel root every error is the operator's. A lost
@@ -124,6 +125,8 @@ class SlackGateway:
             args["blocks"] = blocks
         if metadata is not None:
             args["metadata"] = metadata
+        if as_person is not None:  # (name, emoji icon): shown as the poster (chat:write.customize)
+            args["username"], args["icon_emoji"] = as_person
         data = await self._call("chat.postMessage", channel, args, thread=thread_ts is not None)
         return str(data["ts"])
 

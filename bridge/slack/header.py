@@ -18,11 +18,11 @@ UNFLAG = "header_unflag"
 
 
 def status_label(conversation: Conversation) -> str:
+    flagged = ":triangular_flag_on_post: Flagged"
     if conversation.status is ConversationStatus.RESOLVED:
-        return ":white_check_mark: Resolved"
-    if conversation.flagged:
-        return ":triangular_flag_on_post: Flagged"
-    return ":large_green_circle: Open"
+        # A flag set after resolving (by a person, or the assistant) stays in sight.
+        return ":white_check_mark: Resolved" + (f" · {flagged}" if conversation.flagged else "")
+    return flagged if conversation.flagged else ":large_green_circle: Open"
 
 
 def opt_out_label(consent: ConsentState) -> str:

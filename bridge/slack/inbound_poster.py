@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import RetryLater
-from bridge.models import Job, KeywordMark, Message
-from bridge.mrkdwn import escape, slack_time
+from bridge.models import Conversation, Job, KeywordMark, Message
+from bridge.mrkdwn import clip, escape, slack_time
+from bridge.phones import display
 from bridge.slack.draft_card import with_text
 from bridge.slack.gateway import ThreadGone
 from bridge.slack.job_message import job_message
@@ -43,6 +44,8 @@ def inbound_text(message: Message) -> str:
 FetchMedia = Callable[[str], Awaitable[Fetched]]
 
 WITH_DRAFT = "with_draft"  # the text's post carries its draft
+CUSTOMER_ICON = ":bust_in_silhouette:"
+MAX_POSTER_NAME = 80  # Slack shows a poster's name up to 80 characters
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4"}
 
 
@@ -84,12 +87,22 @@ class InboundPoster:
             key=f"text:{message.id}",
             blocks=blocks,
             detail=WITH_DRAFT if blocks is not None else "",
+            as_person=await self._poster(message, conversation),
         )
         with_draft = posted.detail == WITH_DRAFT
         await self._store.set_message_slack_ts(
             message.id, posted.channel, posted.ts, with_draft=with_draft
         )
         return with_draft
+
+    async def _poster(self, message: Message, conversation: Conversation) -> tuple[str, str] | None:
+        """A customer's text shows under their name (or number), not the app's; a
+        keyword's system note stays the bridge's."""
+        if message.keyword is not None and message.keyword.replaces_post:
+            return None
+        contact = await self._store.get_contact(conversation.subscriber)
+        name = contact.name if contact and contact.name else display(conversation.subscriber)
+        return clip(name, MAX_POSTER_NAME), CUSTOMER_ICON
 
     async def _attach(self, message: Message) -> None:
         """Each picture into the thread; one that can't be attached leaves its link and

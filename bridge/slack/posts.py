@@ -96,6 +96,7 @@ class SlackPosts:
         blocks: list[dict[str, Any]] | None = None,
         broadcast: bool = False,
         detail: str = "",
+        as_person: tuple[str, str] | None = None,
     ) -> Posted:
         """Post once under `key`, now or by an earlier attempt (whose `detail` may differ
         from this one's). Raises `RetryLater` while an earlier attempt's outcome is
@@ -118,6 +119,7 @@ class SlackPosts:
                 blocks=blocks,
                 broadcast=broadcast,
                 metadata=post_metadata(key),
+                as_person=as_person,
             )
         except (RetryLater, GiveUp, ThreadGone) as exc:
             if isinstance(exc, Unconfirmed):

@@ -62,6 +62,7 @@ class ThreadKeeper:
         broadcast: bool = False,
         blocks: list[dict[str, Any]] | None = None,
         detail: str = "",
+        as_person: tuple[str, str] | None = None,
     ) -> Posted:
         """Post into the conversation's thread once per `key` and thread: the landed
         post (its `detail` is what the attempt that landed was told; see `SlackPosts`).
@@ -77,6 +78,7 @@ class ThreadKeeper:
                 broadcast=broadcast,
                 blocks=blocks,
                 detail=detail,
+                as_person=as_person,
             )
         except ThreadGone:
             await self.forget(conversation)

@@ -57,9 +57,17 @@ class ConversationDesk:
     async def assign(self, conversation: Conversation, assignee: str, by: str) -> str:
         if conversation.assignee == assignee:
             return f"#{conversation.id} is already assigned to <@{assignee}>."
-        history = f"Assigned to <@{assignee}> by <@{by}>"
+        history = (
+            f"{mention(by)} took this conversation"
+            if assignee == by
+            else f"Assigned to <@{assignee}> by {mention(by)}"
+        )
         updated = await self._change(conversation, ConversationPatch(assignee=assignee), history)
         if assignee != by:
+            contact = await self._store.get_contact(updated.subscriber)
+            who = display(updated.subscriber)
+            if contact and contact.name:
+                who = f"{escape(clip(contact.name, 100))} ({who})"
             await self._store.enqueue(
                 NewJob(
                     key=f"dm:{uuid.uuid4().hex}",
@@ -67,8 +75,8 @@ class ConversationDesk:
                     lane=f"dm:{assignee}",
                     conversation_id=updated.id,
                     user=assignee,
-                    note=f"<@{by}> assigned you the SMS conversation #{updated.id} "
-                    f"with {display(updated.subscriber)}.",
+                    note=f"{mention(by)} assigned you the SMS conversation #{updated.id} "
+                    f"with {who}.",
                 ),
                 run_at=utcnow(),
             )

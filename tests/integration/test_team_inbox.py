@@ -49,6 +49,11 @@ def team(slack: SlackEmulator) -> None:
     slack.join(INBOX, AGENT, BOSS)
 
 
+def taken(slack: SlackEmulator) -> list[str]:
+    """The thread's notes of someone taking the conversation (assigned to themselves)."""
+    return [t for t in thread_texts(slack, "0123") if AGENT in t and ("ssign" in t or "took" in t)]
+
+
 def header_text(slack: SlackEmulator, thread: str) -> str:
     message = slack.message(INBOX, thread)
     assert message is not None
@@ -335,3 +340,42 @@ async def test_a_conversation_picked_from_the_picker_is_acted_on(
     click = slack.block_action(AGENT, "sms_pick_1", forged, channel=INBOX)
     await slack.deliver(f"{bridge.url}/slack/events", click, kind="interactive")
     await eventually(lambda: any("expired" in json.dumps(r) for r in slack.responses))
+
+
+async def test_the_card_and_the_notes_say_who_and_what(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    await slash(bridge, slack, 'contact #1 name="Ana Ruiz"')
+    await slash(bridge, slack, "resolve #1")
+    await slash(bridge, slack, "flag #1 wants a callback")
+    await eventually(lambda: "wants a callback" in header_text(slack, thread))
+    card = header_text(slack, thread)
+    assert "Resolved" in card
+    assert "Flagged" in card
+    # Taking a conversation is said once, not "Assigned to @Ana by @Ana".
+    await slash(bridge, slack, f"assign #1 <@{AGENT}>")
+    await eventually(lambda: bool(taken(slack)))
+    [note] = taken(slack)
+    assert note.count(f"<@{AGENT}>") == 1
+    # The new assignee's DM names the customer.
+    await slash(bridge, slack, f"assign #1 <@{BOSS}>")
+    await eventually(
+        lambda: any(c.args.get("channel") == BOSS for c in slack.calls_to("chat.postMessage"))
+    )
+    [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == BOSS]
+    assert "Ana Ruiz" in str(dm.args["text"])
+
+
+async def test_a_customers_text_is_posted_in_their_name(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    [first] = slack.replies(INBOX, thread)
+    assert first.username == "+1 415-555-0123"
+    await slash(bridge, slack, 'contact #1 name="Ana Ruiz"')
+    await bridge.text(ANA, "it's Ana")
+    await eventually(lambda: len(slack.replies(INBOX, thread)) >= 2)
+    second = next(m for m in slack.replies(INBOX, thread) if m.text == "it's Ana")
+    assert second.username == "Ana Ruiz"
+    assert second.icon_emoji

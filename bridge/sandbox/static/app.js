@@ -236,7 +236,7 @@ function content(m, where) {
 }
 
 function message(m, place) {
-  const name = fullName(m.user);
+  const name = m.username || fullName(m.user);
   const mine = m.user === ui.agent && !m.bot;
   const where = { key: m.ts, message_ts: m.ts, ephemeral: false };
   const reactions = (m.reactions || []).map((r) => {
@@ -257,7 +257,8 @@ function message(m, place) {
   const replies = place === "channel" && count ? `<button type="button" class="replies" data-act="thread" data-ts="${esc(m.ts)}">` +
     `${count} ${count === 1 ? "reply" : "replies"}</button> <span class="only-you">last reply ${clock(tsKey(m.replies[count - 1].ts)[0])}</span>` : "";
   const open = place === "channel" && ui.thread === m.ts ? " open" : "";
-  return `<article class="msg${open}" aria-label="${esc(name)}: ${esc(plain(m.text).slice(0, 120))}">${avatar(m.user, m.bot)}<div class="body">` +
+  const face = m.icon ? `<div class="avatar icon" aria-hidden="true">${emojiHtml(m.icon.replace(/:/g, ""), "👤")}</div>` : avatar(m.user, m.bot);
+  return `<article class="msg${open}" aria-label="${esc(name)}: ${esc(plain(m.text).slice(0, 120))}">${face}<div class="body">` +
     `<div class="meta"><strong>${esc(name)}</strong>${m.bot ? `<span class="app-tag">APP</span>` : ""}<time>${clock(tsKey(m.ts)[0])}</time>` +
     `${m.edited ? `<span class="edited">(edited)</span>` : ""}</div>${content(m, where)}` +
     `<div class="reactions">${reactions}${picker}</div><div class="msg-replies">${replies}</div><div class="msg-actions">${actions}</div></div></article>`;
