@@ -176,6 +176,7 @@ class DraftState(StrEnum):
     AUTO_SENT = "auto_sent"  # the assistant sent it by itself (auto-reply mode)
     DISCARDED = "discarded"
     UNAVAILABLE = "unavailable"  # the engine failed; the card says so
+    SUPERSEDED = "superseded"  # a newer text's draft answers the conversation now
 
     @property
     def open(self) -> bool:

@@ -343,6 +343,7 @@ class DraftDesk:
         )
         if saved is None or saved.draft != stored:
             return saved or message  # another run's draft was stored first
+        await self._decisions.supersede_before(saved)
         if auto:
             saved = await self._decisions.auto_send(saved, conversation)
         # With the assistant answering, a person learns of what needs them by the flag.

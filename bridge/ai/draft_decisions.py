@@ -28,6 +28,8 @@ from bridge.store.base import Store
 from bridge.threading.outbound import OutboundPipeline
 
 GONE = "That draft is gone."
+# How far back a new draft looks for the unsent drafts it replaces.
+SUPERSEDE_LOOKBACK = 20
 
 
 def send_key(message_id: str) -> str:
@@ -46,6 +48,8 @@ def already(draft: MessageDraft) -> str:
         return f"That draft was already sent by {who}."
     if draft.state is DraftState.DISCARDED:
         return f"That draft was already discarded by {who}."
+    if draft.state is DraftState.SUPERSEDED:
+        return "That draft was replaced by a newer one, which answers the later texts too."
     return "That draft has no reply to send."
 
 
@@ -114,6 +118,21 @@ class DraftDecisions:
             return already(latest.draft) if latest and latest.draft else GONE
         await self._refresh_card(message)
         return None
+
+    async def supersede_before(self, message: Message) -> None:
+        """A newer text's draft (which saw the earlier texts) replaces the unsent drafts
+        of the texts before it: two Sends never answer the same question twice."""
+        earlier = await self._store.recent_messages(
+            message.conversation_id, limit=SUPERSEDE_LOOKBACK, until=message.created_at
+        )
+        for older in earlier:
+            if older.id == message.id or older.draft is None or not older.draft.state.open:
+                continue
+            replaced = await self._store.settle_draft(
+                older.id, DraftState.SUPERSEDED, by=None, at=utcnow()
+            )
+            if replaced is not None:
+                await self._refresh_card(replaced)
 
     # --- the assistant ------------------------------------------------------------------
 

@@ -75,6 +75,8 @@ def _outcome(draft: MessageDraft) -> str | None:
         return f":pencil2: Edited and sent by {who}{when}"
     if draft.state is DraftState.DISCARDED:
         return f":wastebasket: Discarded by {who}{when}"
+    if draft.state is DraftState.SUPERSEDED:
+        return f":arrow_down: Replaced by a newer draft{when}"
     return None
 
 

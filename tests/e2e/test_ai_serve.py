@@ -260,6 +260,13 @@ async def test_a_slow_claude_never_holds_the_text_up_and_its_draft_follows(
     assert GLUTEN_FREE in json.dumps(request.body["messages"])
     await until(lambda: _more_than_zero(process, "cache_write"))
 
+    # Send on the late card: one SMS with Claude's draft, however often it is clicked
+    # (before a newer text, whose draft would replace this one).
+    await send_twice(bridge, slack, card)
+    await eventually(lambda: len(twilio.sent_to(ANA)) >= 1)
+    await asyncio.sleep(0.3)
+    assert [sms.body for sms in twilio.sent_to(ANA)] == [CLAUDE_ANSWER.reply]
+
     # A second text reads the cached prefix.
     claude.delay(0)
     claude.reply(CLAUDE_ANSWER.model_copy(update={"reply": "We deliver within 5 miles."}))
@@ -267,12 +274,6 @@ async def test_a_slow_claude_never_holds_the_text_up_and_its_draft_follows(
     await eventually(lambda: len(claude.requests) == 2)
     await until(lambda: _more_than_zero(process, "cache_read"))
     assert claude.requests[1].system == request.system
-
-    # Send on the late card: one SMS with Claude's draft, however often it is clicked.
-    await send_twice(bridge, slack, card)
-    await eventually(lambda: len(twilio.sent_to(ANA)) >= 1)
-    await asyncio.sleep(0.3)
-    assert [sms.body for sms in twilio.sent_to(ANA)] == [CLAUDE_ANSWER.reply]
 
 
 async def _more_than_zero(process: ServeProcess, kind: str) -> bool:
