@@ -270,8 +270,8 @@ async def build_app(
         ),
         JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
         JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
-        JobKind.THREAD_NOTE: ThreadNote(gateway, threads),
-        JobKind.CHANNEL_NOTE: ThreadNote(gateway, threads, broadcast=True),
+        JobKind.THREAD_NOTE: ThreadNote(store, threads),
+        JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
         JobKind.DIRECT_MESSAGE: DirectMessage(gateway, posts, threads),
         JobKind.REFRESH_HOME: home,
     }

@@ -225,7 +225,8 @@ class Message(Model):
     intent: Intent | None = None
     urgency: Urgency | None = None
     draft: MessageDraft | None = None
-    # A reply sent from a card (a draft): where in its thread it shows, for its marks.
+    # Where in its thread a reply shows when that is not the agent's own message (a
+    # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
 
 
@@ -431,13 +432,17 @@ def draft_job(message: Message, *, check: bool = False) -> NewJob:
     )
 
 
-def thread_note_job(conversation_id: int, note: str, *, key: str) -> NewJob:
-    """A system note in the conversation's thread; `key` makes it idempotent."""
+def thread_note_job(
+    conversation_id: int, note: str, *, key: str, showing: str | None = None
+) -> NewJob:
+    """A system note in the conversation's thread; `key` makes it idempotent. `showing`:
+    the reply (message id) the note shows, whose delivery marks then go on it."""
     return NewJob(
         key=f"note:{key}",
         kind=JobKind.THREAD_NOTE,
         lane=conversation_lane(conversation_id),
         conversation_id=conversation_id,
+        message_id=showing,
         note=note,
     )
 

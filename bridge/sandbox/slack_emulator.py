@@ -272,6 +272,7 @@ class SlackEmulator:
         self._users: dict[str, User] = {}
         self._files: dict[str, UploadedFile] = {}
         self._triggers: dict[str, str] = {}
+        self._clicked: dict[str, tuple[str, str]] = {}  # response_url token → message
         # User groups (S…) and their members, for usergroups.users.list.
         self.user_groups: dict[str, list[str]] = {}
         self._failures = FailureInjector()
@@ -1067,14 +1068,36 @@ class SlackEmulator:
         self._triggers[trigger_id] = user
         return trigger_id
 
-    def response_url(self) -> str:
-        """A response_url for an interaction or slash command, answered by this emulator."""
-        return f"{self.base_url}/respond/{secrets.token_hex(8)}"
+    def response_url(self, clicked: tuple[str, str] | None = None) -> str:
+        """A response_url for an interaction or slash command, answered by this emulator;
+        `clicked` (channel, ts): the message it may replace or delete."""
+        token = secrets.token_hex(8)
+        if clicked is not None:
+            self._clicked[token] = clicked
+        return f"{self.base_url}/respond/{token}"
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json(loads=_loads)
         self.responses.append(body if isinstance(body, dict) else {"raw": body})
+        clicked = self._clicked.get(request.match_info["token"])
+        if isinstance(body, dict) and clicked is not None:
+            self._apply_response(body, *clicked)
         return web.Response(text="ok")
+
+    def _apply_response(self, body: dict[str, Any], channel: str, ts: str) -> None:
+        """What Slack does with `replace_original` / `delete_original`, to the message
+        clicked (an ephemeral one included)."""
+        ephemeral = next((e for e in self.ephemerals if e.ts == ts), None)
+        if body.get("delete_original"):
+            if ephemeral is not None:
+                self.ephemerals.remove(ephemeral)
+            else:
+                self._channel(channel).messages.pop(ts, None)
+        elif body.get("replace_original"):
+            target = ephemeral or self.message(channel, ts)
+            if target is not None:
+                target.text = str(body.get("text", ""))
+                target.blocks = body.get("blocks")
 
     def block_action(
         self, user: str, action_id: str, value: str, *, channel: str, message_ts: str | None = None
@@ -1092,7 +1115,7 @@ class SlackEmulator:
             "user": {"id": user, "team_id": self._team_of(user)},
             "api_app_id": self.app_id,
             "trigger_id": self.trigger(user),
-            "response_url": self.response_url(),
+            "response_url": self.response_url((channel, message_ts) if message_ts else None),
             "channel": {"id": self._channel(channel).id},
             "container": container,
             "actions": [

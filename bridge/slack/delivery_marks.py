@@ -40,7 +40,7 @@ class DeliveryMark:
         # A typed reply is its own message, a sent draft its card; the bridge's own
         # texts (confirmations, HELP answers) show nowhere to mark.
         channel = message.slack_channel or conversation.slack_channel
-        ts = message.slack_ts or message.shown_ts
+        ts = message.shown_ts or message.slack_ts  # what went out, where it differs
         if channel is not None and ts is not None:
             with contextlib.suppress(ThreadGone):  # deleted meanwhile: nothing to mark
                 await self._gateway.add_reaction(channel, ts, reaction)

@@ -4,12 +4,17 @@ its own conversation; the rules are in `OutboundPipeline`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import aiohttp
+import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bridge.models import DeliveryStatus, Direction, Message
+from bridge.mrkdwn import clip, escape
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
@@ -18,6 +23,19 @@ from bridge.threading.outbound import OutboundPipeline
 
 MODAL = "held_edit_modal"
 GONE = "That reply was already handled."
+log = structlog.get_logger(__name__)
+
+
+def _remembered(view: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(the held reply, the response_url of its note) the dialog was opened with."""
+    try:
+        remembered = json.loads(str(view.get("private_metadata") or ""))
+    except ValueError:
+        return None
+    if not isinstance(remembered, dict) or not isinstance(remembered.get("message"), str):
+        return None
+    note = remembered.get("note")
+    return remembered["message"], note if isinstance(note, str) else None
 
 
 class HeldReplyActions:
@@ -73,9 +91,12 @@ class HeldReplyActions:
         trigger = Interaction.of(body, action)
         if held is None or trigger is None or trigger.trigger_id is None:
             return
+        # The dialog remembers the note it came from, to settle it once sent.
+        note = body.get("response_url")
+        remembered = {"message": held.id, "note": note if isinstance(note, str) else None}
         modal = reply_modal(
             MODAL,
-            held.id,
+            json.dumps(remembered),
             held.body,
             title="Support-only reply",
             label="Reply without the marketing",
@@ -94,21 +115,32 @@ class HeldReplyActions:
             return
         cancelled = await self._outbound.cancel_held(held.id)
         await respond(
-            text="Cancelled: nothing was sent." if cancelled else GONE, replace_original=True
+            text=":x: Cancelled: nothing was sent." if cancelled else GONE, replace_original=True
         )
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         submitter = Interaction.of(body)
-        metadata = view.get("private_metadata")
-        if submitter is None or not isinstance(metadata, str):
+        remembered = _remembered(view)
+        if submitter is None or remembered is None:
             await ack()
             return
-        held = await self._held(submitter.user, submitter.team, metadata)
+        message_id, note = remembered
+        held = await self._held(submitter.user, submitter.team, message_id)
         if isinstance(held, str):
             await ack(response_action="errors", errors={FIELD_BLOCK: held})
             return
-        problem = await self._outbound.release_held(held.id, submitted_text(view))
-        if problem is None:
-            await ack()
-        else:
+        text = submitted_text(view)
+        problem = await self._outbound.release_held(held.id, text)
+        if problem is not None:
             await ack(response_action="errors", errors={FIELD_BLOCK: problem})
+            return
+        await ack()
+        if note is not None:  # the held note loses its buttons: it is decided
+            settled = f":outbox_tray: Sent as support-only: “{escape(clip(text, 2500))}”"
+            await self._settle_note(note, settled)
+
+    async def _settle_note(self, response_url: str, text: str) -> None:
+        try:
+            await AsyncWebhookClient(response_url).send(text=text, replace_original=True)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("slack.held_note_not_settled", error=type(exc).__name__)

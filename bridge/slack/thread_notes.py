@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
-from bridge.slack.gateway import SlackGateway
 from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
 
 
 class ThreadNote:
     """THREAD_NOTE, or CHANNEL_NOTE with `broadcast`: the line also shows in the channel."""
 
-    def __init__(
-        self, gateway: SlackGateway, threads: ThreadKeeper, *, broadcast: bool = False
-    ) -> None:
-        self._gateway = gateway
+    def __init__(self, store: Store, threads: ThreadKeeper, *, broadcast: bool = False) -> None:
+        self._store = store
         self._threads = threads
         self._broadcast = broadcast
 
@@ -23,4 +21,8 @@ class ThreadNote:
         if job.conversation_id is None or not job.note:
             raise GiveUp("thread note without a conversation or text")
         conversation = await self._threads.conversation(job.conversation_id)
-        await self._threads.post(conversation, job.note, key=job.key, broadcast=self._broadcast)
+        posted = await self._threads.post(
+            conversation, job.note, key=job.key, broadcast=self._broadcast
+        )
+        if job.message_id is not None:  # the note shows a reply: its marks go here
+            await self._store.set_shown_ts(job.message_id, posted.ts)

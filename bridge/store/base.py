@@ -225,6 +225,9 @@ class Store(Protocol):
 
     async def mark_media_posted(self, message_id: str) -> None: ...
 
+    async def set_shown_ts(self, message_id: str, ts: str) -> None:
+        """The Slack message in its thread that shows this reply (for its marks)."""
+
     async def get_contact(self, phone: str) -> Contact | None: ...
 
     async def add_usage(self, key: str, amount: int) -> int:

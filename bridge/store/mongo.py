@@ -743,6 +743,9 @@ class MongoStore:
         doc = await self._find_message({"sid": sid})
         return None if doc is None else _message(doc)
 
+    async def set_shown_ts(self, message_id: str, ts: str) -> None:
+        await self._messages.update_one({"_id": message_id}, {"$set": {"shown_ts": ts}})
+
     async def mark_media_posted(self, message_id: str) -> None:
         await self._messages.update_one({"_id": message_id}, {"$set": {"media_posted": True}})
 

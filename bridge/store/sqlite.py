@@ -640,6 +640,9 @@ class SQLiteStore:
         )
         return None if row is None else _message(row)
 
+    async def set_shown_ts(self, message_id: str, ts: str) -> None:
+        await self._write("UPDATE messages SET shown_ts = ? WHERE id = ?", (ts, message_id))
+
     async def mark_media_posted(self, message_id: str) -> None:
         await self._write("UPDATE messages SET media_posted = 1 WHERE id = ?", (message_id,))
 

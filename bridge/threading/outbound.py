@@ -27,7 +27,7 @@ from bridge.models import (
     thread_note_job,
     utcnow,
 )
-from bridge.mrkdwn import escape
+from bridge.mrkdwn import escape, mention
 from bridge.phones import display
 from bridge.store.base import Store
 from bridge.threading.mentions import named
@@ -228,6 +228,14 @@ class OutboundPipeline:
             is None
         ):
             return "This reply was already sent or cancelled."
+        # The thread shows the promotion the agent typed: say what goes out instead.
+        note = thread_note_job(
+            conversation.id,
+            f"{mention(message.author or '')} sent instead, as support-only: “{escape(body)}”",
+            key=f"released:{message_id}",
+            showing=message_id,
+        )
+        await self._store.enqueue(note, run_at=utcnow())
         self._on_enqueued()
         return None
 

@@ -91,7 +91,7 @@ async def test_held_reply_actions_need_a_member_and_its_author(
         "type": "modal",
         "id": "V0FORGED",
         "callback_id": "held_edit_modal",
-        "private_metadata": held,
+        "private_metadata": json.dumps({"message": held, "note": None}),
     }
     forged = slack.view_submission(OUTSIDER, {"reply_block": {"reply": "text of a non-member"}})
     answer = await slack.deliver(url(bridge), forged, kind="interactive")

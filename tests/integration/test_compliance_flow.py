@@ -10,12 +10,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bridge.config import BusinessConfig
 from bridge.sandbox.slack_emulator import Ephemeral, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.slack.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     INBOX,
@@ -219,3 +221,38 @@ async def test_a_promotion_without_marketing_consent_waits_for_the_agent(
     await eventually(lambda: any("Cancelled" in str(r) for r in slack.responses))
     await asyncio.sleep(0.3)
     assert [m.body for m in twilio.sent] == ["Your cake is ready!"]
+
+
+async def test_a_held_reply_sent_as_support_only_shows_what_was_sent(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    url = f"{bridge.url}/slack/events"
+    promo, _ = await agent_replies(
+        bridge, slack, thread, "Your cake is ready! Use promo code SWEET for 20% off"
+    )
+    await eventually(lambda: any("reads like marketing" in t for t in ephemerals(slack)))
+    note = held_note(slack)
+    held_id = note.blocks[1]["elements"][0]["value"]
+    edit = slack.block_action(AGENT, "held_edit", held_id, channel=INBOX, message_ts=note.ts)
+    await slack.deliver(url, edit, kind="interactive")
+    await eventually(lambda: AGENT in slack.modals)
+    sent = slack.view_submission(AGENT, {"reply_block": {"reply": "Your cake is ready!"}})
+    assert (await slack.deliver(url, sent, kind="interactive")).status == 200
+    await eventually(lambda: [m.body for m in twilio.sent] == ["Your cake is ready!"])
+
+    # The thread shows what went out, and the held note is settled: no more buttons.
+    def shown() -> list[Any]:
+        return [
+            m for m in slack.replies(INBOX, thread) if m.bot_id and "Your cake is ready!" in m.text
+        ]
+
+    await eventually(lambda: bool(shown()))
+    settled = next(e for e in slack.ephemerals if e.ts == note.ts)
+    assert "held_edit" not in json.dumps(settled.blocks)
+    # Delivered: the mark goes on what was sent, not on the promotion that was not.
+    await twilio.send_status(twilio.sent[0].sid, "delivered")
+    await eventually(lambda: DELIVERED in shown()[0].reactions)
+    promotion = slack.message(INBOX, promo["event"]["ts"])
+    assert promotion is not None
+    assert DELIVERED not in promotion.reactions
