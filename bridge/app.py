@@ -300,7 +300,7 @@ async def build_app(
         settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
     )
     signing_secret = settings.slack_signing_secret
-    bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
+    bolt = build_bolt(slack)
     names = SlackNames(gateway)
     commands = CommandDesk(
         store,
@@ -339,7 +339,8 @@ async def build_app(
     if signing_secret is not None:
         # Without a signing secret (Socket Mode only) nothing could tell Slack's
         # requests from forged ones: the HTTP endpoint does not exist then.
-        app.add_routes([web.post("/slack/events", SlackEventsEndpoint(bolt).handle)])
+        endpoint = SlackEventsEndpoint(bolt, signing_secret.get_secret_value())
+        app.add_routes([web.post("/slack/events", endpoint.handle)])
 
     background: list[asyncio.Task[None]] = []
 
