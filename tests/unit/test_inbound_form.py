@@ -42,7 +42,7 @@ def test_media_items() -> None:
     [
         ({"MessageSid": "SM123"}, "MessageSid"),
         ({"Body": "x" * 1601}, "1600"),
-        ({"From": "nobody"}, "From/To"),
+        ({"From": "nobody"}, "From is not a phone number"),
         ({"NumMedia": "11"}, "NumMedia"),
         ({"NumMedia": "x"}, "NumMedia"),
         ({"NumMedia": "1", "MediaUrl0": "javascript:alert(1)"}, "MediaUrl0"),
