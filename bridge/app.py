@@ -228,6 +228,7 @@ async def build_app(
     engines, close_engines = make_engines(settings, config, tools, metrics, store)
     knowledge = KnowledgeSource(
         config.knowledge.path,
+        within=config.knowledge.within,
         faq=config.knowledge.faq,
         profile=BusinessProfile.from_config(config.business),
     )
