@@ -31,7 +31,9 @@ _EXPECTED = {
     **dict.fromkeys(
         ("type", "command", "callback_id", "action_id", "block_id", "response_url"), _TEXT
     ),
-    **dict.fromkeys(("team_id", "user_id", "channel_id", "enterprise_id", "thread_ts"), _TEXT),
+    **dict.fromkeys(
+        ("team_id", "user_id", "channel_id", "enterprise_id", "thread_ts", "subtype"), _TEXT
+    ),
     **dict.fromkeys(("user", "team", "channel", "enterprise"), _ID),
     **dict.fromkeys(
         ("event", "view", "message", "previous_message", "item", "assistant_thread"), _OBJECT

@@ -97,6 +97,11 @@ def outside_calls(slack: SlackEmulator, twilio: TwilioEmulator) -> int:
         ('{"type": "event_callback", "event": {"type": 7}}', JSON, "type must be text"),
         ('{"type": "event_callback", "authorizations": "x", "event": {}}', JSON, "authorizations"),
         ('{"team": 5, "type": "event_callback", "event": {}}', JSON, "team must be"),
+        (
+            '{"type": "event_callback", "event": {"type": "message", "subtype": []}}',
+            JSON,
+            "event.subtype must be text",
+        ),
         ("[" * 100_000, JSON, "is not JSON"),
         ('{"event": ' * 40 + "{}" + "}" * 40, JSON, "nested too deeply"),
         ("payload=not+json", FORM, "is not JSON"),
