@@ -230,6 +230,7 @@ async def build_app(
     engines, close_engines = make_engines(settings, config, tools, metrics, store)
     knowledge = KnowledgeSource(
         config.knowledge.path,
+        within=config.knowledge.within,
         faq=config.knowledge.faq,
         profile=BusinessProfile.from_config(config.business),
     )
@@ -303,7 +304,7 @@ async def build_app(
         settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
     )
     signing_secret = settings.slack_signing_secret
-    bolt = build_bolt(slack, signing_secret.get_secret_value() if signing_secret else None)
+    bolt = build_bolt(slack)
     commands = CommandDesk(
         store,
         desk,
@@ -341,7 +342,8 @@ async def build_app(
     if signing_secret is not None:
         # Without a signing secret (Socket Mode only) nothing could tell Slack's
         # requests from forged ones: the HTTP endpoint does not exist then.
-        app.add_routes([web.post("/slack/events", SlackEventsEndpoint(bolt).handle)])
+        endpoint = SlackEventsEndpoint(bolt, signing_secret.get_secret_value())
+        app.add_routes([web.post("/slack/events", endpoint.handle)])
 
     background: list[asyncio.Task[None]] = []
 

@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -344,7 +345,24 @@ class FaqEntry(Section):
 
 class Knowledge(Section):
     path: Path | None = None
+    # Unless set, the path and every file in it must resolve (links followed) inside
+    # the config file's folder: a config cannot quote files from elsewhere on the host.
+    allow_outside: bool = False
     faq: list[FaqEntry] = Field(default_factory=list)
+    _folder: Path | None = PrivateAttr(default=None)
+
+    def read_from(self, config_file: Path) -> Knowledge:
+        """This section as `config_file` gives it: the path relative to that file's folder."""
+        placed = self.model_copy(
+            update={"path": None if self.path is None else config_file.parent / self.path}
+        )
+        placed._folder = config_file.parent.resolve()
+        return placed
+
+    @property
+    def within(self) -> Path | None:
+        """The folder the knowledge files must resolve into, or None: anywhere."""
+        return None if self.allow_outside else self._folder
 
 
 class AutoReply(Section):
@@ -460,9 +478,13 @@ def load_business_config(path: Path | None) -> BusinessConfig:
         config = BusinessConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"BRIDGE_CONFIG {path}: {_first_error(exc, env=False)}") from None
-    knowledge = config.knowledge
-    if knowledge.path is not None and not knowledge.path.is_absolute():
-        # Relative to the config file, so the bridge finds it from any working folder.
-        knowledge = knowledge.model_copy(update={"path": path.parent / knowledge.path})
-        config = config.model_copy(update={"knowledge": knowledge})
-    return config
+    # Relative to the config file, so the bridge finds it from any working folder.
+    knowledge = config.knowledge.read_from(path)
+    within, kb = knowledge.within, knowledge.path
+    if within is not None and kb is not None and not kb.resolve().is_relative_to(within):
+        raise ConfigError(
+            f"BRIDGE_CONFIG {path}: knowledge.path {kb} is outside the config"
+            f" file's folder {within} (links followed); move it there or set"
+            " knowledge.allow_outside: true"
+        )
+    return config.model_copy(update={"knowledge": knowledge})

@@ -535,10 +535,13 @@ def _load_yaml(text: str, where: str, prefix: str, builder: _Builder) -> None:
         )
 
 
-def _knowledge_files(path: Path, limits: KbLimits) -> list[tuple[Path, Path]]:
-    """(file, path relative to the knowledge folder) of every knowledge file, sorted."""
+def _knowledge_files(
+    path: Path, limits: KbLimits, within: Path | None = None
+) -> list[tuple[Path, Path]]:
+    """(file, path relative to the knowledge folder) of every knowledge file, sorted;
+    with `within`, each must resolve into that folder (a link out is refused)."""
     if path.is_file():
-        return [(path, Path(path.name))]
+        return [(_inside(path, within), Path(path.name))]
     if not path.is_dir():
         raise KnowledgeError(str(path), None, "no such file or folder")
     found: list[tuple[Path, Path]] = []
@@ -547,13 +550,23 @@ def _knowledge_files(path: Path, limits: KbLimits) -> list[tuple[Path, Path]]:
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(MARKDOWN_SUFFIXES + YAML_SUFFIXES):
                 continue
-            file = Path(folder) / name
+            file = _inside(Path(folder) / name, within)
             found.append((file, file.relative_to(path)))
             if len(found) > limits.max_files:
                 raise KnowledgeError(
                     str(path), None, f"more than {limits.max_files} knowledge files (the limit)"
                 )
     return sorted(found, key=lambda pair: pair[1].as_posix())
+
+
+def _inside(file: Path, within: Path | None) -> Path:
+    if within is not None and not file.resolve().is_relative_to(within):
+        raise KnowledgeError(
+            str(file),
+            None,
+            f"leads outside {within} (a link); set knowledge.allow_outside: true to load it",
+        )
+    return file
 
 
 def knowledge_signature(path: Path | None) -> Signature:
@@ -625,8 +638,10 @@ def load_knowledge(
     faq: Sequence[_QuestionAnswer] = (),
     profile: BusinessProfile | None = None,
     limits: KbLimits = DEFAULT_LIMITS,
+    within: Path | None = None,
 ) -> KnowledgeBase:
-    """Load a knowledge folder (or one file), inline FAQ items and the profile.
+    """Load a knowledge folder (or one file), inline FAQ items and the profile; with
+    `within`, only files that resolve into that folder.
 
     Raises `KnowledgeError` naming the file and line of the first problem."""
     signature = knowledge_signature(path)  # before reading: a change while reading shows next poll
@@ -648,7 +663,7 @@ def load_knowledge(
             alt=alt_list,
         )
     if path is not None:
-        for file, relative in _knowledge_files(path, limits):
+        for file, relative in _knowledge_files(path, limits, within):
             where = str(file)
             try:
                 size = file.stat().st_size
@@ -693,8 +708,10 @@ class KnowledgeSource:
         faq: Sequence[_QuestionAnswer] = (),
         profile: BusinessProfile | None = None,
         limits: KbLimits = DEFAULT_LIMITS,
+        within: Path | None = None,
     ) -> None:
         self.path = path
+        self._within = within
         self._faq = tuple(faq)
         self._profile = profile
         self._limits = limits
@@ -709,7 +726,11 @@ class KnowledgeSource:
 
     def load(self) -> KnowledgeBase:
         self._current = load_knowledge(
-            self.path, faq=self._faq, profile=self._profile, limits=self._limits
+            self.path,
+            faq=self._faq,
+            profile=self._profile,
+            limits=self._limits,
+            within=self._within,
         )
         self._failed = None
         return self._current

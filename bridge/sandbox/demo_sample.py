@@ -95,6 +95,9 @@ def write_business_config(target: Path, source: Path = SAMPLE_DIR / "business.ym
         folder = (source.parent / str(knowledge["path"])).resolve()
         if folder.is_dir() or source.parent != SAMPLE_DIR:
             knowledge["path"] = str(folder)  # yours: a missing folder is an error to see
+            # The copy is elsewhere; the original's folder is the one to stay inside.
+            if folder.is_relative_to(source.parent.resolve()):
+                knowledge["allow_outside"] = True
         else:
             del knowledge["path"]
     target.write_text(

@@ -228,6 +228,7 @@ class TwilioEmulator:
         self.services: dict[str, str | None] = {}
         self.blocked: set[str] = set()
         self._media: dict[str, _Media] = {}
+        self._media_redirects: dict[str, str] = {}
         self._routes: dict[str, str] = {}
         self._failures = FailureInjector()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -297,6 +298,12 @@ class TwilioEmulator:
     def add_media(self, name: str, content_type: str, data: bytes) -> str:
         """Serve `data` at the returned path (behind the account's Basic auth)."""
         self._media[name] = _Media(content_type, data)
+        return f"/media/{name}"
+
+    def add_media_redirect(self, name: str, location: str) -> str:
+        """Answer the returned path (behind Basic auth) with a redirect to `location`, as
+        Twilio answers a media URL with one to its media storage."""
+        self._media_redirects[name] = location
         return f"/media/{name}"
 
     def sent_to(self, number: str) -> list[SentMessage]:
@@ -527,6 +534,8 @@ class TwilioEmulator:
         media = self._media.get(name)
         if not self._authorized(request):
             answer = web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="Twilio"'})
+        elif name in self._media_redirects:
+            answer = web.Response(status=302, headers={"Location": self._media_redirects[name]})
         elif media is None:
             answer = web.Response(status=404)
         else:

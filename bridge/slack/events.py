@@ -3,21 +3,28 @@ or connected over Socket Mode when SLACK_APP_TOKEN is set."""
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.slack.request_checks import RequestRefused, check_shape, verified_text
 
-def build_bolt(client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
+log = structlog.get_logger(__name__)
+
+
+def build_bolt(client: AsyncWebClient) -> AsyncApp:
     return AsyncApp(
         client=client,
-        signing_secret=signing_secret,
         # Listeners store the effect before Slack gets its 2xx ("durable before
         # acknowledged"); they are quick store writes, well inside the 3 s.
         process_before_response=True,
-        # Socket Mode connections are authenticated by the app token instead.
-        request_verification_enabled=signing_secret is not None,
+        # SlackEventsEndpoint verifies every HTTP request before Bolt reads it, and
+        # Socket Mode connections are authenticated by the app token.
+        request_verification_enabled=False,
         # The app's own posts come back as events that record where they landed
         # (`bridge.slack.posts`); every listener tells its own messages apart itself.
         ignoring_self_events_enabled=False,
@@ -25,11 +32,25 @@ def build_bolt(client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
 
 
 class SlackEventsEndpoint:
-    def __init__(self, bolt: AsyncApp) -> None:
+    def __init__(self, bolt: AsyncApp, signing_secret: str) -> None:
         self._bolt = bolt
+        self._verifier = SignatureVerifier(signing_secret)
 
     async def handle(self, request: web.Request) -> web.Response:
-        response = await self._bolt.async_dispatch(await to_bolt_request(request))
+        try:
+            text = verified_text(self._verifier, await request.read(), request.headers)
+            check_shape(text, request.headers)
+        except RequestRefused as exc:
+            log.warning("slack.request_refused", status=exc.status, reason=exc.reason)
+            # A body that is malformed now is malformed on every retry.
+            retry = {"X-Slack-No-Retry": "1"} if exc.status == 400 else None
+            return web.Response(status=exc.status, text=exc.reason, headers=retry)
+        bolt_request = AsyncBoltRequest(
+            body=text,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]  # a mapping of str, as Bolt's adapter passes
+        )
+        response = await self._bolt.async_dispatch(bolt_request)
         if response.status == 404:
             # Bolt's answer to a valid request no listener wants. Slack disables an
             # app's events when most deliveries fail, so it is acknowledged instead.

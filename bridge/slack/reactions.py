@@ -85,8 +85,8 @@ class ReactionListener:
             )
             item = event.get("item") or {}
             key = f"react:{item.get('channel')}:{item.get('ts')}:{user}:{event.get('reaction')}"
-            reply = await self._commands.run(command, user, key=key)
-            log.info("slack.reaction_canned", conversation=conversation.id, reply=reply.text)
+            await self._commands.run(command, user, key=key)
+            log.info("slack.reaction_canned", conversation=conversation.id)
 
     async def on_removed(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         found = await self._target(event, context)

@@ -24,18 +24,21 @@ def parse_inbound(form: Mapping[str, str]) -> InboundSms:
     body = form.get("Body", "")
     if len(body) > MAX_BODY:
         raise MalformedForm(f"Body longer than {MAX_BODY} characters")
-    try:
-        subscriber = to_e164(form.get("From", ""))
-        business = to_e164(form.get("To", ""))
-    except InvalidPhone as exc:
-        raise MalformedForm(f"From/To: {exc}") from None
     return InboundSms(
         sid=sid,
-        business_number=business,
-        subscriber=subscriber,
+        subscriber=_number(form, "From"),
+        business_number=_number(form, "To"),
         body=body,
         media=_media(form),
     )
+
+
+def _number(form: Mapping[str, str], field: str) -> str:
+    try:
+        return to_e164(form.get(field, ""))
+    except InvalidPhone:
+        # Without the value: the reason is logged, and a near-number is still someone's.
+        raise MalformedForm(f"{field} is not a phone number") from None
 
 
 def _media(form: Mapping[str, str]) -> tuple[Media, ...]:

@@ -3,6 +3,7 @@ live in `bridge.threading`."""
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_FORM_BYTES = 64 * 1024  # a 1600-character body and 10 media URLs fit many times over
 # While the store refuses writes: when to try again (the store probes every few seconds).
 RETRY_AFTER_SECONDS = 5
+_ERROR_CODE = re.compile(r"[0-9]{1,6}")  # Twilio's codes have five digits
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +68,11 @@ class TwilioWebhook(ABC):
             raise Rejected(413, "too_large", "request body too large")
         if request.content_type != "application/x-www-form-urlencoded":
             raise Rejected(400, "malformed", "expected a form-encoded Twilio webhook")
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        try:
+            posted = await request.post()
+        except (ValueError, LookupError):  # not UTF-8 (or its charset), or not a form
+            raise Rejected(400, "malformed", "not a form-encoded body") from None
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
         if not self._signature.verify(
             request.path_qs,
             form,
@@ -149,7 +155,7 @@ class StatusWebhook(TwilioWebhook):
         if raw not in STATUSES:
             return "ignored", web.Response(text="")  # a status Twilio added; nothing to do
         code = form.get("ErrorCode") or None
-        if code is not None and not code.isdigit():
-            raise Rejected(400, "malformed", "ErrorCode is not a number")
+        if code is not None and not _ERROR_CODE.fullmatch(code):
+            raise Rejected(400, "malformed", "ErrorCode is not a Twilio error code")
         await self._update(sid, STATUSES[raw], int(code) if code else None)
         return "ok", web.Response(text="")

@@ -31,7 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     workdir = tmp_path_factory.mktemp("demo-ai")
     config = yaml.safe_load((SAMPLE_DIR / "business.yml").read_text())
     config["ai"]["auto_reply"]["enabled"] = False
-    config["knowledge"]["path"] = str(SAMPLE_DIR / "kb")
+    config["knowledge"] |= {"path": str(SAMPLE_DIR / "kb"), "allow_outside": True}
     path = workdir / "business.yml"
     path.write_text(yaml.safe_dump(config))
     running = start_demo(workdir, "--config", str(path))

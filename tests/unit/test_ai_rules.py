@@ -173,7 +173,9 @@ def test_the_knowledge_path_is_relative_to_the_config_file(
     config = load_business_config(write(tmp_path, "knowledge: {path: kb/}\n"))
     monkeypatch.chdir("/")
     assert config.knowledge.path == tmp_path / "kb"
-    absolute = load_business_config(write(tmp_path, "knowledge: {path: /srv/kb}\n"))
+    absolute = load_business_config(
+        write(tmp_path, "knowledge: {path: /srv/kb, allow_outside: true}\n")
+    )
     assert absolute.knowledge.path == Path("/srv/kb")
 
 

@@ -1,4 +1,8 @@
+import contextlib
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.sms.inbound_form import MalformedForm, parse_inbound
 
@@ -38,7 +42,7 @@ def test_media_items() -> None:
     [
         ({"MessageSid": "SM123"}, "MessageSid"),
         ({"Body": "x" * 1601}, "1600"),
-        ({"From": "nobody"}, "From/To"),
+        ({"From": "nobody"}, "From is not a phone number"),
         ({"NumMedia": "11"}, "NumMedia"),
         ({"NumMedia": "x"}, "NumMedia"),
         ({"NumMedia": "1", "MediaUrl0": "javascript:alert(1)"}, "MediaUrl0"),
@@ -51,3 +55,12 @@ def test_malformed_forms_say_why(fields: dict[str, str], reason: str) -> None:
 
 def test_1600_characters_is_still_fine() -> None:
     assert len(parse_inbound(form(Body="é" * 1600)).body) == 1600
+
+
+fields = st.sampled_from(["From", "To", "Body", "NumMedia", "MediaUrl0", "MediaContentType0"])
+
+
+@given(st.dictionaries(fields | st.text(max_size=12), st.text(max_size=40), max_size=8))
+def test_any_form_is_a_message_or_malformed(extra: dict[str, str]) -> None:
+    with contextlib.suppress(MalformedForm):
+        parse_inbound(form() | extra)
