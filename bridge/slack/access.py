@@ -50,11 +50,17 @@ def conversation_number(value: object) -> int | None:
     return number if 0 < number < MAX_CONVERSATION_ID else None
 
 
-def _get(data: Mapping[str, Any], *path: str) -> object:
+def selected(element: object) -> str | None:
+    """The value of the option chosen in a select or radio element's state, if any."""
+    value = _get(element, "selected_option", "value")
+    return value if isinstance(value, str) and len(value) <= MAX_VALUE else None
+
+
+def _get(data: object, *path: str) -> object:
     for name in path:
         if not isinstance(data, Mapping):
             return None
-        data = data.get(name)  # type: ignore[assignment]
+        data = data.get(name)
     return data
 
 

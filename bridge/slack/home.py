@@ -19,7 +19,7 @@ from bridge.models import (
 )
 from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
-from bridge.slack.access import InboxAccess, slack_id
+from bridge.slack.access import InboxAccess, selected, slack_id
 from bridge.slack.gateway import SlackGateway
 from bridge.store.base import Store
 
@@ -143,7 +143,7 @@ class HomeTab:
     async def on_filter(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user = slack_id((body.get("user") or {}).get("id"))
-        value = str((action.get("selected_option") or {}).get("value", ""))
+        value = selected(action) or ""
         if (
             user is not None
             and value in InboxFilter._value2member_map_

@@ -17,6 +17,7 @@ from bridge.slack.access import (
     InboxAccess,
     Interaction,
     conversation_number,
+    selected,
     slack_id,
     slack_ts,
 )
@@ -201,7 +202,7 @@ class SmsActionsShortcut:
         if found is None or not isinstance(view.get("id"), str):
             return
         _, conversation = found
-        name = str((action.get("selected_option") or {}).get("value", ""))
+        name = selected(action) or ""
         canned = await self._store.list_canned()
         preview = await self._commands.preview(name, conversation)
         await client.views_update(
@@ -218,7 +219,7 @@ class SmsActionsShortcut:
         user, conversation = found
         state = view.get("state")
         values = state.get("values") if isinstance(state, dict) else None
-        canned = (_value(values, "canned", CANNED_PICK).get("selected_option") or {}).get("value")
+        canned = selected(_value(values, "canned", CANNED_PICK))
         if canned:
             # Checked first: a canned response that cannot go out keeps the dialog open.
             problem = await self._commands.canned_problem(str(canned), conversation)
@@ -234,7 +235,7 @@ class SmsActionsShortcut:
         await ack()
         if reassign:
             await self._desk.assign(conversation, str(assignee), by=user)
-        status = (_value(values, "status", "status").get("selected_option") or {}).get("value")
+        status = selected(_value(values, "status", "status"))
         reason = str(_value(values, "reason", "reason").get("value") or "")
         current = await self._store.get_conversation(conversation.id) or conversation
         if status == "resolve":
