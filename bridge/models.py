@@ -448,11 +448,12 @@ def thread_note_job(
 
 
 def draft_card_job(message: Message) -> NewJob:
-    """Re-render a draft's card after it was sent or discarded."""
+    """Re-render a draft's card after it was sent, discarded or replaced. Its own lane:
+    a burst's cards (chat.update is paced at about one a second) never hold up posts."""
     return NewJob(
         key=f"draft-card:{message.id}",
         kind=JobKind.SYNC_DRAFT,
-        lane=conversation_lane(message.conversation_id),
+        lane=f"cards:{message.conversation_id}",
         conversation_id=message.conversation_id,
         message_id=message.id,
     )

@@ -275,7 +275,7 @@ class DraftDesk:
         draft = self._made_safe(draft, turns)
         outcome = "reply" if draft.reply else ("handoff" if draft.escalate else "none")
         self._metrics.drafts.labels(engine.name, outcome).inc()
-        return await self._settle_new(message, conversation, draft, engine, note)
+        return await self._settle_new(message, conversation, draft, engine, note, recent)
 
     async def _settle_budget(self, engine: Drafter) -> None:
         """Count what a Claude draft cost (the offline engine costs nothing)."""
@@ -308,9 +308,11 @@ class DraftDesk:
         draft: Draft,
         engine: Drafter,
         note: str | None,
+        earlier: Sequence[Message],
     ) -> Message:
         """Store the draft (the first one stored wins); in auto-reply mode the assistant
-        claims it (AUTO_SENT) in that same write, then sends it."""
+        claims it (AUTO_SENT) in that same write, then sends it. `earlier`: the texts
+        before, whose unsent drafts it replaces."""
         state = DraftState.PROPOSED if draft.reply else DraftState.HANDOFF
         policy = self._ai.auto_reply_for(conversation.business_number)
         on_call = on_duty(policy, self._business, utcnow())
@@ -343,7 +345,7 @@ class DraftDesk:
         )
         if saved is None or saved.draft != stored:
             return saved or message  # another run's draft was stored first
-        await self._decisions.supersede_before(saved)
+        await self._decisions.supersede(earlier, by=saved)
         if auto:
             saved = await self._decisions.auto_send(saved, conversation)
         # With the assistant answering, a person learns of what needs them by the flag.

@@ -11,7 +11,7 @@ what a crash left claimed but unsent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bridge.metrics import Metrics
 from bridge.models import (
@@ -28,8 +28,6 @@ from bridge.store.base import Store
 from bridge.threading.outbound import OutboundPipeline
 
 GONE = "That draft is gone."
-# How far back a new draft looks for the unsent drafts it replaces.
-SUPERSEDE_LOOKBACK = 20
 
 
 def send_key(message_id: str) -> str:
@@ -119,14 +117,11 @@ class DraftDecisions:
         await self._refresh_card(message)
         return None
 
-    async def supersede_before(self, message: Message) -> None:
-        """A newer text's draft (which saw the earlier texts) replaces the unsent drafts
-        of the texts before it: two Sends never answer the same question twice."""
-        earlier = await self._store.recent_messages(
-            message.conversation_id, limit=SUPERSEDE_LOOKBACK, until=message.created_at
-        )
+    async def supersede(self, earlier: Sequence[Message], *, by: Message) -> None:
+        """A newer text's draft (`by`, which saw the earlier texts) replaces the unsent
+        drafts of the texts before it: two Sends never answer the same question twice."""
         for older in earlier:
-            if older.id == message.id or older.draft is None or not older.draft.state.open:
+            if older.id == by.id or older.draft is None or not older.draft.state.open:
                 continue
             replaced = await self._store.settle_draft(
                 older.id, DraftState.SUPERSEDED, by=None, at=utcnow()

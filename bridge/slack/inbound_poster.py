@@ -3,10 +3,12 @@ then its MMS media as files in that thread."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from bridge.ai.desk import DraftDesk
-from bridge.delivery.errors import RetryLater
+from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation, Job, KeywordMark, Message
 from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
@@ -45,6 +47,8 @@ FetchMedia = Callable[[str], Awaitable[Fetched]]
 
 WITH_DRAFT = "with_draft"  # the text's post carries its draft
 CUSTOMER_ICON = ":bust_in_silhouette:"
+NAME_TTL_SECONDS = 30.0  # a renamed contact shows under the new name within this
+MAX_NAMES = 10_000
 MAX_POSTER_NAME = 80  # Slack shows a poster's name up to 80 characters
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4"}
 
@@ -63,21 +67,26 @@ class InboundPoster:
         self._threads = threads
         self._fetch = fetch_media
         self._drafts = drafts
+        self._names: dict[str, tuple[float, str]] = {}  # subscriber → (until, poster name)
 
     async def __call__(self, job: Job) -> None:
-        message = await job_message(self._store, job)
+        if job.conversation_id is None:
+            raise GiveUp("post job without a conversation")
+        # Read together: on a busy store each read waits its turn.
+        message, conversation = await asyncio.gather(
+            job_message(self._store, job), self._threads.conversation(job.conversation_id)
+        )
         shown = message.draft is not None and message.draft.slack_ts is not None
         if message.slack_ts is None:
-            shown = await self._post_text(message)
+            shown = await self._post_text(message, conversation)
         if not shown:  # a draft that was not ready in time follows the text
             await self._drafts.follow(message)
         if message.media and not message.media_posted:
             await self._attach(message)
 
-    async def _post_text(self, message: Message) -> bool:
+    async def _post_text(self, message: Message, conversation: Conversation) -> bool:
         """Post the text, with its draft when that is ready in time: whether it was
         (the landed post says, should an earlier attempt have posted it)."""
-        conversation = await self._threads.conversation(message.conversation_id)
         message = await self._drafts.draft_for_post(message, conversation)
         text = inbound_text(message)
         blocks = with_text(text, message)
@@ -88,11 +97,13 @@ class InboundPoster:
             blocks=blocks,
             detail=WITH_DRAFT if blocks is not None else "",
             as_person=await self._poster(message, conversation),
+            land=False,  # landed with the message's own write, just below
         )
         with_draft = posted.detail == WITH_DRAFT
         await self._store.set_message_slack_ts(
-            message.id, posted.channel, posted.ts, with_draft=with_draft
+            message.id, posted.channel, posted.ts, with_draft=with_draft, landing=posted.key
         )
+        self._posts.landed(posted.key)
         return with_draft
 
     async def _poster(self, message: Message, conversation: Conversation) -> tuple[str, str] | None:
@@ -100,9 +111,15 @@ class InboundPoster:
         keyword's system note stays the bridge's."""
         if message.keyword is not None and message.keyword.replaces_post:
             return None
-        contact = await self._store.get_contact(conversation.subscriber)
-        name = contact.name if contact and contact.name else display(conversation.subscriber)
-        return clip(name, MAX_POSTER_NAME), CUSTOMER_ICON
+        known = self._names.get(conversation.subscriber)
+        if known is None or known[0] < time.monotonic():  # a burst reads the contact once
+            contact = await self._store.get_contact(conversation.subscriber)
+            name = contact.name if contact and contact.name else display(conversation.subscriber)
+            known = (time.monotonic() + NAME_TTL_SECONDS, clip(name, MAX_POSTER_NAME))
+            if len(self._names) > MAX_NAMES:
+                self._names.clear()  # a bound, not a policy: names are read again
+            self._names[conversation.subscriber] = known
+        return known[1], CUSTOMER_ICON
 
     async def _attach(self, message: Message) -> None:
         """Each picture into the thread; one that can't be attached leaves its link and

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,11 @@ ECHO_POLL_SECONDS = 2.0
 # How long the echo of a post whose doubtful answer this (live) process got may take:
 # Slack delivers events within a second or two.
 PROMPT_ECHO_SECONDS = 20.0
+# Posts landed here that an echo may still come for (seconds' worth at full pace).
+REMEMBERED_LANDINGS = 4096
+# An echo often outruns the answer to the post it echoes: it waits this long for this
+# process's own landing write before writing the landing itself.
+ECHO_GRACE_SECONDS = 10.0
 # Slack's clock and ours: a history read starts this much before the oldest attempt.
 CLOCK_SKEW = timedelta(seconds=5)
 
@@ -70,6 +76,7 @@ class Posted:
     channel: str
     ts: str
     detail: str
+    key: str  # landed with the caller's own write when it posted with `land=False`
 
 
 def _direct(channel: str) -> bool:
@@ -85,6 +92,10 @@ class SlackPosts:
         self._lookups: dict[str, asyncio.Task[None]] = {}  # history reads, by channel
         # Keys whose attempt ended here with a doubtful answer: not in flight anywhere.
         self._doubtful: set[str] = set()
+        # Keys this process landed lately: their echoes need no write.
+        self._landed: OrderedDict[str, None] = OrderedDict()
+        # Keys being posted here, set once their landing is written (or will not be).
+        self._posting: dict[str, asyncio.Event] = {}
 
     async def post(
         self,
@@ -97,20 +108,23 @@ class SlackPosts:
         broadcast: bool = False,
         detail: str = "",
         as_person: tuple[str, str] | None = None,
+        land: bool = True,
     ) -> Posted:
         """Post once under `key`, now or by an earlier attempt (whose `detail` may differ
         from this one's). Raises `RetryLater` while an earlier attempt's outcome is
-        unknown."""
+        unknown. `land=False`: the caller records where it landed in its own next
+        write (one write fewer on a busy path; see `Store.set_message_slack_ts`)."""
         attempt = await self._store.begin_post(key, channel, thread_ts, at=utcnow(), detail=detail)
         if attempt.resumed:
             if attempt.post.ts is not None:
-                return Posted(attempt.post.channel, attempt.post.ts, attempt.post.detail)
+                return Posted(attempt.post.channel, attempt.post.ts, attempt.post.detail, key)
             await self._settle(attempt.post)  # returns only when it certainly did not post
             attempt = await self._store.begin_post(
                 key, channel, thread_ts, at=utcnow(), detail=detail
             )
             if attempt.resumed:  # another process began it again meanwhile
                 raise RetryLater("the post was begun again elsewhere", after=1, throttled=True)
+        self._posting[key] = asyncio.Event()
         try:
             ts = await self._gateway.post_message(
                 channel,
@@ -121,15 +135,18 @@ class SlackPosts:
                 metadata=post_metadata(key),
                 as_person=as_person,
             )
-        except (RetryLater, GiveUp, ThreadGone) as exc:
+        except BaseException as exc:
+            self._settled_here(key)  # an echo of it lands it
             if isinstance(exc, Unconfirmed):
                 self._doubtful.add(key)
-            else:  # Slack answered no: nothing was posted
+            elif isinstance(exc, RetryLater | GiveUp | ThreadGone):  # nothing was posted
                 await self._store.drop_post(key, started_at=attempt.post.started_at)
             raise  # also when cancelled: the next run finds out what landed
         self._doubtful.discard(key)
-        await self._store.land_post(key, ts)
-        return Posted(channel, ts, detail)
+        if land:
+            await self._store.land_post(key, ts)
+            self.landed(key)
+        return Posted(channel, ts, detail, key)
 
     async def upload(
         self, key: str, channel: str, thread_ts: str, *, filename: str, content: bytes
@@ -184,8 +201,28 @@ class SlackPosts:
             return False
         if message.get("bot_id") != await self._gateway.bot_id():
             return False  # another app's message: its metadata says nothing of ours
-        await self._store.land_post(key, ts)
+        posting = self._posting.get(key)
+        if posting is not None:  # this process is posting it: its own write lands it
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ECHO_GRACE_SECONDS):
+                    await posting.wait()
+        if key not in self._landed:
+            await self._store.land_post(key, ts)
+            self.landed(key)
         return True
+
+    def landed(self, key: str) -> None:
+        """The post `key` is recorded as landed (by `post`, or by the caller's own write
+        after `post(land=False)`): its echo needs no write."""
+        self._landed[key] = None
+        if len(self._landed) > REMEMBERED_LANDINGS:
+            self._landed.popitem(last=False)
+        self._settled_here(key)
+
+    def _settled_here(self, key: str) -> None:
+        posting = self._posting.pop(key, None)
+        if posting is not None:
+            posting.set()
 
     async def _settle(self, post: SlackPost) -> None:
         """Return if the attempt certainly did not post (its record is dropped); raise

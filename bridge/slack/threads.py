@@ -63,6 +63,7 @@ class ThreadKeeper:
         blocks: list[dict[str, Any]] | None = None,
         detail: str = "",
         as_person: tuple[str, str] | None = None,
+        land: bool = True,
     ) -> Posted:
         """Post into the conversation's thread once per `key` and thread: the landed
         post (its `detail` is what the attempt that landed was told; see `SlackPosts`).
@@ -79,6 +80,7 @@ class ThreadKeeper:
                 blocks=blocks,
                 detail=detail,
                 as_person=as_person,
+                land=land,
             )
         except ThreadGone:
             await self.forget(conversation)

@@ -118,10 +118,17 @@ class Store(Protocol):
     async def get_message(self, message_id: str) -> Message | None: ...
 
     async def set_message_slack_ts(
-        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+        self,
+        message_id: str,
+        channel: str,
+        ts: str,
+        *,
+        with_draft: bool = False,
+        landing: str | None = None,
     ) -> None:
         """Where the message was posted; `with_draft`: its draft was posted with it (the
-        draft's `slack_ts` becomes this ts too)."""
+        draft's `slack_ts` becomes this ts too); `landing`: the post's key, landed as
+        `land_post` would, in the same write."""
 
     async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None: ...
 

@@ -723,8 +723,16 @@ class MongoStore:
         return None if doc is None else _message(doc)
 
     async def set_message_slack_ts(
-        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+        self,
+        message_id: str,
+        channel: str,
+        ts: str,
+        *,
+        with_draft: bool = False,
+        landing: str | None = None,
     ) -> None:
+        if landing is not None:
+            await self.land_post(landing, ts)
         if with_draft:  # first: a reader that sees the text posted sees its draft posted
             await self._messages.update_one(
                 {"_id": message_id, "draft": {"$ne": None}}, {"$set": {"draft.slack_ts": ts}}

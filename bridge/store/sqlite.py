@@ -322,6 +322,7 @@ class SQLiteStore:
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
         self._inbound = GroupCommit(self._record_inbound_batch)
+        self._post_attempts = GroupCommit(self._begin_post_batch)
         self._pruned_at = 0.0  # when old post records were last pruned (epoch seconds)
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
@@ -953,14 +954,28 @@ class SQLiteStore:
         return None if row is None else _message(row)
 
     async def set_message_slack_ts(
-        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+        self,
+        message_id: str,
+        channel: str,
+        ts: str,
+        *,
+        with_draft: bool = False,
+        landing: str | None = None,
     ) -> None:
-        await self._write(
-            "UPDATE messages SET slack_channel = ?, slack_ts = ?, draft = CASE"
-            " WHEN ? AND draft IS NOT NULL THEN json_set(draft, '$.slack_ts', ?) ELSE draft END"
+        located = (
+            "UPDATE messages SET slack_channel = ?, slack_ts = ?, draft = CASE WHEN ? AND"
+            " draft IS NOT NULL THEN json_set(draft, '$.slack_ts', ?) ELSE draft END"
             " WHERE id = ?",
             (channel, ts, with_draft, ts, message_id),
         )
+        if landing is None:
+            await self._write(*located)
+            return
+        async with self._tx() as db:
+            await db.execute(*located)
+            await db.execute(
+                "UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing)
+            )
 
     async def recent_messages(
         self, conversation_id: int, *, limit: int, until: datetime | None = None
@@ -1080,27 +1095,33 @@ class SQLiteStore:
     async def begin_post(
         self, key: str, channel: str, thread_ts: str | None, *, at: datetime, detail: str = ""
     ) -> PostAttempt:
-        async with self._tx() as db:
-            await self._prune_posts(db, at)
-            row = await _fetchone(
-                db,
-                "INSERT INTO slack_posts (key, channel, thread_ts, started_at, detail)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING *",
-                (key, channel, thread_ts, _ts(at), detail),
+        if _ts(at) - self._pruned_at >= POST_PRUNE_EVERY_SECONDS:
+            self._pruned_at = _ts(at)
+            await self._write(
+                "DELETE FROM slack_posts WHERE started_at < ?", (_ts(at) - POST_RETENTION_SECONDS,)
             )
-            if row is not None:
-                return PostAttempt(post=_post(row), resumed=False)
-            known = await _fetchone(db, "SELECT * FROM slack_posts WHERE key = ?", (key,))
-        assert known is not None  # the conflict was on this key
-        return PostAttempt(post=_post(known), resumed=True)
+        # Every post begins here: concurrent posts share one transaction (one fsync).
+        return await self._post_attempts.submit((key, channel, thread_ts, _ts(at), detail))
 
-    async def _prune_posts(self, db: aiosqlite.Connection, now: datetime) -> None:
-        if _ts(now) - self._pruned_at < POST_PRUNE_EVERY_SECONDS:
-            return
-        self._pruned_at = _ts(now)
-        await db.execute(
-            "DELETE FROM slack_posts WHERE started_at < ?", (_ts(now) - POST_RETENTION_SECONDS,)
-        )
+    async def _begin_post_batch(
+        self, batch: Sequence[tuple[str, str, str | None, float, str]]
+    ) -> list[PostAttempt]:
+        attempts = []
+        async with self._tx() as db:
+            for row in batch:
+                # A known key is returned as it stands.
+                new = await _fetchone(
+                    db,
+                    "INSERT INTO slack_posts (key, channel, thread_ts, started_at, detail)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING *",
+                    row,
+                )
+                known = new or await _fetchone(
+                    db, "SELECT * FROM slack_posts WHERE key = ?", (row[0],)
+                )
+                assert known is not None  # inserted, or there, in this transaction
+                attempts.append(PostAttempt(post=_post(known), resumed=new is None))
+        return attempts
 
     async def land_post(self, key: str, ts: str) -> bool:
         changed = await self._write(

@@ -256,3 +256,13 @@ async def test_a_held_reply_sent_as_support_only_shows_what_was_sent(
     promotion = slack.message(INBOX, promo["event"]["ts"])
     assert promotion is not None
     assert DELIVERED not in promotion.reactions
+
+
+@pytest.mark.parametrize("body", ["HELP!", "info", "Info.", "help?"])
+async def test_help_and_info_are_answered_with_the_business_contact_whatever_the_punctuation(
+    bridge: BridgeUnderTest, twilio: TwilioEmulator, body: str
+) -> None:
+    # CTIA and carriers treat INFO as HELP; the first text of a new subscriber counts too.
+    await bridge.text(ANA, body)
+    await eventually(lambda: len(twilio.sent) == 1)
+    assert "Call (415) 555-0188" in twilio.sent[0].body
