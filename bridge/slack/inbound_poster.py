@@ -4,7 +4,6 @@ then its MMS media as files in that thread."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from bridge.ai.desk import DraftDesk
@@ -47,8 +46,6 @@ FetchMedia = Callable[[str], Awaitable[Fetched]]
 
 WITH_DRAFT = "with_draft"  # the text's post carries its draft
 CUSTOMER_ICON = ":bust_in_silhouette:"
-NAME_TTL_SECONDS = 30.0  # a renamed contact shows under the new name within this
-MAX_NAMES = 10_000
 MAX_POSTER_NAME = 80  # Slack shows a poster's name up to 80 characters
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4"}
 
@@ -67,7 +64,6 @@ class InboundPoster:
         self._threads = threads
         self._fetch = fetch_media
         self._drafts = drafts
-        self._names: dict[str, tuple[float, str]] = {}  # subscriber → (until, poster name)
 
     async def __call__(self, job: Job) -> None:
         if job.conversation_id is None:
@@ -87,7 +83,9 @@ class InboundPoster:
     async def _post_text(self, message: Message, conversation: Conversation) -> bool:
         """Post the text, with its draft when that is ready in time: whether it was
         (the landed post says, should an earlier attempt have posted it)."""
-        message = await self._drafts.draft_for_post(message, conversation)
+        message, as_person = await asyncio.gather(
+            self._drafts.draft_for_post(message, conversation), self._poster(message, conversation)
+        )
         text = inbound_text(message)
         blocks = with_text(text, message)
         posted = await self._threads.post(
@@ -96,14 +94,14 @@ class InboundPoster:
             key=f"text:{message.id}",
             blocks=blocks,
             detail=WITH_DRAFT if blocks is not None else "",
-            as_person=await self._poster(message, conversation),
+            as_person=as_person,
             land=False,  # landed with the message's own write, just below
         )
         with_draft = posted.detail == WITH_DRAFT
-        await self._store.set_message_slack_ts(
-            message.id, posted.channel, posted.ts, with_draft=with_draft, landing=posted.key
-        )
-        self._posts.landed(posted.key)
+        async with self._posts.landing(posted.key):
+            await self._store.set_message_slack_ts(
+                message.id, posted.channel, posted.ts, with_draft=with_draft, landing=posted.key
+            )
         return with_draft
 
     async def _poster(self, message: Message, conversation: Conversation) -> tuple[str, str] | None:
@@ -111,15 +109,10 @@ class InboundPoster:
         keyword's system note stays the bridge's."""
         if message.keyword is not None and message.keyword.replaces_post:
             return None
-        known = self._names.get(conversation.subscriber)
-        if known is None or known[0] < time.monotonic():  # a burst reads the contact once
-            contact = await self._store.get_contact(conversation.subscriber)
-            name = contact.name if contact and contact.name else display(conversation.subscriber)
-            known = (time.monotonic() + NAME_TTL_SECONDS, clip(name, MAX_POSTER_NAME))
-            if len(self._names) > MAX_NAMES:
-                self._names.clear()  # a bound, not a policy: names are read again
-            self._names[conversation.subscriber] = known
-        return known[1], CUSTOMER_ICON
+        # Read for every text: a contact renamed a moment ago shows under the new name.
+        contact = await self._store.get_contact(conversation.subscriber)
+        name = contact.name if contact and contact.name else display(conversation.subscriber)
+        return clip(name, MAX_POSTER_NAME), CUSTOMER_ICON
 
     async def _attach(self, message: Message) -> None:
         """Each picture into the thread; one that can't be attached leaves its link and

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,7 +90,8 @@ class SlackPosts:
         self._store = store
         self._gateway = gateway
         self._echo_wait = echo_wait
-        self._lookups: dict[str, asyncio.Task[None]] = {}  # history reads, by channel
+        # History reads by channel, with when each is due (monotonic, Slack's pace).
+        self._lookups: dict[str, tuple[asyncio.Task[None], float]] = {}
         # Keys whose attempt ended here with a doubtful answer: not in flight anywhere.
         self._doubtful: set[str] = set()
         # Keys this process landed lately: their echoes need no write.
@@ -211,9 +213,19 @@ class SlackPosts:
             self.landed(key)
         return True
 
+    @contextlib.asynccontextmanager
+    async def landing(self, key: str) -> AsyncIterator[None]:
+        """Around the caller's own write that records where `key` landed, after
+        `post(land=False)`: should that write fail, the echo lands the post at once."""
+        try:
+            yield
+        except BaseException:
+            self._settled_here(key)
+            raise
+        self.landed(key)
+
     def landed(self, key: str) -> None:
-        """The post `key` is recorded as landed (by `post`, or by the caller's own write
-        after `post(land=False)`): its echo needs no write."""
+        """The post `key` is recorded as landed: its echo needs no write."""
         self._landed[key] = None
         if len(self._landed) > REMEMBERED_LANDINGS:
             self._landed.popitem(last=False)
@@ -233,10 +245,10 @@ class SlackPosts:
             wait = IN_FLIGHT_SECONDS - age
             raise RetryLater("an earlier attempt may still be posting", after=wait, throttled=True)
         if post.thread_ts is None and not _direct(post.channel):
-            self._look_up(post.channel)
+            due = self._look_up(post.channel)
             if not ended_here:
                 # The read waits for Slack's pace (about one a minute): look after it.
-                wait = max(2.0, self._gateway.wait_for("conversations.history") + 1)
+                wait = max(2.0, due - time.monotonic() + 1)
                 raise RetryLater("looking for an earlier attempt", after=wait, throttled=True)
         echo_wait = min(PROMPT_ECHO_SECONDS, self._echo_wait) if ended_here else self._echo_wait
         if age < echo_wait:
@@ -248,15 +260,18 @@ class SlackPosts:
         self._doubtful.discard(post.key)
         await self._store.drop_post(post.key, started_at=post.started_at)
 
-    def _look_up(self, channel: str) -> None:
+    def _look_up(self, channel: str) -> float:
         """Read the channel's history once for all its unknown top-level attempts, in
-        the background: the jobs waiting for it hold no worker meanwhile."""
+        the background: the jobs waiting for it hold no worker meanwhile. Returns when
+        the read is due (monotonic)."""
         running = self._lookups.get(channel)
-        if running is not None and not running.done():
-            return
+        if running is not None and not running[0].done():
+            return running[1]
+        due = time.monotonic() + self._gateway.wait_for("conversations.history")
         task = asyncio.create_task(self._read_history(channel), name=f"history:{channel}")
-        self._lookups[channel] = task
+        self._lookups[channel] = (task, due)
         task.add_done_callback(self._lookup_done)
+        return due
 
     def _lookup_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -308,9 +323,9 @@ class SlackPosts:
         log.info("slack.history_lookup", channel=channel, found=len(found), pending=len(pending))
 
     async def close(self) -> None:
-        for task in self._lookups.values():
+        for task, _ in self._lookups.values():
             task.cancel()
-        for task in self._lookups.values():
+        for task, _ in self._lookups.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

@@ -47,12 +47,20 @@ class CrashingStore(SQLiteStore):
         return await super().set_thread(conversation_id, channel, thread_ts, replacing=replacing)
 
     async def set_message_slack_ts(
-        self, message_id: str, channel: str, ts: str, *, with_draft: bool = False
+        self,
+        message_id: str,
+        channel: str,
+        ts: str,
+        *,
+        with_draft: bool = False,
+        landing: str | None = None,
     ) -> None:
         if self.crashes["set_message_slack_ts"]:
             self.crashes["set_message_slack_ts"] -= 1
             raise Killed("died before storing the text's ts")
-        await super().set_message_slack_ts(message_id, channel, ts, with_draft=with_draft)
+        await super().set_message_slack_ts(
+            message_id, channel, ts, with_draft=with_draft, landing=landing
+        )
 
     async def mark_media_posted(self, message_id: str) -> None:
         if self.crashes["mark_media_posted"]:
@@ -103,8 +111,7 @@ async def test_a_crash_after_posting_a_text_shows_it_once(
 ) -> None:
     await bridge.text(ANA, "first")
     await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first"])
-    crashes["set_message_slack_ts"] = 1
-    crashes["land_post"] = 1
+    crashes["set_message_slack_ts"] = 1  # the text's write is also where its post lands
     await bridge.text(ANA, "second")
     await bridge.text(ANA, "third")
     await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first", "second", "third"])
