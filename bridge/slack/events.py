@@ -7,17 +7,19 @@ import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.slack.request_checks import RequestRefused, check_shape, verified_text
+from bridge.store.base import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
 
 def build_bolt(client: AsyncWebClient) -> AsyncApp:
-    return AsyncApp(
+    app = AsyncApp(
         client=client,
         # Listeners store the effect before Slack gets its 2xx ("durable before
         # acknowledged"); they are quick store writes, well inside the 3 s.
@@ -29,6 +31,17 @@ def build_bolt(client: AsyncWebClient) -> AsyncApp:
         # (`bridge.slack.posts`); every listener tells its own messages apart itself.
         ignoring_self_events_enabled=False,
     )
+    app.error(_listener_failed)
+    return app
+
+
+async def _listener_failed(error: Exception) -> BoltResponse:
+    if isinstance(error, StoreUnavailable):
+        # Nothing was stored, and Slack delivers the request again; the store has
+        # logged the cause once.
+        return BoltResponse(status=503, body=f"store unavailable: {error.reason}")
+    log.exception("slack.listener_failed", error=str(error))
+    return BoltResponse(status=500, body="")
 
 
 class SlackEventsEndpoint:

@@ -14,7 +14,15 @@ import pytest
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from tests.e2e.conftest import ServeProcess, client
-from tests.support import eventually, eventually_async, thread_texts
+from tests.support import (
+    AGENT,
+    INBOX,
+    agent_replies,
+    eventually,
+    eventually_async,
+    parents,
+    thread_texts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +43,14 @@ def log_events(process: ServeProcess) -> list[dict[str, str]]:
 async def test_writes_refused_by_a_file_size_limit_answer_503_until_it_is_lifted(
     serve: Callable[..., ServeProcess], slack: SlackEmulator, twilio: TwilioEmulator
 ) -> None:
+    slack.add_user(AGENT, "ana", "Ana Ruiz")
+    slack.join(INBOX, AGENT)
     process = serve()
     await process.start()
     bridge = client(process, twilio)
     assert (await bridge.text(ANA, "hello")).status == 200
     await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello"])
+    [thread] = [p.ts for p in parents(slack)]
     assert process.proc is not None
     pid = process.proc.pid
     soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
@@ -54,6 +65,9 @@ async def test_writes_refused_by_a_file_size_limit_answer_503_until_it_is_lifted
         assert status == 503
         assert "disk I/O error" in body
         assert (await bridge.text(ANA, "are you there?", sid=sid)).status == 503  # a retry
+        # An agent's reply is not taken either: Slack delivers the event again.
+        _, reply = await agent_replies(bridge, slack, thread, "on my way")
+        assert reply.status == 503
     finally:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard))
 
@@ -62,9 +76,10 @@ async def test_writes_refused_by_a_file_size_limit_answer_503_until_it_is_lifted
 
     await eventually_async(ready)  # by itself
     assert (await bridge.text(ANA, "are you there?", sid=sid)).status == 200
-    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello", "are you there?"])
+    texts = ["hello", "on my way", "are you there?"]  # the agent's message is Slack's own
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == texts)
     await eventually(lambda: any(e["event"] == "store.writable_again" for e in log_events(process)))
     refusals = [e for e in log_events(process) if e["event"] == "store.refusing_writes"]
     assert len(refusals) == 1
     assert refusals[0]["cause"].startswith("BRIDGE_DB_PATH: ")
-    assert "Traceback" not in process.log.read_text()
+    assert [line for line in process.log.read_text().splitlines() if "Traceback" in line] == []
