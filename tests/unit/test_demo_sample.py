@@ -1,8 +1,12 @@
 """The demo's sample data keeps the scenarios' promises: each question a scenario asks is
 answered clearly by the sample knowledge base in the conversation a fresh demo gives it,
-and each scenario is set at an hour that fits its title."""
+each scenario is set at an hour that fits its title, and the files point at documents
+the project has."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +16,14 @@ from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig, load_business_config
 from bridge.sandbox.demo_clock import DemoClock, on_clock
 from bridge.sandbox.demo_sample import (
+    SAMPLE_DIR,
     Scenario,
     load_people,
     load_scenarios,
     write_business_config,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
 
 
@@ -75,3 +81,16 @@ def test_a_scenario_is_set_at_an_hour_that_fits_its_title(
     clock = DemoClock()
     clock.move_to(at, config.business)
     assert on_clock(config.business, clock).is_open(clock.real()) is open_then
+
+
+def test_the_sample_files_point_only_at_documents_the_project_has() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    headings = {line.lstrip("#").strip() for line in readme.splitlines() if line.startswith("#")}
+    for file in SAMPLE_DIR.rglob("*"):
+        if file.suffix not in (".yml", ".md"):
+            continue
+        text = file.read_text(encoding="utf-8")
+        for name in re.findall(r"[\w./-]+\.md\b", text):
+            assert (REPO / name).exists(), f"{file.name} points at {name}, which is not there"
+        for section in re.findall(r'README section "([^"]+)"', text):
+            assert any(h.startswith(section) for h in headings), f"{file.name}: {section!r}"
