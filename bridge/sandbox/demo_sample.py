@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bridge.sandbox.demo_clock import WeekTime
 
 SAMPLE_DIR = Path(__file__).with_name("sample")
 SAMPLE_PHOTO = SAMPLE_DIR / "croissant.jpg"  # what the phones send as an MMS
@@ -51,24 +53,41 @@ class ReplyStep(_Data):
     body: str
 
 
+class SendStep(_Data):
+    """An agent clicks Send on the newest draft in that phone's thread."""
+
+    agent: str
+    phone: str
+
+
 class Step(_Data):
-    """Exactly one of: a phone texts, an agent replies in its thread, a pause."""
+    """Exactly one of: a phone texts, an agent replies in its thread, an agent sends the
+    assistant's draft, a pause."""
 
     text: TextStep | None = None
     reply: ReplyStep | None = None
+    send: SendStep | None = None
     wait: float | None = Field(default=None, ge=0, le=30)
 
     @model_validator(mode="after")
     def _one(self) -> Step:
-        if sum(part is not None for part in (self.text, self.reply, self.wait)) != 1:
-            raise ValueError("a step is one of text, reply or wait")
+        parts = (self.text, self.reply, self.send, self.wait)
+        if sum(part is not None for part in parts) != 1:
+            raise ValueError("a step is one of text, reply, send or wait")
         return self
 
 
 class Scenario(_Data):
     id: str
     title: str
+    # The day and hour at the business while it plays ("fri 21:30"); None: the clock as is.
+    at: WeekTime | None = None
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _week_time(cls, value: object) -> object:
+        return WeekTime.parse(value) if isinstance(value, str) else value
 
 
 def _read(path: Path) -> Any:

@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
-from bridge.sandbox.demo_sample import Scenario
+from bridge.sandbox.demo_clock import WeekTime
+from bridge.sandbox.demo_sample import Scenario, SendStep, Step
 from bridge.sandbox.demo_slack_client import SlackClient
-from bridge.sandbox.demo_world import Sandbox
+from bridge.sandbox.demo_world import INBOX, Sandbox
+from bridge.slack.draft_card import SEND
 
 log = logging.getLogger(__name__)
 
 # A pause between steps, so a person watching can follow the texts as they go.
 STEP_PAUSE_SECONDS = 0.8
+# How long a step waits for what it acts on (a thread, a draft) before the scenario stops.
+STEP_WAIT_SECONDS = 10.0
+
+_T = TypeVar("_T")
+_Button = tuple[str, str, dict[str, Any]]  # message ts, block id, the button
 
 
 class ScenarioPlayer:
@@ -24,6 +33,11 @@ class ScenarioPlayer:
         self._scenarios = {scenario.id: scenario for scenario in scenarios}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._problems: dict[str, str] = {}
+        # The business's clock is set by the scenarios playing: those set to the same
+        # hour play together, one set to another hour waits until they are done.
+        self._clock_turn = asyncio.Condition()
+        self._clock_at: WeekTime | None = None
+        self._clock_users = 0
 
     def describe(self) -> list[dict[str, Any]]:
         return [
@@ -53,22 +67,83 @@ class ScenarioPlayer:
         self._sandbox.changes.bump()
 
     async def _play(self, scenario: Scenario) -> None:
-        sandbox = self._sandbox
         try:
-            for step in scenario.steps:
-                if step.wait is not None:
-                    await asyncio.sleep(step.wait)
-                elif step.text is not None:
-                    await sandbox.text(step.text.phone, step.text.body)
-                elif step.reply is not None:
-                    thread = await sandbox.wait_for_thread(step.reply.phone)
-                    await self._client.post(step.reply.agent, step.reply.body, thread_ts=thread)
-                await asyncio.sleep(STEP_PAUSE_SECONDS)
+            async with self._clock_set_to(scenario.at):
+                for step in scenario.steps:
+                    await self._step(step)
+                    await asyncio.sleep(STEP_PAUSE_SECONDS)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a scenario is a show: say what stopped it, keep the demo up
             log.warning("scenario %s stopped: %r", scenario.id, exc)
             self._problems[scenario.id] = str(exc) or type(exc).__name__
+
+    async def _step(self, step: Step) -> None:
+        sandbox = self._sandbox
+        if step.wait is not None:
+            await asyncio.sleep(step.wait)
+        elif step.text is not None:
+            await sandbox.text(step.text.phone, step.text.body)
+        elif step.reply is not None:
+            thread = await sandbox.wait_for_thread(step.reply.phone)
+            await self._client.post(step.reply.agent, step.reply.body, thread_ts=thread)
+        elif step.send is not None:
+            await self._send_draft(step.send)
+
+    async def _send_draft(self, step: SendStep) -> None:
+        """Click Send on the newest draft in the phone's thread, once the draft is there."""
+        thread = await self._sandbox.wait_for_thread(step.phone)
+        ts, block_id, button = await self._until(lambda: self._send_button(thread), "draft")
+        await self._client.action(step.agent, message_ts=ts, block_id=block_id, element=button)
+
+    @contextlib.asynccontextmanager
+    async def _clock_set_to(self, at: WeekTime | None) -> AsyncIterator[None]:
+        """Hold the business's clock at `at` (from the next such day and hour on) while
+        the scenario plays; None: leave the clock as it is."""
+        if at is None:
+            yield
+            return
+        business = self._sandbox.config.business if self._sandbox.config else None
+        if business is None:
+            raise RuntimeError("the demo's bridge is not running")
+        async with self._clock_turn:
+            await self._clock_turn.wait_for(lambda: self._clock_users == 0 or self._clock_at == at)
+            if self._clock_users == 0:
+                self._sandbox.clock.move_to(at, business)
+                self._clock_at = at
+            self._clock_users += 1
+        self._sandbox.changes.bump()
+        try:
+            yield
+        finally:
+            async with self._clock_turn:
+                self._clock_users -= 1
+                self._clock_turn.notify_all()
+
+    def _send_button(self, thread: str) -> _Button | None:
+        """The Send button of the newest draft in the thread that still has one."""
+        for message in reversed(self._sandbox.slack.replies(INBOX, thread)):
+            for block in message.blocks or ():
+                if block.get("type") != "actions":
+                    continue
+                for element in block.get("elements", ()):
+                    if element.get("action_id") == SEND:
+                        return message.ts, str(block.get("block_id", "")), element
+        return None
+
+    async def _until(self, find: Callable[[], _T | None], what: str) -> _T:
+        """What `find` finds once the demo's state has it, waiting on the state's changes."""
+        changes = self._sandbox.changes
+        deadline = time.monotonic() + STEP_WAIT_SECONDS
+        seen = changes.version
+        while (found := find()) is None:
+            left = deadline - time.monotonic()
+            if changes.closed:
+                raise RuntimeError("the demo is stopping")
+            if left <= 0:
+                raise TimeoutError(f"no {what} after {STEP_WAIT_SECONDS:.0f} s")
+            seen = await changes.wait(seen, left)
+        return found
 
     async def stop(self) -> None:
         tasks = list(self._running.values())

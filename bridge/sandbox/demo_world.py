@@ -27,6 +27,7 @@ from bridge.app import build_app, make_store
 from bridge.config import BusinessConfig, Settings, load_business_config, load_settings
 from bridge.models import Contact
 from bridge.phones import InvalidPhone, to_e164
+from bridge.sandbox.demo_clock import DemoClock, on_clock
 from bridge.sandbox.demo_sample import SAMPLE_DIR, SAMPLE_PHOTO, People, write_business_config
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
@@ -118,6 +119,7 @@ class Sandbox:
     subscribers: dict[str, str] = field(default_factory=dict)  # phone -> name
     phone_log: list[PhoneEntry] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)  # Twilio sid -> first seen
+    clock: DemoClock = field(default_factory=DemoClock)  # the business's, set by scenarios
     bridge_url: str = ""
     page_url: str = ""  # where response_url answers go; set once the page serves
     settings: Settings | None = None
@@ -146,8 +148,12 @@ class Sandbox:
         listener.bind(("127.0.0.1", 0))
         port = int(listener.getsockname()[1])
         self.settings = settings = self._settings(port)
-        # The serve path from here on: the business configuration file, then build_app.
-        self.config = config = load_business_config(settings.bridge_config)
+        # The serve path from here on: the business configuration file, then build_app;
+        # only the opening hours are read on the demo's clock.
+        config = load_business_config(settings.bridge_config)
+        self.config = config = config.model_copy(
+            update={"business": on_clock(config.business, self.clock)}
+        )
         await self._put_contacts(
             [Contact(phone=p, name=n) for p, n in self.subscribers.items() if n]
         )

@@ -1,0 +1,148 @@
+"""Every scenario of the demo's menu shows what its title promises, on a fresh demo and
+whatever the time of day: picked from the menu in chromium, then checked on the phone and
+in the Slack thread. The checks are on outcomes (sent, held for a person, blocked, sent
+by the assistant) and on the facts the sample knowledge base holds, never on wording."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from bridge.sandbox.demo_sample import Scenario, load_people, load_scenarios
+from tests.browser.support import Demo, open_thread, phone_log, received, start_demo, stop_demo
+
+pytestmark = pytest.mark.browser
+# Scenarios pause between steps so a person can follow, and replies wait out the sample
+# config's undo window: a scenario takes a few seconds.
+expect.set_options(timeout=20_000)
+
+SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
+NAMES = {subscriber.phone: subscriber.name for subscriber in load_people().subscribers}
+DELIVERED = "Delivered ✓✓"
+# Facts of the sample knowledge base (bridge/sandbox/sample) that a scenario surfaces.
+GLUTEN_FREE_FACT = "Wednesday noon"  # knowledge.faq in business.yml: when to order
+SATURDAY_OPENING = re.compile(r"(?<![\d:])8:00")  # business.yml hours: sat 08:00-14:00
+BUSINESS_CONTACT = "(415) 555-0188"  # business.contact in business.yml
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """A fresh demo for each scenario: what a newcomer sees after `./dev demo`."""
+    running = start_demo(tmp_path)
+    yield running
+    stop_demo(running)
+
+
+def pick(page: Page, scenario_id: str) -> None:
+    page.get_by_role("button", name="Scenarios").click()
+    page.get_by_role("menuitem", name=SCENARIOS[scenario_id].title).click()
+
+
+def watch(page: Page, scenario_id: str) -> tuple[Scenario, str]:
+    """Show the phone the scenario texts from: (the scenario, that phone)."""
+    scenario = SCENARIOS[scenario_id]
+    phone = next(step.text.phone for step in scenario.steps if step.text is not None)
+    page.get_by_label("Subscriber").select_option(phone)
+    return scenario, phone
+
+
+def texted(scenario: Scenario) -> str:
+    """The body of the scenario's first text."""
+    return next(step.text.body for step in scenario.steps if step.text is not None)
+
+
+def agent_reply(scenario: Scenario) -> str:
+    return next(step.reply.body for step in scenario.steps if step.reply is not None)
+
+
+def card(page: Page, phone: str, body: str) -> Locator:
+    """The customer's text in its Slack thread, with what the bridge made of it."""
+    thread = open_thread(page, NAMES[phone])
+    return thread.get_by_role("article", name=f"{NAMES[phone]}: {body}")
+
+
+def check_support(page: Page) -> None:
+    scenario, phone = watch(page, "support")
+    # The knowledge base's answer reaches the phone ...
+    expect(received(page, GLUTEN_FREE_FACT).locator(".caption")).to_have_text(DELIVERED)
+    # ... as the draft a person sent from the thread.
+    text = card(page, phone, texted(scenario))
+    expect(text).to_contain_text(GLUTEN_FREE_FACT)
+    expect(text).to_contain_text("Sent by")
+    expect(text.get_by_role("button", name="Send", exact=True)).to_have_count(0)
+
+
+def check_order(page: Page) -> None:
+    scenario, phone = watch(page, "order")
+    # An order look-up is for a person; the agent's answer reaches the phone.
+    expect(received(page, agent_reply(scenario)).locator(".caption")).to_have_text(DELIVERED)
+    expect(card(page, phone, texted(scenario))).to_contain_text("Needs a person")
+
+
+def check_appointment(page: Page) -> None:
+    scenario, phone = watch(page, "appointment")
+    # The wish is shown as an appointment request, and a person confirms it.
+    expect(received(page, agent_reply(scenario)).locator(".caption")).to_have_text(DELIVERED)
+    expect(card(page, phone, texted(scenario))).to_contain_text("Appointment request")
+
+
+def check_stop_start(page: Page) -> None:
+    scenario, phone = watch(page, "stop_start")
+    page.get_by_label("Acting as").select_option(label="Sam Rivera")  # who replies
+    log = phone_log(page)
+    expect(log.locator(".bubble-row.received").filter(has_text="unsubscribed")).to_have_count(1)
+    # Sam's reply after STOP is blocked: Sam is told, the phone gets nothing ...
+    thread = open_thread(page, NAMES[phone])
+    expect(thread.locator(".ephemeral").filter(has_text="Not sent")).to_have_count(1)
+    # ... and START opts back in.
+    expect(log.locator(".bubble-row.received").filter(has_text="re-subscribed")).to_have_count(1)
+    expect(received(page, agent_reply(scenario))).to_have_count(0)
+
+
+def check_help(page: Page) -> None:
+    watch(page, "help")
+    expect(received(page, BUSINESS_CONTACT).locator(".caption")).to_have_text(DELIVERED)
+
+
+def check_after_hours(page: Page) -> None:
+    scenario, phone = watch(page, "after_hours")
+    # The bakery is closed: the assistant answers from the knowledge base by itself.
+    answer = phone_log(page).locator(".bubble-row.received").filter(has_text=SATURDAY_OPENING)
+    expect(answer.locator(".caption")).to_have_text(DELIVERED)
+    text = card(page, phone, texted(scenario))
+    expect(text).to_contain_text("Sent automatically by the assistant")
+
+
+CHECKS: dict[str, Callable[[Page], None]] = {
+    "support": check_support,
+    "order": check_order,
+    "appointment": check_appointment,
+    "stop_start": check_stop_start,
+    "help": check_help,
+    "after_hours": check_after_hours,
+}
+
+
+def test_every_scenario_of_the_menu_is_checked(page: Page) -> None:
+    page.get_by_role("button", name="Scenarios").click()
+    items = page.get_by_role("menuitem")
+    expect(items).to_have_count(len(SCENARIOS))
+    assert [SCENARIOS[i].title for i in CHECKS] == items.all_inner_texts()
+
+
+@pytest.mark.parametrize("scenario_id", list(CHECKS))
+def test_a_scenario_shows_what_its_title_promises(page: Page, scenario_id: str) -> None:
+    pick(page, scenario_id)
+    CHECKS[scenario_id](page)
+
+
+def test_scenarios_at_different_hours_picked_at_once_each_keep_their_promise(page: Page) -> None:
+    # The second waits until the first is done with the bakery's clock.
+    pick(page, "after_hours")
+    pick(page, "support")
+    check_support(page)
+    check_after_hours(page)
