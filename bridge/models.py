@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal, Self
@@ -181,6 +182,12 @@ class DraftState(StrEnum):
     @property
     def open(self) -> bool:
         return self is DraftState.PROPOSED
+
+
+def percent(share: float) -> str:
+    """A share as a whole percentage, rounded down: a confidence of 0.849 is short of
+    an 85 % threshold, and is not shown as 85 %."""
+    return f"{math.floor(round(share * 100, 6))}%"
 
 
 class MessageDraft(Model):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bridge.ai.drafter import Draft
 from bridge.config import AutoReply, Business
-from bridge.models import ASSISTANT, Direction, KeywordMark, Message
+from bridge.models import ASSISTANT, Direction, KeywordMark, Message, percent
 
 
 def on_duty(policy: AutoReply, business: Business, now: datetime) -> bool:
@@ -38,7 +38,7 @@ def hold_reason(
     if draft.urgency == "urgent":
         return "it is urgent: a person answers"
     if draft.confidence < policy.min_confidence:
-        return f"confidence {draft.confidence:.0%} is below {policy.min_confidence:.0%}"
+        return f"confidence {percent(draft.confidence)} is below {percent(policy.min_confidence)}"
     later = [
         m for m in recent if m.direction is Direction.INBOUND and m.created_at > message.created_at
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.models import DraftState, Message, MessageDraft
+from bridge.models import DraftState, Message, MessageDraft, percent
 from bridge.mrkdwn import clip, escape, mention, slack_time
 
 DRAFT_REPLY = "draft_reply"
@@ -55,7 +55,7 @@ def _quoted(text: str) -> str:
 def _small_print(message: Message, draft: MessageDraft) -> str:
     parts = [message.intent or "other", f"{message.urgency or 'normal'} urgency"]
     if draft.reply is not None:
-        parts.append(f"confidence {draft.confidence:.0%}")
+        parts.append(f"confidence {percent(draft.confidence)}")
     if draft.sources:
         parts.append("from " + ", ".join(f"`{escape(s)}`" for s in draft.sources[:5]))
     parts.append(escape(draft.engine))

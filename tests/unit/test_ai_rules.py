@@ -66,6 +66,8 @@ def test_opening_hours_follow_the_zone_days_and_holidays() -> None:
         (ON, SURE, NOON_LA, "the business is open"),
         (ON.model_copy(update={"only_outside_hours": False}), SURE, NOON_LA, None),
         (ON, Draft(reply="Maybe?", confidence=0.79), NOON_LA + timedelta(hours=8), "below 80%"),
+        # Rounded down: 79.9 % is not shown as "80% is below 80%".
+        (ON, Draft(reply="Maybe?", confidence=0.799), NOON_LA + timedelta(hours=8), "79% is"),
         (ON, Draft.handoff("refund", confidence=1), NOON_LA + timedelta(hours=8), "asks for a"),
         (
             ON,
