@@ -21,17 +21,18 @@ from bridge.ai.desk import DraftDesk, Engines
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import TokenUsage
 from bridge.ai.kb_reload import KnowledgeReloader
-from bridge.ai.knowledge import BusinessProfile, KnowledgeError, KnowledgeSource
+from bridge.ai.knowledge import KnowledgeError, knowledge_source
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.tools import OrderLookup, Tools
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.compliance.promo import PromoCheck
-from bridge.config import BusinessConfig, ConfigError, Settings
+from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
 from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.ops import OpsEndpoints
+from bridge.preflight import knowledge_problem
 from bridge.slack.access import InboxAccess
 from bridge.slack.agent_notes import AgentNote
 from bridge.slack.commands import SmsCommand
@@ -164,7 +165,7 @@ def make_engines(
     return Engines(primary=claude, fallback=offline, budget=budget), client.close
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: StoreSettings) -> Store:
     if settings.mongodb_uri is not None:
         return MongoStore.from_uri(settings.mongodb_uri.get_secret_value())
     return SQLiteStore(settings.bridge_db_path)
@@ -228,20 +229,16 @@ async def build_app(
     appointments = config.ai.tools.appointments
     tools = make_tools(config, session)
     engines, close_engines = make_engines(settings, config, tools, metrics, store)
-    knowledge = KnowledgeSource(
-        config.knowledge.path,
-        within=config.knowledge.within,
-        faq=config.knowledge.faq,
-        profile=BusinessProfile.from_config(config.business),
-    )
+    knowledge = knowledge_source(config)
     reloader = KnowledgeReloader(knowledge, engines.fallback, metrics)
     try:
         if config.ai.enabled:
             await reloader.load()
     except KnowledgeError as exc:
+        await twilio.http_client.close()
         await session.close()
         await store.close()
-        raise ConfigError(f"knowledge.path in BRIDGE_CONFIG: {exc}") from None
+        raise ConfigError(knowledge_problem(exc)) from None
     decisions = DraftDecisions(store, replies, metrics, waker)
     drafts = DraftDesk(
         store,

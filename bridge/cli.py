@@ -1,35 +1,67 @@
-"""The `sms-bridge` command line."""
+"""The `sms-bridge` command line.
+
+Every failure an operator can cause ends in one line on stderr, `sms-bridge: <cause>`,
+naming the setting to fix, and exit status 2; never a traceback."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
+import structlog
 import typer
 from aiohttp import web
-from rich.console import Console
 from rich.progress import Progress
 
 from bridge import logs
 from bridge.app import build_app, make_store
 from bridge.checks import run_checks
 from bridge.compliance.export import write_consent_csv
-from bridge.config import BusinessConfig, ConfigError, Settings, load_business_config, load_settings
-from bridge.connect import connect
+from bridge.config import (
+    BusinessConfig,
+    ConfigError,
+    Settings,
+    StoreSettings,
+    load_settings,
+    load_store_settings,
+)
+from bridge.connect import ConnectFailed, connect
+from bridge.console_marks import ok, out, warned
+from bridge.preflight import validate, validate_business
 from bridge.store.base import Store, StoreUnavailable
 from bridge.threading.contacts import import_contacts, read_contacts
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
+SETTINGS_HELP = (
+    "Settings come from environment variables, or a .env file in the working directory;"
+    " the README lists them."
+)
+
+
+def _help_when_bare(ctx: typer.Context) -> None:
+    """A command group called without a command shows its help."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+# Plain help (no Rich panels): flags show as flags, and the text reads the same in a
+# terminal, a pipe or a log.
 cli = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
+    rich_markup_mode=None,
+    invoke_without_command=True,
+    callback=_help_when_bare,
     help="Run your customers' SMS from Slack: one thread per phone number.",
 )
-out = Console(highlight=False)
 
 
 def _fail(message: str) -> NoReturn:
@@ -38,7 +70,13 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-async def _with_store(settings: Settings, use: Callable[[Store], Awaitable[T]]) -> T:
+def _refuse(exc: ConfigError, more: str) -> NoReturn:
+    """The first problem, and how many more there are."""
+    others = len(exc.problems) - 1
+    _fail(str(exc) + (f" (and {others} more problem{'s' * (others > 1)}{more})" if others else ""))
+
+
+async def _with_store(settings: StoreSettings, use: Callable[[Store], Awaitable[T]]) -> T:
     """Open the configured store for one command, and close it after."""
     store = make_store(settings)
     try:
@@ -51,30 +89,82 @@ async def _with_store(settings: Settings, use: Callable[[Store], Awaitable[T]]) 
         await store.close()
 
 
-def _load() -> tuple[Settings, BusinessConfig]:
+def _validated() -> tuple[Settings, BusinessConfig]:
     try:
-        settings = load_settings()
-        return settings, load_business_config(settings.bridge_config)
+        return validate()
     except ConfigError as exc:
+        _refuse(exc, ": `sms-bridge check` lists them all")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _refuse(exc, ": `sms-bridge check` lists them all")
+
+
+def _store_settings() -> StoreSettings:
+    try:
+        return load_store_settings()
+    except ConfigError as exc:
+        _refuse(exc, "")
+
+
+def _say_listening(settings: Settings) -> None:
+    """Where the bridge listens and the URLs to give Twilio and Slack: one log line
+    (JSON like every other, so log collectors keep parsing), at the default level."""
+    host = settings.bridge_host
+    address = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    public = settings.bridge_public_url
+    urls = {"twilio_webhook": f"{public}/sms/inbound"}
+    where = [f"Twilio webhook {urls['twilio_webhook']}"]
+    if settings.slack_signing_secret is not None:
+        urls["slack_request_url"] = f"{public}/slack/events"
+        where.append(f"Slack Request URL {urls['slack_request_url']}")
+    if settings.slack_app_token is not None:
+        where.append("Slack by Socket Mode")
+    log.info(f"listening on {address}; " + ", ".join(where), listen=address, **urls)
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The server's socket, bound before anything starts: a taken port is reported
+    before the store opens or a worker runs."""
+    host, port = settings.bridge_host, settings.port
+    where = f"{host}:{port}"
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            reason = str(exc.strerror).lower()
+            _fail(f"BRIDGE_HOST: cannot listen on {where} ({reason}); use an address of this host")
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        _fail(f"PORT: cannot listen on {where} ({reason}); choose another port")
+
+
+@cli.command(
+    short_help="Run the bridge: Twilio and Slack webhooks, delivery workers.",
+    help=f"""Run the bridge: webhooks for Twilio and Slack, and the delivery workers.
+
+{SETTINGS_HELP} `sms-bridge check` validates them (as serve does at start) and tries
+the credentials.""",
+)
+def serve() -> None:
+    settings, config = _validated()
+    listener = _listen(settings)
+    logs.configure(settings.bridge_log_level)
+    try:
+        web.run_app(
+            build_app(settings, config),
+            sock=listener,
+            print=lambda _banner: _say_listening(settings),
+            access_log=None,
+        )
+    except (ConfigError, StoreUnavailable) as exc:
         _fail(str(exc))
 
 
-@cli.command()
-def serve() -> None:
-    """Run the bridge: webhooks for Twilio and Slack, and the delivery workers."""
-    settings, config = _load()
-    logs.configure(settings.bridge_log_level)
-
-    async def app() -> web.Application:
-        try:
-            return await build_app(settings, config)
-        except StoreUnavailable as exc:
-            _fail(str(exc))
-
-    web.run_app(app(), host=settings.bridge_host, port=settings.port, print=None, access_log=None)
-
-
-@cli.command()
+@cli.command(short_help="The whole product on this machine, with no accounts.")
 def demo(
     port: Annotated[int, typer.Option(help="Port of the demo page.")] = 8080,
     open_browser: Annotated[
@@ -93,20 +183,36 @@ def demo(
     """The whole product locally with no accounts: phones on one side, Slack on the other."""
     from bridge.sandbox.demo import run_demo  # the sandbox is only loaded for the demo
 
+    if config is not None:  # checked here, so the errors name your file, not the demo's copy
+        try:
+            validate_business(config)
+        except ConfigError as exc:
+            _refuse(exc, ": fix this one and run again")
     run_demo(port=port, open_browser=open_browser, config=config)
 
 
-@cli.command()
+@cli.command(
+    short_help="Validate the configuration, then try the store and credentials.",
+    help=f"""Validate the configuration as serve does, then open the store and try
+the Slack and Twilio credentials.
+
+{SETTINGS_HELP} Every problem of the settings, the business configuration (BRIDGE_CONFIG)
+and its knowledge base is listed, one line each (exit 2); a store or service that fails its
+try exits 1.""",
+)
 def check() -> None:
-    """Validate the configuration and, where credentials are set, try them."""
-    settings, _config = _load()
-    out.print("[green]✓[/] settings and business configuration are valid")
-    problems = asyncio.run(run_checks(settings, out))
-    if problems:
+    try:
+        settings, _config = validate()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"sms-bridge: {problem}", err=True)
+        raise typer.Exit(2) from None
+    ok("settings, business configuration and knowledge base are valid")
+    if asyncio.run(run_checks(settings)):
         raise typer.Exit(1)
 
 
-@cli.command("connect")
+@cli.command("connect", short_help="Point a Twilio number's incoming texts at the bridge.")
 def connect_command(
     number: Annotated[
         str | None,
@@ -116,50 +222,61 @@ def connect_command(
     ] = None,
 ) -> None:
     """Point a Twilio number's (or Messaging Service's) incoming texts at the bridge."""
-    settings, _config = _load()
-    if asyncio.run(connect(settings, number, out)):
-        raise typer.Exit(1)
+    settings = _settings()
+    try:
+        asyncio.run(connect(settings, number))
+    except ConnectFailed as exc:
+        _fail(str(exc))
 
 
-consent_cli = typer.Typer(no_args_is_help=True, help="The consent ledger.")
+consent_cli = typer.Typer(
+    invoke_without_command=True, callback=_help_when_bare, help="The consent ledger."
+)
 cli.add_typer(consent_cli, name="consent")
 
 
-@consent_cli.command("export")
+@consent_cli.command("export", short_help="Write every consent change as CSV.")
 def consent_export(
     file: Annotated[
         Path | None, typer.Argument(help="CSV file to write; standard output if absent.")
     ] = None,
 ) -> None:
-    """Write every consent change (who, what, granted or revoked, source, when) as CSV."""
-    settings, _config = _load()
+    """Write every consent change (who, what, granted or revoked, source, when) as CSV.
 
+    Needs only the store's settings (MONGODB_URI or BRIDGE_DB_PATH)."""
+    settings = _store_settings()
     events = asyncio.run(_with_store(settings, lambda store: store.consent_log()))
     if file is None:
         write_consent_csv(events, sys.stdout)
         return
     with file.open("w", newline="", encoding="utf-8") as handle:
         write_consent_csv(events, handle)
-    out.print(f"[green]✓[/] {len(events)} consent events written to {file}")
+    ok(f"{len(events)} consent events written to {file}")
 
 
-contacts_cli = typer.Typer(no_args_is_help=True, help="Subscribers' names and details.")
+contacts_cli = typer.Typer(
+    invoke_without_command=True,
+    callback=_help_when_bare,
+    help="Subscribers' names and details.",
+)
 cli.add_typer(contacts_cli, name="contacts")
 
 
-@contacts_cli.command("import")
+@contacts_cli.command("import", short_help="Import contacts from a CSV file.")
 def contacts_import(
     file: Annotated[Path, typer.Argument(help="CSV: phone, name, marketing_consent, fields…")],
 ) -> None:
-    """Import contacts from a CSV file (a progress bar shows how far it got)."""
-    settings, _config = _load()
+    """Import contacts from a CSV file (a progress bar shows how far it got).
+
+    Needs only the store's settings, and TWILIO_FROM_NUMBER for marketing consent."""
+    settings = _store_settings()
     try:
         with file.open(encoding="utf-8-sig", newline="") as handle:
             rows, problems = read_contacts(handle)
     except OSError as exc:
         _fail(f"{file}: {exc.strerror}")
     for problem in problems:
-        out.print(f"[yellow]![/] {file.name} {problem}", markup=False)
+        warned(f"{file.name} {problem}")
     business = settings.twilio_from_number
     if business is None and any(row.marketing is not None for row in rows):
         _fail("marketing_consent needs TWILIO_FROM_NUMBER: consent is kept per business number")
@@ -176,13 +293,22 @@ def contacts_import(
             )
 
     imported = asyncio.run(_with_store(settings, run))
-    out.print(f"[green]✓[/] {imported} contacts imported, {len(problems)} lines skipped")
+    ok(f"{imported} contacts imported, {len(problems)} lines skipped")
     if problems:
         raise typer.Exit(1)
 
 
 def main() -> None:
-    cli(prog_name="sms-bridge")
+    try:
+        code = cli(prog_name="sms-bridge", standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error: one line, and where the help is
+        context = getattr(exc, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        typer.echo(f"sms-bridge: {exc.format_message()}{hint}", err=True)
+        code = exc.exit_code
+    except typer.Abort:
+        code = 1
+    raise SystemExit(code or 0)
 
 
 if __name__ == "__main__":

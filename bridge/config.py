@@ -1,7 +1,7 @@
 """Settings from the environment (+ `.env`) and the YAML business configuration.
 
-Both fail with `ConfigError`, whose message is one line naming the setting, so the
-CLI can print it and exit 2 instead of showing a traceback.
+Both fail with `ConfigError`, which lists every problem found, one line each naming the
+setting, so the CLI can print them and exit 2 instead of showing a traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -26,28 +26,106 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.errors import PyMongoError
+
+# The parser AsyncMongoClient itself runs; the public parse_uri would also look a
+# mongodb+srv:// name up in DNS, which is the connection's business, not validation's.
+from pymongo.uri_parser_shared import _validate_uri
 
 from bridge.phones import InvalidPhone, to_e164
+from bridge.setting_errors import describe
 from bridge.templates import placeholders
 
 
 class ConfigError(Exception):
-    """A setting an operator must fix; the message names it."""
+    """Settings an operator must fix: one line per problem, each naming its setting.
+    `str()` is the first problem."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+def _http_url(value: str) -> str:
+    """The value, if it is an absolute http(s) URL."""
+    try:
+        AnyHttpUrl(value)
+    except ValidationError:
+        raise ValueError("must be a URL like https://example.com") from None
+    return value
 
 
 def _base_url(value: str) -> str:
     """An http(s) URL kept as text without a trailing slash, ready to append paths to."""
-    AnyHttpUrl(value)  # raises with pydantic's reason when it is not a URL
-    return value.rstrip("/")
+    return _http_url(value).rstrip("/")
 
 
 BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
-class Settings(BaseSettings):
-    """Environment variables, named exactly as INTERFACES.md lists them."""
+def _public_url(value: str) -> str:
+    if not value.lower().startswith("https://"):
+        raise ValueError(
+            "must start with https:// (Twilio and Slack call the bridge at this address;"
+            " put it behind a TLS proxy or tunnel)"
+        )
+    return value
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+PublicUrl = Annotated[BaseUrl, AfterValidator(_public_url)]
+
+
+def _from_number(value: str) -> str:
+    """The same key as the `To` of inbound texts, so consent and threads match."""
+    try:
+        number = to_e164(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from None
+    # A national form ("555-1234") guesses the country; only short codes have no `+`.
+    if number.startswith("+") and not value.strip().startswith("+"):
+        raise ValueError(
+            f"{value!r} is not in E.164 form: write it with + and the country code, as"
+            " Twilio shows it (+14155550100), or a short code's digits"
+        )
+    return number
+
+
+FromNumber = Annotated[str, AfterValidator(_from_number)]
+
+
+def _mongodb_uri(value: SecretStr) -> SecretStr:
+    uri = value.get_secret_value()
+    if not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise ValueError("must start with mongodb:// or mongodb+srv://")
+    try:
+        _validate_uri(uri)
+    except (PyMongoError, ValueError) as exc:
+        reason = str(exc)
+        userinfo = uri.split("://", 1)[1].rpartition("@")[0]
+        if userinfo:  # the driver's words never carry the password out
+            reason = reason.replace(userinfo, "…")
+        raise ValueError(f"not a valid MongoDB URI: {reason}") from None
+    return value
+
+
+MongoUri = Annotated[SecretStr, AfterValidator(_mongodb_uri)]
+
+ENV_CONFIG = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+
+class StoreSettings(BaseSettings):
+    """What the store-only commands (consent export, contacts import) need."""
+
+    model_config = ENV_CONFIG
+
+    mongodb_uri: MongoUri | None = None
+    bridge_db_path: Path = Path("bridge.db")
+    # Optional here: contacts import keeps marketing consent per business number.
+    twilio_from_number: FromNumber | None = None
+
+
+class Settings(StoreSettings):
+    """Every environment variable `serve` reads, named as the README lists them."""
 
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr | None = None
@@ -56,12 +134,9 @@ class Settings(BaseSettings):
     slack_api_url: BaseUrl = "https://slack.com/api"
     twilio_account_sid: str
     twilio_auth_token: SecretStr
-    twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_url: BaseUrl = "https://api.twilio.com"
-    bridge_public_url: BaseUrl
-    mongodb_uri: SecretStr | None = None
-    bridge_db_path: Path = Path("bridge.db")
+    bridge_public_url: PublicUrl
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: BaseUrl | None = None  # the SDK's default when unset
     bridge_config: Path | None = None
@@ -100,15 +175,6 @@ class Settings(BaseSettings):
             raise ValueError("must be a channel ID like C0123456789, not a channel name")
         return value
 
-    @field_validator("twilio_from_number")
-    @classmethod
-    def _from_number(cls, value: str | None) -> str | None:
-        # The same key as the `To` of inbound texts, so consent and threads match.
-        try:
-            return None if value is None else to_e164(value)
-        except InvalidPhone as exc:
-            raise ValueError(str(exc)) from None
-
     @field_validator("twilio_account_sid")
     @classmethod
     def _account_sid(cls, value: str) -> str:
@@ -128,25 +194,35 @@ class Settings(BaseSettings):
         return self
 
 
+S = TypeVar("S", bound=StoreSettings)
+
+
 def load_settings(**overrides: Any) -> Settings:
+    """From the environment, `.env` and `overrides`; ConfigError lists every problem."""
+    return _load(Settings, overrides)
+
+
+def load_store_settings() -> StoreSettings:
+    return _load(StoreSettings, {})
+
+
+def _load(model: type[S], overrides: dict[str, Any]) -> S:
     try:
-        return Settings(**overrides)
+        return model(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_first_error(exc, env=True)) from None
+        raise ConfigError(*describe(exc, env=True)) from None
 
 
-def _first_error(exc: ValidationError, *, env: bool) -> str:
-    error = exc.errors()[0]
-    loc = [str(part) for part in error["loc"]]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not loc:  # a model-level rule already names its settings
-        return message
-    name = "_".join(loc).upper() if env else ".".join(loc)
-    if error["type"] == "missing":
-        return f"{name}: required but not set"
-    if error["type"] == "extra_forbidden":
-        return f"{name}: unknown key"
-    return f"{name}: {message}"
+class _ConfigPath(BaseSettings):
+    model_config = ENV_CONFIG
+
+    bridge_config: Path | None = None
+
+
+def config_path() -> Path | None:
+    """BRIDGE_CONFIG alone: the business configuration can be checked even when other
+    settings are wrong."""
+    return _ConfigPath().bridge_config
 
 
 # --- the YAML business configuration ---------------------------------------------------
@@ -381,15 +457,15 @@ class NumberAi(Section):
     auto_reply: AutoReply | None = None
 
 
-def _http_url(value: str) -> str:
-    AnyHttpUrl(value.replace("{order}", "0"))
+def _order_url(value: str) -> str:
+    _http_url(value.replace("{order}", "0"))
     return value
 
 
 class OrderStatusTool(Section):
     """The business's order endpoint: GET `url` with `{order}` replaced and `?phone=`."""
 
-    url: Annotated[str, AfterValidator(_http_url)]
+    url: Annotated[str, AfterValidator(_order_url)]
     timeout_seconds: float = Field(default=3, gt=0, le=10)
     headers: dict[str, SecretStr] = Field(default_factory=dict)  # e.g. Authorization
 
@@ -477,7 +553,9 @@ def load_business_config(path: Path | None) -> BusinessConfig:
     try:
         config = BusinessConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"BRIDGE_CONFIG {path}: {_first_error(exc, env=False)}") from None
+        raise ConfigError(
+            *(f"BRIDGE_CONFIG {path}: {problem}" for problem in describe(exc, env=False))
+        ) from None
     # Relative to the config file, so the bridge finds it from any working folder.
     knowledge = config.knowledge.read_from(path)
     within, kb = knowledge.within, knowledge.path

@@ -35,7 +35,7 @@ from typing import Literal, Protocol
 
 import yaml
 
-from bridge.config import DAYS, expand_days
+from bridge.config import DAYS, BusinessConfig, expand_days
 
 EntryKind = Literal["markdown", "yaml", "faq", "profile"]
 Signature = tuple[tuple[str, int, int], ...]
@@ -751,3 +751,14 @@ class KnowledgeSource:
         except KnowledgeError:
             self._failed = knowledge_signature(self.path)
             raise
+
+
+def knowledge_source(config: BusinessConfig) -> KnowledgeSource:
+    """The knowledge base `config` describes, not loaded yet: `serve` and `check` load
+    the same one."""
+    return KnowledgeSource(
+        config.knowledge.path,
+        within=config.knowledge.within,
+        faq=config.knowledge.faq,
+        profile=BusinessProfile.from_config(config.business),
+    )

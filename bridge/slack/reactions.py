@@ -20,6 +20,18 @@ from bridge.threading.lifecycle import ConversationDesk
 log = structlog.get_logger(__name__)
 
 
+def mark_clash(mapping: dict[str, str]) -> str | None:
+    """The problem when a reaction mapped to an action is one of the bridge's own
+    delivery marks (`check` reports it, `serve` refuses it)."""
+    marks = sorted(MARKS & mapping.keys())
+    if not marks:
+        return None
+    return (
+        f"slack.reactions in BRIDGE_CONFIG: {marks[0]} is the bridge's delivery mark;"
+        " map another emoji"
+    )
+
+
 class ReactionListener:
     def __init__(
         self,
@@ -29,12 +41,9 @@ class ReactionListener:
         access: InboxAccess,
         mapping: dict[str, str],
     ) -> None:
-        marks = sorted(MARKS & mapping.keys())
-        if marks:
-            raise ConfigError(
-                f"slack.reactions in BRIDGE_CONFIG: {marks[0]} is the bridge's delivery mark;"
-                " map another emoji"
-            )
+        clash = mark_clash(mapping)
+        if clash is not None:
+            raise ConfigError(clash)
         self._store = store
         self._desk = desk
         self._commands = commands

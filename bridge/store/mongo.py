@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
@@ -92,6 +93,9 @@ from bridge.store.base import StoreConflict, StoreUnavailable
 from bridge.store.health import WriteHealth, watch_refusals
 
 DEFAULT_DATABASE = "sms_bridge"
+# How long opening waits for a server to answer: a wrong host or a stopped server is
+# reported at start in seconds, not after the driver's 30 s server selection.
+OPEN_SECONDS = 10
 
 Doc = dict[str, Any]
 
@@ -380,11 +384,16 @@ class MongoStore:
 
     async def open(self) -> None:
         try:
+            with pymongo.timeout(OPEN_SECONDS):
+                await self._db.command("ping")
+            # Not bounded: building an index on a large collection takes its time.
             await self._create_indexes()
         except PyMongoError as exc:
-            raise StoreUnavailable(
-                f"MONGODB_URI: cannot open database {self._name!r}: {exc}"
-            ) from None
+            if isinstance(exc, ConnectionFailure) or exc.timeout:
+                reason = f"no MongoDB server answered within {OPEN_SECONDS} s"
+            else:
+                reason = f"cannot open database {self._name!r}"
+            raise StoreUnavailable(f"MONGODB_URI: {reason} ({_brief(exc)})") from None
 
     async def _create_indexes(self) -> None:
         conversations, messages, jobs = self._conversations, self._messages, self._jobs
@@ -1428,3 +1437,11 @@ class MongoStore:
         if dead:
             depth["dead"] = dead
         return depth
+
+
+def _brief(exc: PyMongoError) -> str:
+    """The driver's reason without its topology dump or full server reply."""
+    text = str(exc) or type(exc).__name__
+    for tail in (" (configured timeouts", ", Timeout:", ", full error:"):
+        text = text.split(tail, 1)[0]
+    return text[:200]

@@ -3,76 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
+import json
 from pathlib import Path
 
 import pytest
 
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from tests.e2e.conftest import SMS_BRIDGE
-from tests.support import BUSINESS, PUBLIC_URL, bridge_env
+from tests.e2e.cli_run import one_line_failure, run
+from tests.e2e.conftest import ServeProcess
+from tests.support import BUSINESS, PUBLIC_URL, bridge_env, eventually
 
 pytestmark = pytest.mark.e2e
-
-REQUIRED = [
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_INBOX_CHANNEL",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_FROM_NUMBER",
-    "BRIDGE_PUBLIC_URL",
-    "SLACK_APP_TOKEN",
-    "TWILIO_MESSAGING_SERVICE_SID",
-    "MONGODB_URI",
-    "BRIDGE_CONFIG",
-]
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED}
-    return subprocess.run(
-        [SMS_BRIDGE, *args],
-        env=clean | env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
-        ({"BRIDGE_PUBLIC_URL": "nope"}, "BRIDGE_PUBLIC_URL"),
-        ({"BRIDGE_DB_PATH": "/nonexistent/dir/bridge.db"}, "BRIDGE_DB_PATH"),
-        ({"BRIDGE_CONFIG": "/nonexistent.yml"}, "BRIDGE_CONFIG"),
-    ],
-)
-def test_serve_refuses_bad_settings_in_one_line(
-    tmp_path: Path, change: dict[str, str], expected: str
-) -> None:
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
-        "SLACK_INBOX_CHANNEL": "C0X1",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "t",
-        "TWILIO_FROM_NUMBER": "+14155550100",
-        "BRIDGE_PUBLIC_URL": "https://sms.example.test",
-        "PORT": "1",
-        "BRIDGE_DB_PATH": str(tmp_path / "b.db"),
-    } | change
-    result = run(["serve"], {k: v for k, v in env.items() if v}, tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"sms-bridge: {expected}")
-    assert "Traceback" not in result.stderr
 
 
 async def test_check_connect_check(
@@ -116,8 +58,8 @@ async def test_connect_a_messaging_service_and_an_unknown_number(
     assert twilio.services[service] == f"{PUBLIC_URL}/sms/inbound"
 
     unknown = await asyncio.to_thread(run, ["connect", "+1 415 555 0199"], env, tmp_path)
-    assert unknown.returncode == 1
-    assert "+14155550199 is not a number of this Twilio account" in unknown.stdout
+    assert "+14155550199 is not a number of this Twilio account" in one_line_failure(unknown)
+    assert "[/]" not in done.stdout + unknown.stderr  # Rich markup is rendered, never shown
 
 
 async def test_contacts_import_fills_details_and_marketing_consent(
@@ -136,8 +78,71 @@ async def test_contacts_import_fills_details_and_marketing_consent(
     assert done.returncode == 1  # one line was skipped, and said so
     assert "line 3" in done.stdout
     assert "2 contacts imported, 1 lines skipped" in done.stdout
+    assert "[yellow]" not in done.stdout
+    assert "[/]" not in done.stdout
     exported = await asyncio.to_thread(run, ["consent", "export"], env, tmp_path)
     assert exported.returncode == 0, exported.stderr
     [header, row] = exported.stdout.strip().splitlines()
     assert header.startswith("at,business_number,subscriber,kind,change,source")
     assert ",+14155550123,marketing,granted,import,people.csv line 2," in row
+
+
+def test_store_only_commands_need_only_the_store_settings(tmp_path: Path) -> None:
+    env = {"BRIDGE_DB_PATH": str(tmp_path / "b.db")}
+    people = tmp_path / "people.csv"
+    people.write_text("phone,name\n(415) 555-0123,Ana Ruiz\n", encoding="utf-8")
+    imported = run(["contacts", "import", str(people)], env, tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    exported = run(["consent", "export"], env, tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith("at,business_number,subscriber,kind,change,source")
+
+
+def test_help_shows_plain_flags_and_where_settings_come_from(tmp_path: Path) -> None:
+    demo = run(["demo", "--help"], {}, tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    assert "--open" in demo.stdout
+    assert "<bool>" not in demo.stdout
+    for command in ("serve", "check"):
+        shown = run([command, "--help"], {}, tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        text = " ".join(shown.stdout.split())
+        assert "environment variables" in text
+        assert ".env" in text
+        assert "sms-bridge check" in text
+
+
+def test_a_usage_error_is_one_line(tmp_path: Path) -> None:
+    line = one_line_failure(run(["demo", "--port", "eighty"], {}, tmp_path))
+    assert "--port" in line
+
+
+def test_demo_config_errors_name_your_file(tmp_path: Path) -> None:
+    config = tmp_path / "mine.yml"
+    config.write_text("business:\n  nmae: typo\n", encoding="utf-8")
+    line = one_line_failure(run(["demo", "--port", "0", "--config", str(config)], {}, tmp_path))
+    assert str(config) in line
+    assert "business.nmae" in line
+    assert "sms-bridge-demo-" not in line  # not the demo's temporary copy
+
+
+async def test_serve_says_where_it_listens(
+    slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
+) -> None:
+    env = bridge_env(slack, twilio, tmp_path / "b.db")
+    process = ServeProcess(env | {"BRIDGE_LOG_LEVEL": "info"}, tmp_path / "serve.log", slack)
+    await process.start()
+    try:
+
+        def said() -> list[str]:
+            lines = process.log.read_text(encoding="utf-8").splitlines()
+            return [json.loads(line)["event"] for line in lines if "listening on" in line]
+
+        await eventually(lambda: bool(said()))
+        assert len(said()) == 1
+        [line] = said()
+        assert f"http://127.0.0.1:{process.port}" in line
+        assert f"{PUBLIC_URL}/sms/inbound" in line
+        assert f"{PUBLIC_URL}/slack/events" in line
+    finally:
+        await process.kill()

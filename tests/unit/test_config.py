@@ -40,6 +40,12 @@ def test_valid_settings_and_defaults() -> None:
         ({"port": "99999"}, "PORT"),
         ({"slack_signing_secret": None}, "SLACK_SIGNING_SECRET: required in HTTP mode"),
         ({"twilio_from_number": None}, "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"),
+        ({"twilio_from_number": "555-1234"}, "TWILIO_FROM_NUMBER: '555-1234' is not in E.164"),
+        ({"bridge_public_url": "http://sms.example.com"}, "BRIDGE_PUBLIC_URL: must start with"),
+        ({"slack_api_url": "slack.com/api"}, "SLACK_API_URL: must be a URL like https://"),
+        ({"mongodb_uri": "db.example.com"}, "MONGODB_URI: must start with mongodb://"),
+        ({"mongodb_uri": "mongodb://u:p@ss@db"}, "MONGODB_URI: not a valid MongoDB URI"),
+        ({"port": "eighty"}, "PORT: must be a whole number"),
     ],
 )
 def test_errors_name_the_setting_in_one_line(change: dict[str, str | None], message: str) -> None:
@@ -48,6 +54,25 @@ def test_errors_name_the_setting_in_one_line(change: dict[str, str | None], mess
         load_settings(**values)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_every_problem_is_listed() -> None:
+    values = VALID | {"slack_bot_token": "xoxp-user", "port": "0", "bridge_log_level": "loud"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**values)
+    assert [problem.split(":")[0] for problem in caught.value.problems] == [
+        "SLACK_BOT_TOKEN",
+        "PORT",
+        "BRIDGE_LOG_LEVEL",
+    ]
+    assert "must be at least 1" in caught.value.problems[1]
+
+
+def test_short_codes_and_spaced_e164_numbers_are_business_numbers() -> None:
+    assert load_settings(
+        **VALID | {"twilio_from_number": "+1 415 555 0100"}
+    ).twilio_from_number == ("+14155550100")
+    assert load_settings(**VALID | {"twilio_from_number": "12345"}).twilio_from_number == "12345"
 
 
 def test_env_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
