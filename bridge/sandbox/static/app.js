@@ -13,7 +13,10 @@
 const $ = (id) => document.getElementById(id);
 let state = null;
 // What this browser tab is looking at; the server knows nothing of it.
-const ui = { phone: null, agent: null, view: "channel", tab: "home", thread: null, editing: null, picker: null };
+// `pane`: the one pane a narrow screen shows (phone, slack or thread); wide screens show all.
+const ui = {
+  phone: null, agent: null, view: "channel", tab: "home", thread: null, editing: null, picker: null, pane: "phone",
+};
 const elements = new Map(); // Block Kit elements on screen, by key, for clicks
 const painted = new WeakMap(); // the HTML each box shows, to skip unchanged renders
 
@@ -297,7 +300,8 @@ function render() {
   elements.clear();
   if (!state.agents.includes(ui.agent)) ui.agent = state.agents[0];
   const b = state.business;
-  $("business").textContent = `${b.name} · ${b.number_display} · it is ${b.local_time} at the bakery (${b.timezone})`;
+  paint($("business"), `${esc(b.name)}<span class="detail"> · ${esc(b.number_display)}</span> · it is ${esc(b.local_time)}` +
+    `<span class="detail"> at the bakery (${esc(b.timezone)})</span>`, { scroll: false });
   options($("agent"), state.agents.map((id) => [id, fullName(id)]), ui.agent);
   renderScenarios();
   renderPhone();
@@ -353,6 +357,16 @@ function bubble(b) {
     `<div class="bubble">${esc(b.body)}</div><div class="caption ${tone}" data-status="${esc(b.status)}">${source}${esc(label)}${detail}</div></div>`;
 }
 
+// Which pane a narrow screen shows (CSS reads body[data-pane]); the Thread tab exists
+// while a thread is open.
+function renderPanes() {
+  const open = !$("thread-pane").hidden;
+  if (ui.pane === "thread" && !open) ui.pane = "slack";
+  document.body.dataset.pane = ui.pane;
+  $("pane-thread").hidden = !open;
+  for (const pane of ["phone", "slack", "thread"]) $(`pane-${pane}`).setAttribute("aria-selected", String(ui.pane === pane));
+}
+
 function renderSlack() {
   $("nav-channel").setAttribute("aria-current", ui.view === "channel" ? "page" : "false");
   $("nav-home").setAttribute("aria-current", ui.view === "home" ? "page" : "false");
@@ -369,6 +383,7 @@ function renderSlack() {
   const parent = state.channel.find((m) => m.ts === ui.thread);
   if (!parent) ui.thread = null;
   $("thread-pane").hidden = !parent || ui.view !== "channel";
+  renderPanes();
   if (parent) {
     $("thread-title").textContent = plain(parent.text).replace(/^SMS conversation /, "");
     const replies = [
@@ -524,6 +539,7 @@ function openThread(ts) {
   ui.view = "channel";
   ui.thread = ts;
   ui.picker = null;
+  ui.pane = "thread";
   render();
   $("thread-text").focus();
 }
@@ -531,13 +547,16 @@ function openThread(ts) {
 const actions = {
   view: (el) => {
     ui.view = el.dataset.view;
+    ui.pane = "slack";
     render();
     if (ui.view === "home") api("/api/home", { user: ui.agent });
   },
   tab: (el) => { ui.tab = el.dataset.tab; render(); },
   thread: (el) => openThread(el.dataset.ts),
   "show-thread": (el) => openThread(el.dataset.ts),
-  "close-thread": () => { ui.thread = null; render(); },
+  "close-thread": () => { ui.thread = null; ui.pane = "slack"; render(); },
+  back: () => { ui.pane = "slack"; render(); },
+  pane: (el) => { ui.pane = el.dataset.pane; render(); },
   picker: (el) => { ui.picker = ui.picker === el.dataset.ts ? null : el.dataset.ts; render(); },
   react: (el) => { ui.picker = null; render(); api("/api/react", { user: ui.agent, ts: el.dataset.ts, name: el.dataset.name }); },
   edit: (el) => startEdit(el.dataset.ts),
