@@ -3,6 +3,7 @@ included. Only &, < and > are special (api.slack.com formatting)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bridge.models import ASSISTANT
@@ -17,6 +18,15 @@ def slack_time(at: datetime) -> str:
     """A time Slack renders in each reader's own time zone (with a UTC fallback)."""
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+
+
+def field_error(note: str) -> str:
+    """A note for a dialog's field error, which Slack shows as plain text: its date
+    tokens become their fallback."""
+    return _DATE_TOKEN.sub(r"\1", note)
 
 
 def clip(text: str, limit: int) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 
 from bridge.ai.knowledge import KnowledgeBase, KnowledgeError, KnowledgeSource
 from bridge.ai.offline import OfflineDrafter
 from bridge.metrics import Metrics
+from bridge.mrkdwn import escape
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +54,11 @@ class KnowledgeReloader:
         try:
             knowledge = await self._apply(self._source.load)
         except KnowledgeError as exc:
-            return f"The knowledge base was not reloaded: {exc}. The previous one stays."
+            where = self._shown(exc.where) + (f":{exc.line}" if exc.line is not None else "")
+            return (
+                f"The knowledge base was not reloaded: {where}: {escape(exc.problem)}."
+                " The previous one stays."
+            )
         assert knowledge is not None  # load() returns the base or raises
         warnings = f" ({len(knowledge.warnings)} warnings)" if knowledge.warnings else ""
         return f"Knowledge base reloaded: {len(knowledge)} entries{warnings}."
@@ -74,5 +80,16 @@ class KnowledgeReloader:
 
     def status(self) -> str:
         knowledge = self._source.current
-        where = self._source.path or "the config file only"
+        path = self._source.path
+        where = self._shown(str(path)) if path is not None else "the config file only"
         return f"Knowledge base: {len(knowledge)} entries from {where}."
+
+    def _shown(self, where: str) -> str:
+        """A knowledge file or folder as Slack shows it: relative to the config's folder,
+        else its name; the server's own layout is not for the workspace to read."""
+        path, folder = Path(where), self._source.within
+        for candidate in (path.absolute(), path.resolve()):
+            if folder is not None and candidate.is_relative_to(folder):
+                relative = candidate.relative_to(folder).as_posix()
+                return escape(relative if relative != "." else "the config's folder")
+        return escape(path.name or where)

@@ -711,7 +711,7 @@ class KnowledgeSource:
         within: Path | None = None,
     ) -> None:
         self.path = path
-        self._within = within
+        self.within = within  # the config's folder, unless knowledge.allow_outside
         self._faq = tuple(faq)
         self._profile = profile
         self._limits = limits
@@ -730,7 +730,7 @@ class KnowledgeSource:
             faq=self._faq,
             profile=self._profile,
             limits=self._limits,
-            within=self._within,
+            within=self.within,
         )
         self._failed = None
         return self._current

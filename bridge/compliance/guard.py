@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.models import ConsentState, Conversation, MessagePurpose
+from bridge.mrkdwn import slack_time
 from bridge.phones import display
 
 # Texts the rules allow even after a revocation: the single confirmation of it, and
@@ -18,7 +19,8 @@ def refusal(
         return None
     who = display(conversation.subscriber)
     if not consent.conversational:
-        when = f" ({consent.revoked_at:%Y-%m-%d %H:%M} UTC)" if consent.revoked_at else ""
+        # A date token: each reader's Slack shows it in their own time zone.
+        when = f" ({slack_time(consent.revoked_at)})" if consent.revoked_at else ""
         return f"Not sent: {who} opted out of texts{when}. They can text START to opt back in."
     if purpose is MessagePurpose.MARKETING and not consent.marketing:
         return f"Not sent: {who} has not agreed to marketing texts."

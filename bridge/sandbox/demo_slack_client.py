@@ -35,6 +35,11 @@ class CommandRecord:
     status: int | None = None
     body: str = ""
 
+    @property
+    def answer(self) -> str:
+        """The text of the bridge's immediate answer (a JSON answer's `text`)."""
+        return str(_response_body(self.body).get("text", "")) if self.body.strip() else ""
+
 
 @dataclass(frozen=True)
 class _ResponseTarget:

@@ -34,6 +34,8 @@ _SLACK_ONLY = {
     "thumbsdown": "👎",
 }
 _SHORTCODE = re.compile(r":([a-z0-9_+\-']+):")
+# The page shows a few of each person's latest notes; older ones need not travel.
+MAX_EPHEMERALS = 200
 _SUBSCRIBER_COLORS = ("#2f80ed", "#e2574c", "#27ae60", "#9b51e0", "#f2994a", "#00a3a3")
 
 
@@ -59,7 +61,7 @@ def snapshot(
                 "thread_ts": e.thread_ts,
                 "blocks": e.blocks,
             }
-            for e in slack.ephemerals
+            for e in slack.ephemerals[-MAX_EPHEMERALS:]
         ],
         "dms": {agent.id: _dm(sandbox, agent.id) for agent in sandbox.people.agents},
         "home_views": slack.home_views,
@@ -71,7 +73,7 @@ def snapshot(
                 "command": c.command,
                 "text": c.text,
                 "status": c.status,
-                "body": c.body[:500],
+                "answer": c.answer[:500],
                 "at": c.at,
             }
             for c in client.commands[-10:]

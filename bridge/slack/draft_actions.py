@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import GONE, DraftDecisions
 from bridge.models import Direction, Message
+from bridge.mrkdwn import field_error
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
 from bridge.slack.draft_card import DISCARD, EDIT, SEND
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
@@ -118,7 +119,7 @@ class DraftActions:
         if problem is None:
             await ack()
         else:
-            await ack(response_action="errors", errors={FIELD_BLOCK: problem})
+            await ack(response_action="errors", errors={FIELD_BLOCK: field_error(problem)})
 
     async def _dialog_message(self, view: dict[str, Any]) -> Message | None:
         """The text whose draft the dialog edits, if it is of the dialog's conversation."""

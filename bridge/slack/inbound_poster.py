@@ -34,8 +34,11 @@ def inbound_text(message: Message) -> str:
         return f":arrow_forward: Opted back in via {body} · {when}"
     if mark is KeywordMark.HELP:
         return f":information_source: Asked for help via {body} · {when}"
+    count = len(message.media)
     text = body or (
-        f":paperclip: {len(message.media)} attachment(s)" if message.media else "_(empty message)_"
+        f":paperclip: {count} attachment{'' if count == 1 else 's'}"
+        if count
+        else "_(empty message)_"
     )
     if mark is KeywordMark.MAYBE_OPT_OUT:
         text += "\n:warning: _This may be a request to stop texting. Read it before replying._"

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.models import Conversation, ConversationStatus
-from bridge.mrkdwn import clip, escape
+from bridge.mrkdwn import clip, escape, field_error
 from bridge.phones import display
 from bridge.slack.access import (
     NOT_A_MEMBER,
@@ -224,7 +224,7 @@ class SmsActionsShortcut:
             # Checked first: a canned response that cannot go out keeps the dialog open.
             problem = await self._commands.canned_problem(str(canned), conversation)
             if problem is not None:
-                await ack(response_action="errors", errors={"canned": problem})
+                await ack(response_action="errors", errors={"canned": field_error(problem)})
                 return
         assignee = slack_id(_value(values, "assign", "user").get("selected_user"))
         reassign = assignee is not None and assignee != conversation.assignee

@@ -27,7 +27,7 @@ from bridge.models import (
     thread_note_job,
     utcnow,
 )
-from bridge.mrkdwn import escape, mention
+from bridge.mrkdwn import escape, mention, slack_time
 from bridge.phones import display
 from bridge.store.base import Store
 from bridge.threading.mentions import named
@@ -83,11 +83,14 @@ def cost_note(body: str) -> str | None:
     price = cost(body)
     if price.segments <= 1:
         return None
-    note = f"This reply goes out as {price.segments} SMS segments ({len(body)} characters"
+    note = f"This reply goes out as {price.segments} SMS segments ({len(body)} characters)."
     if price.encoding is Encoding.UCS2:
         shown = " ".join(price.culprits[:8])
-        note += f"; {shown} switch it to UCS-2, 70 characters a segment"
-    return note + ")."
+        note += (
+            f" Because of {shown} (emoji or special characters), each segment holds"
+            " 70 characters instead of 160."
+        )
+    return note
 
 
 class OutboundPipeline:
@@ -162,7 +165,7 @@ class OutboundPipeline:
                 conversation.id,
                 author,
                 f"Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
-                f"out {send_at:%Y-%m-%d %H:%M} UTC.",
+                f"out {slack_time(send_at)}.",
             )
         # Names still to come count as "@someone": close to what is sent.
         if (note := cost_note(named(body, {}))) is not None:

@@ -1,7 +1,9 @@
-"""Make the README's screenshot of the demo: `python -m tests.browser.screenshot [out.png]`.
+"""Make the README's screenshots of the demo: `python -m tests.browser.screenshot [wide.png
+[phone.png]]`.
 
 Starts `sms-bridge demo`, plays a conversation on the page as a person would, and saves
-a 1280×800 PNG (default `docs/demo.png`).
+it at a laptop's width (1280×800, `docs/demo.png`) and a phone's (390×844 at 2×,
+`docs/demo-phone.png`: the thread, one pane at a time).
 """
 
 from __future__ import annotations
@@ -9,45 +11,80 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, start_demo, stop_demo
+from tests.browser.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE_VIEWPORT,
+    VIEWPORT,
+    start_demo,
+    stop_demo,
+)
 
-OUT = Path(__file__).resolve().parents[2] / "docs" / "demo.png"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WIDE = DOCS / "demo.png"
+PHONE = DOCS / "demo-phone.png"
+DIEGO = "Diego Alvarez · +1 415-555-0178"
 expect.set_options(timeout=15_000)
 
 
-def main(out: Path = OUT) -> None:
+def _open(browser: Browser, url: str, **context: Any) -> Page:
+    page = browser.new_context(**context).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url)
+    expect(page.get_by_role("status").filter(has_text="live")).to_be_visible()
+    return page
+
+
+def wide(browser: Browser, url: str, out: Path) -> None:
+    """Three customers text at once; Jordan answers Diego in his thread."""
+    page = _open(browser, url, viewport=VIEWPORT)
+    for scenario in ("support question", "appointment", "Where is my order?"):
+        page.get_by_role("button", name="Scenarios").click()
+        page.get_by_role("menuitem", name=scenario).click()
+    page.get_by_label("Subscriber").select_option(label=DIEGO)
+    phone = page.get_by_role("log", name="Phone conversation")
+    expect(phone.get_by_text("Delivered")).to_be_visible()
+    page.get_by_label("Acting as").select_option(label="Jordan Lee")
+    page.get_by_role("button", name="Show its thread in Slack").click()
+    thread = page.get_by_role("log", name="Thread messages")
+    expect(thread.get_by_text("ready Saturday at 9am")).to_be_visible()
+    page.get_by_label("Reply in thread").fill("note: cake is in the walk-in, ready to box")
+    page.wait_for_timeout(300)  # the caret and hover states settle; a picture, not a test
+    page.screenshot(path=str(out))
+
+
+def phone(browser: Browser, url: str, out: Path) -> None:
+    """The same conversation on a phone: its thread, full width, a tab away from the rest."""
+    page = _open(
+        browser, url, viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page.get_by_label("Subscriber").select_option(label=DIEGO)
+    page.get_by_label("Acting as").select_option(label="Jordan Lee")
+    page.get_by_role("button", name="Show its thread in Slack").click()
+    thread = page.get_by_role("log", name="Thread messages")
+    expect(thread.get_by_text("ready Saturday at 9am")).to_be_visible()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out))
+
+
+def main(wide_out: Path = WIDE, phone_out: Path = PHONE) -> None:
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as driver:
         demo = start_demo(Path(workdir))
         try:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
-            page.goto(demo.url)
-            expect(page.get_by_role("status").filter(has_text="live")).to_be_visible()
-
-            # Three customers text at once; Jordan answers Diego in his thread.
-            for scenario in ("support question", "appointment", "Where is my order?"):
-                page.get_by_role("button", name="Scenarios").click()
-                page.get_by_role("menuitem", name=scenario).click()
-            page.get_by_label("Subscriber").select_option(label="Diego Alvarez · +1 415-555-0178")
-            phone = page.get_by_role("log", name="Phone conversation")
-            expect(phone.get_by_text("Delivered")).to_be_visible()
-            page.get_by_label("Acting as").select_option(label="Jordan Lee")
-            page.get_by_role("button", name="Show its thread in Slack").click()
-            thread = page.get_by_role("log", name="Thread messages")
-            expect(thread.get_by_text("ready Saturday at 9am")).to_be_visible()
-            page.get_by_label("Reply in thread").fill("note: cake is in the walk-in, ready to box")
-            page.wait_for_timeout(300)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out))
+            DOCS.mkdir(parents=True, exist_ok=True)
+            wide(browser, demo.url, wide_out)
+            phone(browser, demo.url, phone_out)
             browser.close()
         finally:
             stop_demo(demo)
-    print(f"{out}: {out.stat().st_size // 1024} KB")
+    for out in (wide_out, phone_out):
+        print(f"{out}: {out.stat().st_size // 1024} KB")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
+    main(*(Path(arg) for arg in sys.argv[1:3]))

@@ -33,6 +33,7 @@ STARTUP_BUDGET_SECONDS = 5.0
 # How long start_demo waits at most: far past the budget, for a busy machine.
 STARTUP_LIMIT_SECONDS = 60.0
 VIEWPORT = {"width": 1280, "height": 800}
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # an iPhone 12-15's CSS pixels
 
 
 def free_port() -> int:

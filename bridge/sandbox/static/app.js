@@ -13,7 +13,15 @@
 const $ = (id) => document.getElementById(id);
 let state = null;
 // What this browser tab is looking at; the server knows nothing of it.
-const ui = { phone: null, agent: null, view: "channel", tab: "home", thread: null, editing: null, picker: null };
+// `pane`: the one pane a narrow screen shows (phone, slack or thread); wide screens show all.
+const ui = {
+  phone: null, agent: null, view: "channel", tab: "home", thread: null, editing: null, picker: null, pane: "phone",
+};
+// Notes only you can see last until the page is loaded again, as in Slack: those from
+// before this load, and those dismissed, are not shown. At most a few show per place.
+const dismissed = new Set();
+let firstState = true;
+const NOTES_SHOWN = 3;
 const elements = new Map(); // Block Kit elements on screen, by key, for clicks
 const painted = new WeakMap(); // the HTML each box shows, to skip unchanged renders
 
@@ -117,7 +125,7 @@ function plain(text) {
   return unent(String(text ?? "").replace(/<([^<>\n]+)>/g, (_, inner) => {
     const [target, label] = inner.split("|");
     if (target.startsWith("@")) return `@${userName(target.slice(1))}`;
-    if (target.startsWith("!date^")) return label || "";
+    if (target.startsWith("!date^")) return slackDate(target, label || "");
     if (target.startsWith("!")) return `@${target.slice(1)}`;
     if (target.startsWith("#")) return `#${label || target.slice(1)}`;
     return target;
@@ -166,11 +174,14 @@ function element(e, where, blockId, path) {
     return `<button type="button" class="bk-button ${esc(e.style || "")}" data-act="block" data-key="${esc(key)}">${emojify(label)}</button>`;
   }
   if (e.type === "static_select" || e.type === "overflow" || e.type === "radio_buttons") {
-    const options = (e.options || (e.option_groups || []).flatMap((g) => g.options))
-      .map((o, i) => `<option value="${i}">${esc(plain(o.text?.text))}</option>`).join("");
+    const list = e.options || (e.option_groups || []).flatMap((g) => g.options);
+    // Block Kit's initial_option: the select shows it until someone picks another.
+    const initial = list.findIndex((o) => e.initial_option && o.value === e.initial_option.value);
+    const options = list.map((o, i) =>
+      `<option value="${i}"${i === initial ? " selected" : ""}>${esc(plain(o.text?.text))}</option>`).join("");
     const placeholder = e.placeholder ? plain(e.placeholder.text) : e.type === "overflow" ? "⋯" : "Choose…";
     return `<select class="bk-select" data-act="select" data-key="${esc(key)}" aria-label="${esc(placeholder)}">` +
-      `<option value="" selected disabled>${esc(placeholder)}</option>${options}</select>`;
+      `<option value=""${initial < 0 ? " selected" : ""} disabled>${esc(placeholder)}</option>${options}</select>`;
   }
   if (e.type === "image") return `<span class="bk-image">[${esc(e.alt_text)}]</span>`;
   return `<span class="bk-unsupported">[${esc(e.type)}]</span>`;
@@ -268,11 +279,19 @@ function ephemeral(e) {
   const where = { key: `e${e.ts}`, message_ts: e.ts, ephemeral: true };
   return `<article class="msg ephemeral" aria-label="Only visible to you: ${esc(plain(e.text).slice(0, 120))}">${avatar(state.bot, true)}` +
     `<div class="body"><div class="meta"><strong>SMS Bridge</strong><span class="app-tag">APP</span><time>${clock(tsKey(e.ts)[0])}</time>` +
-    `<span class="only-you">Only visible to you</span></div>${content(e, where)}</div></article>`;
+    `<span class="only-you">Only visible to you</span>` +
+    `<button type="button" class="dismiss" data-act="dismiss" data-ts="${esc(e.ts)}">Dismiss</button></div>` +
+    `${content(e, where)}</div></article>`;
 }
 
-const mineHere = (threadTs) => state.ephemerals.filter((e) =>
-  e.user === ui.agent && e.channel === state.inbox.id && (e.thread_ts || null) === threadTs);
+// Your notes in the channel (threadTs null) or a thread: the latest few; older ones are
+// gone for good, as if dismissed.
+function mineHere(threadTs) {
+  const mine = state.ephemerals.filter((e) => !dismissed.has(e.ts) &&
+    e.user === ui.agent && e.channel === state.inbox.id && (e.thread_ts || null) === threadTs);
+  mine.slice(0, -NOTES_SHOWN).forEach((e) => dismissed.add(e.ts));
+  return mine.slice(-NOTES_SHOWN);
+}
 
 // -- rendering ----------------------------------------------------------------------------
 
@@ -297,7 +316,8 @@ function render() {
   elements.clear();
   if (!state.agents.includes(ui.agent)) ui.agent = state.agents[0];
   const b = state.business;
-  $("business").textContent = `${b.name} · ${b.number_display} · it is ${b.local_time} at the bakery (${b.timezone})`;
+  paint($("business"), `${esc(b.name)}<span class="detail"> · ${esc(b.number_display)}</span> · it is ${esc(b.local_time)}` +
+    `<span class="detail"> at the bakery (${esc(b.timezone)})</span>`, { scroll: false });
   options($("agent"), state.agents.map((id) => [id, fullName(id)]), ui.agent);
   renderScenarios();
   renderPhone();
@@ -353,6 +373,16 @@ function bubble(b) {
     `<div class="bubble">${esc(b.body)}</div><div class="caption ${tone}" data-status="${esc(b.status)}">${source}${esc(label)}${detail}</div></div>`;
 }
 
+// Which pane a narrow screen shows (CSS reads body[data-pane]); the Thread tab exists
+// while a thread is open.
+function renderPanes() {
+  const open = !$("thread-pane").hidden;
+  if (ui.pane === "thread" && !open) ui.pane = "slack";
+  document.body.dataset.pane = ui.pane;
+  $("pane-thread").hidden = !open;
+  for (const pane of ["phone", "slack", "thread"]) $(`pane-${pane}`).setAttribute("aria-selected", String(ui.pane === pane));
+}
+
 function renderSlack() {
   $("nav-channel").setAttribute("aria-current", ui.view === "channel" ? "page" : "false");
   $("nav-home").setAttribute("aria-current", ui.view === "home" ? "page" : "false");
@@ -369,6 +399,7 @@ function renderSlack() {
   const parent = state.channel.find((m) => m.ts === ui.thread);
   if (!parent) ui.thread = null;
   $("thread-pane").hidden = !parent || ui.view !== "channel";
+  renderPanes();
   if (parent) {
     $("thread-title").textContent = plain(parent.text).replace(/^SMS conversation /, "");
     const replies = [
@@ -467,28 +498,42 @@ $("modal").addEventListener("submit", (event) => {
 });
 
 function commandStatus(c) {
-  const line = `${c.command} ${unent(c.text)}`.trim();
+  const line = `${c.command} ${c.text}`.trim();
   if (c.status === null) return `${line} → sent to the bridge…`;
   if (c.status === 0) return `${line} → the bridge did not answer`;
-  const body = c.body.trim() ? `answered: ${c.body.trim().slice(0, 160)}` : "no immediate answer";
-  return `${line} → HTTP ${c.status}, ${body}`;
+  const said = answerText(c.answer);
+  return `${line} → HTTP ${c.status}, ${said ? `answered: ${said}` : "no immediate answer"}`;
+}
+
+// A command's immediate answer as one line a person reads: people by name, without
+// Slack's formatting marks.
+function answerText(text) {
+  const line = plain(text).replace(/`/g, "")
+    .replace(/(^|[\s(])([*_~])(?=\S)([^*_~\n]+?)\2(?=$|[\s).,!?:;])/g, "$1$3")
+    .replace(/\s+/g, " ").trim();
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
 // -- actions ------------------------------------------------------------------------------
 
-async function api(path, body) {
+// What the demo server answered: { data }, or { error } in words.
+async function call(path, body) {
   try {
     const response = await fetch(path, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) { toast(data.error || `${response.status} ${response.statusText}`); return null; }
-    if (data.status !== undefined && data.status !== 200) toast(`The bridge answered ${data.status || "nothing"}`);
-    return data;
+    return response.ok ? { data } : { error: data.error || `${response.status} ${response.statusText}` };
   } catch (error) {
-    toast(`The demo server did not answer (${error.message}). Is sms-bridge demo still running?`);
-    return null;
+    return { error: `the demo server did not answer (${error.message}). Is sms-bridge demo still running?` };
   }
+}
+
+async function api(path, body) {
+  const { data, error } = await call(path, body);
+  if (error) { toast(error.charAt(0).toUpperCase() + error.slice(1)); return null; }
+  if (data.status !== undefined && data.status !== 200) toast(`The bridge answered ${data.status || "nothing"}`);
+  return data;
 }
 
 let toastTimer = null;
@@ -524,6 +569,7 @@ function openThread(ts) {
   ui.view = "channel";
   ui.thread = ts;
   ui.picker = null;
+  ui.pane = "thread";
   render();
   $("thread-text").focus();
 }
@@ -531,13 +577,17 @@ function openThread(ts) {
 const actions = {
   view: (el) => {
     ui.view = el.dataset.view;
+    ui.pane = "slack";
     render();
     if (ui.view === "home") api("/api/home", { user: ui.agent });
   },
   tab: (el) => { ui.tab = el.dataset.tab; render(); },
   thread: (el) => openThread(el.dataset.ts),
   "show-thread": (el) => openThread(el.dataset.ts),
-  "close-thread": () => { ui.thread = null; render(); },
+  "close-thread": () => { ui.thread = null; ui.pane = "slack"; render(); },
+  back: () => { ui.pane = "slack"; render(); },
+  pane: (el) => { ui.pane = el.dataset.pane; render(); },
+  dismiss: (el) => { dismissed.add(el.dataset.ts); render(); },
   picker: (el) => { ui.picker = ui.picker === el.dataset.ts ? null : el.dataset.ts; render(); },
   react: (el) => { ui.picker = null; render(); api("/api/react", { user: ui.agent, ts: el.dataset.ts, name: el.dataset.name }); },
   edit: (el) => startEdit(el.dataset.ts),
@@ -632,11 +682,23 @@ $("add-phone").addEventListener("submit", async (event) => {
   $("phone-text").focus();
 });
 
-function sendText(photo) {
-  const body = $("phone-text").value;
+// Like a phone: the box empties at once; a text that was not sent comes back with why.
+async function sendText(photo) {
+  const box = $("phone-text");
+  const body = box.value;
   if ((!body.trim() && !photo) || !ui.phone) return;
-  $("phone-text").value = "";
-  api("/api/text", { phone: ui.phone, body, photo });
+  box.value = "";
+  phoneError("");
+  const { data, error } = await call("/api/text", { phone: ui.phone, body, photo });
+  const problem = error || (data.ok ? "" : data.detail || "the bridge did not take it");
+  if (!problem) return;
+  if (!box.value) box.value = body;
+  phoneError(`Not sent: ${problem}${/[.?!]$/.test(problem) ? "" : "."} Your text is still in the box.`);
+}
+
+function phoneError(text) {
+  $("phone-error").textContent = text;
+  $("phone-error").hidden = !text;
 }
 $("phone-form").addEventListener("submit", (event) => { event.preventDefault(); sendText(false); });
 $("phone-photo").addEventListener("click", () => sendText(true));
@@ -676,6 +738,8 @@ function connect() {
   const source = new EventSource("/api/events");
   source.addEventListener("state", (event) => {
     state = JSON.parse(event.data);
+    if (firstState) state.ephemerals.forEach((e) => dismissed.add(e.ts)); // from before this load
+    firstState = false;
     render();
   });
   source.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
