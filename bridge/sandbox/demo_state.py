@@ -7,7 +7,6 @@ elsewhere, so the page can never disagree with what Slack and Twilio recorded.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,7 +88,7 @@ def _business(sandbox: Sandbox) -> dict[str, Any]:
     config = sandbox.config
     name = config.business.name if config else "Business"
     zone = config.business.timezone if config else "UTC"
-    now = datetime.now(ZoneInfo(zone))
+    now = sandbox.clock.now().astimezone(ZoneInfo(zone))  # as the bridge reads its hours
     return {
         "name": name,
         "number": BUSINESS_NUMBER,
