@@ -14,6 +14,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 attachment", "2 attachments", "0 entries"."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def slack_time(at: datetime) -> str:
     """A time Slack renders in each reader's own time zone (with a UTC fallback)."""
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")

@@ -13,7 +13,7 @@ import structlog
 from bridge.ai.knowledge import KnowledgeBase, KnowledgeError, KnowledgeSource
 from bridge.ai.offline import OfflineDrafter
 from bridge.metrics import Metrics
-from bridge.mrkdwn import escape
+from bridge.mrkdwn import counted, escape
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ class KnowledgeReloader:
             )
         assert knowledge is not None  # load() returns the base or raises
         warnings = f" ({len(knowledge.warnings)} warnings)" if knowledge.warnings else ""
-        return f"Knowledge base reloaded: {len(knowledge)} entries{warnings}."
+        return f"Knowledge base reloaded: {counted(len(knowledge), 'entry', 'entries')}{warnings}."
 
     async def check(self) -> None:
         """One poll: reload if the files changed."""
@@ -82,7 +82,7 @@ class KnowledgeReloader:
         knowledge = self._source.current
         path = self._source.path
         where = self._shown(str(path)) if path is not None else "the config file only"
-        return f"Knowledge base: {len(knowledge)} entries from {where}."
+        return f"Knowledge base: {counted(len(knowledge), 'entry', 'entries')} from {where}."
 
     def _shown(self, where: str) -> str:
         """A knowledge file or folder as Slack shows it: relative to the config's folder,

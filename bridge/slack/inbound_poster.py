@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation, Job, KeywordMark, Message
-from bridge.mrkdwn import clip, escape, slack_time
+from bridge.mrkdwn import clip, counted, escape, slack_time
 from bridge.phones import display
 from bridge.slack.draft_card import with_text
 from bridge.slack.gateway import ThreadGone
@@ -35,11 +35,7 @@ def inbound_text(message: Message) -> str:
     if mark is KeywordMark.HELP:
         return f":information_source: Asked for help via {body} · {when}"
     count = len(message.media)
-    text = body or (
-        f":paperclip: {count} attachment{'' if count == 1 else 's'}"
-        if count
-        else "_(empty message)_"
-    )
+    text = body or (f":paperclip: {counted(count, 'attachment')}" if count else "_(empty message)_")
     if mark is KeywordMark.MAYBE_OPT_OUT:
         text += "\n:warning: _This may be a request to stop texting. Read it before replying._"
     return text

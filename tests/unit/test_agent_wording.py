@@ -16,7 +16,7 @@ from bridge.models import (
     Message,
     MessagePurpose,
 )
-from bridge.mrkdwn import field_error
+from bridge.mrkdwn import counted, field_error
 from bridge.slack.inbound_poster import inbound_text
 from bridge.threading.outbound import cost_note
 
@@ -83,3 +83,8 @@ def test_a_dialog_shows_the_opt_out_time_as_plain_text() -> None:
     shown = field_error(note)
     assert "<" not in shown
     assert "(2026-03-02 17:05 UTC)" in shown
+
+
+@pytest.mark.parametrize(("count", "shown"), [(0, "0 entries"), (1, "1 entry"), (2, "2 entries")])
+def test_knowledge_entries_are_counted_in_english(count: int, shown: str) -> None:
+    assert counted(count, "entry", "entries") == shown
