@@ -594,9 +594,9 @@ def report(
     out("")
     out(
         "| pacing | offered | texts delivered | latency | Slack calls/text steady "
-        "| incl. parents | calls by method (steady) | refused calls | CPU |"
+        "| incl. parents | calls by method (steady) | refused calls | CPU | bridge CPU per text |"
     )
-    out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    out("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for fig in slack:
         methods = ", ".join(f"{m} {n}" for m, n in sorted(fig.steady_calls.items()))
         out(
@@ -605,7 +605,7 @@ def report(
             f"| {_pcts(fig.latencies, (50, 99))} | {fig.per_text:.3f} "
             f"| {fig.per_text_with_parents:.3f} ({fig.all_calls} calls / {fig.all_texts} texts, "
             f"{fig.parent_posts} parents) | {methods or '-'} | {fig.refused_calls} "
-            f"| {fig.cpu.describe()} |"
+            f"| {fig.cpu.describe()} | {fig.work_cpu / max(fig.texts, 1) * 1000:.2f} ms |"
         )
     out("")
     steady = slack[-1]

@@ -1,0 +1,92 @@
+"""The architecture is a test: the layers of DESIGN.md, read from the import graph
+(grimp). Entry points → edges → domain → delivery → store → shared foundations →
+models; a higher layer may import a lower one, never the reverse."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import grimp
+import pytest
+
+ENTRY = ("__main__", "cli", "checks", "connect", "sandbox", "app", "preflight")
+EDGES = ("slack", "sms", "ops")
+DOMAIN = ("threading", "ai", "compliance")
+FOUNDATION = (
+    "config",
+    "metrics",
+    "logs",
+    "mrkdwn",
+    "templates",
+    "phones",
+    "setting_errors",
+    "service_errors",
+    "console_marks",
+)
+LAYERS = (
+    grimp.Layer("__main__"),
+    grimp.Layer("cli"),
+    grimp.Layer("checks", "connect", "sandbox", independent=False),
+    grimp.Layer("app"),
+    grimp.Layer("preflight"),
+    grimp.Layer(*EDGES, independent=False),
+    # `ai` and `threading` still import each other (issue 13 breaks that loop).
+    grimp.Layer(*DOMAIN, independent=False),
+    grimp.Layer("delivery"),
+    grimp.Layer("store"),
+    grimp.Layer(*FOUNDATION, independent=False),
+    grimp.Layer("models"),
+)
+# Domain modules that still compose Slack's text format themselves. The list may only
+# shrink: `mrkdwn` moves into `slack/` once the domain speaks in events (issue 13).
+WRITING_MRKDWN = {
+    "bridge.ai.draft_decisions",
+    "bridge.ai.kb_reload",
+    "bridge.compliance.guard",
+    "bridge.threading.command_desk",
+    "bridge.threading.lifecycle",
+    "bridge.threading.outbound",
+}
+
+
+@cache
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("bridge")
+
+
+def _in(package: str) -> set[str]:
+    return {m for m in graph().modules if m == package or m.startswith(package + ".")}
+
+
+def test_every_package_has_a_layer() -> None:
+    placed = {f"bridge.{name}" for name in (*ENTRY, *EDGES, *DOMAIN, *FOUNDATION)}
+    placed |= {"bridge", "bridge.delivery", "bridge.store", "bridge.models"}
+    top_level = {".".join(m.split(".")[:2]) for m in graph().modules}
+    assert top_level - placed == set()
+
+
+def test_no_layer_imports_a_layer_above_it() -> None:
+    illegal = graph().find_illegal_dependencies_for_layers(layers=LAYERS, containers={"bridge"})
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+def test_models_import_nothing_of_the_project() -> None:
+    assert graph().find_modules_directly_imported_by("bridge.models") == set()
+
+
+def test_only_the_cli_starts_the_sandbox() -> None:
+    importers = set()
+    for module in _in("bridge.sandbox"):
+        importers |= graph().find_modules_that_directly_import(module)
+    assert importers - _in("bridge.sandbox") == {"bridge.cli"}
+
+
+@pytest.mark.parametrize("edge", ["bridge.slack", "bridge.sms", "bridge.sandbox"])
+def test_the_domain_never_imports_an_edge(edge: str) -> None:
+    for package in DOMAIN:
+        assert not graph().chain_exists(f"bridge.{package}", edge, as_packages=True)
+
+
+def test_slack_formatting_leaves_the_domain_only() -> None:
+    writing = graph().find_modules_that_directly_import("bridge.mrkdwn")
+    assert {m for m in writing if m.split(".")[1] in DOMAIN} <= WRITING_MRKDWN
