@@ -14,6 +14,7 @@ with bounds, and a payload that does not have it is ignored (acknowledged, no ef
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,19 @@ def conversation_number(value: object) -> int | None:
         return None
     number = int(value)
     return number if 0 < number < MAX_CONVERSATION_ID else None
+
+
+def dialog_memory(view: object) -> dict[str, Any] | None:
+    """What a dialog was opened with: its `private_metadata`, a JSON object naming a
+    message, or None when it is anything else."""
+    raw = _get(view, "private_metadata")
+    try:
+        memory = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(memory, dict) or not isinstance(memory.get("message"), str):
+        return None
+    return memory
 
 
 def selected(element: object) -> str | None:

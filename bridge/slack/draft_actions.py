@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.ai.draft_decisions import GONE, DraftDecisions
 from bridge.models import Direction, Message
 from bridge.mrkdwn import field_error
-from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.draft_card import DISCARD, EDIT, SEND
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
 from bridge.store.base import Store
@@ -123,11 +123,8 @@ class DraftActions:
 
     async def _dialog_message(self, view: dict[str, Any]) -> Message | None:
         """The text whose draft the dialog edits, if it is of the dialog's conversation."""
-        try:
-            remembered = json.loads(str(view.get("private_metadata") or ""))
-        except ValueError:
-            return None
-        if not isinstance(remembered, dict) or not isinstance(remembered.get("message"), str):
+        remembered = dialog_memory(view)
+        if remembered is None:
             return None
         message = await self._store.get_message(remembered["message"])
         if message is None or message.conversation_id != remembered.get("conversation"):

@@ -15,7 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bridge.models import DeliveryStatus, Direction, Message
 from bridge.mrkdwn import clip, escape, field_error
-from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
 from bridge.store.base import Store
@@ -28,11 +28,8 @@ log = structlog.get_logger(__name__)
 
 def _remembered(view: dict[str, Any]) -> tuple[str, str | None] | None:
     """(the held reply, the response_url of its note) the dialog was opened with."""
-    try:
-        remembered = json.loads(str(view.get("private_metadata") or ""))
-    except ValueError:
-        return None
-    if not isinstance(remembered, dict) or not isinstance(remembered.get("message"), str):
+    remembered = dialog_memory(view)
+    if remembered is None:
         return None
     note = remembered.get("note")
     return remembered["message"], note if isinstance(note, str) else None
