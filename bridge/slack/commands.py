@@ -8,31 +8,26 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bridge.mrkdwn import clip, slack_time
+from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_sms
 from bridge.threading.command_desk import CommandDesk, Reply
-from bridge.threading.commands import USAGE, Action, Command, Target, UsageError, parse
+from bridge.threading.commands import (
+    PICKABLE,
+    USAGE,
+    Action,
+    Command,
+    Target,
+    UsageError,
+    parse,
+)
 from bridge.threading.mentions import named
 
 PICK_ACTION = "sms_pick"
 # The picker's buttons: Bolt matches a plain string exactly, so the ids need a pattern.
 PICKED = re.compile(rf"^{PICK_ACTION}_\d+$")
-# What a picker may run: a command on a conversation it was missing (never a send).
-PICKABLE = frozenset(
-    {
-        Action.ASSIGN,
-        Action.UNASSIGN,
-        Action.RESOLVE,
-        Action.REOPEN,
-        Action.FLAG,
-        Action.UNFLAG,
-        Action.CONTACT,
-        Action.CANNED_SEND,
-    }
-)
 NOT_ASSIGNABLE = "<@{user}> can't be assigned: only members of the SMS inbox channel can."
 
 
@@ -96,7 +91,7 @@ class SmsCommand:
         try:
             parsed = parse(str(command.get("text", "")))
         except UsageError as exc:
-            await ack(text=f"{exc}\n{USAGE}")
+            await ack(text=escape(f"{exc}\n{USAGE}"))  # it may quote what was typed
             return
         if parsed.text:  # what Slack escaped and marked up, as the phone should show it
             plain = await to_sms(parsed.text, self._names.names_now, self._names.channel)

@@ -13,7 +13,7 @@ from bridge.phones import display
 from bridge.store.base import Store
 from bridge.templates import TemplateError, placeholders
 from bridge.threading.canned import MissingField, personalise
-from bridge.threading.commands import USAGE, Action, Command, Target
+from bridge.threading.commands import Action, Command, Target, help_text
 from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
@@ -69,7 +69,7 @@ class CommandDesk:
         if self._admin_only(command, user):
             return Reply(f"Only admins can use `/sms {command.action.value}`.")
         if command.action is Action.HELP:
-            return Reply(USAGE)
+            return Reply(escape(help_text()))
         if command.action in (Action.KB_STATUS, Action.KB_RELOAD):
             if self._knowledge is None:
                 return Reply("The assistant is off (`ai.enabled: false` in BRIDGE_CONFIG).")

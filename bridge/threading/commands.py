@@ -6,20 +6,13 @@ their conversation: `#42`, or the subscriber's number in any common format."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from bridge.phones import InvalidPhone, is_phone_text, subscriber_number
-
-USAGE = (
-    "Usage: `/sms assign <target> @user` · `unassign <target>` · `resolve <target>` · "
-    "`reopen <target>` · `flag <target> [reason]` · `unflag <target>` · `canned list` · "
-    "`canned add <name> <text>` · `canned remove <name>` · `canned <name> <target>` · "
-    "`send <phone> <text>` · `contact <target> [name=… field=…]` · `kb` · `kb reload` · "
-    "`help`. "
-    "A <target> is a phone number or a conversation number like #42."
-)
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _NUMBER = re.compile(r"#(\d{1,9})")
@@ -123,64 +116,177 @@ def _at_most(text: str, limit: int, what: str) -> str:
     return text
 
 
+class Arg(StrEnum):
+    """What a command takes after its words, in order."""
+
+    TARGET = "<target>"  # a conversation; when missing, the person is offered a picker
+    PHONE = "<phone>"
+    USER = "@user"
+    NAME = "<name>"  # a canned response's name
+    TEXT = "<text>"  # the rest, required
+    REASON = "[reason]"  # the rest, optional
+    FIELDS = "[name=… field=…]"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One `/sms` command: its words, what it takes, what it does (for `/sms help`),
+    and whether a picker may run it on a conversation chosen afterwards."""
+
+    action: Action
+    words: str
+    args: tuple[Arg, ...] = ()
+    does: str = ""
+    example: str = ""  # parses as this command: the help's and the tests' example
+    pickable: bool = False
+    limit: tuple[int, str] = (MAX_TEXT, "A text")  # the bound of its free text
+
+    @property
+    def usage(self) -> str:
+        return " ".join((self.words, *self.args))
+
+
+COMMANDS: tuple[Spec, ...] = (
+    Spec(
+        Action.ASSIGN,
+        "assign",
+        (Arg.TARGET, Arg.USER),
+        "give it to a teammate",
+        "assign #42 <@U0ANA>",
+        pickable=True,
+    ),
+    Spec(
+        Action.UNASSIGN,
+        "unassign",
+        (Arg.TARGET,),
+        "take its assignee off",
+        "unassign #42",
+        pickable=True,
+    ),
+    Spec(
+        Action.RESOLVE, "resolve", (Arg.TARGET,), "mark it resolved", "resolve #42", pickable=True
+    ),
+    Spec(Action.REOPEN, "reopen", (Arg.TARGET,), "open it again", "reopen #42", pickable=True),
+    Spec(
+        Action.FLAG,
+        "flag",
+        (Arg.TARGET, Arg.REASON),
+        "flag it, with why",
+        "flag #42 asks for a refund",
+        pickable=True,
+        limit=(MAX_REASON, "A flag reason"),
+    ),
+    Spec(Action.UNFLAG, "unflag", (Arg.TARGET,), "take the flag off", "unflag #42", pickable=True),
+    Spec(Action.CANNED_LIST, "canned list", (), "the canned responses", "canned list"),
+    Spec(
+        Action.CANNED_ADD,
+        "canned add",
+        (Arg.NAME, Arg.TEXT),
+        "save a canned response",
+        "canned add hours We open at 7.",
+        limit=(MAX_TEXT, "A canned response"),
+    ),
+    Spec(Action.CANNED_REMOVE, "canned remove", (Arg.NAME,), "delete one", "canned remove hours"),
+    Spec(
+        Action.CANNED_SEND,
+        "canned",
+        (Arg.NAME, Arg.TARGET),
+        "text it, personalised",
+        "canned hours #42",
+        pickable=True,
+    ),
+    Spec(
+        Action.SEND,
+        "send",
+        (Arg.PHONE, Arg.TEXT),
+        "text a number (a new conversation)",
+        "send 415-555-0123 Hello!",
+    ),
+    Spec(
+        Action.CONTACT,
+        "contact",
+        (Arg.TARGET, Arg.FIELDS),
+        "show or set contact details",
+        'contact #42 name="Ana Ruiz"',
+        pickable=True,
+    ),
+    Spec(Action.KB_STATUS, "kb", (), "what the knowledge base holds", "kb"),
+    Spec(Action.KB_RELOAD, "kb reload", (), "read the knowledge base again", "kb reload"),
+    Spec(Action.HELP, "help", (), "this list", "help"),
+)
+# A bare `/sms canned` lists them; `/sms` alone is help.
+_BARE = {"canned": Action.CANNED_LIST, "": Action.HELP}
+PICKABLE = frozenset(spec.action for spec in COMMANDS if spec.pickable)
+USAGE = (
+    "Usage: "
+    + " · ".join(f"`{spec.usage}`" for spec in COMMANDS)
+    + ". A <target> is a phone number or a conversation number like #42."
+)
+
+
+def help_text() -> str:
+    lines = ["The `/sms` commands:", *(f"`/sms {spec.usage}` — {spec.does}" for spec in COMMANDS)]
+    return "\n".join([*lines, "A <target> is a phone number or a conversation number like #42."])
+
+
+def _spec(words: _Words) -> Spec | None:
+    """The command whose words the text starts with (the longest: `canned add`
+    before `canned`)."""
+    typed = [w.lower() for w in words.list()[:2]]
+    found = [s for s in COMMANDS if s.words.split() == typed[: len(s.words.split())]]
+    return max(found, key=lambda s: len(s.words), default=None)
+
+
 def parse(text: str) -> Command:
     _at_most(text, MAX_COMMAND, "A command")
     words = _Words(text, list(re.finditer(r"\S+", text)))
-    if not len(words) or words[0].lower() == "help":
-        return Command(action=Action.HELP)
-    head, rest = words[0].lower(), words.after(1)
-    if head == "canned":
-        return _canned(rest)
-    if head == "kb":
-        if not len(rest):
-            return Command(action=Action.KB_STATUS)
-        if len(rest) == 1 and rest[0].lower() == "reload":
-            return Command(action=Action.KB_RELOAD)
-        raise UsageError("`/sms kb` shows the knowledge base; `/sms kb reload` reloads it.")
-    if head in {"assign", "unassign", "resolve", "reopen", "flag", "unflag", "contact", "send"}:
-        target, after = _target(rest)
-        action = Action(head)
-        if action is Action.ASSIGN:
-            mention = _MENTION.fullmatch(after[0]) if len(after) else None
-            if target is not None and mention is None:
-                raise UsageError("Name the person to assign, like `/sms assign #42 @ana`.")
-            return Command(action=action, target=target, user=mention.group(1) if mention else None)
-        if action is Action.SEND:
-            if target is None or target.phone is None or not len(after):
-                raise UsageError("`/sms send` takes a phone number and the text to send.")
-            return Command(
-                action=action, target=target, text=_at_most(after.rest_text(), MAX_TEXT, "A text")
-            )
-        if action is Action.CONTACT:
-            return Command(action=action, target=target, fields=_fields(after.rest_text()))
-        if action is Action.FLAG:
-            reason = _at_most(after.rest_text(), MAX_REASON, "A flag reason")
-            return Command(action=action, target=target, text=reason)
-        if len(after):
-            raise UsageError(f"`/sms {head}` takes only a target.")
-        return Command(action=action, target=target)
-    raise UsageError(f"There is no `/sms {words[0]}`.")
+    bare = " ".join(words.list()).lower()
+    if bare in _BARE or bare.startswith("help "):
+        return Command(action=_BARE.get(bare, Action.HELP))
+    spec = _spec(words)
+    if spec is None:
+        raise UsageError(f"There is no `/sms {words[0]}`.")
+    rest = words.after(len(spec.words.split()))
+    values: dict[str, Any] = {}
+    for arg in spec.args:
+        rest = _take(spec, arg, rest, values)
+    if len(rest):
+        raise UsageError(f"`/sms {spec.usage}` takes nothing more.")
+    return Command(action=spec.action, **values)
 
 
-def _canned(words: _Words) -> Command:
-    if not len(words) or words[0].lower() == "list":
-        return Command(action=Action.CANNED_LIST)
-    sub, rest = words[0].lower(), words.after(1)
-    if sub in {"add", "remove"}:
-        if not len(rest) or not _CANNED_NAME.fullmatch(rest[0]):
-            raise UsageError("A canned response needs a name of letters, digits, - or _.")
-        if sub == "remove":
-            return Command(action=Action.CANNED_REMOVE, name=rest[0].lower())
-        if len(rest) < 2:
-            raise UsageError("`/sms canned add <name> <text>` needs the text.")
-        text = _at_most(rest.after(1).rest_text(), MAX_TEXT, "A canned response")
-        return Command(action=Action.CANNED_ADD, name=rest[0].lower(), text=text)
-    if not _CANNED_NAME.fullmatch(words[0]):
-        raise UsageError(f"“{words[0]}” is not a canned response name.")
-    target, after = _target(rest)
-    if len(after):
-        raise UsageError("`/sms canned <name> <target>` takes only a target after the name.")
-    return Command(action=Action.CANNED_SEND, name=words[0].lower(), target=target)
+def _take(spec: Spec, arg: Arg, words: _Words, values: dict[str, Any]) -> _Words:
+    """Read `arg` from the start of `words` into `values`; the words after it."""
+    if arg is Arg.TARGET:
+        values["target"], words = _target(words)
+        return words
+    if arg is Arg.PHONE:
+        target, after = _target(words) if len(words) else (None, words)
+        if target is None or target.phone is None:
+            raise UsageError(f"`/sms {spec.usage}` needs a phone number.")
+        values["target"] = target
+        return after
+    if arg is Arg.USER:
+        mention = _MENTION.fullmatch(words[0]) if len(words) else None
+        if values.get("target") is not None and mention is None:
+            raise UsageError(f"Name the person: `/sms {spec.usage}`.")
+        values["user"] = mention.group(1) if mention else None
+        return words.after(1) if mention else words
+    if arg is Arg.NAME:
+        if not len(words):
+            raise UsageError(f"`/sms {spec.usage}` needs a name.")
+        if not _CANNED_NAME.fullmatch(words[0]):
+            raise UsageError(f"“{words[0]}” is not a name: letters, digits, - or _.")
+        values["name"] = words[0].lower()
+        return words.after(1)
+    if arg is Arg.FIELDS:
+        values["fields"] = _fields(words.rest_text())
+        return words.after(len(words))
+    text = words.rest_text()  # TEXT or REASON: the rest, with its own spacing
+    if arg is Arg.TEXT and not text:
+        raise UsageError(f"`/sms {spec.usage}` needs the text.")
+    values["text"] = _at_most(text, *spec.limit)
+    return words.after(len(words))
 
 
 def _fields(text: str) -> dict[str, str]:

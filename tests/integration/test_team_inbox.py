@@ -162,6 +162,18 @@ async def test_canned_management_and_admins(bridge: BridgeUnderTest, slack: Slac
     assert "Removed `thanks`" in (await slash(bridge, slack, "canned remove thanks")).text
 
 
+async def test_usage_and_help_are_escaped_and_name_every_command(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    mistyped = (await slash(bridge, slack, "resolve <!channel>")).text
+    assert "<!channel>" not in mistyped
+    assert "&lt;!channel&gt;" in mistyped
+    assert "<target>" not in mistyped
+    helped = (await slash(bridge, slack, "help")).text
+    assert "`/sms resolve &lt;target&gt;`" in helped
+    assert "`/sms kb reload`" in helped
+
+
 async def test_usage_pickers_and_outsiders(bridge: BridgeUnderTest, slack: SlackEmulator) -> None:
     await open_thread(bridge, slack, ANA)
     unknown = await slash(bridge, slack, "frobnicate #1")
