@@ -339,7 +339,7 @@ async def build_app(
     if signing_secret is not None:
         # Without a signing secret (Socket Mode only) nothing could tell Slack's
         # requests from forged ones: the HTTP endpoint does not exist then.
-        endpoint = SlackEventsEndpoint(bolt, signing_secret.get_secret_value())
+        endpoint = SlackEventsEndpoint(bolt, signing_secret.get_secret_value(), posts)
         app.add_routes([web.post("/slack/events", endpoint.handle)])
 
     background: list[asyncio.Task[None]] = []

@@ -12,6 +12,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.slack.posts import SlackPosts, echoed_post
 from bridge.slack.request_checks import RequestRefused, check_shape, verified_text
 from bridge.store.base import StoreUnavailable
 
@@ -45,19 +46,29 @@ async def _listener_failed(error: Exception) -> BoltResponse:
 
 
 class SlackEventsEndpoint:
-    def __init__(self, bolt: AsyncApp, signing_secret: str) -> None:
+    def __init__(self, bolt: AsyncApp, signing_secret: str, posts: SlackPosts) -> None:
         self._bolt = bolt
         self._verifier = SignatureVerifier(signing_secret)
+        self._posts = posts
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
             text = verified_text(self._verifier, await request.read(), request.headers)
-            check_shape(text, request.headers)
+            body = check_shape(text, request.headers)
         except RequestRefused as exc:
             log.warning("slack.request_refused", status=exc.status, reason=exc.reason)
             # A body that is malformed now is malformed on every retry.
             retry = {"X-Slack-No-Retry": "1"} if exc.status == 400 else None
             return web.Response(status=exc.status, text=exc.reason, headers=retry)
+        echo = echoed_post(body)
+        if echo is not None:
+            # Slack echoes every post of the app: it lands the post and wants nothing of
+            # the listeners, so it is taken here, without Bolt (one comes for each post).
+            try:
+                await self._posts.landed_echo(echo)
+            except StoreUnavailable as exc:
+                return web.Response(status=503, text=f"store unavailable: {exc.reason}")
+            return web.Response(status=200)
         bolt_request = AsyncBoltRequest(
             body=text,
             query=request.query_string,

@@ -70,6 +70,17 @@ def post_key(message: Mapping[str, Any]) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def echoed_post(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The message of an event that carries a post key of the bridge's (an echo of
+    one of its posts, or a look-alike that `SlackPosts.landed_echo` refuses)."""
+    event = body.get("event")
+    if body.get("type") != "event_callback" or not isinstance(event, Mapping):
+        return None
+    if event.get("type") != "message" or post_key(event) is None:
+        return None
+    return event
+
+
 @dataclass(frozen=True)
 class Posted:
     """Where a post landed, and what the attempt that landed was told (`detail`)."""

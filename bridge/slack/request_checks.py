@@ -66,8 +66,9 @@ def verified_text(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str,
     return text
 
 
-def check_shape(text: str, headers: Mapping[str, str]) -> None:
-    """Refuse a body that Bolt would fail on: read as Bolt reads it, then its types."""
+def check_shape(text: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Refuse a body that Bolt would fail on: read as Bolt reads it, then its types.
+    Returns the body as read."""
     content_type = extract_content_type(build_normalized_headers(dict(headers)))
     try:
         body = parse_body(text, content_type)
@@ -80,6 +81,7 @@ def check_shape(text: str, headers: Mapping[str, str]) -> None:
     actions = body.get("actions") if body.get("type") == "block_actions" else None
     if actions is not None and not isinstance((actions or [{}])[0].get("action_id"), str):
         raise RequestRefused(400, "actions[0] must have an action_id")
+    return body
 
 
 def _check_part(part: dict[str, Any], path: str, depth: int) -> None:
