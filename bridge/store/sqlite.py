@@ -300,16 +300,17 @@ def _marks(values: Sequence[object]) -> str:
 async def _fetchall(
     db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> list[aiosqlite.Row]:
-    async with db.execute(sql, tuple(params)) as cur:
-        return list(await cur.fetchall())
+    # One trip to aiosqlite's thread, not three (execute, fetch, close): each trip
+    # wakes the event loop.
+    return list(await db.execute_fetchall(sql, tuple(params)))
 
 
 async def _fetchone(
     db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> aiosqlite.Row | None:
-    async with db.execute(sql, tuple(params)) as cur:
-        row: aiosqlite.Row | None = await cur.fetchone()
-        return row
+    """The one row of a query by key (or with LIMIT 1)."""
+    rows = await _fetchall(db, sql, params)
+    return rows[0] if rows else None
 
 
 @watch_refusals
@@ -821,11 +822,8 @@ class SQLiteStore:
         )
 
     async def consent_log(self) -> list[ConsentEvent]:
-        async with (
-            self._lock,
-            self.db.execute("SELECT * FROM consent_events ORDER BY at, id") as cur,
-        ):
-            rows = await cur.fetchall()
+        async with self._lock:
+            rows = await _fetchall(self.db, "SELECT * FROM consent_events ORDER BY at, id")
         return [
             ConsentEvent(
                 business_number=row["business_number"],
@@ -911,15 +909,14 @@ class SQLiteStore:
             InboxFilter.UNASSIGNED: ("assignee IS NULL AND status = 'open'", ()),
             InboxFilter.FLAGGED: ("flagged = 1 AND status = 'open'", ()),
         }[inbox]
-        async with (
-            self._lock,
-            self.db.execute(
+        async with self._lock:
+            rows = await _fetchall(
+                self.db,
                 f"SELECT * FROM conversations WHERE {where[0]}"  # noqa: S608 - fixed fragments
                 " ORDER BY last_activity_at DESC LIMIT ?",
                 (*where[1], limit),
-            ) as cur,
-        ):
-            return [_conversation(row) for row in await cur.fetchall()]
+            )
+        return [_conversation(row) for row in rows]
 
     async def set_thread(
         self, conversation_id: int, channel: str, thread_ts: str, *, replacing: str | None
@@ -1061,11 +1058,9 @@ class SQLiteStore:
         return await self._write("DELETE FROM canned WHERE name = ?", (name,)) == 1
 
     async def list_canned(self) -> dict[str, str]:
-        async with (
-            self._lock,
-            self.db.execute("SELECT name, text FROM canned ORDER BY name") as cur,
-        ):
-            return {name: text for name, text in await cur.fetchall()}
+        async with self._lock:
+            rows = await _fetchall(self.db, "SELECT name, text FROM canned ORDER BY name")
+        return {name: text for name, text in rows}
 
     async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
         await self._write(
@@ -1075,8 +1070,9 @@ class SQLiteStore:
         )
 
     async def home_viewers(self) -> dict[str, InboxFilter]:
-        async with self._lock, self.db.execute("SELECT user, filter FROM home_viewers") as cur:
-            return {user: InboxFilter(f) for user, f in await cur.fetchall()}
+        async with self._lock:
+            rows = await _fetchall(self.db, "SELECT user, filter FROM home_viewers")
+        return {user: InboxFilter(f) for user, f in rows}
 
     async def get_contact(self, phone: str) -> Contact | None:
         row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))
@@ -1292,11 +1288,10 @@ class SQLiteStore:
         )
 
     async def queue_depth(self) -> dict[str, int]:
-        async with (
-            self._lock,
-            self.db.execute(
+        async with self._lock:
+            rows = await _fetchall(
+                self.db,
                 "SELECT CASE WHEN state = 'dead' THEN 'dead' ELSE kind END, count(*)"
-                " FROM jobs GROUP BY 1"
-            ) as cur,
-        ):
-            return {name: count for name, count in await cur.fetchall()}
+                " FROM jobs GROUP BY 1",
+            )
+        return {name: count for name, count in rows}
