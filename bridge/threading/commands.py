@@ -137,7 +137,7 @@ class Spec:
     words: str
     args: tuple[Arg, ...] = ()
     does: str = ""
-    example: str = ""  # parses as this command: the help's and the tests' example
+    example: str = ""  # a text that parses as this command (the tests check it)
     pickable: bool = False
     limit: tuple[int, str] = (MAX_TEXT, "A text")  # the bound of its free text
 
@@ -151,7 +151,7 @@ COMMANDS: tuple[Spec, ...] = (
         Action.ASSIGN,
         "assign",
         (Arg.TARGET, Arg.USER),
-        "give it to a teammate",
+        "give a conversation to a teammate",
         "assign #42 <@U0ANA>",
         pickable=True,
     ),
@@ -186,12 +186,18 @@ COMMANDS: tuple[Spec, ...] = (
         "canned add hours We open at 7.",
         limit=(MAX_TEXT, "A canned response"),
     ),
-    Spec(Action.CANNED_REMOVE, "canned remove", (Arg.NAME,), "delete one", "canned remove hours"),
+    Spec(
+        Action.CANNED_REMOVE,
+        "canned remove",
+        (Arg.NAME,),
+        "delete a canned response",
+        "canned remove hours",
+    ),
     Spec(
         Action.CANNED_SEND,
         "canned",
         (Arg.NAME, Arg.TARGET),
-        "text it, personalised",
+        "text a canned response, personalised",
         "canned hours #42",
         pickable=True,
     ),
