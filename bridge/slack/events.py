@@ -40,7 +40,7 @@ async def _listener_failed(error: Exception) -> BoltResponse:
     if isinstance(error, StoreUnavailable):
         # Nothing was stored, and Slack delivers the request again; the store has
         # logged the cause once.
-        return BoltResponse(status=503, body=f"store unavailable: {error.reason}")
+        return BoltResponse(status=503, body=error.answer)
     log.exception("slack.listener_failed", error=str(error))
     return BoltResponse(status=500, body="")
 
@@ -67,7 +67,7 @@ class SlackEventsEndpoint:
             try:
                 await self._posts.landed_echo(echo)
             except StoreUnavailable as exc:
-                return web.Response(status=503, text=f"store unavailable: {exc.reason}")
+                return web.Response(status=503, text=exc.answer)
             return web.Response(status=200)
         bolt_request = AsyncBoltRequest(
             body=text,

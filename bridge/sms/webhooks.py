@@ -56,7 +56,7 @@ class TwilioWebhook(ABC):
             outcome = "unavailable"
             response = web.Response(
                 status=503,
-                text=f"store unavailable: {exc.reason}",
+                text=exc.answer,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         self._metrics.webhooks.labels(self.endpoint, outcome).inc()

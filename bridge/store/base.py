@@ -47,6 +47,11 @@ class StoreUnavailable(Exception):
         super().__init__(message)
         self.reason = reason
 
+    @property
+    def answer(self) -> str:
+        """The body of a 503 for a request this refused: short, and no setting names."""
+        return f"store unavailable: {self.reason}"
+
 
 class StoreConflict(Exception):
     """A write contradicts what the store holds (a key that is another record's):
