@@ -316,7 +316,7 @@ async def build_app(
     HeldReplyActions(replies, store, access).register(bolt)
     DraftActions(decisions, store, access).register(bolt)
     SmsCommand(commands, access, names).register(bolt)
-    ReactionListener(store, desk, commands, access, config.slack.reactions).register(bolt)
+    ReactionListener(desk, commands, access, config.slack.reactions).register(bolt)
     HeaderActions(store, desk, access).register(bolt)
     home.register(bolt)
     SmsActionsShortcut(store, desk, commands, access).register(bolt)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bridge.metrics import Metrics
-from bridge.store.base import Store, StoreUnavailable
+from bridge.store.base import JobStore, StoreHealth, StoreUnavailable
+
+
+class _Store(StoreHealth, JobStore, Protocol):
+    """The store roles this module uses."""
 
 
 class OpsEndpoints:
-    def __init__(self, store: Store, metrics: Metrics) -> None:
+    def __init__(self, store: _Store, metrics: Metrics) -> None:
         self._store = store
         self._metrics = metrics
 

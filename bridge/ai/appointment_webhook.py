@@ -12,18 +12,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Protocol
 
 import aiohttp
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Job
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, MessageStore
+
+
+class _Store(ConversationStore, MessageStore, Protocol):
+    """The store roles this module uses."""
 
 
 class AppointmentWebhook:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         session: aiohttp.ClientSession,
         url: str,
         *,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.ai.drafter import TokenUsage
 from bridge.models import utcnow
-from bridge.store.base import Store
+from bridge.store.base import UsageStore
 
 
 def billed_tokens(usage: TokenUsage) -> int:
@@ -29,7 +29,7 @@ class TokenBudget:
 
     def __init__(
         self,
-        store: Store,
+        store: UsageStore,
         limit: int,
         zone: str,
         *,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -48,8 +49,13 @@ from bridge.models import (
     draft_job,
     utcnow,
 )
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore
 from bridge.threading.lifecycle import ConversationDesk
+
+
+class _Store(ConversationStore, MessageStore, DraftStore, JobStore, Protocol):
+    """The store roles this module uses."""
+
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +103,7 @@ def turns_of(messages: Sequence[Message], answered: Message) -> list[Turn]:
 class DraftDesk:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         engines: Engines,
         knowledge: KnowledgeSource,
         decisions: DraftDecisions,

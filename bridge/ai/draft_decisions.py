@@ -12,6 +12,7 @@ what a crash left claimed but unsent.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from bridge.metrics import Metrics
 from bridge.models import (
@@ -24,8 +25,13 @@ from bridge.models import (
     utcnow,
 )
 from bridge.mrkdwn import mention
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore, ReplyStore
 from bridge.threading.outbound import OutboundPipeline
+
+
+class _Store(ConversationStore, MessageStore, DraftStore, ReplyStore, JobStore, Protocol):
+    """The store roles this module uses."""
+
 
 GONE = "That draft is gone."
 
@@ -54,7 +60,7 @@ def already(draft: MessageDraft) -> str:
 class DraftDecisions:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         replies: OutboundPipeline,
         metrics: Metrics,
         on_enqueued: Callable[[], None],

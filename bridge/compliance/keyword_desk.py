@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bridge.compliance.consent import opt_in, revocation
 from bridge.compliance.keywords import KeywordClass, KeywordLists, classify
@@ -24,8 +25,12 @@ from bridge.models import (
     conversation_lane,
     utcnow,
 )
-from bridge.store.base import Store
+from bridge.store.base import ConsentStore, JobStore, ReplyStore
 from bridge.templates import fill
+
+
+class _Store(ReplyStore, ConsentStore, JobStore, Protocol):
+    """The store roles this module uses."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def business_hours(business: Business) -> str:
 class KeywordDesk:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         compliance: Compliance,
         business: Business,
         on_enqueued: Callable[[], None],

@@ -19,7 +19,7 @@ import structlog
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.metrics import Metrics
 from bridge.models import Job, JobKind, NewJob, utcnow
-from bridge.store.base import Store, StoreConflict, StoreUnavailable
+from bridge.store.base import JobStore, StoreConflict, StoreUnavailable
 
 Handler = Callable[[Job], Awaitable[None]]
 # Farther ahead than this, the regular poll is close enough and no timer is kept.
@@ -44,7 +44,7 @@ class RetryPolicy:
 class Outbox:
     def __init__(
         self,
-        store: Store,
+        store: JobStore,
         handlers: Mapping[JobKind, Handler],
         metrics: Metrics,
         *,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,12 @@ from bridge.models import Conversation
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, MessageStore
+
+
+class _Store(ConversationStore, MessageStore, Protocol):
+    """The store roles this module uses."""
+
 
 NOT_A_MEMBER = "Only members of the SMS inbox channel can do that."
 
@@ -118,7 +123,7 @@ class Interaction(BaseModel):
 
 class InboxAccess:
     def __init__(
-        self, members: InboxMembers, names: SlackNames, gateway: SlackGateway, store: Store
+        self, members: InboxMembers, names: SlackNames, gateway: SlackGateway, store: _Store
     ) -> None:
         self._members = members
         self._names = names

@@ -12,7 +12,7 @@ from bridge.models import DeliveryStatus, Job
 from bridge.mrkdwn import clip, escape
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import MessageStore
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +50,7 @@ def held_blocks(note: str, message_id: str) -> list[dict[str, Any]]:
 
 
 class AgentNote:
-    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(self, store: MessageStore, gateway: SlackGateway, threads: ThreadKeeper) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads

@@ -4,16 +4,21 @@ so a text that could not be threaded is still in front of people."""
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from bridge.models import Direction, Job
 from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.slack.posts import SlackPosts
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, MessageStore
+
+
+class _Store(ConversationStore, MessageStore, Protocol):
+    """The store roles this module uses."""
 
 
 class DeadReport:
-    def __init__(self, store: Store, posts: SlackPosts, inbox_channel: str) -> None:
+    def __init__(self, store: _Store, posts: SlackPosts, inbox_channel: str) -> None:
         self._store = store
         self._posts = posts
         self._inbox = inbox_channel

@@ -12,7 +12,7 @@ from bridge.phones import display
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import MessageStore
 from bridge.threading.send_errors import reason
 
 DELIVERED = "envelope_with_arrow"  # 📩: the phone has it
@@ -26,7 +26,7 @@ MARKS = frozenset(REACTIONS.values())
 
 
 class DeliveryMark:
-    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(self, store: MessageStore, gateway: SlackGateway, threads: ThreadKeeper) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads

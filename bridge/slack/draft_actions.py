@@ -5,7 +5,7 @@ problem (opted out, already sent by someone) is told to the clicker alone."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,7 +16,12 @@ from bridge.mrkdwn import field_error
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.draft_card import DISCARD, EDIT, SEND
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, MessageStore
+
+
+class _Store(ConversationStore, MessageStore, Protocol):
+    """The store roles this module uses."""
+
 
 MODAL = "draft_edit_modal"
 
@@ -31,7 +36,7 @@ def _dialog_of(message: Message) -> str:
 
 
 class DraftActions:
-    def __init__(self, drafts: DraftDecisions, store: Store, access: InboxAccess) -> None:
+    def __init__(self, drafts: DraftDecisions, store: _Store, access: InboxAccess) -> None:
         self._drafts = drafts
         self._store = store
         self._access = access

@@ -4,6 +4,7 @@ in the thread; and a draft's card re-rendered after someone sent or discarded it
 from __future__ import annotations
 
 import contextlib
+from typing import Protocol
 
 from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import RetryLater
@@ -13,11 +14,15 @@ from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.inbound_poster import inbound_text
 from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import DraftStore, MessageStore
+
+
+class _Store(DraftStore, MessageStore, Protocol):
+    """The store roles this module uses."""
 
 
 class LateDraftPoster:
-    def __init__(self, store: Store, threads: ThreadKeeper, drafts: DraftDesk) -> None:
+    def __init__(self, store: _Store, threads: ThreadKeeper, drafts: DraftDesk) -> None:
         self._store = store
         self._threads = threads
         self._drafts = drafts
@@ -38,7 +43,7 @@ class LateDraftPoster:
 
 
 class DraftCardSync:
-    def __init__(self, store: Store, gateway: SlackGateway) -> None:
+    def __init__(self, store: _Store, gateway: SlackGateway) -> None:
         self._store = store
         self._gateway = gateway
 

@@ -9,12 +9,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, conversation_number
 from bridge.slack.header import ASSIGN_ME, FLAG, REOPEN, RESOLVE, UNFLAG
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore
 from bridge.threading.lifecycle import ConversationDesk
 
 
 class HeaderActions:
-    def __init__(self, store: Store, desk: ConversationDesk, access: InboxAccess) -> None:
+    def __init__(
+        self, store: ConversationStore, desk: ConversationDesk, access: InboxAccess
+    ) -> None:
         self._store = store
         self._desk = desk
         self._access = access

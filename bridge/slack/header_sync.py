@@ -9,11 +9,13 @@ from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore
 
 
 class HeaderSync:
-    def __init__(self, store: Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(
+        self, store: ConversationStore, gateway: SlackGateway, threads: ThreadKeeper
+    ) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads

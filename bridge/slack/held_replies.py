@@ -5,7 +5,7 @@ its own conversation; the rules are in `OutboundPipeline`."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
@@ -18,8 +18,13 @@ from bridge.mrkdwn import clip, escape, field_error
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
-from bridge.store.base import Store
+from bridge.store.base import ConversationStore, MessageStore
 from bridge.threading.outbound import OutboundPipeline
+
+
+class _Store(ConversationStore, MessageStore, Protocol):
+    """The store roles this module uses."""
+
 
 MODAL = "held_edit_modal"
 GONE = "That reply was already handled."
@@ -36,7 +41,7 @@ def _remembered(view: dict[str, Any]) -> tuple[str, str | None] | None:
 
 
 class HeldReplyActions:
-    def __init__(self, outbound: OutboundPipeline, store: Store, access: InboxAccess) -> None:
+    def __init__(self, outbound: OutboundPipeline, store: _Store, access: InboxAccess) -> None:
         self._outbound = outbound
         self._store = store
         self._access = access

@@ -5,7 +5,7 @@ the gateway (views.publish is Tier 4)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
@@ -21,7 +21,12 @@ from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.access import InboxAccess, selected, slack_id
 from bridge.slack.gateway import SlackGateway
-from bridge.store.base import Store
+from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore, JobStore
+
+
+class _Store(ConversationStore, ContactStore, HomeFilterStore, JobStore, Protocol):
+    """The store roles this module uses."""
+
 
 FILTER_ACTION = "home_filter"
 MAX_ROWS = 40  # two blocks a row, within the 100 blocks a Home tab may have
@@ -114,7 +119,7 @@ def render_home(
 class HomeTab:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         gateway: SlackGateway,
         access: InboxAccess,
         on_enqueued: Callable[[], None],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from bridge.ai.desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
@@ -16,8 +17,12 @@ from bridge.slack.gateway import ThreadGone
 from bridge.slack.job_message import job_message
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import ContactStore, MessageStore
 from bridge.threading.attachments import Fetched, MediaRejected
+
+
+class _Store(MessageStore, ContactStore, Protocol):
+    """The store roles this module uses."""
 
 
 def inbound_text(message: Message) -> str:
@@ -52,7 +57,7 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "vid
 class InboundPoster:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         posts: SlackPosts,
         threads: ThreadKeeper,
         fetch_media: FetchMedia,

@@ -34,7 +34,7 @@ import structlog
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import SlackPost, utcnow
 from bridge.slack.gateway import SlackGateway, ThreadGone, Unconfirmed
-from bridge.store.base import Store
+from bridge.store.base import PostStore
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +97,7 @@ def _direct(channel: str) -> bool:
 
 
 class SlackPosts:
-    def __init__(self, store: Store, gateway: SlackGateway, *, echo_wait: float) -> None:
+    def __init__(self, store: PostStore, gateway: SlackGateway, *, echo_wait: float) -> None:
         self._store = store
         self._gateway = gateway
         self._echo_wait = echo_wait

@@ -12,7 +12,6 @@ from bridge.config import ConfigError
 from bridge.models import Conversation
 from bridge.slack.access import InboxAccess, slack_id, slack_ts
 from bridge.slack.delivery_marks import MARKS
-from bridge.store.base import Store
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
 from bridge.threading.lifecycle import ConversationDesk
@@ -35,7 +34,6 @@ def mark_clash(mapping: dict[str, str]) -> str | None:
 class ReactionListener:
     def __init__(
         self,
-        store: Store,
         desk: ConversationDesk,
         commands: CommandDesk,
         access: InboxAccess,
@@ -44,7 +42,6 @@ class ReactionListener:
         clash = mark_clash(mapping)
         if clash is not None:
             raise ConfigError(clash)
-        self._store = store
         self._desk = desk
         self._commands = commands
         self._access = access

@@ -4,7 +4,7 @@ flag with a reason, or send a canned response after seeing it personalised."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,10 +21,15 @@ from bridge.slack.access import (
     slack_id,
     slack_ts,
 )
-from bridge.store.base import Store
+from bridge.store.base import CannedStore, ConversationStore
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
 from bridge.threading.lifecycle import ConversationDesk
+
+
+class _Store(ConversationStore, CannedStore, Protocol):
+    """The store roles this module uses."""
+
 
 SHORTCUT = "sms_actions"
 MODAL = "sms_actions_modal"
@@ -139,7 +144,7 @@ NOT_IN_A_CONVERSATION = "This message is not part of an SMS conversation."
 class SmsActionsShortcut:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         desk: ConversationDesk,
         commands: CommandDesk,
         access: InboxAccess,

@@ -6,13 +6,15 @@ from __future__ import annotations
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import MessageStore
 
 
 class ThreadNote:
     """THREAD_NOTE, or CHANNEL_NOTE with `broadcast`: the line also shows in the channel."""
 
-    def __init__(self, store: Store, threads: ThreadKeeper, *, broadcast: bool = False) -> None:
+    def __init__(
+        self, store: MessageStore, threads: ThreadKeeper, *, broadcast: bool = False
+    ) -> None:
         self._store = store
         self._threads = threads
         self._broadcast = broadcast

@@ -5,18 +5,22 @@ the conversation and its thread epoch, so a run after a crash finds the one it m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation
 from bridge.slack.gateway import ThreadGone
 from bridge.slack.header import render_header
 from bridge.slack.posts import Posted, SlackPosts
-from bridge.store.base import Store
+from bridge.store.base import ConsentStore, ContactStore, ConversationStore
+
+
+class _Store(ConversationStore, ConsentStore, ContactStore, Protocol):
+    """The store roles this module uses."""
 
 
 class ThreadKeeper:
-    def __init__(self, store: Store, posts: SlackPosts, inbox_channel: str) -> None:
+    def __init__(self, store: _Store, posts: SlackPosts, inbox_channel: str) -> None:
         self._store = store
         self._posts = posts
         self._inbox = inbox_channel

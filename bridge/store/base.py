@@ -58,7 +58,9 @@ class StoreConflict(Exception):
     repeating it cannot succeed."""
 
 
-class Store(Protocol):
+class StoreHealth(Protocol):
+    """Opening, closing and whether the store takes writes."""
+
     async def open(self) -> None:
         """Connect, migrate the schema or create indexes; `StoreUnavailable` if not."""
 
@@ -74,14 +76,9 @@ class Store(Protocol):
         write the store then tries every few seconds, once it succeeds. None while
         writes work."""
 
-    # --- conversations and messages -------------------------------------------------
-    async def record_inbound(
-        self, sms: InboundSms, *, keyword: KeywordMark | None = None
-    ) -> InboundRecord:
-        """Store a text idempotently by its MessageSid, opening the conversation of
-        (business number, subscriber) if needed, and enqueue its post to Slack in
-        the same write. `keyword` marks a compliance keyword (the post becomes a
-        system note). A known MessageSid changes nothing and returns created=False."""
+
+class ConversationStore(Protocol):
+    """Conversations: one subscriber and one business number, one Slack thread."""
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None: ...
 
@@ -120,7 +117,29 @@ class Store(Protocol):
 
     async def mark_header_shown(self, conversation_id: int, activity_at: datetime) -> None: ...
 
+
+class MessageStore(Protocol):
+    """Texts received and where Slack shows them."""
+
+    async def record_inbound(
+        self, sms: InboundSms, *, keyword: KeywordMark | None = None
+    ) -> InboundRecord:
+        """Store a text idempotently by its MessageSid, opening the conversation of
+        (business number, subscriber) if needed, and enqueue its post to Slack in
+        the same write. `keyword` marks a compliance keyword (the post becomes a
+        system note). A known MessageSid changes nothing and returns created=False."""
+
     async def get_message(self, message_id: str) -> Message | None: ...
+
+    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None: ...
+
+    async def get_message_by_sid(self, sid: str) -> Message | None: ...
+
+    async def recent_messages(
+        self, conversation_id: int, *, limit: int, until: datetime | None = None
+    ) -> list[Message]:
+        """The conversation's latest `limit` messages (created at `until` or before),
+        oldest first: an AI prompt's context, only this conversation's texts."""
 
     async def set_message_slack_ts(
         self,
@@ -135,17 +154,15 @@ class Store(Protocol):
         draft's `slack_ts` becomes this ts too); `landing`: the post's key, landed as
         `land_post` would, in the same write."""
 
-    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None: ...
+    async def mark_media_posted(self, message_id: str) -> None: ...
 
-    async def get_message_by_sid(self, sid: str) -> Message | None: ...
+    async def set_shown_ts(self, message_id: str, ts: str) -> None:
+        """The Slack message in its thread that shows this reply (for its marks)."""
 
-    async def recent_messages(
-        self, conversation_id: int, *, limit: int, until: datetime | None = None
-    ) -> list[Message]:
-        """The conversation's latest `limit` messages (created at `until` or before),
-        oldest first: an AI prompt's context, only this conversation's texts."""
 
-    # --- AI drafts ------------------------------------------------------------------
+class DraftStore(Protocol):
+    """The assistant's drafts on inbound texts."""
+
     async def save_draft(
         self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
     ) -> Message | None:
@@ -171,7 +188,10 @@ class Store(Protocol):
     async def set_draft_slack_ts(self, message_id: str, ts: str) -> None:
         """Remember the Slack message a late draft was posted as."""
 
-    # --- replies --------------------------------------------------------------------
+
+class ReplyStore(Protocol):
+    """Texts the business sends, from queued to delivered."""
+
     async def record_outbound(
         self,
         reply: OutboundReply,
@@ -235,33 +255,10 @@ class Store(Protocol):
         `DeliveryStatus.rank`); return the updated message, or None when the sid is
         unknown, an inbound text's, or the status is not newer."""
 
-    async def mark_media_posted(self, message_id: str) -> None: ...
 
-    async def set_shown_ts(self, message_id: str, ts: str) -> None:
-        """The Slack message in its thread that shows this reply (for its marks)."""
+class ConsentStore(Protocol):
+    """The consent ledger."""
 
-    async def get_contact(self, phone: str) -> Contact | None: ...
-
-    async def add_usage(self, key: str, amount: int) -> int:
-        """Add to a named counter (e.g. the day's AI tokens), atomically for every
-        process sharing the store; returns its new total (amount 0 only reads it)."""
-
-    # --- canned responses and App Home ---------------------------------------------
-    async def put_canned(self, name: str, text: str) -> None: ...
-
-    async def delete_canned(self, name: str) -> bool: ...
-
-    async def list_canned(self) -> dict[str, str]:
-        """Name → text, by name."""
-
-    async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
-        """Remember that `user` looks at their App Home inbox, and with which filter."""
-
-    async def home_viewers(self) -> dict[str, InboxFilter]: ...
-
-    async def put_contact(self, contact: Contact) -> None: ...
-
-    # --- consent ------------------------------------------------------------------
     async def record_consent(self, events: Sequence[ConsentEvent]) -> int:
         """Append to the ledger; an event whose (ref, kind) is known is skipped.
         Returns how many were new."""
@@ -272,7 +269,38 @@ class Store(Protocol):
     async def consent_log(self) -> list[ConsentEvent]:
         """The whole ledger, oldest first (for audits)."""
 
-    # --- posts into Slack ------------------------------------------------------------
+
+class ContactStore(Protocol):
+    """Subscribers' names and details."""
+
+    async def get_contact(self, phone: str) -> Contact | None: ...
+
+    async def put_contact(self, contact: Contact) -> None: ...
+
+
+class CannedStore(Protocol):
+    """Canned responses by name."""
+
+    async def put_canned(self, name: str, text: str) -> None: ...
+
+    async def delete_canned(self, name: str) -> bool: ...
+
+    async def list_canned(self) -> dict[str, str]:
+        """Name → text, by name."""
+
+
+class HomeFilterStore(Protocol):
+    """Who looks at their App Home inbox, with which filter."""
+
+    async def set_home_filter(self, user: str, inbox: InboxFilter) -> None:
+        """Remember that `user` looks at their App Home inbox, and with which filter."""
+
+    async def home_viewers(self) -> dict[str, InboxFilter]: ...
+
+
+class PostStore(Protocol):
+    """Posts into Slack, recorded before they are made (exactly once)."""
+
     async def begin_post(
         self, key: str, channel: str, thread_ts: str | None, *, at: datetime, detail: str = ""
     ) -> PostAttempt:
@@ -290,7 +318,10 @@ class Store(Protocol):
     async def unsettled_posts(self, channel: str) -> list[SlackPost]:
         """Attempts in `channel` whose outcome is unknown, oldest first."""
 
-    # --- the outbox -----------------------------------------------------------------
+
+class JobStore(Protocol):
+    """The outbox: jobs leased once, in order per lane."""
+
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
         """Add a job. A key that is pending already stays as it is (coalescing). A key
         that is running is left to its worker and marked to run once more: that run's
@@ -321,3 +352,29 @@ class Store(Protocol):
 
     async def queue_depth(self) -> dict[str, int]:
         """Unfinished jobs by kind, and dead ones under the key "dead"."""
+
+
+class UsageStore(Protocol):
+    """Named counters shared by every process (the AI's daily tokens)."""
+
+    async def add_usage(self, key: str, amount: int) -> int:
+        """Add to a named counter (e.g. the day's AI tokens), atomically for every
+        process sharing the store; returns its new total (amount 0 only reads it)."""
+
+
+class Store(
+    StoreHealth,
+    ConversationStore,
+    MessageStore,
+    DraftStore,
+    ReplyStore,
+    ConsentStore,
+    ContactStore,
+    CannedStore,
+    HomeFilterStore,
+    PostStore,
+    JobStore,
+    UsageStore,
+    Protocol,
+):
+    """The whole port, as the engines implement it; consumers take the roles they use."""

@@ -4,18 +4,24 @@ hands over a `Command` and shows the `Reply` to the person who typed it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.config import Business, SlackSection
 from bridge.models import Contact, Conversation, InboxFilter
 from bridge.mrkdwn import escape
 from bridge.phones import display
-from bridge.store.base import Store
+from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
 from bridge.templates import TemplateError, placeholders
 from bridge.threading.canned import MissingField, personalise
 from bridge.threading.commands import Action, Command, Target, help_text
 from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
+
+
+class _Store(ConversationStore, ConsentStore, ContactStore, CannedStore, Protocol):
+    """The store roles this module uses."""
+
 
 PICKER_SIZE = 10
 
@@ -32,7 +38,7 @@ class Reply:
 class CommandDesk:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         desk: ConversationDesk,
         outbound: OutboundPipeline,
         *,

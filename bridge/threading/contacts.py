@@ -7,10 +7,16 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bridge.models import ConsentEvent, ConsentKind, ConsentSource, Contact, utcnow
 from bridge.phones import InvalidPhone, to_e164
-from bridge.store.base import Store
+from bridge.store.base import ConsentStore, ContactStore
+
+
+class _Store(ContactStore, ConsentStore, Protocol):
+    """The store roles this module uses."""
+
 
 _YES = {"yes", "y", "true", "1", "opted in", "granted"}
 _NO = {"no", "n", "false", "0", "opted out", "revoked"}
@@ -55,7 +61,7 @@ def read_contacts(lines: Iterable[str]) -> tuple[list[ContactRow], list[str]]:
 
 
 async def import_contacts(
-    store: Store,
+    store: _Store,
     rows: list[ContactRow],
     *,
     business_number: str | None,

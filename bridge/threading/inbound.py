@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.models import (
@@ -16,8 +17,12 @@ from bridge.models import (
     header_job,
     utcnow,
 )
-from bridge.store.base import Store
+from bridge.store.base import JobStore, MessageStore
 from bridge.threading.lifecycle import ConversationDesk
+
+
+class _Store(MessageStore, JobStore, Protocol):
+    """The store roles this module uses."""
 
 
 def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
@@ -31,7 +36,7 @@ def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
 class InboundPipeline:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         keywords: KeywordDesk,
         desk: ConversationDesk,
         *,

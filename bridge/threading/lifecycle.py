@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from bridge.models import (
     Conversation,
@@ -20,8 +21,12 @@ from bridge.models import (
 )
 from bridge.mrkdwn import clip, escape, mention
 from bridge.phones import display
-from bridge.store.base import Store
+from bridge.store.base import ContactStore, ConversationStore, JobStore
 from bridge.threading.commands import MAX_REASON
+
+
+class _Store(ConversationStore, ContactStore, JobStore, Protocol):
+    """The store roles this module uses."""
 
 
 def note_job(conversation_id: int, text: str, *, broadcast: bool = False) -> NewJob:
@@ -36,7 +41,7 @@ def note_job(conversation_id: int, text: str, *, broadcast: bool = False) -> New
 
 
 class ConversationDesk:
-    def __init__(self, store: Store, on_enqueued: Callable[[], None]) -> None:
+    def __init__(self, store: _Store, on_enqueued: Callable[[], None]) -> None:
         self._store = store
         self._on_enqueued = on_enqueued
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from bridge.compliance.consent import revocation
 from bridge.compliance.guard import refusal
@@ -29,10 +30,15 @@ from bridge.models import (
 )
 from bridge.mrkdwn import escape, mention, slack_time
 from bridge.phones import display
-from bridge.store.base import Store
+from bridge.store.base import ConsentStore, ConversationStore, JobStore, MessageStore, ReplyStore
 from bridge.threading.mentions import named
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
 from bridge.threading.send_errors import OPTED_OUT
+
+
+class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
+    """The store roles this module uses."""
+
 
 SID_WAIT_STEPS = 10
 SID_WAIT_STEP_SECONDS = 0.2
@@ -96,7 +102,7 @@ def cost_note(body: str) -> str | None:
 class OutboundPipeline:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         rules: ReplyRules,
         on_enqueued: Callable[[], None],
         wake_at: Callable[[datetime], None] = lambda _when: None,
@@ -371,7 +377,7 @@ class OutboundPipeline:
         return message
 
 
-async def record_carrier_opt_out(store: Store, message: Message) -> None:
+async def record_carrier_opt_out(store: _Store, message: Message) -> None:
     """Twilio's 21610: the subscriber replied STOP to the carrier. The ledger hears it."""
     conversation = await store.get_conversation(message.conversation_id)
     if conversation is None:

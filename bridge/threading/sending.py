@@ -27,10 +27,22 @@ from bridge.models import (
     thread_note_job,
     utcnow,
 )
-from bridge.store.base import Store, StoreConflict
+from bridge.store.base import (
+    ConsentStore,
+    ConversationStore,
+    JobStore,
+    MessageStore,
+    ReplyStore,
+    StoreConflict,
+)
 from bridge.threading.mentions import marked, named
 from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
 from bridge.threading.send_errors import OPTED_OUT
+
+
+class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
+    """The store roles this module uses."""
+
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +97,7 @@ class SmsPort(Protocol):
 class ReplySender:
     def __init__(
         self,
-        store: Store,
+        store: _Store,
         sms: SmsPort,
         directory: Directory,
         *,

@@ -90,3 +90,21 @@ def test_the_domain_never_imports_an_edge(edge: str) -> None:
 def test_slack_formatting_leaves_the_domain_only() -> None:
     writing = graph().find_modules_that_directly_import("bridge.mrkdwn")
     assert {m for m in writing if m.split(".")[1] in DOMAIN} <= WRITING_MRKDWN
+
+
+# The composition root, the entry points and the store itself see the whole port;
+# every other module takes the roles it uses (`ConversationStore`, `JobStore`, …).
+WHOLE_STORE = {"bridge.app", "bridge.cli", "bridge.checks"}
+
+
+def test_consumers_take_store_roles_not_the_whole_port() -> None:
+    taking_all = {
+        importer
+        for importer in graph().find_modules_that_directly_import("bridge.store.base")
+        if not importer.startswith(("bridge.store", "bridge.sandbox"))
+        and any(
+            "Store" in (d["line_contents"].split(" import ", 1)[1].replace(",", " ").split())
+            for d in graph().get_import_details(importer=importer, imported="bridge.store.base")
+        )
+    }
+    assert taking_all <= WHOLE_STORE
