@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -201,12 +201,18 @@ async def build_app(
         account_sid=settings.twilio_account_sid,
         auth_token=settings.twilio_auth_token.get_secret_value(),
     )
-    waker = Waker()
+    outbox = Outbox(
+        store,
+        metrics,
+        concurrency=settings.bridge_workers,
+        lease_seconds=settings.bridge_job_lease_seconds,
+        policy=retry_policy or RetryPolicy(),
+    )
     members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
     names = SlackNames(gateway)
     access = InboxAccess(members, names, gateway, store)
-    home = HomeTab(store, gateway, access, waker)
-    desk = ConversationDesk(store, on_enqueued=waker)
+    home = HomeTab(store, gateway, access, outbox.wake)
+    desk = ConversationDesk(store, on_enqueued=outbox.wake)
     replies = OutboundPipeline(
         store,
         ReplyRules(
@@ -216,8 +222,8 @@ async def build_app(
             promo=PromoCheck(config.compliance.promo_patterns),
             default_zone=config.business.timezone,
         ),
-        on_enqueued=waker,
-        wake_at=waker.at,
+        on_enqueued=outbox.wake,
+        wake_at=outbox.wake_at,
     )
     sms_sender = TwilioSender(
         twilio,
@@ -239,7 +245,7 @@ async def build_app(
         await session.close()
         await store.close()
         raise ConfigError(knowledge_problem(exc)) from None
-    decisions = DraftDecisions(store, replies, metrics, waker)
+    decisions = DraftDecisions(store, replies, metrics, outbox.wake)
     drafts = DraftDesk(
         store,
         engines,
@@ -249,7 +255,7 @@ async def build_app(
         ai=config.ai,
         business=config.business,
         metrics=metrics,
-        on_enqueued=waker,
+        on_enqueued=outbox.wake,
         appointment_webhook=bool(appointments and appointments.webhook_url),
     )
     handlers: dict[JobKind, Handler] = {
@@ -263,7 +269,7 @@ async def build_app(
             sms_sender,
             names,
             messaging_service_sid=settings.twilio_messaging_service_sid,
-            on_enqueued=waker,
+            on_enqueued=outbox.wake,
             default_zone=config.business.timezone,
         ),
         JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
@@ -281,21 +287,14 @@ async def build_app(
             appointments.webhook_url,
             secret=secret.get_secret_value() if secret else None,
         )
-    outbox = Outbox(
-        store,
-        handlers,
-        metrics,
-        concurrency=settings.bridge_workers,
-        lease_seconds=settings.bridge_job_lease_seconds,
-        policy=retry_policy or RetryPolicy(),
-    )
-    waker.outbox = outbox
+    for kind, handler in handlers.items():
+        outbox.register(kind, handler)
     inbound = InboundPipeline(
         store,
-        KeywordDesk(store, config.compliance, config.business, on_enqueued=waker),
+        KeywordDesk(store, config.compliance, config.business, on_enqueued=outbox.wake),
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
-        on_enqueued=waker,
+        on_enqueued=outbox.wake,
     )
     signature = TwilioSignature(
         settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
@@ -374,18 +373,3 @@ async def build_app(
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     return app
-
-
-class Waker:
-    """Lets pipelines built before the outbox wake it once it exists."""
-
-    def __init__(self) -> None:
-        self.outbox: Outbox | None = None
-
-    def __call__(self) -> None:
-        if self.outbox is not None:
-            self.outbox.wake()
-
-    def at(self, when: datetime) -> None:
-        if self.outbox is not None:
-            self.outbox.wake_at(when)

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +45,6 @@ class Outbox:
     def __init__(
         self,
         store: JobStore,
-        handlers: Mapping[JobKind, Handler],
         metrics: Metrics,
         *,
         concurrency: int = 8,
@@ -54,7 +53,7 @@ class Outbox:
         policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self._store = store
-        self._handlers = handlers
+        self._handlers: dict[JobKind, Handler] = {}
         self._metrics = metrics
         self._concurrency = concurrency
         self._lease = lease_seconds
@@ -65,6 +64,13 @@ class Outbox:
         self._running: dict[asyncio.Task[None], Job] = {}  # jobs whose handler runs
         self._jobs: set[asyncio.Task[None]] = set()  # those and jobs recording an outcome
         self._tasks: list[asyncio.Task[None]] = []
+
+    def register(self, kind: JobKind, handler: Handler) -> None:
+        """The one handler of `kind`. The outbox exists before its handlers, so
+        whatever enqueues work can wake it from the start."""
+        if kind in self._handlers:
+            raise ValueError(f"a handler for {kind.value} is registered already")
+        self._handlers[kind] = handler
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
@@ -160,7 +166,10 @@ class Outbox:
         kind = job.kind.value
         try:
             try:
-                await self._handlers[job.kind](job)
+                handler = self._handlers.get(job.kind)
+                if handler is None:  # e.g. a feature switched off after its jobs were stored
+                    raise GiveUp(f"nothing handles {kind} jobs in this configuration")
+                await handler(job)
             finally:
                 # Settling (below) is out of the heartbeat's reach: a lost lease may
                 # stop a handler, never the recording of its outcome.

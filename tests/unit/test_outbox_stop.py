@@ -46,8 +46,10 @@ class OneJobStore:
 
 
 def outbox(store: OneJobStore, handler: Handler | None = None) -> Outbox:
-    handlers = {JobKind.SYNC_HEADER: handler} if handler else {}
-    return Outbox(cast(Store, store), handlers, Metrics(), poll_seconds=30)
+    box = Outbox(cast(Store, store), Metrics(), poll_seconds=30)
+    if handler is not None:
+        box.register(JobKind.SYNC_HEADER, handler)
+    return box
 
 
 @pytest.mark.parametrize("steps", range(6))
