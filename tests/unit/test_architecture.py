@@ -4,7 +4,9 @@ models; a higher layer may import a lower one, never the reverse."""
 
 from __future__ import annotations
 
+import ast
 from functools import cache
+from pathlib import Path
 
 import grimp
 import pytest
@@ -108,3 +110,23 @@ def test_consumers_take_store_roles_not_the_whole_port() -> None:
         )
     }
     assert taking_all <= WHOLE_STORE
+
+
+def test_the_conversations_package_never_imports_the_standard_threading() -> None:
+    # Inside `bridge.threading` a plain `import threading` would be the standard
+    # library's: a confusing name clash, and threads have no place on the event loop.
+    package = Path(__file__).parents[2] / "bridge" / "threading"
+    importing = []
+    for source in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(n == "threading" or n.startswith("threading.") for n in names):
+                importing.append(source.name)
+    assert importing == []
+    assert "standard library" in (package / "__init__.py").read_text()
