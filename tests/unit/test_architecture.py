@@ -90,3 +90,22 @@ def test_the_domain_never_imports_an_edge(edge: str) -> None:
 def test_slack_formatting_leaves_the_domain_only() -> None:
     writing = graph().find_modules_that_directly_import("bridge.mrkdwn")
     assert {m for m in writing if m.split(".")[1] in DOMAIN} <= WRITING_MRKDWN
+
+
+# The offline engine's jobs, each a module that uses only the ones below it.
+OFFLINE_JOBS = (grimp.Layer("engine"), grimp.Layer("index", "rules"), "speller", "text")
+
+
+def test_the_offline_engine_is_one_module_per_job() -> None:
+    jobs = {f"bridge.ai.offline.{job}" for job in ("text", "speller", "index", "rules", "engine")}
+    assert jobs | {"bridge.ai.offline"} == _in("bridge.ai.offline")
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=OFFLINE_JOBS, containers={"bridge.ai.offline"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+def test_the_desk_guards_every_engine_with_neutral_signals() -> None:
+    assert "bridge.ai.signals" in graph().find_modules_directly_imported_by("bridge.ai.desk")
+    used = graph().find_upstream_modules("bridge.ai.signals")
+    assert used & (_in("bridge.ai.offline") | _in("bridge.ai.engines")) == set()
