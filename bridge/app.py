@@ -129,7 +129,7 @@ def make_engines(
     # Loaded only with a key: the SDK costs about 40 MiB and a second at start.
     import anthropic
 
-    from bridge.ai.claude import ClaudeDrafter
+    from bridge.ai.engines.claude import ClaudeDrafter
 
     metrics.ai_budget_limit.set(config.ai.daily_token_budget)
     budget = TokenBudget(

@@ -109,3 +109,32 @@ def test_the_desk_guards_every_engine_with_neutral_signals() -> None:
     assert "bridge.ai.signals" in graph().find_modules_directly_imported_by("bridge.ai.desk")
     used = graph().find_upstream_modules("bridge.ai.signals")
     assert used & (_in("bridge.ai.offline") | _in("bridge.ai.engines")) == set()
+
+
+# Inside `ai/`: what runs the assistant, over the engines (which never import each
+# other), over what every engine shares.
+AI_ROOMS = (
+    grimp.Layer(
+        "desk",
+        "draft_decisions",
+        "kb_reload",
+        "auto_reply",
+        "budget",
+        "appointment_webhook",
+        independent=False,
+    ),
+    grimp.Layer("offline", "engines"),
+    grimp.Layer("signals", "tools", "drafter", "knowledge", "shorthand", independent=False),
+)
+
+
+def test_every_ai_module_has_a_room() -> None:
+    rooms = {name for layer in AI_ROOMS for name in layer.module_tails}
+    assert {m.split(".")[2] for m in _in("bridge.ai") if m != "bridge.ai"} == rooms
+
+
+def test_ai_rooms_import_downwards_only() -> None:
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=AI_ROOMS, containers={"bridge.ai"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []
