@@ -17,8 +17,8 @@ from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
 from bridge.ai.budget import TokenBudget
-from bridge.ai.desk import DraftDesk, Engines
 from bridge.ai.draft_decisions import DraftDecisions
+from bridge.ai.draft_desk import DraftDesk, Engines
 from bridge.ai.drafter import TokenUsage
 from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import KnowledgeError, knowledge_source

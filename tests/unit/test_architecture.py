@@ -5,7 +5,11 @@ assistant (`ai`) uses conversations (`threading`); conversations never know the 
 
 from __future__ import annotations
 
+import ast
+import re
+from collections import defaultdict
 from functools import cache
+from pathlib import Path
 
 import grimp
 import pytest
@@ -107,7 +111,7 @@ def test_the_offline_engine_is_one_module_per_job() -> None:
 
 
 def test_the_desk_guards_every_engine_with_neutral_signals() -> None:
-    assert "bridge.ai.signals" in graph().find_modules_directly_imported_by("bridge.ai.desk")
+    assert "bridge.ai.signals" in graph().find_modules_directly_imported_by("bridge.ai.draft_desk")
     used = graph().find_upstream_modules("bridge.ai.signals")
     assert used & (_in("bridge.ai.offline") | _in("bridge.ai.engines")) == set()
 
@@ -116,7 +120,7 @@ def test_the_desk_guards_every_engine_with_neutral_signals() -> None:
 # other), over what every engine shares.
 AI_ROOMS = (
     grimp.Layer(
-        "desk",
+        "draft_desk",
         "draft_decisions",
         "kb_reload",
         "auto_reply",
@@ -139,3 +143,37 @@ def test_ai_rooms_import_downwards_only() -> None:
         layers=AI_ROOMS, containers={"bridge.ai"}
     )
     assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+def _classes() -> dict[str, list[str]]:
+    """Class name → the modules defining a class of that name, over all of `bridge/`."""
+    root = Path(__file__).resolve().parents[2] / "bridge"
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                found[node.name].append(module.removesuffix(".__init__"))
+    return found
+
+
+# Class names still defined twice (the sandbox's fakes and the domain). May only shrink.
+SHARED_CLASS_NAMES = {"Message", "Command", "Action"}
+
+
+def test_no_two_classes_share_a_name() -> None:
+    shared = {name for name, modules in _classes().items() if len(modules) > 1}
+    assert shared <= SHARED_CLASS_NAMES
+
+
+# `*Desk` classes still in a module of another name. May only shrink.
+DESKS_ELSEWHERE = {"bridge.threading.lifecycle.ConversationDesk"}
+
+
+def test_a_desk_lives_in_the_module_of_its_name() -> None:
+    misplaced = set()
+    for name, modules in _classes().items():
+        if name.endswith("Desk"):
+            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+            misplaced |= {f"{m}.{name}" for m in modules if m.rsplit(".", 1)[-1] != snake}
+    assert misplaced <= DESKS_ELSEWHERE
