@@ -318,12 +318,9 @@ def claude_engine() -> Drafter | None:
     if not os.environ.get("ANTHROPIC_API_KEY"):
         print("--engine claude: ANTHROPIC_API_KEY is not set", file=sys.stderr)
         return None
-    try:
-        from bridge.ai import claude  # type: ignore[attr-defined]  # built by the integration
-    except ImportError:
-        print("--engine claude: bridge.ai.claude is not there yet", file=sys.stderr)
-        return None
-    return cast(Drafter, claude.ClaudeDrafter.from_env())
+    from bridge.ai.engines.claude import ClaudeDrafter  # only when asked: it loads anthropic
+
+    return ClaudeDrafter.from_env()
 
 
 async def evaluate(args: argparse.Namespace) -> int:

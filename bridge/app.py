@@ -17,8 +17,8 @@ from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
 from bridge.ai.budget import TokenBudget
-from bridge.ai.desk import DraftDesk, Engines
 from bridge.ai.draft_decisions import DraftDecisions
+from bridge.ai.draft_desk import DraftDesk, Engines
 from bridge.ai.drafter import TokenUsage
 from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import KnowledgeError, knowledge_source
@@ -129,7 +129,7 @@ def make_engines(
     # Loaded only with a key: the SDK costs about 40 MiB and a second at start.
     import anthropic
 
-    from bridge.ai.claude import ClaudeDrafter
+    from bridge.ai.engines.claude import ClaudeDrafter
 
     metrics.ai_budget_limit.set(config.ai.daily_token_budget)
     budget = TokenBudget(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bridge.compliance.consent import opt_in, revocation
-from bridge.compliance.keywords import KeywordClass, KeywordLists, classify
+from bridge.compliance.keywords import KeywordClass, KeywordMatcher, classify
 from bridge.config import Business, Compliance
 from bridge.models import (
     ConsentSource,
@@ -37,7 +37,7 @@ class _Store(ReplyStore, ConsentStore, JobStore, Protocol):
 class NumberPolicy:
     """The keyword rules of one business number."""
 
-    lists: KeywordLists
+    matcher: KeywordMatcher
     provider_answers: frozenset[str]
 
 
@@ -77,16 +77,16 @@ class KeywordDesk:
         answers = (override.provider_answers if override else None) or (
             self._config.provider_answers
         )
-        lists = KeywordLists.from_config(keywords)
+        matcher = KeywordMatcher.from_config(keywords)
         if phrases is not None:
-            lists = replace(lists, revocation_phrases=tuple(phrases))
-        return NumberPolicy(lists=lists, provider_answers=frozenset(answers))
+            matcher = replace(matcher, revocation_phrases=tuple(phrases))
+        return NumberPolicy(matcher=matcher, provider_answers=frozenset(answers))
 
     def policy(self, business_number: str) -> NumberPolicy:
         return self._by_number.get(business_number, self._default)
 
     def mark(self, sms: InboundSms) -> KeywordMark | None:
-        verdict = classify(sms.body, self.policy(sms.business_number).lists)
+        verdict = classify(sms.body, self.policy(sms.business_number).matcher)
         if verdict.kind is KeywordClass.OPT_OUT:
             return KeywordMark.OPT_OUT_PHRASE if verdict.revocation_phrase else KeywordMark.OPT_OUT
         if verdict.kind is KeywordClass.OPT_IN:

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bridge.config import KeywordLists as KeywordOverrides
+    from bridge.config import KeywordLists
 
 
 class KeywordClass(StrEnum):
@@ -272,8 +272,8 @@ class _Matchers:
 
 
 @dataclass(frozen=True)
-class KeywordLists:
-    """The words and phrases for one business number.
+class KeywordMatcher:
+    """The words and phrases for one business number, compiled into what `classify` matches.
 
     Keywords are written as people see them ("OPT OUT", "Opt-Out"). Phrases and cues are
     regexes matched against normalised text (see `normalise`: words separated by single
@@ -296,7 +296,7 @@ class KeywordLists:
         object.__setattr__(self, "_m", self._compile())
 
     @classmethod
-    def from_config(cls, overrides: KeywordOverrides | None = None) -> KeywordLists:
+    def from_config(cls, overrides: KeywordLists | None = None) -> KeywordMatcher:
         """The defaults, with each list the config gives replacing (not extending) ours."""
         if overrides is None:
             return cls()
@@ -354,15 +354,15 @@ def _keyword(word: str) -> str:
     return key
 
 
-DEFAULT_LISTS = KeywordLists()
+DEFAULT_MATCHER = KeywordMatcher()
 
 
 def classify(
-    text: str, lists: KeywordLists = DEFAULT_LISTS, *, awaiting_opt_in: bool = False
+    text: str, matcher: KeywordMatcher = DEFAULT_MATCHER, *, awaiting_opt_in: bool = False
 ) -> Verdict:
     """Classify one inbound text. `awaiting_opt_in`: our last outbound message to this
     subscriber asked them to opt in, so "YES" answers it."""
-    m = lists._m
+    m = matcher._m
     norm = _normalise(text[:SCAN_CHARS])
     whole = norm.whole
     if not whole:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Protocol
 
-from bridge.ai.desk import DraftDesk
+from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import RetryLater
 from bridge.models import Job
 from bridge.slack.draft_card import draft_blocks, draft_text, with_text

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bridge.ai.desk import DraftDesk
+from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation, Job, KeywordMark, Message
 from bridge.mrkdwn import clip, counted, escape, slack_time

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.config import Business, SlackSection
 from bridge.models import Contact, Conversation, InboxFilter
 from bridge.mrkdwn import escape
@@ -24,6 +23,15 @@ class _Store(ConversationStore, ConsentStore, ContactStore, CannedStore, Protoco
 
 
 PICKER_SIZE = 10
+
+
+class KnowledgeCommands(Protocol):
+    """`/sms kb status` and `/sms kb reload`, answered by the assistant (passed in, so
+    conversations never import it)."""
+
+    def status(self) -> str: ...
+
+    async def reload(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class CommandDesk:
         business: Business,
         slack: SlackSection,
         business_number: str | None,
-        knowledge: KnowledgeReloader | None = None,
+        knowledge: KnowledgeCommands | None = None,
     ) -> None:
         self._knowledge = knowledge
         self._store = store

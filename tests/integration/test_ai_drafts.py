@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bridge.ai.desk import DRAFT_TIMEOUT_SECONDS
+from bridge.ai.draft_desk import DRAFT_TIMEOUT_SECONDS
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig
 from bridge.models import DraftState, InboundSms, Job, draft_job, utcnow

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bridge.ai import prompt
-from bridge.ai.claude import APPOINTMENT_RECORDED, ClaudeDrafter
 from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn
+from bridge.ai.engines import claude_prompt as prompt
+from bridge.ai.engines.claude import APPOINTMENT_RECORDED, ClaudeDrafter
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.tools import OrderLookup, Tools
 from bridge.sandbox.anthropic_emulator import AnthropicEmulator

@@ -8,19 +8,10 @@ from pydantic import ValidationError
 
 from bridge.ai.drafter import Draft, Drafter, Turn
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
-from bridge.ai.offline import (
-    APPOINTMENT_ACK,
-    OfflineDrafter,
-    OfflineSettings,
-    Speller,
-    damerau_levenshtein,
-    find_order_number,
-    normalize,
-    read_signals,
-    stem,
-    surface_words,
-    term,
-)
+from bridge.ai.offline import APPOINTMENT_ACK, OfflineDrafter, OfflineSettings
+from bridge.ai.offline.speller import Speller, damerau_levenshtein
+from bridge.ai.offline.text import normalize, stem, surface_words, term
+from bridge.ai.signals import find_order_number, read_signals
 from bridge.ai.tools import OrderLookup, OrderStatus, ToolFailed, Tools
 
 PROFILE = BusinessProfile(

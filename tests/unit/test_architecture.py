@@ -1,10 +1,13 @@
 """The architecture is a test: the layers of DESIGN.md, read from the import graph
 (grimp). Entry points → edges → domain → delivery → store → shared foundations →
-models; a higher layer may import a lower one, never the reverse."""
+models; a higher layer may import a lower one, never the reverse. Inside the domain the
+assistant (`ai`) uses conversations (`threading`); conversations never know the assistant."""
 
 from __future__ import annotations
 
 import ast
+import re
+from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
@@ -32,8 +35,8 @@ LAYERS = (
     grimp.Layer("app"),
     grimp.Layer("preflight"),
     grimp.Layer(*EDGES, independent=False),
-    # `ai` and `threading` still import each other (issue 13 breaks that loop).
-    grimp.Layer(*DOMAIN, independent=False),
+    grimp.Layer("ai"),
+    grimp.Layer("threading", "compliance", independent=False),
     grimp.Layer("delivery"),
     grimp.Layer("store"),
     grimp.Layer(*FOUNDATION, independent=False),
@@ -130,3 +133,87 @@ def test_the_conversations_package_never_imports_the_standard_threading() -> Non
                 importing.append(source.name)
     assert importing == []
     assert "standard library" in (package / "__init__.py").read_text()
+
+
+# The offline engine's jobs, each a module that uses only the ones below it.
+OFFLINE_JOBS = (grimp.Layer("engine"), grimp.Layer("index", "rules"), "speller", "text")
+
+
+def test_the_offline_engine_is_one_module_per_job() -> None:
+    jobs = {f"bridge.ai.offline.{job}" for job in ("text", "speller", "index", "rules", "engine")}
+    assert jobs | {"bridge.ai.offline"} == _in("bridge.ai.offline")
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=OFFLINE_JOBS, containers={"bridge.ai.offline"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+def test_the_desk_guards_every_engine_with_neutral_signals() -> None:
+    assert "bridge.ai.signals" in graph().find_modules_directly_imported_by("bridge.ai.draft_desk")
+    used = graph().find_upstream_modules("bridge.ai.signals")
+    assert used & (_in("bridge.ai.offline") | _in("bridge.ai.engines")) == set()
+
+
+# Inside `ai/`: what runs the assistant, over the engines (which never import each
+# other), over what every engine shares.
+AI_ROOMS = (
+    grimp.Layer(
+        "draft_desk",
+        "draft_decisions",
+        "kb_reload",
+        "auto_reply",
+        "budget",
+        "appointment_webhook",
+        independent=False,
+    ),
+    grimp.Layer("offline", "engines"),
+    grimp.Layer("signals", "tools", "drafter", "knowledge", "shorthand", independent=False),
+)
+
+
+def test_every_ai_module_has_a_room() -> None:
+    rooms = {name for layer in AI_ROOMS for name in layer.module_tails}
+    assert {m.split(".")[2] for m in _in("bridge.ai") if m != "bridge.ai"} == rooms
+
+
+def test_ai_rooms_import_downwards_only() -> None:
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=AI_ROOMS, containers={"bridge.ai"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+def _classes() -> dict[str, list[str]]:
+    """Class name → the modules defining a class of that name, over all of `bridge/`."""
+    root = Path(__file__).resolve().parents[2] / "bridge"
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                found[node.name].append(module.removesuffix(".__init__"))
+    return found
+
+
+# Class names still defined twice (the sandbox's fakes and the domain). May only shrink.
+SHARED_CLASS_NAMES = {"Message", "Command", "Action"}
+# One idiom, private to each module that uses it: the store roles that module takes.
+LOCAL_IDIOMS = {"_Store"}
+
+
+def test_no_two_classes_share_a_name() -> None:
+    shared = {name for name, modules in _classes().items() if len(modules) > 1} - LOCAL_IDIOMS
+    assert shared <= SHARED_CLASS_NAMES
+
+
+# `*Desk` classes still in a module of another name. May only shrink.
+DESKS_ELSEWHERE = {"bridge.threading.lifecycle.ConversationDesk"}
+
+
+def test_a_desk_lives_in_the_module_of_its_name() -> None:
+    misplaced = set()
+    for name, modules in _classes().items():
+        if name.endswith("Desk"):
+            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+            misplaced |= {f"{m}.{name}" for m in modules if m.rsplit(".", 1)[-1] != snake}
+    assert misplaced <= DESKS_ELSEWHERE

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from pydantic import BaseModel
 
-from bridge.ai import prompt
 from bridge.ai.drafter import Draft, Turn, cap_reply
+from bridge.ai.engines import claude_prompt as prompt
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.tools import OrderLookup, Tools
 

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from bridge import config
 from bridge.compliance.keywords import (
     DEFAULT_HELP,
-    DEFAULT_LISTS,
+    DEFAULT_MATCHER,
     DEFAULT_OPT_IN,
     DEFAULT_OPT_OUT,
     SCAN_CHARS,
     WHOLE_MESSAGE_CHARS,
     KeywordClass,
-    KeywordLists,
+    KeywordMatcher,
     Verdict,
     classify,
     normalise,
@@ -237,13 +237,13 @@ def test_opt_out_wins_over_awaiting_opt_in() -> None:
 
 
 def test_defaults_from_an_empty_config() -> None:
-    assert KeywordLists.from_config(None) == DEFAULT_LISTS
-    assert KeywordLists.from_config(config.KeywordLists()) == DEFAULT_LISTS
-    assert DEFAULT_LISTS.opt_out == DEFAULT_OPT_OUT
+    assert KeywordMatcher.from_config(None) == DEFAULT_MATCHER
+    assert KeywordMatcher.from_config(config.KeywordLists()) == DEFAULT_MATCHER
+    assert DEFAULT_MATCHER.opt_out == DEFAULT_OPT_OUT
 
 
 def test_config_lists_replace_the_defaults() -> None:
-    lists = KeywordLists.from_config(
+    lists = KeywordMatcher.from_config(
         config.KeywordLists(opt_out=["PARAR", "Alto", "baja"], help=["AYUDA"])
     )
     assert lists.opt_in == DEFAULT_OPT_IN  # not given: the default stays
@@ -260,13 +260,13 @@ def test_config_lists_replace_the_defaults() -> None:
 
 
 def test_an_empty_list_disables_a_class() -> None:
-    lists = KeywordLists.from_config(config.KeywordLists(help=[]))
+    lists = KeywordMatcher.from_config(config.KeywordLists(help=[]))
     assert lists.help == ()
     assert classify("HELP", lists).kind is None
 
 
 def test_custom_phrases_and_cues() -> None:
-    lists = KeywordLists(
+    lists = KeywordMatcher(
         revocation_phrases=("ya no (?:me )?(?:envies|mandes) mensajes",),
         maybe_cues=("numero equivocado",),
     )
@@ -279,25 +279,25 @@ def test_custom_phrases_and_cues() -> None:
 
 
 def test_configured_phrases_are_written_as_people_write_them() -> None:
-    lists = KeywordLists(revocation_phrases=("Don't Send {me} Coupons",))
+    lists = KeywordMatcher(revocation_phrases=("Don't Send {me} Coupons",))
     assert classify("don’t send me coupons!", lists).kind is OUT
     assert classify("Please don't send this number coupons", lists).kind is OUT
 
 
 def test_everyday_words_are_configurable() -> None:
     assert classify("cancel please").flag
-    lists = KeywordLists(everyday=())
+    lists = KeywordMatcher(everyday=())
     assert classify("cancel please", lists).kind is OUT
 
 
 @pytest.mark.parametrize(
     "lists",
     [
-        lambda: KeywordLists(opt_in=("START", "STOP")),
-        lambda: KeywordLists(help=("Cancel!",)),
-        lambda: KeywordLists(opt_in_replies=("END",)),
-        lambda: KeywordLists(opt_out=("STOP", "🛑")),
-        lambda: KeywordLists(revocation_phrases=("stop (",)),
+        lambda: KeywordMatcher(opt_in=("START", "STOP")),
+        lambda: KeywordMatcher(help=("Cancel!",)),
+        lambda: KeywordMatcher(opt_in_replies=("END",)),
+        lambda: KeywordMatcher(opt_out=("STOP", "🛑")),
+        lambda: KeywordMatcher(revocation_phrases=("stop (",)),
     ],
 )
 def test_bad_lists_fail_at_construction(lists: object) -> None:

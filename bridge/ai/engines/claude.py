@@ -3,7 +3,7 @@
 The request leads with the enabled tools (in a fixed order) and the system prompt: the
 fixed rules, then the business profile and the whole knowledge base, marked for prompt
 caching, so drafts against one knowledge-base version read that prefix from the cache.
-The conversation and the current time go in the messages (see `bridge.ai.prompt`). The
+The conversation and the current time go in the messages (see `claude_prompt`). The
 answer is structured output, the `Draft` schema made strict, validated by pydantic; an
 answer that does not validate is asked for once more.
 
@@ -34,8 +34,8 @@ from anthropic.types import (
     ToolUseBlock,
 )
 
-from bridge.ai import prompt
 from bridge.ai.drafter import Draft, DraftUnavailable, TokenUsage, Turn, cap_reply
+from bridge.ai.engines import claude_prompt
 from bridge.ai.knowledge import KnowledgeBase
 from bridge.ai.tools import ToolFailed, Tools
 from bridge.config import DEFAULT_AI_MODEL
@@ -78,8 +78,8 @@ class ClaudeDrafter:
         self._max_output_tokens = max_output_tokens
         self._on_usage = on_usage
         self._max_tool_rounds = max_tool_rounds
-        self._tool_definitions = prompt.tool_definitions(tools)
-        self._output_config = prompt.output_config()
+        self._tool_definitions = claude_prompt.tool_definitions(tools)
+        self._output_config = claude_prompt.output_config()
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> ClaudeDrafter:
@@ -102,8 +102,8 @@ class ClaudeDrafter:
         subscriber: str = "",
     ) -> Draft:
         profile = knowledge.profile
-        system = prompt.system_blocks(knowledge, max_reply_chars=self._max_reply_chars)
-        messages = prompt.build_messages(
+        system = claude_prompt.system_blocks(knowledge, max_reply_chars=self._max_reply_chars)
+        messages = claude_prompt.build_messages(
             conversation_text,
             now=now or datetime.now(UTC),
             timezone=profile.timezone if profile is not None else "UTC",
@@ -162,7 +162,7 @@ class ClaudeDrafter:
         self, block: ToolUseBlock, subscriber: str, effects: _ToolEffects
     ) -> ToolResultBlockParam:
         orders = self._tools.orders
-        if block.name == prompt.ORDER_STATUS and orders is not None:
+        if block.name == claude_prompt.ORDER_STATUS and orders is not None:
             number = _text_input(block, "order_number")
             if number is None:
                 return _result(block, "order_number is missing", error=True)
@@ -172,7 +172,7 @@ class ClaudeDrafter:
                 effects.failure = f"order look-up failed: {exc}"
                 return _result(block, f"{exc}. Hand this text off to a person.", error=True)
             return _result(block, status.summary())
-        if block.name == prompt.REQUEST_APPOINTMENT and self._tools.appointments:
+        if block.name == claude_prompt.REQUEST_APPOINTMENT and self._tools.appointments:
             wish = _text_input(block, "wish")
             if wish is None:
                 return _result(block, "wish is missing", error=True)

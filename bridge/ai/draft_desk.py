@@ -31,7 +31,8 @@ from bridge.ai.budget import TokenBudget
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.drafter import Draft, Drafter, DraftUnavailable, Turn, cap_reply
 from bridge.ai.knowledge import KnowledgeSource
-from bridge.ai.offline import OfflineDrafter, instructs_assistant, read_signals
+from bridge.ai.offline import OfflineDrafter
+from bridge.ai.signals import instructs_assistant, read_signals
 from bridge.config import AiSection, Business
 from bridge.delivery.errors import RetryLater
 from bridge.metrics import Metrics

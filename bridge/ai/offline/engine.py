@@ -1,0 +1,314 @@
+"""The offline engine: the rules first, then the best entry of the knowledge base when it
+clearly matches (confidence from coverage and margin), then the business's tools."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bridge.ai.drafter import Draft, Turn, cap_reply
+from bridge.ai.knowledge import Entry, KnowledgeBase
+from bridge.ai.offline.index import Index, Retrieval, build_index
+from bridge.ai.offline.rules import (
+    APPOINTMENT_ACK,
+    TOOL_HANDOFFS,
+    appointment_request,
+    order_status_request,
+)
+from bridge.ai.offline.text import GENERIC_TERMS
+from bridge.ai.signals import read_signals
+from bridge.ai.tools import ToolFailed, Tools
+
+# A question word that the best entry only mentions in its answer counts this much.
+ANSWER_ONLY_FACTOR = 0.75
+
+
+@dataclass(frozen=True)
+class OfflineSettings:
+    min_coverage: float = 0.6  # share of the question's information the entry must hold
+    min_margin: float = 0.15  # 1 - second / best; below it two different answers compete
+    min_score: float = 0.0  # BM25 score floor (scores shrink with the base: keep it low)
+    similar_answers: float = 0.6  # Jaccard of answer terms above which entries agree
+    max_reply_chars: int = 320  # two GSM-7 segments
+    context_turns: int = 3  # customer texts since our last reply that form the question
+    cached_indexes: int = 4  # knowledge-base versions kept indexed (one per base + reloads)
+
+
+@dataclass
+class OfflineDrafter:
+    """The offline engine (no API key needed). Thread-safe; one per process is enough."""
+
+    settings: OfflineSettings = field(default_factory=OfflineSettings)
+    tools: Tools = field(default_factory=Tools)
+    _indexes: OrderedDict[str, Index] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def name(self) -> str:
+        return "offline"
+
+    # -- index ---------------------------------------------------------------------------
+
+    def prepare(self, knowledge: KnowledgeBase) -> None:
+        """Build the index of this knowledge-base version. Blocking: about 25 ms per 100
+        entries, plus ~0.2 s once per process to load the English word list."""
+        self._index(knowledge)
+
+    def is_prepared(self, knowledge: KnowledgeBase) -> bool:
+        return knowledge.version in self._indexes
+
+    def _index(self, knowledge: KnowledgeBase) -> Index:
+        with self._lock:
+            index = self._indexes.get(knowledge.version)
+            if index is not None:
+                self._indexes.move_to_end(knowledge.version)
+                return index
+        index = build_index(knowledge)
+        with self._lock:
+            self._indexes[knowledge.version] = index
+            while len(self._indexes) > max(1, self.settings.cached_indexes):
+                self._indexes.popitem(last=False)
+        return index
+
+    # -- retrieval -----------------------------------------------------------------------
+
+    def retrieve(self, question: str, knowledge: KnowledgeBase, k: int = 5) -> Retrieval:
+        return self._index(knowledge).search(question, k, self.settings.similar_answers)
+
+    def confidence(self, retrieval: Retrieval) -> float:
+        """Coverage and margin folded into 0-1; the answer threshold maps to 0.5."""
+        s = self.settings
+        best = retrieval.best
+        if best is None or best.score <= s.min_score or retrieval.topic_words == 0:
+            # nothing but everyday words ("see you tomorrow") matched
+            return 0.0
+        coverage = retrieval.coverage
+        if not retrieval.on_topic and retrieval.topic_words <= 1:
+            # one word that the entry only mentions in passing ("oven" in "comes out of
+            # the oven at 7:00") is weak evidence that the entry is about the question
+            coverage *= ANSWER_ONLY_FACTOR
+        cov = (coverage - s.min_coverage) / (1 - s.min_coverage)
+        mar = (retrieval.margin - s.min_margin) / (1 - s.min_margin)
+        if cov < 0 or mar < 0:
+            # below a threshold: 0-0.5 by how far
+            return max(0.0, 0.5 + 0.5 * min(cov, mar))
+        # above both: 0.5-1, rising fastest at first; the weaker signal counts more
+        strength = min(cov, mar) * 0.6 + max(cov, mar) * 0.4
+        return 0.5 + 0.5 * (1 - (1 - strength) ** 2)
+
+    # -- drafting ------------------------------------------------------------------------
+
+    async def draft(
+        self,
+        conversation_text: Sequence[Turn],
+        *,
+        knowledge: KnowledgeBase,
+        now: datetime | None = None,
+        subscriber: str = "",
+    ) -> Draft:
+        if not self.is_prepared(knowledge):
+            await asyncio.to_thread(self.prepare, knowledge)
+        draft = self.draft_sync(conversation_text, knowledge=knowledge, now=now)
+        current, _ = _question_blocks(conversation_text, self.settings.context_turns)
+        return await self._use_tools(draft, current, subscriber)
+
+    async def _use_tools(self, draft: Draft, text: str, subscriber: str) -> Draft:
+        """Order look-ups and appointment wishes, when the business enabled them: what
+        the rules would otherwise hand off only for want of the tool. A hand-off for any
+        other reason (safety, a complaint, a request for a person) stays one."""
+        handoff = read_signals(text).handoff
+        if handoff not in (None, *TOOL_HANDOFFS) and not handoff.startswith("about order #"):
+            return draft
+        if draft.intent == "order" and self.tools.orders is not None and subscriber:
+            number = order_status_request(text)
+            if number is not None:
+                try:
+                    status = await self.tools.orders.lookup(number, phone=subscriber)
+                except ToolFailed as exc:
+                    return Draft.handoff(
+                        f"order #{number}: the look-up failed ({exc})",
+                        intent="order",
+                        urgency=draft.urgency,
+                    )
+                return Draft(
+                    reply=status.summary(),
+                    confidence=0.9 if status.found else 0.6,
+                    intent="order",
+                    urgency=draft.urgency,
+                    escalate=not status.found,
+                    reason=None if status.found else f"no order #{number} for this number",
+                    sources=["tool:order_status"],
+                )
+        if draft.intent == "appointment" and self.tools.appointments and appointment_request(text):
+            return Draft(
+                reply=APPOINTMENT_ACK,
+                confidence=0.9,
+                intent="appointment",
+                urgency=draft.urgency,
+                sources=["tool:appointment_request"],
+                appointment=cap_reply(text, 200)[0],
+            )
+        return draft
+
+    def draft_sync(
+        self,
+        conversation_text: Sequence[Turn],
+        *,
+        knowledge: KnowledgeBase,
+        now: datetime | None = None,
+    ) -> Draft:
+        del now  # the hours are in the knowledge base; the offline engine quotes them
+        current, earlier = _question_blocks(conversation_text, self.settings.context_turns)
+        if not current:
+            return Draft(reason="no customer text to answer")
+        signals = read_signals(current)
+        if signals.handoff is not None:
+            return Draft.handoff(signals.handoff, intent=signals.intent, urgency=signals.urgency)
+        retrieval = self.retrieve(current, knowledge)
+        confidence = self.confidence(retrieval)
+        if confidence < 0.5 and earlier and _follow_up(current, retrieval):
+            joined = self.retrieve(f"{earlier} {current}", knowledge)
+            joined_confidence = self.confidence(joined) * 0.95
+            if joined_confidence >= 0.5:
+                retrieval, confidence = joined, joined_confidence
+                if signals.intent in ("support", "other"):
+                    signals = read_signals(f"{earlier} {current}")
+        answers: list[tuple[Entry, float]] = []
+        sentences = _sentences(current)
+        questions = [s for s in sentences if read_signals(s).question]
+        if len(questions) >= 2:
+            # several questions: each must be answered, or a person answers them all;
+            # unless they all point at the entry the whole text clearly matches
+            answers = self._by_sentence(sentences, knowledge)
+            best = retrieval.best
+            if not answers and best is not None and confidence >= 0.5:
+                tops = [self.retrieve(q, knowledge).best for q in questions]
+                if all(top is not None and top.entry.id == best.entry.id for top in tops):
+                    answers = [(best.entry, confidence)]
+        elif retrieval.best is not None and confidence >= 0.5:
+            answers = [(retrieval.best.entry, confidence)]
+        else:
+            answers = self._by_sentence(sentences, knowledge)
+        if not answers and len(questions) >= 2:
+            return Draft.handoff(
+                f"{len(questions)} questions; not all have a clear answer in the knowledge base",
+                intent=signals.intent,
+                urgency=signals.urgency,
+                confidence=round(min(confidence, 0.49), 3),
+            )
+        if not answers:
+            if signals.acknowledgement:
+                return Draft(
+                    intent=signals.intent,
+                    urgency=signals.urgency,
+                    reason="nothing to answer (a greeting or thanks)",
+                )
+            return Draft.handoff(
+                _why_not(retrieval, self.settings),
+                intent=signals.intent,
+                urgency=signals.urgency,
+                confidence=round(confidence, 3),
+            )
+        text = " ".join(entry.answer for entry, _ in answers)
+        limit = self.settings.max_reply_chars
+        if len(answers) > 1 and len(text) > limit:
+            return Draft.handoff(
+                "several questions; the answers are too long for one text: "
+                + ", ".join(repr(entry.title) for entry, _ in answers),
+                intent=signals.intent,
+                urgency=signals.urgency,
+                confidence=round(min(c for _, c in answers), 3),
+            )
+        reply, cut = cap_reply(text, limit)
+        confidence = min(c for _, c in answers) * (0.9 if cut else 1.0)
+        return Draft(
+            reply=reply,
+            confidence=round(confidence, 3),
+            intent=signals.intent,
+            urgency=signals.urgency,
+            escalate=False,
+            reason=None,
+            sources=[entry.id for entry, _ in answers],
+        )
+
+    def _by_sentence(
+        self, sentences: Sequence[str], knowledge: KnowledgeBase
+    ) -> list[tuple[Entry, float]]:
+        """Answers when the text holds one or two questions among other sentences.
+
+        Each sentence is matched on its own. A statement that matches nothing is context
+        ("need to put it in my GPS"); a question that matches nothing clearly makes the
+        whole text a hand-off, so no question is silently left unanswered."""
+        if len(sentences) < 2:
+            return []
+        found: list[tuple[Entry, float]] = []
+        for sentence in sentences:
+            retrieval = self.retrieve(sentence, knowledge)
+            confidence = self.confidence(retrieval) * SENTENCE_FACTOR
+            best = retrieval.best
+            if best is not None and confidence >= 0.5:
+                if all(best.entry.id != entry.id for entry, _ in found):
+                    found.append((best.entry, confidence))
+                continue
+            asks = read_signals(sentence).question
+            topical = [t for t in (*retrieval.terms, *retrieval.missing) if t not in GENERIC_TERMS]
+            if asks and topical:
+                return []
+        return found if len(found) <= 2 else []
+
+
+SENTENCE_FACTOR = 0.95  # a sentence matched alone is a little less certain
+
+
+def _sentences(text: str) -> list[str]:
+    return [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+
+
+_SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\n+|(?<=\?)(?=\w)")
+
+
+def _question_blocks(conversation: Sequence[Turn], limit: int) -> tuple[str, str]:
+    """(the customer's texts since our last reply, the customer's texts before that)."""
+    current: list[str] = []
+    earlier: list[str] = []
+    i = len(conversation) - 1
+    while i >= 0 and conversation[i][0] == "customer" and len(current) < limit:
+        current.insert(0, conversation[i][1])
+        i -= 1
+    while i >= 0 and conversation[i][0] != "customer":
+        i -= 1
+    while i >= 0 and conversation[i][0] == "customer" and len(earlier) < limit:
+        earlier.insert(0, conversation[i][1])
+        i -= 1
+    return " ".join(t.strip() for t in current)[-600:], " ".join(t.strip() for t in earlier)[-600:]
+
+
+_FOLLOW_UP = re.compile(
+    r"^\W*(and|also|what about|how about|and what about|ok|okay|so|but|then|what if|is it|"
+    r"does it|do they|is that|how much|when|where)\b|\b(it|that|them|those|this|there)\b",
+    re.I,
+)
+
+
+def _follow_up(text: str, retrieval: Retrieval) -> bool:
+    """Short texts or texts that point back ("how much does it cost?") lean on the last
+    question."""
+    return len(retrieval.terms) <= 2 or bool(_FOLLOW_UP.search(text))
+
+
+def _why_not(retrieval: Retrieval, settings: OfflineSettings) -> str:
+    best = retrieval.best
+    if best is None:
+        return "the knowledge base has nothing on this"
+    title = best.entry.title
+    if retrieval.coverage < settings.min_coverage:
+        missing = ", ".join(retrieval.missing[:3])
+        return f"no clear answer in the knowledge base (closest: {title!r}; not covered: {missing})"
+    if retrieval.rival is not None and retrieval.margin < settings.min_margin:
+        return f"unsure between {title!r} and {retrieval.rival.entry.title!r} in the knowledge base"
+    return f"no clear answer in the knowledge base (closest: {title!r})"
