@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bridge.compliance.keyword_desk import KeywordDesk
+from bridge.jobs import header_job
 from bridge.models import (
     Conversation,
     ConversationStatus,
     InboundRecord,
     InboundSms,
     KeywordMark,
-    header_job,
     utcnow,
 )
 from bridge.store.base import Store

@@ -84,7 +84,7 @@ async def test_a_job_whose_write_conflicts_dies_at_once_and_is_reported(
 
     outbox = Outbox(
         store,
-        {JobKind.SYNC_HEADER: record, JobKind.REPORT_DEAD: report},
+        {JobKind.SYNC_HEADER: record, JobKind.PUBLISH: report},
         Metrics(),
         poll_seconds=0.01,
         policy=RetryPolicy(first_delay=0.01),
