@@ -31,14 +31,15 @@ from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
+from bridge.notify.registry import Notifiers, slack_notifiers
+from bridge.notify.slack_dead_report import SlackDeadJobReport
+from bridge.notify.slack_dm import SlackAssignmentMessage
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
 from bridge.slack.access import InboxAccess
 from bridge.slack.agent_notes import AgentNote
 from bridge.slack.commands import SmsCommand
-from bridge.slack.dead_report import DeadReport
 from bridge.slack.delivery_marks import DeliveryMark
-from bridge.slack.direct_messages import DirectMessage
 from bridge.slack.draft_actions import DraftActions
 from bridge.slack.draft_poster import DraftCardSync, LateDraftPoster
 from bridge.slack.events import SlackEventsEndpoint, build_bolt
@@ -57,6 +58,7 @@ from bridge.slack.shortcut import SmsActionsShortcut
 from bridge.slack.thread_notes import ThreadNote
 from bridge.slack.threads import ThreadKeeper
 from bridge.sms.media import TwilioMedia
+from bridge.sms.send_failures import send_failure
 from bridge.sms.sender import TwilioSender
 from bridge.sms.signature import TwilioSignature
 from bridge.sms.webhooks import InboundWebhook, StatusWebhook
@@ -70,6 +72,8 @@ from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from bridge.threading.sending import ReplySender
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest inputs
+# The job kinds the app's outbox runs (what a test checks against `jobs.py`).
+JOB_KINDS = web.AppKey("job_kinds", frozenset[JobKind])
 
 
 def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
@@ -258,12 +262,20 @@ async def build_app(
         on_enqueued=outbox.wake,
         appointment_webhook=bool(appointments and appointments.webhook_url),
     )
+    notifiers = Notifiers(
+        store,
+        slack_notifiers(store, gateway, posts, threads, settings.slack_inbox_channel),
+        on_enqueued=outbox.wake,
+    )
     handlers: dict[JobKind, Handler] = {
+        **notifiers.handlers(),
         JobKind.POST_INBOUND: InboundPoster(store, posts, threads, media.fetch, drafts),
         JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
         JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
         JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
-        JobKind.REPORT_DEAD: DeadReport(store, posts, settings.slack_inbox_channel),
+        # Jobs an earlier release stored: a dead job's report, an assignment's DM.
+        JobKind.REPORT_DEAD: SlackDeadJobReport(store, posts, settings.slack_inbox_channel),
+        JobKind.DIRECT_MESSAGE: SlackAssignmentMessage(store, gateway, posts, threads),
         JobKind.SEND_SMS: ReplySender(
             store,
             sms_sender,
@@ -272,11 +284,10 @@ async def build_app(
             on_enqueued=outbox.wake,
             default_zone=config.business.timezone,
         ),
-        JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads),
+        JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads, send_failure),
         JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
         JobKind.THREAD_NOTE: ThreadNote(store, threads),
         JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-        JobKind.DIRECT_MESSAGE: DirectMessage(gateway, posts, threads),
         JobKind.REFRESH_HOME: home,
     }
     if appointments is not None and appointments.webhook_url is not None:
@@ -372,4 +383,5 @@ async def build_app(
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
+    app[JOB_KINDS] = frozenset(handlers)
     return app

@@ -318,28 +318,19 @@ class ConsentState(Model):
 class JobKind(StrEnum):
     POST_INBOUND = "post_inbound"  # post a subscriber's text into its thread
     SYNC_HEADER = "sync_header"  # re-render the thread's parent card
-    REPORT_DEAD = "report_dead"  # tell the inbox channel a job gave up
+    REPORT_DEAD = "report_dead"  # (earlier releases) tell the inbox channel a job gave up
     SEND_SMS = "send_sms"  # send an agent's reply to the subscriber
     MARK_DELIVERY = "mark_delivery"  # show a reply's delivery state on its Slack message
     TELL_AGENT = "tell_agent"  # an ephemeral note to the author of a reply
     THREAD_NOTE = "thread_note"  # a system note in a conversation's thread
     CHANNEL_NOTE = "channel_note"  # a thread note also broadcast to the channel
-    DIRECT_MESSAGE = "direct_message"  # a DM to a person (e.g. a new assignment)
+    DIRECT_MESSAGE = "direct_message"  # (earlier releases) a DM to a person
     REFRESH_HOME = "refresh_home"  # re-publish the App Home inboxes
     POST_DRAFT = "post_draft"  # a draft that was not ready with its text, posted after it
     SYNC_DRAFT = "sync_draft"  # show a draft's new state (sent, discarded) on its card
     APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
-
-
-def conversation_lane(conversation_id: int) -> str:
-    """The lane that keeps one conversation's Slack effects in order."""
-    return f"conversation:{conversation_id}"
-
-
-def sms_lane(conversation_id: int) -> str:
-    """The lane that keeps one conversation's replies in order. Apart from the Slack
-    lane, so a reply waiting out its undo window never holds up incoming texts."""
-    return f"sms:{conversation_id}"
+    PUBLISH = "publish"  # hand an event to the notifiers that want it
+    NOTIFY = "notify"  # one notifier's delivery of one event
 
 
 class JobState(StrEnum):
@@ -382,92 +373,3 @@ class InboundRecord(Model):
     conversation: Conversation
     message: Message
     created: bool  # False: the MessageSid was already stored (a provider retry)
-
-
-def post_job(message: Message) -> NewJob:
-    """Post a subscriber's text into its thread: created with the message itself."""
-    return NewJob(
-        key=f"post:{message.id}",
-        kind=JobKind.POST_INBOUND,
-        lane=conversation_lane(message.conversation_id),
-        conversation_id=message.conversation_id,
-        message_id=message.id,
-    )
-
-
-def send_job(message: Message) -> NewJob:
-    """Send an agent's reply as SMS: created with the message itself."""
-    lane = sms_lane(message.conversation_id)
-    if message.purpose is MessagePurpose.MARKETING:
-        lane += ":marketing"  # may wait for daytime; other replies must not wait with it
-    return NewJob(
-        key=f"send:{message.id}",
-        kind=JobKind.SEND_SMS,
-        lane=lane,
-        conversation_id=message.conversation_id,
-        message_id=message.id,
-    )
-
-
-def header_job(conversation_id: int) -> NewJob:
-    """Re-render the parent card. One key per conversation: a burst of changes is
-    one pending job, which renders the latest state when it runs."""
-    return NewJob(
-        key=f"header:{conversation_id}",
-        kind=JobKind.SYNC_HEADER,
-        lane=conversation_lane(conversation_id),
-        conversation_id=conversation_id,
-    )
-
-
-def ai_lane(conversation_id: int) -> str:
-    """The lane of late drafts: a slow engine never holds up the conversation's posts."""
-    return f"ai:{conversation_id}"
-
-
-def draft_job(message: Message, *, check: bool = False) -> NewJob:
-    """Post the draft of a text whose draft was not ready when the text was posted: when
-    it is ready, or (`check`) after the time it may take, should its process have died."""
-    key = f"draft-check:{message.id}" if check else f"draft:{message.id}"
-    return NewJob(
-        key=key,
-        kind=JobKind.POST_DRAFT,
-        # The check waits long in a lane of its own: it must not hold up the drafts.
-        lane=key if check else ai_lane(message.conversation_id),
-        conversation_id=message.conversation_id,
-        message_id=message.id,
-    )
-
-
-def thread_note_job(
-    conversation_id: int, note: str, *, key: str, showing: str | None = None
-) -> NewJob:
-    """A system note in the conversation's thread; `key` makes it idempotent. `showing`:
-    the reply (message id) the note shows, whose delivery marks then go on it."""
-    return NewJob(
-        key=f"note:{key}",
-        kind=JobKind.THREAD_NOTE,
-        lane=conversation_lane(conversation_id),
-        conversation_id=conversation_id,
-        message_id=showing,
-        note=note,
-    )
-
-
-def draft_card_job(message: Message) -> NewJob:
-    """Re-render a draft's card after it was sent, discarded or replaced. Its own lane:
-    a burst's cards (chat.update is paced at about one a second) never hold up posts."""
-    return NewJob(
-        key=f"draft-card:{message.id}",
-        kind=JobKind.SYNC_DRAFT,
-        lane=f"cards:{message.conversation_id}",
-        conversation_id=message.conversation_id,
-        message_id=message.id,
-    )
-
-
-def home_job(user: str | None = None) -> NewJob:
-    """Republish one person's App Home (just opened, filter changed), or everyone's
-    after a change: one pending job however many changes come meanwhile."""
-    key = f"home:{user}" if user else "home"
-    return NewJob(key=key, kind=JobKind.REFRESH_HOME, lane=key, user=user)

@@ -12,8 +12,11 @@ what a crash left claimed but unsent.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from bridge.events import Problem, Snag, Stopped, dump_problem
+from bridge.jobs import draft_card_job
 from bridge.metrics import Metrics
 from bridge.models import (
     ASSISTANT,
@@ -21,10 +24,8 @@ from bridge.models import (
     DraftState,
     Message,
     MessageDraft,
-    draft_card_job,
     utcnow,
 )
-from bridge.mrkdwn import mention
 from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore, ReplyStore
 from bridge.threading.outbound import OutboundPipeline
 
@@ -33,7 +34,17 @@ class _Store(ConversationStore, MessageStore, DraftStore, ReplyStore, JobStore, 
     """The store roles this module uses."""
 
 
-GONE = "That draft is gone."
+@dataclass(frozen=True)
+class Taken:
+    """The draft was decided before this click: `state` by `by` (None: it is gone).
+    `sent_anyway`: this click's send went out before the other's discard landed."""
+
+    state: DraftState | None = None
+    by: str | None = None
+    sent_anyway: bool = False
+
+
+GONE = Taken()
 
 
 def send_key(message_id: str) -> str:
@@ -46,15 +57,8 @@ def _card(message: Message) -> str | None:
     return message.draft.slack_ts if message.draft and message.draft.slack_ts else None
 
 
-def already(draft: MessageDraft) -> str:
-    who = mention(draft.settled_by or ASSISTANT)
-    if draft.state in (DraftState.SENT, DraftState.EDITED, DraftState.AUTO_SENT):
-        return f"That draft was already sent by {who}."
-    if draft.state is DraftState.DISCARDED:
-        return f"That draft was already discarded by {who}."
-    if draft.state is DraftState.SUPERSEDED:
-        return "That draft was replaced by a newer one, which answers the later texts too."
-    return "That draft has no reply to send."
+def already(draft: MessageDraft) -> Taken:
+    return Taken(draft.state, draft.settled_by or ASSISTANT)
 
 
 class DraftDecisions:
@@ -72,7 +76,9 @@ class DraftDecisions:
 
     # --- people -------------------------------------------------------------------------
 
-    async def send(self, message_id: str, user: str, text: str | None = None) -> str | None:
+    async def send(
+        self, message_id: str, user: str, text: str | None = None
+    ) -> Taken | Problem | None:
         """Send the draft (or `user`'s edit of it). Returns the problem to tell them, or
         None when it is on its way."""
         message = await self._store.get_message(message_id)
@@ -86,7 +92,7 @@ class DraftDecisions:
             return GONE
         body = draft.reply if text is None else text.strip()
         if not body:
-            return "The reply is empty."
+            return Stopped(snag=Snag.EMPTY_DRAFT)
         key = send_key(message.id)
         problem = await self._replies.send_text(
             conversation, body, author=user, key=key, announce=False, shown_ts=_card(message)
@@ -108,12 +114,12 @@ class DraftDecisions:
                 return GONE
             # A send by the other (the same key) is theirs to keep; a discard stops ours.
             if first.state is DraftState.DISCARDED and not await self._store.cancel_unsent(key):
-                return f"{already(first)} Your send had already gone out."
+                return Taken(first.state, first.settled_by or ASSISTANT, sent_anyway=True)
             return already(first)
         await self._refresh_card(settled)
         return None
 
-    async def discard(self, message_id: str, user: str) -> str | None:
+    async def discard(self, message_id: str, user: str) -> Taken | None:
         message = await self._store.settle_draft(
             message_id, DraftState.DISCARDED, by=user, at=utcnow()
         )
@@ -161,7 +167,7 @@ class DraftDecisions:
             by=None,
             at=None,
             expect=DraftState.AUTO_SENT,
-            note=f"Not sent automatically: {problem}",
+            note=dump_problem(problem),  # the card tells it
         )
         if reopened is None:
             return message

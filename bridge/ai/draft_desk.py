@@ -35,6 +35,7 @@ from bridge.ai.offline import OfflineDrafter
 from bridge.ai.signals import instructs_assistant, read_signals
 from bridge.config import AiSection, Business
 from bridge.delivery.errors import RetryLater
+from bridge.jobs import appointment_job, draft_job
 from bridge.metrics import Metrics
 from bridge.models import (
     ASSISTANT,
@@ -42,12 +43,9 @@ from bridge.models import (
     DeliveryStatus,
     Direction,
     DraftState,
-    JobKind,
     KeywordMark,
     Message,
     MessageDraft,
-    NewJob,
-    draft_job,
     utcnow,
 )
 from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore
@@ -362,15 +360,6 @@ class DraftDesk:
         if on_call and needs_person is not None and not conversation.flagged:
             await self._desk.flag(conversation, by=ASSISTANT, reason=needs_person)
         if draft.appointment and self._appointment_webhook:
-            await self._store.enqueue(
-                NewJob(
-                    key=f"appointment:{message.id}",
-                    kind=JobKind.APPOINTMENT_WEBHOOK,
-                    lane=f"appointment:{message.id}",  # a receiver that is down holds up nothing
-                    conversation_id=message.conversation_id,
-                    message_id=message.id,
-                ),
-                run_at=utcnow(),
-            )
+            await self._store.enqueue(appointment_job(message), run_at=utcnow())
             self._on_enqueued()
         return saved

@@ -12,8 +12,8 @@ import structlog
 
 from bridge.ai.knowledge import KnowledgeBase, KnowledgeError, KnowledgeSource
 from bridge.ai.offline import OfflineDrafter
+from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.metrics import Metrics
-from bridge.mrkdwn import counted, escape
 
 log = structlog.get_logger(__name__)
 
@@ -49,19 +49,16 @@ class KnowledgeReloader:
                 self._metrics.kb_reloads.labels("ok").inc()
             return knowledge
 
-    async def reload(self) -> str:
+    async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded:
         """Reload now, whatever changed; the answer for the person who asked."""
         try:
             knowledge = await self._apply(self._source.load)
         except KnowledgeError as exc:
-            where = self._shown(exc.where) + (f":{exc.line}" if exc.line is not None else "")
-            return (
-                f"The knowledge base was not reloaded: {where}: {escape(exc.problem)}."
-                " The previous one stays."
+            return KnowledgeNotReloaded(
+                where=self._shown(exc.where), line=exc.line, problem=exc.problem
             )
         assert knowledge is not None  # load() returns the base or raises
-        warnings = f" ({len(knowledge.warnings)} warnings)" if knowledge.warnings else ""
-        return f"Knowledge base reloaded: {counted(len(knowledge), 'entry', 'entries')}{warnings}."
+        return KnowledgeReloaded(entries=len(knowledge), warnings=len(knowledge.warnings))
 
     async def check(self) -> None:
         """One poll: reload if the files changed."""
@@ -78,11 +75,10 @@ class KnowledgeReloader:
             await asyncio.sleep(interval)
             await self.check()
 
-    def status(self) -> str:
-        knowledge = self._source.current
+    def status(self) -> KnowledgeStatus:
         path = self._source.path
-        where = self._shown(str(path)) if path is not None else "the config file only"
-        return f"Knowledge base: {counted(len(knowledge), 'entry', 'entries')} from {where}."
+        shown = self._shown(str(path)) if path is not None else None
+        return KnowledgeStatus(entries=len(self._source.current), source=shown)
 
     def _shown(self, where: str) -> str:
         """A knowledge file or folder as Slack shows it: relative to the config's folder,
@@ -91,5 +87,5 @@ class KnowledgeReloader:
         for candidate in (path.absolute(), path.resolve()):
             if folder is not None and candidate.is_relative_to(folder):
                 relative = candidate.relative_to(folder).as_posix()
-                return escape(relative if relative != "." else "the config's folder")
-        return escape(path.name or where)
+                return relative if relative != "." else "the config's folder"
+        return path.name or where

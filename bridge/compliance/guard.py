@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from bridge.events import Refusal
 from bridge.models import ConsentState, Conversation, MessagePurpose
-from bridge.mrkdwn import slack_time
-from bridge.phones import display
 
 # Texts the rules allow even after a revocation: the single confirmation of it, and
 # the answer to HELP (CTIA: HELP is always answered).
@@ -13,15 +12,14 @@ _ALWAYS_ALLOWED = {MessagePurpose.OPT_OUT_CONFIRMATION, MessagePurpose.HELP_REPL
 
 def refusal(
     conversation: Conversation, consent: ConsentState, purpose: MessagePurpose
-) -> str | None:
-    """Why this text may not go out now, in words for the agent; None if it may."""
+) -> Refusal | None:
+    """Why this text may not go out now; None if it may."""
     if purpose in _ALWAYS_ALLOWED:
         return None
-    who = display(conversation.subscriber)
     if not consent.conversational:
-        # A date token: each reader's Slack shows it in their own time zone.
-        when = f" ({slack_time(consent.revoked_at)})" if consent.revoked_at else ""
-        return f"Not sent: {who} opted out of texts{when}. They can text START to opt back in."
+        return Refusal(
+            opted_out=True, subscriber=conversation.subscriber, revoked_at=consent.revoked_at
+        )
     if purpose is MessagePurpose.MARKETING and not consent.marketing:
-        return f"Not sent: {who} has not agreed to marketing texts."
+        return Refusal(opted_out=False, subscriber=conversation.subscriber)
     return None

@@ -14,15 +14,14 @@ from typing import Protocol
 from bridge.compliance.consent import opt_in, revocation
 from bridge.compliance.keywords import KeywordClass, KeywordMatcher, classify
 from bridge.config import Business, Compliance
+from bridge.events import KeywordAnswered
+from bridge.jobs import thread_note_job
 from bridge.models import (
     ConsentSource,
     InboundRecord,
     InboundSms,
-    JobKind,
     KeywordMark,
     MessagePurpose,
-    NewJob,
-    conversation_lane,
     utcnow,
 )
 from bridge.store.base import ConsentStore, JobStore, ReplyStore
@@ -156,14 +155,6 @@ class KeywordDesk:
         )
         if queued is None:
             return  # answered already (a provider retry)
-        await self._store.enqueue(
-            NewJob(
-                key=f"note:{key}",
-                kind=JobKind.THREAD_NOTE,
-                lane=conversation_lane(record.conversation.id),
-                conversation_id=record.conversation.id,
-                note=f":robot_face: The bridge texted back: “{body}”",
-            ),
-            run_at=utcnow(),
-        )
+        answered = KeywordAnswered(conversation_id=record.conversation.id, body=body)
+        await self._store.enqueue(thread_note_job(answered, key=key), run_at=utcnow())
         self._on_enqueued()

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 import structlog
 
 from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.jobs import job_died, publish_job, reports_dead_job
 from bridge.metrics import Metrics
-from bridge.models import Job, JobKind, NewJob, utcnow
+from bridge.models import Job, JobKind, utcnow
 from bridge.store.base import JobStore, StoreConflict, StoreUnavailable
 
 Handler = Callable[[Job], Awaitable[None]]
@@ -214,7 +215,7 @@ class Outbox:
                 return
 
     async def _retry(self, job: Job, exc: RetryLater) -> None:
-        endless = exc.throttled or job.kind is JobKind.REPORT_DEAD
+        endless = exc.throttled or reports_dead_job(job)
         if not endless and job.attempts >= self._policy.max_attempts:
             await self._give_up(job, f"{exc} (after {job.attempts} attempts)")
             return
@@ -238,15 +239,7 @@ class Outbox:
             return
         self._metrics.jobs.labels(job.kind.value, "dead").inc()
         self._metrics.dead.labels(job.kind.value).inc()
-        if job.kind is not JobKind.REPORT_DEAD:
+        if not reports_dead_job(job):  # people hear of it through `notify/`
             await self._store.enqueue(
-                NewJob(
-                    key=f"dead:{job.key}",
-                    kind=JobKind.REPORT_DEAD,
-                    lane="reports",
-                    conversation_id=job.conversation_id,
-                    message_id=job.message_id,
-                    note=error,
-                ),
-                run_at=utcnow(),
+                publish_job(job_died(job, error), key=f"dead:{job.key}"), run_at=utcnow()
             )

@@ -8,11 +8,14 @@ from typing import Any
 import structlog
 
 from bridge.delivery.errors import GiveUp
+from bridge.events import load_event
 from bridge.models import DeliveryStatus, Job
-from bridge.mrkdwn import clip, escape
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.mrkdwn import escape
 from bridge.slack.threads import ThreadKeeper
+from bridge.slack.wording import event_text
 from bridge.store.base import MessageStore
+from bridge.text import clip
 
 log = structlog.get_logger(__name__)
 
@@ -21,10 +24,11 @@ CANCEL_ACTION = "held_cancel"
 
 
 def held_blocks(note: str, message_id: str) -> list[dict[str, Any]]:
+    """`note`: mrkdwn, escaped already."""
     return [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": clip(f":pause_button: {escape(note)}", 3000)},
+            "text": {"type": "mrkdwn", "text": clip(f":pause_button: {note}", 3000)},
         },
         {
             "type": "actions",
@@ -61,17 +65,20 @@ class AgentNote:
         conversation = await self._threads.conversation(job.conversation_id)
         if conversation.slack_channel is None:
             return  # no thread to speak in
+        event = load_event(job.note)
+        # A job of an earlier release carries its note ready, not yet escaped for blocks.
+        text, shown = (job.note, escape(job.note)) if event is None else (event_text(event),) * 2
         blocks = None
         if job.message_id is not None:
             held = await self._store.get_message(job.message_id)
             if held is None or held.status is not DeliveryStatus.HELD:
                 return  # decided already
-            blocks = held_blocks(job.note, held.id)
+            blocks = held_blocks(shown, held.id)
         try:
             await self._gateway.post_ephemeral(
                 conversation.slack_channel,
                 job.user,
-                job.note,
+                text,
                 conversation.slack_thread_ts,
                 blocks=blocks,
             )

@@ -8,11 +8,13 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
+from bridge.slack.mrkdwn import escape, slack_time
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_sms
+from bridge.slack.wording import answer_text
+from bridge.text import clip
 from bridge.threading.command_desk import CommandDesk, Reply
 from bridge.threading.commands import (
     PICKABLE,
@@ -47,7 +49,10 @@ def picker_blocks(reply: Reply, command: Command) -> list[dict[str, Any]]:
         for c in reply.picker
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": clip(reply.text, 3000)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": clip(answer_text(reply.answer), 3000)},
+        },
     ]
     if buttons:
         blocks.append(
@@ -98,11 +103,11 @@ class SmsCommand:
             if parsed.action is not Action.SEND:  # a reason, a canned text: named now
                 plain = named(plain, {})
             parsed = parsed.model_copy(update={"text": plain})
-        reply = await self._run(parsed, user)
-        if reply.picker:
-            await ack(text=reply.text, blocks=picker_blocks(reply, parsed))
+        text, reply = await self._run(parsed, user)
+        if reply is not None and reply.picker:
+            await ack(text=text, blocks=picker_blocks(reply, parsed))
         else:
-            await ack(text=reply.text)
+            await ack(text=text)
 
     async def on_pick(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
@@ -118,12 +123,14 @@ class SmsCommand:
         if command is None:
             await respond(text="That choice has expired: run the command again.")
             return
-        reply = await self._run(command, click.user)
-        await respond(text=reply.text, replace_original=True)
+        text, _ = await self._run(command, click.user)
+        await respond(text=text, replace_original=True)
 
-    async def _run(self, command: Command, user: str) -> Reply:
-        """Run it, once a person it would assign is known to be able to act."""
+    async def _run(self, command: Command, user: str) -> tuple[str, Reply | None]:
+        """Run it, once a person it would assign is known to be able to act: the
+        answer in words, and the reply it came from (None: it did not run)."""
         assignee = command.user if command.action is Action.ASSIGN else None
         if assignee is not None and not await self._access.allows(assignee):
-            return Reply(NOT_ASSIGNABLE.format(user=assignee))
-        return await self._desk.run(command, user)
+            return NOT_ASSIGNABLE.format(user=assignee), None
+        reply = await self._desk.run(command, user)
+        return answer_text(reply.answer), reply

@@ -6,14 +6,15 @@ clicks the mark to agree (as people do in Slack) resolves nothing."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
-from bridge.models import DeliveryStatus, Job
-from bridge.phones import display
+from bridge.events import DeliveryFailed, SendFailure, load_event
+from bridge.models import Conversation, DeliveryStatus, Job, Message
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
+from bridge.slack.wording import event_text
 from bridge.store.base import MessageStore
-from bridge.threading.send_errors import reason
 
 DELIVERED = "envelope_with_arrow"  # 📩: the phone has it
 REACTIONS = {
@@ -26,10 +27,20 @@ MARKS = frozenset(REACTIONS.values())
 
 
 class DeliveryMark:
-    def __init__(self, store: MessageStore, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    """`explain`: the provider's meaning of a stored error code, for the jobs an
+    earlier release stored without their DeliveryFailed event."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        gateway: SlackGateway,
+        threads: ThreadKeeper,
+        explain: Callable[[int | None], SendFailure],
+    ) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads
+        self._explain = explain
 
     async def __call__(self, job: Job) -> None:
         message = await job_message(self._store, job)
@@ -45,8 +56,18 @@ class DeliveryMark:
             with contextlib.suppress(ThreadGone):  # deleted meanwhile: nothing to mark
                 await self._gateway.add_reaction(channel, ts, reaction)
         if message.status in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
-            note = (
-                f":warning: Not delivered to {display(conversation.subscriber)}: "
-                f"{reason(message.error_code)}."
+            failed = self._failed(job, message, conversation)
+            await self._threads.post(
+                conversation, event_text(failed), key=f"undelivered:{message.id}"
             )
-            await self._threads.post(conversation, note, key=f"undelivered:{message.id}")
+
+    def _failed(self, job: Job, message: Message, conversation: Conversation) -> DeliveryFailed:
+        event = load_event(job.note)
+        if isinstance(event, DeliveryFailed):
+            return event
+        return DeliveryFailed(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            subscriber=conversation.subscriber,
+            failure=self._explain(message.error_code),
+        )

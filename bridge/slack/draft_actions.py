@@ -12,10 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import GONE, DraftDecisions
 from bridge.models import Direction, Message
-from bridge.mrkdwn import field_error
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.draft_card import DISCARD, EDIT, SEND
+from bridge.slack.mrkdwn import field_error
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
+from bridge.slack.wording import draft_problem_text, taken_text
 from bridge.store.base import ConversationStore, MessageStore
 
 
@@ -60,14 +61,14 @@ class DraftActions:
         message = await self._store.get_message(click.value) if click.value else None
         draft = message.draft if message else None
         if message is None or draft is None or message.direction is not Direction.INBOUND:
-            await _tell(respond, GONE)
+            await _tell(respond, taken_text(GONE))
             return None
         conversation = await self._store.get_conversation(message.conversation_id)
         shown_on = frozenset(ts for ts in (message.slack_ts, draft.slack_ts) if ts)
         if conversation is None or not await self._access.came_from(
             conversation, click, on=shown_on
         ):
-            await _tell(respond, GONE)
+            await _tell(respond, taken_text(GONE))
             return None
         return click, message
 
@@ -85,7 +86,7 @@ class DraftActions:
         else:
             problem = await self._drafts.discard(message.id, click.user)
         if problem is not None:
-            await _tell(respond, problem)
+            await _tell(respond, draft_problem_text(problem))
 
     async def on_edit(
         self,
@@ -124,7 +125,10 @@ class DraftActions:
         if problem is None:
             await ack()
         else:
-            await ack(response_action="errors", errors={FIELD_BLOCK: field_error(problem)})
+            await ack(
+                response_action="errors",
+                errors={FIELD_BLOCK: field_error(draft_problem_text(problem))},
+            )
 
     async def _dialog_message(self, view: dict[str, Any]) -> Message | None:
         """The text whose draft the dialog edits, if it is of the dialog's conversation."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.models import DraftState, Message, MessageDraft, percent
-from bridge.mrkdwn import clip, escape, mention, slack_time
+from bridge.slack.mrkdwn import escape, mention, slack_time
+from bridge.slack.wording import draft_note_text
+from bridge.text import clip
 
 DRAFT_REPLY = "draft_reply"
 DRAFT_HANDOFF = "draft_handoff"
@@ -91,7 +93,7 @@ def draft_blocks(message: Message, *, answering: bool = False) -> list[Block]:
     if answering:
         blocks.append(_context(f"Answering “{escape(clip(message.body.strip(), 150))}”"))
     if draft.state is DraftState.UNAVAILABLE:
-        return [*blocks, _context(f":warning: {escape(draft.note or 'No AI draft.')}")]
+        return [*blocks, _context(f":warning: {draft_note_text(draft.note or 'No AI draft.')}")]
     if draft.reply is not None:
         blocks.append(
             _section(
@@ -130,7 +132,7 @@ def draft_blocks(message: Message, *, answering: bool = False) -> list[Block]:
             blocks.append(_section(f"*Sent instead*\n{_quoted(draft.sent_text)}"))
     blocks.append(_context(_small_print(message, draft)))
     if draft.note:
-        blocks.append(_context(f":information_source: {escape(draft.note)}"))
+        blocks.append(_context(f":information_source: {draft_note_text(draft.note)}"))
     return blocks
 
 
@@ -138,7 +140,7 @@ def draft_text(message: Message) -> str:
     """The notification text of a draft posted on its own."""
     draft = message.draft
     if draft is not None and draft.state is DraftState.UNAVAILABLE:
-        return escape(draft.note or "No AI draft.")
+        return draft_note_text(draft.note or "No AI draft.")
     if draft is None or draft.reply is None:
         reason = draft.reason if draft and draft.reason else "a person should answer"
         return f"Needs a person: {escape(reason)}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.models import ConsentState, Contact, Conversation, ConversationStatus
-from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
+from bridge.slack.mrkdwn import escape, slack_time
+from bridge.text import clip
 
 MAX_REASON = 2000  # a context element's text
 MAX_NAME = 200

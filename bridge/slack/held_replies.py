@@ -14,11 +14,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bridge.models import DeliveryStatus, Direction, Message
-from bridge.mrkdwn import clip, escape, field_error
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
 from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
+from bridge.slack.mrkdwn import escape, field_error
 from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
+from bridge.slack.wording import problem_text
 from bridge.store.base import ConversationStore, MessageStore
+from bridge.text import clip
 from bridge.threading.outbound import OutboundPipeline
 
 
@@ -134,7 +136,9 @@ class HeldReplyActions:
         text = submitted_text(view)
         problem = await self._outbound.release_held(held.id, text)
         if problem is not None:
-            await ack(response_action="errors", errors={FIELD_BLOCK: field_error(problem)})
+            await ack(
+                response_action="errors", errors={FIELD_BLOCK: field_error(problem_text(problem))}
+            )
             return
         await ack()
         if note is not None:  # the held note loses its buttons: it is decided

@@ -9,19 +9,20 @@ from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bridge.jobs import home_job
 from bridge.models import (
     Conversation,
     ConversationStatus,
     InboxFilter,
     Job,
-    home_job,
     utcnow,
 )
-from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.access import InboxAccess, selected, slack_id
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.mrkdwn import escape, slack_time
 from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore, JobStore
+from bridge.text import clip
 
 
 class _Store(ConversationStore, ContactStore, HomeFilterStore, JobStore, Protocol):

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bridge.events import AttachmentsDropped, ReplyRefused, Snag, Stopped
 from bridge.slack.access import InboxAccess
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_sms
@@ -28,9 +29,6 @@ def _from_bot(message: dict[str, Any]) -> bool:
         or message.get("bot_profile")
         or message.get("subtype") == "bot_message"
     )
-
-
-NOT_SENT = "Not sent: only members of the SMS inbox channel, in this workspace, can text customers."
 
 
 class MessageListener:
@@ -93,7 +91,13 @@ class MessageListener:
         team = event.get("user_team") or event.get("team")
         if not await self._access.allows(str(user), team=str(team) if team else None):
             log.info("slack.reply_refused", conversation=conversation.id)
-            await self._outbound.tell(conversation.id, str(user), NOT_SENT)
+            await self._outbound.tell(
+                ReplyRefused(
+                    conversation_id=conversation.id,
+                    author=str(user),
+                    problem=Stopped(snag=Snag.NOT_A_MEMBER),
+                )
+            )
             return
         text = await self._plain(str(event.get("text", "")))
         outcome = await self._outbound.reply(
@@ -102,7 +106,5 @@ class MessageListener:
         log.info("slack.reply", conversation=conversation.id, outcome=outcome.value)
         if event.get("files") and outcome in {Outcome.QUEUED, Outcome.EMPTY}:
             await self._outbound.tell(
-                conversation.id,
-                str(user),
-                "Attachments are not sent as MMS yet; only the text of this reply goes out.",
+                AttachmentsDropped(conversation_id=conversation.id, author=str(user))
             )

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import emoji
 
+from bridge.slack.mrkdwn import unescape
 from bridge.threading.mentions import mark
 
 _TOKEN = re.compile(r"<([^<>]+)>")
@@ -36,10 +37,6 @@ def mentioned(text: str, *, limit: int = 100) -> set[str]:
         if len(found) >= limit:
             break
     return found
-
-
-def unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def drop_markers(text: str) -> str:

@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.models import Conversation, ConversationStatus
-from bridge.mrkdwn import clip, escape, field_error
 from bridge.phones import display
 from bridge.slack.access import (
     NOT_A_MEMBER,
@@ -21,7 +20,10 @@ from bridge.slack.access import (
     slack_id,
     slack_ts,
 )
+from bridge.slack.mrkdwn import escape, field_error
+from bridge.slack.wording import answer_text
 from bridge.store.base import CannedStore, ConversationStore
+from bridge.text import clip
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands import Action, Command, Target
 from bridge.threading.lifecycle import ConversationDesk
@@ -213,7 +215,11 @@ class SmsActionsShortcut:
         await client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=actions_modal(conversation, canned, escape(preview)),
+            view=actions_modal(
+                conversation,
+                canned,
+                escape(preview) if isinstance(preview, str) else answer_text(preview),
+            ),
         )
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -229,7 +235,9 @@ class SmsActionsShortcut:
             # Checked first: a canned response that cannot go out keeps the dialog open.
             problem = await self._commands.canned_problem(str(canned), conversation)
             if problem is not None:
-                await ack(response_action="errors", errors={"canned": field_error(problem)})
+                await ack(
+                    response_action="errors", errors={"canned": field_error(answer_text(problem))}
+                )
                 return
         assignee = slack_id(_value(values, "assign", "user").get("selected_user"))
         reassign = assignee is not None and assignee != conversation.assignee

@@ -1,11 +1,12 @@
 """Job THREAD_NOTE: a short system line in a conversation's thread (what the bridge
-did on its own, who changed what)."""
+did on its own, who changed what): the event the job carries, in words."""
 
 from __future__ import annotations
 
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.threads import ThreadKeeper
+from bridge.slack.wording import note_text
 from bridge.store.base import MessageStore
 
 
@@ -24,7 +25,7 @@ class ThreadNote:
             raise GiveUp("thread note without a conversation or text")
         conversation = await self._threads.conversation(job.conversation_id)
         posted = await self._threads.post(
-            conversation, job.note, key=job.key, broadcast=self._broadcast
+            conversation, note_text(job.note), key=job.key, broadcast=self._broadcast
         )
         if job.message_id is not None:  # the note shows a reply: its marks go here
             await self._store.set_shown_ts(job.message_id, posted.ts)

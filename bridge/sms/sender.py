@@ -12,6 +12,7 @@ from twilio.rest import Client
 
 from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer
+from bridge.sms.send_failures import send_failure
 from bridge.threading.sending import Refused, Sender
 
 
@@ -49,7 +50,7 @@ class TwilioSender:
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise RetryLater(f"Twilio answered {exc.status}") from None
-            raise Refused(exc.code, str(exc.msg)) from None
+            raise Refused(send_failure(exc.code)) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
         return str(created.sid)

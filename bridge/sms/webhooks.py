@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from bridge.events import SendFailure
 from bridge.metrics import Metrics
 from bridge.models import DeliveryStatus, InboundRecord, InboundSms
 from bridge.sms.inbound_form import MalformedForm, parse_inbound
+from bridge.sms.send_failures import send_failure
 from bridge.sms.signature import TwilioSignature
 from bridge.store.base import StoreUnavailable
 
@@ -142,7 +144,7 @@ class StatusWebhook(TwilioWebhook):
     def __init__(
         self,
         signature: TwilioSignature,
-        update: Callable[[str, DeliveryStatus, int | None], Awaitable[object]],
+        update: Callable[[str, DeliveryStatus, SendFailure | None], Awaitable[object]],
         metrics: Metrics,
     ) -> None:
         super().__init__(signature, metrics)
@@ -157,5 +159,5 @@ class StatusWebhook(TwilioWebhook):
         code = form.get("ErrorCode") or None
         if code is not None and not _ERROR_CODE.fullmatch(code):
             raise Rejected(400, "malformed", "ErrorCode is not a Twilio error code")
-        await self._update(sid, STATUSES[raw], int(code) if code else None)
+        await self._update(sid, STATUSES[raw], send_failure(int(code)) if code else None)
         return "ok", web.Response(text="")

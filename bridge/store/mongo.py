@@ -54,6 +54,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
+from bridge.jobs import post_job, send_job
 from bridge.models import (
     ConsentEvent,
     ConsentKind,
@@ -85,8 +86,6 @@ from bridge.models import (
     SendAttempt,
     SlackPost,
     Urgency,
-    post_job,
-    send_job,
     utcnow,
 )
 from bridge.store.base import StoreConflict, StoreUnavailable

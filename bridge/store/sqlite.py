@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bridge.jobs import post_job, send_job
 from bridge.models import (
     ConsentEvent,
     ConsentKind,
@@ -46,8 +47,6 @@ from bridge.models import (
     SendAttempt,
     SlackPost,
     Urgency,
-    post_job,
-    send_job,
     utcnow,
 )
 from bridge.store.base import StoreConflict, StoreUnavailable

@@ -4,17 +4,17 @@ hands over a `Command` and shows the `Reply` to the person who typed it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from bridge.config import Business, SlackSection
-from bridge.models import Contact, Conversation, InboxFilter
-from bridge.mrkdwn import escape
-from bridge.phones import display
+from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
+from bridge.models import ConsentState, Contact, Conversation, InboxFilter
 from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
 from bridge.templates import TemplateError, placeholders
 from bridge.threading.canned import MissingField, personalise
 from bridge.threading.commands import Action, Command, Target, help_text
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.lifecycle import Changed, ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 
@@ -26,12 +26,109 @@ PICKER_SIZE = 10
 
 
 class KnowledgeCommands(Protocol):
-    """`/sms kb status` and `/sms kb reload`, answered by the assistant (passed in, so
+    """`/sms kb` and `/sms kb reload`, answered by the assistant (passed in, so
     conversations never import it)."""
 
-    def status(self) -> str: ...
+    def status(self) -> KnowledgeStatus: ...
 
-    async def reload(self) -> str: ...
+    async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded: ...
+
+
+class Said(StrEnum):
+    """Answers that need no details to be told."""
+
+    ASSISTANT_OFF = "assistant_off"  # `ai.enabled: false`
+    NEEDS_FROM_NUMBER = "needs_from_number"  # /sms send without TWILIO_FROM_NUMBER
+    WHICH_CONVERSATION = "which_conversation"  # with the picker
+    NO_SUCH_CONVERSATION = "no_such_conversation"
+    NO_CANNED = "no_canned"
+
+
+@dataclass(frozen=True)
+class AdminOnly:
+    action: str
+
+
+@dataclass(frozen=True)
+class HelpText:
+    text: str  # plain text
+
+
+@dataclass(frozen=True)
+class StartedSending:
+    phone: str
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class CannedList:
+    items: tuple[tuple[str, str], ...]  # (name, text)
+
+
+@dataclass(frozen=True)
+class CannedSaved:
+    name: str
+
+
+@dataclass(frozen=True)
+class CannedRemoved:
+    name: str
+    removed: bool  # False: there was none of that name
+
+
+@dataclass(frozen=True)
+class CannedBroken:
+    error: str  # the broken placeholder
+
+
+@dataclass(frozen=True)
+class CannedUnknown:
+    name: str
+
+
+@dataclass(frozen=True)
+class CannedNeedsField:
+    name: str
+    field: str
+    subscriber: str
+    conversation_id: int
+
+
+CannedProblem = CannedUnknown | CannedNeedsField
+
+
+@dataclass(frozen=True)
+class CannedSending:
+    name: str
+    conversation_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    conversation_id: int
+    contact: Contact
+    consent: ConsentState
+
+
+Answer = (
+    Said
+    | AdminOnly
+    | HelpText
+    | StartedSending
+    | CannedList
+    | CannedSaved
+    | CannedRemoved
+    | CannedBroken
+    | CannedProblem
+    | CannedSending
+    | ContactCard
+    | Changed
+    | KnowledgeStatus
+    | KnowledgeReloaded
+    | KnowledgeNotReloaded
+    | Problem
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +136,7 @@ class Reply:
     """An ephemeral answer; `picker` lists conversations to choose from when the
     command named none."""
 
-    text: str
+    answer: Answer
     picker: tuple[Conversation, ...] = ()
 
 
@@ -81,12 +178,12 @@ class CommandDesk:
     async def run(self, command: Command, user: str, *, key: str | None = None) -> Reply:
         """`key` identifies the trigger when it may be delivered twice (a reaction)."""
         if self._admin_only(command, user):
-            return Reply(f"Only admins can use `/sms {command.action.value}`.")
+            return Reply(AdminOnly(command.action.value))
         if command.action is Action.HELP:
-            return Reply(escape(help_text()))
+            return Reply(HelpText(help_text()))
         if command.action in (Action.KB_STATUS, Action.KB_RELOAD):
             if self._knowledge is None:
-                return Reply("The assistant is off (`ai.enabled: false` in BRIDGE_CONFIG).")
+                return Reply(Said.ASSISTANT_OFF)
             if command.action is Action.KB_STATUS:
                 return Reply(self._knowledge.status())
             return Reply(await self._knowledge.reload())
@@ -96,26 +193,21 @@ class CommandDesk:
             return await self._canned_add(command)
         if command.action is Action.CANNED_REMOVE:
             removed = await self._store.delete_canned(str(command.name))
-            return Reply(f"Removed `{command.name}`." if removed else f"No `{command.name}`.")
+            return Reply(CannedRemoved(str(command.name), removed))
         if command.action is Action.SEND:
             phone = command.target.phone if command.target else None
             assert phone is not None  # the parser requires it
             if self._business_number is None:
-                return Reply("Starting conversations needs TWILIO_FROM_NUMBER to be set.")
+                return Reply(Said.NEEDS_FROM_NUMBER)
             started = await self._store.open_conversation(self._business_number, phone)
             problem = await self._outbound.send_text(started, command.text, author=user)
-            return Reply(
-                problem or f"Sending to {display(phone)} (#{started.id}); it shows in its thread."
-            )
+            return Reply(problem or StartedSending(phone, started.id))
         if command.target is None:
             recent = await self._store.list_conversations(InboxFilter.OPEN, limit=PICKER_SIZE)
-            return Reply(
-                "Which conversation? Add its number, like `#42`, or a phone number.",
-                picker=tuple(recent),
-            )
+            return Reply(Said.WHICH_CONVERSATION, picker=tuple(recent))
         conversation = await self.find(command.target)
         if conversation is None:
-            return Reply("No conversation with that number. Try `#42` or the phone number.")
+            return Reply(Said.NO_SUCH_CONVERSATION)
         return await self._on_conversation(command, conversation, user, key)
 
     async def _on_conversation(
@@ -141,52 +233,50 @@ class CommandDesk:
 
     async def _canned_list(self) -> Reply:
         canned = await self._store.list_canned()
-        if not canned:
-            return Reply("No canned responses yet: `/sms canned add <name> <text>`.")
-        lines = [f"• `{name}`: {escape(text)}" for name, text in canned.items()]
-        return Reply("Canned responses:\n" + "\n".join(lines))
+        return Reply(CannedList(tuple(canned.items())) if canned else Said.NO_CANNED)
 
     async def _canned_add(self, command: Command) -> Reply:
         try:
             placeholders(command.text)
         except TemplateError as exc:
-            return Reply(f"That text has a broken placeholder: {escape(str(exc))}.")
+            return Reply(CannedBroken(str(exc)))
         await self._store.put_canned(str(command.name), command.text)
-        return Reply(f"Saved `{command.name}`.")
+        return Reply(CannedSaved(str(command.name)))
 
-    async def _render(self, name: str, conversation: Conversation) -> tuple[str, str | None]:
+    async def _render(
+        self, name: str, conversation: Conversation
+    ) -> tuple[str, CannedProblem | None]:
         """(the personalised text, or why there is none)."""
         template = (await self._store.list_canned()).get(name)
         if template is None:
-            return "", f"No canned response `{name}`; `/sms canned list` shows them."
+            return "", CannedUnknown(name)
         contact = await self._store.get_contact(conversation.subscriber)
         try:
             return personalise(template, contact, self._business, conversation.subscriber), None
         except MissingField as exc:
-            return "", (
-                f"Not sent: `{name}` needs `{{{exc.field}}}`, and "
-                f"{display(conversation.subscriber)} has none. Set it with "
-                f"`/sms contact #{conversation.id} {exc.field}=…`."
-            )
+            return "", CannedNeedsField(name, exc.field, conversation.subscriber, conversation.id)
 
-    async def preview(self, name: str, conversation: Conversation) -> str:
+    async def preview(self, name: str, conversation: Conversation) -> str | CannedProblem:
         """A canned response as this subscriber would get it, or why it can't go out."""
         text, problem = await self._render(name, conversation)
         return problem or text
 
-    async def canned_problem(self, name: str, conversation: Conversation) -> str | None:
+    async def canned_problem(
+        self, name: str, conversation: Conversation
+    ) -> CannedProblem | Problem | None:
         text, problem = await self._render(name, conversation)
         return problem or (await self._outbound.check_text(conversation, text))[0]
 
     async def _canned_send(
         self, command: Command, conversation: Conversation, user: str, key: str | None
     ) -> Reply:
-        text, problem = await self._render(str(command.name), conversation)
-        if problem is None:
-            problem = await self._outbound.send_text(
-                conversation, text, author=user, label=f" canned “{command.name}”", key=key
-            )
-        return Reply(problem or f"Sending `{command.name}` to #{conversation.id}: “{escape(text)}”")
+        text, unknown = await self._render(str(command.name), conversation)
+        if unknown is not None:
+            return Reply(unknown)
+        problem = await self._outbound.send_text(
+            conversation, text, author=user, canned=str(command.name), key=key
+        )
+        return Reply(problem or CannedSending(str(command.name), conversation.id, text))
 
     async def _contact(self, command: Command, conversation: Conversation) -> Reply:
         contact = await self._store.get_contact(conversation.subscriber) or Contact(
@@ -201,11 +291,4 @@ class CommandDesk:
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
-        details = ", ".join(f"{k}={escape(v)}" for k, v in sorted(contact.fields.items()))
-        state = "opted out" if not consent.conversational else "texts allowed"
-        marketing = "yes" if consent.marketing else "no"
-        return Reply(
-            f"#{conversation.id} {display(contact.phone)}: {escape(contact.name or '(no name)')}"
-            + (f" · {details}" if details else "")
-            + f" · consent: {state}, marketing {marketing}"
-        )
+        return Reply(ContactCard(conversation.id, contact, consent))

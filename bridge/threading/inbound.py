@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Protocol
 
 from bridge.compliance.keyword_desk import KeywordDesk
+from bridge.jobs import header_job
 from bridge.models import (
     Conversation,
     ConversationStatus,
     InboundRecord,
     InboundSms,
     KeywordMark,
-    header_job,
     utcnow,
 )
 from bridge.store.base import JobStore, MessageStore

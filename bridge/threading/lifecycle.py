@@ -1,43 +1,55 @@
 """A conversation's lifecycle: assign, resolve, flag, mark seen — and their undo.
 Each change updates the store, refreshes the header card and the App Home inboxes,
-leaves a line in the thread's history, and tells a new assignee."""
+and emits its event: a line in the thread's history, and whatever the notifiers want
+of it (a new assignee hears of it)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-from bridge.models import (
-    Conversation,
-    ConversationPatch,
-    ConversationStatus,
-    JobKind,
-    NewJob,
-    conversation_lane,
-    header_job,
-    home_job,
-    utcnow,
+from bridge.events import (
+    ConversationAssigned,
+    ConversationEvent,
+    ConversationFlagged,
+    ConversationReopened,
+    ConversationResolved,
+    ConversationUnassigned,
+    ConversationUnflagged,
 )
-from bridge.mrkdwn import clip, escape, mention
-from bridge.phones import display
-from bridge.store.base import ContactStore, ConversationStore, JobStore
+from bridge.jobs import channel_note_job, header_job, home_job, publish_job, thread_note_job
+from bridge.models import Conversation, ConversationPatch, ConversationStatus, utcnow
+from bridge.store.base import ConversationStore, JobStore
+from bridge.text import clip
 from bridge.threading.commands import MAX_REASON
 
 
-class _Store(ConversationStore, ContactStore, JobStore, Protocol):
+class _Store(ConversationStore, JobStore, Protocol):
     """The store roles this module uses."""
 
 
-def note_job(conversation_id: int, text: str, *, broadcast: bool = False) -> NewJob:
-    key = f"note:{uuid.uuid4().hex}"
-    return NewJob(
-        key=key,
-        kind=JobKind.CHANNEL_NOTE if broadcast else JobKind.THREAD_NOTE,
-        lane=conversation_lane(conversation_id),
-        conversation_id=conversation_id,
-        note=text,
-    )
+class Change(StrEnum):
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    FLAG = "flag"
+    UNFLAG = "unflag"
+    SEEN = "seen"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a change did, for the person who asked: `done` is False when the
+    conversation was that way already."""
+
+    change: Change
+    conversation_id: int
+    done: bool = True
+    assignee: str | None = None
 
 
 class ConversationDesk:
@@ -46,7 +58,7 @@ class ConversationDesk:
         self._on_enqueued = on_enqueued
 
     async def _change(
-        self, conversation: Conversation, patch: ConversationPatch, history: str | None
+        self, conversation: Conversation, patch: ConversationPatch, event: ConversationEvent | None
     ) -> Conversation:
         updated = await self._store.update_conversation(conversation.id, patch)
         if updated is None:
@@ -54,89 +66,75 @@ class ConversationDesk:
         now = utcnow()
         await self._store.enqueue(header_job(updated.id), run_at=now)
         await self._store.enqueue(home_job(), run_at=now)
-        if history is not None:
-            await self._store.enqueue(note_job(updated.id, history), run_at=now)
+        if event is not None:
+            # A new text's reopening is told to the whole channel, the rest in the thread.
+            reopened_by_text = isinstance(event, ConversationReopened) and event.by is None
+            note = channel_note_job(event) if reopened_by_text else thread_note_job(event)
+            await self._store.enqueue(note, run_at=now)
+            await self._store.enqueue(publish_job(event, key=uuid.uuid4().hex), run_at=now)
         self._on_enqueued()
         return updated
 
-    async def assign(self, conversation: Conversation, assignee: str, by: str) -> str:
+    async def assign(self, conversation: Conversation, assignee: str, by: str) -> Changed:
         if conversation.assignee == assignee:
-            return f"#{conversation.id} is already assigned to <@{assignee}>."
-        history = (
-            f"{mention(by)} took this conversation"
-            if assignee == by
-            else f"Assigned to <@{assignee}> by {mention(by)}"
-        )
-        updated = await self._change(conversation, ConversationPatch(assignee=assignee), history)
-        if assignee != by:
-            contact = await self._store.get_contact(updated.subscriber)
-            who = display(updated.subscriber)
-            if contact and contact.name:
-                who = f"{escape(clip(contact.name, 100))} ({who})"
-            await self._store.enqueue(
-                NewJob(
-                    key=f"dm:{uuid.uuid4().hex}",
-                    kind=JobKind.DIRECT_MESSAGE,
-                    lane=f"dm:{assignee}",
-                    conversation_id=updated.id,
-                    user=assignee,
-                    note=f"{mention(by)} assigned you the SMS conversation #{updated.id} "
-                    f"with {who}.",
-                ),
-                run_at=utcnow(),
-            )
-            self._on_enqueued()
-        return f"Assigned #{updated.id} to <@{assignee}>."
+            return Changed(Change.ASSIGN, conversation.id, done=False, assignee=assignee)
+        event = ConversationAssigned(conversation_id=conversation.id, assignee=assignee, by=by)
+        await self._change(conversation, ConversationPatch(assignee=assignee), event)
+        return Changed(Change.ASSIGN, conversation.id, assignee=assignee)
 
-    async def unassign(self, conversation: Conversation, by: str) -> str:
+    async def unassign(self, conversation: Conversation, by: str) -> Changed:
         if conversation.assignee is None:
-            return f"#{conversation.id} is not assigned."
-        history = f"Unassigned from <@{conversation.assignee}> by <@{by}>"
-        await self._change(conversation, ConversationPatch(assignee=None), history)
-        return f"Unassigned #{conversation.id}."
+            return Changed(Change.UNASSIGN, conversation.id, done=False)
+        event = ConversationUnassigned(
+            conversation_id=conversation.id, assignee=conversation.assignee, by=by
+        )
+        await self._change(conversation, ConversationPatch(assignee=None), event)
+        return Changed(Change.UNASSIGN, conversation.id)
 
-    async def resolve(self, conversation: Conversation, by: str) -> str:
+    async def resolve(self, conversation: Conversation, by: str) -> Changed:
         if conversation.status is ConversationStatus.RESOLVED:
-            return f"#{conversation.id} is already resolved."
+            return Changed(Change.RESOLVE, conversation.id, done=False)
         patch = ConversationPatch(status=ConversationStatus.RESOLVED, flagged=False)
-        await self._change(conversation, patch, f"Resolved by <@{by}>")
-        return f"Resolved #{conversation.id}."
+        await self._change(
+            conversation, patch, ConversationResolved(conversation_id=conversation.id, by=by)
+        )
+        return Changed(Change.RESOLVE, conversation.id)
 
-    async def reopen(self, conversation: Conversation, by: str | None) -> str:
+    async def reopen(self, conversation: Conversation, by: str | None) -> Changed:
         if conversation.status is ConversationStatus.OPEN:
-            return f"#{conversation.id} is already open."
-        history = f"Reopened by <@{by}>" if by else None
-        await self._change(conversation, ConversationPatch(status=ConversationStatus.OPEN), history)
-        return f"Reopened #{conversation.id}."
+            return Changed(Change.REOPEN, conversation.id, done=False)
+        event = (
+            ConversationReopened(
+                conversation_id=conversation.id, by=by, subscriber=conversation.subscriber
+            )
+            if by
+            else None
+        )
+        await self._change(conversation, ConversationPatch(status=ConversationStatus.OPEN), event)
+        return Changed(Change.REOPEN, conversation.id)
 
     async def reopen_on_text(self, conversation: Conversation) -> None:
         """A resolved conversation got a new text: reopen it, and say so in the channel
         (one broadcast line) so the team notices without scrolling."""
-        await self._change(conversation, ConversationPatch(status=ConversationStatus.OPEN), None)
-        await self._store.enqueue(
-            note_job(
-                conversation.id,
-                f":leftwards_arrow_with_hook: #{conversation.id} reopened: "
-                f"a new text from {display(conversation.subscriber)}",
-                broadcast=True,
-            ),
-            run_at=utcnow(),
+        event = ConversationReopened(
+            conversation_id=conversation.id, by=None, subscriber=conversation.subscriber
         )
-        self._on_enqueued()
+        await self._change(conversation, ConversationPatch(status=ConversationStatus.OPEN), event)
 
-    async def flag(self, conversation: Conversation, by: str, reason: str) -> str:
+    async def flag(self, conversation: Conversation, by: str, reason: str) -> Changed:
         reason = clip(reason.strip(), MAX_REASON)  # a dialog or the assistant may send more
-        history = f"Flagged by {mention(by)}" + (f": {escape(reason)}" if reason else "")
         patch = ConversationPatch(flagged=True, flag_reason=reason or None)
-        await self._change(conversation, patch, history)
-        return f"Flagged #{conversation.id}."
+        event = ConversationFlagged(conversation_id=conversation.id, by=by, reason=reason)
+        await self._change(conversation, patch, event)
+        return Changed(Change.FLAG, conversation.id)
 
-    async def unflag(self, conversation: Conversation, by: str) -> str:
+    async def unflag(self, conversation: Conversation, by: str) -> Changed:
         if not conversation.flagged:
-            return f"#{conversation.id} is not flagged."
+            return Changed(Change.UNFLAG, conversation.id, done=False)
         patch = ConversationPatch(flagged=False, flag_reason=None)
-        await self._change(conversation, patch, f"Unflagged by <@{by}>")
-        return f"Unflagged #{conversation.id}."
+        event = ConversationUnflagged(conversation_id=conversation.id, by=by)
+        await self._change(conversation, patch, event)
+        return Changed(Change.UNFLAG, conversation.id)
 
     async def contact_changed(self, conversation: Conversation) -> None:
         """The card shows the contact's name: refresh it."""
@@ -144,6 +142,6 @@ class ConversationDesk:
         await self._store.enqueue(home_job(), run_at=utcnow())
         self._on_enqueued()
 
-    async def seen(self, conversation: Conversation, by: str) -> str:
+    async def seen(self, conversation: Conversation, by: str) -> Changed:
         await self._change(conversation, ConversationPatch(seen_at=utcnow()), None)
-        return f"Marked #{conversation.id} as seen."
+        return Changed(Change.SEEN, conversation.id)

@@ -9,31 +9,44 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bridge.compliance.consent import revocation
 from bridge.compliance.guard import refusal
 from bridge.compliance.promo import PromoCheck
 from bridge.compliance.quiet_hours import next_allowed
+from bridge.events import (
+    DeliveryFailed,
+    FailureReason,
+    Problem,
+    Refusal,
+    ReplyCost,
+    ReplyEvent,
+    ReplyHeld,
+    ReplyRefused,
+    ReplyReleased,
+    ReplyScheduled,
+    ReplySent,
+    ReplyTooLate,
+    SendFailure,
+    Snag,
+    StillMarketing,
+    Stopped,
+    TooLong,
+)
+from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
 from bridge.models import (
     ConsentSource,
     Conversation,
     DeliveryStatus,
-    JobKind,
     Message,
     MessagePurpose,
-    NewJob,
     OutboundReply,
-    conversation_lane,
-    thread_note_job,
     utcnow,
 )
-from bridge.mrkdwn import escape, mention, slack_time
-from bridge.phones import display
 from bridge.store.base import ConsentStore, ConversationStore, JobStore, MessageStore, ReplyStore
 from bridge.threading.mentions import named
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
-from bridge.threading.send_errors import OPTED_OUT
 
 
 class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
@@ -67,36 +80,18 @@ class ReplyRules:
     default_zone: str = "UTC"
 
 
-def tell_agent_job(
-    conversation_id: int, user: str, note: str, *, held_message: str | None = None
-) -> NewJob:
-    """An ephemeral note to an agent; about a HELD reply, it carries the choice to
-    edit it into a support-only reply or cancel it."""
-    key = f"tell:{uuid.uuid4().hex}"
-    return NewJob(
-        key=key,
-        kind=JobKind.TELL_AGENT,
-        lane=key,  # independent: an ephemeral note waits for nothing
-        conversation_id=conversation_id,
-        user=user,
-        note=note,
-        message_id=held_message,
-    )
-
-
-def cost_note(body: str) -> str | None:
+def reply_cost(conversation_id: int, author: str, body: str) -> ReplyCost | None:
     """A heads-up when a reply costs more than one segment, and why."""
     price = cost(body)
     if price.segments <= 1:
         return None
-    note = f"This reply goes out as {price.segments} SMS segments ({len(body)} characters)."
-    if price.encoding is Encoding.UCS2:
-        shown = " ".join(price.culprits[:8])
-        note += (
-            f" Because of {shown} (emoji or special characters), each segment holds"
-            " 70 characters instead of 160."
-        )
-    return note
+    return ReplyCost(
+        conversation_id=conversation_id,
+        author=author,
+        segments=price.segments,
+        characters=len(body),
+        culprits=price.culprits[:8] if price.encoding is Encoding.UCS2 else (),
+    )
 
 
 class OutboundPipeline:
@@ -112,8 +107,8 @@ class OutboundPipeline:
         self._on_enqueued = on_enqueued
         self._wake_at = wake_at
 
-    async def tell(self, conversation_id: int, user: str, note: str) -> None:
-        await self._store.enqueue(tell_agent_job(conversation_id, user, note), run_at=utcnow())
+    async def tell(self, event: ReplyEvent | ReplyTooLate) -> None:
+        await self._store.enqueue(tell_agent_job(event), run_at=utcnow())
         self._on_enqueued()
 
     def _prepare(self, text: str) -> str:
@@ -135,11 +130,9 @@ class OutboundPipeline:
         if not body.strip():
             return Outcome.EMPTY
         if len(body) > MAX_BODY:
+            too_long = TooLong(characters=len(body), limit=MAX_BODY)
             await self.tell(
-                conversation.id,
-                author,
-                f"Not sent: {len(body)} characters is over the {MAX_BODY} an SMS can carry. "
-                "Shorten it and send again.",
+                ReplyRefused(conversation_id=conversation.id, author=author, problem=too_long)
             )
             return Outcome.REFUSED
         consent = await self._store.consent_state(
@@ -168,18 +161,15 @@ class OutboundPipeline:
             return Outcome.DUPLICATE
         if send_at > utcnow() + timedelta(seconds=self._rules.undo_seconds):
             await self.tell(
-                conversation.id,
-                author,
-                f"Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
-                f"out {slack_time(send_at)}.",
+                ReplyScheduled(conversation_id=conversation.id, author=author, send_at=send_at)
             )
         # Names still to come count as "@someone": close to what is sent.
-        if (note := cost_note(named(body, {}))) is not None:
-            await self.tell(conversation.id, author, note)
+        if (price := reply_cost(conversation.id, author, named(body, {}))) is not None:
+            await self.tell(price)
         self._wake_at(send_at)  # the send is due when the undo window ends
         return Outcome.QUEUED
 
-    async def _block(self, reply: OutboundReply, reason: str) -> Outcome:
+    async def _block(self, reply: OutboundReply, reason: Refusal) -> Outcome:
         """Refused by the guard: kept on record as BLOCKED and marked on the agent's
         message, never dropped silently."""
         record = await self._store.record_outbound(reply, send_at=None)
@@ -187,7 +177,9 @@ class OutboundPipeline:
             return Outcome.DUPLICATE
         blocked = await self._store.finish_send(record.message.id, DeliveryStatus.BLOCKED)
         await self._store.enqueue(mark_delivery_job(blocked), run_at=utcnow())
-        await self.tell(reply.conversation_id, reply.author, reason)
+        await self.tell(
+            ReplyRefused(conversation_id=reply.conversation_id, author=reply.author, problem=reason)
+        )
         return Outcome.REFUSED
 
     async def _hold(self, conversation: Conversation, reply: OutboundReply, promo: str) -> Outcome:
@@ -196,75 +188,69 @@ class OutboundPipeline:
         record = await self._store.record_outbound(reply, send_at=None)
         if not record.created:
             return Outcome.DUPLICATE
-        await self._store.enqueue(
-            tell_agent_job(
-                conversation.id,
-                reply.author,
-                f"Held: “{promo}” reads like marketing, and {display(conversation.subscriber)} "
-                "has not agreed to marketing texts. Edit it into a support-only reply, "
-                "or cancel it.",
-                held_message=record.message.id,
-            ),
-            run_at=utcnow(),
+        await self.tell(
+            ReplyHeld(
+                conversation_id=conversation.id,
+                author=reply.author,
+                message_id=record.message.id,
+                promo=promo,
+                subscriber=conversation.subscriber,
+            )
         )
-        self._on_enqueued()
         return Outcome.HELD
 
-    async def release_held(self, message_id: str, text: str) -> str | None:
+    async def release_held(self, message_id: str, text: str) -> Problem | None:
         """The agent's support-only edit of a held reply: queue it, or say why not."""
+        already = Stopped(snag=Snag.ALREADY_DECIDED)
         message = await self._store.get_message(message_id)
         if message is None or message.status is not DeliveryStatus.HELD:
-            return "This reply was already sent or cancelled."
+            return already
         conversation = await self._store.get_conversation(message.conversation_id)
         assert conversation is not None  # messages belong to conversations
         body = self._prepare(text)
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
-        problem = (
-            "Write something to send."
+        problem: Problem | None = (
+            Stopped(snag=Snag.WRITE_SOMETHING)
             if not body.strip()
-            else f"Over the {MAX_BODY} characters an SMS can carry."
+            else TooLong(characters=len(body), limit=MAX_BODY)
             if len(body) > MAX_BODY
             else refusal(conversation, consent, MessagePurpose.REPLY)
         )
         if problem is None and (promo := self._rules.promo.match(body)) is not None:
-            problem = f"“{promo}” still reads like marketing. Remove it to send as support."
+            problem = StillMarketing(promo=promo)
         if problem is not None:
             return problem
         if (
             await self._store.release_held(message_id, body, MessagePurpose.REPLY, send_at=utcnow())
             is None
         ):
-            return "This reply was already sent or cancelled."
+            return already
         # The thread shows the promotion the agent typed: say what goes out instead.
-        note = thread_note_job(
-            conversation.id,
-            f"{mention(message.author or '')} sent instead, as support-only: “{escape(body)}”",
-            key=f"released:{message_id}",
-            showing=message_id,
+        released = ReplyReleased(
+            conversation_id=conversation.id, author=message.author or "", body=body
         )
+        note = thread_note_job(released, key=f"released:{message_id}", showing=message_id)
         await self._store.enqueue(note, run_at=utcnow())
         self._on_enqueued()
         return None
 
     async def check_text(
         self, conversation: Conversation, body: str
-    ) -> tuple[str | None, MessagePurpose]:
+    ) -> tuple[Problem | None, MessagePurpose]:
         """Whether a text may be sent now by command, and as what: (problem, purpose)."""
         if not body.strip():
-            return "There is nothing to send.", MessagePurpose.REPLY
+            return Stopped(snag=Snag.NOTHING_TO_SEND), MessagePurpose.REPLY
         if len(body) > MAX_BODY:
-            return f"{len(body)} characters is over the {MAX_BODY} an SMS can carry.", (
-                MessagePurpose.REPLY
-            )
+            return TooLong(characters=len(body), limit=MAX_BODY), MessagePurpose.REPLY
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
         promo = self._rules.promo.match(body)
         purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
         if (reason := refusal(conversation, consent, purpose)) is not None:
-            return reason + (f" (“{promo}” reads like marketing.)" if promo else ""), purpose
+            return reason.model_copy(update={"promo": promo}), purpose
         return None, purpose
 
     async def send_text(
@@ -273,11 +259,11 @@ class OutboundPipeline:
         text: str,
         *,
         author: str,
-        label: str = "",
+        canned: str | None = None,
         key: str | None = None,
         announce: bool = True,
         shown_ts: str | None = None,
-    ) -> str | None:
+    ) -> Problem | None:
         """A text an agent sends by command or button (not a thread reply): guarded like
         a reply, but refused outright, not held, when it reads like marketing without
         consent. `announce`: note in the thread who sent what (a draft card shows that
@@ -294,8 +280,8 @@ class OutboundPipeline:
         if recorded is None or not announce:
             self._on_enqueued()
             return None
-        note = f"<@{author}> sent{label}: “{escape(body)}”"
-        await self._store.enqueue(thread_note_job(conversation.id, note, key=key), run_at=utcnow())
+        sent = ReplySent(conversation_id=conversation.id, author=author, body=body, canned=canned)
+        await self._store.enqueue(thread_note_job(sent, key=key), run_at=utcnow())
         self._on_enqueued()
         return None
 
@@ -311,25 +297,32 @@ class OutboundPipeline:
             if problem is not None:
                 # The edited text may not go out as it is: nothing goes out.
                 if await self._store.cancel_unsent(message.id):
-                    await self.tell(message.conversation_id, message.author, problem)
+                    await self.tell(
+                        ReplyRefused(
+                            conversation_id=message.conversation_id,
+                            author=by,
+                            problem=problem,
+                            edit=True,
+                        )
+                    )
                     return Outcome.CANCELLED
             elif await self._store.edit_unsent(message.id, self._prepare(text)):
                 return Outcome.EDITED
-        await self._too_late(message, "Edits in Slack are not re-sent")
+        await self._too_late(message, "edit")
         return Outcome.TOO_LATE
 
-    async def _edit_problem(self, message: Message, text: str) -> str | None:
+    async def _edit_problem(self, message: Message, text: str) -> Problem | None:
         """An edit gets the checks a new reply gets, and cannot turn it into marketing."""
         if self._is_note(text):
-            return "Not sent: the edit made it a note, which stays internal."
+            return Stopped(snag=Snag.EDIT_MADE_NOTE)
         body = self._prepare(text)
         marketing = message.purpose is MessagePurpose.MARKETING  # consented, already checked
         if not marketing and self._rules.promo.match(body) is not None:
-            return "Not sent: the edit made it read like marketing. Send it as a new reply."
+            return Stopped(snag=Snag.EDIT_MADE_MARKETING)
         conversation = await self._store.get_conversation(message.conversation_id)
         assert conversation is not None  # messages belong to conversations
         problem, _ = await self.check_text(conversation, body)
-        return None if problem is None else f"Not sent: {problem}"
+        return problem
 
     async def delete(self, channel: str, ts: str) -> Outcome:
         message = await self._store.get_message_by_slack_ts(channel, ts)
@@ -337,10 +330,10 @@ class OutboundPipeline:
             return Outcome.NOT_A_CONVERSATION
         if await self._store.cancel_unsent(message.id):
             return Outcome.CANCELLED
-        await self._too_late(message, "Deleting it in Slack does not unsend it")
+        await self._too_late(message, "delete")
         return Outcome.TOO_LATE
 
-    async def _too_late(self, message: Message, what: str) -> None:
+    async def _too_late(self, message: Message, change: Literal["edit", "delete"]) -> None:
         if message.status not in {
             DeliveryStatus.SENDING,
             DeliveryStatus.SENT,
@@ -349,16 +342,17 @@ class OutboundPipeline:
             return  # held, refused, cancelled or failed: nothing went out to correct
         assert message.author is not None
         await self.tell(
-            message.conversation_id,
-            message.author,
-            f"That reply was already sent as a text. {what}; send a new reply to correct it.",
+            ReplyTooLate(
+                conversation_id=message.conversation_id, author=message.author, change=change
+            )
         )
 
     async def delivery_update(
-        self, sid: str, status: DeliveryStatus, error_code: int | None
+        self, sid: str, status: DeliveryStatus, failure: SendFailure | None
     ) -> Message | None:
-        """A status callback from Twilio: move the message forward, and show the
-        final state on the agent's Slack message."""
+        """A provider's status callback: move the message forward, and show the final
+        state on the agent's Slack message (and why it failed, if it did)."""
+        error_code = failure.code if failure is not None else None
         message = await self._store.update_delivery(sid, status, error_code)
         for _ in range(SID_WAIT_STEPS):
             # A callback can overtake the write of the sid it is about (the send's
@@ -369,16 +363,37 @@ class OutboundPipeline:
             message = await self._store.update_delivery(sid, status, error_code)
         if message is None:
             return None
-        if error_code == OPTED_OUT:
-            await record_carrier_opt_out(self._store, message)
+        if failure is not None and failure.reason is FailureReason.OPTED_OUT:
+            await record_carrier_opt_out(self._store, message, failure)
         if message.status.final:
-            await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
+            await self._store.enqueue(
+                mark_delivery_job(message, await failed(self._store, message, failure)),
+                run_at=utcnow(),
+            )
             self._on_enqueued()
         return message
 
 
-async def record_carrier_opt_out(store: _Store, message: Message) -> None:
-    """Twilio's 21610: the subscriber replied STOP to the carrier. The ledger hears it."""
+async def failed(
+    store: _Store, message: Message, failure: SendFailure | None
+) -> DeliveryFailed | None:
+    """The event of a reply that ended undelivered; None if it did not."""
+    if message.status not in {DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED}:
+        return None
+    conversation = await store.get_conversation(message.conversation_id)
+    if conversation is None:
+        return None
+    return DeliveryFailed(
+        conversation_id=conversation.id,
+        message_id=message.id,
+        subscriber=conversation.subscriber,
+        failure=failure or SendFailure(reason=FailureReason.UNKNOWN),
+    )
+
+
+async def record_carrier_opt_out(store: _Store, message: Message, failure: SendFailure) -> None:
+    """The provider refused a send because the subscriber replied STOP to the carrier:
+    the ledger hears it."""
     conversation = await store.get_conversation(message.conversation_id)
     if conversation is None:
         return
@@ -388,17 +403,7 @@ async def record_carrier_opt_out(store: _Store, message: Message) -> None:
             conversation.subscriber,
             source=ConsentSource.CARRIER,
             at=utcnow(),
-            evidence=f"Twilio error 21610 sending message {message.sid or message.id}",
-            ref=f"21610:{message.id}",
+            evidence=f"Twilio error {failure.code} sending message {message.sid or message.id}",
+            ref=f"{failure.code}:{message.id}",
         )
-    )
-
-
-def mark_delivery_job(message: Message) -> NewJob:
-    return NewJob(
-        key=f"mark:{message.id}",
-        kind=JobKind.MARK_DELIVERY,
-        lane=conversation_lane(message.conversation_id),
-        conversation_id=message.conversation_id,
-        message_id=message.id,
     )

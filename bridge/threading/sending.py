@@ -17,6 +17,8 @@ import structlog
 from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.events import FailureReason, Problem, ReplyRefused, SendFailure, Snag, Stopped
+from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
 from bridge.models import (
     ASSISTANT,
     Conversation,
@@ -24,7 +26,6 @@ from bridge.models import (
     Job,
     Message,
     MessagePurpose,
-    thread_note_job,
     utcnow,
 )
 from bridge.store.base import (
@@ -36,8 +37,7 @@ from bridge.store.base import (
     StoreConflict,
 )
 from bridge.threading.mentions import marked, named
-from bridge.threading.outbound import mark_delivery_job, record_carrier_opt_out, tell_agent_job
-from bridge.threading.send_errors import OPTED_OUT
+from bridge.threading.outbound import failed, record_carrier_opt_out
 
 
 class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
@@ -56,17 +56,12 @@ class Sender:
 
 
 class Refused(Exception):
-    """The provider refused the message for good; `code` is its error code."""
+    """The provider refused the message for good, for `failure`."""
 
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, failure: SendFailure) -> None:
+        super().__init__(failure.detail)
+        self.failure = failure
 
-
-UNRECORDED = (
-    "Marked failed, but it may have gone out: Twilio's message for it is already another"
-    " reply's in the store. Check the conversation before sending it again."
-)
 
 # Looks at a reply caught between release and queueing before leaving it held.
 HELD_PATIENCE = 5
@@ -146,7 +141,7 @@ class ReplySender:
         )
         why = refusal(conversation, consent, message.purpose)
         if why is not None:  # opted out while the reply waited
-            await self._finish(message.id, DeliveryStatus.BLOCKED, note=(conversation, why))
+            await self._finish(message.id, DeliveryStatus.BLOCKED, problem=why)
             return
         if attempt.resumed:
             found = await self._sent_earlier(conversation, sender, message.body, attempt.began_at)
@@ -156,9 +151,9 @@ class ReplySender:
         try:
             sid = await self._sms.send(conversation.subscriber, sender, message.body)
         except Refused as exc:
-            if exc.code == OPTED_OUT:
-                await record_carrier_opt_out(self._store, message)
-            await self._finish(message.id, DeliveryStatus.FAILED, error_code=exc.code)
+            if exc.failure.reason is FailureReason.OPTED_OUT:
+                await record_carrier_opt_out(self._store, message, exc.failure)
+            await self._finish(message.id, DeliveryStatus.FAILED, failure=exc.failure)
             return
         await self._record_sent(message, conversation, sid)
 
@@ -180,7 +175,9 @@ class ReplySender:
             # Retrying cannot record it, and the reply must not stay "sending" for good:
             # it ends failed, its author is told, and the outbox reports the dead job.
             log.error("sms.send_unrecorded", message=message.id, sid=sid, error=str(exc))
-            await self._finish(message.id, DeliveryStatus.FAILED, note=(conversation, UNRECORDED))
+            await self._finish(
+                message.id, DeliveryStatus.FAILED, problem=Stopped(snag=Snag.UNRECORDED)
+            )
             raise
 
     async def _name_mentions(self, message: Message) -> None:
@@ -219,19 +216,24 @@ class ReplySender:
         message_id: str,
         status: DeliveryStatus,
         *,
-        error_code: int | None = None,
-        note: tuple[Conversation, str] | None = None,
+        failure: SendFailure | None = None,
+        problem: Problem | None = None,
     ) -> None:
-        message = await self._store.finish_send(message_id, status, error_code=error_code)
-        await self._store.enqueue(mark_delivery_job(message), run_at=utcnow())
-        if note is not None and message.author is not None:
-            conversation, text = note
+        code = failure.code if failure is not None else None
+        message = await self._store.finish_send(message_id, status, error_code=code)
+        await self._store.enqueue(
+            mark_delivery_job(message, await failed(self._store, message, failure)),
+            run_at=utcnow(),
+        )
+        if problem is not None and message.author is not None:
+            refused = ReplyRefused(
+                conversation_id=message.conversation_id, author=message.author, problem=problem
+            )
+            # The assistant reads no ephemeral notes: its refusals are the thread's to see.
             job = (
-                thread_note_job(
-                    conversation.id, f"The assistant's reply was not sent: {text}", key=message.id
-                )
+                thread_note_job(refused, key=message.id)
                 if message.author == ASSISTANT
-                else tell_agent_job(conversation.id, message.author, text)
+                else tell_agent_job(refused)
             )
             await self._store.enqueue(job, run_at=utcnow())
         self._on_enqueued()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from bridge.jobs import conversation_lane
 from bridge.models import (
     Contact,
     ConversationStatus,
@@ -16,7 +17,6 @@ from bridge.models import (
     KeywordMark,
     Media,
     MessagePurpose,
-    conversation_lane,
 )
 from bridge.store.base import Store
 from tests.contract.conftest import BUSINESS, SUBSCRIBER, T0, StoreFactory, sms

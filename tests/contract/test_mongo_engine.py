@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 from pymongo.errors import DuplicateKeyError
 
+from bridge.jobs import conversation_lane, sms_lane
 from bridge.models import (
     ConsentEvent,
     ConsentKind,
@@ -22,8 +23,6 @@ from bridge.models import (
     MessagePurpose,
     NewJob,
     OutboundReply,
-    conversation_lane,
-    sms_lane,
     utcnow,
 )
 from bridge.store.base import Store, StoreUnavailable

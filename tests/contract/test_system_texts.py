@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from bridge.jobs import conversation_lane, sms_lane
 from bridge.models import (
     DeliveryStatus,
     Direction,
     JobKind,
     MessagePurpose,
     OutboundReply,
-    conversation_lane,
-    sms_lane,
     utcnow,
 )
 from bridge.store.base import Store

@@ -20,7 +20,13 @@ from aiohttp import web
 from bridge.ai.draft_desk import DRAFT_TIMEOUT_SECONDS
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import BusinessConfig
-from bridge.models import DraftState, InboundSms, Job, draft_job, utcnow
+from bridge.jobs import draft_job
+from bridge.models import (
+    DraftState,
+    InboundSms,
+    Job,
+    utcnow,
+)
 from bridge.sandbox.slack_emulator import Message, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.sqlite import SQLiteStore

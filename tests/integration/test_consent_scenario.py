@@ -19,6 +19,7 @@ from bridge.models import (
     JobKind,
     utcnow,
 )
+from bridge.sms.send_failures import send_failure
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.inbound import InboundPipeline
 from bridge.threading.lifecycle import ConversationDesk
@@ -75,7 +76,7 @@ class CarrierPhone:
 
     async def send(self, to: str, sender: Sender, body: str) -> str:
         if to in self.blocked:
-            raise Refused(21610, "unsubscribed recipient")
+            raise Refused(send_failure(21610))  # "unsubscribed recipient"
         consent = await self.store.consent_state(BUSINESS, to)
         if not consent.conversational and body not in self.exempt:
             self.violations.append(f"{body!r} to {to} after revocation at {consent.revoked_at}")

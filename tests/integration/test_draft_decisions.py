@@ -12,6 +12,7 @@ import pytest
 
 from bridge.ai.draft_decisions import DraftDecisions, send_key
 from bridge.compliance.consent import revocation
+from bridge.events import Problem
 from bridge.metrics import Metrics
 from bridge.models import (
     ASSISTANT,
@@ -23,6 +24,7 @@ from bridge.models import (
     MessageDraft,
     utcnow,
 )
+from bridge.slack.wording import draft_note_text, draft_problem_text
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from tests.support import bounded
@@ -80,7 +82,7 @@ async def test_concurrent_clicks_send_one_sms(
     assert sms is not None
     assert sms.status is DeliveryStatus.QUEUED
     assert answers.count(None) == 1
-    assert all("already sent" in a for a in answers if a is not None)
+    assert all("already sent" in draft_problem_text(a) for a in answers if a is not None)
     stored = await store.get_message(message.id)
     assert stored is not None
     assert stored.draft is not None
@@ -96,7 +98,7 @@ async def test_a_discard_that_wins_stops_a_send_still_queued(
     message = await drafted(store)
     queue = replies.send_text
 
-    async def queue_then_discard(*args: Any, **kwargs: Any) -> str | None:
+    async def queue_then_discard(*args: Any, **kwargs: Any) -> Problem | None:
         """The discard lands between the send's queueing and its marking the draft."""
         problem = await queue(*args, **kwargs)
         assert await decisions.discard(message.id, "U2") is None
@@ -106,7 +108,8 @@ async def test_a_discard_that_wins_stops_a_send_still_queued(
 
     answer = await decisions.send(message.id, "U1")
 
-    assert answer == "That draft was already discarded by <@U2>."
+    assert answer is not None
+    assert draft_problem_text(answer) == "That draft was already discarded by <@U2>."
     sms = await store.get_message(send_key(message.id))
     assert sms is not None
     assert sms.status is DeliveryStatus.CANCELLED
@@ -145,5 +148,6 @@ async def test_a_refused_auto_reply_goes_back_to_the_agents(
 
     assert reopened.draft is not None
     assert reopened.draft.state is DraftState.PROPOSED
-    assert "Not sent automatically" in str(reopened.draft.note)
+    assert reopened.draft.note is not None
+    assert "Not sent automatically" in draft_note_text(reopened.draft.note)
     assert await store.get_message(send_key(message.id)) is None

@@ -84,7 +84,7 @@ async def test_a_job_whose_write_conflicts_dies_at_once_and_is_reported(
 
     outbox = Outbox(store, Metrics(), poll_seconds=0.01, policy=RetryPolicy(first_delay=0.01))
     outbox.register(JobKind.SYNC_HEADER, record)
-    outbox.register(JobKind.REPORT_DEAD, report)
+    outbox.register(JobKind.PUBLISH, report)
     await store.enqueue(NewJob(key="k", kind=JobKind.SYNC_HEADER, lane="l"), run_at=utcnow())
     await outbox.start()
     try:

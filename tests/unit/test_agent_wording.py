@@ -16,9 +16,10 @@ from bridge.models import (
     Message,
     MessagePurpose,
 )
-from bridge.mrkdwn import counted, field_error
 from bridge.slack.inbound_poster import inbound_text
-from bridge.threading.outbound import cost_note
+from bridge.slack.mrkdwn import counted, field_error
+from bridge.slack.wording import event_text, problem_text
+from bridge.threading.outbound import reply_cost
 
 WHEN = datetime(2026, 3, 2, 17, 5, tzinfo=UTC)
 PHOTO = Media(url="https://api.twilio.com/media/1", content_type="image/jpeg")
@@ -32,13 +33,18 @@ def _opted_out_note() -> str:
         created_at=WHEN,
         last_activity_at=WHEN,
     )
-    note = refusal(
+    refused = refusal(
         conversation,
         ConsentState(conversational=False, revoked_at=WHEN),
         MessagePurpose.REPLY,
     )
-    assert note is not None
-    return note
+    assert refused is not None
+    return problem_text(refused)
+
+
+def cost_note(body: str) -> str | None:
+    price = reply_cost(1, "U0ANA", body)
+    return None if price is None else event_text(price)
 
 
 def _mms(count: int) -> Message:

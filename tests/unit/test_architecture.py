@@ -6,7 +6,9 @@ assistant (`ai`) uses conversations (`threading`); conversations never know the 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -14,14 +16,17 @@ from pathlib import Path
 import grimp
 import pytest
 
+import bridge
+
 ENTRY = ("__main__", "cli", "checks", "connect", "sandbox", "app", "preflight")
-EDGES = ("slack", "sms", "ops")
+EDGES = ("slack", "sms", "ops", "notify")
 DOMAIN = ("threading", "ai", "compliance")
 FOUNDATION = (
     "config",
     "metrics",
     "logs",
-    "mrkdwn",
+    "jobs",
+    "text",
     "templates",
     "phones",
     "setting_errors",
@@ -40,18 +45,13 @@ LAYERS = (
     grimp.Layer("delivery"),
     grimp.Layer("store"),
     grimp.Layer(*FOUNDATION, independent=False),
+    grimp.Layer("events"),
     grimp.Layer("models"),
 )
-# Domain modules that still compose Slack's text format themselves. The list may only
-# shrink: `mrkdwn` moves into `slack/` once the domain speaks in events (issue 13).
-WRITING_MRKDWN = {
-    "bridge.ai.draft_decisions",
-    "bridge.ai.kb_reload",
-    "bridge.compliance.guard",
-    "bridge.threading.command_desk",
-    "bridge.threading.lifecycle",
-    "bridge.threading.outbound",
-}
+# Slack's markup in a string: a mention, a channel link, a special token, bold text.
+SLACK_MARKUP = re.compile(r"<[@#!]|(?<![*\w])\*[^*\s][^*\n]*(?<!\s)\*(?![*\w])")
+# The `/sms` parser reads Slack's text of a command (a mention arrives as <@U…>).
+READS_SLACK_INPUT = {"threading/commands.py"}
 
 
 @cache
@@ -65,7 +65,7 @@ def _in(package: str) -> set[str]:
 
 def test_every_package_has_a_layer() -> None:
     placed = {f"bridge.{name}" for name in (*ENTRY, *EDGES, *DOMAIN, *FOUNDATION)}
-    placed |= {"bridge", "bridge.delivery", "bridge.store", "bridge.models"}
+    placed |= {"bridge", "bridge.delivery", "bridge.store", "bridge.events", "bridge.models"}
     top_level = {".".join(m.split(".")[:2]) for m in graph().modules}
     assert top_level - placed == set()
 
@@ -86,15 +86,10 @@ def test_only_the_cli_starts_the_sandbox() -> None:
     assert importers - _in("bridge.sandbox") == {"bridge.cli"}
 
 
-@pytest.mark.parametrize("edge", ["bridge.slack", "bridge.sms", "bridge.sandbox"])
+@pytest.mark.parametrize("edge", ["bridge.slack", "bridge.sms", "bridge.notify", "bridge.sandbox"])
 def test_the_domain_never_imports_an_edge(edge: str) -> None:
     for package in DOMAIN:
         assert not graph().chain_exists(f"bridge.{package}", edge, as_packages=True)
-
-
-def test_slack_formatting_leaves_the_domain_only() -> None:
-    writing = graph().find_modules_that_directly_import("bridge.mrkdwn")
-    assert {m for m in writing if m.split(".")[1] in DOMAIN} <= WRITING_MRKDWN
 
 
 # The composition root, the entry points and the store itself see the whole port;
@@ -217,3 +212,58 @@ def test_a_desk_lives_in_the_module_of_its_name() -> None:
             snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
             misplaced |= {f"{m}.{name}" for m in modules if m.rsplit(".", 1)[-1] != snake}
     assert misplaced <= DESKS_ELSEWHERE
+
+
+def test_slack_formatting_lives_in_the_slack_edge() -> None:
+    assert "bridge.slack.mrkdwn" in graph().modules
+    assert "bridge.mrkdwn" not in graph().modules
+    for package in DOMAIN:
+        assert not graph().chain_exists(f"bridge.{package}", "bridge.slack.mrkdwn")
+
+
+def _writes(token: tokenize.TokenInfo) -> bool:
+    """A string the code may write out: not a pattern (raw) nor a docstring."""
+    prefix = token.string[: token.string.index(token.string[-1])].lower()
+    return "r" not in prefix and not token.string.endswith(('"""', "'''"))
+
+
+def _slack_markup(path: Path) -> list[str]:
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return [
+        f"{path.name}:{token.start[0]}: {token.string}"
+        for token in tokens
+        if token.type == tokenize.STRING and _writes(token) and SLACK_MARKUP.search(token.string)
+    ]
+
+
+def test_the_domain_writes_no_slack_markup() -> None:
+    """The domain speaks in events and outcomes; `slack/` renders them."""
+    root = Path(bridge.__file__).parent
+    found = [
+        hit
+        for package in DOMAIN
+        for path in sorted((root / package).rglob("*.py"))
+        if path.relative_to(root).as_posix() not in READS_SLACK_INPUT
+        for hit in _slack_markup(path)
+    ]
+    assert found == []
+
+
+# A few of Twilio's error codes (bridge/sms/send_failures.py has them all).
+TWILIO_CODES = {21211, 21610, 30003, 30007}
+SPEAK_TWILIO = ("sms/", "sandbox/")  # the edge, and the emulator that plays Twilio
+
+
+def test_only_the_twilio_edge_knows_its_error_codes() -> None:
+    """The domain decides on a `SendFailure`; which code made it is Twilio's business."""
+    root = Path(bridge.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{token.start[0]}"
+        for path in sorted(root.rglob("*.py"))
+        if not path.relative_to(root).as_posix().startswith(SPEAK_TWILIO)
+        for token in tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        if token.type == tokenize.NUMBER
+        and token.string.isdigit()
+        and int(token.string) in TWILIO_CODES
+    ]
+    assert found == []

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.mrkdwn import escape
+from bridge.slack.mrkdwn import escape
 from bridge.slack.plain_text import to_plain
 
 USERS = {"U1": "Ana Ruiz", "U2": "Ben"}

@@ -14,6 +14,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """ "1 attachment", "2 attachments", "0 entries"."""
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
@@ -30,14 +34,9 @@ _DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 
 def field_error(note: str) -> str:
     """A note for a dialog's field error, which Slack shows as plain text: its date
-    tokens become their fallback."""
-    return _DATE_TOKEN.sub(r"\1", note)
-
-
-def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, an ellipsis marking the cut (Block Kit refuses
-    longer texts outright)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    tokens become their fallback, its escapes the characters they stand for."""
+    plain = _DATE_TOKEN.sub(r"\1", note)
+    return unescape(plain)
 
 
 def mention(user: str) -> str:

@@ -1,0 +1,230 @@
+"""Every kind of outbox job and the one factory that makes it. A job's key makes it
+idempotent; its lane orders it (jobs of one lane run one at a time, in enqueue order);
+a job about an event carries the event, serialised, as its payload (`note`)."""
+
+from __future__ import annotations
+
+import uuid
+
+from bridge.events import (
+    DeliveryFailed,
+    Event,
+    JobDied,
+    ReplyEvent,
+    ReplyTooLate,
+    dump_event,
+    load_event,
+)
+from bridge.models import Job, JobKind, Message, MessagePurpose, Model, NewJob
+
+# Kinds only an earlier release enqueued: their handlers still run what a database
+# kept of them, but nothing makes new ones (events go to `notify/` now).
+LEGACY_KINDS = frozenset({JobKind.REPORT_DEAD, JobKind.DIRECT_MESSAGE})
+
+
+def conversation_lane(conversation_id: int) -> str:
+    """The lane that keeps one conversation's Slack effects in order."""
+    return f"conversation:{conversation_id}"
+
+
+def sms_lane(conversation_id: int) -> str:
+    """The lane that keeps one conversation's replies in order. Apart from the Slack
+    lane, so a reply waiting out its undo window never holds up incoming texts."""
+    return f"sms:{conversation_id}"
+
+
+def ai_lane(conversation_id: int) -> str:
+    """The lane of late drafts: a slow engine never holds up the conversation's posts."""
+    return f"ai:{conversation_id}"
+
+
+def post_job(message: Message) -> NewJob:
+    """Post a subscriber's text into its thread: created with the message itself."""
+    return NewJob(
+        key=f"post:{message.id}",
+        kind=JobKind.POST_INBOUND,
+        lane=conversation_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def send_job(message: Message) -> NewJob:
+    """Send an agent's reply as SMS: created with the message itself."""
+    lane = sms_lane(message.conversation_id)
+    if message.purpose is MessagePurpose.MARKETING:
+        lane += ":marketing"  # may wait for daytime; other replies must not wait with it
+    return NewJob(
+        key=f"send:{message.id}",
+        kind=JobKind.SEND_SMS,
+        lane=lane,
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def header_job(conversation_id: int) -> NewJob:
+    """Re-render the parent card. One key per conversation: a burst of changes is
+    one pending job, which renders the latest state when it runs."""
+    return NewJob(
+        key=f"header:{conversation_id}",
+        kind=JobKind.SYNC_HEADER,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+    )
+
+
+def draft_job(message: Message, *, check: bool = False) -> NewJob:
+    """Post the draft of a text whose draft was not ready when the text was posted: when
+    it is ready, or (`check`) after the time it may take, should its process have died."""
+    key = f"draft-check:{message.id}" if check else f"draft:{message.id}"
+    return NewJob(
+        key=key,
+        kind=JobKind.POST_DRAFT,
+        # The check waits long in a lane of its own: it must not hold up the drafts.
+        lane=key if check else ai_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def draft_card_job(message: Message) -> NewJob:
+    """Re-render a draft's card after it was sent, discarded or replaced. Its own lane:
+    a burst's cards (chat.update is paced at about one a second) never hold up posts."""
+    return NewJob(
+        key=f"draft-card:{message.id}",
+        kind=JobKind.SYNC_DRAFT,
+        lane=f"cards:{message.conversation_id}",
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def home_job(user: str | None = None) -> NewJob:
+    """Republish one person's App Home (just opened, filter changed), or everyone's
+    after a change: one pending job however many changes come meanwhile."""
+    key = f"home:{user}" if user else "home"
+    return NewJob(key=key, kind=JobKind.REFRESH_HOME, lane=key, user=user)
+
+
+def thread_note_job(event: Event, *, key: str | None = None, showing: str | None = None) -> NewJob:
+    """A system note in the conversation's thread, the event told in words; `key` makes
+    it idempotent. `showing`: the reply (message id) the note shows, whose delivery
+    marks then go on it."""
+    conversation_id = _conversation_of(event)
+    return NewJob(
+        key=f"note:{key or uuid.uuid4().hex}",
+        kind=JobKind.THREAD_NOTE,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        message_id=showing,
+        note=dump_event(event),
+    )
+
+
+def channel_note_job(event: Event) -> NewJob:
+    """A thread note also broadcast to the channel, for what the whole team must see."""
+    conversation_id = _conversation_of(event)
+    return NewJob(
+        key=f"note:{uuid.uuid4().hex}",
+        kind=JobKind.CHANNEL_NOTE,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=dump_event(event),
+    )
+
+
+def tell_agent_job(event: ReplyEvent | ReplyTooLate) -> NewJob:
+    """An ephemeral note to the author of a reply; about a held reply, it carries the
+    choice to edit it into a support-only reply or cancel it."""
+    key = f"tell:{uuid.uuid4().hex}"
+    return NewJob(
+        key=key,
+        kind=JobKind.TELL_AGENT,
+        lane=key,  # independent: an ephemeral note waits for nothing
+        conversation_id=event.conversation_id,
+        user=event.author,
+        note=dump_event(event),
+        message_id=getattr(event, "message_id", None),
+    )
+
+
+def mark_delivery_job(message: Message, failed: DeliveryFailed | None = None) -> NewJob:
+    """Show a reply's final state on its Slack message, and why it failed if it did."""
+    return NewJob(
+        key=f"mark:{message.id}",
+        kind=JobKind.MARK_DELIVERY,
+        lane=conversation_lane(message.conversation_id),
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+        note=dump_event(failed) if failed is not None else None,
+    )
+
+
+def appointment_job(message: Message) -> NewJob:
+    """Hand a text's appointment wish to the business's webhook."""
+    return NewJob(
+        key=f"appointment:{message.id}",
+        kind=JobKind.APPOINTMENT_WEBHOOK,
+        lane=f"appointment:{message.id}",  # a receiver that is down holds up nothing
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def publish_job(event: Event, *, key: str) -> NewJob:
+    """Hand an event to the notifiers that want it (`notify/`); `key` makes it once."""
+    return NewJob(
+        key=f"publish:{key}",
+        kind=JobKind.PUBLISH,
+        lane=f"publish:{key}",  # fanning out waits for nothing
+        conversation_id=getattr(event, "conversation_id", None),
+        message_id=getattr(event, "message_id", None),
+        note=dump_event(event),
+    )
+
+
+class Notice(Model):
+    """What a NOTIFY job carries: one notifier's delivery of one event."""
+
+    notifier: str
+    event: Event
+
+
+def notify_job(notifier: str, event: Event, *, key: str) -> NewJob:
+    """One notifier's delivery of one event. A lane per notifier and conversation: a
+    notifier that fails retries alone and never holds up a conversation's thread."""
+    conversation_id = getattr(event, "conversation_id", None)
+    lane = f"notify:{notifier}" + (f":{conversation_id}" if conversation_id else "")
+    return NewJob(
+        key=f"notify:{notifier}:{key}",
+        kind=JobKind.NOTIFY,
+        lane=lane,
+        conversation_id=conversation_id,
+        note=Notice(notifier=notifier, event=event).model_dump_json(),
+    )
+
+
+def job_died(job: Job, error: str) -> JobDied:
+    return JobDied(
+        job=job.key, error=error, conversation_id=job.conversation_id, message_id=job.message_id
+    )
+
+
+def reports_dead_job(job: Job) -> bool:
+    """A job that tells people of a dead job: it retries for as long as it takes (a
+    person must hear of it), and is never itself reported."""
+    if job.kind is JobKind.REPORT_DEAD:
+        return True
+    if job.kind is JobKind.PUBLISH:
+        return isinstance(load_event(job.note), JobDied)
+    if job.kind is JobKind.NOTIFY and job.note:
+        return isinstance(Notice.model_validate_json(job.note).event, JobDied)
+    return False
+
+
+def _conversation_of(event: Event) -> int:
+    conversation_id = getattr(event, "conversation_id", None)
+    if not isinstance(conversation_id, int):
+        raise ValueError(f"{event.type} is not about a conversation")
+    return conversation_id

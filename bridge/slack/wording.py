@@ -1,0 +1,313 @@
+"""The domain's events and outcomes in Slack's words (mrkdwn): every sentence the
+bridge tells people about what happened, in one place. Text from outside (a
+subscriber's, an agent's, a file's) is escaped here."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from bridge.ai.draft_decisions import Taken
+from bridge.events import (
+    AttachmentsDropped,
+    ConversationAssigned,
+    ConversationFlagged,
+    ConversationReopened,
+    ConversationResolved,
+    ConversationUnassigned,
+    ConversationUnflagged,
+    DeliveryFailed,
+    Event,
+    JobDied,
+    KeywordAnswered,
+    KnowledgeNotReloaded,
+    KnowledgeReloaded,
+    KnowledgeStatus,
+    Problem,
+    Refusal,
+    ReplyCost,
+    ReplyHeld,
+    ReplyRefused,
+    ReplyReleased,
+    ReplyScheduled,
+    ReplySent,
+    ReplyTooLate,
+    SendFailure,
+    Snag,
+    StillMarketing,
+    Stopped,
+    TooLong,
+    load_event,
+    load_problem,
+)
+from bridge.models import ASSISTANT, DraftState
+from bridge.phones import display
+from bridge.slack.mrkdwn import counted, escape, mention, slack_time
+from bridge.threading.command_desk import (
+    AdminOnly,
+    Answer,
+    CannedBroken,
+    CannedList,
+    CannedNeedsField,
+    CannedRemoved,
+    CannedSaved,
+    CannedSending,
+    CannedUnknown,
+    ContactCard,
+    HelpText,
+    Said,
+    StartedSending,
+)
+from bridge.threading.lifecycle import Change, Changed
+
+SNAGS = {
+    Snag.NOTHING_TO_SEND: "There is nothing to send.",
+    Snag.WRITE_SOMETHING: "Write something to send.",
+    Snag.ALREADY_DECIDED: "This reply was already sent or cancelled.",
+    Snag.EDIT_MADE_NOTE: "Not sent: the edit made it a note, which stays internal.",
+    Snag.EDIT_MADE_MARKETING: (
+        "Not sent: the edit made it read like marketing. Send it as a new reply."
+    ),
+    Snag.UNRECORDED: (
+        "Marked failed, but it may have gone out: Twilio's message for it is already another"
+        " reply's in the store. Check the conversation before sending it again."
+    ),
+    Snag.EMPTY_DRAFT: "The reply is empty.",
+    Snag.NOT_A_MEMBER: (
+        "Not sent: only members of the SMS inbox channel, in this workspace, can text customers."
+    ),
+}
+SAID = {
+    Said.ASSISTANT_OFF: "The assistant is off (`ai.enabled: false` in BRIDGE_CONFIG).",
+    Said.NEEDS_FROM_NUMBER: "Starting conversations needs TWILIO_FROM_NUMBER to be set.",
+    Said.WHICH_CONVERSATION: "Which conversation? Add its number, like `#42`, or a phone number.",
+    Said.NO_SUCH_CONVERSATION: "No conversation with that number. Try `#42` or the phone number.",
+    Said.NO_CANNED: "No canned responses yet: `/sms canned add <name> <text>`.",
+}
+TOO_LATE = {
+    "edit": "Edits in Slack are not re-sent",
+    "delete": "Deleting it in Slack does not unsend it",
+}
+
+
+def problem_text(problem: Problem) -> str:
+    """Why a text does not go out."""
+    if isinstance(problem, Refusal):
+        who = display(problem.subscriber)
+        if problem.opted_out:
+            # A date token: each reader's Slack shows it in their own time zone.
+            when = f" ({slack_time(problem.revoked_at)})" if problem.revoked_at else ""
+            text = f"Not sent: {who} opted out of texts{when}. They can text START to opt back in."
+        else:
+            text = f"Not sent: {who} has not agreed to marketing texts."
+        promo = f" (“{escape(problem.promo)}” reads like marketing.)" if problem.promo else ""
+        return text + promo
+    if isinstance(problem, TooLong):
+        return f"{problem.characters} characters is over the {problem.limit} an SMS can carry."
+    if isinstance(problem, StillMarketing):
+        return (
+            f"“{escape(problem.promo)}” still reads like marketing. Remove it to send as support."
+        )
+    if isinstance(problem, Stopped):
+        return SNAGS[problem.snag]
+    assert_never(problem)
+
+
+def failure_text(failure: SendFailure) -> str:
+    """Why the provider did not deliver, with its code for whoever looks it up."""
+    return failure.detail + (f" ({failure.code})" if failure.code is not None else "")
+
+
+def _refused(event: ReplyRefused) -> str:
+    problem = event.problem
+    if event.author == ASSISTANT:  # a thread note: the assistant reads no ephemerals
+        return f"The assistant's reply was not sent: {problem_text(problem)}"
+    if isinstance(problem, TooLong) and not event.edit:
+        return f"Not sent: {problem_text(problem)} Shorten it and send again."
+    if not event.edit or isinstance(problem, Refusal | Stopped):
+        return problem_text(problem)  # these say "Not sent" themselves where they need to
+    return f"Not sent: {problem_text(problem)}"
+
+
+def _cost(event: ReplyCost) -> str:
+    note = f"This reply goes out as {event.segments} SMS segments ({event.characters} characters)."
+    if event.culprits:
+        shown = escape(" ".join(event.culprits))
+        note += (
+            f" Because of {shown} (emoji or special characters), each segment holds"
+            " 70 characters instead of 160."
+        )
+    return note
+
+
+def event_text(event: Event) -> str:
+    """An event as a line in its thread, or a note to the agent it concerns."""
+    match event:
+        case ConversationAssigned(assignee=assignee, by=by):
+            if assignee == by:
+                return f"{mention(by)} took this conversation"
+            return f"Assigned to {mention(assignee)} by {mention(by)}"
+        case ConversationUnassigned(assignee=assignee, by=by):
+            return f"Unassigned from {mention(assignee)} by {mention(by)}"
+        case ConversationResolved(by=by):
+            return f"Resolved by {mention(by)}"
+        case ConversationReopened(by=None):
+            return (
+                f":leftwards_arrow_with_hook: #{event.conversation_id} reopened: "
+                f"a new text from {display(event.subscriber)}"
+            )
+        case ConversationReopened(by=str(by)):
+            return f"Reopened by {mention(by)}"
+        case ConversationFlagged(by=by, reason=reason):
+            return f"Flagged by {mention(by)}" + (f": {escape(reason)}" if reason else "")
+        case ConversationUnflagged(by=by):
+            return f"Unflagged by {mention(by)}"
+        case KeywordAnswered(body=body):
+            return f":robot_face: The bridge texted back: “{escape(body)}”"
+        case ReplySent(author=author, body=body, canned=canned):
+            label = f" canned “{escape(canned)}”" if canned else ""
+            return f"{mention(author)} sent{label}: “{escape(body)}”"
+        case ReplyReleased(author=author, body=body):
+            return f"{mention(author)} sent instead, as support-only: “{escape(body)}”"
+        case ReplyHeld(promo=promo, subscriber=subscriber):
+            return (
+                f"Held: “{escape(promo)}” reads like marketing, and {display(subscriber)} "
+                "has not agreed to marketing texts. Edit it into a support-only reply, "
+                "or cancel it."
+            )
+        case ReplyRefused():
+            return _refused(event)
+        case AttachmentsDropped():
+            return "Attachments are not sent as MMS yet; only the text of this reply goes out."
+        case ReplyScheduled(send_at=send_at):
+            return (
+                "Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
+                f"out {slack_time(send_at)}."
+            )
+        case ReplyCost():
+            return _cost(event)
+        case ReplyTooLate(change=change):
+            return (
+                f"That reply was already sent as a text. {TOO_LATE[change]}; "
+                "send a new reply to correct it."
+            )
+        case DeliveryFailed(subscriber=subscriber, failure=failure):
+            return f":warning: Not delivered to {display(subscriber)}: {failure_text(failure)}."
+        case JobDied(error=error):
+            return f":warning: The bridge gave up on a task ({escape(error or 'no reason')})."
+    raise ValueError(f"no words for {event.type}")
+
+
+def note_text(payload: str) -> str:
+    """What a job carries, in words: its event, or the ready text of a job that an
+    earlier release stored (it still shows as it was written)."""
+    event = load_event(payload)
+    return payload if event is None else event_text(event)
+
+
+def taken_text(taken: Taken) -> str:
+    """Why a click on a draft's card did nothing."""
+    who = mention(taken.by or ASSISTANT)
+    if taken.state is None:
+        text = "That draft is gone."
+    elif taken.state in (DraftState.SENT, DraftState.EDITED, DraftState.AUTO_SENT):
+        text = f"That draft was already sent by {who}."
+    elif taken.state is DraftState.DISCARDED:
+        text = f"That draft was already discarded by {who}."
+    elif taken.state is DraftState.SUPERSEDED:
+        text = "That draft was replaced by a newer one, which answers the later texts too."
+    else:
+        text = "That draft has no reply to send."
+    return text + (" Your send had already gone out." if taken.sent_anyway else "")
+
+
+def draft_problem_text(problem: Taken | Problem) -> str:
+    return taken_text(problem) if isinstance(problem, Taken) else problem_text(problem)
+
+
+def draft_note_text(note: str) -> str:
+    """A draft's note: why the assistant did not send it, or the engine's words."""
+    problem = load_problem(note)
+    if problem is None:
+        return escape(note)
+    return f"Not sent automatically: {problem_text(problem)}"
+
+
+def _changed(changed: Changed) -> str:
+    number, assignee = f"#{changed.conversation_id}", mention(changed.assignee or "")
+    done = {
+        Change.ASSIGN: (
+            f"Assigned {number} to {assignee}.",
+            f"{number} is already assigned to {assignee}.",
+        ),
+        Change.UNASSIGN: (f"Unassigned {number}.", f"{number} is not assigned."),
+        Change.RESOLVE: (f"Resolved {number}.", f"{number} is already resolved."),
+        Change.REOPEN: (f"Reopened {number}.", f"{number} is already open."),
+        Change.FLAG: (f"Flagged {number}.", f"Flagged {number}."),
+        Change.UNFLAG: (f"Unflagged {number}.", f"{number} is not flagged."),
+        Change.SEEN: (f"Marked {number} as seen.", f"Marked {number} as seen."),
+    }[changed.change]
+    return done[0] if changed.done else done[1]
+
+
+def _contact(card: ContactCard) -> str:
+    contact, consent = card.contact, card.consent
+    details = ", ".join(f"{k}={escape(v)}" for k, v in sorted(contact.fields.items()))
+    state = "opted out" if not consent.conversational else "texts allowed"
+    marketing = "yes" if consent.marketing else "no"
+    return (
+        f"#{card.conversation_id} {display(contact.phone)}: {escape(contact.name or '(no name)')}"
+        + (f" · {details}" if details else "")
+        + f" · consent: {state}, marketing {marketing}"
+    )
+
+
+def _entries(count: int) -> str:
+    return counted(count, "entry", "entries")
+
+
+def answer_text(answer: Answer) -> str:
+    """A `/sms` command's answer, for the person who typed it."""
+    match answer:
+        case Said():
+            return SAID[answer]
+        case AdminOnly(action=action):
+            return f"Only admins can use `/sms {action}`."
+        case HelpText(text=text):
+            return escape(text)
+        case StartedSending(phone=phone, conversation_id=number):
+            return f"Sending to {display(phone)} (#{number}); it shows in its thread."
+        case CannedList(items=items):
+            lines = [f"• `{name}`: {escape(text)}" for name, text in items]
+            return "Canned responses:\n" + "\n".join(lines)
+        case CannedSaved(name=name):
+            return f"Saved `{name}`."
+        case CannedRemoved(name=name, removed=removed):
+            return f"Removed `{name}`." if removed else f"No `{name}`."
+        case CannedBroken(error=error):
+            return f"That text has a broken placeholder: {escape(error)}."
+        case CannedUnknown(name=name):
+            return f"No canned response `{name}`; `/sms canned list` shows them."
+        case CannedNeedsField(name=name, field=field, subscriber=subscriber):
+            return (
+                f"Not sent: `{name}` needs `{{{field}}}`, and {display(subscriber)} has none. "
+                f"Set it with `/sms contact #{answer.conversation_id} {field}=…`."
+            )
+        case CannedSending(name=name, conversation_id=number, text=text):
+            return f"Sending `{name}` to #{number}: “{escape(text)}”"
+        case ContactCard():
+            return _contact(answer)
+        case Changed():
+            return _changed(answer)
+        case KnowledgeStatus(entries=entries, source=source):
+            where = escape(source) if source is not None else "the config file only"
+            return f"Knowledge base: {_entries(entries)} from {where}."
+        case KnowledgeReloaded(entries=entries, warnings=warnings):
+            counted_warnings = f" ({warnings} warnings)" if warnings else ""
+            return f"Knowledge base reloaded: {_entries(entries)}{counted_warnings}."
+        case KnowledgeNotReloaded(where=where, line=line, problem=problem):
+            at = escape(where) + (f":{line}" if line is not None else "")
+            return (
+                f"The knowledge base was not reloaded: {at}: {escape(problem)}."
+                " The previous one stays."
+            )
+    return problem_text(answer)
