@@ -61,7 +61,7 @@ async def test_a_job_nothing_handles_is_given_up_and_reported(
     async def report(job: Job) -> None:
         reported.append(job)
 
-    outbox.register(JobKind.REPORT_DEAD, report)
+    outbox.register(JobKind.PUBLISH, report)  # a dead job is published as JobDied
     job = NewJob(key="a:1", kind=JobKind.APPOINTMENT_WEBHOOK, lane="l")
     await store.enqueue(job, run_at=utcnow())
     await outbox.start()

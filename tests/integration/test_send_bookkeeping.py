@@ -89,11 +89,11 @@ async def test_a_job_whose_write_conflicts_dies_at_once_and_is_reported(
     await outbox.start()
     try:
         # (the replies' own send jobs have no handler here: they are reported too)
-        await eventually(lambda: any(r.key == "dead:k" for r in reported))
+        await eventually(lambda: any(r.key == "publish:dead:k" for r in reported))
     finally:
         await outbox.stop()
     assert attempts == [1]
-    assert "SMtaken" in (next(r for r in reported if r.key == "dead:k").note or "")
+    assert "SMtaken" in (next(r for r in reported if r.key == "publish:dead:k").note or "")
 
 
 class Phone:
