@@ -99,11 +99,6 @@ class Address(Model):
             raise ValueError(f"{prefix!r} is not a channel (sms, whatsapp)") from None
         return cls(channel=channel, id=rest.strip())
 
-    @property
-    def twilio(self) -> str:
-        """As Twilio's From/To carry it: SMS numbers bare, others prefixed."""
-        return self.id if self.channel is Channel.SMS else str(self)
-
 
 class Media(Model):
     url: str

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bridge.models import ConsentState, Conversation, MessagePurpose
+from datetime import datetime
+
+from bridge.compliance.reply_window import WINDOW_REFUSAL, window_closed
+from bridge.models import ConsentState, Conversation, MessagePurpose, utcnow
 from bridge.mrkdwn import slack_time
 from bridge.phones import display
 
@@ -12,9 +15,16 @@ _ALWAYS_ALLOWED = {MessagePurpose.OPT_OUT_CONFIRMATION, MessagePurpose.HELP_REPL
 
 
 def refusal(
-    conversation: Conversation, consent: ConsentState, purpose: MessagePurpose
+    conversation: Conversation,
+    consent: ConsentState,
+    purpose: MessagePurpose,
+    *,
+    now: datetime | None = None,
 ) -> str | None:
-    """Why this text may not go out now, in words for the agent; None if it may."""
+    """Why this text may not go out now (`now`: the current time, by default the
+    clock's), in words for the agent; None if it may."""
+    if window_closed(conversation, now or utcnow()):
+        return WINDOW_REFUSAL  # the platform's rule, whatever the purpose
     if purpose in _ALWAYS_ALLOWED:
         return None
     who = display(conversation.subscriber)

@@ -3,6 +3,10 @@
 The real `twilio.rest.Client` talks to it once `client.api.base_url` points here. Errors use
 Twilio's JSON shape (`code`, `message`, `more_info`, `status`) so the client raises
 `TwilioRestException` with the right `code`, exactly as against api.twilio.com.
+
+WhatsApp goes through the same endpoints with `whatsapp:`-prefixed From and To. As on
+Twilio, a free-form WhatsApp message is refused (63016) unless the recipient wrote to
+the business in the last 24 hours, and keywords block nothing on WhatsApp.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ OPT_OUT_KEYWORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "
 OPT_IN_KEYWORDS = {"START", "YES", "UNSTOP"}
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+WHATSAPP = "whatsapp:"
+WHATSAPP_WINDOW_SECONDS = 24 * 3600
 _FAILED_STATUSES = {"failed", "undelivered"}
 # GSM 03.38: the basic set costs one septet, the extension set two (escape + char).
 _GSM_BASIC = set(
@@ -227,6 +233,8 @@ class TwilioEmulator:
         # Messaging Services: sid → inbound request URL (None: not set).
         self.services: dict[str, str | None] = {}
         self.blocked: set[str] = set()
+        # WhatsApp users' last messages to the business (time.time()): the reply window.
+        self.whatsapp_inbound: dict[str, float] = {}
         self._media: dict[str, _Media] = {}
         self._media_redirects: dict[str, str] = {}
         self._routes: dict[str, str] = {}
@@ -402,7 +410,9 @@ class TwilioEmulator:
         for index, (url, content_type) in enumerate(media):
             params |= {f"MediaUrl{index}": url, f"MediaContentType{index}": content_type}
         keyword = body.strip().upper()
-        if self.keyword_opt_out and keyword in OPT_OUT_KEYWORDS:
+        if from_.startswith(WHATSAPP):
+            self.whatsapp_inbound[from_] = time.time()
+        elif self.keyword_opt_out and keyword in OPT_OUT_KEYWORDS:
             self.opt_out(from_)
         elif self.keyword_opt_out and keyword in OPT_IN_KEYWORDS:
             self.opt_in(from_)
@@ -577,10 +587,19 @@ class TwilioEmulator:
             raise TwilioError(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
-        if not _E164.match(to):
+        if not _E164.match(to.removeprefix(WHATSAPP)):
             raise TwilioError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if to in self.blocked:
             raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
+        if to.startswith(WHATSAPP) and (
+            time.time() - self.whatsapp_inbound.get(to, 0.0) > WHATSAPP_WINDOW_SECONDS
+        ):
+            raise TwilioError(
+                400,
+                63016,
+                "Failed to send freeform message because you are outside the allowed window."
+                " If you are using WhatsApp, please use a Message Template.",
+            )
         message = SentMessage(
             sid=_sid("SM"),
             account_sid=self.account_sid,

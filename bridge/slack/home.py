@@ -21,6 +21,7 @@ from bridge.mrkdwn import clip, escape, slack_time
 from bridge.phones import display
 from bridge.slack.access import InboxAccess, selected, slack_id
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.header import channel_label
 from bridge.store.base import Store
 
 FILTER_ACTION = "home_filter"
@@ -50,7 +51,7 @@ def _row(
         else "open"
     )
     who = names.get(conversation.id)
-    title = f"*#{conversation.id}* {display(conversation.subscriber)}"
+    title = f"*#{conversation.id}* {channel_label(conversation)}{display(conversation.subscriber)}"
     if who:
         title += f" · {escape(clip(who, 200))}"
     if conversation.unread:

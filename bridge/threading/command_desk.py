@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.ai.kb_reload import KnowledgeReloader
+from bridge.compliance.reply_window import WINDOW_REFUSAL
 from bridge.config import Business, SlackSection
-from bridge.models import Contact, Conversation, InboxFilter
+from bridge.models import Channel, Contact, Conversation, InboxFilter
 from bridge.mrkdwn import escape
 from bridge.phones import display
 from bridge.store.base import Store
@@ -55,7 +56,9 @@ class CommandDesk:
         assert target.phone is not None
         if self._business_number is None:
             return None  # with only a Messaging Service, conversations are named by #id
-        return await self._store.find_conversation(self._business_number, target.phone)
+        return await self._store.find_conversation(
+            self._business_number, target.phone, target.channel
+        )
 
     def _admin_only(self, command: Command, user: str) -> bool:
         return (
@@ -88,7 +91,16 @@ class CommandDesk:
             assert phone is not None  # the parser requires it
             if self._business_number is None:
                 return Reply("Starting conversations needs TWILIO_FROM_NUMBER to be set.")
-            started = await self._store.open_conversation(self._business_number, phone)
+            assert command.target is not None
+            if command.target.channel is Channel.WHATSAPP:
+                # Only within 24 hours of the subscriber's last message: the one they
+                # have with the business already, if any.
+                found = await self.find(command.target)
+                if found is None:
+                    return Reply(WINDOW_REFUSAL)
+                started = found
+            else:
+                started = await self._store.open_conversation(self._business_number, phone)
             problem = await self._outbound.send_text(started, command.text, author=user)
             return Reply(
                 problem or f"Sending to {display(phone)} (#{started.id}); it shows in its thread."

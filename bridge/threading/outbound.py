@@ -15,6 +15,7 @@ from bridge.compliance.guard import refusal
 from bridge.compliance.promo import PromoCheck
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.models import (
+    Channel,
     ConsentSource,
     Conversation,
     DeliveryStatus,
@@ -137,7 +138,7 @@ class OutboundPipeline:
             )
             return Outcome.REFUSED
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         reply = OutboundReply(
             conversation_id=conversation.id,
@@ -167,8 +168,9 @@ class OutboundPipeline:
                 f"Marketing texts wait for 8:00-21:00 where the subscriber is: this one goes "
                 f"out {slack_time(send_at)}.",
             )
-        # Names still to come count as "@someone": close to what is sent.
-        if (note := cost_note(named(body, {}))) is not None:
+        # Names still to come count as "@someone": close to what is sent. Only SMS has
+        # segments.
+        if conversation.channel is Channel.SMS and (note := cost_note(named(body, {}))):
             await self.tell(conversation.id, author, note)
         self._wake_at(send_at)  # the send is due when the undo window ends
         return Outcome.QUEUED
@@ -213,7 +215,7 @@ class OutboundPipeline:
         assert conversation is not None  # messages belong to conversations
         body = self._prepare(text)
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         problem = (
             "Write something to send."
@@ -253,7 +255,7 @@ class OutboundPipeline:
                 MessagePurpose.REPLY
             )
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         promo = self._rules.promo.match(body)
         purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
@@ -380,6 +382,7 @@ async def record_carrier_opt_out(store: Store, message: Message) -> None:
         revocation(
             conversation.business_number,
             conversation.subscriber,
+            channel=conversation.channel,
             source=ConsentSource.CARRIER,
             at=utcnow(),
             evidence=f"Twilio error 21610 sending message {message.sid or message.id}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bridge.compliance.reply_window import WINDOW_CLOSED
+
 OPTED_OUT = 21610
 
 REASONS: dict[int, str] = {
@@ -19,6 +21,7 @@ REASONS: dict[int, str] = {
     30034: "the sending number is not registered for A2P 10DLC",
     21611: "the sender's queue is full; too many texts at once",
     30001: "the sender's queue overflowed",
+    63016: WINDOW_CLOSED,  # WhatsApp: outside the 24-hour window, only templates
 }
 
 

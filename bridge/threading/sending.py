@@ -19,6 +19,7 @@ from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import (
     ASSISTANT,
+    Channel,
     Conversation,
     DeliveryStatus,
     Job,
@@ -37,10 +38,12 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sends: the conversation's business number, or a Messaging Service."""
+    """Who sends, and on which channel: the conversation's business number, or a
+    Messaging Service."""
 
     from_number: str | None = None
     messaging_service_sid: str | None = None
+    channel: Channel = Channel.SMS
 
 
 class Refused(Exception):
@@ -102,9 +105,9 @@ class ReplySender:
 
     def sender_for(self, conversation: Conversation) -> Sender:
         if self._service:
-            return Sender(messaging_service_sid=self._service)
+            return Sender(messaging_service_sid=self._service, channel=conversation.channel)
         # The number the subscriber texted is the one they expect replies from.
-        return Sender(from_number=conversation.business_number)
+        return Sender(from_number=conversation.business_number, channel=conversation.channel)
 
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
@@ -130,7 +133,7 @@ class ReplySender:
             return  # cancelled in the undo window, or finished by an earlier attempt
         message = attempt.message
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         why = refusal(conversation, consent, message.purpose)
         if why is not None:  # opted out while the reply waited
