@@ -184,6 +184,32 @@ class PhoneNumber:
 
 
 @dataclass
+class WhatsAppSender:
+    """A WhatsApp sender of the account (Twilio's Senders API): `callback_url` is where
+    the messages WhatsApp users send it go."""
+
+    sid: str
+    number: str
+    callback_url: str | None = None
+
+    def to_api(self, base_url: str | None) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "status": "ONLINE",
+            "sender_id": f"{WHATSAPP}{self.number}",
+            "webhook": {
+                "callback_url": self.callback_url,
+                "callback_method": "POST",
+                "fallback_url": None,
+                "fallback_method": None,
+                "status_callback_url": None,
+                "status_callback_method": None,
+            },
+            "url": f"{base_url}/v2/Channels/Senders/{self.sid}",
+        }
+
+
+@dataclass
 class StatusCallback:
     """A status callback the emulator posted, and how the bridge answered (0: unreachable)."""
 
@@ -230,6 +256,7 @@ class TwilioEmulator:
         self.sent: list[SentMessage] = []
         self.status_callbacks: list[StatusCallback] = []
         self.numbers: dict[str, PhoneNumber] = {}
+        self.whatsapp_senders: dict[str, WhatsAppSender] = {}
         # Messaging Services: sid → inbound request URL (None: not set).
         self.services: dict[str, str | None] = {}
         self.blocked: set[str] = set()
@@ -261,6 +288,13 @@ class TwilioEmulator:
         )
         routes.add_get("/v1/Services/{service}", self._endpoint("services.fetch", self._service))
         routes.add_post("/v1/Services/{service}", self._endpoint("services.update", self._service))
+        routes.add_get(
+            "/v2/Channels/Senders", self._endpoint("channels_senders.list", self._list_senders)
+        )
+        routes.add_post(
+            "/v2/Channels/Senders/{sender}",
+            self._endpoint("channels_senders.update", self._update_sender),
+        )
         routes.add_get("/media/{name}", self._serve_media)
         self._server = LocalServer(self.app)
 
@@ -292,6 +326,11 @@ class TwilioEmulator:
         number = PhoneNumber(_sid("PN"), self.account_sid, e164, sms_url)
         self.numbers[number.sid] = number
         return number.sid
+
+    def add_whatsapp_sender(self, e164: str, callback_url: str | None = None) -> str:
+        sender = WhatsAppSender(_sid("XE"), e164, callback_url)
+        self.whatsapp_senders[sender.sid] = sender
+        return sender.sid
 
     def opt_out(self, number: str) -> None:
         """Block sends to `number` (error 21610), as after it texted STOP.
@@ -421,11 +460,19 @@ class TwilioEmulator:
     async def text(
         self, from_: str, to: str, body: str, *, media: Sequence[tuple[str, str]] = ()
     ) -> WebhookResponse:
-        """A phone texts one of the account's numbers: post to that number's SmsUrl."""
-        number = next((n for n in self.numbers.values() if n.phone_number == to), None)
-        if number is None or not number.sms_url:
-            raise ValueError(f"{to} is not a number of this account with an SmsUrl")
-        return await self.send_inbound(number.sms_url, from_=from_, to=to, body=body, media=media)
+        """A phone texts one of the account's numbers: post to that number's SmsUrl (to
+        its WhatsApp sender's callback URL for `whatsapp:` addresses)."""
+        if to.startswith(WHATSAPP):
+            sender = next(
+                (s for s in self.whatsapp_senders.values() if f"{WHATSAPP}{s.number}" == to), None
+            )
+            url = sender.callback_url if sender else None
+        else:
+            number = next((n for n in self.numbers.values() if n.phone_number == to), None)
+            url = number.sms_url if number else None
+        if not url:
+            raise ValueError(f"{to} is not a sender of this account with an inbound URL")
+        return await self.send_inbound(url, from_=from_, to=to, body=body, media=media)
 
     async def send_status(
         self, sid: str, status: str, error_code: int | None = None
@@ -702,6 +749,36 @@ class TwilioEmulator:
         number.friendly_name = params.get("FriendlyName", number.friendly_name)
         number.date_updated = _now()
         return 200, number.to_api()
+
+    async def _list_senders(
+        self, _request: web.Request, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        channel = params.get("Channel", "whatsapp").lower()
+        senders = list(self.whatsapp_senders.values()) if channel == "whatsapp" else []
+        size = int(params.get("PageSize", "50"))
+        return 200, {
+            "senders": [s.to_api(self.base_url) for s in senders[:size]],
+            "meta": {
+                "key": "senders",
+                "page": 0,
+                "page_size": size,
+                "first_page_url": f"{self.base_url}/v2/Channels/Senders?PageSize={size}&Page=0",
+                "previous_page_url": None,
+                "next_page_url": None,
+                "url": f"{self.base_url}/v2/Channels/Senders?PageSize={size}&Page=0",
+            },
+        }
+
+    async def _update_sender(
+        self, request: web.Request, _params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        sender = self.whatsapp_senders.get(request.match_info["sender"])
+        if sender is None:
+            raise TwilioError(404, 20404, "The requested resource was not found")
+        webhook = (await request.json()).get("webhook") or {}
+        if webhook.get("callback_url"):
+            sender.callback_url = webhook["callback_url"]
+        return 200, sender.to_api(self.base_url)
 
 
 def _failure(status: int, retry_after: int | None, code: int | None) -> Failure:

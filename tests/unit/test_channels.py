@@ -9,6 +9,7 @@ import pytest
 
 from bridge.compliance.guard import refusal
 from bridge.compliance.reply_window import WINDOW_CLOSED
+from bridge.config import ConfigError, load_settings
 from bridge.models import (
     Address,
     Channel,
@@ -126,3 +127,20 @@ def test_the_header_says_whatsapp_only_for_whatsapp() -> None:
     text, blocks = render_header(conversation(Channel.SMS, last_inbound=None), None, ConsentState())
     assert "WhatsApp" not in text + str(blocks)
     assert text.startswith("SMS conversation")
+
+
+def test_the_whatsapp_numbers_setting_names_itself_when_malformed() -> None:
+    settings = {
+        "slack_bot_token": "xoxb-1",
+        "slack_signing_secret": "s",
+        "slack_inbox_channel": "C0X1",
+        "twilio_account_sid": "AC" + "0" * 32,
+        "twilio_auth_token": "t",
+        "twilio_from_number": "+14155550100",
+        "bridge_public_url": "https://sms.example.test",
+    }
+    numbers = "whatsapp:+14155550100, +14155550101"
+    loaded = load_settings(**settings, twilio_whatsapp_numbers=numbers)
+    assert loaded.twilio_whatsapp_numbers == ["+14155550100", "+14155550101"]
+    with pytest.raises(ConfigError, match="TWILIO_WHATSAPP_NUMBERS"):
+        load_settings(**settings, twilio_whatsapp_numbers="415 555 0100")
