@@ -111,8 +111,10 @@ class OutboundPipeline:
         await self._store.enqueue(tell_agent_job(conversation_id, user, note), run_at=utcnow())
         self._on_enqueued()
 
-    def _prepare(self, text: str) -> str:
-        return normalise(text) if self._rules.smart_encoding else text
+    def _prepare(self, text: str, conversation: Conversation) -> str:
+        # GSM-7 look-alikes save SMS segments; WhatsApp has none to save.
+        sms = conversation.channel is Channel.SMS
+        return normalise(text) if self._rules.smart_encoding and sms else text
 
     def _is_note(self, text: str) -> bool:
         prefix = self._rules.note_prefix.strip().lower()
@@ -126,7 +128,7 @@ class OutboundPipeline:
     ) -> Outcome:
         if self._is_note(text):
             return Outcome.NOTE
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         if not body.strip():
             return Outcome.EMPTY
         if len(body) > MAX_BODY:
@@ -213,7 +215,7 @@ class OutboundPipeline:
             return "This reply was already sent or cancelled."
         conversation = await self._store.get_conversation(message.conversation_id)
         assert conversation is not None  # messages belong to conversations
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber, conversation.channel
         )
@@ -278,7 +280,7 @@ class OutboundPipeline:
         a reply, but refused outright, not held, when it reads like marketing without
         consent. `announce`: note in the thread who sent what (a draft card shows that
         itself, `shown_ts`). Returns the problem, or None when queued."""
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         problem, purpose = await self.check_text(conversation, body)
         if problem is not None:
             return problem
@@ -303,27 +305,29 @@ class OutboundPipeline:
         if message is None or message.author is None or message.author != by:
             return Outcome.NOT_A_CONVERSATION  # edits never start a send; only its author's
         if message.status is DeliveryStatus.QUEUED:
-            problem = await self._edit_problem(message, text)
+            conversation = await self._store.get_conversation(message.conversation_id)
+            assert conversation is not None  # messages belong to conversations
+            problem = await self._edit_problem(message, conversation, text)
             if problem is not None:
                 # The edited text may not go out as it is: nothing goes out.
                 if await self._store.cancel_unsent(message.id):
                     await self.tell(message.conversation_id, message.author, problem)
                     return Outcome.CANCELLED
-            elif await self._store.edit_unsent(message.id, self._prepare(text)):
+            elif await self._store.edit_unsent(message.id, self._prepare(text, conversation)):
                 return Outcome.EDITED
         await self._too_late(message, "Edits in Slack are not re-sent")
         return Outcome.TOO_LATE
 
-    async def _edit_problem(self, message: Message, text: str) -> str | None:
+    async def _edit_problem(
+        self, message: Message, conversation: Conversation, text: str
+    ) -> str | None:
         """An edit gets the checks a new reply gets, and cannot turn it into marketing."""
         if self._is_note(text):
             return "Not sent: the edit made it a note, which stays internal."
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         marketing = message.purpose is MessagePurpose.MARKETING  # consented, already checked
         if not marketing and self._rules.promo.match(body) is not None:
             return "Not sent: the edit made it read like marketing. Send it as a new reply."
-        conversation = await self._store.get_conversation(message.conversation_id)
-        assert conversation is not None  # messages belong to conversations
         problem, _ = await self.check_text(conversation, body)
         return None if problem is None else f"Not sent: {problem}"
 

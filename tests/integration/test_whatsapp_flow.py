@@ -80,12 +80,12 @@ async def test_a_reply_goes_out_with_whatsapp_addresses(
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
 ) -> None:
     thread = await open_whatsapp_thread(bridge, slack, ANA)
-    await agent_replies(bridge, slack, thread, "Yes, every day from 9 😀")
+    await agent_replies(bridge, slack, thread, "Yes — every day from 9 😀")
 
     await eventually(lambda: len(twilio.sent) == 1)
     [sent] = twilio.sent
     assert (sent.to, sent.from_) == (f"whatsapp:{ANA}", f"whatsapp:{BUSINESS}")
-    assert sent.body == "Yes, every day from 9 😀"
+    assert sent.body == "Yes — every day from 9 😀"  # no GSM-7 look-alikes on WhatsApp
     await bridge.idle()
     # No SMS segment notes: WhatsApp has no segments.
     assert not any("segments" in text for text in ephemerals(slack))
