@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -25,7 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pymongo.errors import PyMongoError
 
 # The parser AsyncMongoClient itself runs; the public parse_uri would also look a
@@ -93,6 +94,20 @@ def _from_number(value: str) -> str:
 FromNumber = Annotated[str, AfterValidator(_from_number)]
 
 
+def _whatsapp_numbers(value: object) -> list[str]:
+    """`+14155550100,+14155550101` (Twilio's `whatsapp:` form is taken too)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(part, str) for part in value):
+        raise ValueError("a comma-separated list of numbers, like +14155550100,+14155550101")
+    parts = (part.strip().removeprefix("whatsapp:") for part in value)
+    return [_from_number(part) for part in parts if part]
+
+
+# A list from one environment variable, comma-separated (not the JSON pydantic expects).
+WhatsAppNumbers = Annotated[list[str], NoDecode, BeforeValidator(_whatsapp_numbers)]
+
+
 def _mongodb_uri(value: SecretStr) -> SecretStr:
     uri = value.get_secret_value()
     if not uri.startswith(("mongodb://", "mongodb+srv://")):
@@ -135,6 +150,9 @@ class Settings(StoreSettings):
     twilio_account_sid: str
     twilio_auth_token: SecretStr
     twilio_messaging_service_sid: str | None = None
+    # The business numbers that are WhatsApp senders too (`check` and `connect` look
+    # after them). Replies follow the channel a subscriber wrote on, listed or not.
+    twilio_whatsapp_numbers: WhatsAppNumbers = Field(default_factory=list)
     twilio_api_url: BaseUrl = "https://api.twilio.com"
     bridge_public_url: PublicUrl
     anthropic_api_key: SecretStr | None = None

@@ -27,6 +27,7 @@ class FailureReason(StrEnum):
     BLOCKED = "blocked"  # the recipient or the carrier filters it
     RATE_LIMITED = "rate_limited"  # the sender's queue is full
     REJECTED = "rejected"  # the account or sender may not send it (registration, length)
+    WINDOW_CLOSED = "window_closed"  # WhatsApp: only templates after 24 hours of silence
     UNKNOWN = "unknown"
 
 
@@ -73,6 +74,7 @@ class Snag(StrEnum):
     UNRECORDED = "unrecorded"  # sent maybe, but the store holds its id for another reply
     EMPTY_DRAFT = "empty_draft"  # an agent's edit of a draft left nothing
     NOT_A_MEMBER = "not_a_member"  # only members of the inbox may text customers
+    WINDOW_CLOSED = "window_closed"  # WhatsApp: past 24 hours since the customer's last text
 
 
 class Stopped(Model):

@@ -66,6 +66,40 @@ _RANK = {
 }
 
 
+class Channel(StrEnum):
+    """How a subscriber reaches the business. Both go through Twilio's Messages API."""
+
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+    @property
+    def label(self) -> str:
+        return "WhatsApp" if self is Channel.WHATSAPP else "SMS"
+
+
+class Address(Model):
+    """A channel plus an identifier on it (an E.164 number for both channels so far):
+    `sms:+14155550100`, `whatsapp:+14155550100`."""
+
+    channel: Channel
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """`channel:id`, Twilio's `whatsapp:+1…`; a bare identifier is an SMS number."""
+        prefix, colon, rest = text.strip().partition(":")
+        if not colon:
+            return cls(channel=Channel.SMS, id=prefix)
+        try:
+            channel = Channel(prefix.lower())
+        except ValueError:
+            raise ValueError(f"{prefix!r} is not a channel (sms, whatsapp)") from None
+        return cls(channel=channel, id=rest.strip())
+
+
 class Media(Model):
     url: str
     content_type: str
@@ -75,6 +109,7 @@ class InboundSms(Model):
     """A text a subscriber sent to one of the business's numbers, as Twilio reported it."""
 
     sid: str
+    channel: Channel = Channel.SMS
     business_number: str
     subscriber: str
     body: str
@@ -89,9 +124,11 @@ class Contact(Model):
 
 
 class Conversation(Model):
-    """One subscriber talking to one business number: one Slack thread."""
+    """One subscriber talking to one business number on one channel: one Slack thread.
+    The numbers are E.164 ids; with the channel they make the addresses."""
 
     id: int
+    channel: Channel = Channel.SMS
     business_number: str
     subscriber: str
     status: ConversationStatus = ConversationStatus.OPEN
@@ -108,10 +145,20 @@ class Conversation(Model):
     seen_at: datetime | None = None  # someone marked it seen (:eyes:)
     # How many of its threads Slack reported gone: names the post of the next parent.
     thread_epoch: int = 0
+    # The subscriber's latest text: WhatsApp allows free-form replies for 24 hours after.
+    last_inbound_at: datetime | None = None
 
     @property
     def unread(self) -> bool:
         return self.seen_at is None or self.seen_at < self.last_activity_at
+
+    @property
+    def business_address(self) -> Address:
+        return Address(channel=self.channel, id=self.business_number)
+
+    @property
+    def subscriber_address(self) -> Address:
+        return Address(channel=self.channel, id=self.subscriber)
 
 
 class ConversationPatch(Model):
@@ -294,8 +341,10 @@ class ConsentSource(StrEnum):
 
 
 class ConsentEvent(Model):
-    """One entry of the append-only consent ledger."""
+    """One entry of the append-only consent ledger: about one subscriber address (an
+    opt-out on WhatsApp says nothing about SMS to the same number)."""
 
+    channel: Channel = Channel.SMS
     business_number: str
     subscriber: str
     kind: ConsentKind

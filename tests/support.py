@@ -78,6 +78,17 @@ class BridgeUnderTest:
             message_sid=sid,
         )
 
+    async def whatsapp(self, from_: str, body: str) -> WebhookResponse:
+        """A WhatsApp user writes to the business's WhatsApp sender: Twilio posts the
+        same signed webhook as for an SMS, with `whatsapp:` addresses."""
+        return await self.twilio.send_inbound(
+            f"{self.url}/sms/inbound",
+            public_url=f"{PUBLIC_URL}/sms/inbound",
+            from_=f"whatsapp:{from_}",
+            to=f"whatsapp:{BUSINESS}",
+            body=body,
+        )
+
 
 def _unfinished_jobs(metrics: str) -> int:
     total = 0
@@ -97,6 +108,16 @@ def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
 
 def parents(slack: SlackEmulator) -> list[Any]:
     return [m for m in slack.messages(INBOX) if m.text.startswith("SMS conversation")]
+
+
+def whatsapp_parents(slack: SlackEmulator) -> list[str]:
+    """The ts of every WhatsApp conversation's parent message."""
+    return [m.ts for m in slack.messages(INBOX) if m.text.startswith("WhatsApp conversation")]
+
+
+def ephemerals(slack: SlackEmulator) -> list[str]:
+    """The texts of every ephemeral message Slack took."""
+    return [str(c.args["text"]) for c in slack.calls_to("chat.postEphemeral") if not c.failed]
 
 
 async def eventually(check: Callable[[], bool], *, within: float = 10.0) -> None:

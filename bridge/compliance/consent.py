@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from bridge.models import ConsentEvent, ConsentKind, ConsentSource
+from bridge.models import Channel, ConsentEvent, ConsentKind, ConsentSource
 
 
 def _events(
@@ -14,6 +14,7 @@ def _events(
     business_number: str,
     subscriber: str,
     *,
+    channel: Channel,
     source: ConsentSource,
     at: datetime,
     evidence: str,
@@ -21,6 +22,7 @@ def _events(
 ) -> list[ConsentEvent]:
     return [
         ConsentEvent(
+            channel=channel,
             business_number=business_number,
             subscriber=subscriber,
             kind=kind,
@@ -38,6 +40,7 @@ def revocation(
     business_number: str,
     subscriber: str,
     *,
+    channel: Channel = Channel.SMS,
     source: ConsentSource,
     at: datetime,
     evidence: str,
@@ -49,6 +52,7 @@ def revocation(
         False,
         business_number,
         subscriber,
+        channel=channel,
         source=source,
         at=at,
         evidence=evidence,
@@ -60,6 +64,7 @@ def opt_in(
     business_number: str,
     subscriber: str,
     *,
+    channel: Channel = Channel.SMS,
     source: ConsentSource,
     at: datetime,
     evidence: str,
@@ -71,6 +76,7 @@ def opt_in(
         True,
         business_number,
         subscriber,
+        channel=channel,
         source=source,
         at=at,
         evidence=evidence,

@@ -17,6 +17,7 @@ from bridge.config import Business, Compliance
 from bridge.events import KeywordAnswered
 from bridge.jobs import thread_note_job
 from bridge.models import (
+    Channel,
     ConsentSource,
     InboundRecord,
     InboundSms,
@@ -105,6 +106,7 @@ class KeywordDesk:
             record_events(
                 sms.business_number,
                 sms.subscriber,
+                channel=sms.channel,
                 source=(
                     ConsentSource.PHRASE
                     if mark is KeywordMark.OPT_OUT_PHRASE
@@ -122,15 +124,20 @@ class KeywordDesk:
         mark = message.keyword
         if mark is None or not mark.replaces_post:
             return
-        policy = self.policy(conversation.business_number)
+        # Twilio answers keywords on SMS only: on WhatsApp the bridge answers them all.
+        answered = (
+            self.policy(conversation.business_number).provider_answers
+            if conversation.channel is Channel.SMS
+            else frozenset()
+        )
         sid = message.sid or message.id
         if mark is KeywordMark.HELP:
-            if "help" not in policy.provider_answers:
+            if "help" not in answered:
                 await self._answer(
                     record, self._config.help_reply, MessagePurpose.HELP_REPLY, f"help:{sid}"
                 )
         elif mark is KeywordMark.OPT_IN:
-            if "opt_in" not in policy.provider_answers:
+            if "opt_in" not in answered:
                 await self._answer(
                     record,
                     self._config.opt_in_confirmation,
@@ -138,7 +145,7 @@ class KeywordDesk:
                     f"rejoin:{sid}",
                 )
         # The provider catches single keywords only; a phrase is always ours to confirm.
-        elif mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in policy.provider_answers:
+        elif mark is KeywordMark.OPT_OUT_PHRASE or "opt_out" not in answered:
             await self._answer(
                 record,
                 self._config.opt_out_confirmation,

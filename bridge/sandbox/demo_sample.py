@@ -27,7 +27,7 @@ class Agent(_Data):
 
 
 class Subscriber(_Data):
-    phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    phone: str = Field(pattern=r"^(whatsapp:)?\+[1-9]\d{6,14}$")  # whatsapp: on WhatsApp
     name: str = ""
 
 

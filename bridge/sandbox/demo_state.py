@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import emoji
 
+from bridge.models import Address, Channel
 from bridge.phones import display
 from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, Sandbox
@@ -140,10 +141,15 @@ def _subscribers(sandbox: Sandbox) -> list[dict[str, Any]]:
                 }
             )
         bubbles.sort(key=lambda bubble: float(bubble["at"]))
+        address = Address.parse(phone)
+        shown = display(address.id)
         out.append(
             {
                 "phone": phone,
-                "display": display(phone),
+                "channel": address.channel.value,
+                "display": shown
+                if address.channel is Channel.SMS
+                else f"{address.channel.label} · {shown}",
                 "name": name,
                 "color": _SUBSCRIBER_COLORS[index % len(_SUBSCRIBER_COLORS)],
                 "blocked": phone in sandbox.twilio.blocked,

@@ -25,8 +25,8 @@ from aiohttp import web
 
 from bridge.app import build_app, make_store
 from bridge.config import BusinessConfig, Settings, load_business_config, load_settings
-from bridge.models import Contact
-from bridge.phones import InvalidPhone, to_e164
+from bridge.models import Address, Channel, Contact
+from bridge.phones import to_e164
 from bridge.sandbox.demo_clock import DemoClock, on_clock
 from bridge.sandbox.demo_sample import SAMPLE_DIR, SAMPLE_PHOTO, People, write_business_config
 from bridge.sandbox.recorder import WebhookResponse
@@ -116,7 +116,8 @@ class Sandbox:
     changes: Changes = field(default_factory=Changes)
     slack: SlackEmulator = field(default_factory=SlackEmulator)
     twilio: TwilioEmulator = field(init=False)
-    subscribers: dict[str, str] = field(default_factory=dict)  # phone -> name
+    # phone -> name; a WhatsApp phone's key is its address (`whatsapp:+1…`)
+    subscribers: dict[str, str] = field(default_factory=dict)
     phone_log: list[PhoneEntry] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)  # Twilio sid -> first seen
     clock: DemoClock = field(default_factory=DemoClock)  # the business's, set by scenarios
@@ -155,7 +156,7 @@ class Sandbox:
             update={"business": on_clock(config.business, self.clock)}
         )
         await self._put_contacts(
-            [Contact(phone=p, name=n) for p, n in self.subscribers.items() if n]
+            [Contact(phone=Address.parse(p).id, name=n) for p, n in self.subscribers.items() if n]
         )
         app = await build_app(settings, config)
         self._runner = web.AppRunner(app, access_log=None)
@@ -165,6 +166,8 @@ class Sandbox:
         self.slack.echo_url = f"{self.bridge_url}/slack/events"  # the app's Request URL
         self.twilio.route_webhooks(PUBLIC_URL, self.bridge_url)
         self.twilio.add_number(BUSINESS_NUMBER, sms_url=f"{PUBLIC_URL}/sms/inbound")
+        # The business number is a WhatsApp sender too: its messages come to the same URL.
+        self.twilio.add_whatsapp_sender(BUSINESS_NUMBER, callback_url=f"{PUBLIC_URL}/sms/inbound")
 
     def _settings(self, port: int) -> Settings:
         """What an operator would put in the environment, pointed at the emulators. Every
@@ -181,6 +184,7 @@ class Sandbox:
             twilio_auth_token=self.twilio.auth_token,
             twilio_from_number=BUSINESS_NUMBER,
             twilio_messaging_service_sid=None,
+            twilio_whatsapp_numbers=[BUSINESS_NUMBER],
             twilio_api_url=self.twilio.base_url,
             bridge_public_url=PUBLIC_URL,
             mongodb_uri=None,
@@ -232,18 +236,22 @@ class Sandbox:
     # -- the phones -----------------------------------------------------------------------
 
     async def add_subscriber(self, raw_phone: str, name: str) -> str:
+        """A phone, or with `whatsapp:` before its number a WhatsApp user; the key of
+        its entry in `subscribers` (the address, for WhatsApp)."""
         try:
-            phone = to_e164(raw_phone)
-        except InvalidPhone as exc:
+            address = Address.parse(raw_phone)
+            number = to_e164(address.id)
+        except ValueError as exc:  # InvalidPhone, or an unknown channel
             raise ValueError(str(exc)) from None
-        if not phone.startswith("+"):
+        if not number.startswith("+"):
             raise ValueError("a subscriber needs a full phone number, not a short code")
-        if phone == BUSINESS_NUMBER:
+        if number == BUSINESS_NUMBER:
             raise ValueError("that is the business's own number")
+        phone = number if address.channel is Channel.SMS else f"{address.channel}:{number}"
         if name or phone not in self.subscribers:
             self.subscribers[phone] = name
         if name:
-            await self._put_contacts([Contact(phone=phone, name=name)])
+            await self._put_contacts([Contact(phone=number, name=name)])
         self.changes.bump()
         return phone
 
@@ -260,12 +268,17 @@ class Sandbox:
         entry = self._log(phone, "sent", body, "sending")
         entry.photo = photo
         keyword = body.strip().upper()
-        if self.twilio.keyword_opt_out and keyword in OPT_OUT_KEYWORDS:
+        channel = Address.parse(phone).channel
+        # Twilio answers keywords on SMS only.
+        answers = self.twilio.keyword_opt_out and channel is Channel.SMS
+        if answers and keyword in OPT_OUT_KEYWORDS:
             self._log(phone, "received", TWILIO_OPT_OUT_REPLY, "delivered", "Twilio")
-        elif self.twilio.keyword_opt_out and keyword in OPT_IN_KEYWORDS:
+        elif answers and keyword in OPT_IN_KEYWORDS:
             self._log(phone, "received", TWILIO_OPT_IN_REPLY, "delivered", "Twilio")
         self.changes.bump()
-        answer = await self.twilio.text(phone, BUSINESS_NUMBER, body, media=media)
+        business = Address(channel=channel, id=BUSINESS_NUMBER)
+        to = BUSINESS_NUMBER if channel is Channel.SMS else str(business)
+        answer = await self.twilio.text(phone, to, body, media=media)
         entry.status = "ok" if answer.status == 200 else "failed"
         entry.detail = f"the bridge answered {answer.status or 'nothing'}"
         # Twilio texts a TwiML <Message> answer back to the phone.
@@ -288,12 +301,15 @@ class Sandbox:
         return entry
 
     def thread_of(self, phone: str) -> str | None:
-        """The ts of the newest header card that names this phone number."""
+        """The ts of the newest header card that names this phone number, on its channel."""
+        address = Address.parse(phone)
         try:
-            digits = str(phonenumbers.parse(phone, None).national_number)
+            digits = str(phonenumbers.parse(address.id, None).national_number)
         except phonenumbers.NumberParseException:
             return None
         for parent in reversed(self.slack.messages(INBOX)):
+            if not parent.text.startswith(f"{address.channel.label} conversation"):
+                continue
             strings = _strings({"text": parent.text, "blocks": parent.blocks})
             if any(digits in re.sub(r"\D", "", text) for text in strings):
                 return parent.ts

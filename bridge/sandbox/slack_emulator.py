@@ -116,7 +116,7 @@ class Ephemeral:
 
 
 @dataclass
-class Channel:
+class SlackChannel:
     id: str
     name: str
     is_archived: bool = False
@@ -268,7 +268,7 @@ class SlackEmulator:
         # Modals open now, by user (views.open), and what apps sent to response_urls.
         self.modals: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []
-        self._channels: dict[str, Channel] = {}
+        self._channels: dict[str, SlackChannel] = {}
         self._users: dict[str, User] = {}
         self._files: dict[str, UploadedFile] = {}
         self._triggers: dict[str, str] = {}
@@ -331,8 +331,8 @@ class SlackEmulator:
 
     # -- workspace setup and inspection ----------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str) -> Channel:
-        channel = Channel(channel_id, name)
+    def add_channel(self, channel_id: str, name: str) -> SlackChannel:
+        channel = SlackChannel(channel_id, name)
         self._channels[channel_id] = channel
         return channel
 
@@ -714,7 +714,7 @@ class SlackEmulator:
         self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _channel(self, ref: str) -> Channel:
+    def _channel(self, ref: str) -> SlackChannel:
         """A channel by ID or name, or a user's DM when given a user ID (like chat.postMessage)."""
         if ref in self._channels:
             return self._channels[ref]
@@ -725,23 +725,23 @@ class SlackEmulator:
         if ref in self._users:
             dm_id = "D" + ref[1:]
             if dm_id not in self._channels:  # one DM per person, kept across messages
-                self._channels[dm_id] = Channel(dm_id, ref, is_im=True)
+                self._channels[dm_id] = SlackChannel(dm_id, ref, is_im=True)
             return self._channels[dm_id]
         raise SlackError("channel_not_found")
 
-    def _writable(self, ref: Any) -> Channel:
+    def _writable(self, ref: Any) -> SlackChannel:
         channel = self._channel(str(ref or ""))
         if channel.is_archived:
             raise SlackError("is_archived")
         return channel
 
-    def _existing(self, channel: Channel, ts: Any) -> Message:
+    def _existing(self, channel: SlackChannel, ts: Any) -> Message:
         message = channel.messages.get(str(ts or ""))
         if message is None:
             raise SlackError("message_not_found")
         return message
 
-    def _thread_parent(self, channel: Channel, thread_ts: Any) -> Message | None:
+    def _thread_parent(self, channel: SlackChannel, thread_ts: Any) -> Message | None:
         if not thread_ts:
             return None
         parent = channel.messages.get(str(thread_ts))
@@ -749,7 +749,7 @@ class SlackEmulator:
             raise SlackError("thread_not_found")
         return parent
 
-    def _store(self, channel: Channel, message: Message, parent: Message | None) -> Message:
+    def _store(self, channel: SlackChannel, message: Message, parent: Message | None) -> Message:
         if parent is not None:
             # Replying to a reply lands in the same thread, under its root.
             root = channel.messages.get(parent.thread_ts or parent.ts, parent)
@@ -759,7 +759,7 @@ class SlackEmulator:
         channel.messages[message.ts] = message
         return message
 
-    def _bot_message(self, channel: Channel, args: dict[str, Any], text: str) -> Message:
+    def _bot_message(self, channel: SlackChannel, args: dict[str, Any], text: str) -> Message:
         return Message(
             channel=channel.id,
             ts=self._next_ts(),
@@ -845,7 +845,7 @@ class SlackEmulator:
 
     # -- the app's own posts, echoed back as events ------------------------------------
 
-    def _echo(self, channel: Channel, message: Message) -> None:
+    def _echo(self, channel: SlackChannel, message: Message) -> None:
         """Slack sends a subscribed app the `message` event of its own posts too (with
         their metadata), retrying a delivery the app does not acknowledge."""
         if self.echo_url is None:

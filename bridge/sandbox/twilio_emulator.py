@@ -3,6 +3,10 @@
 The real `twilio.rest.Client` talks to it once `client.api.base_url` points here. Errors use
 Twilio's JSON shape (`code`, `message`, `more_info`, `status`) so the client raises
 `TwilioRestException` with the right `code`, exactly as against api.twilio.com.
+
+WhatsApp goes through the same endpoints with `whatsapp:`-prefixed From and To. As on
+Twilio, a free-form WhatsApp message is refused (63016) unless the recipient wrote to
+the business in the last 24 hours, and keywords block nothing on WhatsApp.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ OPT_OUT_KEYWORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "
 OPT_IN_KEYWORDS = {"START", "YES", "UNSTOP"}
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+WHATSAPP = "whatsapp:"
+WHATSAPP_WINDOW_SECONDS = 24 * 3600
 _FAILED_STATUSES = {"failed", "undelivered"}
 # GSM 03.38: the basic set costs one septet, the extension set two (escape + char).
 _GSM_BASIC = set(
@@ -178,6 +184,32 @@ class PhoneNumber:
 
 
 @dataclass
+class WhatsAppSender:
+    """A WhatsApp sender of the account (Twilio's Senders API): `callback_url` is where
+    the messages WhatsApp users send it go."""
+
+    sid: str
+    number: str
+    callback_url: str | None = None
+
+    def to_api(self, base_url: str | None) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "status": "ONLINE",
+            "sender_id": f"{WHATSAPP}{self.number}",
+            "webhook": {
+                "callback_url": self.callback_url,
+                "callback_method": "POST",
+                "fallback_url": None,
+                "fallback_method": None,
+                "status_callback_url": None,
+                "status_callback_method": None,
+            },
+            "url": f"{base_url}/v2/Channels/Senders/{self.sid}",
+        }
+
+
+@dataclass
 class StatusCallback:
     """A status callback the emulator posted, and how the bridge answered (0: unreachable)."""
 
@@ -224,9 +256,12 @@ class TwilioEmulator:
         self.sent: list[SentMessage] = []
         self.status_callbacks: list[StatusCallback] = []
         self.numbers: dict[str, PhoneNumber] = {}
+        self.whatsapp_senders: dict[str, WhatsAppSender] = {}
         # Messaging Services: sid → inbound request URL (None: not set).
         self.services: dict[str, str | None] = {}
         self.blocked: set[str] = set()
+        # WhatsApp users' last messages to the business (time.time()): the reply window.
+        self.whatsapp_inbound: dict[str, float] = {}
         self._media: dict[str, _Media] = {}
         self._media_redirects: dict[str, str] = {}
         self._routes: dict[str, str] = {}
@@ -253,6 +288,13 @@ class TwilioEmulator:
         )
         routes.add_get("/v1/Services/{service}", self._endpoint("services.fetch", self._service))
         routes.add_post("/v1/Services/{service}", self._endpoint("services.update", self._service))
+        routes.add_get(
+            "/v2/Channels/Senders", self._endpoint("channels_senders.list", self._list_senders)
+        )
+        routes.add_post(
+            "/v2/Channels/Senders/{sender}",
+            self._endpoint("channels_senders.update", self._update_sender),
+        )
         routes.add_get("/media/{name}", self._serve_media)
         self._server = LocalServer(self.app)
 
@@ -284,6 +326,11 @@ class TwilioEmulator:
         number = PhoneNumber(_sid("PN"), self.account_sid, e164, sms_url)
         self.numbers[number.sid] = number
         return number.sid
+
+    def add_whatsapp_sender(self, e164: str, callback_url: str | None = None) -> str:
+        sender = WhatsAppSender(_sid("XE"), e164, callback_url)
+        self.whatsapp_senders[sender.sid] = sender
+        return sender.sid
 
     def opt_out(self, number: str) -> None:
         """Block sends to `number` (error 21610), as after it texted STOP.
@@ -402,7 +449,9 @@ class TwilioEmulator:
         for index, (url, content_type) in enumerate(media):
             params |= {f"MediaUrl{index}": url, f"MediaContentType{index}": content_type}
         keyword = body.strip().upper()
-        if self.keyword_opt_out and keyword in OPT_OUT_KEYWORDS:
+        if from_.startswith(WHATSAPP):
+            self.whatsapp_inbound[from_] = time.time()
+        elif self.keyword_opt_out and keyword in OPT_OUT_KEYWORDS:
             self.opt_out(from_)
         elif self.keyword_opt_out and keyword in OPT_IN_KEYWORDS:
             self.opt_in(from_)
@@ -411,11 +460,19 @@ class TwilioEmulator:
     async def text(
         self, from_: str, to: str, body: str, *, media: Sequence[tuple[str, str]] = ()
     ) -> WebhookResponse:
-        """A phone texts one of the account's numbers: post to that number's SmsUrl."""
-        number = next((n for n in self.numbers.values() if n.phone_number == to), None)
-        if number is None or not number.sms_url:
-            raise ValueError(f"{to} is not a number of this account with an SmsUrl")
-        return await self.send_inbound(number.sms_url, from_=from_, to=to, body=body, media=media)
+        """A phone texts one of the account's numbers: post to that number's SmsUrl (to
+        its WhatsApp sender's callback URL for `whatsapp:` addresses)."""
+        if to.startswith(WHATSAPP):
+            sender = next(
+                (s for s in self.whatsapp_senders.values() if f"{WHATSAPP}{s.number}" == to), None
+            )
+            url = sender.callback_url if sender else None
+        else:
+            number = next((n for n in self.numbers.values() if n.phone_number == to), None)
+            url = number.sms_url if number else None
+        if not url:
+            raise ValueError(f"{to} is not a sender of this account with an inbound URL")
+        return await self.send_inbound(url, from_=from_, to=to, body=body, media=media)
 
     async def send_status(
         self, sid: str, status: str, error_code: int | None = None
@@ -577,10 +634,19 @@ class TwilioEmulator:
             raise TwilioError(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
-        if not _E164.match(to):
+        if not _E164.match(to.removeprefix(WHATSAPP)):
             raise TwilioError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if to in self.blocked:
             raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
+        if to.startswith(WHATSAPP) and (
+            time.time() - self.whatsapp_inbound.get(to, 0.0) > WHATSAPP_WINDOW_SECONDS
+        ):
+            raise TwilioError(
+                400,
+                63016,
+                "Failed to send freeform message because you are outside the allowed window."
+                " If you are using WhatsApp, please use a Message Template.",
+            )
         message = SentMessage(
             sid=_sid("SM"),
             account_sid=self.account_sid,
@@ -683,6 +749,36 @@ class TwilioEmulator:
         number.friendly_name = params.get("FriendlyName", number.friendly_name)
         number.date_updated = _now()
         return 200, number.to_api()
+
+    async def _list_senders(
+        self, _request: web.Request, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        channel = params.get("Channel", "whatsapp").lower()
+        senders = list(self.whatsapp_senders.values()) if channel == "whatsapp" else []
+        size = int(params.get("PageSize", "50"))
+        return 200, {
+            "senders": [s.to_api(self.base_url) for s in senders[:size]],
+            "meta": {
+                "key": "senders",
+                "page": 0,
+                "page_size": size,
+                "first_page_url": f"{self.base_url}/v2/Channels/Senders?PageSize={size}&Page=0",
+                "previous_page_url": None,
+                "next_page_url": None,
+                "url": f"{self.base_url}/v2/Channels/Senders?PageSize={size}&Page=0",
+            },
+        }
+
+    async def _update_sender(
+        self, request: web.Request, _params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        sender = self.whatsapp_senders.get(request.match_info["sender"])
+        if sender is None:
+            raise TwilioError(404, 20404, "The requested resource was not found")
+        webhook = (await request.json()).get("webhook") or {}
+        if webhook.get("callback_url"):
+            sender.callback_url = webhook["callback_url"]
+        return 200, sender.to_api(self.base_url)
 
 
 def _failure(status: int, retry_after: int | None, code: int | None) -> Failure:

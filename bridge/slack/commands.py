@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bridge.phones import display
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
+from bridge.slack.header import channel_label
 from bridge.slack.mrkdwn import escape, slack_time
 from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_sms
@@ -39,13 +40,17 @@ def picker_blocks(reply: Reply, command: Command) -> list[dict[str, Any]]:
         {
             "type": "button",
             "action_id": f"{PICK_ACTION}_{c.id}",
-            "text": {"type": "plain_text", "text": f"#{c.id} {display(c.subscriber)}"[:75]},
+            "text": {
+                "type": "plain_text",
+                "text": f"#{c.id} {channel_label(c)}{display(c.subscriber)}"[:75],
+            },
             "value": command.model_copy(update={"target": Target(number=c.id)}).model_dump_json(),
         }
         for c in reply.picker
     ]
     lines = [
-        f"*#{c.id}* {display(c.subscriber)} · last activity {slack_time(c.last_activity_at)}"
+        f"*#{c.id}* {channel_label(c)}{display(c.subscriber)} · last activity"
+        f" {slack_time(c.last_activity_at)}"
         for c in reply.picker
     ]
     blocks: list[dict[str, Any]] = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.models import ConsentState, Contact, Conversation, ConversationStatus
+from bridge.models import Channel, ConsentState, Contact, Conversation, ConversationStatus
 from bridge.phones import display
 from bridge.slack.mrkdwn import escape, slack_time
 from bridge.text import clip
@@ -26,6 +26,12 @@ def status_label(conversation: Conversation) -> str:
     return flagged if conversation.flagged else ":large_green_circle: Open"
 
 
+def channel_label(conversation: Conversation) -> str:
+    """Where a conversation is other than SMS, the channel, before its number."""
+    channel = conversation.channel
+    return "" if channel is Channel.SMS else f"{channel.label} · "
+
+
 def opt_out_label(consent: ConsentState) -> str:
     if consent.conversational:
         return ""
@@ -37,11 +43,11 @@ def render_header(
     conversation: Conversation, contact: Contact | None, consent: ConsentState
 ) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text (notifications, screen readers) and the card's blocks."""
-    number = display(conversation.subscriber)
+    number = channel_label(conversation) + display(conversation.subscriber)
     name = escape(clip(contact.name, MAX_NAME)) if contact and contact.name else None
     who = f"{name} · {number}" if name else number
     assignee = f"<@{conversation.assignee}>" if conversation.assignee else "unassigned"
-    text = f"SMS conversation #{conversation.id} with {who}"
+    text = f"{conversation.channel.label} conversation #{conversation.id} with {who}"
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",

@@ -20,6 +20,7 @@ from bridge.models import (
 from bridge.phones import display
 from bridge.slack.access import InboxAccess, selected, slack_id
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.header import channel_label
 from bridge.slack.mrkdwn import escape, slack_time
 from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore, JobStore
 from bridge.text import clip
@@ -56,7 +57,7 @@ def _row(
         else "open"
     )
     who = names.get(conversation.id)
-    title = f"*#{conversation.id}* {display(conversation.subscriber)}"
+    title = f"*#{conversation.id}* {channel_label(conversation)}{display(conversation.subscriber)}"
     if who:
         title += f" · {escape(clip(who, 200))}"
     if conversation.unread:

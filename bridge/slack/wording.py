@@ -17,6 +17,7 @@ from bridge.events import (
     ConversationUnflagged,
     DeliveryFailed,
     Event,
+    FailureReason,
     JobDied,
     KeywordAnswered,
     KnowledgeNotReloaded,
@@ -59,6 +60,10 @@ from bridge.threading.command_desk import (
 )
 from bridge.threading.lifecycle import Change, Changed
 
+WINDOW_CLOSED = (
+    "WhatsApp only allows free-form replies within 24 hours of the customer's last message;"
+    " template messages are not supported yet"
+)
 SNAGS = {
     Snag.NOTHING_TO_SEND: "There is nothing to send.",
     Snag.WRITE_SOMETHING: "Write something to send.",
@@ -75,6 +80,7 @@ SNAGS = {
     Snag.NOT_A_MEMBER: (
         "Not sent: only members of the SMS inbox channel, in this workspace, can text customers."
     ),
+    Snag.WINDOW_CLOSED: f"Not sent: {WINDOW_CLOSED}.",
 }
 SAID = {
     Said.ASSISTANT_OFF: "The assistant is off (`ai.enabled: false` in BRIDGE_CONFIG).",
@@ -113,8 +119,9 @@ def problem_text(problem: Problem) -> str:
 
 
 def failure_text(failure: SendFailure) -> str:
-    """Why the provider did not deliver, with its code for whoever looks it up."""
-    return failure.detail + (f" ({failure.code})" if failure.code is not None else "")
+    """The provider's reason in words; a closed WhatsApp window reads like the guard's."""
+    words = WINDOW_CLOSED if failure.reason is FailureReason.WINDOW_CLOSED else failure.detail
+    return words + (f" ({failure.code})" if failure.code is not None else "")
 
 
 def _refused(event: ReplyRefused) -> str:

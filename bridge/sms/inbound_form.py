@@ -1,11 +1,12 @@
-"""Twilio's inbound-message form → an `InboundSms` model, or a reason it is malformed."""
+"""Twilio's inbound-message form → an `InboundSms` model, or a reason it is malformed.
+SMS and WhatsApp share the webhook: WhatsApp's From and To carry a `whatsapp:` prefix."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
-from bridge.models import InboundSms, Media
+from bridge.models import Address, InboundSms, Media
 from bridge.phones import InvalidPhone, to_e164
 
 MAX_BODY = 1600  # Twilio's own limit for one message
@@ -24,20 +25,28 @@ def parse_inbound(form: Mapping[str, str]) -> InboundSms:
     body = form.get("Body", "")
     if len(body) > MAX_BODY:
         raise MalformedForm(f"Body longer than {MAX_BODY} characters")
+    subscriber, business = _address(form, "From"), _address(form, "To")
+    if subscriber.channel is not business.channel:
+        raise MalformedForm("From and To must be on the same channel (sms or whatsapp:)")
     return InboundSms(
         sid=sid,
-        subscriber=_number(form, "From"),
-        business_number=_number(form, "To"),
+        channel=subscriber.channel,
+        subscriber=subscriber.id,
+        business_number=business.id,
         body=body,
         media=_media(form),
     )
 
 
-def _number(form: Mapping[str, str], field: str) -> str:
+def _address(form: Mapping[str, str], field: str) -> Address:
+    # Without the value in the reasons: they are logged, and a near-number is someone's.
     try:
-        return to_e164(form.get(field, ""))
+        address = Address.parse(form.get(field, ""))
+    except ValueError:
+        raise MalformedForm(f"{field} is on an unknown channel") from None
+    try:
+        return address.model_copy(update={"id": to_e164(address.id)})
     except InvalidPhone:
-        # Without the value: the reason is logged, and a near-number is still someone's.
         raise MalformedForm(f"{field} is not a phone number") from None
 
 

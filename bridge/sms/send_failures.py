@@ -22,6 +22,7 @@ FAILURES: dict[int, tuple[FailureReason, str, bool]] = {
     30034: (Reason.REJECTED, "the sending number is not registered for A2P 10DLC", False),
     21611: (Reason.RATE_LIMITED, "the sender's queue is full; too many texts at once", True),
     30001: (Reason.RATE_LIMITED, "the sender's queue overflowed", True),
+    63016: (Reason.WINDOW_CLOSED, "outside WhatsApp's 24-hour window: only templates", False),
 }
 
 

@@ -12,8 +12,15 @@ from twilio.rest import Client
 
 from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer
+from bridge.models import Address, Channel
 from bridge.sms.send_failures import send_failure
 from bridge.threading.sending import Refused, Sender
+
+
+def twilio_form(address: Address) -> str:
+    """An address as Twilio's From and To carry it: SMS numbers bare, WhatsApp ones
+    prefixed (`whatsapp:+14155550100`)."""
+    return address.id if address.channel is Channel.SMS else str(address)
 
 
 class TwilioSender:
@@ -32,7 +39,11 @@ class TwilioSender:
 
     @staticmethod
     def _key(sender: Sender) -> str:
-        return f"sms:{sender.messaging_service_sid or sender.from_number}"
+        return f"{sender.channel}:{sender.messaging_service_sid or sender.from_number}"
+
+    @staticmethod
+    def _form(sender: Sender, number: str | None) -> str | None:
+        return None if number is None else twilio_form(Address(channel=sender.channel, id=number))
 
     def wait_for(self, sender: Sender) -> float:
         return self._pacer.bucket(self._key(sender)).delay()
@@ -40,11 +51,15 @@ class TwilioSender:
     async def send(self, to: str, sender: Sender, body: str) -> str:
         """Send; return Twilio's MessageSid."""
         await self._pacer.acquire(self._key(sender))
-        kwargs: dict[str, str] = {"to": to, "body": body, "status_callback": self._status_callback}
+        kwargs: dict[str, str | None] = {
+            "to": self._form(sender, to),  # prefixed for WhatsApp, with a service too
+            "body": body,
+            "status_callback": self._status_callback,
+        }
         if sender.messaging_service_sid:
             kwargs["messaging_service_sid"] = sender.messaging_service_sid
         else:
-            kwargs["from_"] = str(sender.from_number)
+            kwargs["from_"] = self._form(sender, sender.from_number)
         try:
             created = await self._messages().create_async(**kwargs)
         except TwilioRestException as exc:
@@ -60,7 +75,9 @@ class TwilioSender:
         an attempt whose answer was lost is resolved without sending twice."""
         try:
             # Newest first. Not filtered by DateSent: a queued message has none yet.
-            found = await self._messages().list_async(to=to, from_=sender.from_number, limit=20)
+            found = await self._messages().list_async(
+                to=self._form(sender, to), from_=self._form(sender, sender.from_number), limit=20
+            )
         except TwilioRestException as exc:
             raise RetryLater(f"Twilio lookup answered {exc.status}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bridge.models import (
+    Channel,
     ConsentEvent,
     ConsentState,
     Contact,
@@ -83,16 +84,18 @@ class ConversationStore(Protocol):
     async def get_conversation(self, conversation_id: int) -> Conversation | None: ...
 
     async def find_conversation(
-        self, business_number: str, subscriber: str
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> Conversation | None: ...
 
     async def find_conversation_by_thread(
         self, channel: str, thread_ts: str
     ) -> Conversation | None: ...
 
-    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
-        """Find or open the conversation of (business number, subscriber), with no
-        message (a conversation the business starts)."""
+    async def open_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        """Find or open the conversation of (channel, business number, subscriber), with
+        no message (a conversation the business starts)."""
 
     async def update_conversation(
         self, conversation_id: int, patch: ConversationPatch
@@ -125,7 +128,7 @@ class MessageStore(Protocol):
         self, sms: InboundSms, *, keyword: KeywordMark | None = None
     ) -> InboundRecord:
         """Store a text idempotently by its MessageSid, opening the conversation of
-        (business number, subscriber) if needed, and enqueue its post to Slack in
+        (channel, business number, subscriber) if needed, and enqueue its post to Slack in
         the same write. `keyword` marks a compliance keyword (the post becomes a
         system note). A known MessageSid changes nothing and returns created=False."""
 
@@ -263,8 +266,11 @@ class ConsentStore(Protocol):
         """Append to the ledger; an event whose (ref, kind) is known is skipped.
         Returns how many were new."""
 
-    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
-        """The latest event of each kind decides (ties: the later append)."""
+    async def consent_state(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> ConsentState:
+        """The latest event of each kind for this subscriber address decides (ties: the
+        later append)."""
 
     async def consent_log(self) -> list[ConsentEvent]:
         """The whole ledger, oldest first (for audits)."""

@@ -6,7 +6,8 @@ crash between two of them never loses or doubles anything.
 Collections:
   counters       {_id: "jobs" | "consent_events", n}: allocators ($inc is atomic).
                  Conversations are numbered densely instead: one more than the highest.
-  conversations  {_id: int id, business_number, subscriber, status, ...}.
+  conversations  {_id: int id, channel, business_number, subscriber, status,
+                  last_inbound_at, ...}: unique by (channel, business_number, subscriber).
   messages       {_id: message id, conversation_id, sid?, body, media, status,
                   send_began_at?, ...};
                  unique by sid and by (slack_channel, slack_ts), each where it is set.
@@ -23,7 +24,7 @@ Collections:
                  into Slack, recorded before the call; kept a week (a TTL index).
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
-  consent_events {_id: ObjectId, seq, business_number, subscriber, kind, granted,
+  consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
                   source, at, evidence, ref}: the consent ledger, insert-only (nothing
                  here updates or deletes it). `seq` is the append order; a string
                  (ref, kind) is unique, which is how a known event is skipped.
@@ -56,6 +57,7 @@ from pymongo.errors import (
 
 from bridge.jobs import post_job, send_job
 from bridge.models import (
+    Channel,
     ConsentEvent,
     ConsentKind,
     ConsentSource,
@@ -143,9 +145,15 @@ def _is_due(doc: Doc, now: datetime) -> bool:
     )
 
 
+def _addresses(channel: Channel, business_number: str, subscriber: str) -> Doc:
+    """The fields that key a conversation, and a subscriber's consent."""
+    return {"channel": channel.value, "business_number": business_number, "subscriber": subscriber}
+
+
 def _conversation(doc: Doc) -> Conversation:
     return Conversation(
         id=doc["_id"],
+        channel=Channel(doc.get("channel", Channel.SMS.value)),
         business_number=doc["business_number"],
         subscriber=doc["subscriber"],
         status=ConversationStatus(doc.get("status", ConversationStatus.OPEN.value)),
@@ -159,6 +167,7 @@ def _conversation(doc: Doc) -> Conversation:
         flag_reason=doc.get("flag_reason"),
         seen_at=_aware_or_none(doc.get("seen_at")),
         thread_epoch=int(doc.get("thread_epoch", 0)),
+        last_inbound_at=_aware_or_none(doc.get("last_inbound_at")),
     )
 
 
@@ -246,6 +255,7 @@ def _message(doc: Doc) -> Message:
 def _consent_doc(event: ConsentEvent, seq: int) -> Doc:
     return {
         "seq": seq,
+        "channel": event.channel.value,
         "business_number": event.business_number,
         "subscriber": event.subscriber,
         "kind": event.kind.value,
@@ -259,6 +269,7 @@ def _consent_doc(event: ConsentEvent, seq: int) -> Doc:
 
 def _consent_event(doc: Doc) -> ConsentEvent:
     return ConsentEvent(
+        channel=Channel(doc.get("channel", Channel.SMS.value)),
         business_number=doc["business_number"],
         subscriber=doc["subscriber"],
         kind=ConsentKind(doc["kind"]),
@@ -394,10 +405,28 @@ class MongoStore:
                 reason = f"cannot open database {self._name!r}"
             raise StoreUnavailable(f"MONGODB_URI: {reason} ({_brief(exc)})") from None
 
+    async def _migrate_to_channels(self) -> None:
+        """Channels: every earlier conversation and consent entry was SMS, and the old
+        unique (business_number, subscriber) index would refuse the same number on
+        WhatsApp. Idempotent: every instance runs it at start-up."""
+        for collection in (self._conversations, self._consent_events):
+            await collection.update_many(
+                {"channel": {"$exists": False}}, {"$set": {"channel": Channel.SMS.value}}
+            )
+        for collection, name in (
+            (self._conversations, "business_number_1_subscriber_1"),
+            (self._consent_events, "business_number_1_subscriber_1_kind_1_at_-1_seq_-1"),
+        ):
+            if name in await collection.index_information():
+                with contextlib.suppress(OperationFailure):  # another instance was first
+                    await collection.drop_index(name)
+
     async def _create_indexes(self) -> None:
+        await self._migrate_to_channels()
         conversations, messages, jobs = self._conversations, self._messages, self._jobs
         await conversations.create_index(
-            [("business_number", ASCENDING), ("subscriber", ASCENDING)], unique=True
+            [("channel", ASCENDING), ("business_number", ASCENDING), ("subscriber", ASCENDING)],
+            unique=True,
         )
         await conversations.create_index([("slack_channel", ASCENDING), ("slack_thread_ts", 1)])
         # The inboxes (list_conversations): equality fields, then the sort.
@@ -451,6 +480,7 @@ class MongoStore:
         )
         await consent.create_index(
             [
+                ("channel", ASCENDING),
                 ("business_number", ASCENDING),
                 ("subscriber", ASCENDING),
                 ("kind", ASCENDING),
@@ -523,7 +553,7 @@ class MongoStore:
         at = _ms(sms.received_at)
         # (b) Open or touch the conversation. Repeating it is harmless: $max.
         conversation = await self._conversation_of(
-            sms.business_number, sms.subscriber, at, touch=True
+            sms.channel, sms.business_number, sms.subscriber, at, touch=True
         )
         message = Message(
             id=uuid.uuid4().hex,
@@ -609,16 +639,18 @@ class MongoStore:
         return True
 
     async def _conversation_of(
-        self, business_number: str, subscriber: str, at: datetime, *, touch: bool
+        self, channel: Channel, business_number: str, subscriber: str, at: datetime, *, touch: bool
     ) -> Conversation:
-        """Find or open the conversation; with `touch`, its activity moves on to `at`
-        (never back)."""
-        key = {"business_number": business_number, "subscriber": subscriber}
+        """Find or open the conversation; with `touch` (a text from the subscriber), its
+        activity and last text move on to `at` (never back)."""
+        key = _addresses(channel, business_number, subscriber)
         while True:
             doc: Doc | None
             if touch:
                 doc = await self._conversations.find_one_and_update(
-                    key, {"$max": {"last_activity_at": at}}, return_document=ReturnDocument.AFTER
+                    key,
+                    {"$max": {"last_activity_at": at, "last_inbound_at": at}},
+                    return_document=ReturnDocument.AFTER,
                 )
             else:
                 doc = await self._conversations.find_one(key)
@@ -644,6 +676,8 @@ class MongoStore:
                 "header_activity_at": None,
                 "flag_reason": None,
                 "seen_at": None,
+                # Missing until a text comes (not null: mongomock cannot $max a null).
+                **({"last_inbound_at": at} if touch else {}),
             }
             try:
                 await self._conversations.insert_one(doc)
@@ -655,9 +689,11 @@ class MongoStore:
         doc: Doc | None = await self._conversations.find_one({"_id": conversation_id})
         return None if doc is None else _conversation(doc)
 
-    async def find_conversation(self, business_number: str, subscriber: str) -> Conversation | None:
+    async def find_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation | None:
         doc: Doc | None = await self._conversations.find_one(
-            {"business_number": business_number, "subscriber": subscriber}
+            _addresses(channel, business_number, subscriber)
         )
         return None if doc is None else _conversation(doc)
 
@@ -669,10 +705,14 @@ class MongoStore:
         )
         return None if doc is None else _conversation(doc)
 
-    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
-        # The same path as record_inbound's (b), so both number conversations alike
-        # and share one per (business number, subscriber), without touching activity.
-        return await self._conversation_of(business_number, subscriber, _ms(utcnow()), touch=False)
+    async def open_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        # The same path as record_inbound's (b), so both number conversations alike and
+        # share one per (channel, business number, subscriber), without touching activity.
+        return await self._conversation_of(
+            channel, business_number, subscriber, _ms(utcnow()), touch=False
+        )
 
     async def update_conversation(
         self, conversation_id: int, patch: ConversationPatch
@@ -1140,11 +1180,13 @@ class MongoStore:
             return int(exc.details.get("nInserted", len(batch) - len(errors)))
         return len(batch)
 
-    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
+    async def consent_state(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> ConsentState:
         latest: dict[ConsentKind, Doc] = {}
         for kind in ConsentKind:
             doc: Doc | None = await self._consent_events.find_one(
-                {"business_number": business_number, "subscriber": subscriber, "kind": kind.value},
+                _addresses(channel, business_number, subscriber) | {"kind": kind.value},
                 projection={"granted": True, "at": True},
                 sort=_LATEST,
             )

@@ -18,6 +18,7 @@ import aiosqlite
 
 from bridge.jobs import post_job, send_job
 from bridge.models import (
+    Channel,
     ConsentEvent,
     ConsentKind,
     ConsentSource,
@@ -182,6 +183,50 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN shown_ts TEXT;
     """,
+    # 8: channels. A conversation is keyed by (channel, business number, subscriber):
+    # SQLite cannot change a table's UNIQUE constraint, so the table is rebuilt (with
+    # foreign keys off, see `_open`), keeping ids and the numbering's counter. Every
+    # earlier conversation and consent entry was SMS. `last_inbound_at` starts empty:
+    # only WhatsApp reads it, and no earlier conversation is WhatsApp.
+    """
+    CREATE TABLE conversations_by_channel (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL DEFAULT 'sms',
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        slack_channel TEXT,
+        slack_thread_ts TEXT,
+        created_at REAL NOT NULL,
+        last_activity_at REAL NOT NULL,
+        header_activity_at REAL,
+        flag_reason TEXT,
+        seen_at REAL,
+        thread_epoch INTEGER NOT NULL DEFAULT 0,
+        last_inbound_at REAL,
+        UNIQUE (channel, business_number, subscriber)
+    );
+    INSERT INTO conversations_by_channel (id, business_number, subscriber, status, assignee,
+        flagged, slack_channel, slack_thread_ts, created_at, last_activity_at,
+        header_activity_at, flag_reason, seen_at, thread_epoch)
+    SELECT id, business_number, subscriber, status, assignee, flagged, slack_channel,
+        slack_thread_ts, created_at, last_activity_at, header_activity_at, flag_reason,
+        seen_at, thread_epoch
+    FROM conversations;
+    UPDATE sqlite_sequence SET seq = max(seq, coalesce(
+        (SELECT seq FROM sqlite_sequence WHERE name = 'conversations'), 0))
+    WHERE name = 'conversations_by_channel';
+    DROP TABLE conversations;
+    ALTER TABLE conversations_by_channel RENAME TO conversations;
+    CREATE INDEX conversations_thread ON conversations (slack_channel, slack_thread_ts);
+    CREATE INDEX conversations_activity ON conversations (last_activity_at);
+    CREATE INDEX conversations_assignee ON conversations (assignee, last_activity_at);
+    ALTER TABLE consent_events ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+    DROP INDEX consent_latest;
+    CREATE INDEX consent_latest ON consent_events (channel, business_number, subscriber, kind, at);
+    """,
 )
 
 # Posts are looked up only while their job may run again; older records are pruned.
@@ -201,6 +246,11 @@ _REFUSALS = {
     "SQLITE_NOTADB": ("damaged file", "restore it from a backup"),
     "SQLITE_CANTOPEN": ("cannot open", "the file or its folder is gone or not accessible"),
 }
+
+
+_BY_ADDRESSES = (
+    "SELECT * FROM conversations WHERE channel = ? AND business_number = ? AND subscriber = ?"
+)
 
 
 def _ts(value: datetime) -> float:
@@ -225,6 +275,7 @@ def _column(value: object) -> object:
 def _conversation(row: aiosqlite.Row) -> Conversation:
     return Conversation(
         id=row["id"],
+        channel=Channel(row["channel"]),
         business_number=row["business_number"],
         subscriber=row["subscriber"],
         status=row["status"],
@@ -238,6 +289,7 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         flag_reason=row["flag_reason"],
         seen_at=_dt(row["seen_at"]),
         thread_epoch=row["thread_epoch"],
+        last_inbound_at=_dt(row["last_inbound_at"]),
     )
 
 
@@ -353,11 +405,13 @@ class SQLiteStore:
             # fsync at every commit: an acknowledged text survives power loss too. Group
             # commit keeps that to one fsync for many webhooks.
             "synchronous = FULL",
-            "foreign_keys = ON",
             "busy_timeout = 5000",
         ):
             await self._db.execute(f"PRAGMA {pragma}")
+        # Off while migrating: a migration may rebuild a table others refer to (SQLite's
+        # documented way to change a constraint).
         await self._migrate()
+        await self._db.execute("PRAGMA foreign_keys = ON")
 
     async def _migrate(self) -> None:
         async with self.db.execute("PRAGMA user_version") as cur:
@@ -460,13 +514,13 @@ class SQLiteStore:
             conversations = await self._touch_conversations(
                 db,
                 [
-                    (sms.business_number, sms.subscriber, sms.received_at)
+                    (sms.channel, sms.business_number, sms.subscriber, sms.received_at)
                     for sms, _ in fresh.values()
                 ],
             )
             created: dict[str, InboundRecord] = {}
             for sid, (sms, keyword) in fresh.items():
-                conversation = conversations[(sms.business_number, sms.subscriber)]
+                conversation = conversations[(sms.channel, sms.business_number, sms.subscriber)]
                 message = Message(
                     id=uuid.uuid4().hex,
                     conversation_id=conversation.id,
@@ -524,44 +578,50 @@ class SQLiteStore:
         return results
 
     async def _touch_conversations(
-        self, db: aiosqlite.Connection, texts: Sequence[tuple[str, str, datetime]]
-    ) -> dict[tuple[str, str], Conversation]:
-        """The conversations of these (business number, subscriber, time) texts after
-        them: known ones touched, new ones opened. A fixed three statements whatever
-        the count, and never an upsert: SQLite's AUTOINCREMENT would use up a number on
-        every text from a known subscriber, and agents type these numbers (#2)."""
+        self, db: aiosqlite.Connection, texts: Sequence[tuple[Channel, str, str, datetime]]
+    ) -> dict[tuple[str, str, str], Conversation]:
+        """The conversations of these (channel, business number, subscriber, time) texts
+        after them: known ones touched, new ones opened. A fixed three statements
+        whatever the count, and never an upsert: SQLite's AUTOINCREMENT would use up a
+        number on every text from a known subscriber, and agents type these numbers (#2)."""
         if not texts:
             return {}
-        first: dict[tuple[str, str], float] = {}
-        last: dict[tuple[str, str], float] = {}
-        for business, subscriber, at in texts:
-            key, stamp = (business, subscriber), _ts(at)
+        first: dict[tuple[str, str, str], float] = {}
+        last: dict[tuple[str, str, str], float] = {}
+        for channel, business, subscriber, at in texts:
+            key, stamp = (channel.value, business, subscriber), _ts(at)
             first[key] = min(first.get(key, stamp), stamp)
             last[key] = max(last.get(key, stamp), stamp)
-        rows = ", ".join("(?, ?, ?, ?)" for _ in last)
-        values = [v for (b, s), at in last.items() for v in (b, s, first[(b, s)], at)]
+        rows = ", ".join("(?, ?, ?, ?, ?)" for _ in last)
+        values = [v for key, at in last.items() for v in (*key, first[key], at)]
         # Placeholders only in these statements: no value is spliced into the SQL.
         await db.execute(
-            f"UPDATE conversations SET last_activity_at = max(last_activity_at, v.column4)"  # noqa: S608
-            f" FROM (VALUES {rows}) AS v"
-            " WHERE business_number = v.column1 AND subscriber = v.column2",
+            f"UPDATE conversations SET last_activity_at = max(last_activity_at, v.column5),"  # noqa: S608
+            " last_inbound_at = max(coalesce(last_inbound_at, v.column5), v.column5)"
+            f" FROM (VALUES {rows}) AS v WHERE channel = v.column1"
+            " AND business_number = v.column2 AND subscriber = v.column3",
             values,
         )
         await db.execute(
-            "INSERT INTO conversations (business_number, subscriber, created_at,"  # noqa: S608
-            f" last_activity_at) SELECT * FROM (VALUES {rows}) AS v WHERE NOT EXISTS"
-            " (SELECT 1 FROM conversations c"
-            "  WHERE c.business_number = v.column1 AND c.subscriber = v.column2)",
+            "INSERT INTO conversations (channel, business_number, subscriber, created_at,"  # noqa: S608
+            " last_activity_at, last_inbound_at)"
+            " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5"
+            f" FROM (VALUES {rows}) AS v WHERE NOT EXISTS (SELECT 1 FROM conversations c"
+            "  WHERE c.channel = v.column1 AND c.business_number = v.column2"
+            "  AND c.subscriber = v.column3)",
             values,
         )
-        pairs = ", ".join("(?, ?)" for _ in last)
+        triples = ", ".join("(?, ?, ?)" for _ in last)
         found = await _fetchall(
             db,
             "SELECT * FROM conversations"  # noqa: S608
-            f" WHERE (business_number, subscriber) IN (VALUES {pairs})",
-            [v for pair in last for v in pair],
+            f" WHERE (channel, business_number, subscriber) IN (VALUES {triples})",
+            [v for key in last for v in key],
         )
-        return {(row["business_number"], row["subscriber"]): _conversation(row) for row in found}
+        return {
+            (row["channel"], row["business_number"], row["subscriber"]): _conversation(row)
+            for row in found
+        }
 
     async def record_outbound(
         self,
@@ -782,10 +842,11 @@ class SQLiteStore:
             added = 0
             for event in events:
                 cur = await db.execute(
-                    "INSERT INTO consent_events (business_number, subscriber, kind, granted,"
-                    " source, at, evidence, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO consent_events (channel, business_number, subscriber, kind,"
+                    " granted, source, at, evidence, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (ref, kind) WHERE ref IS NOT NULL DO NOTHING",
                     (
+                        event.channel.value,
                         event.business_number,
                         event.subscriber,
                         event.kind.value,
@@ -799,15 +860,18 @@ class SQLiteStore:
                 added += cur.rowcount
         return added
 
-    async def consent_state(self, business_number: str, subscriber: str) -> ConsentState:
+    async def consent_state(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> ConsentState:
         latest: dict[str, aiosqlite.Row] = {}
         async with self._lock:
             for kind in ConsentKind:
                 row = await _fetchone(
                     self.db,
-                    "SELECT granted, at FROM consent_events WHERE business_number = ?"
-                    " AND subscriber = ? AND kind = ? ORDER BY at DESC, id DESC LIMIT 1",
-                    (business_number, subscriber, kind.value),
+                    "SELECT granted, at FROM consent_events WHERE channel = ?"
+                    " AND business_number = ? AND subscriber = ? AND kind = ?"
+                    " ORDER BY at DESC, id DESC LIMIT 1",
+                    (channel.value, business_number, subscriber, kind.value),
                 )
                 if row is not None:
                     latest[kind.value] = row
@@ -825,6 +889,7 @@ class SQLiteStore:
             rows = await _fetchall(self.db, "SELECT * FROM consent_events ORDER BY at, id")
         return [
             ConsentEvent(
+                channel=Channel(row["channel"]),
                 business_number=row["business_number"],
                 subscriber=row["subscriber"],
                 kind=ConsentKind(row["kind"]),
@@ -850,34 +915,27 @@ class SQLiteStore:
         )
         return None if row is None else _conversation(row)
 
-    async def find_conversation(self, business_number: str, subscriber: str) -> Conversation | None:
-        row = await self._one(
-            "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
-            (business_number, subscriber),
-        )
+    async def find_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation | None:
+        row = await self._one(_BY_ADDRESSES, (channel.value, business_number, subscriber))
         return None if row is None else _conversation(row)
 
-    async def open_conversation(self, business_number: str, subscriber: str) -> Conversation:
-        key = (business_number, subscriber)
+    async def open_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        key = (channel.value, business_number, subscriber)
         async with self._tx() as db:
-            row = await _fetchone(
-                db,
-                "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
-                key,
-            )
+            row = await _fetchone(db, _BY_ADDRESSES, key)
             if row is not None:
                 return _conversation(row)
             at = utcnow()
             await db.execute(
-                "INSERT INTO conversations (business_number, subscriber, created_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?)",
-                (business_number, subscriber, _ts(at), _ts(at)),
+                "INSERT INTO conversations (channel, business_number, subscriber, created_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?, ?)",
+                (*key, _ts(at), _ts(at)),
             )
-            row = await _fetchone(
-                db,
-                "SELECT * FROM conversations WHERE business_number = ? AND subscriber = ?",
-                key,
-            )
+            row = await _fetchone(db, _BY_ADDRESSES, key)
         assert row is not None
         return _conversation(row)
 

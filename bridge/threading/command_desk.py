@@ -8,8 +8,15 @@ from enum import StrEnum
 from typing import Protocol
 
 from bridge.config import Business, SlackSection
-from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
-from bridge.models import ConsentState, Contact, Conversation, InboxFilter
+from bridge.events import (
+    KnowledgeNotReloaded,
+    KnowledgeReloaded,
+    KnowledgeStatus,
+    Problem,
+    Snag,
+    Stopped,
+)
+from bridge.models import Channel, ConsentState, Contact, Conversation, InboxFilter
 from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
 from bridge.templates import TemplateError, placeholders
 from bridge.threading.canned import MissingField, personalise
@@ -166,7 +173,9 @@ class CommandDesk:
         assert target.phone is not None
         if self._business_number is None:
             return None  # with only a Messaging Service, conversations are named by #id
-        return await self._store.find_conversation(self._business_number, target.phone)
+        return await self._store.find_conversation(
+            self._business_number, target.phone, target.channel
+        )
 
     def _admin_only(self, command: Command, user: str) -> bool:
         return (
@@ -199,7 +208,16 @@ class CommandDesk:
             assert phone is not None  # the parser requires it
             if self._business_number is None:
                 return Reply(Said.NEEDS_FROM_NUMBER)
-            started = await self._store.open_conversation(self._business_number, phone)
+            assert command.target is not None
+            if command.target.channel is Channel.WHATSAPP:
+                # Only within 24 hours of the subscriber's last message: the one they
+                # have with the business already, if any.
+                found = await self.find(command.target)
+                if found is None:
+                    return Reply(Stopped(snag=Snag.WINDOW_CLOSED))
+                started = found
+            else:
+                started = await self._store.open_conversation(self._business_number, phone)
             problem = await self._outbound.send_text(started, command.text, author=user)
             return Reply(problem or StartedSending(phone, started.id))
         if command.target is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bridge.models import Channel
 from bridge.phones import InvalidPhone, is_phone_text, subscriber_number
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -52,6 +53,7 @@ class Target(BaseModel):
 
     phone: str | None = None
     number: int | None = None
+    channel: Channel = Channel.SMS  # of the phone: `whatsapp:+1…` names a WhatsApp one
 
 
 class Command(BaseModel):
@@ -99,12 +101,18 @@ def _target(words: _Words) -> tuple[Target | None, _Words]:
         return None, words
     if match := _NUMBER.fullmatch(words[0]):
         return Target(number=int(match.group(1))), words.after(1)
+    prefix, colon, rest = words[0].partition(":")
+    channel, first = (
+        (Channel.WHATSAPP, rest)
+        if colon and prefix.lower() == "whatsapp"
+        else (Channel.SMS, words[0])
+    )
     for size in range(min(_MAX_PHONE_WORDS, len(words)), 0, -1):
-        candidate = " ".join(words.list()[:size])
+        candidate = " ".join([first, *words.list()[1:size]])
         if not is_phone_text(candidate):
             continue
         try:
-            return Target(phone=subscriber_number(candidate)), words.after(size)
+            return Target(phone=subscriber_number(candidate), channel=channel), words.after(size)
         except InvalidPhone:
             continue
     raise UsageError(f"“{words[0]}” is not a phone number or a conversation number like #42.")
@@ -220,19 +228,18 @@ COMMANDS: tuple[Spec, ...] = (
     Spec(Action.KB_RELOAD, "kb reload", (), "read the knowledge base again", "kb reload"),
     Spec(Action.HELP, "help", (), "this list", "help"),
 )
+_TARGET_IS = (
+    "A <target> is a phone number (`whatsapp:+1…` for WhatsApp) or a conversation number like #42."
+)
 # A bare `/sms canned` lists them; `/sms` alone is help.
 _BARE = {"canned": Action.CANNED_LIST, "": Action.HELP}
 PICKABLE = frozenset(spec.action for spec in COMMANDS if spec.pickable)
-USAGE = (
-    "Usage: "
-    + " · ".join(f"`{spec.usage}`" for spec in COMMANDS)
-    + ". A <target> is a phone number or a conversation number like #42."
-)
+USAGE = "Usage: " + " · ".join(f"`{spec.usage}`" for spec in COMMANDS) + f". {_TARGET_IS}"
 
 
 def help_text() -> str:
     lines = ["The `/sms` commands:", *(f"`/sms {spec.usage}` — {spec.does}" for spec in COMMANDS)]
-    return "\n".join([*lines, "A <target> is a phone number or a conversation number like #42."])
+    return "\n".join([*lines, _TARGET_IS])
 
 
 def _spec(words: _Words) -> Spec | None:

@@ -36,6 +36,7 @@ from bridge.events import (
 )
 from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
 from bridge.models import (
+    Channel,
     ConsentSource,
     Conversation,
     DeliveryStatus,
@@ -111,8 +112,10 @@ class OutboundPipeline:
         await self._store.enqueue(tell_agent_job(event), run_at=utcnow())
         self._on_enqueued()
 
-    def _prepare(self, text: str) -> str:
-        return normalise(text) if self._rules.smart_encoding else text
+    def _prepare(self, text: str, conversation: Conversation) -> str:
+        # GSM-7 look-alikes save SMS segments; WhatsApp has none to save.
+        sms = conversation.channel is Channel.SMS
+        return normalise(text) if self._rules.smart_encoding and sms else text
 
     def _is_note(self, text: str) -> bool:
         prefix = self._rules.note_prefix.strip().lower()
@@ -126,7 +129,7 @@ class OutboundPipeline:
     ) -> Outcome:
         if self._is_note(text):
             return Outcome.NOTE
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         if not body.strip():
             return Outcome.EMPTY
         if len(body) > MAX_BODY:
@@ -136,7 +139,7 @@ class OutboundPipeline:
             )
             return Outcome.REFUSED
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         reply = OutboundReply(
             conversation_id=conversation.id,
@@ -163,13 +166,15 @@ class OutboundPipeline:
             await self.tell(
                 ReplyScheduled(conversation_id=conversation.id, author=author, send_at=send_at)
             )
-        # Names still to come count as "@someone": close to what is sent.
-        if (price := reply_cost(conversation.id, author, named(body, {}))) is not None:
+        # Names still to come count as "@someone": close to what is sent. Only SMS has
+        # segments.
+        price = reply_cost(conversation.id, author, named(body, {}))
+        if conversation.channel is Channel.SMS and price is not None:
             await self.tell(price)
         self._wake_at(send_at)  # the send is due when the undo window ends
         return Outcome.QUEUED
 
-    async def _block(self, reply: OutboundReply, reason: Refusal) -> Outcome:
+    async def _block(self, reply: OutboundReply, reason: Refusal | Stopped) -> Outcome:
         """Refused by the guard: kept on record as BLOCKED and marked on the agent's
         message, never dropped silently."""
         record = await self._store.record_outbound(reply, send_at=None)
@@ -207,9 +212,9 @@ class OutboundPipeline:
             return already
         conversation = await self._store.get_conversation(message.conversation_id)
         assert conversation is not None  # messages belong to conversations
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         problem: Problem | None = (
             Stopped(snag=Snag.WRITE_SOMETHING)
@@ -245,7 +250,7 @@ class OutboundPipeline:
         if len(body) > MAX_BODY:
             return TooLong(characters=len(body), limit=MAX_BODY), MessagePurpose.REPLY
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         promo = self._rules.promo.match(body)
         purpose = MessagePurpose.REPLY if promo is None else MessagePurpose.MARKETING
@@ -268,7 +273,7 @@ class OutboundPipeline:
         a reply, but refused outright, not held, when it reads like marketing without
         consent. `announce`: note in the thread who sent what (a draft card shows that
         itself, `shown_ts`). Returns the problem, or None when queued."""
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         problem, purpose = await self.check_text(conversation, body)
         if problem is not None:
             return problem
@@ -293,7 +298,9 @@ class OutboundPipeline:
         if message is None or message.author is None or message.author != by:
             return Outcome.NOT_A_CONVERSATION  # edits never start a send; only its author's
         if message.status is DeliveryStatus.QUEUED:
-            problem = await self._edit_problem(message, text)
+            conversation = await self._store.get_conversation(message.conversation_id)
+            assert conversation is not None  # messages belong to conversations
+            problem = await self._edit_problem(message, conversation, text)
             if problem is not None:
                 # The edited text may not go out as it is: nothing goes out.
                 if await self._store.cancel_unsent(message.id):
@@ -306,21 +313,21 @@ class OutboundPipeline:
                         )
                     )
                     return Outcome.CANCELLED
-            elif await self._store.edit_unsent(message.id, self._prepare(text)):
+            elif await self._store.edit_unsent(message.id, self._prepare(text, conversation)):
                 return Outcome.EDITED
         await self._too_late(message, "edit")
         return Outcome.TOO_LATE
 
-    async def _edit_problem(self, message: Message, text: str) -> Problem | None:
+    async def _edit_problem(
+        self, message: Message, conversation: Conversation, text: str
+    ) -> Problem | None:
         """An edit gets the checks a new reply gets, and cannot turn it into marketing."""
         if self._is_note(text):
             return Stopped(snag=Snag.EDIT_MADE_NOTE)
-        body = self._prepare(text)
+        body = self._prepare(text, conversation)
         marketing = message.purpose is MessagePurpose.MARKETING  # consented, already checked
         if not marketing and self._rules.promo.match(body) is not None:
             return Stopped(snag=Snag.EDIT_MADE_MARKETING)
-        conversation = await self._store.get_conversation(message.conversation_id)
-        assert conversation is not None  # messages belong to conversations
         problem, _ = await self.check_text(conversation, body)
         return problem
 
@@ -401,6 +408,7 @@ async def record_carrier_opt_out(store: _Store, message: Message, failure: SendF
         revocation(
             conversation.business_number,
             conversation.subscriber,
+            channel=conversation.channel,
             source=ConsentSource.CARRIER,
             at=utcnow(),
             evidence=f"Twilio error {failure.code} sending message {message.sid or message.id}",

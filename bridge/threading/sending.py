@@ -21,6 +21,7 @@ from bridge.events import FailureReason, Problem, ReplyRefused, SendFailure, Sna
 from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
 from bridge.models import (
     ASSISTANT,
+    Channel,
     Conversation,
     DeliveryStatus,
     Job,
@@ -49,10 +50,12 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sends: the conversation's business number, or a Messaging Service."""
+    """Who sends, and on which channel: the conversation's business number, or a
+    Messaging Service."""
 
     from_number: str | None = None
     messaging_service_sid: str | None = None
+    channel: Channel = Channel.SMS
 
 
 class Refused(Exception):
@@ -109,9 +112,9 @@ class ReplySender:
 
     def sender_for(self, conversation: Conversation) -> Sender:
         if self._service:
-            return Sender(messaging_service_sid=self._service)
+            return Sender(messaging_service_sid=self._service, channel=conversation.channel)
         # The number the subscriber texted is the one they expect replies from.
-        return Sender(from_number=conversation.business_number)
+        return Sender(from_number=conversation.business_number, channel=conversation.channel)
 
     async def __call__(self, job: Job) -> None:
         if job.message_id is None:
@@ -137,7 +140,7 @@ class ReplySender:
             return  # cancelled in the undo window, or finished by an earlier attempt
         message = attempt.message
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         why = refusal(conversation, consent, message.purpose)
         if why is not None:  # opted out while the reply waited

@@ -84,6 +84,35 @@ def test_an_agent_reply_reaches_the_phone_with_a_delivered_tick(page: Page, shot
     page.screenshot(path=shots / "reply-delivered.png")
 
 
+def test_a_whatsapp_phone_gets_its_own_thread_and_the_reply_in_green(
+    page: Page, shots: Path
+) -> None:
+    add_phone(page, "+1 415 555 0118", "Nadia Sousa")
+    text_from_phone(page, "By SMS: are you open?")
+    add_phone(page, "whatsapp:+1 415 555 0118", "Nadia Sousa")
+    expect(page.locator("#phone")).to_have_class(re.compile(r"\bwhatsapp\b"))
+    text_from_phone(page, "On WhatsApp: do you deliver?")
+    mine = phone_log(page).locator(".bubble-row.sent").filter(has_text="do you deliver?")
+    expect(mine.locator(".caption")).to_have_text("✓ Sent")
+    green = mine.locator(".bubble").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert green == "rgb(220, 248, 198)", green  # WhatsApp's green, not the SMS blue
+
+    cards = channel(page).get_by_role("article").filter(has_text="Nadia Sousa")
+    expect(cards).to_have_count(2)  # one thread per channel
+    card = cards.filter(has_text="WhatsApp")
+    expect(card).to_contain_text("WhatsApp · +1 415-555-0118")
+    card.get_by_role("button", name=re.compile(r"^\d+ repl")).click()
+    thread = page.get_by_role("log", name="Thread messages")
+    expect(thread).to_contain_text("On WhatsApp: do you deliver?")
+    expect(thread).not_to_contain_text("By SMS")
+
+    page.get_by_label("Acting as").select_option(label="Sam Rivera")
+    reply(page, "Yes, every day from 9.")
+    answer = received(page, "Yes, every day from 9.")
+    expect(answer.locator(".caption")).to_have_text("Delivered ✓✓")
+    page.screenshot(path=shots / "whatsapp-phone.png")
+
+
 def test_after_stop_a_reply_is_blocked_and_the_agent_is_told(page: Page, shots: Path) -> None:
     add_phone(page, "415-555-0113", "Ruth Adler")
     text_from_phone(page, "Any croissants left?")

@@ -26,7 +26,7 @@ from mongomock_motor import AsyncMongoMockClient
 from pymongo import AsyncMongoClient
 from pymongo.errors import NotPrimaryError
 
-from bridge.models import InboundSms
+from bridge.models import Channel, InboundSms
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
@@ -46,9 +46,15 @@ def sms(
     subscriber: str = SUBSCRIBER,
     business: str = BUSINESS,
     body: str = "hello",
+    channel: Channel = Channel.SMS,
 ) -> InboundSms:
     return InboundSms(
-        sid=sid, business_number=business, subscriber=subscriber, body=body, received_at=at
+        sid=sid,
+        channel=channel,
+        business_number=business,
+        subscriber=subscriber,
+        body=body,
+        received_at=at,
     )
 
 

@@ -47,6 +47,31 @@ async def test_check_connect_check(
     assert "TWILIO_AUTH_TOKEN" in bad.stdout
 
 
+async def test_check_and_connect_look_after_the_whatsapp_sender(
+    slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
+) -> None:
+    env = bridge_env(slack, twilio, tmp_path / "b.db") | {"TWILIO_WHATSAPP_NUMBERS": BUSINESS}
+    twilio.add_number(BUSINESS, sms_url=f"{PUBLIC_URL}/sms/inbound")
+
+    missing = await asyncio.to_thread(run, ["check"], env, tmp_path)
+    assert missing.returncode == 1, missing.stdout + missing.stderr
+    assert "TWILIO_WHATSAPP_NUMBERS: +14155550100 is not a WhatsApp sender" in missing.stdout
+
+    sender = twilio.add_whatsapp_sender(BUSINESS, callback_url="https://old-app.example/wa")
+    elsewhere = await asyncio.to_thread(run, ["check"], env, tmp_path)
+    assert elsewhere.returncode == 1, elsewhere.stdout
+    assert "https://old-app.example/wa" in elsewhere.stdout
+
+    connected = await asyncio.to_thread(run, ["connect"], env, tmp_path)
+    assert connected.returncode == 0, connected.stdout + connected.stderr
+    assert "WhatsApp +1 415-555-0100" in connected.stdout
+    assert twilio.whatsapp_senders[sender].callback_url == f"{PUBLIC_URL}/sms/inbound"
+
+    after = await asyncio.to_thread(run, ["check"], env, tmp_path)
+    assert after.returncode == 0, after.stdout
+    assert "WhatsApp +1 415-555-0100 sends messages to the bridge" in after.stdout
+
+
 async def test_connect_a_messaging_service_and_an_unknown_number(
     slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
 ) -> None:

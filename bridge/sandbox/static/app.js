@@ -338,8 +338,11 @@ function renderPhone() {
   if (!ui.phone) ui.phone = subs[0]?.phone ?? null;
   options($("subscriber"), subs.map((s) => [s.phone, s.name ? `${s.name} · ${s.display}` : s.display]), ui.phone);
   const sub = subs.find((s) => s.phone === ui.phone);
+  // A WhatsApp user's phone: WhatsApp's green bubbles, the business's WhatsApp number.
+  const whatsapp = sub?.channel === "whatsapp";
+  $("phone").classList.toggle("whatsapp", whatsapp);
   $("phone-business").textContent = state.business.name;
-  $("phone-number").textContent = state.business.number_display;
+  $("phone-number").textContent = (whatsapp ? "WhatsApp · " : "") + state.business.number_display;
   if (!sub) { paint($("phone-log"), `<p class="empty">Add a phone to start.</p>`); return; }
   const html = sub.bubbles.length ? sub.bubbles.map(bubble).join("")
     : `<p class="empty">Text ${esc(state.business.name)} from ${esc(sub.name || sub.display)}'s phone.</p>`;
