@@ -386,13 +386,6 @@ class Compliance(Section):
             raise ValueError(str(exc)) from None
 
 
-AdminAction = Literal["canned add", "canned remove", "contact", "kb reload"]
-
-
-def _admin_default() -> list[AdminAction]:
-    return ["canned add", "canned remove"]
-
-
 REACTION_ACTIONS = ("resolve", "flag", "assign_me", "seen")
 
 
@@ -423,9 +416,11 @@ class SlackSection(Section):
 
     # Besides the inbox channel's members, the members of this user group (S…) may act.
     user_group: str | None = None
-    # Who may use admin-only actions; empty: every inbox member may.
+    # Who may use admin-only commands; empty: every inbox member may.
     admins: list[str] = Field(default_factory=list)
-    admin_actions: list[AdminAction] = Field(default_factory=_admin_default)
+    # The `/sms` commands only admins may use (names as in `/sms help`, e.g. "canned add");
+    # unset: the commands declared admin-only (`canned add`, `canned remove`).
+    admin_actions: list[str] | None = None
     # How stale the header card's "last activity" may get before a text refreshes it.
     # Slack shows a thread's latest reply time itself, so this trades little for
     # keeping chat.update off the per-text path.

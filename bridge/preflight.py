@@ -16,17 +16,28 @@ from bridge.config import (
     load_settings,
 )
 from bridge.slack.reactions import mark_clash
+from bridge.threading.commands.table import unknown
 
 
 def knowledge_problem(exc: KnowledgeError) -> str:
     return f"knowledge.path in BRIDGE_CONFIG: {exc}"
 
 
+def admin_problem(names: list[str] | None) -> str | None:
+    strangers = unknown(names or [])
+    if not strangers:
+        return None
+    return (
+        f"slack.admin_actions in BRIDGE_CONFIG: {strangers[0]!r} is not a /sms command;"
+        ' use the names `/sms help` lists, like "canned add" or "kb reload"'
+    )
+
+
 def validate_business(path: Path | None) -> BusinessConfig:
     """The business configuration at `path` with its knowledge base loaded once, as
     `serve` loads it; ConfigError lists every problem."""
     config = load_business_config(path)
-    problems = [mark_clash(config.slack.reactions)]
+    problems = [mark_clash(config.slack.reactions), admin_problem(config.slack.admin_actions)]
     if config.ai.enabled:  # the bridge reads the knowledge base only for the assistant
         try:
             knowledge_source(config).load()

@@ -16,16 +16,12 @@ from bridge.slack.names import SlackNames
 from bridge.slack.plain_text import to_sms
 from bridge.slack.wording import answer_text
 from bridge.text import clip
-from bridge.threading.command_desk import CommandDesk, Reply
-from bridge.threading.commands import (
-    PICKABLE,
-    USAGE,
-    Action,
-    Command,
-    Target,
-    UsageError,
-    parse,
-)
+from bridge.threading.command_desk import CommandDesk
+from bridge.threading.commands.answers import Reply
+from bridge.threading.commands.conversation import ASSIGN
+from bridge.threading.commands.grammar import Command, Target, UsageError
+from bridge.threading.commands.sending import SEND
+from bridge.threading.commands.table import PICKABLE, USAGE, read
 from bridge.threading.mentions import named
 
 PICK_ACTION = "sms_pick"
@@ -99,13 +95,13 @@ class SmsCommand:
             await ack(text=NOT_A_MEMBER)
             return
         try:
-            parsed = parse(str(command.get("text", "")))
+            parsed = read(str(command.get("text", "")))
         except UsageError as exc:
             await ack(text=escape(f"{exc}\n{USAGE}"))  # it may quote what was typed
             return
         if parsed.text:  # what Slack escaped and marked up, as the phone should show it
             plain = await to_sms(parsed.text, self._names.names_now, self._names.channel)
-            if parsed.action is not Action.SEND:  # a reason, a canned text: named now
+            if parsed.action != SEND.name:  # a reason, a canned text: named now
                 plain = named(plain, {})
             parsed = parsed.model_copy(update={"text": plain})
         text, reply = await self._run(parsed, user)
@@ -134,7 +130,7 @@ class SmsCommand:
     async def _run(self, command: Command, user: str) -> tuple[str, Reply | None]:
         """Run it, once a person it would assign is known to be able to act: the
         answer in words, and the reply it came from (None: it did not run)."""
-        assignee = command.user if command.action is Action.ASSIGN else None
+        assignee = command.user if command.action == ASSIGN.name else None
         if assignee is not None and not await self._access.allows(assignee):
             return NOT_ASSIGNABLE.format(user=assignee), None
         reply = await self._desk.run(command, user)

@@ -13,7 +13,8 @@ from bridge.models import Conversation
 from bridge.slack.access import InboxAccess, slack_id, slack_ts
 from bridge.slack.delivery_marks import MARKS
 from bridge.threading.command_desk import CommandDesk
-from bridge.threading.commands import Action, Command, Target
+from bridge.threading.commands.canned import SEND as CANNED_SEND
+from bridge.threading.commands.grammar import Command, Target
 from bridge.threading.lifecycle import ConversationDesk
 
 log = structlog.get_logger(__name__)
@@ -85,7 +86,7 @@ class ReactionListener:
             await self._desk.seen(conversation, by=user)
         elif action.startswith("canned:"):
             command = Command(
-                action=Action.CANNED_SEND,
+                action=CANNED_SEND.name,
                 name=action.removeprefix("canned:"),
                 target=Target(number=conversation.id),
             )

@@ -25,7 +25,8 @@ from bridge.slack.wording import answer_text
 from bridge.store.base import CannedStore, ConversationStore
 from bridge.text import clip
 from bridge.threading.command_desk import CommandDesk
-from bridge.threading.commands import Action, Command, Target
+from bridge.threading.commands.canned import SEND as CANNED_SEND
+from bridge.threading.commands.grammar import Command, Target
 from bridge.threading.lifecycle import ConversationDesk
 
 
@@ -261,6 +262,6 @@ class SmsActionsShortcut:
             await self._desk.unflag(current, by=user)
         if canned:
             command = Command(
-                action=Action.CANNED_SEND, name=str(canned), target=Target(number=conversation.id)
+                action=CANNED_SEND.name, name=str(canned), target=Target(number=conversation.id)
             )
             await self._commands.run(command, user)

@@ -24,7 +24,7 @@ from bridge.jobs import channel_note_job, header_job, home_job, publish_job, thr
 from bridge.models import Conversation, ConversationPatch, ConversationStatus, utcnow
 from bridge.store.base import ConversationStore, JobStore
 from bridge.text import clip
-from bridge.threading.commands import MAX_REASON
+from bridge.threading.commands.grammar import MAX_REASON
 
 
 class _Store(ConversationStore, JobStore, Protocol):

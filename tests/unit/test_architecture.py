@@ -50,8 +50,9 @@ LAYERS = (
 )
 # Slack's markup in a string: a mention, a channel link, a special token, bold text.
 SLACK_MARKUP = re.compile(r"<[@#!]|(?<![*\w])\*[^*\s][^*\n]*(?<!\s)\*(?![*\w])")
-# The `/sms` parser reads Slack's text of a command (a mention arrives as <@U…>).
-READS_SLACK_INPUT = {"threading/commands.py"}
+# The `/sms` grammar reads Slack's text of a command (a mention arrives as <@U…>), and the
+# declarations give examples of it.
+READS_SLACK_INPUT = {"threading/commands/grammar.py", "threading/commands/conversation.py"}
 
 
 @cache

@@ -23,8 +23,8 @@ from bridge.slack.commands import picker_blocks
 from bridge.slack.draft_card import draft_blocks, with_text
 from bridge.slack.header import render_header
 from bridge.slack.home import InboxFilter, render_home
-from bridge.threading.command_desk import Reply, Said
-from bridge.threading.commands import Action, Command
+from bridge.threading.commands.answers import Reply, Said
+from bridge.threading.commands.grammar import Command
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 LONG = "Ä" * 5000
@@ -83,7 +83,7 @@ def test_the_home_tab_with_many_long_rows() -> None:
 
 def test_pickers_and_held_notes() -> None:
     reply = Reply(Said.WHICH_CONVERSATION, picker=tuple(conversation(n) for n in range(10)))
-    check(picker_blocks(reply, Command(action=Action.RESOLVE)), 50)
+    check(picker_blocks(reply, Command(action="resolve")), 50)
     check(held_blocks(LONG, "m" * 32), 50)
 
 

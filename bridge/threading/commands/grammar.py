@@ -1,4 +1,6 @@
-"""`/sms …` text → a command model, or the usage line. Pure parsing, no I/O.
+"""`/sms …` text → a `Command`: the grammar every command shares (its words, then its
+arguments in a declared order), and the usage line. Pure parsing, no I/O; what each
+command is and does is declared in the modules next to this one.
 
 Slack does not say which thread a slash command was typed in, so commands name
 their conversation: `#42`, or the subscriber's number in any common format."""
@@ -6,9 +8,9 @@ their conversation: `#42`, or the subscriber's number in any common format."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,24 +32,6 @@ MAX_FIELD = 500  # a contact field's value
 MAX_FIELDS = 30
 
 
-class Action(StrEnum):
-    ASSIGN = "assign"
-    UNASSIGN = "unassign"
-    RESOLVE = "resolve"
-    REOPEN = "reopen"
-    FLAG = "flag"
-    UNFLAG = "unflag"
-    CANNED_LIST = "canned list"
-    CANNED_ADD = "canned add"
-    CANNED_REMOVE = "canned remove"
-    CANNED_SEND = "canned send"
-    SEND = "send"
-    CONTACT = "contact"
-    KB_STATUS = "kb"
-    KB_RELOAD = "kb reload"
-    HELP = "help"
-
-
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -59,7 +43,7 @@ class Target(BaseModel):
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    action: Action
+    action: str  # the command's name (`Spec.name`)
     target: Target | None = None  # None where one is needed: answer with a picker
     user: str | None = None  # assign's @user
     name: str | None = None  # a canned response's name
@@ -136,139 +120,70 @@ class Arg(StrEnum):
     FIELDS = "[name=… field=…]"
 
 
-@dataclass(frozen=True)
-class Spec:
-    """One `/sms` command: its words, what it takes, what it does (for `/sms help`),
-    and whether a picker may run it on a conversation chosen afterwards."""
-
-    action: Action
-    words: str
-    args: tuple[Arg, ...] = ()
-    does: str = ""
-    example: str = ""  # a text that parses as this command (the tests check it)
-    pickable: bool = False
-    limit: tuple[int, str] = (MAX_TEXT, "A text")  # the bound of its free text
+class Syntax(Protocol):
+    """What the parser reads of a command's declaration."""
 
     @property
-    def usage(self) -> str:
-        return " ".join((self.words, *self.args))
+    def name(self) -> str: ...
+
+    @property
+    def words(self) -> str: ...
+
+    @property
+    def args(self) -> tuple[Arg, ...]: ...
+
+    @property
+    def limit(self) -> tuple[int, str]: ...
+
+    @property
+    def alone(self) -> tuple[str, ...]: ...
+
+    @property
+    def lenient(self) -> bool: ...
 
 
-COMMANDS: tuple[Spec, ...] = (
-    Spec(
-        Action.ASSIGN,
-        "assign",
-        (Arg.TARGET, Arg.USER),
-        "give a conversation to a teammate",
-        "assign #42 <@U0ANA>",
-        pickable=True,
-    ),
-    Spec(
-        Action.UNASSIGN,
-        "unassign",
-        (Arg.TARGET,),
-        "take its assignee off",
-        "unassign #42",
-        pickable=True,
-    ),
-    Spec(
-        Action.RESOLVE, "resolve", (Arg.TARGET,), "mark it resolved", "resolve #42", pickable=True
-    ),
-    Spec(Action.REOPEN, "reopen", (Arg.TARGET,), "open it again", "reopen #42", pickable=True),
-    Spec(
-        Action.FLAG,
-        "flag",
-        (Arg.TARGET, Arg.REASON),
-        "flag it, with why",
-        "flag #42 asks for a refund",
-        pickable=True,
-        limit=(MAX_REASON, "A flag reason"),
-    ),
-    Spec(Action.UNFLAG, "unflag", (Arg.TARGET,), "take the flag off", "unflag #42", pickable=True),
-    Spec(Action.CANNED_LIST, "canned list", (), "the canned responses", "canned list"),
-    Spec(
-        Action.CANNED_ADD,
-        "canned add",
-        (Arg.NAME, Arg.TEXT),
-        "save a canned response",
-        "canned add hours We open at 7.",
-        limit=(MAX_TEXT, "A canned response"),
-    ),
-    Spec(
-        Action.CANNED_REMOVE,
-        "canned remove",
-        (Arg.NAME,),
-        "delete a canned response",
-        "canned remove hours",
-    ),
-    Spec(
-        Action.CANNED_SEND,
-        "canned",
-        (Arg.NAME, Arg.TARGET),
-        "text a canned response, personalised",
-        "canned hours #42",
-        pickable=True,
-    ),
-    Spec(
-        Action.SEND,
-        "send",
-        (Arg.PHONE, Arg.TEXT),
-        "text a number (a new conversation)",
-        "send 415-555-0123 Hello!",
-    ),
-    Spec(
-        Action.CONTACT,
-        "contact",
-        (Arg.TARGET, Arg.FIELDS),
-        "show or set contact details",
-        'contact #42 name="Ana Ruiz"',
-        pickable=True,
-    ),
-    Spec(Action.KB_STATUS, "kb", (), "what the knowledge base holds", "kb"),
-    Spec(Action.KB_RELOAD, "kb reload", (), "read the knowledge base again", "kb reload"),
-    Spec(Action.HELP, "help", (), "this list", "help"),
-)
-_TARGET_IS = (
-    "A <target> is a phone number (`whatsapp:+1…` for WhatsApp) or a conversation number like #42."
-)
-# A bare `/sms canned` lists them; `/sms` alone is help.
-_BARE = {"canned": Action.CANNED_LIST, "": Action.HELP}
-PICKABLE = frozenset(spec.action for spec in COMMANDS if spec.pickable)
-USAGE = "Usage: " + " · ".join(f"`{spec.usage}`" for spec in COMMANDS) + f". {_TARGET_IS}"
+def usage(spec: Syntax) -> str:
+    return " ".join((spec.words, *spec.args))
 
 
-def help_text() -> str:
-    lines = ["The `/sms` commands:", *(f"`/sms {spec.usage}` — {spec.does}" for spec in COMMANDS)]
-    return "\n".join([*lines, _TARGET_IS])
+TARGETS = "A <target> is a phone number or a conversation number like #42."
 
 
-def _spec(words: _Words) -> Spec | None:
+def usage_line(commands: Sequence[Syntax]) -> str:
+    return "Usage: " + " · ".join(f"`{usage(spec)}`" for spec in commands) + ". " + TARGETS
+
+
+def _spec(words: _Words, commands: Sequence[Syntax]) -> Syntax | None:
     """The command whose words the text starts with (the longest: `canned add`
     before `canned`)."""
     typed = [w.lower() for w in words.list()[:2]]
-    found = [s for s in COMMANDS if s.words.split() == typed[: len(s.words.split())]]
+    found = [s for s in commands if s.words.split() == typed[: len(s.words.split())]]
     return max(found, key=lambda s: len(s.words), default=None)
 
 
-def parse(text: str) -> Command:
+def parse(text: str, commands: Sequence[Syntax]) -> Command:
     _at_most(text, MAX_COMMAND, "A command")
     words = _Words(text, list(re.finditer(r"\S+", text)))
     bare = " ".join(words.list()).lower()
-    if bare in _BARE or bare.startswith("help "):
-        return Command(action=_BARE.get(bare, Action.HELP))
-    spec = _spec(words)
-    if spec is None:
+    for spec in commands:
+        if bare in spec.alone:
+            return Command(action=spec.name)
+    found = _spec(words, commands)
+    if found is None:
         raise UsageError(f"There is no `/sms {words[0]}`.")
+    spec = found
+    if spec.lenient:  # `help me`: whatever follows is not an error
+        return Command(action=spec.name)
     rest = words.after(len(spec.words.split()))
     values: dict[str, Any] = {}
     for arg in spec.args:
         rest = _take(spec, arg, rest, values)
     if len(rest):
-        raise UsageError(f"`/sms {spec.usage}` takes nothing more.")
-    return Command(action=spec.action, **values)
+        raise UsageError(f"`/sms {usage(spec)}` takes nothing more.")
+    return Command(action=spec.name, **values)
 
 
-def _take(spec: Spec, arg: Arg, words: _Words, values: dict[str, Any]) -> _Words:
+def _take(spec: Syntax, arg: Arg, words: _Words, values: dict[str, Any]) -> _Words:
     """Read `arg` from the start of `words` into `values`; the words after it."""
     if arg is Arg.TARGET:
         values["target"], words = _target(words)
@@ -276,18 +191,18 @@ def _take(spec: Spec, arg: Arg, words: _Words, values: dict[str, Any]) -> _Words
     if arg is Arg.PHONE:
         target, after = _target(words) if len(words) else (None, words)
         if target is None or target.phone is None:
-            raise UsageError(f"`/sms {spec.usage}` needs a phone number.")
+            raise UsageError(f"`/sms {usage(spec)}` needs a phone number.")
         values["target"] = target
         return after
     if arg is Arg.USER:
         mention = _MENTION.fullmatch(words[0]) if len(words) else None
         if values.get("target") is not None and mention is None:
-            raise UsageError(f"Name the person: `/sms {spec.usage}`.")
+            raise UsageError(f"Name the person: `/sms {usage(spec)}`.")
         values["user"] = mention.group(1) if mention else None
         return words.after(1) if mention else words
     if arg is Arg.NAME:
         if not len(words):
-            raise UsageError(f"`/sms {spec.usage}` needs a name.")
+            raise UsageError(f"`/sms {usage(spec)}` needs a name.")
         if not _CANNED_NAME.fullmatch(words[0]):
             raise UsageError(f"“{words[0]}” is not a name: letters, digits, - or _.")
         values["name"] = words[0].lower()
@@ -297,7 +212,7 @@ def _take(spec: Spec, arg: Arg, words: _Words, values: dict[str, Any]) -> _Words
         return words.after(len(words))
     text = words.rest_text()  # TEXT or REASON: the rest, with its own spacing
     if arg is Arg.TEXT and not text:
-        raise UsageError(f"`/sms {spec.usage}` needs the text.")
+        raise UsageError(f"`/sms {usage(spec)}` needs the text.")
     values["text"] = _at_most(text, *spec.limit)
     return words.after(len(words))
 

@@ -1,0 +1,117 @@
+"""What a `/sms` command answers, as typed outcomes: the Slack edge words them
+(`slack/wording.py`) for the person who typed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
+from bridge.models import ConsentState, Contact, Conversation
+from bridge.threading.lifecycle import Changed
+
+
+class Said(StrEnum):
+    """Answers that need no details to be told."""
+
+    ASSISTANT_OFF = "assistant_off"  # `ai.enabled: false`
+    NEEDS_FROM_NUMBER = "needs_from_number"  # /sms send without TWILIO_FROM_NUMBER
+    WHICH_CONVERSATION = "which_conversation"  # with the picker
+    NO_SUCH_CONVERSATION = "no_such_conversation"
+    NO_CANNED = "no_canned"
+
+
+@dataclass(frozen=True)
+class AdminOnly:
+    action: str
+
+
+@dataclass(frozen=True)
+class HelpText:
+    text: str  # plain text
+
+
+@dataclass(frozen=True)
+class StartedSending:
+    phone: str
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class CannedList:
+    items: tuple[tuple[str, str], ...]  # (name, text)
+
+
+@dataclass(frozen=True)
+class CannedSaved:
+    name: str
+
+
+@dataclass(frozen=True)
+class CannedRemoved:
+    name: str
+    removed: bool  # False: there was none of that name
+
+
+@dataclass(frozen=True)
+class CannedBroken:
+    error: str  # the broken placeholder
+
+
+@dataclass(frozen=True)
+class CannedUnknown:
+    name: str
+
+
+@dataclass(frozen=True)
+class CannedNeedsField:
+    name: str
+    field: str
+    subscriber: str
+    conversation_id: int
+
+
+CannedProblem = CannedUnknown | CannedNeedsField
+
+
+@dataclass(frozen=True)
+class CannedSending:
+    name: str
+    conversation_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    conversation_id: int
+    contact: Contact
+    consent: ConsentState
+
+
+Answer = (
+    Said
+    | AdminOnly
+    | HelpText
+    | StartedSending
+    | CannedList
+    | CannedSaved
+    | CannedRemoved
+    | CannedBroken
+    | CannedProblem
+    | CannedSending
+    | ContactCard
+    | Changed
+    | KnowledgeStatus
+    | KnowledgeReloaded
+    | KnowledgeNotReloaded
+    | Problem
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An ephemeral answer; `picker` lists conversations to choose from when the
+    command named none."""
+
+    answer: Answer
+    picker: tuple[Conversation, ...] = ()

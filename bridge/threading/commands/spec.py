@@ -1,0 +1,90 @@
+"""A `/sms` command's declaration (`Spec`) and what its handler gets (`Call`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bridge.config import Business
+from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
+from bridge.models import Conversation
+from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
+from bridge.threading.commands.answers import Answer
+from bridge.threading.commands.grammar import MAX_TEXT, Arg, Command
+from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.outbound import OutboundPipeline
+
+
+class CommandStore(ConversationStore, ConsentStore, ContactStore, CannedStore, Protocol):
+    """The store roles the `/sms` commands use."""
+
+
+class KnowledgeCommands(Protocol):
+    """`/sms kb` and `/sms kb reload`, answered by the assistant (passed in, so
+    conversations never import it)."""
+
+    def status(self) -> KnowledgeStatus: ...
+
+    async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the commands act through."""
+
+    store: CommandStore
+    desk: ConversationDesk
+    outbound: OutboundPipeline
+    business: Business
+    # New conversations (/sms send) and phone-number targets use this number.
+    business_number: str | None
+    knowledge: KnowledgeCommands | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One run of a command: who asked, and the conversation it names, found."""
+
+    services: Services
+    command: Command
+    user: str
+    key: str | None  # identifies a trigger Slack may deliver twice (a reaction)
+    found: Conversation | None = None
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation of a command that takes a <target> (found before it runs)."""
+        assert self.found is not None, self.command.action
+        return self.found
+
+
+class Permission(StrEnum):
+    MEMBER = "member"  # every member of the inbox
+    ADMIN = "admin"  # only `slack.admins`, when that list is set
+
+
+Handler = Callable[[Call], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One `/sms` command: its name, its words and arguments, what it does (for
+    `/sms help`), who may run it, and its handler. A command that takes a <target>
+    may be run from the picker on a conversation chosen afterwards."""
+
+    name: str
+    words: str
+    run: Handler
+    args: tuple[Arg, ...] = ()
+    does: str = ""
+    example: str = ""  # a text that parses as this command (the tests check it)
+    permission: Permission = Permission.MEMBER
+    limit: tuple[int, str] = (MAX_TEXT, "A text")  # the bound of its free text
+    alone: tuple[str, ...] = ()  # texts that, typed alone, mean this command
+    lenient: bool = False  # words after it are ignored rather than refused
+
+    @property
+    def pickable(self) -> bool:
+        return Arg.TARGET in self.args
