@@ -20,7 +20,7 @@ import aiohttp
 
 from bridge.sandbox.demo_world import INBOX, INBOX_NAME, Sandbox
 from bridge.sandbox.recorder import WebhookResponse
-from bridge.sandbox.slack_emulator import Ephemeral, Kind, Message
+from bridge.sandbox.slack_emulator import Ephemeral, Kind, SlackMessage
 
 VERIFICATION_TOKEN = "sandbox-verification-token"  # noqa: S105 - Slack's legacy field, unused
 MAX_RESPONSE_URLS = 1000
@@ -70,7 +70,7 @@ class SlackClient:
                 return agent.name
         raise ValueError(f"{user} is not an agent of this workspace")
 
-    def _own_message(self, user: str, ts: str) -> Message:
+    def _own_message(self, user: str, ts: str) -> SlackMessage:
         message = self.slack.message(INBOX, ts)
         if message is None:
             raise ValueError("that message no longer exists")

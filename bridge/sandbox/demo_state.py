@@ -17,7 +17,7 @@ from bridge.models import Address, Channel
 from bridge.phones import display
 from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, Sandbox
-from bridge.sandbox.slack_emulator import Message, SlackError
+from bridge.sandbox.slack_emulator import SlackError, SlackMessage
 
 # Reactions offered by the page's emoji picker (the sample config maps the first three).
 PICKER = ("white_check_mark", "triangular_flag_on_post", "raising_hand", "eyes", "+1", "heart")
@@ -160,7 +160,7 @@ def _subscribers(sandbox: Sandbox) -> list[dict[str, Any]]:
     return out
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: SlackMessage) -> dict[str, Any]:
     return {
         "ts": message.ts,
         "user": message.user,
@@ -186,7 +186,7 @@ def _message(message: Message) -> dict[str, Any]:
     }
 
 
-def _parent(message: Message, sandbox: Sandbox) -> dict[str, Any]:
+def _parent(message: SlackMessage, sandbox: Sandbox) -> dict[str, Any]:
     out = _message(message)
     out["replies"] = [_message(reply) for reply in sandbox.slack.replies(INBOX, message.ts)]
     return out

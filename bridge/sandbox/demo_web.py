@@ -71,13 +71,13 @@ class React(_In):
     name: str = Field(pattern=r"^[a-z0-9_+\-']+$")
 
 
-class Command(_In):
+class CommandForm(_In):
     user: str
     text: str = Field(min_length=2, max_length=4000)
     thread_ts: str | None = None
 
 
-class Action(_In):
+class ActionForm(_In):
     user: str
     message_ts: str = ""
     block_id: str = ""
@@ -223,7 +223,7 @@ class DemoPage:
         return await _answer(self._client.react(data.user, data.ts, data.name))
 
     async def _command(self, request: web.Request) -> web.Response:
-        data = await _read(request, Command)
+        data = await _read(request, CommandForm)
         try:
             record = await self._client.command(data.user, data.text, data.thread_ts)
         except ValueError as exc:
@@ -231,7 +231,7 @@ class DemoPage:
         return web.json_response({"ok": record.status == 200, "status": record.status})
 
     async def _action(self, request: web.Request) -> web.Response:
-        data = await _read(request, Action)
+        data = await _read(request, ActionForm)
         return await _answer(
             self._client.action(
                 data.user,

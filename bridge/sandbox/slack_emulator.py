@@ -49,7 +49,7 @@ Kind = Literal["event", "command", "interactive"]
 
 
 @dataclass
-class Message:
+class SlackMessage:
     """A message as Slack stores it. `user` is the bot user for the bridge's own posts."""
 
     channel: str
@@ -121,7 +121,7 @@ class SlackChannel:
     name: str
     is_archived: bool = False
     is_im: bool = False
-    messages: dict[str, Message] = field(default_factory=dict)
+    messages: dict[str, SlackMessage] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
 
     def to_api(self) -> dict[str, Any]:
@@ -357,17 +357,17 @@ class SlackEmulator:
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [call for call in self.calls if call.method == method]
 
-    def messages(self, channel: str) -> list[Message]:
+    def messages(self, channel: str) -> list[SlackMessage]:
         """Top-level messages (thread parents included), oldest first."""
         found = self._channel(channel).messages.values()
         return sorted((m for m in found if not m.is_reply), key=_ts_key)
 
-    def replies(self, channel: str, thread_ts: str) -> list[Message]:
+    def replies(self, channel: str, thread_ts: str) -> list[SlackMessage]:
         """A thread's replies (not its parent), oldest first."""
         found = self._channel(channel).messages.values()
         return sorted((m for m in found if m.is_reply and m.thread_ts == thread_ts), key=_ts_key)
 
-    def message(self, channel: str, ts: str) -> Message | None:
+    def message(self, channel: str, ts: str) -> SlackMessage | None:
         return self._channel(channel).messages.get(ts)
 
     def delete_message(self, channel: str, ts: str) -> None:
@@ -434,7 +434,7 @@ class SlackEmulator:
             parent = target.messages.get(thread_ts)
             if parent is None:
                 raise ValueError(f"no message {thread_ts} in {channel} to reply to")
-        message = self._store(target, Message(target.id, self._next_ts(), text, user), parent)
+        message = self._store(target, SlackMessage(target.id, self._next_ts(), text, user), parent)
         event: dict[str, Any] = {
             "type": "message",
             "channel": target.id,
@@ -735,13 +735,13 @@ class SlackEmulator:
             raise SlackError("is_archived")
         return channel
 
-    def _existing(self, channel: SlackChannel, ts: Any) -> Message:
+    def _existing(self, channel: SlackChannel, ts: Any) -> SlackMessage:
         message = channel.messages.get(str(ts or ""))
         if message is None:
             raise SlackError("message_not_found")
         return message
 
-    def _thread_parent(self, channel: SlackChannel, thread_ts: Any) -> Message | None:
+    def _thread_parent(self, channel: SlackChannel, thread_ts: Any) -> SlackMessage | None:
         if not thread_ts:
             return None
         parent = channel.messages.get(str(thread_ts))
@@ -749,7 +749,9 @@ class SlackEmulator:
             raise SlackError("thread_not_found")
         return parent
 
-    def _store(self, channel: SlackChannel, message: Message, parent: Message | None) -> Message:
+    def _store(
+        self, channel: SlackChannel, message: SlackMessage, parent: SlackMessage | None
+    ) -> SlackMessage:
         if parent is not None:
             # Replying to a reply lands in the same thread, under its root.
             root = channel.messages.get(parent.thread_ts or parent.ts, parent)
@@ -759,8 +761,8 @@ class SlackEmulator:
         channel.messages[message.ts] = message
         return message
 
-    def _bot_message(self, channel: SlackChannel, args: dict[str, Any], text: str) -> Message:
-        return Message(
+    def _bot_message(self, channel: SlackChannel, args: dict[str, Any], text: str) -> SlackMessage:
+        return SlackMessage(
             channel=channel.id,
             ts=self._next_ts(),
             text=text,
@@ -773,7 +775,7 @@ class SlackEmulator:
             icon_emoji=str(args["icon_emoji"]) if args.get("icon_emoji") else None,
         )
 
-    def _api_message(self, message: Message) -> dict[str, Any]:
+    def _api_message(self, message: SlackMessage) -> dict[str, Any]:
         return message.to_api(self.team_id, self.app_id)
 
     # -- Web API methods -------------------------------------------------------------
@@ -820,7 +822,7 @@ class SlackEmulator:
             raise SlackError("invalid_arguments") from None
         inclusive = str(args.get("inclusive", "")).lower() in {"1", "true"}
 
-        def within(message: Message) -> bool:
+        def within(message: SlackMessage) -> bool:
             ts = float(message.ts)
             if inclusive:
                 return oldest <= ts <= latest
@@ -845,7 +847,7 @@ class SlackEmulator:
 
     # -- the app's own posts, echoed back as events ------------------------------------
 
-    def _echo(self, channel: SlackChannel, message: Message) -> None:
+    def _echo(self, channel: SlackChannel, message: SlackMessage) -> None:
         """Slack sends a subscribed app the `message` event of its own posts too (with
         their metadata), retrying a delivery the app does not acknowledge."""
         if self.echo_url is None:
@@ -921,7 +923,7 @@ class SlackEmulator:
         self.ephemerals.append(ephemeral)
         return {"ok": True, "message_ts": ephemeral.ts}
 
-    def _reacted(self, req: _Request) -> tuple[Message, str]:
+    def _reacted(self, req: _Request) -> tuple[SlackMessage, str]:
         channel = self._writable(req.args.get("channel"))
         message = self._existing(channel, req.args.get("timestamp"))
         return message, str(req.args.get("name", "")).strip(":")
@@ -1243,6 +1245,6 @@ def _structured(value: Any) -> Any:
     return value
 
 
-def _ts_key(message: Message) -> tuple[int, int]:
+def _ts_key(message: SlackMessage) -> tuple[int, int]:
     seconds, _, micros = message.ts.partition(".")
     return int(seconds), int(micros or 0)

@@ -20,7 +20,7 @@ import yaml
 
 from bridge.ai.drafter import Draft
 from bridge.sandbox.anthropic_emulator import AnthropicEmulator
-from bridge.sandbox.slack_emulator import Message, SlackEmulator
+from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.sandbox.wiring import INBOX
 from tests.e2e.conftest import ServeProcess, client
@@ -91,7 +91,7 @@ def claude_env(claude: AnthropicEmulator) -> dict[str, str]:
 # --- reading the Slack workspace ------------------------------------------------------
 
 
-def thread_of(slack: SlackEmulator, digits: str) -> list[Message]:
+def thread_of(slack: SlackEmulator, digits: str) -> list[SlackMessage]:
     """The replies in the thread whose parent card names this subscriber."""
     for parent in parents(slack):
         if digits in parent.text:
@@ -99,23 +99,23 @@ def thread_of(slack: SlackEmulator, digits: str) -> list[Message]:
     return []
 
 
-def block_ids(message: Message) -> list[str]:
+def block_ids(message: SlackMessage) -> list[str]:
     return [str(block.get("block_id", "")) for block in message.blocks or []]
 
 
-def has_block(message: Message, prefix: str) -> bool:
+def has_block(message: SlackMessage, prefix: str) -> bool:
     return any(block_id.startswith(prefix) for block_id in block_ids(message))
 
 
-def card_text(message: Message) -> str:
+def card_text(message: SlackMessage) -> str:
     return json.dumps(message.blocks or [], ensure_ascii=False)
 
 
-def has_actions(message: Message) -> bool:
+def has_actions(message: SlackMessage) -> bool:
     return any(block.get("type") == "actions" for block in message.blocks or [])
 
 
-def current(slack: SlackEmulator, card: Message) -> Message:
+def current(slack: SlackEmulator, card: SlackMessage) -> SlackMessage:
     message = slack.message(INBOX, card.ts)
     assert message is not None
     return message
@@ -125,10 +125,10 @@ def thread_posts(slack: SlackEmulator) -> int:
     return len([c for c in slack.calls_to("chat.postMessage") if "thread_ts" in c.args])
 
 
-async def card_for(slack: SlackEmulator, digits: str, *, within: float = 10) -> Message:
+async def card_for(slack: SlackEmulator, digits: str, *, within: float = 10) -> SlackMessage:
     """The thread message of this subscriber that holds a draft (or its notice)."""
 
-    def found() -> Message | None:
+    def found() -> SlackMessage | None:
         return next(
             (
                 m
@@ -145,7 +145,11 @@ async def card_for(slack: SlackEmulator, digits: str, *, within: float = 10) -> 
 
 
 async def click(
-    bridge: BridgeUnderTest, slack: SlackEmulator, card: Message, action_id: str, user: str = AGENT
+    bridge: BridgeUnderTest,
+    slack: SlackEmulator,
+    card: SlackMessage,
+    action_id: str,
+    user: str = AGENT,
 ) -> None:
     """A signed interactivity request, as Slack sends when someone clicks the button."""
     message_id = next(i for i in block_ids(card) if i.startswith("draft_")).split(":", 1)[1]
@@ -154,7 +158,7 @@ async def click(
     assert response.status == 200
 
 
-async def send_twice(bridge: BridgeUnderTest, slack: SlackEmulator, card: Message) -> None:
+async def send_twice(bridge: BridgeUnderTest, slack: SlackEmulator, card: SlackMessage) -> None:
     """Send, then Send again by someone else (a double click, a second agent)."""
     await click(bridge, slack, card, "draft_send")
     await eventually(lambda: "Sent by <@U0ANA>" in card_text(current(slack, card)))

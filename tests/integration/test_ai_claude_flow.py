@@ -12,7 +12,7 @@ import pytest
 
 from bridge.config import BusinessConfig
 from bridge.sandbox.anthropic_emulator import AnthropicEmulator
-from bridge.sandbox.slack_emulator import Message, SlackEmulator
+from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from tests.integration.test_ai_drafts import (
     ANA,
@@ -101,7 +101,7 @@ async def test_a_quick_claude_draft_shares_the_texts_message_and_caches_the_kb(
     assert await metric(bridge, "bridge_ai_budget_spent_tokens") > 0
 
 
-def thread_or_empty(slack: SlackEmulator) -> list[Message]:
+def thread_or_empty(slack: SlackEmulator) -> list[SlackMessage]:
     return list(thread(slack)) if slack.messages(INBOX) else []
 
 

@@ -27,7 +27,7 @@ from bridge.models import (
     Job,
     utcnow,
 )
-from bridge.sandbox.slack_emulator import Message, SlackEmulator
+from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.sqlite import SQLiteStore
 from tests.support import (
@@ -80,24 +80,24 @@ def team(slack: SlackEmulator) -> None:
     slack.join(INBOX, AGENT, BOSS)
 
 
-def thread(slack: SlackEmulator) -> list[Message]:
+def thread(slack: SlackEmulator) -> list[SlackMessage]:
     [parent] = parents(slack)
     return slack.replies(INBOX, parent.ts)
 
 
-def block_ids(message: Message) -> list[str]:
+def block_ids(message: SlackMessage) -> list[str]:
     return [str(block.get("block_id", "")) for block in message.blocks or []]
 
 
-def has_block(message: Message, prefix: str) -> bool:
+def has_block(message: SlackMessage, prefix: str) -> bool:
     return any(block_id.startswith(prefix) for block_id in block_ids(message))
 
 
-def card_text(message: Message) -> str:
+def card_text(message: SlackMessage) -> str:
     return json.dumps(message.blocks, ensure_ascii=False)
 
 
-async def drafted(bridge: BridgeUnderTest, slack: SlackEmulator, body: str) -> Message:
+async def drafted(bridge: BridgeUnderTest, slack: SlackEmulator, body: str) -> SlackMessage:
     """The subscriber texts; returns the thread message that holds the draft."""
     await bridge.text(ANA, body)
     await eventually(
@@ -109,7 +109,11 @@ async def drafted(bridge: BridgeUnderTest, slack: SlackEmulator, body: str) -> M
 
 
 async def click(
-    bridge: BridgeUnderTest, slack: SlackEmulator, card: Message, action_id: str, user: str = AGENT
+    bridge: BridgeUnderTest,
+    slack: SlackEmulator,
+    card: SlackMessage,
+    action_id: str,
+    user: str = AGENT,
 ) -> None:
     """Click a button of the card; the message id is in its block ids, kept when a
     decision removes the buttons (a stale client may still click them)."""
@@ -119,7 +123,7 @@ async def click(
     assert response.status == 200
 
 
-def current(slack: SlackEmulator, card: Message) -> Message:
+def current(slack: SlackEmulator, card: SlackMessage) -> SlackMessage:
     message = slack.message(INBOX, card.ts)
     assert message is not None
     return message

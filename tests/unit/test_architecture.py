@@ -191,15 +191,13 @@ def _classes() -> dict[str, list[str]]:
     return found
 
 
-# Class names still defined twice (the sandbox's fakes and the domain). May only shrink.
-SHARED_CLASS_NAMES = {"Message", "Command", "Action"}
 # One idiom, private to each module that uses it: the store roles that module takes.
 LOCAL_IDIOMS = {"_Store"}
 
 
 def test_no_two_classes_share_a_name() -> None:
     shared = {name for name, modules in _classes().items() if len(modules) > 1} - LOCAL_IDIOMS
-    assert shared <= SHARED_CLASS_NAMES
+    assert shared == set()
 
 
 # `*Desk` classes still in a module of another name. May only shrink.
