@@ -37,25 +37,25 @@ from bridge.notify.slack_dm import SlackAssignmentMessage
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
 from bridge.slack.access import InboxAccess
-from bridge.slack.agent_notes import AgentNote
-from bridge.slack.commands import SmsCommand
-from bridge.slack.delivery_marks import DeliveryMark
-from bridge.slack.draft_actions import DraftActions
-from bridge.slack.draft_poster import DraftCardSync, LateDraftPoster
-from bridge.slack.events import SlackEventsEndpoint, build_bolt
+from bridge.slack.blocks.home_view import HomeTab
 from bridge.slack.gateway import SlackGateway, slack_rates
-from bridge.slack.header_actions import HeaderActions
-from bridge.slack.header_sync import HeaderSync
-from bridge.slack.held_replies import HeldReplyActions
-from bridge.slack.home import HomeTab
-from bridge.slack.inbound_poster import InboundPoster
-from bridge.slack.listeners import MessageListener
+from bridge.slack.jobs.agent_notes import AgentNote
+from bridge.slack.jobs.delivery_marks import DeliveryMark
+from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
+from bridge.slack.jobs.header_sync import HeaderSync
+from bridge.slack.jobs.inbound_posts import InboundPoster
+from bridge.slack.jobs.thread_notes import ThreadNote
+from bridge.slack.listeners.draft_buttons import DraftActions
+from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
+from bridge.slack.listeners.header_buttons import HeaderActions
+from bridge.slack.listeners.held_reply_buttons import HeldReplyActions
+from bridge.slack.listeners.reactions import ReactionListener
+from bridge.slack.listeners.shortcut import SmsActionsShortcut
+from bridge.slack.listeners.sms_command import SmsCommand
+from bridge.slack.listeners.thread_messages import MessageListener
 from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
-from bridge.slack.reactions import ReactionListener
-from bridge.slack.shortcut import SmsActionsShortcut
-from bridge.slack.thread_notes import ThreadNote
 from bridge.slack.threads import ThreadKeeper
 from bridge.sms.media import TwilioMedia
 from bridge.sms.send_failures import send_failure

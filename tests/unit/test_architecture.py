@@ -215,10 +215,10 @@ def test_a_desk_lives_in_the_module_of_its_name() -> None:
 
 
 def test_slack_formatting_lives_in_the_slack_edge() -> None:
-    assert "bridge.slack.mrkdwn" in graph().modules
+    assert "bridge.slack.blocks.mrkdwn" in graph().modules
     assert "bridge.mrkdwn" not in graph().modules
     for package in DOMAIN:
-        assert not graph().chain_exists(f"bridge.{package}", "bridge.slack.mrkdwn")
+        assert not graph().chain_exists(f"bridge.{package}", "bridge.slack.blocks.mrkdwn")
 
 
 def _writes(token: tokenize.TokenInfo) -> bool:
@@ -267,3 +267,26 @@ def test_only_the_twilio_edge_knows_its_error_codes() -> None:
         and int(token.string) in TWILIO_CODES
     ]
     assert found == []
+
+
+# The Slack edge's rooms: Bolt listeners over the outbox handlers that call Slack over
+# what renders Block Kit and text. What the whole edge shares sits at `slack/` top.
+SLACK_ROOMS = (grimp.Layer("listeners"), grimp.Layer("jobs"), grimp.Layer("blocks"))
+SLACK_SHARED = {"wiring", "gateway", "posts", "threads", "access", "members", "names"}
+
+
+def test_every_slack_module_is_in_a_room_or_shared() -> None:
+    rooms = {tail for layer in SLACK_ROOMS for tail in layer.module_tails}
+    homeless = {
+        module
+        for module in _in("bridge.slack") - {"bridge.slack"}
+        if module.split(".")[2] not in rooms | SLACK_SHARED
+    }
+    assert homeless == set()
+
+
+def test_slack_rooms_import_downwards_only() -> None:
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=SLACK_ROOMS, containers={"bridge.slack"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []

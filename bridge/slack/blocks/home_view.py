@@ -19,9 +19,9 @@ from bridge.models import (
 )
 from bridge.phones import display
 from bridge.slack.access import InboxAccess, selected, slack_id
+from bridge.slack.blocks.header_card import channel_label
+from bridge.slack.blocks.mrkdwn import escape, slack_time
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.header import channel_label
-from bridge.slack.mrkdwn import escape, slack_time
 from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore, JobStore
 from bridge.text import clip
 

@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bridge.events import AttachmentsDropped, ReplyRefused, Snag, Stopped
 from bridge.slack.access import InboxAccess
+from bridge.slack.blocks.plain_text import to_sms
 from bridge.slack.names import SlackNames
-from bridge.slack.plain_text import to_sms
 from bridge.slack.posts import SlackPosts
 from bridge.threading.outbound import OutboundPipeline, Outcome
 
