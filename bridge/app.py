@@ -37,18 +37,19 @@ from bridge.notify.slack_dm import SlackAssignmentMessage
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
 from bridge.slack.access import InboxAccess
-from bridge.slack.blocks.home_view import HomeTab
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.jobs.agent_notes import AgentNote
 from bridge.slack.jobs.delivery_marks import DeliveryMark
 from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
 from bridge.slack.jobs.header_sync import HeaderSync
+from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import InboundPoster
 from bridge.slack.jobs.thread_notes import ThreadNote
 from bridge.slack.listeners.draft_buttons import DraftActions
 from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
 from bridge.slack.listeners.header_buttons import HeaderActions
 from bridge.slack.listeners.held_reply_buttons import HeldReplyActions
+from bridge.slack.listeners.home_events import HomeEvents
 from bridge.slack.listeners.reactions import ReactionListener
 from bridge.slack.listeners.shortcut import SmsActionsShortcut
 from bridge.slack.listeners.sms_command import SmsCommand
@@ -215,7 +216,6 @@ async def build_app(
     members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
     names = SlackNames(gateway)
     access = InboxAccess(members, names, gateway, store)
-    home = HomeTab(store, gateway, access, outbox.wake)
     desk = ConversationDesk(store, on_enqueued=outbox.wake)
     replies = OutboundPipeline(
         store,
@@ -288,7 +288,7 @@ async def build_app(
         JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
         JobKind.THREAD_NOTE: ThreadNote(store, threads),
         JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-        JobKind.REFRESH_HOME: home,
+        JobKind.REFRESH_HOME: HomeRefresh(store, gateway, access),
     }
     if appointments is not None and appointments.webhook_url is not None:
         secret = appointments.webhook_secret
@@ -328,7 +328,7 @@ async def build_app(
     SmsCommand(commands, access, names).register(bolt)
     ReactionListener(desk, commands, access, config.slack.reactions).register(bolt)
     HeaderActions(store, desk, access).register(bolt)
-    home.register(bolt)
+    HomeEvents(store, access, outbox.wake).register(bolt)
     SmsActionsShortcut(store, desk, commands, access).register(bolt)
     socket_mode = (
         AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
