@@ -45,15 +45,15 @@ from bridge.slack.jobs.header_sync import HeaderSync
 from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import InboundPoster
 from bridge.slack.jobs.thread_notes import ThreadNote
-from bridge.slack.listeners.draft_buttons import DraftActions
+from bridge.slack.listeners.draft_buttons import DraftButtons
 from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
-from bridge.slack.listeners.header_buttons import HeaderActions
-from bridge.slack.listeners.held_reply_buttons import HeldReplyActions
+from bridge.slack.listeners.header_buttons import HeaderButtons
+from bridge.slack.listeners.held_reply_buttons import HeldReplyButtons
 from bridge.slack.listeners.home_events import HomeEvents
 from bridge.slack.listeners.reactions import ReactionListener
 from bridge.slack.listeners.shortcut import SmsActionsShortcut
 from bridge.slack.listeners.sms_command import SmsCommand
-from bridge.slack.listeners.thread_messages import MessageListener
+from bridge.slack.listeners.thread_messages import ThreadMessages
 from bridge.slack.members import InboxMembers
 from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
@@ -322,12 +322,12 @@ async def build_app(
         business_number=settings.twilio_from_number,
         knowledge=reloader if config.ai.enabled else None,
     )
-    MessageListener(replies, names, posts, access).register(bolt)
-    HeldReplyActions(replies, store, access).register(bolt)
-    DraftActions(decisions, store, access).register(bolt)
+    ThreadMessages(replies, names, posts, access).register(bolt)
+    HeldReplyButtons(replies, store, access).register(bolt)
+    DraftButtons(decisions, store, access).register(bolt)
     SmsCommand(commands, access, names).register(bolt)
     ReactionListener(desk, commands, access, config.slack.reactions).register(bolt)
-    HeaderActions(store, desk, access).register(bolt)
+    HeaderButtons(store, desk, access).register(bolt)
     HomeEvents(store, access, outbox.wake).register(bolt)
     SmsActionsShortcut(store, desk, commands, access).register(bolt)
     socket_mode = (

@@ -36,7 +36,7 @@ def _dialog_of(message: Message) -> str:
     return json.dumps({"message": message.id, "conversation": message.conversation_id})
 
 
-class DraftActions:
+class DraftButtons:
     def __init__(self, drafts: DraftDecisions, store: _Store, access: InboxAccess) -> None:
         self._drafts = drafts
         self._store = store

@@ -13,7 +13,7 @@ from bridge.store.base import ConversationStore
 from bridge.threading.lifecycle import ConversationDesk
 
 
-class HeaderActions:
+class HeaderButtons:
     def __init__(
         self, store: ConversationStore, desk: ConversationDesk, access: InboxAccess
     ) -> None:

@@ -42,7 +42,7 @@ def _remembered(view: dict[str, Any]) -> tuple[str, str | None] | None:
     return remembered["message"], note if isinstance(note, str) else None
 
 
-class HeldReplyActions:
+class HeldReplyButtons:
     def __init__(self, outbound: OutboundPipeline, store: _Store, access: InboxAccess) -> None:
         self._outbound = outbound
         self._store = store

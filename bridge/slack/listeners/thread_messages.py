@@ -31,7 +31,7 @@ def _from_bot(message: dict[str, Any]) -> bool:
     )
 
 
-class MessageListener:
+class ThreadMessages:
     def __init__(
         self,
         outbound: OutboundPipeline,
