@@ -92,9 +92,11 @@ def test_the_domain_never_imports_an_edge(edge: str) -> None:
         assert not graph().chain_exists(f"bridge.{package}", edge, as_packages=True)
 
 
-# The composition root, the entry points and the store itself see the whole port;
-# every other module takes the roles it uses (`ConversationStore`, `JobStore`, …).
-WHOLE_STORE = {"bridge.app", "bridge.cli", "bridge.checks"}
+# The composition root (app.py and each edge's wiring), the entry points and the store
+# itself see the whole port; every other module takes the roles it uses
+# (`ConversationStore`, `JobStore`, …).
+WIRING = {"bridge.slack.wiring", "bridge.sms.wiring", "bridge.notify.wiring"}
+WHOLE_STORE = {"bridge.app", "bridge.cli", "bridge.checks", *WIRING}
 
 
 def test_consumers_take_store_roles_not_the_whole_port() -> None:
