@@ -1,16 +1,19 @@
-"""The composition root: the one place that builds clients and wires the layers."""
+"""The composition root: the one place that builds clients and wires the layers. It
+reads like the architecture: the store, the clients, the outbox, the domain
+(conversations, keywords, the assistant), then each edge wires itself (`slack/wiring.py`,
+`sms/wiring.py`, `notify/wiring.py`), and the web app serves their routes and runs their
+start and stop steps."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
@@ -28,40 +31,13 @@ from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.compliance.promo import PromoCheck
 from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
 from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
-from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.models import JobKind
-from bridge.notify.registry import Notifiers, slack_notifiers
-from bridge.notify.slack_dead_report import SlackDeadJobReport
-from bridge.notify.slack_dm import SlackAssignmentMessage
+from bridge.notify.wiring import Notifications
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
-from bridge.slack.access import InboxAccess
-from bridge.slack.agent_notes import AgentNote
-from bridge.slack.commands import SmsCommand
-from bridge.slack.delivery_marks import DeliveryMark
-from bridge.slack.draft_actions import DraftActions
-from bridge.slack.draft_poster import DraftCardSync, LateDraftPoster
-from bridge.slack.events import SlackEventsEndpoint, build_bolt
-from bridge.slack.gateway import SlackGateway, slack_rates
-from bridge.slack.header_actions import HeaderActions
-from bridge.slack.header_sync import HeaderSync
-from bridge.slack.held_replies import HeldReplyActions
-from bridge.slack.home import HomeTab
-from bridge.slack.inbound_poster import InboundPoster
-from bridge.slack.listeners import MessageListener
-from bridge.slack.members import InboxMembers
-from bridge.slack.names import SlackNames
-from bridge.slack.posts import SlackPosts
-from bridge.slack.reactions import ReactionListener
-from bridge.slack.shortcut import SmsActionsShortcut
-from bridge.slack.thread_notes import ThreadNote
-from bridge.slack.threads import ThreadKeeper
-from bridge.sms.media import TwilioMedia
-from bridge.sms.send_failures import send_failure
-from bridge.sms.sender import TwilioSender
-from bridge.sms.signature import TwilioSignature
-from bridge.sms.webhooks import InboundWebhook, StatusWebhook
+from bridge.slack.wiring import SlackEdge
+from bridge.sms.wiring import TwilioEdge
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
@@ -69,7 +45,6 @@ from bridge.threading.command_desk import CommandDesk
 from bridge.threading.inbound import InboundPipeline
 from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
-from bridge.threading.sending import ReplySender
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest inputs
 # The job kinds the app's outbox runs (what a test checks against `jobs.py`).
@@ -175,81 +150,83 @@ def make_store(settings: StoreSettings) -> Store:
     return SQLiteStore(settings.bridge_db_path)
 
 
-async def build_app(
-    settings: Settings,
-    config: BusinessConfig,
-    *,
-    store: Store | None = None,
-    retry_policy: RetryPolicy | None = None,
-) -> web.Application:
-    """Build the whole bridge as an aiohttp application; its start-up starts the
-    workers and its clean-up stops them and closes every client."""
-    metrics = Metrics()
-    store = store or make_store(settings)
-    await store.open()
-
-    session = aiohttp.ClientSession()
-    slack = make_slack_client(settings, session)
-    twilio = make_twilio_client(settings)
-    gateway = SlackGateway(
-        slack,
-        slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst),
-        metrics,
-        inbox_channel=settings.slack_inbox_channel,
-    )
-    posts = SlackPosts(store, gateway, echo_wait=settings.bridge_slack_echo_wait_seconds)
-    threads = ThreadKeeper(store, posts, settings.slack_inbox_channel)
-    media = TwilioMedia(
-        session,
-        api_url=settings.twilio_api_url,
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token.get_secret_value(),
-    )
-    outbox = Outbox(
+def make_outbox(
+    settings: Settings, store: Store, metrics: Metrics, policy: RetryPolicy | None
+) -> Outbox:
+    return Outbox(
         store,
         metrics,
         concurrency=settings.bridge_workers,
         lease_seconds=settings.bridge_job_lease_seconds,
-        policy=retry_policy or RetryPolicy(),
+        policy=policy or RetryPolicy(),
     )
-    members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
-    names = SlackNames(gateway)
-    access = InboxAccess(members, names, gateway, store)
-    home = HomeTab(store, gateway, access, outbox.wake)
-    desk = ConversationDesk(store, on_enqueued=outbox.wake)
-    replies = OutboundPipeline(
-        store,
-        ReplyRules(
-            note_prefix=config.slack.note_prefix,
-            undo_seconds=config.slack.undo_seconds,
-            smart_encoding=config.slack.smart_encoding,
-            promo=PromoCheck(config.compliance.promo_patterns),
-            default_zone=config.business.timezone,
-        ),
-        on_enqueued=outbox.wake,
-        wake_at=outbox.wake_at,
+
+
+def make_reply_rules(config: BusinessConfig) -> ReplyRules:
+    return ReplyRules(
+        note_prefix=config.slack.note_prefix,
+        undo_seconds=config.slack.undo_seconds,
+        smart_encoding=config.slack.smart_encoding,
+        promo=PromoCheck(config.compliance.promo_patterns),
+        default_zone=config.business.timezone,
     )
-    sms_sender = TwilioSender(
-        twilio,
-        # A small burst lets the average keep up with the rate when a wake is late.
-        Pacer(lambda _sender: Rate(rate := settings.bridge_sms_rate, math.ceil(rate / 10))),
-        account_sid=settings.twilio_account_sid,
-        status_callback=f"{settings.bridge_public_url}/sms/status",
-    )
+
+
+def appointment_jobs(
+    config: BusinessConfig, store: Store, session: aiohttp.ClientSession
+) -> dict[JobKind, Handler]:
+    """The assistant's one job of its own, when the business has an appointment webhook."""
     appointments = config.ai.tools.appointments
-    tools = make_tools(config, session)
-    engines, close_engines = make_engines(settings, config, tools, metrics, store)
+    if appointments is None or appointments.webhook_url is None:
+        return {}
+    secret = appointments.webhook_secret
+    webhook = AppointmentWebhook(
+        store,
+        session,
+        appointments.webhook_url,
+        secret=secret.get_secret_value() if secret else None,
+    )
+    return {JobKind.APPOINTMENT_WEBHOOK: webhook}
+
+
+@dataclass(frozen=True)
+class Assistant:
+    engines: Engines
+    close_engines: Closer | None
+    reloader: KnowledgeReloader
+    decisions: DraftDecisions
+    drafts: DraftDesk
+
+    async def close(self) -> None:
+        await self.drafts.close()
+        if self.close_engines is not None:
+            await self.close_engines()
+
+
+async def build_assistant(
+    settings: Settings,
+    config: BusinessConfig,
+    store: Store,
+    session: aiohttp.ClientSession,
+    metrics: Metrics,
+    outbox: Outbox,
+    desk: ConversationDesk,
+    replies: OutboundPipeline,
+) -> Assistant:
+    """The drafting engines, the knowledge they read (loaded now: a broken knowledge
+    base stops start-up with a `ConfigError`), and the desks that draft and decide."""
+    engines, close_engines = make_engines(
+        settings, config, make_tools(config, session), metrics, store
+    )
     knowledge = knowledge_source(config)
     reloader = KnowledgeReloader(knowledge, engines.fallback, metrics)
     try:
         if config.ai.enabled:
             await reloader.load()
     except KnowledgeError as exc:
-        await twilio.http_client.close()
-        await session.close()
-        await store.close()
         raise ConfigError(knowledge_problem(exc)) from None
     decisions = DraftDecisions(store, replies, metrics, outbox.wake)
+    appointments = config.ai.tools.appointments
     drafts = DraftDesk(
         store,
         engines,
@@ -262,56 +239,45 @@ async def build_app(
         on_enqueued=outbox.wake,
         appointment_webhook=bool(appointments and appointments.webhook_url),
     )
-    notifiers = Notifiers(
-        store,
-        slack_notifiers(store, gateway, posts, threads, settings.slack_inbox_channel),
-        on_enqueued=outbox.wake,
+    return Assistant(engines, close_engines, reloader, decisions, drafts)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The rules: conversations, keywords and the assistant, over the store and the
+    outbox; the edges call into these."""
+
+    desk: ConversationDesk
+    replies: OutboundPipeline
+    inbound: InboundPipeline
+    commands: CommandDesk
+    assistant: Assistant
+
+
+async def build_domain(
+    settings: Settings,
+    config: BusinessConfig,
+    store: Store,
+    session: aiohttp.ClientSession,
+    metrics: Metrics,
+    outbox: Outbox,
+) -> Domain:
+    wake = outbox.wake
+    desk = ConversationDesk(store, on_enqueued=wake)
+    replies = OutboundPipeline(
+        store, make_reply_rules(config), on_enqueued=wake, wake_at=outbox.wake_at
     )
-    handlers: dict[JobKind, Handler] = {
-        **notifiers.handlers(),
-        JobKind.POST_INBOUND: InboundPoster(store, posts, threads, media.fetch, drafts),
-        JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
-        JobKind.SYNC_DRAFT: DraftCardSync(store, gateway),
-        JobKind.SYNC_HEADER: HeaderSync(store, gateway, threads),
-        # Jobs an earlier release stored: a dead job's report, an assignment's DM.
-        JobKind.REPORT_DEAD: SlackDeadJobReport(store, posts, settings.slack_inbox_channel),
-        JobKind.DIRECT_MESSAGE: SlackAssignmentMessage(store, gateway, posts, threads),
-        JobKind.SEND_SMS: ReplySender(
-            store,
-            sms_sender,
-            names,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            on_enqueued=outbox.wake,
-            default_zone=config.business.timezone,
-        ),
-        JobKind.MARK_DELIVERY: DeliveryMark(store, gateway, threads, send_failure),
-        JobKind.TELL_AGENT: AgentNote(store, gateway, threads),
-        JobKind.THREAD_NOTE: ThreadNote(store, threads),
-        JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-        JobKind.REFRESH_HOME: home,
-    }
-    if appointments is not None and appointments.webhook_url is not None:
-        secret = appointments.webhook_secret
-        handlers[JobKind.APPOINTMENT_WEBHOOK] = AppointmentWebhook(
-            store,
-            session,
-            appointments.webhook_url,
-            secret=secret.get_secret_value() if secret else None,
-        )
-    for kind, handler in handlers.items():
-        outbox.register(kind, handler)
+    assistant = await build_assistant(
+        settings, config, store, session, metrics, outbox, desk, replies
+    )
+    keywords = KeywordDesk(store, config.compliance, config.business, on_enqueued=wake)
     inbound = InboundPipeline(
         store,
-        KeywordDesk(store, config.compliance, config.business, on_enqueued=outbox.wake),
+        keywords,
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
-        on_enqueued=outbox.wake,
+        on_enqueued=wake,
     )
-    signature = TwilioSignature(
-        settings.twilio_auth_token.get_secret_value(), settings.bridge_public_url
-    )
-    signing_secret = settings.slack_signing_secret
-    bolt = build_bolt(slack)
     commands = CommandDesk(
         store,
         desk,
@@ -320,68 +286,108 @@ async def build_app(
         slack=config.slack,
         # New conversations (/sms send) and phone-number targets use this number.
         business_number=settings.twilio_from_number,
-        knowledge=reloader if config.ai.enabled else None,
+        knowledge=assistant.reloader if config.ai.enabled else None,
     )
-    MessageListener(replies, names, posts, access).register(bolt)
-    HeldReplyActions(replies, store, access).register(bolt)
-    DraftActions(decisions, store, access).register(bolt)
-    SmsCommand(commands, access, names).register(bolt)
-    ReactionListener(desk, commands, access, config.slack.reactions).register(bolt)
-    HeaderActions(store, desk, access).register(bolt)
-    home.register(bolt)
-    SmsActionsShortcut(store, desk, commands, access).register(bolt)
-    socket_mode = (
-        AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
-        if settings.slack_app_token
-        else None
-    )
+    return Domain(desk, replies, inbound, commands, assistant)
 
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    app.add_routes(
-        [
-            web.post("/sms/inbound", InboundWebhook(signature, inbound.receive, metrics).handle),
-            web.post(
-                "/sms/status", StatusWebhook(signature, replies.delivery_update, metrics).handle
-            ),
-            *OpsEndpoints(store, metrics).routes(),
-        ]
-    )
-    if signing_secret is not None:
-        # Without a signing secret (Socket Mode only) nothing could tell Slack's
-        # requests from forged ones: the HTTP endpoint does not exist then.
-        endpoint = SlackEventsEndpoint(bolt, signing_secret.get_secret_value(), posts)
-        app.add_routes([web.post("/slack/events", endpoint.handle)])
 
+def register_jobs(outbox: Outbox, *tables: dict[JobKind, Handler]) -> frozenset[JobKind]:
+    """Every part's job handlers into the outbox (a kind handled twice is refused);
+    the kinds it now runs."""
+    kinds: set[JobKind] = set()
+    for table in tables:
+        for kind, handler in table.items():
+            outbox.register(kind, handler)
+        kinds |= table.keys()
+    return frozenset(kinds)
+
+
+def add_lifecycle(
+    app: web.Application,
+    config: BusinessConfig,
+    store: Store,
+    session: aiohttp.ClientSession,
+    outbox: Outbox,
+    domain: Domain,
+    edges: tuple[SlackEdge, TwilioEdge],
+) -> None:
+    """Start: the config's canned texts, today's AI spending, the outbox, the knowledge
+    watcher, Slack's Socket Mode. Stop: from what takes work in to what holds state."""
+    slack, twilio = edges
+    assistant = domain.assistant
     background: list[asyncio.Task[None]] = []
 
     async def start(_app: web.Application) -> None:
         for name, text in config.canned.items():  # the config is the truth for its names
             await store.put_canned(name, text)
-        if engines.budget is not None:
-            await engines.budget.settle()  # today's spending so far, by every process
+        if assistant.engines.budget is not None:
+            await assistant.engines.budget.settle()  # today's spending so far, by every process
         await outbox.start()
         if config.ai.enabled and config.knowledge.path is not None:
-            background.append(asyncio.create_task(reloader.watch(KB_POLL_SECONDS)))
-        if socket_mode is not None:
-            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+            background.append(asyncio.create_task(assistant.reloader.watch(KB_POLL_SECONDS)))
+        await slack.connect()
 
     async def stop(_app: web.Application) -> None:
         for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task  # a task that died already must not stop the clean-up
-        if socket_mode is not None:
-            await socket_mode.close_async()  # type: ignore[no-untyped-call]
+        await slack.disconnect()
         await outbox.stop()
-        await posts.close()
-        await drafts.close()
-        if close_engines is not None:
-            await close_engines()
-        await twilio.http_client.close()
+        await slack.close()
+        await assistant.close()
+        await twilio.close()
         await session.close()
         await store.close()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
-    app[JOB_KINDS] = frozenset(handlers)
+
+
+async def build_app(
+    settings: Settings,
+    config: BusinessConfig,
+    *,
+    store: Store | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> web.Application:
+    """Build the whole bridge as an aiohttp application; its start-up starts the
+    workers and its clean-up stops them and closes every client."""
+    metrics = Metrics()
+    store = store or make_store(settings)
+    await store.open()
+    session = aiohttp.ClientSession()
+    twilio = TwilioEdge(make_twilio_client(settings), session, settings)
+    outbox = make_outbox(settings, store, metrics, retry_policy)
+    slack_client = make_slack_client(settings, session)
+    slack = SlackEdge(slack_client, settings, config.slack, store, metrics, outbox.wake)
+    try:
+        domain = await build_domain(settings, config, store, session, metrics, outbox)
+    except ConfigError:
+        await twilio.close()
+        await session.close()
+        await store.close()
+        raise
+    notifications = Notifications(
+        store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
+    )
+    kinds = register_jobs(
+        outbox,
+        notifications.jobs(),
+        slack.jobs(domain.assistant.drafts, twilio.media.fetch, twilio.explain_failure),
+        twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
+        appointment_jobs(config, store, session),
+    )
+    slack.listen(domain.desk, domain.replies, domain.assistant.decisions, domain.commands)
+
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.add_routes(
+        [
+            *twilio.routes(domain.inbound, domain.replies, metrics),
+            *OpsEndpoints(store, metrics).routes(),
+            *slack.routes(),
+        ]
+    )
+    add_lifecycle(app, config, store, session, outbox, domain, (slack, twilio))
+    app[JOB_KINDS] = kinds
     return app

@@ -15,7 +15,7 @@ from bridge.config import (
     load_business_config,
     load_settings,
 )
-from bridge.slack.reactions import mark_clash
+from bridge.slack.listeners.reactions import mark_clash
 from bridge.threading.commands.table import unknown
 
 

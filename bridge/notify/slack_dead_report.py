@@ -9,9 +9,9 @@ from typing import Protocol
 from bridge.events import Event, JobDied
 from bridge.models import Direction, Job, Model
 from bridge.phones import display
-from bridge.slack.mrkdwn import escape
+from bridge.slack.blocks.mrkdwn import escape
+from bridge.slack.blocks.wording import event_text
 from bridge.slack.posts import SlackPosts
-from bridge.slack.wording import event_text
 from bridge.store.base import ConversationStore, MessageStore
 
 

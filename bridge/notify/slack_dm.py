@@ -7,8 +7,8 @@ from bridge.delivery.errors import GiveUp
 from bridge.events import ConversationAssigned, Event
 from bridge.models import Job, Model
 from bridge.phones import display
+from bridge.slack.blocks.mrkdwn import escape, mention
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.mrkdwn import escape, mention
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import ContactStore

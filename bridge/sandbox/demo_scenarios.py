@@ -13,7 +13,7 @@ from bridge.sandbox.demo_clock import WeekTime
 from bridge.sandbox.demo_sample import Scenario, SendStep, Step
 from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import INBOX, Sandbox
-from bridge.slack.draft_card import SEND
+from bridge.slack.blocks.draft_card import SEND
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation
+from bridge.slack.blocks.header_card import render_header
 from bridge.slack.gateway import ThreadGone
-from bridge.slack.header import render_header
 from bridge.slack.posts import Posted, SlackPosts
 from bridge.store.base import ConsentStore, ContactStore, ConversationStore
 

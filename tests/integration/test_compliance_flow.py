@@ -17,7 +17,7 @@ import pytest
 from bridge.config import BusinessConfig
 from bridge.sandbox.slack_emulator import Ephemeral, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from bridge.slack.delivery_marks import DELIVERED
+from bridge.slack.jobs.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     INBOX,

@@ -10,7 +10,7 @@ import pytest
 from bridge.config import BusinessConfig
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from bridge.slack.delivery_marks import DELIVERED
+from bridge.slack.jobs.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     INBOX,

@@ -24,7 +24,7 @@ from bridge.models import (
     MessageDraft,
     utcnow,
 )
-from bridge.slack.wording import draft_note_text, draft_problem_text
+from bridge.slack.blocks.wording import draft_note_text, draft_problem_text
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from tests.support import bounded

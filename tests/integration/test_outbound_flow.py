@@ -16,7 +16,7 @@ from bridge.app import build_app
 from bridge.config import BusinessConfig, load_settings
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from bridge.slack.delivery_marks import DELIVERED
+from bridge.slack.jobs.delivery_marks import DELIVERED
 from tests.support import (
     AGENT,
     BUSINESS,

@@ -16,9 +16,9 @@ from bridge.models import (
     Message,
     MessagePurpose,
 )
-from bridge.slack.inbound_poster import inbound_text
-from bridge.slack.mrkdwn import counted, field_error
-from bridge.slack.wording import event_text, problem_text
+from bridge.slack.blocks.mrkdwn import counted, field_error
+from bridge.slack.blocks.wording import event_text, problem_text
+from bridge.slack.jobs.inbound_posts import inbound_text
 from bridge.threading.outbound import reply_cost
 
 WHEN = datetime(2026, 3, 2, 17, 5, tzinfo=UTC)

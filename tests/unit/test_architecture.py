@@ -93,9 +93,11 @@ def test_the_domain_never_imports_an_edge(edge: str) -> None:
         assert not graph().chain_exists(f"bridge.{package}", edge, as_packages=True)
 
 
-# The composition root, the entry points and the store itself see the whole port;
-# every other module takes the roles it uses (`ConversationStore`, `JobStore`, …).
-WHOLE_STORE = {"bridge.app", "bridge.cli", "bridge.checks"}
+# The composition root (app.py and each edge's wiring), the entry points and the store
+# itself see the whole port; every other module takes the roles it uses
+# (`ConversationStore`, `JobStore`, …).
+WIRING = {"bridge.slack.wiring", "bridge.sms.wiring", "bridge.notify.wiring"}
+WHOLE_STORE = {"bridge.app", "bridge.cli", "bridge.checks", *WIRING}
 
 
 def test_consumers_take_store_roles_not_the_whole_port() -> None:
@@ -214,10 +216,10 @@ def test_a_desk_lives_in_the_module_of_its_name() -> None:
 
 
 def test_slack_formatting_lives_in_the_slack_edge() -> None:
-    assert "bridge.slack.mrkdwn" in graph().modules
+    assert "bridge.slack.blocks.mrkdwn" in graph().modules
     assert "bridge.mrkdwn" not in graph().modules
     for package in DOMAIN:
-        assert not graph().chain_exists(f"bridge.{package}", "bridge.slack.mrkdwn")
+        assert not graph().chain_exists(f"bridge.{package}", "bridge.slack.blocks.mrkdwn")
 
 
 def _writes(token: tokenize.TokenInfo) -> bool:
@@ -266,3 +268,26 @@ def test_only_the_twilio_edge_knows_its_error_codes() -> None:
         and int(token.string) in TWILIO_CODES
     ]
     assert found == []
+
+
+# The Slack edge's rooms: Bolt listeners over the outbox handlers that call Slack over
+# what renders Block Kit and text. What the whole edge shares sits at `slack/` top.
+SLACK_ROOMS = (grimp.Layer("listeners"), grimp.Layer("jobs"), grimp.Layer("blocks"))
+SLACK_SHARED = {"wiring", "gateway", "posts", "threads", "access", "members", "names"}
+
+
+def test_every_slack_module_is_in_a_room_or_shared() -> None:
+    rooms = {tail for layer in SLACK_ROOMS for tail in layer.module_tails}
+    homeless = {
+        module
+        for module in _in("bridge.slack") - {"bridge.slack"}
+        if module.split(".")[2] not in rooms | SLACK_SHARED
+    }
+    assert homeless == set()
+
+
+def test_slack_rooms_import_downwards_only() -> None:
+    illegal = graph().find_illegal_dependencies_for_layers(
+        layers=SLACK_ROOMS, containers={"bridge.slack"}
+    )
+    assert [f"{d.importer} → {d.imported}" for d in illegal] == []

@@ -18,11 +18,11 @@ from bridge.models import (
     Message,
     MessageDraft,
 )
-from bridge.slack.agent_notes import held_blocks
-from bridge.slack.commands import picker_blocks
-from bridge.slack.draft_card import draft_blocks, with_text
-from bridge.slack.header import render_header
-from bridge.slack.home import InboxFilter, render_home
+from bridge.slack.blocks.draft_card import draft_blocks, with_text
+from bridge.slack.blocks.header_card import render_header
+from bridge.slack.blocks.held_note import held_blocks
+from bridge.slack.blocks.home_view import InboxFilter, render_home
+from bridge.slack.blocks.picker import picker_blocks
 from bridge.threading.commands.answers import Reply, Said
 from bridge.threading.commands.grammar import Command
 

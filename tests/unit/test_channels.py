@@ -16,8 +16,8 @@ from bridge.models import (
     Conversation,
     MessagePurpose,
 )
-from bridge.slack.header import render_header
-from bridge.slack.wording import WINDOW_CLOSED, failure_text, problem_text
+from bridge.slack.blocks.header_card import render_header
+from bridge.slack.blocks.wording import WINDOW_CLOSED, failure_text, problem_text
 from bridge.sms.inbound_form import MalformedForm, parse_inbound
 from bridge.sms.send_failures import send_failure
 from bridge.sms.sender import twilio_form

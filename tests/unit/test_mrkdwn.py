@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.slack.mrkdwn import escape
+from bridge.slack.blocks.mrkdwn import escape
 
 
 def test_control_sequences_become_inert() -> None:

@@ -1,8 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.slack.mrkdwn import escape
-from bridge.slack.plain_text import to_plain
+from bridge.slack.blocks.mrkdwn import escape
+from bridge.slack.blocks.plain_text import to_plain
 
 USERS = {"U1": "Ana Ruiz", "U2": "Ben"}
 CHANNELS = {"C1": "support"}

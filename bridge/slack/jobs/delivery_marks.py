@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from bridge.events import DeliveryFailed, SendFailure, load_event
 from bridge.models import Conversation, DeliveryStatus, Job, Message
+from bridge.slack.blocks.wording import event_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.job_message import job_message
+from bridge.slack.jobs.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
-from bridge.slack.wording import event_text
 from bridge.store.base import MessageStore
 
 DELIVERED = "envelope_with_arrow"  # 📩: the phone has it

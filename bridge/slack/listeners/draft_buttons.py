@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.ai.draft_decisions import GONE, DraftDecisions
 from bridge.models import Direction, Message
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
-from bridge.slack.draft_card import DISCARD, EDIT, SEND
-from bridge.slack.mrkdwn import field_error
-from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
-from bridge.slack.wording import draft_problem_text, taken_text
+from bridge.slack.blocks.draft_card import DISCARD, EDIT, SEND
+from bridge.slack.blocks.mrkdwn import field_error
+from bridge.slack.blocks.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
+from bridge.slack.blocks.wording import draft_problem_text, taken_text
 from bridge.store.base import ConversationStore, MessageStore
 
 
@@ -36,7 +36,7 @@ def _dialog_of(message: Message) -> str:
     return json.dumps({"message": message.id, "conversation": message.conversation_id})
 
 
-class DraftActions:
+class DraftButtons:
     def __init__(self, drafts: DraftDecisions, store: _Store, access: InboxAccess) -> None:
         self._drafts = drafts
         self._store = store

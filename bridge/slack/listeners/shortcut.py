@@ -20,8 +20,8 @@ from bridge.slack.access import (
     slack_id,
     slack_ts,
 )
-from bridge.slack.mrkdwn import escape, field_error
-from bridge.slack.wording import answer_text
+from bridge.slack.blocks.mrkdwn import escape, field_error
+from bridge.slack.blocks.wording import answer_text
 from bridge.store.base import CannedStore, ConversationStore
 from bridge.text import clip
 from bridge.threading.command_desk import CommandDesk

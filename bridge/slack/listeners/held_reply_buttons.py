@@ -15,10 +15,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bridge.models import DeliveryStatus, Direction, Message
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, dialog_memory
-from bridge.slack.agent_notes import CANCEL_ACTION, EDIT_ACTION
-from bridge.slack.mrkdwn import escape, field_error
-from bridge.slack.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
-from bridge.slack.wording import problem_text
+from bridge.slack.blocks.held_note import CANCEL_ACTION, EDIT_ACTION
+from bridge.slack.blocks.mrkdwn import escape, field_error
+from bridge.slack.blocks.reply_modal import FIELD_BLOCK, reply_modal, submitted_text
+from bridge.slack.blocks.wording import problem_text
 from bridge.store.base import ConversationStore, MessageStore
 from bridge.text import clip
 from bridge.threading.outbound import OutboundPipeline
@@ -42,7 +42,7 @@ def _remembered(view: dict[str, Any]) -> tuple[str, str | None] | None:
     return remembered["message"], note if isinstance(note, str) else None
 
 
-class HeldReplyActions:
+class HeldReplyButtons:
     def __init__(self, outbound: OutboundPipeline, store: _Store, access: InboxAccess) -> None:
         self._outbound = outbound
         self._store = store

@@ -12,8 +12,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.slack.listeners.request_checks import RequestRefused, check_shape, verified_text
 from bridge.slack.posts import SlackPosts, echoed_post
-from bridge.slack.request_checks import RequestRefused, check_shape, verified_text
 from bridge.store.base import StoreUnavailable
 
 log = structlog.get_logger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import emoji
 
-from bridge.slack.mrkdwn import unescape
+from bridge.slack.blocks.mrkdwn import unescape
 from bridge.threading.mentions import mark
 
 _TOKEN = re.compile(r"<([^<>]+)>")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
+from bridge.slack.blocks.wording import note_text
 from bridge.slack.threads import ThreadKeeper
-from bridge.slack.wording import note_text
 from bridge.store.base import MessageStore
 
 

@@ -8,12 +8,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, conversation_number
-from bridge.slack.header import ASSIGN_ME, FLAG, REOPEN, RESOLVE, UNFLAG
+from bridge.slack.blocks.header_card import ASSIGN_ME, FLAG, REOPEN, RESOLVE, UNFLAG
 from bridge.store.base import ConversationStore
 from bridge.threading.lifecycle import ConversationDesk
 
 
-class HeaderActions:
+class HeaderButtons:
     def __init__(
         self, store: ConversationStore, desk: ConversationDesk, access: InboxAccess
     ) -> None:

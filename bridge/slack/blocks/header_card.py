@@ -6,7 +6,7 @@ from typing import Any
 
 from bridge.models import Channel, ConsentState, Contact, Conversation, ConversationStatus
 from bridge.phones import display
-from bridge.slack.mrkdwn import escape, slack_time
+from bridge.slack.blocks.mrkdwn import escape, slack_time
 from bridge.text import clip
 
 MAX_REASON = 2000  # a context element's text

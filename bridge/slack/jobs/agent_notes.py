@@ -3,54 +3,19 @@ about a held reply carries the buttons to edit it into support-only or cancel it
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from bridge.delivery.errors import GiveUp
 from bridge.events import load_event
 from bridge.models import DeliveryStatus, Job
+from bridge.slack.blocks.held_note import held_blocks
+from bridge.slack.blocks.mrkdwn import escape
+from bridge.slack.blocks.wording import event_text
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.mrkdwn import escape
 from bridge.slack.threads import ThreadKeeper
-from bridge.slack.wording import event_text
 from bridge.store.base import MessageStore
-from bridge.text import clip
 
 log = structlog.get_logger(__name__)
-
-EDIT_ACTION = "held_edit"
-CANCEL_ACTION = "held_cancel"
-
-
-def held_blocks(note: str, message_id: str) -> list[dict[str, Any]]:
-    """`note`: mrkdwn, escaped already."""
-    return [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": clip(f":pause_button: {note}", 3000)},
-        },
-        {
-            "type": "actions",
-            "block_id": "held_reply",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": EDIT_ACTION,
-                    "text": {"type": "plain_text", "text": "Edit as support-only"},
-                    "style": "primary",
-                    "value": message_id,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL_ACTION,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "style": "danger",
-                    "value": message_id,
-                },
-            ],
-        },
-    ]
 
 
 class AgentNote:

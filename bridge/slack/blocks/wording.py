@@ -42,7 +42,7 @@ from bridge.events import (
 )
 from bridge.models import ASSISTANT, DraftState
 from bridge.phones import display
-from bridge.slack.mrkdwn import counted, escape, mention, slack_time
+from bridge.slack.blocks.mrkdwn import counted, escape, mention, slack_time
 from bridge.threading.commands.answers import (
     AdminOnly,
     Answer,

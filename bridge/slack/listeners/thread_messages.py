@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bridge.events import AttachmentsDropped, ReplyRefused, Snag, Stopped
 from bridge.slack.access import InboxAccess
+from bridge.slack.blocks.plain_text import to_sms
 from bridge.slack.names import SlackNames
-from bridge.slack.plain_text import to_sms
 from bridge.slack.posts import SlackPosts
 from bridge.threading.outbound import OutboundPipeline, Outcome
 
@@ -31,7 +31,7 @@ def _from_bot(message: dict[str, Any]) -> bool:
     )
 
 
-class MessageListener:
+class ThreadMessages:
     def __init__(
         self,
         outbound: OutboundPipeline,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.models import DraftState, Message, MessageDraft, percent
-from bridge.slack.mrkdwn import escape, mention, slack_time
-from bridge.slack.wording import draft_note_text
+from bridge.slack.blocks.mrkdwn import escape, mention, slack_time
+from bridge.slack.blocks.wording import draft_note_text
 from bridge.text import clip
 
 DRAFT_REPLY = "draft_reply"

@@ -9,10 +9,10 @@ from typing import Protocol
 from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import RetryLater
 from bridge.models import Job
-from bridge.slack.draft_card import draft_blocks, draft_text, with_text
+from bridge.slack.blocks.draft_card import draft_blocks, draft_text, with_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.inbound_poster import inbound_text
-from bridge.slack.job_message import job_message
+from bridge.slack.jobs.inbound_posts import inbound_text
+from bridge.slack.jobs.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import DraftStore, MessageStore
 

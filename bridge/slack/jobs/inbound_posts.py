@@ -11,10 +11,10 @@ from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import Conversation, Job, KeywordMark, Message
 from bridge.phones import display
-from bridge.slack.draft_card import with_text
+from bridge.slack.blocks.draft_card import with_text
+from bridge.slack.blocks.mrkdwn import counted, escape, slack_time
 from bridge.slack.gateway import ThreadGone
-from bridge.slack.job_message import job_message
-from bridge.slack.mrkdwn import counted, escape, slack_time
+from bridge.slack.jobs.job_message import job_message
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import ContactStore, MessageStore

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bridge.config import ConfigError
 from bridge.models import Conversation
 from bridge.slack.access import InboxAccess, slack_id, slack_ts
-from bridge.slack.delivery_marks import MARKS
+from bridge.slack.jobs.delivery_marks import MARKS
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands.canned import SEND as CANNED_SEND
 from bridge.threading.commands.grammar import Command, Target

@@ -1,0 +1,39 @@
+"""Notifications, wired: the registry's fan-out jobs (PUBLISH, NOTIFY) over the Slack
+notifiers, and the handlers of the jobs an earlier release stored for the same effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bridge.delivery.outbox import Handler
+from bridge.models import JobKind
+from bridge.notify.registry import Notifiers, slack_notifiers
+from bridge.notify.slack_dead_report import SlackDeadJobReport
+from bridge.notify.slack_dm import SlackAssignmentMessage
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.posts import SlackPosts
+from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
+
+
+class Notifications:
+    def __init__(
+        self,
+        store: Store,
+        gateway: SlackGateway,
+        posts: SlackPosts,
+        threads: ThreadKeeper,
+        inbox: str,
+        on_enqueued: Callable[[], None],
+    ) -> None:
+        self.notifiers = Notifiers(
+            store, slack_notifiers(store, gateway, posts, threads, inbox), on_enqueued=on_enqueued
+        )
+        # Jobs an earlier release stored: a dead job's report, an assignment's DM.
+        self._stored_earlier: dict[JobKind, Handler] = {
+            JobKind.REPORT_DEAD: SlackDeadJobReport(store, posts, inbox),
+            JobKind.DIRECT_MESSAGE: SlackAssignmentMessage(store, gateway, posts, threads),
+        }
+
+    def jobs(self) -> dict[JobKind, Handler]:
+        return {**self.notifiers.handlers(), **self._stored_earlier}

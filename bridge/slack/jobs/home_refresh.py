@@ -1,0 +1,50 @@
+"""Job REFRESH_HOME: republish the App Home of one viewer, or of every viewer after a
+change (coalesced into one job, paced by the gateway: views.publish is Tier 4)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bridge.models import Conversation, InboxFilter, Job
+from bridge.slack.access import InboxAccess
+from bridge.slack.blocks.home_view import MAX_ROWS, render_home
+from bridge.slack.gateway import SlackGateway
+from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore
+
+
+class _Store(ConversationStore, ContactStore, HomeFilterStore, Protocol):
+    """The store roles this module uses."""
+
+
+MAX_VIEWERS = 50  # republished per change; views.publish allows about 100 a minute
+
+
+class HomeRefresh:
+    def __init__(self, store: _Store, gateway: SlackGateway, access: InboxAccess) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._access = access
+
+    async def __call__(self, job: Job) -> None:
+        viewers = await self._store.home_viewers()
+        if job.user is not None:
+            viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
+        for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
+            if not await self._access.allows(user):
+                continue  # left the inbox channel: their Home stops updating
+            conversations = await self._store.list_conversations(inbox, user=user, limit=MAX_ROWS)
+            names = {
+                c.id: contact.name
+                for c in conversations
+                if (contact := await self._store.get_contact(c.subscriber)) and contact.name
+            }
+            links = {c.id: link for c in conversations if (link := await self._link(c)) is not None}
+            await self._gateway.publish_home(user, render_home(conversations, inbox, names, links))
+
+    async def _link(self, conversation: Conversation) -> str | None:
+        if not (conversation.slack_channel and conversation.slack_thread_ts):
+            return None
+        identity = await self._gateway.identity()
+        workspace = identity.url if identity else "https://slack.com/"
+        ts = conversation.slack_thread_ts.replace(".", "")
+        return f"{workspace.rstrip('/')}/archives/{conversation.slack_channel}/p{ts}"

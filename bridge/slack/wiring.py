@@ -1,0 +1,148 @@
+"""The Slack edge, wired: what the rest of the bridge uses of Slack (the paced gateway,
+posts made once, threads, names, who may act), then what the edge contributes — its
+outbox job handlers, its Bolt listeners, its HTTP route, and its start and stop steps.
+A new Slack job kind or listener is one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.ai.draft_decisions import DraftDecisions
+from bridge.ai.draft_desk import DraftDesk
+from bridge.config import Settings, SlackSection
+from bridge.delivery.outbox import Handler
+from bridge.events import SendFailure
+from bridge.metrics import Metrics
+from bridge.models import JobKind
+from bridge.slack.access import InboxAccess
+from bridge.slack.gateway import SlackGateway, slack_rates
+from bridge.slack.jobs.agent_notes import AgentNote
+from bridge.slack.jobs.delivery_marks import DeliveryMark
+from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
+from bridge.slack.jobs.header_sync import HeaderSync
+from bridge.slack.jobs.home_refresh import HomeRefresh
+from bridge.slack.jobs.inbound_posts import FetchMedia, InboundPoster
+from bridge.slack.jobs.thread_notes import ThreadNote
+from bridge.slack.listeners.draft_buttons import DraftButtons
+from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
+from bridge.slack.listeners.header_buttons import HeaderButtons
+from bridge.slack.listeners.held_reply_buttons import HeldReplyButtons
+from bridge.slack.listeners.home_events import HomeEvents
+from bridge.slack.listeners.reactions import ReactionListener
+from bridge.slack.listeners.shortcut import SmsActionsShortcut
+from bridge.slack.listeners.sms_command import SmsCommand
+from bridge.slack.listeners.thread_messages import ThreadMessages
+from bridge.slack.members import InboxMembers
+from bridge.slack.names import SlackNames
+from bridge.slack.posts import SlackPosts
+from bridge.slack.threads import ThreadKeeper
+from bridge.store.base import Store
+from bridge.threading.command_desk import CommandDesk
+from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.outbound import OutboundPipeline
+
+
+class Listener(Protocol):
+    def register(self, app: AsyncApp) -> None: ...
+
+
+class SlackEdge:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        settings: Settings,
+        config: SlackSection,
+        store: Store,
+        metrics: Metrics,
+        on_enqueued: Callable[[], None],
+    ) -> None:
+        self.inbox = settings.slack_inbox_channel
+        rates = slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst)
+        self.gateway = SlackGateway(client, rates, metrics, inbox_channel=self.inbox)
+        echo_wait = settings.bridge_slack_echo_wait_seconds
+        self.posts = SlackPosts(store, self.gateway, echo_wait=echo_wait)
+        self.threads = ThreadKeeper(store, self.posts, self.inbox)
+        self.names = SlackNames(self.gateway)
+        members = InboxMembers(self.gateway, self.inbox, config.user_group)
+        self.access = InboxAccess(members, self.names, self.gateway, store)
+        self._store = store
+        self._config = config
+        self._wake = on_enqueued
+        self._bolt = build_bolt(client)
+        self._app_token = settings.slack_app_token
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._signing_secret = settings.slack_signing_secret
+
+    def jobs(
+        self,
+        drafts: DraftDesk,
+        fetch_media: FetchMedia,
+        explain_failure: Callable[[int | None], SendFailure],
+    ) -> dict[JobKind, Handler]:
+        """The outbox handlers that call Slack, by the kind of job they run."""
+        store, threads = self._store, self.threads
+        return {
+            JobKind.POST_INBOUND: InboundPoster(store, self.posts, threads, fetch_media, drafts),
+            JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
+            JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway),
+            JobKind.SYNC_HEADER: HeaderSync(store, self.gateway, threads),
+            JobKind.MARK_DELIVERY: DeliveryMark(store, self.gateway, threads, explain_failure),
+            JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
+            JobKind.THREAD_NOTE: ThreadNote(store, threads),
+            JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
+            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access),
+        }
+
+    def listen(
+        self,
+        desk: ConversationDesk,
+        replies: OutboundPipeline,
+        decisions: DraftDecisions,
+        commands: CommandDesk,
+    ) -> None:
+        """Register every Bolt listener: what people do in Slack, into the domain."""
+        store, access = self._store, self.access
+        listeners: tuple[Listener, ...] = (
+            ThreadMessages(replies, self.names, self.posts, access),
+            HeldReplyButtons(replies, store, access),
+            DraftButtons(decisions, store, access),
+            SmsCommand(commands, access, self.names),
+            ReactionListener(desk, commands, access, self._config.reactions),
+            HeaderButtons(store, desk, access),
+            HomeEvents(store, access, self._wake),
+            SmsActionsShortcut(store, desk, commands, access),
+        )
+        for listener in listeners:
+            listener.register(self._bolt)
+        if self._app_token is not None:
+            token = self._app_token.get_secret_value()
+            self._socket_mode = AsyncSocketModeHandler(self._bolt, token)
+
+    def routes(self) -> list[web.RouteDef]:
+        if self._signing_secret is None:
+            # Without a signing secret (Socket Mode only) nothing could tell Slack's
+            # requests from forged ones: the HTTP endpoint does not exist then.
+            return []
+        secret = self._signing_secret.get_secret_value()
+        endpoint = SlackEventsEndpoint(self._bolt, secret, self.posts)
+        return [web.post("/slack/events", endpoint.handle)]
+
+    async def connect(self) -> None:
+        """Start step: events over Socket Mode, when an app token is set."""
+        if self._socket_mode is not None:
+            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+
+    async def disconnect(self) -> None:
+        """First stop step: no new events, before the outbox stops."""
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        """Stop step after the outbox: the posts' pending look-ups."""
+        await self.posts.close()
