@@ -3,12 +3,15 @@ backfills), and whether the server takes writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pymongo
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
+    BulkWriteError,
     ConnectionFailure,
     DuplicateKeyError,
     NotPrimaryError,
@@ -17,7 +20,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
-from bridge.models import utcnow
+from bridge.models import Message, NewJob, utcnow
 from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
 from bridge.store.mongo import documents
@@ -30,6 +33,7 @@ DEFAULT_DATABASE = "sms_bridge"
 # reported at start in seconds, not after the driver's 30 s server selection.
 OPEN_SECONDS = 10
 
+DUPLICATE_KEY = 11000
 _OUT_OF_DISK_SPACE = 14031
 
 
@@ -162,6 +166,31 @@ class MongoConnection:
         )
         assert doc is not None  # upsert with AFTER always returns the document
         return int(doc["n"])
+
+    async def _carrying(self, jobs: Sequence[NewJob], message: Message, *, run_at: datetime) -> Doc:
+        """The durable write of an effect, to insert: its first job with the message
+        inside it, and the jobs that follow it, stored once the message is (`_follow`)."""
+        last = await self._next("jobs", len(jobs))
+        first, *rest = (
+            documents.new_job_doc(job, seq=seq, run_at=run_at)
+            for seq, job in enumerate(jobs, start=last - len(jobs) + 1)
+        )
+        first["message"] = documents.message_doc(message)
+        if rest:
+            first["follow"] = rest
+        return first
+
+    async def _follow(self, durable: Doc) -> None:
+        """Store the jobs that follow a durable write, once its message is stored; again
+        after a crash (`claim_jobs` repairs it), each once by its key."""
+        if not durable.get("follow"):
+            return
+        try:
+            await self._jobs.insert_many(durable["follow"], ordered=False)
+        except BulkWriteError as exc:  # stored already, before a crash
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+        await self._jobs.update_one({"_id": durable["_id"]}, {"$unset": {"follow": ""}})
 
     async def _find_message(self, fields: Doc) -> Doc | None:
         """The message document with these (uniquely indexed) fields. If a crash left

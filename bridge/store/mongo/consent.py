@@ -14,10 +14,8 @@ from bridge.models import (
     ConsentState,
 )
 from bridge.store.mongo import documents
-from bridge.store.mongo.connection import MongoConnection
+from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
 from bridge.store.mongo.documents import Doc
-
-_DUPLICATE_KEY = 11000
 
 
 class ConsentDocuments(MongoConnection):
@@ -51,7 +49,7 @@ class ConsentDocuments(MongoConnection):
             await self._consent_events.insert_many(entries, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+            if any(error.get("code") != DUPLICATE_KEY for error in errors):
                 raise
             return int(exc.details.get("nInserted", len(batch) - len(errors)))
         return len(batch)

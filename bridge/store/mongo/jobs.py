@@ -137,12 +137,13 @@ class JobDocuments(MongoConnection):
             return None
         # record_inbound writes the job (with its message) before the message's own
         # document; if it crashed between the two, this is where the message comes
-        # back, before any handler asks the store for it.
+        # back (and the jobs that follow it), before any handler asks the store for it.
         if "message" in doc and not await self._ensure_message(doc["message"]):
             # A late duplicate of a text stored already (see record_inbound): drop it.
             await self._jobs.delete_one({"_id": doc["_id"], "lease_token": token})
             await self._give_lane(lane, token)
             return None
+        await self._follow(doc)
         return documents.job(doc)
 
     async def _take_lane(

@@ -9,7 +9,6 @@ from datetime import datetime
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from bridge.jobs import post_job
 from bridge.models import (
     Direction,
     InboundRecord,
@@ -18,6 +17,7 @@ from bridge.models import (
     KeywordMark,
     Message,
 )
+from bridge.store import effects
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.conversations import conversation_of
@@ -50,11 +50,9 @@ class MessageDocuments(MongoConnection):
             created_at=at,
             keyword=keyword,
         )
-        job = post_job(message)
         # (c) The durable write: the post job with the message inside it. The unique
         # index on message.sid lets exactly one of concurrent same-sid calls in.
-        document = documents.new_job_doc(job, seq=await self._next("jobs"), run_at=at)
-        document["message"] = documents.message_doc(message)
+        document = await self._carrying(effects.after_inbound(message), message, run_at=at)
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:
@@ -69,11 +67,12 @@ class MessageDocuments(MongoConnection):
             # this call stalled between (a) and (c) while the first copy was stored,
             # posted and its job deleted, this copy is a late duplicate: withdraw its
             # job (a worker that claimed it already drops it the same way).
-            await self._jobs.delete_one({"_id": job.key, "state": JobState.PENDING.value})
+            await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
             known = await self._known_inbound(sms.sid)
             if known is None:
                 raise RuntimeError(f"sid {sms.sid} is taken but has no message")
             return known
+        await self._follow(document)
         return InboundRecord(conversation=conversation, message=message, created=True)
 
     async def _known_inbound(self, sid: str) -> InboundRecord | None:

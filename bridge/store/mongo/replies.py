@@ -9,7 +9,6 @@ from datetime import datetime
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from bridge.jobs import send_job
 from bridge.models import (
     DeliveryStatus,
     Direction,
@@ -21,6 +20,7 @@ from bridge.models import (
     SendAttempt,
     utcnow,
 )
+from bridge.store import effects
 from bridge.store.base import StoreConflict
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
@@ -71,10 +71,9 @@ class ReplyDocuments(MongoConnection):
         # (c) The durable write: the send job with the message inside it. The unique
         # index on message.(slack_channel, slack_ts) lets exactly one of concurrent
         # calls for one Slack message in.
-        document = documents.new_job_doc(
-            send_job(message), seq=await self._next("jobs"), run_at=documents.ms(send_at)
+        document = await self._carrying(
+            effects.after_queued(message), message, run_at=documents.ms(send_at)
         )
-        document["message"] = documents.message_doc(message)
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:
@@ -91,6 +90,7 @@ class ReplyDocuments(MongoConnection):
             if known is None:
                 raise RuntimeError(f"{slack} is taken but has no message")
             return OutboundRecord(message=documents.message(known), created=False)
+        await self._follow(document)
         return OutboundRecord(message=message, created=True)
 
     async def record_system_text(
@@ -124,9 +124,7 @@ class ReplyDocuments(MongoConnection):
             shown_ts=shown_ts,
         )
         # (b) The durable write: the send job, due now, with the message inside it.
-        document = documents.new_job_doc(
-            send_job(message), seq=await self._next("jobs"), run_at=now
-        )
+        document = await self._carrying(effects.after_queued(message), message, run_at=now)
         # `written_by` names this call (the message model ignores it): the message
         # document, however it gets stored, tells whether it is this call's.
         written_by = uuid.uuid4().hex
@@ -147,6 +145,7 @@ class ReplyDocuments(MongoConnection):
             # not QUEUED any more).
             await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
             return None
+        await self._follow(document)
         return message
 
     # Each of these is one compare-and-set on the message document.
@@ -170,10 +169,9 @@ class ReplyDocuments(MongoConnection):
         # Job first, carrying the released message: if the process dies before the
         # message is switched below, the job finds it still HELD, sends nothing, and
         # the agent's button still works. The job's _id lets one of two clicks in.
-        document = documents.new_job_doc(
-            send_job(released), seq=await self._next("jobs"), run_at=documents.ms(send_at)
+        document = await self._carrying(
+            effects.after_queued(released), released, run_at=documents.ms(send_at)
         )
-        document["message"] = documents.message_doc(released)
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:
@@ -191,6 +189,7 @@ class ReplyDocuments(MongoConnection):
         if switched.matched_count == 0:  # cancelled meanwhile: the job must not stay
             await self._jobs.delete_one({"_id": document["_id"], "state": JobState.PENDING.value})
             return None
+        await self._follow(document)
         return released
 
     async def cancel_unsent(self, message_id: str) -> bool:

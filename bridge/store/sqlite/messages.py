@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from bridge.jobs import post_job
 from bridge.models import (
     Direction,
     InboundRecord,
@@ -17,6 +16,7 @@ from bridge.models import (
     KeywordMark,
     Message,
 )
+from bridge.store import effects
 from bridge.store.batching import GroupCommit
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
@@ -94,7 +94,12 @@ class MessageRows(SQLiteConnection):
                 ],
             )
             await insert_jobs(
-                db, [(post_job(r.message), rows.ts(r.message.created_at)) for r in created.values()]
+                db,
+                [
+                    (job, rows.ts(r.message.created_at))
+                    for r in created.values()
+                    for job in effects.after_inbound(r.message)
+                ],
             )
             known_ids = list({m.conversation_id for m in known.values()})
             conversations_of_known = {

@@ -6,7 +6,8 @@ import sqlite3
 import uuid
 from datetime import datetime
 
-from bridge.jobs import send_job
+import aiosqlite
+
 from bridge.models import (
     DeliveryStatus,
     Direction,
@@ -17,10 +18,17 @@ from bridge.models import (
     SendAttempt,
     utcnow,
 )
+from bridge.store import effects
 from bridge.store.base import StoreConflict
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.jobs import enqueue_in
+
+
+async def _send(db: aiosqlite.Connection, message: Message, *, run_at: float) -> None:
+    """The jobs of a queued text, in the caller's transaction."""
+    for job in effects.after_queued(message):
+        await enqueue_in(db, job, run_at=run_at)
 
 
 class ReplyRows(SQLiteConnection):
@@ -78,7 +86,7 @@ class ReplyRows(SQLiteConnection):
                 (rows.ts(now), reply.conversation_id),
             )
             if send_at is not None:
-                await enqueue_in(db, send_job(message), run_at=rows.ts(send_at))
+                await _send(db, message, run_at=rows.ts(send_at))
         return OutboundRecord(message=message, created=True)
 
     async def release_held(
@@ -95,7 +103,7 @@ class ReplyRows(SQLiteConnection):
             row = await rows.fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
             assert row is not None
             message = rows.message(row)
-            await enqueue_in(db, send_job(message), run_at=rows.ts(send_at))
+            await _send(db, message, run_at=rows.ts(send_at))
         return message
 
     async def record_system_text(
@@ -139,7 +147,7 @@ class ReplyRows(SQLiteConnection):
             )
             if cur.rowcount == 0:
                 return None
-            await enqueue_in(db, send_job(message), run_at=rows.ts(now))
+            await _send(db, message, run_at=rows.ts(now))
         return message
 
     async def edit_unsent(self, message_id: str, body: str) -> bool:
