@@ -212,11 +212,17 @@ async def build_app(
         lease_seconds=settings.bridge_job_lease_seconds,
         policy=retry_policy or RetryPolicy(),
     )
+    notifiers = Notifiers(
+        store,
+        slack_notifiers(store, gateway, posts, threads, settings.slack_inbox_channel),
+        on_enqueued=outbox.wake,
+    )
+    store.publishing = notifiers.publishing  # the store's own writes publish these too
     members = InboxMembers(gateway, settings.slack_inbox_channel, config.slack.user_group)
     names = SlackNames(gateway)
     access = InboxAccess(members, names, gateway, store)
     home = HomeTab(store, gateway, access, outbox.wake)
-    desk = ConversationDesk(store, on_enqueued=outbox.wake)
+    desk = ConversationDesk(store, on_enqueued=outbox.wake, publishing=notifiers.publishing)
     replies = OutboundPipeline(
         store,
         ReplyRules(
@@ -261,11 +267,6 @@ async def build_app(
         metrics=metrics,
         on_enqueued=outbox.wake,
         appointment_webhook=bool(appointments and appointments.webhook_url),
-    )
-    notifiers = Notifiers(
-        store,
-        slack_notifiers(store, gateway, posts, threads, settings.slack_inbox_channel),
-        on_enqueued=outbox.wake,
     )
     handlers: dict[JobKind, Handler] = {
         **notifiers.handlers(),

@@ -273,6 +273,7 @@ def test_only_the_twilio_edge_knows_its_error_codes() -> None:
 # for it, plus what the role modules share. A role's methods live in its module.
 ROLE_MODULES = {
     "StoreHealth": "connection",
+    "PublishingStore": "connection",
     "ConversationStore": "conversations",
     "MessageStore": "messages",
     "DraftStore": "drafts",

@@ -20,6 +20,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
+from bridge.events import Publishing
 from bridge.models import Message, NewJob, utcnow
 from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
@@ -64,6 +65,7 @@ class MongoConnection:
         self._client = client
         self._db = client[database]
         self._name = database
+        self.publishing = Publishing()  # until the notifiers are known (see base.py)
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     def _coll(self, name: str) -> AsyncCollection[Any]:
@@ -170,11 +172,7 @@ class MongoConnection:
     async def _carrying(self, jobs: Sequence[NewJob], message: Message, *, run_at: datetime) -> Doc:
         """The durable write of an effect, to insert: its first job with the message
         inside it, and the jobs that follow it, stored once the message is (`_follow`)."""
-        last = await self._next("jobs", len(jobs))
-        first, *rest = (
-            documents.new_job_doc(job, seq=seq, run_at=run_at)
-            for seq, job in enumerate(jobs, start=last - len(jobs) + 1)
-        )
+        first, *rest = await self._job_docs(jobs, run_at=run_at)
         first["message"] = documents.message_doc(message)
         if rest:
             first["follow"] = rest
@@ -185,12 +183,24 @@ class MongoConnection:
         after a crash (`claim_jobs` repairs it), each once by its key."""
         if not durable.get("follow"):
             return
+        await self._insert_jobs(durable["follow"])
+        await self._jobs.update_one({"_id": durable["_id"]}, {"$unset": {"follow": ""}})
+
+    async def _job_docs(self, jobs: Sequence[NewJob], *, run_at: datetime) -> list[Doc]:
+        """New jobs' documents, numbered in order."""
+        last = await self._next("jobs", len(jobs))
+        return [
+            documents.new_job_doc(job, seq=seq, run_at=run_at)
+            for seq, job in enumerate(jobs, start=last - len(jobs) + 1)
+        ]
+
+    async def _insert_jobs(self, docs: Sequence[Doc]) -> None:
+        """Insert new jobs; one stored already (before a crash) stays as it is."""
         try:
-            await self._jobs.insert_many(durable["follow"], ordered=False)
-        except BulkWriteError as exc:  # stored already, before a crash
+            await self._jobs.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise
-        await self._jobs.update_one({"_id": durable["_id"]}, {"$unset": {"follow": ""}})
 
     async def _find_message(self, fields: Doc) -> Doc | None:
         """The message document with these (uniquely indexed) fields. If a crash left

@@ -30,9 +30,12 @@ async def conversation_of(
     at: datetime,
     *,
     touch: bool,
-) -> Conversation:
+    opener: str | None = None,
+) -> tuple[Conversation, bool]:
     """Find or open the conversation; with `touch` (a text from the subscriber), its
-    activity and last text move on to `at` (never back)."""
+    activity and last text move on to `at` (never back). Also whether the text
+    `opener` (a MessageSid) opened it: kept on the document, so a retry of that text
+    after a crash still knows."""
     key = documents.addresses(channel, business_number, subscriber)
     while True:
         doc: Doc | None
@@ -45,7 +48,7 @@ async def conversation_of(
         else:
             doc = await conversations.find_one(key)
         if doc is not None:
-            return documents.conversation(doc)
+            return documents.conversation(doc), _opened_by(doc, opener)
         # The next number: one more than the highest in use, so numbers are dense
         # (agents type them: #2). Two calls opening conversations at once may pick
         # the same one; the unique _id lets one in, and the other looks again (for
@@ -68,12 +71,17 @@ async def conversation_of(
             "seen_at": None,
             # Missing until a text comes (not null: mongomock cannot $max a null).
             **({"last_inbound_at": at} if touch else {}),
+            **({"opened_by": opener} if opener else {}),
         }
         try:
             await conversations.insert_one(doc)
         except DuplicateKeyError:
             continue
-        return documents.conversation(doc)
+        return documents.conversation(doc), _opened_by(doc, opener)
+
+
+def _opened_by(doc: Doc, opener: str | None) -> bool:
+    return opener is not None and doc.get("opened_by") == opener
 
 
 class ConversationDocuments(MongoConnection):
@@ -104,7 +112,7 @@ class ConversationDocuments(MongoConnection):
     ) -> Conversation:
         # The same path as record_inbound's (b), so both number conversations alike and
         # share one per (channel, business number, subscriber), without touching activity.
-        return await conversation_of(
+        conversation, _ = await conversation_of(
             self._conversations,
             channel,
             business_number,
@@ -112,6 +120,7 @@ class ConversationDocuments(MongoConnection):
             documents.ms(utcnow()),
             touch=False,
         )
+        return conversation
 
     async def update_conversation(
         self, conversation_id: int, patch: ConversationPatch

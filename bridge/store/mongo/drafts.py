@@ -12,7 +12,9 @@ from bridge.models import (
     Message,
     MessageDraft,
     Urgency,
+    utcnow,
 )
+from bridge.store import effects
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.documents import Doc
@@ -24,7 +26,9 @@ class DraftDocuments(MongoConnection):
     async def save_draft(
         self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
     ) -> Message | None:
-        await self._messages.update_one(
+        # The draft is the durable write; its event's job follows it (a crash between
+        # the two loses that notification, never the draft).
+        result = await self._messages.update_one(
             {"_id": message_id, "draft": None},  # null or missing: the first draft wins
             {
                 "$set": {
@@ -35,7 +39,12 @@ class DraftDocuments(MongoConnection):
             },
         )
         doc: Doc | None = await self._messages.find_one({"_id": message_id})
-        return None if doc is None else documents.message(doc)
+        saved = None if doc is None else documents.message(doc)
+        if result.matched_count == 1 and saved is not None:  # this draft, the first one
+            jobs = effects.after_draft(saved, publishing=self.publishing)
+            if jobs:
+                await self._insert_jobs(await self._job_docs(jobs, run_at=documents.ms(utcnow())))
+        return saved
 
     async def settle_draft(
         self,

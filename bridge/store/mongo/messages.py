@@ -37,8 +37,14 @@ class MessageDocuments(MongoConnection):
             return known
         at = documents.ms(sms.received_at)
         # (b) Open or touch the conversation. Repeating it is harmless: $max.
-        conversation = await conversation_of(
-            self._conversations, sms.channel, sms.business_number, sms.subscriber, at, touch=True
+        conversation, opened = await conversation_of(
+            self._conversations,
+            sms.channel,
+            sms.business_number,
+            sms.subscriber,
+            at,
+            touch=True,
+            opener=sms.sid,
         )
         message = Message(
             id=uuid.uuid4().hex,
@@ -52,7 +58,10 @@ class MessageDocuments(MongoConnection):
         )
         # (c) The durable write: the post job with the message inside it. The unique
         # index on message.sid lets exactly one of concurrent same-sid calls in.
-        document = await self._carrying(effects.after_inbound(message), message, run_at=at)
+        jobs = effects.after_inbound(
+            conversation, message, opened=opened, publishing=self.publishing
+        )
+        document = await self._carrying(jobs, message, run_at=at)
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:

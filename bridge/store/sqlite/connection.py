@@ -12,6 +12,7 @@ from typing import Any
 
 import aiosqlite
 
+from bridge.events import Publishing
 from bridge.models import utcnow
 from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
@@ -43,6 +44,7 @@ class SQLiteConnection:
         # One connection: the lock keeps each effect's statements together, so no
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
+        self.publishing = Publishing()  # until the notifiers are known (see base.py)
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @property

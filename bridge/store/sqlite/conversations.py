@@ -24,13 +24,14 @@ _BY_ADDRESSES = (
 
 async def touch_conversations(
     db: aiosqlite.Connection, texts: Sequence[tuple[Channel, str, str, datetime]]
-) -> dict[tuple[str, str, str], Conversation]:
+) -> tuple[dict[tuple[str, str, str], Conversation], set[tuple[str, str, str]]]:
     """The conversations of these (channel, business number, subscriber, time) texts
-    after them: known ones touched, new ones opened. A fixed three statements
-    whatever the count, and never an upsert: SQLite's AUTOINCREMENT would use up a
-    number on every text from a known subscriber, and agents type these numbers (#2)."""
+    after them: known ones touched, new ones opened (and which were opened). A fixed
+    three statements whatever the count, and never an upsert: SQLite's AUTOINCREMENT
+    would use up a number on every text from a known subscriber, and agents type
+    these numbers (#2)."""
     if not texts:
-        return {}
+        return {}, set()
     first: dict[tuple[str, str, str], float] = {}
     last: dict[tuple[str, str, str], float] = {}
     for channel, business, subscriber, at in texts:
@@ -47,13 +48,15 @@ async def touch_conversations(
         " AND business_number = v.column2 AND subscriber = v.column3",
         values,
     )
-    await db.execute(
+    opened = await rows.fetchall(
+        db,
         "INSERT INTO conversations (channel, business_number, subscriber, created_at,"  # noqa: S608
         " last_activity_at, last_inbound_at)"
         " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5"
         f" FROM (VALUES {places}) AS v WHERE NOT EXISTS (SELECT 1 FROM conversations c"
         "  WHERE c.channel = v.column1 AND c.business_number = v.column2"
-        "  AND c.subscriber = v.column3)",
+        "  AND c.subscriber = v.column3)"
+        " RETURNING channel, business_number, subscriber",
         values,
     )
     triples = ", ".join("(?, ?, ?)" for _ in last)
@@ -63,10 +66,11 @@ async def touch_conversations(
         f" WHERE (channel, business_number, subscriber) IN (VALUES {triples})",
         [v for key in last for v in key],
     )
-    return {
+    by_addresses = {
         (row["channel"], row["business_number"], row["subscriber"]): rows.conversation(row)
         for row in found
     }
+    return by_addresses, {(row[0], row[1], row[2]) for row in opened}
 
 
 class ConversationRows(SQLiteConnection):

@@ -10,9 +10,12 @@ from bridge.models import (
     Message,
     MessageDraft,
     Urgency,
+    utcnow,
 )
+from bridge.store import effects
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.jobs import enqueue_in
 
 
 class DraftRows(SQLiteConnection):
@@ -22,13 +25,17 @@ class DraftRows(SQLiteConnection):
         self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
     ) -> Message | None:
         async with self._tx() as db:
-            await db.execute(
+            cur = await db.execute(
                 "UPDATE messages SET draft = ?, intent = ?, urgency = ?"
                 " WHERE id = ? AND draft IS NULL",
                 (draft.model_dump_json(), intent, urgency, message_id),
             )
             row = await rows.fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
-        return None if row is None else rows.message(row)
+            saved = None if row is None else rows.message(row)
+            if cur.rowcount == 1 and saved is not None:  # this draft, the first one
+                for job in effects.after_draft(saved, publishing=self.publishing):
+                    await enqueue_in(db, job, run_at=rows.ts(utcnow()))
+        return saved
 
     async def settle_draft(
         self,

@@ -15,6 +15,7 @@ from bridge.models import (
     InboundSms,
     KeywordMark,
     Message,
+    NewJob,
 )
 from bridge.store import effects
 from bridge.store.batching import GroupCommit
@@ -53,7 +54,7 @@ class MessageRows(SQLiteConnection):
             for sms, keyword in batch:
                 if sms.sid not in known:
                     fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
-            conversations = await touch_conversations(
+            conversations, opening = await touch_conversations(
                 db,
                 [
                     (sms.channel, sms.business_number, sms.subscriber, sms.received_at)
@@ -61,8 +62,10 @@ class MessageRows(SQLiteConnection):
                 ],
             )
             created: dict[str, InboundRecord] = {}
+            jobs: list[tuple[NewJob, float]] = []
             for sid, (sms, keyword) in fresh.items():
-                conversation = conversations[(sms.channel, sms.business_number, sms.subscriber)]
+                addresses = (sms.channel, sms.business_number, sms.subscriber)
+                conversation = conversations[addresses]
                 message = Message(
                     id=uuid.uuid4().hex,
                     conversation_id=conversation.id,
@@ -76,6 +79,14 @@ class MessageRows(SQLiteConnection):
                 created[sid] = InboundRecord(
                     conversation=conversation, message=message, created=True
                 )
+                opened = addresses in opening
+                opening.discard(addresses)  # the first of its texts opened it
+                jobs += [
+                    (job, rows.ts(sms.received_at))
+                    for job in effects.after_inbound(
+                        conversation, message, opened=opened, publishing=self.publishing
+                    )
+                ]
             await db.executemany(
                 "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
                 " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -93,14 +104,7 @@ class MessageRows(SQLiteConnection):
                     for r in created.values()
                 ],
             )
-            await insert_jobs(
-                db,
-                [
-                    (job, rows.ts(r.message.created_at))
-                    for r in created.values()
-                    for job in effects.after_inbound(r.message)
-                ],
-            )
+            await insert_jobs(db, jobs)
             known_ids = list({m.conversation_id for m in known.values()})
             conversations_of_known = {
                 row["id"]: rows.conversation(row)
