@@ -263,7 +263,7 @@ async def build_domain(
     outbox: Outbox,
 ) -> Domain:
     wake = outbox.wake
-    desk = ConversationDesk(store, on_enqueued=wake)
+    desk = ConversationDesk(store, on_enqueued=wake, publishing=store.publishing)
     replies = OutboundPipeline(
         store, make_reply_rules(config), on_enqueued=wake, wake_at=outbox.wake_at
     )
@@ -361,6 +361,11 @@ async def build_app(
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
     slack = SlackEdge(slack_client, settings, config.slack, store, metrics, outbox.wake)
+    notifications = Notifications(
+        store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
+    )
+    # Only events some notifier wants are published, by the store's writes too.
+    store.publishing = notifications.notifiers.publishing
     try:
         domain = await build_domain(settings, config, store, session, metrics, outbox)
     except ConfigError:
@@ -368,9 +373,6 @@ async def build_app(
         await session.close()
         await store.close()
         raise
-    notifications = Notifications(
-        store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
-    )
     kinds = register_jobs(
         outbox,
         notifications.jobs(),

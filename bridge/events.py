@@ -7,13 +7,14 @@ notification rules (`message.received`, …)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from bridge.models import Model
+from bridge.models import Channel, KeywordMark, Model
 
 # --- why a text did not go out ------------------------------------------------------
 
@@ -124,6 +125,16 @@ class KnowledgeNotReloaded(Model):
 # --- conversations ------------------------------------------------------------------
 
 
+class ConversationOpened(Model):
+    """A subscriber's first text opened a conversation."""
+
+    type: Literal["conversation.opened"] = "conversation.opened"
+    conversation_id: int
+    channel: Channel
+    business_number: str
+    subscriber: str
+
+
 class ConversationAssigned(Model):
     type: Literal["conversation.assigned"] = "conversation.assigned"
     conversation_id: int
@@ -165,6 +176,26 @@ class ConversationUnflagged(Model):
 
 
 # --- messages and replies -----------------------------------------------------------
+
+
+class MessageReceived(Model):
+    """A subscriber's text was recorded (a keyword too: `keyword` says which)."""
+
+    type: Literal["message.received"] = "message.received"
+    conversation_id: int
+    message_id: str
+    subscriber: str
+    body: str
+    keyword: KeywordMark | None = None
+
+
+class DraftReady(Model):
+    """The assistant proposes a reply to a text: it waits for a person to send it."""
+
+    type: Literal["draft.ready"] = "draft.ready"
+    conversation_id: int
+    message_id: str
+    reply: str
 
 
 class KeywordAnswered(Model):
@@ -272,7 +303,8 @@ class JobDied(Model):
 
 
 ConversationEvent = (
-    ConversationAssigned
+    ConversationOpened
+    | ConversationAssigned
     | ConversationUnassigned
     | ConversationResolved
     | ConversationReopened
@@ -289,7 +321,14 @@ ReplyEvent = (
     | AttachmentsDropped
 )
 Event = Annotated[
-    ConversationEvent | ReplyEvent | ReplyTooLate | KeywordAnswered | DeliveryFailed | JobDied,
+    ConversationEvent
+    | MessageReceived
+    | DraftReady
+    | ReplyEvent
+    | ReplyTooLate
+    | KeywordAnswered
+    | DeliveryFailed
+    | JobDied,
     Field(discriminator="type"),
 ]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
@@ -308,3 +347,15 @@ def load_event(payload: str | None) -> Event | None:
         return _EVENT.validate_json(payload)
     except ValidationError:
         return None
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """The event types some notifier wants (`Notifiers.publishing`). An event nobody
+    wants is not published: no PUBLISH job, so a text's write stays one job when no
+    notifier listens to `message.received` (the inbound hot path)."""
+
+    wanted: frozenset[type[Model]] = field(default_factory=frozenset)
+
+    def wants(self, event: type[Model]) -> bool:
+        return event in self.wanted

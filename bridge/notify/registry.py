@@ -12,7 +12,7 @@ import structlog
 
 from bridge.delivery.errors import GiveUp
 from bridge.delivery.outbox import Handler
-from bridge.events import Event, load_event
+from bridge.events import Event, Publishing, load_event
 from bridge.jobs import Notice, notify_job
 from bridge.models import Job, JobKind, utcnow
 from bridge.notify.notifier import Notifier
@@ -52,6 +52,9 @@ class Notifiers:
             if notifier.name in self._by_name:
                 raise ValueError(f"two notifiers are called {notifier.name!r}")
             self._by_name[notifier.name] = notifier
+        self.publishing = Publishing(
+            frozenset(t for notifier in self._by_name.values() for t in notifier.wants)
+        )
 
     def wanting(self, event: Event) -> list[Notifier]:
         return [n for n in self._by_name.values() if isinstance(event, n.wants)]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bridge.events import Publishing
 from bridge.models import (
     Channel,
     ConsentEvent,
@@ -76,6 +77,14 @@ class StoreHealth(Protocol):
         (every call raises `StoreUnavailable` for such a failure), cleared by a small
         write the store then tries every few seconds, once it succeeds. None while
         writes work."""
+
+
+class PublishingStore(Protocol):
+    """Which events the store's own writes publish (a conversation opened, a text
+    received, a draft ready), with the write: those some notifier wants. Set at start
+    (`Notifiers.publishing`); nothing is published until then."""
+
+    publishing: Publishing
 
 
 class ConversationStore(Protocol):
@@ -370,6 +379,7 @@ class UsageStore(Protocol):
 
 class Store(
     StoreHealth,
+    PublishingStore,
     ConversationStore,
     MessageStore,
     DraftStore,

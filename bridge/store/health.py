@@ -85,8 +85,12 @@ _OWN_ANSWERS = frozenset({"open", "close", "ping"})
 def watch_refusals(engine: type[E]) -> type[E]:
     """Class decorator for an engine with a `_health`: each of its public coroutine
     methods raises `StoreUnavailable` for a failure that refuses writes, and the
-    engine's `WriteHealth` hears of it. Methods added later are watched too."""
-    for name, member in list(vars(engine).items()):
+    engine's `WriteHealth` hears of it. Methods added later are watched too, and so
+    are those of the role classes the engine is made of."""
+    members: dict[str, object] = {}
+    for klass in reversed(engine.__mro__):  # the engine's own definition wins
+        members.update(vars(klass))
+    for name, member in members.items():
         if name.startswith("_") or name in _OWN_ANSWERS or not inspect.iscoroutinefunction(member):
             continue
         setattr(engine, name, _watched(member))

@@ -19,6 +19,7 @@ from bridge.events import (
     ConversationResolved,
     ConversationUnassigned,
     ConversationUnflagged,
+    Publishing,
 )
 from bridge.jobs import channel_note_job, header_job, home_job, publish_job, thread_note_job
 from bridge.models import Conversation, ConversationPatch, ConversationStatus, utcnow
@@ -53,9 +54,12 @@ class Changed:
 
 
 class ConversationDesk:
-    def __init__(self, store: _Store, on_enqueued: Callable[[], None]) -> None:
+    def __init__(
+        self, store: _Store, on_enqueued: Callable[[], None], *, publishing: Publishing
+    ) -> None:
         self._store = store
         self._on_enqueued = on_enqueued
+        self._publishing = publishing  # the events some notifier wants
 
     async def _change(
         self, conversation: Conversation, patch: ConversationPatch, event: ConversationEvent | None
@@ -71,7 +75,8 @@ class ConversationDesk:
             reopened_by_text = isinstance(event, ConversationReopened) and event.by is None
             note = channel_note_job(event) if reopened_by_text else thread_note_job(event)
             await self._store.enqueue(note, run_at=now)
-            await self._store.enqueue(publish_job(event, key=uuid.uuid4().hex), run_at=now)
+            if self._publishing.wants(type(event)):
+                await self._store.enqueue(publish_job(event, key=uuid.uuid4().hex), run_at=now)
         self._on_enqueued()
         return updated
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 from pymongo.errors import DuplicateKeyError
 
+from bridge.events import ConversationOpened, MessageReceived, Publishing
 from bridge.jobs import conversation_lane, sms_lane
 from bridge.models import (
     ConsentEvent,
@@ -72,6 +73,31 @@ async def test_claim_restores_a_message_lost_in_a_crash(
     assert message is not None
     assert (message.sid, message.body, message.created_at) == ("SM1", "still here", T0)
     assert message.conversation_id == job.conversation_id
+
+
+@mongo_engines
+async def test_claim_stores_the_jobs_that_follow_a_text_lost_in_a_crash(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post job carries the text's other jobs (its events): a crash before they
+    are stored leaves them in it, and claiming it stores them, once."""
+    store.publishing = Publishing(frozenset({ConversationOpened, MessageReceived}))
+    crash_before_message_document(monkeypatch, store)
+    with pytest.raises(Crash):
+        await store.record_inbound(sms("SM1"))
+    monkeypatch.undo()
+    assert await store.queue_depth() == {JobKind.POST_INBOUND.value: 1}
+
+    claimed = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    kinds = sorted(job.kind.value for job in claimed)
+    assert kinds == [JobKind.POST_INBOUND.value, JobKind.PUBLISH.value, JobKind.PUBLISH.value]
+    for job in claimed:
+        if job.kind is JobKind.PUBLISH:
+            assert await store.complete_job(job)
+    [post] = [job for job in claimed if job.kind is JobKind.POST_INBOUND]
+    assert await store.retry_job(post, run_at=T0, error="again")
+    again = await store.claim_jobs("w", now=T0, limit=10, lease_seconds=30)
+    assert [job.key for job in again] == [post.key]  # its events were stored once
 
 
 @mongo_engines

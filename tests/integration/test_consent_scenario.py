@@ -13,6 +13,7 @@ import pytest
 from bridge.compliance.consent import opt_in, revocation
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.config import BusinessConfig
+from bridge.events import Publishing
 from bridge.models import (
     ConsentSource,
     InboundSms,
@@ -99,7 +100,7 @@ async def test_thousands_of_mixed_actions_never_text_a_revoked_number(tmp_path: 
     inbound = InboundPipeline(
         store,
         desk,
-        ConversationDesk(store, on_enqueued=lambda: None),
+        ConversationDesk(store, on_enqueued=lambda: None, publishing=Publishing()),
         header_refresh=timedelta(minutes=15),
         on_enqueued=lambda: None,
     )
@@ -178,7 +179,7 @@ async def test_an_opt_out_is_in_the_ledger_even_if_storing_the_text_fails(
     inbound = InboundPipeline(
         store,
         desk,
-        ConversationDesk(store, on_enqueued=lambda: None),
+        ConversationDesk(store, on_enqueued=lambda: None, publishing=Publishing()),
         header_refresh=timedelta(minutes=15),
         on_enqueued=lambda: None,
     )

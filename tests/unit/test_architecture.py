@@ -291,3 +291,74 @@ def test_slack_rooms_import_downwards_only() -> None:
         layers=SLACK_ROOMS, containers={"bridge.slack"}
     )
     assert [f"{d.importer} → {d.imported}" for d in illegal] == []
+
+
+# Each store engine is a package: one module per role of `bridge/store/base.py`, named
+# for it, plus what the role modules share. A role's methods live in its module.
+ROLE_MODULES = {
+    "StoreHealth": "connection",
+    "PublishingStore": "connection",
+    "ConversationStore": "conversations",
+    "MessageStore": "messages",
+    "DraftStore": "drafts",
+    "ReplyStore": "replies",
+    "ConsentStore": "consent",
+    "ContactStore": "contacts",
+    "CannedStore": "canned",
+    "HomeFilterStore": "home_filters",
+    "PostStore": "posts",
+    "JobStore": "jobs",
+    "UsageStore": "usage",
+}
+ENGINE_SHARED = {
+    "sqlite": {"schema", "rows"},  # migrations; row ↔ model
+    "mongo": {"indexes", "documents"},  # indexes and backfills; document ↔ model
+}
+MAX_STORE_MODULE_LINES = 400
+
+
+def _store_roles() -> dict[str, set[str]]:
+    """Role protocol → the names it declares, read from base.py."""
+    tree = ast.parse((Path(bridge.__file__).parent / "store" / "base.py").read_text())
+    return {
+        node.name: {
+            item.name
+            for item in node.body
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)
+        and node.name != "Store"
+    }
+
+
+def _defined(path: Path) -> set[str]:
+    return {
+        item.name
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def test_every_store_role_has_a_module_name() -> None:
+    assert set(_store_roles()) == set(ROLE_MODULES)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_SHARED))
+def test_each_engine_is_one_module_per_role(engine: str) -> None:
+    package = Path(bridge.__file__).parent / "store" / engine
+    assert package.is_dir(), f"bridge/store/{engine} is a package"
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__"}
+    assert modules == set(ROLE_MODULES.values()) | ENGINE_SHARED[engine]
+    for role, names in _store_roles().items():
+        module = package / f"{ROLE_MODULES[role]}.py"
+        assert names - _defined(module) == set(), f"{engine}: {role} in {module.name}"
+    too_long = {
+        path.name: lines
+        for path in package.glob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_STORE_MODULE_LINES
+    }
+    assert too_long == {}

@@ -70,3 +70,10 @@ def test_the_registry_has_the_two_slack_notifiers_by_name() -> None:
     notifiers = slack_notifiers(unused, unused, unused, unused, "C0INBOX")
     assert [n.name for n in notifiers] == ["slack_dm", "slack_dead_report"]
     assert [n.wants for n in notifiers] == [(ConversationAssigned,), (JobDied,)]
+
+
+def test_the_registry_publishes_only_what_some_notifier_wants() -> None:
+    registry = Notifiers(cast(Store, Jobs()), [Recorder()], on_enqueued=lambda: None)
+    assert registry.publishing.wanted == frozenset({ConversationResolved, JobDied})
+    assert registry.publishing.wants(ConversationResolved)
+    assert not registry.publishing.wants(ConversationAssigned)

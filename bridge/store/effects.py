@@ -1,0 +1,59 @@
+"""A write and the jobs it causes: one function per effect, which both engines call
+and store in the same write as the change (SQLite: one transaction; MongoDB: the first
+job carries the message and is the durable write). A new consequence of a write is a
+line here, never in an engine.
+
+Events are published (a PUBLISH job) only when some notifier wants their type: an
+inbound text is the hot path, and a job nobody needs costs every text."""
+
+from __future__ import annotations
+
+from bridge.events import ConversationOpened, DraftReady, MessageReceived, Publishing
+from bridge.jobs import post_job, publish_job, send_job
+from bridge.models import Conversation, DraftState, Message, NewJob
+
+
+def after_inbound(
+    conversation: Conversation, message: Message, *, opened: bool, publishing: Publishing
+) -> list[NewJob]:
+    """A subscriber's text was recorded (`opened`: it opened its conversation): post it
+    into its thread, and publish the conversation's opening and the text."""
+    jobs = [post_job(message)]
+    if opened and publishing.wants(ConversationOpened):
+        event = ConversationOpened(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            business_number=conversation.business_number,
+            subscriber=conversation.subscriber,
+        )
+        jobs.append(publish_job(event, key=f"opened:{conversation.id}"))
+    if publishing.wants(MessageReceived):
+        received = MessageReceived(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            subscriber=conversation.subscriber,
+            body=message.body,
+            keyword=message.keyword,
+        )
+        jobs.append(publish_job(received, key=f"received:{message.id}"))
+    return jobs
+
+
+def after_queued(message: Message) -> list[NewJob]:
+    """A text the business sends is QUEUED (an agent's reply, a system text, a held
+    reply released): send it."""
+    return [send_job(message)]
+
+
+def after_draft(message: Message, *, publishing: Publishing) -> list[NewJob]:
+    """The assistant's draft of a text was saved: if it proposes a reply, a person may
+    send it (a draft sent by the assistant, a hand-off or no draft is not ready)."""
+    draft = message.draft
+    if draft is None or draft.state is not DraftState.PROPOSED or draft.reply is None:
+        return []
+    if not publishing.wants(DraftReady):
+        return []
+    ready = DraftReady(
+        conversation_id=message.conversation_id, message_id=message.id, reply=draft.reply
+    )
+    return [publish_job(ready, key=f"draft:{message.id}")]

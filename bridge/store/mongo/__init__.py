@@ -1,0 +1,82 @@
+"""MongoDB engine, on PyMongo's async API. Runs on a standalone server: no
+multi-document transactions. Each effect has exactly one durable single-document
+write; the writes around it are idempotent (they repeat or repair safely), so a
+crash between two of them never loses or doubles anything.
+
+Collections:
+  counters       {_id: "jobs" | "consent_events", n}: allocators ($inc is atomic).
+                 Conversations are numbered densely instead: one more than the highest.
+  conversations  {_id: int id, channel, business_number, subscriber, status,
+                  last_inbound_at, ...}: unique by (channel, business_number, subscriber).
+  messages       {_id: message id, conversation_id, sid?, body, media, status,
+                  send_began_at?, ...};
+                 unique by sid and by (slack_channel, slack_ts), each where it is set.
+  contacts       {_id: phone, name, fields: [{name, value}]}.
+  canned         {_id: name, text}: canned responses.
+  home_viewers   {_id: Slack user, filter}: who looks at the App Home, with which filter.
+  jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
+                  lease_until, rerun, ..., message?: <message document>}; the post job
+                 of an inbound text and the send job of a reply carry the whole
+                 message, which makes each the one durable write of `record_inbound`
+                 and `record_outbound`; so does the send job of `record_system_text`.
+  lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
+  slack_posts    {_id: post key, channel, thread_ts, started_at, ts?, detail}: each post
+                 into Slack, recorded before the call; kept a week (a TTL index).
+  write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
+                 that writes work again.
+  consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
+                  source, at, evidence, ref}: the consent ledger, insert-only (nothing
+                 here updates or deletes it). `seq` is the append order; a string
+                 (ref, kind) is unique, which is how a known event is skipped.
+
+Datetimes are BSON dates, which hold milliseconds: every datetime is truncated to
+the millisecond on the way in (as the driver would) and the truncated value is what
+the engine returns, so a value read back equals the one a call returned.
+
+One module per role of the store port (`conversations`, `messages`, …), each a class
+over the shared connection; `MongoStore` is all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from bridge.store.health import watch_refusals
+from bridge.store.mongo.canned import CannedDocuments
+from bridge.store.mongo.connection import DEFAULT_DATABASE
+from bridge.store.mongo.consent import ConsentDocuments
+from bridge.store.mongo.contacts import ContactDocuments
+from bridge.store.mongo.conversations import ConversationDocuments
+from bridge.store.mongo.drafts import DraftDocuments
+from bridge.store.mongo.home_filters import HomeFilterDocuments
+from bridge.store.mongo.jobs import JobDocuments
+from bridge.store.mongo.messages import MessageDocuments
+from bridge.store.mongo.posts import PostDocuments
+from bridge.store.mongo.replies import ReplyDocuments
+from bridge.store.mongo.usage import UsageDocuments
+
+__all__ = ["DEFAULT_DATABASE", "MongoStore"]
+
+
+@watch_refusals
+class MongoStore(
+    ConversationDocuments,
+    MessageDocuments,
+    DraftDocuments,
+    ReplyDocuments,
+    ConsentDocuments,
+    ContactDocuments,
+    CannedDocuments,
+    HomeFilterDocuments,
+    PostDocuments,
+    JobDocuments,
+    UsageDocuments,
+):
+    @classmethod
+    def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:
+        """A store on its own client; the database is the URI's path, else
+        "sms_bridge". Building the client does not connect: `open()` does."""
+        client: AsyncMongoClient[Any] = AsyncMongoClient(uri, tz_aware=True, **client_options)
+        return cls(client, client.get_default_database(DEFAULT_DATABASE).name)

@@ -1,0 +1,256 @@
+"""The outbox: jobs in lanes, each lane's mutex a document of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from bridge.models import (
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+)
+from bridge.store.mongo import documents
+from bridge.store.mongo.connection import MongoConnection
+from bridge.store.mongo.documents import Doc
+
+
+def _due(now: datetime) -> Doc:
+    """Pending and due, or running under a lease that ran out (its worker died)."""
+    return {
+        "$or": [
+            {"state": JobState.PENDING.value, "run_at": {"$lte": now}},
+            {"state": JobState.RUNNING.value, "lease_until": {"$lte": now}},
+        ]
+    }
+
+
+def _is_due(doc: Doc, now: datetime) -> bool:
+    if doc["state"] == JobState.PENDING.value:
+        return bool(documents.aware(doc["run_at"]) <= now)
+    lease_until = doc.get("lease_until")
+    return (
+        doc["state"] == JobState.RUNNING.value
+        and lease_until is not None
+        and documents.aware(lease_until) <= now
+    )
+
+
+class JobDocuments(MongoConnection):
+    """JobStore on MongoDB."""
+
+    # Lanes: jobs carry a `seq` from one global counter, and a lane runs its unfinished
+    # job with the lowest seq. Allocating a seq and inserting the job are two writes,
+    # so a claimer can see seq 6 before seq 5 exists; ordering by seq alone could then
+    # run 5 and 6 at once. The `lanes` document is the lane's mutex: a claim takes it
+    # (compare-and-set, leased like the job) before taking the job; extend_lease
+    # renews both, and the lease holder gives the lane back when it completes, retries
+    # or kills the job. A holder that dies gives it back by its lease running out, at
+    # the same moment as the job's.
+    #
+    # Enqueueing a key that is running only sets the job's `rerun` mark; the run keeps
+    # its lease and its lane. When that run completes, the job is pending again at the
+    # lane's tail (and only then is the lane given back); a retry or a kill clears the
+    # mark, as the job runs again anyway or gives up.
+
+    async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
+        # A running key: left to its worker, marked to run once more.
+        marked = await self._jobs.update_one(
+            {"_id": job.key, "state": JobState.RUNNING.value}, {"$set": {"rerun": True}}
+        )
+        if marked.matched_count == 1:
+            return
+        at = documents.ms(run_at)
+        seq = await self._next("jobs")  # wasted when the key is pending: gaps are fine
+        new = documents.new_job_doc(job, seq=seq, run_at=at)
+        again = documents.pending(job, seq=seq, run_at=at)
+        # One write: a dead key is pending again at the lane's tail; a missing key is
+        # inserted; a pending key fails the filter, and the upsert's insert then fails
+        # on _id: that is the coalescing. So does a key claimed since the first write:
+        # it was pending during this call, and its run starts after it.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._jobs.update_one(
+                {"_id": job.key, "state": JobState.DEAD.value},
+                {
+                    "$set": again,
+                    "$setOnInsert": {k: v for k, v in new.items() if k != "_id" and k not in again},
+                },
+                upsert=True,
+            )
+
+    async def claim_jobs(
+        self, owner: str, *, now: datetime, limit: int, lease_seconds: float
+    ) -> list[Job]:
+        now = documents.ms(now)
+        lease_until = documents.ms(now + timedelta(seconds=lease_seconds))
+        claimed: list[Job] = []
+        seen: list[str] = []
+        # Lanes in the order of their oldest due job, as SQLite orders by seq. One
+        # query per lane keeps a long backlog in one lane from being read each time.
+        while len(claimed) < limit:
+            due: Doc | None = await self._jobs.find_one(
+                {**_due(now), "lane": {"$nin": seen}},
+                projection={"lane": True},
+                sort=[("seq", ASCENDING)],
+            )
+            if due is None:
+                break
+            lane: str = due["lane"]
+            seen.append(lane)
+            head: Doc | None = await self._jobs.find_one(
+                {"lane": lane, "state": {"$in": documents.UNFINISHED}}, sort=[("seq", ASCENDING)]
+            )
+            if head is None or not _is_due(head, now):
+                continue  # the lane waits for its oldest job
+            job = await self._claim(head, owner=owner, now=now, lease_until=lease_until)
+            if job is not None:
+                claimed.append(job)
+        return claimed
+
+    async def _claim(
+        self, head: Doc, *, owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        token = f"{owner}:{uuid.uuid4().hex}"
+        lane = head["lane"]
+        if not await self._take_lane(lane, head["_id"], token, now, lease_until):
+            return None
+        # seq in the filter: a job re-enqueued since we read it is no longer the head.
+        doc: Doc | None = await self._jobs.find_one_and_update(
+            {"_id": head["_id"], "seq": head["seq"], **_due(now)},
+            {
+                "$set": {
+                    "state": JobState.RUNNING.value,
+                    "lease_token": token,
+                    "lease_until": lease_until,
+                },
+                "$inc": {"attempts": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # another claimer, or a complete, got there first
+            await self._give_lane(lane, token)
+            return None
+        # record_inbound writes the job (with its message) before the message's own
+        # document; if it crashed between the two, this is where the message comes
+        # back (and the jobs that follow it), before any handler asks the store for it.
+        if "message" in doc and not await self._ensure_message(doc["message"]):
+            # A late duplicate of a text stored already (see record_inbound): drop it.
+            await self._jobs.delete_one({"_id": doc["_id"], "lease_token": token})
+            await self._give_lane(lane, token)
+            return None
+        await self._follow(doc)
+        return documents.job(doc)
+
+    async def _take_lane(
+        self, lane: str, key: str, token: str, now: datetime, lease_until: datetime
+    ) -> bool:
+        try:
+            # Free (never held, given back, or its lease ran out): take it. Held: the
+            # filter fails and the upsert's insert fails on _id.
+            await self._lanes.update_one(
+                {"_id": lane, "$or": [{"lease_token": None}, {"lease_until": {"$lte": now}}]},
+                {"$set": {"lease_token": token, "job_key": key, "lease_until": lease_until}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def _give_lane(self, lane: str, token: str) -> None:
+        await self._lanes.update_one(
+            {"_id": lane, "lease_token": token},
+            {"$set": {"lease_token": None, "job_key": None, "lease_until": None}},
+        )
+
+    async def extend_lease(self, job: Job, *, until: datetime) -> bool:
+        at = documents.ms(until)
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
+        )
+        # The lane too: it stays this run's until the run ends (complete, retry, kill).
+        await self._lanes.update_one(
+            {"_id": job.lane, "lease_token": job.lease_token}, {"$set": {"lease_until": at}}
+        )
+        return result.matched_count == 1
+
+    async def complete_job(self, job: Job) -> bool:
+        owned = {"_id": job.key, "lease_token": job.lease_token}
+        result = await self._jobs.delete_one({**owned, "rerun": {"$ne": True}})
+        if result.deleted_count == 0:
+            # Enqueued again while it ran (else its lease was lost, and this changes
+            # nothing): pending again at the tail of its lane, attempts reset. Its
+            # run_at stays: it was due when claimed, so it is due at once.
+            seq = await self._next("jobs")
+            await self._jobs.update_one(
+                {**owned, "rerun": True},
+                {
+                    "$set": {
+                        "seq": seq,
+                        "state": JobState.PENDING.value,
+                        "attempts": 0,
+                        "rerun": False,
+                        "lease_token": None,
+                        "lease_until": None,
+                    }
+                },
+            )
+        # After the job's write: this run is over.
+        await self._give_lane(job.lane, job.lease_token)
+        return result.deleted_count == 1
+
+    async def retry_job(
+        self, job: Job, *, run_at: datetime, error: str, counted: bool = True
+    ) -> bool:
+        # The job keeps its seq: it stays the head and holds its lane until run_at.
+        update: Doc = {
+            "$set": {
+                "state": JobState.PENDING.value,
+                "run_at": documents.ms(run_at),
+                "last_error": error,
+                "lease_token": None,
+                "lease_until": None,
+                "rerun": False,  # it runs again anyway
+            }
+        }
+        if not counted:
+            update["$inc"] = {"attempts": -1}  # the claim counted it; take it back
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token}, update
+        )
+        await self._give_lane(job.lane, job.lease_token)
+        return result.matched_count == 1
+
+    async def kill_job(self, job: Job, *, error: str) -> bool:
+        result = await self._jobs.update_one(
+            {"_id": job.key, "lease_token": job.lease_token},
+            {
+                "$set": {
+                    "state": JobState.DEAD.value,
+                    "last_error": error,
+                    "lease_token": None,
+                    "lease_until": None,
+                    "rerun": False,
+                }
+            },
+        )
+        await self._give_lane(job.lane, job.lease_token)
+        return result.matched_count == 1
+
+    async def queue_depth(self) -> dict[str, int]:
+        # count_documents per kind rather than an aggregate $group: kinds are few.
+        depth: dict[str, int] = {}
+        for kind in JobKind:
+            count = await self._jobs.count_documents(
+                {"kind": kind.value, "state": {"$ne": JobState.DEAD.value}}
+            )
+            if count:
+                depth[kind.value] = count
+        dead = await self._jobs.count_documents({"state": JobState.DEAD.value})
+        if dead:
+            depth["dead"] = dead
+        return depth

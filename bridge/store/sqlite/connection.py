@@ -1,0 +1,149 @@
+"""The connection to the SQLite file: opening and migrating it, one effect as one
+transaction, and whether the file takes writes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bridge.events import Publishing
+from bridge.models import utcnow
+from bridge.store.base import StoreUnavailable
+from bridge.store.health import WriteHealth
+from bridge.store.sqlite import rows
+from bridge.store.sqlite.schema import migrate
+
+# SQLite's primary result codes that mean the file takes no writes now: what is wrong,
+# and where to look.
+_REFUSALS = {
+    "SQLITE_FULL": ("disk full", "free space on its volume"),
+    "SQLITE_IOERR": (
+        "disk I/O error",
+        "look for a full disk, a file size limit (ulimit -f) or a failing device",
+    ),
+    "SQLITE_READONLY": ("read-only", "make the file, its folder and its volume writable"),
+    "SQLITE_CORRUPT": ("damaged file", "restore it from a backup"),
+    "SQLITE_NOTADB": ("damaged file", "restore it from a backup"),
+    "SQLITE_CANTOPEN": ("cannot open", "the file or its folder is gone or not accessible"),
+}
+
+
+class SQLiteConnection:
+    """The one connection in WAL mode, its lock and its health: what every role uses."""
+
+    def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
+        self._path = str(path)
+        self._folder = Path(path).absolute().parent
+        self._db: aiosqlite.Connection | None = None
+        # One connection: the lock keeps each effect's statements together, so no
+        # statement of another effect lands inside an open transaction.
+        self._lock = asyncio.Lock()
+        self.publishing = Publishing()  # until the notifiers are known (see base.py)
+        self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore.open() was not awaited")
+        return self._db
+
+    async def open(self) -> None:
+        if not await asyncio.to_thread(self._folder.is_dir):
+            raise StoreUnavailable(f"BRIDGE_DB_PATH: the folder {self._folder} does not exist")
+        try:
+            await self._open()
+        except sqlite3.Error as exc:
+            await self.close()
+            # aiosqlite stops its worker thread on a failed connect; let it finish
+            # before the caller exits and closes the loop under it.
+            await asyncio.sleep(0.1)
+            raise StoreUnavailable(f"BRIDGE_DB_PATH: cannot open {self._path}: {exc}") from None
+
+    async def _open(self) -> None:
+        # isolation_level=None: we issue BEGIN ourselves, so one effect = one transaction.
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        self._db.row_factory = aiosqlite.Row
+        for pragma in (
+            "journal_mode = WAL",
+            # fsync at every commit: an acknowledged text survives power loss too. Group
+            # commit keeps that to one fsync for many webhooks.
+            "synchronous = FULL",
+            "busy_timeout = 5000",
+        ):
+            await self._db.execute(f"PRAGMA {pragma}")
+        # Off while migrating: a migration may rebuild a table others refer to (SQLite's
+        # documented way to change a constraint).
+        await migrate(self._db)
+        await self._db.execute("PRAGMA foreign_keys = ON")
+
+    async def close(self) -> None:
+        await self._health.close()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def ping(self) -> bool:
+        if self.refusing is not None:
+            return False
+        try:
+            async with self.db.execute("SELECT 1") as cur:
+                return await cur.fetchone() is not None
+        except Exception:
+            return False
+
+    @property
+    def refusing(self) -> StoreUnavailable | None:
+        return self._health.refusing
+
+    def _refusal(self, error: Exception) -> StoreUnavailable | None:
+        name = getattr(error, "sqlite_errorname", "") if isinstance(error, sqlite3.Error) else ""
+        found = _REFUSALS.get("_".join(name.split("_")[:2]))  # SQLITE_IOERR_WRITE → SQLITE_IOERR
+        if found is None:
+            return None
+        reason, hint = found
+        return StoreUnavailable(
+            f"BRIDGE_DB_PATH: {self._path} refuses writes: {reason} ({name}); {hint}",
+            reason=reason,
+        )
+
+    async def _probe(self) -> None:
+        # A write, even after a failed one: SQLite rolls a failed transaction back and
+        # the connection stays usable once the storage is.
+        await self._write(
+            "INSERT INTO write_probes (id, at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            (rows.ts(utcnow()),),
+        )
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        # IMMEDIATE takes the write lock up front, keeping other processes' writers out.
+        async with self._lock:
+            db = self.db
+            if db.in_transaction:
+                # Left open by a caller cancelled while its BEGIN was on the way.
+                await db.execute("ROLLBACK")
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement as its own transaction; returns the rows it changed."""
+        async with self._lock:
+            cur = await self.db.execute(sql, tuple(params))
+            return cur.rowcount
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock:
+            return await rows.fetchone(self.db, sql, params)

@@ -1,0 +1,25 @@
+"""Subscribers' names and details."""
+
+from __future__ import annotations
+
+import json
+
+from bridge.models import Contact
+from bridge.store.sqlite.connection import SQLiteConnection
+
+
+class ContactRows(SQLiteConnection):
+    """ContactStore on SQLite."""
+
+    async def get_contact(self, phone: str) -> Contact | None:
+        row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))
+        if row is None:
+            return None
+        return Contact(phone=row["phone"], name=row["name"], fields=json.loads(row["fields"]))
+
+    async def put_contact(self, contact: Contact) -> None:
+        await self._write(
+            "INSERT INTO contacts (phone, name, fields) VALUES (?, ?, ?)"
+            " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields",
+            (contact.phone, contact.name, json.dumps(contact.fields)),
+        )

@@ -1,0 +1,186 @@
+"""Texts received (idempotent by MessageSid, written in group commits) and where
+Slack shows messages."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from bridge.models import (
+    Direction,
+    InboundRecord,
+    InboundSms,
+    KeywordMark,
+    Message,
+    NewJob,
+)
+from bridge.store import effects
+from bridge.store.batching import GroupCommit
+from bridge.store.sqlite import rows
+from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.conversations import touch_conversations
+from bridge.store.sqlite.jobs import insert_jobs
+
+
+class MessageRows(SQLiteConnection):
+    """MessageStore on SQLite."""
+
+    _inbound: GroupCommit[tuple[InboundSms, KeywordMark | None], InboundRecord]
+
+    async def record_inbound(
+        self, sms: InboundSms, *, keyword: KeywordMark | None = None
+    ) -> InboundRecord:
+        return await self._inbound.submit((sms, keyword))
+
+    async def _record_inbound_batch(
+        self, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
+    ) -> list[InboundRecord]:
+        """One transaction for many texts, in a fixed handful of statements whatever
+        the batch size: what makes the webhook fast under load."""
+        async with self._tx() as db:
+            sids = [sms.sid for sms, _ in batch]
+            known = {
+                row["sid"]: rows.message(row)
+                for row in await rows.fetchall(
+                    db,
+                    f"SELECT * FROM messages WHERE sid IN ({rows.marks(sids)})",  # noqa: S608
+                    sids,
+                )
+            }
+            fresh: dict[str, tuple[InboundSms, KeywordMark | None]] = {}
+            for sms, keyword in batch:
+                if sms.sid not in known:
+                    fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
+            conversations, opening = await touch_conversations(
+                db,
+                [
+                    (sms.channel, sms.business_number, sms.subscriber, sms.received_at)
+                    for sms, _ in fresh.values()
+                ],
+            )
+            created: dict[str, InboundRecord] = {}
+            jobs: list[tuple[NewJob, float]] = []
+            for sid, (sms, keyword) in fresh.items():
+                addresses = (sms.channel, sms.business_number, sms.subscriber)
+                conversation = conversations[addresses]
+                message = Message(
+                    id=uuid.uuid4().hex,
+                    conversation_id=conversation.id,
+                    direction=Direction.INBOUND,
+                    body=sms.body,
+                    media=sms.media,
+                    sid=sid,
+                    created_at=sms.received_at,
+                    keyword=keyword,
+                )
+                created[sid] = InboundRecord(
+                    conversation=conversation, message=message, created=True
+                )
+                opened = addresses in opening
+                opening.discard(addresses)  # the first of its texts opened it
+                jobs += [
+                    (job, rows.ts(sms.received_at))
+                    for job in effects.after_inbound(
+                        conversation, message, opened=opened, publishing=self.publishing
+                    )
+                ]
+            await db.executemany(
+                "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
+                " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.message.id,
+                        r.message.conversation_id,
+                        r.message.direction.value,
+                        r.message.body,
+                        json.dumps([m.model_dump() for m in r.message.media]),
+                        r.message.sid,
+                        rows.ts(r.message.created_at),
+                        None if r.message.keyword is None else r.message.keyword.value,
+                    )
+                    for r in created.values()
+                ],
+            )
+            await insert_jobs(db, jobs)
+            known_ids = list({m.conversation_id for m in known.values()})
+            conversations_of_known = {
+                row["id"]: rows.conversation(row)
+                for row in await rows.fetchall(
+                    db,
+                    f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
+                    known_ids,
+                )
+            }
+        results: list[InboundRecord] = []
+        handed_out: set[str] = set()
+        for sms, _ in batch:
+            if sms.sid in created and sms.sid not in handed_out:
+                handed_out.add(sms.sid)
+                results.append(created[sms.sid])
+                continue
+            message = known.get(sms.sid) or created[sms.sid].message
+            conversation = conversations_of_known.get(message.conversation_id) or (
+                created[sms.sid].conversation
+            )
+            results.append(InboundRecord(conversation=conversation, message=message, created=False))
+        return results
+
+    async def get_message(self, message_id: str) -> Message | None:
+        row = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return None if row is None else rows.message(row)
+
+    async def get_message_by_slack_ts(self, channel: str, ts: str) -> Message | None:
+        row = await self._one(
+            "SELECT * FROM messages WHERE slack_channel = ? AND slack_ts = ?", (channel, ts)
+        )
+        return None if row is None else rows.message(row)
+
+    async def get_message_by_sid(self, sid: str) -> Message | None:
+        row = await self._one("SELECT * FROM messages WHERE sid = ?", (sid,))
+        return None if row is None else rows.message(row)
+
+    async def recent_messages(
+        self, conversation_id: int, *, limit: int, until: datetime | None = None
+    ) -> list[Message]:
+        latest = math.inf if until is None else rows.ts(until)
+        async with self._lock:
+            found = await rows.fetchall(
+                self.db,
+                "SELECT * FROM messages WHERE conversation_id = ? AND created_at <= ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (conversation_id, latest, limit),
+            )
+        return [rows.message(row) for row in reversed(found)]
+
+    async def set_message_slack_ts(
+        self,
+        message_id: str,
+        channel: str,
+        ts: str,
+        *,
+        with_draft: bool = False,
+        landing: str | None = None,
+    ) -> None:
+        located = (
+            "UPDATE messages SET slack_channel = ?, slack_ts = ?, draft = CASE WHEN ? AND"
+            " draft IS NOT NULL THEN json_set(draft, '$.slack_ts', ?) ELSE draft END"
+            " WHERE id = ?",
+            (channel, ts, with_draft, ts, message_id),
+        )
+        if landing is None:
+            await self._write(*located)
+            return
+        async with self._tx() as db:
+            await db.execute(*located)
+            await db.execute(
+                "UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing)
+            )
+
+    async def mark_media_posted(self, message_id: str) -> None:
+        await self._write("UPDATE messages SET media_posted = 1 WHERE id = ?", (message_id,))
+
+    async def set_shown_ts(self, message_id: str, ts: str) -> None:
+        await self._write("UPDATE messages SET shown_ts = ? WHERE id = ?", (ts, message_id))

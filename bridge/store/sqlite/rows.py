@@ -1,0 +1,138 @@
+"""Rows and models: how SQLite stores a value, and the model of a row; the
+few-trip query helpers every role uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from bridge.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Job,
+    JobKind,
+    KeywordMark,
+    Media,
+    Message,
+    MessageDraft,
+    MessagePurpose,
+    SlackPost,
+)
+
+
+def ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def column(value: object) -> object:
+    """A model value as SQLite stores it."""
+    if isinstance(value, datetime):
+        return ts(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, ConversationStatus):
+        return value.value
+    return value
+
+
+def conversation(row: aiosqlite.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        business_number=row["business_number"],
+        subscriber=row["subscriber"],
+        status=row["status"],
+        assignee=row["assignee"],
+        flagged=bool(row["flagged"]),
+        slack_channel=row["slack_channel"],
+        slack_thread_ts=row["slack_thread_ts"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        last_activity_at=datetime.fromtimestamp(row["last_activity_at"], UTC),
+        header_activity_at=dt(row["header_activity_at"]),
+        flag_reason=row["flag_reason"],
+        seen_at=dt(row["seen_at"]),
+        thread_epoch=row["thread_epoch"],
+        last_inbound_at=dt(row["last_inbound_at"]),
+    )
+
+
+def message(row: aiosqlite.Row) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=Direction(row["direction"]),
+        body=row["body"],
+        media=tuple(Media(**m) for m in json.loads(row["media"])),
+        sid=row["sid"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        slack_channel=row["slack_channel"],
+        slack_ts=row["slack_ts"],
+        status=DeliveryStatus(row["status"]),
+        error_code=row["error_code"],
+        author=row["author"],
+        media_posted=bool(row["media_posted"]),
+        keyword=None if row["keyword"] is None else KeywordMark(row["keyword"]),
+        purpose=MessagePurpose(row["purpose"]),
+        intent=row["intent"],
+        urgency=row["urgency"],
+        draft=None if row["draft"] is None else MessageDraft.model_validate_json(row["draft"]),
+        shown_ts=row["shown_ts"],
+    )
+
+
+def post(row: aiosqlite.Row) -> SlackPost:
+    return SlackPost(
+        key=row["key"],
+        channel=row["channel"],
+        thread_ts=row["thread_ts"],
+        started_at=datetime.fromtimestamp(row["started_at"], UTC),
+        ts=row["ts"],
+        detail=row["detail"],
+    )
+
+
+def job(row: aiosqlite.Row, token: str) -> Job:
+    return Job(
+        key=row["key"],
+        kind=JobKind(row["kind"]),
+        lane=row["lane"],
+        conversation_id=row["conversation_id"],
+        message_id=row["message_id"],
+        note=row["note"],
+        user=row["user"],
+        attempts=row["attempts"] + 1,
+        lease_token=token,
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+    )
+
+
+def marks(values: Sequence[object]) -> str:
+    """Placeholders for an IN (…) list."""
+    return ", ".join("?" for _ in values)
+
+
+async def fetchall(
+    db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> list[aiosqlite.Row]:
+    # One trip to aiosqlite's thread, not three (execute, fetch, close): each trip
+    # wakes the event loop.
+    return list(await db.execute_fetchall(sql, tuple(params)))
+
+
+async def fetchone(
+    db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> aiosqlite.Row | None:
+    """The one row of a query by key (or with LIMIT 1)."""
+    found = await fetchall(db, sql, params)
+    return found[0] if found else None

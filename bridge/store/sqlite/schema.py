@@ -1,0 +1,189 @@
+"""The SQLite schema: its migrations, applied in order at open."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+# Each entry moves the schema one version on. Once a version has shipped, never edit
+# its entry: add the next one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        slack_channel TEXT,
+        slack_thread_ts TEXT,
+        created_at REAL NOT NULL,
+        last_activity_at REAL NOT NULL,
+        header_activity_at REAL,
+        flag_reason TEXT,
+        seen_at REAL,
+        UNIQUE (business_number, subscriber)
+    );
+    CREATE INDEX conversations_thread ON conversations (slack_channel, slack_thread_ts);
+    CREATE INDEX conversations_activity ON conversations (last_activity_at);
+    CREATE INDEX conversations_assignee ON conversations (assignee, last_activity_at);
+    CREATE TABLE canned (name TEXT PRIMARY KEY, text TEXT NOT NULL);
+    CREATE TABLE home_viewers (user TEXT PRIMARY KEY, filter TEXT NOT NULL);
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+        direction TEXT NOT NULL,
+        body TEXT NOT NULL,
+        media TEXT NOT NULL DEFAULT '[]',
+        sid TEXT UNIQUE,
+        created_at REAL NOT NULL,
+        slack_channel TEXT,
+        slack_ts TEXT,
+        status TEXT NOT NULL DEFAULT 'received',
+        error_code INTEGER,
+        author TEXT,
+        media_posted INTEGER NOT NULL DEFAULT 0,
+        keyword TEXT,
+        purpose TEXT NOT NULL DEFAULT 'reply'
+    );
+    CREATE INDEX messages_conversation ON messages (conversation_id, created_at);
+    CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts);
+    CREATE TABLE contacts (
+        phone TEXT PRIMARY KEY,
+        name TEXT,
+        fields TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE jobs (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        run_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_token TEXT,
+        lease_until REAL,
+        last_error TEXT,
+        conversation_id INTEGER,
+        message_id TEXT,
+        note TEXT,
+        user TEXT,
+        -- 1: enqueued again while running; runs once more when the current run ends
+        rerun INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
+    CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE state IN ('pending', 'running');
+    CREATE INDEX jobs_state ON jobs (state, kind);
+    CREATE INDEX jobs_pending ON jobs (seq) WHERE state = 'pending';
+    CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'running';
+    -- Append-only: the current consent of a subscriber is derived from it.
+    CREATE TABLE consent_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        granted INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        at REAL NOT NULL,
+        evidence TEXT NOT NULL DEFAULT '',
+        ref TEXT
+    );
+    CREATE UNIQUE INDEX consent_ref ON consent_events (ref, kind) WHERE ref IS NOT NULL;
+    CREATE INDEX consent_latest ON consent_events (business_number, subscriber, kind, at);
+    CREATE TRIGGER consent_append_only_update BEFORE UPDATE ON consent_events
+    BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+    CREATE TRIGGER consent_append_only_delete BEFORE DELETE ON consent_events
+    BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+    """,
+    # 2: what the assistant made of an inbound text, and its draft (a JSON document).
+    """
+    ALTER TABLE messages ADD COLUMN intent TEXT;
+    ALTER TABLE messages ADD COLUMN urgency TEXT;
+    ALTER TABLE messages ADD COLUMN draft TEXT;
+    """,
+    # 3: counters shared by every process (the day's AI tokens).
+    """
+    CREATE TABLE usage (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
+    """,
+    # 4: when a reply's first send attempt began (see `begin_send`).
+    """
+    ALTER TABLE messages ADD COLUMN send_began_at REAL;
+    """,
+    # 5: the row a store that met a refused write rewrites to learn that writes work.
+    """
+    CREATE TABLE write_probes (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    """,
+    # 6: posts into Slack, recorded before the call (exactly once into Slack), and the
+    # count of a conversation's vanished threads, which names its next parent's post.
+    """
+    CREATE TABLE slack_posts (
+        key TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT,
+        started_at REAL NOT NULL,
+        ts TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX slack_posts_unsettled ON slack_posts (channel, started_at) WHERE ts IS NULL;
+    CREATE INDEX slack_posts_age ON slack_posts (started_at);
+    ALTER TABLE conversations ADD COLUMN thread_epoch INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: the card that shows a reply sent from it (a draft), for its delivery marks.
+    """
+    ALTER TABLE messages ADD COLUMN shown_ts TEXT;
+    """,
+    # 8: channels. A conversation is keyed by (channel, business number, subscriber):
+    # SQLite cannot change a table's UNIQUE constraint, so the table is rebuilt (with
+    # foreign keys off, see `_open`), keeping ids and the numbering's counter. Every
+    # earlier conversation and consent entry was SMS. `last_inbound_at` starts empty:
+    # only WhatsApp reads it, and no earlier conversation is WhatsApp.
+    """
+    CREATE TABLE conversations_by_channel (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL DEFAULT 'sms',
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        slack_channel TEXT,
+        slack_thread_ts TEXT,
+        created_at REAL NOT NULL,
+        last_activity_at REAL NOT NULL,
+        header_activity_at REAL,
+        flag_reason TEXT,
+        seen_at REAL,
+        thread_epoch INTEGER NOT NULL DEFAULT 0,
+        last_inbound_at REAL,
+        UNIQUE (channel, business_number, subscriber)
+    );
+    INSERT INTO conversations_by_channel (id, business_number, subscriber, status, assignee,
+        flagged, slack_channel, slack_thread_ts, created_at, last_activity_at,
+        header_activity_at, flag_reason, seen_at, thread_epoch)
+    SELECT id, business_number, subscriber, status, assignee, flagged, slack_channel,
+        slack_thread_ts, created_at, last_activity_at, header_activity_at, flag_reason,
+        seen_at, thread_epoch
+    FROM conversations;
+    UPDATE sqlite_sequence SET seq = max(seq, coalesce(
+        (SELECT seq FROM sqlite_sequence WHERE name = 'conversations'), 0))
+    WHERE name = 'conversations_by_channel';
+    DROP TABLE conversations;
+    ALTER TABLE conversations_by_channel RENAME TO conversations;
+    CREATE INDEX conversations_thread ON conversations (slack_channel, slack_thread_ts);
+    CREATE INDEX conversations_activity ON conversations (last_activity_at);
+    CREATE INDEX conversations_assignee ON conversations (assignee, last_activity_at);
+    ALTER TABLE consent_events ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+    DROP INDEX consent_latest;
+    CREATE INDEX consent_latest ON consent_events (channel, business_number, subscriber, kind, at);
+    """,
+)
+
+
+async def migrate(db: aiosqlite.Connection) -> None:
+    """Apply the migrations the file has not had yet, each in its own transaction."""
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = row[0] if row else 0
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")

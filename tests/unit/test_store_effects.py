@@ -1,0 +1,110 @@
+"""A write and the jobs it causes, named once in `bridge/store/effects.py` and shared by
+both engines: each effect and its jobs."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bridge
+from bridge import jobs
+from bridge.events import (
+    ConversationOpened,
+    DraftReady,
+    MessageReceived,
+    Publishing,
+    load_event,
+)
+from bridge.models import (
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    DraftState,
+    JobKind,
+    Message,
+    MessageDraft,
+    MessagePurpose,
+)
+from bridge.store import effects
+
+AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+CONVERSATION = Conversation(
+    id=7,
+    business_number="+15005550006",
+    subscriber="+15551230001",
+    created_at=AT,
+    last_activity_at=AT,
+)
+NOBODY = Publishing()
+EVERYTHING = Publishing(frozenset({ConversationOpened, MessageReceived, DraftReady}))
+
+
+def text(**update: object) -> Message:
+    message = Message(
+        id="m1", conversation_id=7, direction=Direction.INBOUND, body="hi", created_at=AT
+    )
+    return message.model_copy(update=update)
+
+
+def test_an_inbound_text_is_posted_into_its_thread() -> None:
+    assert effects.after_inbound(CONVERSATION, text(), opened=True, publishing=NOBODY) == [
+        jobs.post_job(text())
+    ]
+
+
+def test_an_inbound_text_publishes_what_notifiers_want() -> None:
+    opening = effects.after_inbound(CONVERSATION, text(), opened=True, publishing=EVERYTHING)
+    later = effects.after_inbound(CONVERSATION, text(), opened=False, publishing=EVERYTHING)
+
+    assert [j.kind for j in opening] == [JobKind.POST_INBOUND, JobKind.PUBLISH, JobKind.PUBLISH]
+    assert [type(load_event(j.note)) for j in opening[1:]] == [ConversationOpened, MessageReceived]
+    assert [type(load_event(j.note)) for j in later[1:]] == [MessageReceived]
+    received = load_event(later[1].note)
+    assert isinstance(received, MessageReceived)
+    assert (received.conversation_id, received.message_id) == (7, "m1")
+    assert (received.subscriber, received.body) == ("+15551230001", "hi")
+
+
+def test_a_draft_is_ready_for_people_only_when_it_proposes_a_reply() -> None:
+    def drafted(state: DraftState, reply: str | None = "We open at 9") -> Message:
+        draft = MessageDraft(
+            reply=reply, confidence=0.8, escalate=False, engine="offline", state=state
+        )
+        return text(draft=draft)
+
+    [ready] = effects.after_draft(drafted(DraftState.PROPOSED), publishing=EVERYTHING)
+    event = load_event(ready.note)
+    assert isinstance(event, DraftReady)
+    assert (event.message_id, event.reply) == ("m1", "We open at 9")
+    assert effects.after_draft(drafted(DraftState.PROPOSED), publishing=NOBODY) == []
+    for state in (DraftState.AUTO_SENT, DraftState.UNAVAILABLE):
+        assert effects.after_draft(drafted(state), publishing=EVERYTHING) == []
+    assert effects.after_draft(drafted(DraftState.HANDOFF, None), publishing=EVERYTHING) == []
+
+
+def test_a_queued_text_is_sent() -> None:
+    reply = text(direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED)
+    marketing = reply.model_copy(update={"purpose": MessagePurpose.MARKETING})
+    assert effects.after_queued(reply) == [jobs.send_job(reply)]
+    assert [j.kind for j in effects.after_queued(marketing)] == [JobKind.SEND_SMS]
+
+
+def test_no_engine_makes_jobs_of_its_own() -> None:
+    """The engines store the jobs `effects` names; they call no job factory."""
+    factories = {
+        node.name
+        for node in ast.parse(Path(jobs.__file__).read_text()).body
+        if isinstance(node, ast.FunctionDef) and ast.unparse(node.returns or "") == "NewJob"
+    }
+    store = Path(bridge.__file__).parent / "store"
+    calling = sorted(
+        f"{path.relative_to(store)}: {node.func.id}"
+        for engine in ("sqlite", "mongo")
+        for path in (store / engine).glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in factories
+    )
+    assert calling == []
