@@ -42,8 +42,8 @@ from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.command_desk import CommandDesk
+from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.inbound import InboundPipeline
-from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest inputs

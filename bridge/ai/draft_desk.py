@@ -49,7 +49,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 
 
 class _Store(ConversationStore, MessageStore, DraftStore, JobStore, Protocol):

@@ -44,7 +44,7 @@ from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
 from bridge.threading.command_desk import CommandDesk
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 

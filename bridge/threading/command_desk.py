@@ -21,7 +21,7 @@ from bridge.threading.commands.spec import (
     Spec,
 )
 from bridge.threading.commands.table import COMMANDS
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 PICKER_SIZE = 10

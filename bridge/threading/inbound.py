@@ -18,7 +18,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import JobStore, MessageStore
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 
 
 class _Store(MessageStore, JobStore, Protocol):

@@ -17,7 +17,7 @@ from bridge.models import DraftState, Job, JobKind, MessageDraft, MessagePurpose
 from bridge.notify.registry import Notifiers
 from bridge.store import effects
 from bridge.store.base import Store
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 from tests.contract.conftest import sms
 from tests.contract.test_replies import open_thread, reply
 

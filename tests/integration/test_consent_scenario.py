@@ -22,8 +22,8 @@ from bridge.models import (
 )
 from bridge.sms.send_failures import send_failure
 from bridge.store.sqlite import SQLiteStore
+from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.inbound import InboundPipeline
-from bridge.threading.lifecycle import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 from bridge.threading.sending import Refused, ReplySender, Sender
 from tests.support import NoMentions

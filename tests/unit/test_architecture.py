@@ -202,17 +202,13 @@ def test_no_two_classes_share_a_name() -> None:
     assert shared == set()
 
 
-# `*Desk` classes still in a module of another name. May only shrink.
-DESKS_ELSEWHERE = {"bridge.threading.lifecycle.ConversationDesk"}
-
-
 def test_a_desk_lives_in_the_module_of_its_name() -> None:
     misplaced = set()
     for name, modules in _classes().items():
         if name.endswith("Desk"):
             snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
             misplaced |= {f"{m}.{name}" for m in modules if m.rsplit(".", 1)[-1] != snake}
-    assert misplaced <= DESKS_ELSEWHERE
+    assert misplaced == set()
 
 
 def test_slack_formatting_lives_in_the_slack_edge() -> None:

@@ -58,7 +58,7 @@ from bridge.threading.commands.answers import (
     Said,
     StartedSending,
 )
-from bridge.threading.lifecycle import Change, Changed
+from bridge.threading.conversation_desk import Change, Changed
 
 WINDOW_CLOSED = (
     "WhatsApp only allows free-form replies within 24 hours of the customer's last message;"

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, conversation_number
 from bridge.slack.blocks.header_card import ASSIGN_ME, FLAG, REOPEN, RESOLVE, UNFLAG
 from bridge.store.base import ConversationStore
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 
 
 class HeaderButtons:

@@ -15,7 +15,7 @@ from bridge.slack.jobs.delivery_marks import MARKS
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands.canned import SEND as CANNED_SEND
 from bridge.threading.commands.grammar import Command, Target
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 
 log = structlog.get_logger(__name__)
 

@@ -27,7 +27,7 @@ from bridge.text import clip
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands.canned import SEND as CANNED_SEND
 from bridge.threading.commands.grammar import Command, Target
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 
 
 class _Store(ConversationStore, CannedStore, Protocol):

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
 from bridge.models import ConsentState, Contact, Conversation
-from bridge.threading.lifecycle import Changed
+from bridge.threading.conversation_desk import Changed
 
 
 class Said(StrEnum):

@@ -13,7 +13,7 @@ from bridge.models import Conversation
 from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
 from bridge.threading.commands.answers import Answer
 from bridge.threading.commands.grammar import MAX_TEXT, Arg, Command
-from bridge.threading.lifecycle import ConversationDesk
+from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 
