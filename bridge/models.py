@@ -90,14 +90,20 @@ class Address(Model):
     @classmethod
     def parse(cls, text: str) -> Address:
         """`channel:id`, Twilio's `whatsapp:+1…`; a bare identifier is an SMS number."""
-        prefix, colon, rest = text.strip().partition(":")
-        if not colon:
-            return cls(channel=Channel.SMS, id=prefix)
-        try:
-            channel = Channel(prefix.lower())
-        except ValueError:
-            raise ValueError(f"{prefix!r} is not a channel (sms, whatsapp)") from None
-        return cls(channel=channel, id=rest.strip())
+        channel, identifier = split_address(text)
+        return cls(channel=channel, id=identifier)
+
+
+def split_address(text: str) -> tuple[Channel, str]:
+    """(channel, identifier) of `channel:id` or a bare identifier (SMS), without a
+    model: the inbound webhook reads two addresses per text."""
+    prefix, colon, rest = text.strip().partition(":")
+    if not colon:
+        return Channel.SMS, prefix
+    try:
+        return Channel(prefix.lower()), rest.strip()
+    except ValueError:
+        raise ValueError(f"{prefix!r} is not a channel (sms, whatsapp)") from None
 
 
 class Media(Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bridge.models import Address, InboundSms, Media
+from bridge.models import Channel, InboundSms, Media, split_address
 from bridge.phones import InvalidPhone, to_e164
 
 MAX_BODY = 1600  # Twilio's own limit for one message
@@ -25,27 +25,27 @@ def parse_inbound(form: Mapping[str, str]) -> InboundSms:
     body = form.get("Body", "")
     if len(body) > MAX_BODY:
         raise MalformedForm(f"Body longer than {MAX_BODY} characters")
-    subscriber, business = _address(form, "From"), _address(form, "To")
-    if subscriber.channel is not business.channel:
+    (channel, subscriber), (to_channel, business) = _address(form, "From"), _address(form, "To")
+    if channel is not to_channel:
         raise MalformedForm("From and To must be on the same channel (sms or whatsapp:)")
     return InboundSms(
         sid=sid,
-        channel=subscriber.channel,
-        subscriber=subscriber.id,
-        business_number=business.id,
+        channel=channel,
+        subscriber=subscriber,
+        business_number=business,
         body=body,
         media=_media(form),
     )
 
 
-def _address(form: Mapping[str, str], field: str) -> Address:
+def _address(form: Mapping[str, str], field: str) -> tuple[Channel, str]:
     # Without the value in the reasons: they are logged, and a near-number is someone's.
     try:
-        address = Address.parse(form.get(field, ""))
+        channel, number = split_address(form.get(field, ""))
     except ValueError:
         raise MalformedForm(f"{field} is on an unknown channel") from None
     try:
-        return address.model_copy(update={"id": to_e164(address.id)})
+        return channel, to_e164(number)
     except InvalidPhone:
         raise MalformedForm(f"{field} is not a phone number") from None
 
