@@ -5,7 +5,6 @@ acknowledgement, numbers and people that exist."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +29,9 @@ from tests.support import (
 )
 
 ANA = "+14155550123"
-COLLEAGUES = [f"U0C{n:03d}" for n in range(60)]
+# More than Slack's Tier-4 burst (10 users.info) and its pace allow in the second the
+# bridge gives names before it acknowledges.
+COLLEAGUES = [f"U0C{n:03d}" for n in range(24)]
 
 
 @pytest.fixture
@@ -95,14 +96,15 @@ async def test_a_reply_mentioning_many_people_is_acknowledged_at_once(
 ) -> None:
     thread = await open_thread(bridge, slack, ANA)
     text = "Thanks to " + " ".join(f"<@{user}>" for user in COLLEAGUES)
-    started = time.monotonic()
     _, answer = await agent_replies(bridge, slack, thread, text)
     assert answer.status == 200
-    assert time.monotonic() - started < 3.0  # Slack retries a delivery not acked in 3 s
+    # Acknowledged before every name was asked for (Slack retries a delivery not acked
+    # in 3 s): the paced users.info calls go on after the answer.
+    assert len(slack.calls_to("users.info")) < len(COLLEAGUES)
     await eventually(lambda: len(twilio.sent) == 1, within=90)
     body = twilio.sent[0].body
     assert "@Colleague 000" in body
-    assert "@Colleague 059" in body
+    assert "@Colleague 023" in body
     assert "\ue000" not in body
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.config import BusinessConfig
 from bridge.models import DeliveryStatus, JobKind, NewJob, utcnow
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
@@ -25,6 +26,11 @@ from tests.support import (
 
 ANA = "+14155550123"
 BEN = "U0BEN"
+
+
+@pytest.fixture
+def business_config() -> BusinessConfig:
+    return BusinessConfig.model_validate({"slack": {"undo_seconds": 0}})  # replies go at once
 
 
 @pytest.fixture
