@@ -360,7 +360,9 @@ async def build_app(
     twilio = TwilioEdge(make_twilio_client(settings), session, settings)
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
-    slack = SlackEdge(slack_client, settings, config.slack, store, metrics, outbox.wake)
+    slack = SlackEdge(
+        slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
+    )
     notifications = Notifications(
         store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
     )

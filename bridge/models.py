@@ -193,6 +193,17 @@ class InboxFilter(StrEnum):
     FLAGGED = "flagged"
 
 
+class Away(BaseModel):
+    """The business closed by hand (`/sms away on`), for every number, until `until`
+    (None: until someone turns it off)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime
+    until: datetime | None = None
+    by: str  # the Slack user who turned it on
+
+
 class MessagePurpose(StrEnum):
     """Why an outbound message exists; the guard treats each differently."""
 

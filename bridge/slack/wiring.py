@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk
-from bridge.config import Settings, SlackSection
+from bridge.config import Business, Settings, SlackSection
 from bridge.delivery.outbox import Handler
 from bridge.events import SendFailure
 from bridge.metrics import Metrics
@@ -58,6 +58,7 @@ class SlackEdge:
         client: AsyncWebClient,
         settings: Settings,
         config: SlackSection,
+        business: Business,
         store: Store,
         metrics: Metrics,
         on_enqueued: Callable[[], None],
@@ -67,12 +68,13 @@ class SlackEdge:
         self.gateway = SlackGateway(client, rates, metrics, inbox_channel=self.inbox)
         echo_wait = settings.bridge_slack_echo_wait_seconds
         self.posts = SlackPosts(store, self.gateway, echo_wait=echo_wait)
-        self.threads = ThreadKeeper(store, self.posts, self.inbox)
+        self.threads = ThreadKeeper(store, self.posts, self.inbox, business)
         self.names = SlackNames(self.gateway)
         members = InboxMembers(self.gateway, self.inbox, config.user_group)
         self.access = InboxAccess(members, self.names, self.gateway, store)
         self._store = store
         self._config = config
+        self._business = business
         self._wake = on_enqueued
         self._bolt = build_bolt(client)
         self._app_token = settings.slack_app_token
@@ -96,7 +98,7 @@ class SlackEdge:
             JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(store, threads),
             JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access),
+            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access, self._business),
         }
 
     def listen(
