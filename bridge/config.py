@@ -402,6 +402,10 @@ class HoursSection(Section):
 
     # Texted once per subscriber per closed period; unset: no away reply.
     away_reply: str | None = None
+    # Instead, while `/sms away` is on with no end: no opening to promise.
+    away_reply_open_ended: str = (
+        "{business_name} is closed for now. We will reply as soon as we are back."
+    )
     # "We reply by …" is the next opening plus this.
     response_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
 
@@ -409,6 +413,11 @@ class HoursSection(Section):
     @classmethod
     def _away(cls, value: str | None) -> str | None:
         return None if value is None else _template_of(value, AWAY_FIELDS)
+
+    @field_validator("away_reply_open_ended")
+    @classmethod
+    def _open_ended(cls, value: str) -> str:
+        return _template_of(value, ("business_name",))
 
 
 class NumberCompliance(Section):

@@ -212,6 +212,7 @@ class MessagePurpose(StrEnum):
     OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # the one text allowed after a revocation
     OPT_IN_CONFIRMATION = "opt_in_confirmation"  # after START, when the bridge answers it
     HELP_REPLY = "help_reply"  # the business profile, answering HELP
+    AWAY_REPLY = "away_reply"  # `hours.away_reply`, to a text that came while closed
 
 
 class KeywordMark(StrEnum):

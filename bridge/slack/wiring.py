@@ -43,6 +43,7 @@ from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
+from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
@@ -84,14 +85,17 @@ class SlackEdge:
     def jobs(
         self,
         drafts: DraftDesk,
+        away: AwayReplies,
         fetch_media: FetchMedia,
         explain_failure: Callable[[int | None], SendFailure],
     ) -> dict[JobKind, Handler]:
         """The outbox handlers that call Slack, by the kind of job they run."""
         store, threads = self._store, self.threads
         return {
-            JobKind.POST_INBOUND: InboundPoster(store, self.posts, threads, fetch_media, drafts),
-            JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
+            JobKind.POST_INBOUND: InboundPoster(
+                store, self.posts, threads, fetch_media, drafts, away
+            ),
+            JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts, away),
             JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway),
             JobKind.SYNC_HEADER: HeaderSync(store, self.gateway, threads),
             JobKind.MARK_DELIVERY: DeliveryMark(store, self.gateway, threads, explain_failure),

@@ -9,6 +9,7 @@ from typing import assert_never
 from bridge.ai.draft_decisions import Taken
 from bridge.events import (
     AttachmentsDropped,
+    AwayReplySent,
     ConversationAssigned,
     ConversationFlagged,
     ConversationReopened,
@@ -173,6 +174,10 @@ def event_text(event: Event) -> str:
             return f"Unflagged by {mention(by)}"
         case KeywordAnswered(body=body):
             return f":robot_face: The bridge texted back: “{escape(body)}”"
+        case AwayReplySent(body=body):
+            return (
+                f":crescent_moon: Closed now, so the bridge sent the away reply: “{escape(body)}”"
+            )
         case ReplySent(author=author, body=body, canned=canned):
             label = f" canned “{escape(canned)}”" if canned else ""
             return f"{mention(author)} sent{label}: “{escape(body)}”"
