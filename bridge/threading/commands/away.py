@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from bridge.config import DAYS
+from bridge.jobs import home_job
 from bridge.models import Away, utcnow
 from bridge.threading.commands.answers import Answer, AwayState, AwayUnclear
 from bridge.threading.commands.grammar import Arg
@@ -82,8 +83,8 @@ async def _away(call: Call) -> Answer:
         rest = words[1] if len(words) > 1 else ""
         if rest:
             keyword, _, when = rest.partition(" ")
-            # Read on the business's clock, in its time zone (the demo moves that clock).
-            local_now = business.seen_at(now).astimezone(opening(business, number, now).at.tzinfo)
+            # On the business's clock, in its time zone (the demo moves that clock).
+            local_now = opening(business, number, now).at
             end = read_when(when, local_now) if keyword.lower() == "until" else None
             if end is None:
                 return AwayUnclear(rest)
@@ -91,6 +92,8 @@ async def _away(call: Call) -> Answer:
         await store.set_away(Away(since=now, until=until, by=call.user))
     elif switch:
         return AwayUnclear(call.command.text)
+    if switch:  # App Home shows open or closed
+        await store.enqueue(home_job(), run_at=now)
     return AwayState(opening(business, number, now, await store.away()), switch or None)
 
 

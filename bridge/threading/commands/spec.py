@@ -16,6 +16,7 @@ from bridge.store.base import (
     ConsentStore,
     ContactStore,
     ConversationStore,
+    JobStore,
 )
 from bridge.threading.commands.answers import Answer
 from bridge.threading.commands.grammar import MAX_TEXT, Arg, Command
@@ -23,7 +24,9 @@ from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 
-class CommandStore(ConversationStore, ConsentStore, ContactStore, CannedStore, AwayStore, Protocol):
+class CommandStore(
+    ConversationStore, ConsentStore, ContactStore, CannedStore, AwayStore, JobStore, Protocol
+):
     """The store roles the `/sms` commands use."""
 
 
