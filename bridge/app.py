@@ -41,6 +41,7 @@ from bridge.sms.wiring import TwilioEdge
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
 from bridge.store.sqlite import SQLiteStore
+from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.inbound import InboundPipeline
@@ -252,6 +253,7 @@ class Domain:
     inbound: InboundPipeline
     commands: CommandDesk
     assistant: Assistant
+    away: AwayReplies
 
 
 async def build_domain(
@@ -288,7 +290,8 @@ async def build_domain(
         business_number=settings.twilio_from_number,
         knowledge=assistant.reloader if config.ai.enabled else None,
     )
-    return Domain(desk, replies, inbound, commands, assistant)
+    away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
+    return Domain(desk, replies, inbound, commands, assistant, away)
 
 
 def register_jobs(outbox: Outbox, *tables: dict[JobKind, Handler]) -> frozenset[JobKind]:
@@ -360,7 +363,9 @@ async def build_app(
     twilio = TwilioEdge(make_twilio_client(settings), session, settings)
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
-    slack = SlackEdge(slack_client, settings, config.slack, store, metrics, outbox.wake)
+    slack = SlackEdge(
+        slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
+    )
     notifications = Notifications(
         store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
     )
@@ -376,7 +381,9 @@ async def build_app(
     kinds = register_jobs(
         outbox,
         notifications.jobs(),
-        slack.jobs(domain.assistant.drafts, twilio.media.fetch, twilio.explain_failure),
+        slack.jobs(
+            domain.assistant.drafts, domain.away, twilio.media.fetch, twilio.explain_failure
+        ),
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),
     )

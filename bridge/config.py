@@ -7,11 +7,13 @@ setting, so the CLI can print them and exit 2 instead of showing a traceback.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
 from pydantic import (
     AfterValidator,
@@ -270,43 +272,97 @@ def _parse_hours(value: str) -> tuple[time, time]:
     return time(h1, m1), time(h2, m2)
 
 
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _week(value: dict[str, str] | None) -> dict[str, str] | None:
+    for days, span in (value or {}).items():
+        for day in days.split("-"):
+            if day not in DAYS:
+                raise ValueError(f"{days!r}: days are {', '.join(DAYS)} or ranges like mon-fri")
+        _parse_hours(span)
+    return value
+
+
+def _country(value: str | None) -> str | None:
+    """ "US", or a subdivision "US-CA": the `holidays` package must know it."""
+    if value is None:
+        return value
+    country, _, subdivision = value.partition("-")
+    try:
+        holidays.country_holidays(country.upper(), subdiv=subdivision.upper() or None)
+    except NotImplementedError:
+        raise ValueError(
+            f"{value!r} is not a country code the holidays package knows (like US or US-CA)"
+        ) from None
+    return value.upper()
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
+Week = Annotated[dict[str, str], AfterValidator(_week)]
+HolidayCountry = Annotated[str, AfterValidator(_country)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The opening hours that hold for one business number."""
+
+    timezone: str
+    hours: tuple[tuple[str, str], ...]
+    holidays: frozenset[str]  # ISO dates
+    holidays_country: str | None
+
+    def spans(self, day: str) -> list[tuple[time, time]]:
+        return [_parse_hours(span) for days, span in self.hours if day in expand_days(days)]
+
+
+class NumberHours(Section):
+    """Overrides for one business number; what is unset is the business's."""
+
+    timezone: Zone | None = None
+    hours: Week | None = None
+    holidays: list[str] | None = None
+    holidays_country: HolidayCountry | None = None
+
+
 class Business(Section):
     name: str = "Our business"
     contact: str = ""
-    timezone: str = "UTC"
-    hours: dict[str, str] = Field(default_factory=dict)
+    timezone: Zone = "UTC"
+    hours: Week = Field(default_factory=dict)
     holidays: list[str] = Field(default_factory=list)
+    # Public holidays of this country ("US") or subdivision ("US-CA") are closed too.
+    holidays_country: HolidayCountry | None = None
+    numbers: dict[str, NumberHours] = Field(default_factory=dict)
 
-    @field_validator("timezone")
+    @field_validator("numbers")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _numbers(cls, value: dict[str, NumberHours]) -> dict[str, NumberHours]:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+            return {to_e164(number): policy for number, policy in value.items()}
+        except InvalidPhone as exc:
+            raise ValueError(str(exc)) from None
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
-        for days, span in value.items():
-            for day in days.split("-"):
-                if day not in DAYS:
-                    raise ValueError(f"{days!r}: days are {', '.join(DAYS)} or ranges like mon-fri")
-            _parse_hours(span)
-        return value
+    def schedule(self, business_number: str | None) -> Schedule:
+        """The hours of `business_number`: its overrides over the business's."""
+        own = self.numbers.get(business_number or "") or NumberHours()
+        hours = self.hours if own.hours is None else own.hours
+        holidays = self.holidays if own.holidays is None else own.holidays
+        country = own.holidays_country or self.holidays_country
+        return Schedule(
+            own.timezone or self.timezone, tuple(hours.items()), frozenset(holidays), country
+        )
 
-    def is_open(self, at: datetime) -> bool:
-        """Whether `at` falls in the opening hours (holidays closed)."""
-        local = at.astimezone(ZoneInfo(self.timezone))
-        if local.date().isoformat() in self.holidays:
-            return False
-        day = DAYS[local.weekday()]
-        for days, span in self.hours.items():
-            start, end = _parse_hours(span)
-            if day in expand_days(days) and start <= local.time() < end:
-                return True
-        return False
+    def seen_at(self, at: datetime) -> datetime:
+        """The moment the hours are read at: `at` (the demo moves its business's clock)."""
+        return at
 
 
 class KeywordLists(Section):
@@ -326,6 +382,42 @@ def _provider_default() -> list[KeywordClass]:
 
 
 TEMPLATE_FIELDS = ("business_name", "business_contact", "business_hours")
+
+
+def _template_of(value: str, fields: tuple[str, ...]) -> str:
+    """`value`, if its placeholders are all among `fields`."""
+    unknown = [name for name in placeholders(value) if name not in fields]
+    if unknown:
+        raise ValueError(
+            f"bad placeholder {{{unknown[0]}}}; use " + ", ".join("{" + f + "}" for f in fields)
+        )
+    return value
+
+
+AWAY_FIELDS = ("next_open", "business_name", "response_time")
+
+
+class HoursSection(Section):
+    """What the bridge does while the business is closed."""
+
+    # Texted once per subscriber per closed period; unset: no away reply.
+    away_reply: str | None = None
+    # Instead, while `/sms away` is on with no end: no opening to promise.
+    away_reply_open_ended: str = (
+        "{business_name} is closed for now. We will reply as soon as we are back."
+    )
+    # "We reply by …" is the next opening plus this.
+    response_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+
+    @field_validator("away_reply")
+    @classmethod
+    def _away(cls, value: str | None) -> str | None:
+        return None if value is None else _template_of(value, AWAY_FIELDS)
+
+    @field_validator("away_reply_open_ended")
+    @classmethod
+    def _open_ended(cls, value: str) -> str:
+        return _template_of(value, ("business_name",))
 
 
 class NumberCompliance(Section):
@@ -369,13 +461,7 @@ class Compliance(Section):
     @field_validator("help_reply", "opt_out_confirmation", "opt_in_confirmation")
     @classmethod
     def _template(cls, value: str) -> str:
-        unknown = [name for name in placeholders(value) if name not in TEMPLATE_FIELDS]
-        if unknown:
-            raise ValueError(
-                f"bad placeholder {{{unknown[0]}}}; use "
-                + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-            )
-        return value
+        return _template_of(value, TEMPLATE_FIELDS)
 
     @field_validator("numbers")
     @classmethod
@@ -541,6 +627,7 @@ def _canned_text(value: str) -> str:
 
 class BusinessConfig(Section):
     business: Business = Field(default_factory=Business)
+    hours: HoursSection = Field(default_factory=HoursSection)
     compliance: Compliance = Field(default_factory=Compliance)
     slack: SlackSection = Field(default_factory=SlackSection)
     canned: dict[str, Annotated[str, Field(max_length=1600), AfterValidator(_canned_text)]] = Field(

@@ -206,6 +206,15 @@ class KeywordAnswered(Model):
     body: str
 
 
+class AwayReplySent(Model):
+    """The bridge texted its away reply: the text came while the business was closed."""
+
+    type: Literal["message.away_reply_sent"] = "message.away_reply_sent"
+    conversation_id: int
+    body: str
+    next_open: datetime | None  # None: not known (away with no end)
+
+
 class ReplySent(Model):
     """An agent sent a text by command or button (not a thread reply)."""
 
@@ -327,6 +336,7 @@ Event = Annotated[
     | ReplyEvent
     | ReplyTooLate
     | KeywordAnswered
+    | AwayReplySent
     | DeliveryFailed
     | JobDied,
     Field(discriminator="type"),

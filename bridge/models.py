@@ -193,6 +193,17 @@ class InboxFilter(StrEnum):
     FLAGGED = "flagged"
 
 
+class Away(BaseModel):
+    """The business closed by hand (`/sms away on`), for every number, until `until`
+    (None: until someone turns it off)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime
+    until: datetime | None = None
+    by: str  # the Slack user who turned it on
+
+
 class MessagePurpose(StrEnum):
     """Why an outbound message exists; the guard treats each differently."""
 
@@ -201,6 +212,7 @@ class MessagePurpose(StrEnum):
     OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # the one text allowed after a revocation
     OPT_IN_CONFIRMATION = "opt_in_confirmation"  # after START, when the bridge answers it
     HELP_REPLY = "help_reply"  # the business profile, answering HELP
+    AWAY_REPLY = "away_reply"  # `hours.away_reply`, to a text that came while closed
 
 
 class KeywordMark(StrEnum):

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bridge.ai.drafter import Draft
-from bridge.config import AutoReply, Business
+from bridge.config import AutoReply
 from bridge.models import ASSISTANT, Direction, KeywordMark, Message, percent
 
 
-def on_duty(policy: AutoReply, business: Business, now: datetime) -> bool:
+def on_duty(policy: AutoReply, *, open_now: bool) -> bool:
     """Whether the assistant answers now (then it also flags what needs a person, who may
     not be watching); in opening hours with `only_outside_hours`, people answer."""
-    return policy.enabled and not (policy.only_outside_hours and business.is_open(now))
+    return policy.enabled and not (policy.only_outside_hours and open_now)
 
 
 def hold_reason(
@@ -21,13 +21,14 @@ def hold_reason(
     draft: Draft,
     *,
     message: Message,
-    business: Business,
+    open_now: bool,
     now: datetime,
     recent: Sequence[Message],
 ) -> str | None:
     """Why the draft for `message` must wait for a person, or None when the assistant
-    may send it. `recent`: the conversation's latest messages (later texts included)."""
-    if not on_duty(policy, business, now):
+    may send it. `open_now`: the number's opening hours say open. `recent`: the
+    conversation's latest messages (later texts included)."""
+    if not on_duty(policy, open_now=open_now):
         return (
             "auto-reply is off" if not policy.enabled else "the business is open: a person answers"
         )

@@ -48,11 +48,12 @@ from bridge.models import (
     MessageDraft,
     utcnow,
 )
-from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore
+from bridge.store.base import AwayStore, ConversationStore, DraftStore, JobStore, MessageStore
 from bridge.threading.conversation_desk import ConversationDesk
+from bridge.threading.opening_hours import opening
 
 
-class _Store(ConversationStore, MessageStore, DraftStore, JobStore, Protocol):
+class _Store(ConversationStore, MessageStore, DraftStore, JobStore, AwayStore, Protocol):
     """The store roles this module uses."""
 
 
@@ -320,11 +321,13 @@ class DraftDesk:
         before, whose unsent drafts it replaces."""
         state = DraftState.PROPOSED if draft.reply else DraftState.HANDOFF
         policy = self._ai.auto_reply_for(conversation.business_number)
-        on_call = on_duty(policy, self._business, utcnow())
+        now = utcnow()
+        hours = opening(self._business, conversation.business_number, now, await self._store.away())
+        on_call = on_duty(policy, open_now=hours.open)
         if state is DraftState.PROPOSED and on_call:  # off duty, people answer: no note
             recent = await self._store.recent_messages(conversation.id, limit=10)
             held = hold_reason(
-                policy, draft, message=message, business=self._business, now=utcnow(), recent=recent
+                policy, draft, message=message, open_now=hours.open, now=now, recent=recent
             )
             if held is None:
                 state = DraftState.AUTO_SENT

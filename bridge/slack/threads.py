@@ -7,21 +7,26 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from bridge.config import Business
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Conversation
+from bridge.models import Conversation, utcnow
 from bridge.slack.blocks.header_card import render_header
 from bridge.slack.gateway import ThreadGone
 from bridge.slack.posts import Posted, SlackPosts
-from bridge.store.base import ConsentStore, ContactStore, ConversationStore
+from bridge.store.base import AwayStore, ConsentStore, ContactStore, ConversationStore
+from bridge.threading.opening_hours import opening
 
 
-class _Store(ConversationStore, ConsentStore, ContactStore, Protocol):
+class _Store(ConversationStore, ConsentStore, ContactStore, AwayStore, Protocol):
     """The store roles this module uses."""
 
 
 class ThreadKeeper:
-    def __init__(self, store: _Store, posts: SlackPosts, inbox_channel: str) -> None:
+    def __init__(
+        self, store: _Store, posts: SlackPosts, inbox_channel: str, business: Business
+    ) -> None:
         self._store = store
+        self._business = business
         self._posts = posts
         self._inbox = inbox_channel
 
@@ -55,7 +60,9 @@ class ThreadKeeper:
         consent = await self._store.consent_state(
             conversation.business_number, conversation.subscriber
         )
-        return render_header(conversation, contact, consent)
+        away = await self._store.away()
+        hours = opening(self._business, conversation.business_number, utcnow(), away)
+        return render_header(conversation, contact, consent, hours)
 
     async def post(
         self,

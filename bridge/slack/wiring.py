@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk
-from bridge.config import Settings, SlackSection
+from bridge.config import Business, Settings, SlackSection
 from bridge.delivery.outbox import Handler
 from bridge.events import SendFailure
 from bridge.metrics import Metrics
@@ -43,6 +43,7 @@ from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
+from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
@@ -58,6 +59,7 @@ class SlackEdge:
         client: AsyncWebClient,
         settings: Settings,
         config: SlackSection,
+        business: Business,
         store: Store,
         metrics: Metrics,
         on_enqueued: Callable[[], None],
@@ -67,12 +69,13 @@ class SlackEdge:
         self.gateway = SlackGateway(client, rates, metrics, inbox_channel=self.inbox)
         echo_wait = settings.bridge_slack_echo_wait_seconds
         self.posts = SlackPosts(store, self.gateway, echo_wait=echo_wait)
-        self.threads = ThreadKeeper(store, self.posts, self.inbox)
+        self.threads = ThreadKeeper(store, self.posts, self.inbox, business)
         self.names = SlackNames(self.gateway)
         members = InboxMembers(self.gateway, self.inbox, config.user_group)
         self.access = InboxAccess(members, self.names, self.gateway, store)
         self._store = store
         self._config = config
+        self._business = business
         self._wake = on_enqueued
         self._bolt = build_bolt(client)
         self._app_token = settings.slack_app_token
@@ -82,21 +85,24 @@ class SlackEdge:
     def jobs(
         self,
         drafts: DraftDesk,
+        away: AwayReplies,
         fetch_media: FetchMedia,
         explain_failure: Callable[[int | None], SendFailure],
     ) -> dict[JobKind, Handler]:
         """The outbox handlers that call Slack, by the kind of job they run."""
         store, threads = self._store, self.threads
         return {
-            JobKind.POST_INBOUND: InboundPoster(store, self.posts, threads, fetch_media, drafts),
-            JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts),
+            JobKind.POST_INBOUND: InboundPoster(
+                store, self.posts, threads, fetch_media, drafts, away
+            ),
+            JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts, away),
             JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway),
             JobKind.SYNC_HEADER: HeaderSync(store, self.gateway, threads),
             JobKind.MARK_DELIVERY: DeliveryMark(store, self.gateway, threads, explain_failure),
             JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(store, threads),
             JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access),
+            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access, self._business),
         }
 
     def listen(

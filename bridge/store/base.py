@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bridge.events import Publishing
 from bridge.models import (
+    Away,
     Channel,
     ConsentEvent,
     ConsentState,
@@ -313,6 +314,15 @@ class HomeFilterStore(Protocol):
     async def home_viewers(self) -> dict[str, InboxFilter]: ...
 
 
+class AwayStore(Protocol):
+    """The `away` switch, one for the workspace, seen by every process."""
+
+    async def set_away(self, away: Away | None) -> None:
+        """Closed by hand from now on (None: not any more)."""
+
+    async def away(self) -> Away | None: ...
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -388,6 +398,7 @@ class Store(
     ContactStore,
     CannedStore,
     HomeFilterStore,
+    AwayStore,
     PostStore,
     JobStore,
     UsageStore,

@@ -27,6 +27,7 @@ DELIVERED = "Delivered ✓✓"
 GLUTEN_FREE_FACT = "Wednesday noon"  # knowledge.faq in business.yml: when to order
 SATURDAY_OPENING = re.compile(r"(?<![\d:])8:00")  # business.yml hours: sat 08:00-14:00
 BUSINESS_CONTACT = "(415) 555-0188"  # business.contact in business.yml
+AWAY_REPLY = "We're closed now"  # hours.away_reply in business.yml
 
 
 @pytest.fixture
@@ -110,11 +111,17 @@ def check_help(page: Page) -> None:
 
 def check_after_hours(page: Page) -> None:
     scenario, phone = watch(page, "after_hours")
-    # The bakery is closed: the assistant answers from the knowledge base by itself.
-    answer = phone_log(page).locator(".bubble-row.received").filter(has_text=SATURDAY_OPENING)
+    bubbles = phone_log(page).locator(".bubble-row.received")
+    # The bakery is closed: the assistant answers from the knowledge base by itself ...
+    answer = bubbles.filter(has_text=SATURDAY_OPENING).filter(has_not_text=AWAY_REPLY)
     expect(answer.locator(".caption")).to_have_text(DELIVERED)
     text = card(page, phone, texted(scenario))
     expect(text).to_contain_text("Sent automatically by the assistant")
+    # ... and what it cannot answer gets the away reply, once: when the bakery opens.
+    away = bubbles.filter(has_text=AWAY_REPLY)
+    expect(away).to_have_count(1)
+    expect(away).to_contain_text("we open tomorrow at 8:00 and will reply by tomorrow at 10:00")
+    expect(away.locator(".caption")).to_have_text(DELIVERED)
 
 
 CHECKS: dict[str, Callable[[Page], None]] = {

@@ -15,6 +15,7 @@ from bridge.ai.drafter import Draft, TokenUsage
 from bridge.config import AutoReply, Business, ConfigError, load_business_config
 from bridge.models import ASSISTANT, DeliveryStatus, Direction, KeywordMark, Message
 from bridge.store.base import Store
+from bridge.threading.opening_hours import opening
 
 # Friday 2026-11-27 20:00 UTC = 12:00 in Los Angeles.
 NOON_LA = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
@@ -49,13 +50,15 @@ def reply_by(author: str | None, ago: timedelta, body: str = "hi") -> Message:
 
 
 def test_opening_hours_follow_the_zone_days_and_holidays() -> None:
-    assert BAKERY.is_open(NOON_LA)
-    assert not BAKERY.is_open(NOON_LA + timedelta(hours=6))  # 18:00 in LA: closed
-    assert not BAKERY.is_open(NOON_LA + timedelta(days=2))  # Sunday
-    assert BAKERY.is_open(NOON_LA + timedelta(days=1) - timedelta(hours=1))  # Sat 11:00
-    assert not BAKERY.is_open(datetime(2026, 12, 25, 20, tzinfo=UTC))  # a holiday
-    assert not Business().is_open(NOON_LA)  # no hours: always closed
-    assert Business(hours={"fri-mon": "00:00-23:59"}).is_open(NOON_LA)  # a wrapping range
+    assert opening(BAKERY, None, NOON_LA).open
+    assert not opening(BAKERY, None, NOON_LA + timedelta(hours=6)).open  # 18:00 in LA: closed
+    assert not opening(BAKERY, None, NOON_LA + timedelta(days=2)).open  # Sunday
+    assert opening(BAKERY, None, NOON_LA + timedelta(hours=23)).open  # Sat 11:00
+    assert not opening(BAKERY, None, datetime(2026, 12, 25, 20, tzinfo=UTC)).open  # a holiday
+    assert not opening(Business(), None, NOON_LA).open  # no hours: always closed
+    assert opening(
+        Business(hours={"fri-mon": "00:00-23:59"}), None, NOON_LA
+    ).open  # a wrapping range
 
 
 @pytest.mark.parametrize(
@@ -81,7 +84,9 @@ def test_opening_hours_follow_the_zone_days_and_holidays() -> None:
 def test_when_the_assistant_may_answer(
     policy: AutoReply, draft: Draft, at: datetime, reason: str | None
 ) -> None:
-    held = hold_reason(policy, draft, message=TEXT, business=BAKERY, now=at, recent=[TEXT])
+    held = hold_reason(
+        policy, draft, message=TEXT, open_now=opening(BAKERY, None, at).open, now=at, recent=[TEXT]
+    )
     if reason is None:
         assert held is None
     else:
@@ -93,7 +98,7 @@ def test_a_person_answering_pauses_the_assistant() -> None:
     evening = NOON_LA + timedelta(hours=8)
 
     def held(*recent: Message) -> str | None:
-        return hold_reason(ON, SURE, message=TEXT, business=BAKERY, now=evening, recent=recent)
+        return hold_reason(ON, SURE, message=TEXT, open_now=False, now=evening, recent=recent)
 
     assert "a person is answering" in str(held(reply_by("U1", timedelta(minutes=10 - 480))))
     assert held(reply_by("U1", timedelta(minutes=31 - 480))) is None
@@ -107,15 +112,15 @@ def test_texts_a_person_must_read_are_never_answered_by_the_assistant() -> None:
     evening = NOON_LA + timedelta(hours=8)
     wary = TEXT.model_copy(update={"keyword": KeywordMark.MAYBE_OPT_OUT})
     assert "stop texting" in str(
-        hold_reason(ON, SURE, message=wary, business=BAKERY, now=evening, recent=[])
+        hold_reason(ON, SURE, message=wary, open_now=False, now=evening, recent=[])
     )
     urgent = SURE.model_copy(update={"urgency": "urgent"})
     assert "urgent" in str(
-        hold_reason(ON, urgent, message=TEXT, business=BAKERY, now=evening, recent=[])
+        hold_reason(ON, urgent, message=TEXT, open_now=False, now=evening, recent=[])
     )
     newer = TEXT.model_copy(update={"id": "in-2", "created_at": NOON_LA + timedelta(seconds=5)})
     assert "a newer text follows" in str(
-        hold_reason(ON, SURE, message=TEXT, business=BAKERY, now=evening, recent=[TEXT, newer])
+        hold_reason(ON, SURE, message=TEXT, open_now=False, now=evening, recent=[TEXT, newer])
     )
 
 

@@ -302,6 +302,7 @@ ROLE_MODULES = {
     "ContactStore": "contacts",
     "CannedStore": "canned",
     "HomeFilterStore": "home_filters",
+    "AwayStore": "away",
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",

@@ -10,6 +10,7 @@ import pytest
 
 from bridge.config import Business
 from bridge.sandbox.demo_clock import DemoClock, WeekTime, on_clock
+from bridge.threading.opening_hours import opening
 
 ZONE = ZoneInfo("America/Los_Angeles")
 BAKERY = Business(
@@ -29,20 +30,20 @@ def test_a_scenarios_time_holds_whatever_the_real_time(real: datetime) -> None:
 
     clock.move_to(WeekTime.parse("fri 21:30"), BAKERY)
     assert clock.now().astimezone(ZONE).strftime("%a %H:%M") == "Fri 21:30"
-    assert not business.is_open(real)
+    assert not opening(business, None, real).open
 
     clock.move_to(WeekTime.parse("tue 10:30"), BAKERY)
     assert clock.now().astimezone(ZONE).strftime("%a %H:%M") == "Tue 10:30"
-    assert business.is_open(real)
+    assert opening(business, None, real).open
     # The bakery's clock runs on from there.
-    assert business.is_open(real + timedelta(hours=7))
-    assert not business.is_open(real + timedelta(hours=8))
+    assert opening(business, None, real + timedelta(hours=7)).open
+    assert not opening(business, None, real + timedelta(hours=8)).open
 
 
 def test_the_bakery_keeps_real_time_until_a_scenario_moves_its_clock() -> None:
     business = on_clock(BAKERY, DemoClock())
     for real in REAL_TIMES:
-        assert business.is_open(real) == BAKERY.is_open(real)
+        assert opening(business, None, real).open == opening(BAKERY, None, real).open
     assert business.hours == BAKERY.hours  # the rest of the configuration is as it was
 
 
@@ -51,7 +52,7 @@ def test_a_scenario_in_opening_hours_never_lands_on_a_holiday() -> None:
     clock = DemoClock(real=lambda: real)
     clock.move_to(WeekTime.parse("fri 10:00"), BAKERY)
     assert clock.now().astimezone(ZONE).date().isoformat() == "2027-01-01"
-    assert on_clock(BAKERY, clock).is_open(real)
+    assert opening(on_clock(BAKERY, clock), None, real).open
 
 
 @pytest.mark.parametrize("text", ["friday 21:30", "fri 9:30", "fri 24:00", "21:30", "fri"])

@@ -22,6 +22,7 @@ from bridge.sandbox.demo_sample import (
     load_scenarios,
     write_business_config,
 )
+from bridge.threading.opening_hours import opening
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
@@ -80,7 +81,7 @@ def test_a_scenario_is_set_at_an_hour_that_fits_its_title(
     assert at is not None, "a scenario whose outcome depends on the hour sets the hour"
     clock = DemoClock()
     clock.move_to(at, config.business)
-    assert on_clock(config.business, clock).is_open(clock.real()) is open_then
+    assert opening(on_clock(config.business, clock), None, clock.real()).open is open_then
 
 
 def test_the_sample_files_point_only_at_documents_the_project_has() -> None:

@@ -7,7 +7,9 @@ from typing import Any
 from bridge.models import Channel, ConsentState, Contact, Conversation, ConversationStatus
 from bridge.phones import display
 from bridge.slack.blocks.mrkdwn import escape, slack_time
+from bridge.slack.blocks.wording import hours_text
 from bridge.text import clip
+from bridge.threading.opening_hours import Opening
 
 MAX_REASON = 2000  # a context element's text
 MAX_NAME = 200
@@ -40,9 +42,13 @@ def opt_out_label(consent: ConsentState) -> str:
 
 
 def render_header(
-    conversation: Conversation, contact: Contact | None, consent: ConsentState
+    conversation: Conversation,
+    contact: Contact | None,
+    consent: ConsentState,
+    hours: Opening | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The fallback text (notifications, screen readers) and the card's blocks."""
+    """The fallback text (notifications, screen readers) and the card's blocks; `hours`:
+    the business number's opening hours when the card is drawn."""
     number = channel_label(conversation) + display(conversation.subscriber)
     name = escape(clip(contact.name, MAX_NAME)) if contact and contact.name else None
     who = f"{name} · {number}" if name else number
@@ -65,6 +71,7 @@ def render_header(
                         f"to {display(conversation.business_number)} · "
                         f"last activity {slack_time(conversation.last_activity_at)}"
                         f"{opt_out_label(consent)}"
+                        f"{f' · :clock3: {hours_text(hours)}' if hours else ''}"
                     ),
                 }
             ],

@@ -11,7 +11,9 @@ from bridge.models import Conversation, ConversationStatus, InboxFilter
 from bridge.phones import display
 from bridge.slack.blocks.header_card import channel_label
 from bridge.slack.blocks.mrkdwn import escape, slack_time
+from bridge.slack.blocks.wording import hours_text
 from bridge.text import clip
+from bridge.threading.opening_hours import Opening
 
 FILTER_ACTION = "home_filter"
 # The rows' "Open thread" buttons (Bolt matches a plain string exactly).
@@ -71,14 +73,24 @@ def _row(
     return [section, context]
 
 
+def _hours(hours: Opening) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": f":clock3: {hours_text(hours)}"}
+
+
 def render_home(
     conversations: list[Conversation],
     inbox: InboxFilter,
     names: dict[int, str],
     links: dict[int, str],
+    hours: Opening | None = None,
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "SMS inbox"}},
+        *(
+            [{"type": "context", "block_id": "home_hours", "elements": [_hours(hours)]}]
+            if hours
+            else []
+        ),
         {
             "type": "actions",
             "block_id": "home_filters",

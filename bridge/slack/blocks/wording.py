@@ -9,6 +9,7 @@ from typing import assert_never
 from bridge.ai.draft_decisions import Taken
 from bridge.events import (
     AttachmentsDropped,
+    AwayReplySent,
     ConversationAssigned,
     ConversationFlagged,
     ConversationReopened,
@@ -46,6 +47,8 @@ from bridge.slack.blocks.mrkdwn import counted, escape, mention, slack_time
 from bridge.threading.commands.answers import (
     AdminOnly,
     Answer,
+    AwayState,
+    AwayUnclear,
     CannedBroken,
     CannedList,
     CannedNeedsField,
@@ -59,6 +62,7 @@ from bridge.threading.commands.answers import (
     StartedSending,
 )
 from bridge.threading.conversation_desk import Change, Changed
+from bridge.threading.opening_hours import Opening, when_text
 
 WINDOW_CLOSED = (
     "WhatsApp only allows free-form replies within 24 hours of the customer's last message;"
@@ -170,6 +174,10 @@ def event_text(event: Event) -> str:
             return f"Unflagged by {mention(by)}"
         case KeywordAnswered(body=body):
             return f":robot_face: The bridge texted back: “{escape(body)}”"
+        case AwayReplySent(body=body):
+            return (
+                f":crescent_moon: Closed now, so the bridge sent the away reply: “{escape(body)}”"
+            )
         case ReplySent(author=author, body=body, canned=canned):
             label = f" canned “{escape(canned)}”" if canned else ""
             return f"{mention(author)} sent{label}: “{escape(body)}”"
@@ -268,6 +276,32 @@ def _contact(card: ContactCard) -> str:
     )
 
 
+def hours_text(hours: Opening) -> str:
+    """Open or closed, for the header card and App Home ("Closed · opens tomorrow at
+    7:00"), in the business's own time zone: opening hours are read there."""
+    if hours.open:
+        return "Open" + (f" until {when_text(hours.until, hours.at)}" if hours.until else "")
+    state = "Away" if hours.away else "Closed"
+    if hours.next_open is not None:
+        return f"{state} · opens {when_text(hours.next_open, hours.at)}"
+    if hours.away:
+        return f"{state} · until `/sms away off`"
+    return f"{state} · no opening hours set"
+
+
+def _away(answer: AwayState) -> str:
+    now = hours_text(answer.opening) + "."
+    if answer.switched == "on":
+        return f"Away is on: texts are answered as after hours. {now} `/sms away off` ends it."
+    return ("Away is off. " if answer.switched == "off" else "") + now
+
+
+AWAY_USAGE = (
+    "`/sms away on`, `/sms away on until 17:00` (or tomorrow, monday 9:00, 2026-12-24,"
+    " 2h), `/sms away off`, or `/sms away` to see it."
+)
+
+
 def _entries(count: int) -> str:
     return counted(count, "entry", "entries")
 
@@ -317,4 +351,8 @@ def answer_text(answer: Answer) -> str:
                 f"The knowledge base was not reloaded: {at}: {escape(problem)}."
                 " The previous one stays."
             )
+        case AwayState():
+            return _away(answer)
+        case AwayUnclear(text=text):
+            return f"“{escape(text)}” is not a time I can read. {AWAY_USAGE}"
     return problem_text(answer)

@@ -15,6 +15,7 @@ from bridge.slack.jobs.inbound_posts import inbound_text
 from bridge.slack.jobs.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import DraftStore, MessageStore
+from bridge.threading.away_replies import AwayReplies
 
 
 class _Store(DraftStore, MessageStore, Protocol):
@@ -22,18 +23,25 @@ class _Store(DraftStore, MessageStore, Protocol):
 
 
 class LateDraftPoster:
-    def __init__(self, store: _Store, threads: ThreadKeeper, drafts: DraftDesk) -> None:
+    def __init__(
+        self, store: _Store, threads: ThreadKeeper, drafts: DraftDesk, away: AwayReplies
+    ) -> None:
         self._store = store
         self._threads = threads
         self._drafts = drafts
+        self._away = away
 
     async def __call__(self, job: Job) -> None:
         message = await job_message(self._store, job)
         if message.slack_ts is None:
             raise RetryLater("the text is not in the thread yet", after=1, throttled=True)
         message = await self._drafts.draft_late(message)
-        if message.draft is None or message.draft.slack_ts is not None:
-            return  # no draft wanted, or it is posted (with its text, or by a first run)
+        if message.draft is None:
+            return  # no draft wanted, or it is still being drafted (then this runs again)
+        # The draft is known now: whether the assistant answered, or the away reply is due.
+        await self._away.answer(message.id)
+        if message.draft.slack_ts is not None:
+            return  # posted with its text, or by a first run
         conversation = await self._threads.conversation(message.conversation_id)
         blocks = draft_blocks(message, answering=True)
         posted = await self._threads.post(

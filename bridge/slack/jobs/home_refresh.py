@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bridge.models import Conversation, InboxFilter, Job
+from bridge.config import Business
+from bridge.models import Conversation, InboxFilter, Job, utcnow
 from bridge.slack.access import InboxAccess
 from bridge.slack.blocks.home_view import MAX_ROWS, render_home
 from bridge.slack.gateway import SlackGateway
-from bridge.store.base import ContactStore, ConversationStore, HomeFilterStore
+from bridge.store.base import AwayStore, ContactStore, ConversationStore, HomeFilterStore
+from bridge.threading.opening_hours import opening
 
 
-class _Store(ConversationStore, ContactStore, HomeFilterStore, Protocol):
+class _Store(ConversationStore, ContactStore, HomeFilterStore, AwayStore, Protocol):
     """The store roles this module uses."""
 
 
@@ -20,13 +22,18 @@ MAX_VIEWERS = 50  # republished per change; views.publish allows about 100 a min
 
 
 class HomeRefresh:
-    def __init__(self, store: _Store, gateway: SlackGateway, access: InboxAccess) -> None:
+    def __init__(
+        self, store: _Store, gateway: SlackGateway, access: InboxAccess, business: Business
+    ) -> None:
         self._store = store
+        self._business = business
         self._gateway = gateway
         self._access = access
 
     async def __call__(self, job: Job) -> None:
         viewers = await self._store.home_viewers()
+        # The business's own hours (numbers with their own hours show them on their cards).
+        hours = opening(self._business, None, utcnow(), await self._store.away())
         if job.user is not None:
             viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
         for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
@@ -39,7 +46,9 @@ class HomeRefresh:
                 if (contact := await self._store.get_contact(c.subscriber)) and contact.name
             }
             links = {c.id: link for c in conversations if (link := await self._link(c)) is not None}
-            await self._gateway.publish_home(user, render_home(conversations, inbox, names, links))
+            await self._gateway.publish_home(
+                user, render_home(conversations, inbox, names, links, hours)
+            )
 
     async def _link(self, conversation: Conversation) -> str | None:
         if not (conversation.slack_channel and conversation.slack_thread_ts):

@@ -20,6 +20,7 @@ from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import ContactStore, MessageStore
 from bridge.text import clip
 from bridge.threading.attachments import Fetched, MediaRejected
+from bridge.threading.away_replies import AwayReplies
 
 
 class _Store(MessageStore, ContactStore, Protocol):
@@ -63,12 +64,14 @@ class InboundPoster:
         threads: ThreadKeeper,
         fetch_media: FetchMedia,
         drafts: DraftDesk,
+        away: AwayReplies,
     ) -> None:
         self._store = store
         self._posts = posts
         self._threads = threads
         self._fetch = fetch_media
         self._drafts = drafts
+        self._away = away
 
     async def __call__(self, job: Job) -> None:
         if job.conversation_id is None:
@@ -80,7 +83,11 @@ class InboundPoster:
         shown = message.draft is not None and message.draft.slack_ts is not None
         if message.slack_ts is None:
             shown = await self._post_text(message, conversation)
-        if not shown:  # a draft that was not ready in time follows the text
+        if shown or not self._drafts.wants_draft(message):
+            # The draft is known (or none comes): the away reply may be due. A late draft's
+            # job asks instead, once the draft is known.
+            await self._away.answer(message.id)
+        else:  # a draft that was not ready in time follows the text
             await self._drafts.follow(message)
         if message.media and not message.media_posted:
             await self._attach(message)

@@ -14,6 +14,7 @@ Collections:
   contacts       {_id: phone, name, fields: [{name, value}]}.
   canned         {_id: name, text}: canned responses.
   home_viewers   {_id: Slack user, filter}: who looks at the App Home, with which filter.
+  away           {_id: "away", since, until, by}: the away switch, when it is on.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
@@ -44,6 +45,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from bridge.store.health import watch_refusals
+from bridge.store.mongo.away import AwayDocuments
 from bridge.store.mongo.canned import CannedDocuments
 from bridge.store.mongo.connection import DEFAULT_DATABASE
 from bridge.store.mongo.consent import ConsentDocuments
@@ -70,6 +72,7 @@ class MongoStore(
     ContactDocuments,
     CannedDocuments,
     HomeFilterDocuments,
+    AwayDocuments,
     PostDocuments,
     JobDocuments,
     UsageDocuments,

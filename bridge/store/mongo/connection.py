@@ -111,6 +111,10 @@ class MongoConnection:
     def _home_viewers(self) -> AsyncCollection[Any]:
         return self._coll("home_viewers")
 
+    @property
+    def _away(self) -> AsyncCollection[Any]:
+        return self._coll("away")
+
     async def open(self) -> None:
         try:
             with pymongo.timeout(OPEN_SECONDS):

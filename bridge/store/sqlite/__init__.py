@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bridge.store.batching import GroupCommit
 from bridge.store.health import watch_refusals
+from bridge.store.sqlite.away import AwayRows
 from bridge.store.sqlite.canned import CannedRows
 from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
@@ -36,6 +37,7 @@ class SQLiteStore(
     ContactRows,
     CannedRows,
     HomeFilterRows,
+    AwayRows,
     PostRows,
     JobRows,
     UsageRows,

@@ -177,6 +177,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX consent_latest;
     CREATE INDEX consent_latest ON consent_events (channel, business_number, subscriber, kind, at);
     """,
+    # The away switch: at most one row.
+    """
+    CREATE TABLE away (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        since REAL NOT NULL,
+        until REAL,
+        by TEXT NOT NULL
+    );
+    """,
 )
 
 

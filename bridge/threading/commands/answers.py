@@ -9,6 +9,7 @@ from enum import StrEnum
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
 from bridge.models import ConsentState, Contact, Conversation
 from bridge.threading.conversation_desk import Changed
+from bridge.threading.opening_hours import Opening
 
 
 class Said(StrEnum):
@@ -88,6 +89,19 @@ class ContactCard:
     consent: ConsentState
 
 
+@dataclass(frozen=True)
+class AwayState:
+    """The away switch as it now stands, and the opening hours with it."""
+
+    opening: Opening
+    switched: str | None  # "on", "off", or None: only asked
+
+
+@dataclass(frozen=True)
+class AwayUnclear:
+    text: str  # what followed `/sms away`
+
+
 Answer = (
     Said
     | AdminOnly
@@ -104,6 +118,8 @@ Answer = (
     | KnowledgeStatus
     | KnowledgeReloaded
     | KnowledgeNotReloaded
+    | AwayState
+    | AwayUnclear
     | Problem
 )
 

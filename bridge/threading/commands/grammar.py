@@ -118,6 +118,7 @@ class Arg(StrEnum):
     TEXT = "<text>"  # the rest, required
     REASON = "[reason]"  # the rest, optional
     FIELDS = "[name=… field=…]"
+    SWITCH = "[on [until <when>] | off]"  # the rest, optional, read by its command
 
 
 class Syntax(Protocol):
@@ -210,7 +211,7 @@ def _take(spec: Syntax, arg: Arg, words: _Words, values: dict[str, Any]) -> _Wor
     if arg is Arg.FIELDS:
         values["fields"] = _fields(words.rest_text())
         return words.after(len(words))
-    text = words.rest_text()  # TEXT or REASON: the rest, with its own spacing
+    text = words.rest_text()  # TEXT, REASON or SWITCH: the rest, with its own spacing
     if arg is Arg.TEXT and not text:
         raise UsageError(f"`/sms {usage(spec)}` needs the text.")
     values["text"] = _at_most(text, *spec.limit)

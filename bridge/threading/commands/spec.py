@@ -10,14 +10,23 @@ from typing import Protocol
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
-from bridge.store.base import CannedStore, ConsentStore, ContactStore, ConversationStore
+from bridge.store.base import (
+    AwayStore,
+    CannedStore,
+    ConsentStore,
+    ContactStore,
+    ConversationStore,
+    JobStore,
+)
 from bridge.threading.commands.answers import Answer
 from bridge.threading.commands.grammar import MAX_TEXT, Arg, Command
 from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
 
 
-class CommandStore(ConversationStore, ConsentStore, ContactStore, CannedStore, Protocol):
+class CommandStore(
+    ConversationStore, ConsentStore, ContactStore, CannedStore, AwayStore, JobStore, Protocol
+):
     """The store roles the `/sms` commands use."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bridge.threading.commands import canned, contact, conversation, knowledge, sending
+from bridge.threading.commands import away, canned, contact, conversation, knowledge, sending
 from bridge.threading.commands.answers import Answer, HelpText
 from bridge.threading.commands.grammar import TARGETS, Command, parse, usage, usage_line
 from bridge.threading.commands.spec import Call, Spec
@@ -27,6 +27,7 @@ COMMANDS: tuple[Spec, ...] = (
     *sending.COMMANDS,
     *contact.COMMANDS,
     *knowledge.COMMANDS,
+    *away.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)
