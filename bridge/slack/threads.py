@@ -58,7 +58,7 @@ class ThreadKeeper:
         """The parent card as the conversation, its contact and consent stand now."""
         contact = await self._store.get_contact(conversation.subscriber)
         consent = await self._store.consent_state(
-            conversation.business_number, conversation.subscriber
+            conversation.business_number, conversation.subscriber, conversation.channel
         )
         away = await self._store.away()
         hours = opening(self._business, conversation.business_number, utcnow(), away)

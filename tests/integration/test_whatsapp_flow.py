@@ -4,6 +4,7 @@ addresses, a thread of its own, the 24-hour reply window, consent per address.""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,6 +145,14 @@ async def test_stop_on_whatsapp_blocks_replies_there_and_not_on_sms(
     await eventually(lambda: len(twilio.sent) == 2)
     await bridge.idle()
     assert [(m.to, m.body) for m in twilio.sent[1:]] == [(ANA, "Your SMS order is ready")]
+    # Each thread's card shows its own address's consent.
+    await eventually(lambda: "opted out" in card_text(slack, whatsapp_thread))
+    assert "opted out" not in card_text(slack, sms_thread)
+
+
+def card_text(slack: SlackEmulator, thread: str) -> str:
+    parent = slack.message(INBOX, thread)
+    return json.dumps(parent.blocks) if parent is not None else ""
 
 
 async def test_twilios_63016_shows_the_window_reason_on_the_reply(
