@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 import yaml
 from pydantic import (
     AfterValidator,
@@ -295,6 +294,8 @@ def _country(value: str | None) -> str | None:
     """ "US", or a subdivision "US-CA": the `holidays` package must know it."""
     if value is None:
         return value
+    import holidays
+
     country, _, subdivision = value.partition("-")
     try:
         holidays.country_holidays(country.upper(), subdiv=subdivision.upper() or None)

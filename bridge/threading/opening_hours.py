@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from bridge.config import DAYS, Business, Schedule
 from bridge.models import Away
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 # Hours that open once in a fortnight or less are found; past that: never opens.
 _LOOKAHEAD_DAYS = 15
@@ -32,7 +34,10 @@ class Opening:
 
 
 @cache
-def _public_holidays(country: str) -> holidays.HolidayBase:
+def _public_holidays(country: str) -> HolidayBase:
+    # Imported only where a country is set: the package costs the process ~3 MiB.
+    import holidays
+
     code, _, subdivision = country.partition("-")
     return holidays.country_holidays(code, subdiv=subdivision or None)
 
