@@ -23,6 +23,7 @@ EDGES = ("slack", "sms", "ops", "notify")
 DOMAIN = ("threading", "ai", "compliance")
 FOUNDATION = (
     "config",
+    "notification_settings",
     "metrics",
     "logs",
     "jobs",
