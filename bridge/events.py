@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from bridge.models import Channel, KeywordMark, Model
+from bridge.models import Channel, Intent, KeywordMark, Model, Urgency
 
 # --- why a text did not go out ------------------------------------------------------
 
@@ -311,6 +311,18 @@ class JobDied(Model):
     message_id: str | None = None
 
 
+class MessageAssessed(Model):
+    """The assistant read a subscriber's text: its intent and urgency are known (whether
+    it drafted a reply, handed off, or could not draft). Notification rules on
+    `message.received` are judged here when a draft comes."""
+
+    type: Literal["message.assessed"] = "message.assessed"
+    conversation_id: int
+    message_id: str
+    intent: Intent | None
+    urgency: Urgency | None
+
+
 ConversationEvent = (
     ConversationOpened
     | ConversationAssigned
@@ -338,7 +350,8 @@ Event = Annotated[
     | KeywordAnswered
     | AwayReplySent
     | DeliveryFailed
-    | JobDied,
+    | JobDied
+    | MessageAssessed,
     Field(discriminator="type"),
 ]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)

@@ -15,7 +15,16 @@ from bridge.events import (
     dump_event,
     load_event,
 )
-from bridge.models import Job, JobKind, Message, MessagePurpose, Model, NewJob
+from bridge.models import (
+    Delivery,
+    DigestPeriod,
+    Job,
+    JobKind,
+    Message,
+    MessagePurpose,
+    Model,
+    NewJob,
+)
 
 # Kinds only an earlier release enqueued: their handlers still run what a database
 # kept of them, but nothing makes new ones (events go to `notify/` now).
@@ -202,6 +211,33 @@ def notify_job(notifier: str, event: Event, *, key: str) -> NewJob:
         lane=lane,
         conversation_id=conversation_id,
         note=Notice(notifier=notifier, event=event).model_dump_json(),
+    )
+
+
+def alert_job(delivery: Delivery, *, key: str) -> NewJob:
+    """One alert by one channel (a DM, an email, a post in the thread). A lane per
+    channel and person: a mail server that fails holds up only that person's mail,
+    never a thread's posts nor anyone else's alerts."""
+    return NewJob(
+        key=f"alert:{key}",
+        kind=JobKind.ALERT,
+        lane=f"alert:{delivery.via}:{','.join(delivery.to)}",
+        conversation_id=delivery.alert.conversation.id if delivery.alert.conversation else None,
+        message_id=delivery.alert.message_id,
+        note=delivery.model_dump_json(),
+    )
+
+
+def digest_job(period: DigestPeriod) -> NewJob:
+    """One digest, due at the end of its period: one key per (channel, person, period),
+    so a burst of alerts is one pending job and one message."""
+    key = f"digest:{period.via}:{period.to}:{period.due.isoformat()}"
+    return NewJob(
+        key=key,
+        kind=JobKind.DIGEST,
+        lane=key,  # independent: waits for nothing, holds up nothing
+        user=period.to or None,
+        note=period.model_dump_json(),
     )
 
 

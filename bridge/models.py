@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Literal, Self
 
@@ -398,6 +398,8 @@ class JobKind(StrEnum):
     APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
     PUBLISH = "publish"  # hand an event to the notifiers that want it
     NOTIFY = "notify"  # one notifier's delivery of one event
+    ALERT = "alert"  # one notification by one channel (a DM, an email) to its people
+    DIGEST = "digest"  # one person's digest of one channel for one period
 
 
 class JobState(StrEnum):
@@ -440,3 +442,61 @@ class InboundRecord(Model):
     conversation: Conversation
     message: Message
     created: bool  # False: the MessageSid was already stored (a provider retry)
+
+
+# --- notifications (`notify/`): what the rules send, and what waits for a digest ----
+
+
+class Alert(Model):
+    """Something people are told of, in plain words: each channel renders it (Slack
+    escapes it, an email adds the HTML part)."""
+
+    event: str  # the rules' name of what happened: message.received, sla.breached, …
+    title: str  # one line
+    text: str  # the details
+    html: str | None = None
+    urgent: bool = False
+    conversation: Conversation | None = None  # as it was when the rules ran
+    message_id: str | None = None
+    body: str | None = None  # the customer's text, when it is about one
+    at: datetime
+
+
+class Delivery(Model):
+    """What an ALERT job carries: one alert, by one channel, to its people (one person
+    for a DM or an email; everyone to mention for a post in the thread)."""
+
+    via: str
+    to: tuple[str, ...]
+    alert: Alert
+
+
+class DigestPeriod(Model):
+    """One digest: the alerts of one channel for one person (or "" for a shared channel:
+    a post in the inbox, a webhook) that are due by `due`."""
+
+    via: str
+    to: str
+    due: datetime
+
+
+class DigestItem(Model):
+    id: str  # the rules' run and the person make it: stored once
+    period: DigestPeriod
+    alert: Alert
+
+
+class NotifyMode(StrEnum):
+    ALL = "all"
+    URGENT_ONLY = "urgent_only"  # the rest waits for the digest
+    DIGEST_ONLY = "digest_only"
+    MUTE = "mute"
+
+
+class NotifyPreferences(Model):
+    """A person's say over their own notifications (App Home). Quiet hours are in the
+    business's time zone; alerts meanwhile wait for their end, as a digest."""
+
+    mode: NotifyMode = NotifyMode.ALL
+    quiet_from: time | None = None
+    quiet_until: time | None = None

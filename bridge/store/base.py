@@ -21,6 +21,7 @@ from bridge.models import (
     Conversation,
     ConversationPatch,
     DeliveryStatus,
+    DigestItem,
     DraftState,
     InboundRecord,
     InboundSms,
@@ -32,6 +33,7 @@ from bridge.models import (
     MessageDraft,
     MessagePurpose,
     NewJob,
+    NotifyPreferences,
     OutboundRecord,
     OutboundReply,
     PostAttempt,
@@ -323,6 +325,38 @@ class AwayStore(Protocol):
     async def away(self) -> Away | None: ...
 
 
+class NotificationStore(Protocol):
+    """What the notification rules decided (alerts to send, items for digests) and what
+    was sent: each once, whatever crashes or retries."""
+
+    async def dispatch(
+        self, key: str, jobs: Sequence[tuple[NewJob, datetime]], items: Sequence[DigestItem]
+    ) -> bool:
+        """In one write: the alert and digest jobs (each with its due time) and the
+        digest items of one run of the rules. A known `key` changes nothing (False): a
+        second run of the same event adds no alert and no item."""
+
+    async def digest_items(self, via: str, to: str, *, due_by: datetime) -> list[DigestItem]:
+        """The unsent items of one channel and person due by `due_by`, oldest first."""
+
+    async def finish_digest(self, key: str, item_ids: Sequence[str]) -> None:
+        """A digest went out: its items are sent and `key` is delivered, in one write."""
+
+    async def delivered(self, key: str) -> bool:
+        """Whether the alert or digest `key` went out."""
+
+    async def mark_delivered(self, key: str) -> None: ...
+
+
+class PreferenceStore(Protocol):
+    """Each person's say over their notifications (App Home)."""
+
+    async def notify_preferences(self, user: str) -> NotifyPreferences:
+        """Theirs, or the defaults (everything, no quiet hours)."""
+
+    async def set_notify_preferences(self, user: str, preferences: NotifyPreferences) -> None: ...
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -402,6 +436,8 @@ class Store(
     PostStore,
     JobStore,
     UsageStore,
+    NotificationStore,
+    PreferenceStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

@@ -8,7 +8,13 @@ inbound text is the hot path, and a job nobody needs costs every text."""
 
 from __future__ import annotations
 
-from bridge.events import ConversationOpened, DraftReady, MessageReceived, Publishing
+from bridge.events import (
+    ConversationOpened,
+    DraftReady,
+    MessageAssessed,
+    MessageReceived,
+    Publishing,
+)
 from bridge.jobs import post_job, publish_job, send_job
 from bridge.models import Conversation, DraftState, Message, NewJob
 
@@ -46,14 +52,24 @@ def after_queued(message: Message) -> list[NewJob]:
 
 
 def after_draft(message: Message, *, publishing: Publishing) -> list[NewJob]:
-    """The assistant's draft of a text was saved: if it proposes a reply, a person may
-    send it (a draft sent by the assistant, a hand-off or no draft is not ready)."""
+    """The assistant's first draft of a text was saved: the text's intent and urgency
+    are known (the notification rules judge it now); if it proposes a reply, a person
+    may send it (a draft sent by the assistant, a hand-off or no draft is not ready)."""
+    jobs = []
+    if publishing.wants(MessageAssessed):
+        assessed = MessageAssessed(
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            intent=message.intent,
+            urgency=message.urgency,
+        )
+        jobs.append(publish_job(assessed, key=f"assessed:{message.id}"))
     draft = message.draft
     if draft is None or draft.state is not DraftState.PROPOSED or draft.reply is None:
-        return []
-    if not publishing.wants(DraftReady):
-        return []
-    ready = DraftReady(
-        conversation_id=message.conversation_id, message_id=message.id, reply=draft.reply
-    )
-    return [publish_job(ready, key=f"draft:{message.id}")]
+        return jobs
+    if publishing.wants(DraftReady):
+        ready = DraftReady(
+            conversation_id=message.conversation_id, message_id=message.id, reply=draft.reply
+        )
+        jobs.append(publish_job(ready, key=f"draft:{message.id}"))
+    return jobs

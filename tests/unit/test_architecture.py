@@ -304,6 +304,8 @@ ROLE_MODULES = {
     "CannedStore": "canned",
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
+    "NotificationStore": "notifications",
+    "PreferenceStore": "preferences",
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",

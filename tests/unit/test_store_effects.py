@@ -12,6 +12,7 @@ from bridge import jobs
 from bridge.events import (
     ConversationOpened,
     DraftReady,
+    MessageAssessed,
     MessageReceived,
     Publishing,
     load_event,
@@ -81,6 +82,19 @@ def test_a_draft_is_ready_for_people_only_when_it_proposes_a_reply() -> None:
     for state in (DraftState.AUTO_SENT, DraftState.UNAVAILABLE):
         assert effects.after_draft(drafted(state), publishing=EVERYTHING) == []
     assert effects.after_draft(drafted(DraftState.HANDOFF, None), publishing=EVERYTHING) == []
+
+
+def test_every_first_draft_tells_the_rules_the_texts_intent_and_urgency() -> None:
+    wanting = Publishing(frozenset({MessageAssessed}))
+    for state in (DraftState.PROPOSED, DraftState.HANDOFF, DraftState.UNAVAILABLE):
+        draft = MessageDraft(reply=None, confidence=0, escalate=True, engine="x", state=state)
+        message = text(draft=draft, intent="order", urgency="urgent")
+        [job] = effects.after_draft(message, publishing=wanting)
+        assessed = load_event(job.note)
+        assert isinstance(assessed, MessageAssessed)
+        assert (assessed.message_id, assessed.intent, assessed.urgency) == ("m1", "order", "urgent")
+        assert job.key == "publish:assessed:m1"
+    assert effects.after_draft(message, publishing=NOBODY) == []
 
 
 def test_a_queued_text_is_sent() -> None:

@@ -15,6 +15,10 @@ Collections:
   canned         {_id: name, text}: canned responses.
   home_viewers   {_id: Slack user, filter}: who looks at the App Home, with which filter.
   away           {_id: "away", since, until, by}: the away switch, when it is on.
+  notifications_sent {_id: key, at}: alerts, digests and runs of the rules that happened.
+  digest_items   {_id, via, to, due, item, sent, at}: alerts waiting for a digest (kept
+                 when sent, so a repeated run cannot add one again).
+  notify_preferences {_id: Slack user, preferences}: App Home's notification choices.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
@@ -55,7 +59,9 @@ from bridge.store.mongo.drafts import DraftDocuments
 from bridge.store.mongo.home_filters import HomeFilterDocuments
 from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
+from bridge.store.mongo.notifications import NotificationDocuments
 from bridge.store.mongo.posts import PostDocuments
+from bridge.store.mongo.preferences import PreferenceDocuments
 from bridge.store.mongo.replies import ReplyDocuments
 from bridge.store.mongo.usage import UsageDocuments
 
@@ -74,8 +80,10 @@ class MongoStore(
     HomeFilterDocuments,
     AwayDocuments,
     PostDocuments,
+    NotificationDocuments,
     JobDocuments,
     UsageDocuments,
+    PreferenceDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

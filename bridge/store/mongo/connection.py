@@ -115,6 +115,18 @@ class MongoConnection:
     def _away(self) -> AsyncCollection[Any]:
         return self._coll("away")
 
+    @property
+    def _sent(self) -> AsyncCollection[Any]:
+        return self._coll("notifications_sent")
+
+    @property
+    def _digest_items(self) -> AsyncCollection[Any]:
+        return self._coll("digest_items")
+
+    @property
+    def _preferences(self) -> AsyncCollection[Any]:
+        return self._coll("notify_preferences")
+
     async def open(self) -> None:
         try:
             with pymongo.timeout(OPEN_SECONDS):

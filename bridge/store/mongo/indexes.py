@@ -109,3 +109,6 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         partialFilterExpression={"ts": None},  # unsettled_posts
     )
     await posts.create_index([("started_at", ASCENDING)], expireAfterSeconds=POST_RETENTION_SECONDS)
+    await db["digest_items"].create_index(
+        [("via", ASCENDING), ("to", ASCENDING), ("sent", ASCENDING), ("due", ASCENDING)]
+    )

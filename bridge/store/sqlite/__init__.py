@@ -19,7 +19,9 @@ from bridge.store.sqlite.drafts import DraftRows
 from bridge.store.sqlite.home_filters import HomeFilterRows
 from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.messages import MessageRows
+from bridge.store.sqlite.notifications import NotificationRows
 from bridge.store.sqlite.posts import PostRows
+from bridge.store.sqlite.preferences import PreferenceRows
 from bridge.store.sqlite.replies import ReplyRows
 from bridge.store.sqlite.schema import MIGRATIONS
 from bridge.store.sqlite.usage import UsageRows
@@ -41,6 +43,8 @@ class SQLiteStore(
     PostRows,
     JobRows,
     UsageRows,
+    NotificationRows,
+    PreferenceRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

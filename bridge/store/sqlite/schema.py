@@ -186,6 +186,27 @@ MIGRATIONS: tuple[str, ...] = (
         by TEXT NOT NULL
     );
     """,
+    # Notifications: what went out (alerts, digests, runs of the rules), the items that
+    # wait for a digest, and each person's preferences.
+    """
+    CREATE TABLE notifications_sent (
+        key TEXT PRIMARY KEY,
+        at REAL NOT NULL
+    );
+    CREATE TABLE digest_items (
+        id TEXT PRIMARY KEY,
+        via TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        due REAL NOT NULL,
+        item TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX digest_items_due ON digest_items (via, recipient, sent, due);
+    CREATE TABLE notify_preferences (
+        user TEXT PRIMARY KEY,
+        preferences TEXT NOT NULL
+    );
+    """,
 )
 
 
