@@ -73,6 +73,16 @@ _SENT = {
 }
 
 
+def drafts(ai: AiSection, message: Message) -> bool:
+    """Whether the assistant drafts an answer to `message` (a draft will come)."""
+    return (
+        ai.enabled
+        and message.direction is Direction.INBOUND
+        and (message.keyword is None or message.keyword is KeywordMark.MAYBE_OPT_OUT)
+        and bool(message.body.strip())
+    )
+
+
 @dataclass(frozen=True)
 class Engines:
     """`primary` drafts; `fallback` (the offline engine) drafts when the primary is
@@ -131,12 +141,7 @@ class DraftDesk:
     # --- drafting -----------------------------------------------------------------------
 
     def wants_draft(self, message: Message) -> bool:
-        return (
-            self._ai.enabled
-            and message.direction is Direction.INBOUND
-            and (message.keyword is None or message.keyword is KeywordMark.MAYBE_OPT_OUT)
-            and bool(message.body.strip())
-        )
+        return drafts(self._ai, message)
 
     async def draft_for_post(self, message: Message, conversation: Conversation) -> Message:
         """The message with its draft if that is ready by `draft_wait_seconds` after the

@@ -1,34 +1,87 @@
 """Notifications, wired: the registry's fan-out jobs (PUBLISH, NOTIFY) over the Slack
-notifiers, and the handlers of the jobs an earlier release stored for the same effects."""
+notifiers and the notification rules, the vias the rules deliver by (ALERT, DIGEST),
+and the handlers of the jobs an earlier release stored for the same effects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from bridge.ai.draft_desk import drafts
+from bridge.config import BusinessConfig
 from bridge.delivery.outbox import Handler
-from bridge.models import JobKind
+from bridge.models import JobKind, Message
+from bridge.notify.deliveries import Deliveries
+from bridge.notify.email_via import EmailAlerts
+from bridge.notify.recipients import Recipients
 from bridge.notify.registry import Notifiers, slack_notifiers
+from bridge.notify.rules_notifier import NotificationRules
 from bridge.notify.slack_dead_report import SlackDeadJobReport
 from bridge.notify.slack_dm import SlackAssignmentMessage
+from bridge.notify.slack_vias import SlackDirectMessages, SlackMentions
+from bridge.notify.teams import NoTeams, Teams
+from bridge.notify.via import Via, Vias
 from bridge.slack.gateway import SlackGateway
+from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 from bridge.store.base import Store
+
+
+def vias(
+    config: BusinessConfig,
+    people: Recipients,
+    gateway: SlackGateway,
+    posts: SlackPosts,
+    threads: ThreadKeeper,
+    inbox: str,
+) -> list[Via]:
+    """Every via this configuration has: a new one is a line here."""
+    found: list[Via] = [
+        SlackDirectMessages(posts, gateway, threads),
+        SlackMentions(posts, threads, inbox),
+    ]
+    email = config.notifications.email
+    if email is not None:
+        found.append(EmailAlerts(email, people, business_name=config.business.name))
+    return found
 
 
 class Notifications:
     def __init__(
         self,
         store: Store,
+        config: BusinessConfig,
         gateway: SlackGateway,
         posts: SlackPosts,
         threads: ThreadKeeper,
+        names: SlackNames,
         inbox: str,
         on_enqueued: Callable[[], None],
+        *,
+        teams: Teams | None = None,
     ) -> None:
-        self.notifiers = Notifiers(
-            store, slack_notifiers(store, gateway, posts, threads, inbox), on_enqueued=on_enqueued
+        people = Recipients(gateway, names, config.notifications)
+        self.vias = Vias(vias(config, people, gateway, posts, threads, inbox))
+
+        def will_draft(message: Message) -> bool:
+            return drafts(config.ai, message)
+
+        rules = NotificationRules(
+            store,
+            config.notifications,
+            config.business,
+            vias=self.vias,
+            people=people,
+            teams=teams or NoTeams(),
+            will_draft=will_draft,
+            on_enqueued=on_enqueued,
         )
+        self.notifiers = Notifiers(
+            store,
+            (*slack_notifiers(store, gateway, posts, threads, inbox), rules),
+            on_enqueued=on_enqueued,
+        )
+        self._deliveries = Deliveries(store, self.vias)
         # Jobs an earlier release stored: a dead job's report, an assignment's DM.
         self._stored_earlier: dict[JobKind, Handler] = {
             JobKind.REPORT_DEAD: SlackDeadJobReport(store, posts, inbox),
@@ -36,4 +89,9 @@ class Notifications:
         }
 
     def jobs(self) -> dict[JobKind, Handler]:
-        return {**self.notifiers.handlers(), **self._stored_earlier}
+        return {
+            **self.notifiers.handlers(),
+            JobKind.ALERT: self._deliveries.alert,
+            JobKind.DIGEST: self._deliveries.digest,
+            **self._stored_earlier,
+        }

@@ -145,6 +145,7 @@ class User:
     display_name: str
     is_bot: bool = False
     team_id: str | None = None  # a Slack Connect guest's own workspace; None: this one
+    email: str | None = None  # shown as Slack does with the users:read.email scope
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         return {
@@ -160,6 +161,7 @@ class User:
                 "real_name_normalized": self.real_name,
                 "display_name": self.display_name,
                 "display_name_normalized": self.display_name,
+                **({"email": self.email} if self.email else {}),
             },
         }
 
@@ -348,9 +350,10 @@ class SlackEmulator:
         *,
         is_bot: bool = False,
         team_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """A person of this workspace, or with `team_id` a Slack Connect guest from another."""
-        user = User(user_id, name, real_name, display_name, is_bot, team_id)
+        user = User(user_id, name, real_name, display_name, is_bot, team_id, email)
         self._users[user_id] = user
         return user
 

@@ -23,6 +23,7 @@ class Person:
     name: str | None
     team: str | None  # their own workspace (a Slack Connect guest's is another one)
     active: bool  # not deactivated, not a bot
+    email: str | None = None  # the profile's (Slack gives it with users:read.email)
 
 
 class SlackNames:
@@ -106,9 +107,11 @@ def _person(data: dict[str, object]) -> Person | None:
         None,
     )
     team = user.get("team_id")
+    email = profile.get("email")
     return Person(
         id=str(user["id"]),
         name=name,
         team=team if isinstance(team, str) else None,
         active=not user.get("deleted") and not user.get("is_bot"),
+        email=email if isinstance(email, str) and email else None,
     )

@@ -41,7 +41,7 @@ from bridge.events import (
     load_event,
     load_problem,
 )
-from bridge.models import ASSISTANT, DraftState
+from bridge.models import ASSISTANT, Alert, DraftState
 from bridge.phones import display
 from bridge.slack.blocks.mrkdwn import counted, escape, mention, slack_time
 from bridge.threading.commands.answers import (
@@ -356,3 +356,32 @@ def answer_text(answer: Answer) -> str:
         case AwayUnclear(text=text):
             return f"“{escape(text)}” is not a time I can read. {AWAY_USAGE}"
     return problem_text(answer)
+
+
+# --- notifications (`notify/`): alerts and digests in Slack -------------------------
+
+
+def notice_mention(target: str) -> str:
+    """A person (U…) or a user group (S…), mentioned."""
+    return f"<!subteam^{target}>" if target.startswith("S") else mention(target)
+
+
+def alert_text(alert: Alert, *, mentions: tuple[str, ...] = ()) -> str:
+    """One alert: who it is for, its title in bold, its details quoted (all escaped)."""
+    head = " ".join(notice_mention(target) for target in mentions)
+    icon = ":rotating_light:" if alert.urgent else ":bell:"
+    lines = [f"{head} {icon} *{escape(alert.title)}*".strip()]
+    lines += [f">{escape(line)}" for line in alert.text.splitlines() if line.strip()]
+    return "\n".join(lines)
+
+
+def digest_text(title: str, alerts: tuple[Alert, ...], *, mentions: tuple[str, ...] = ()) -> str:
+    """A digest: one line per alert, the urgent ones marked."""
+    head = " ".join(notice_mention(target) for target in mentions)
+    lines = [f"{head} :inbox_tray: *Digest: {escape(title)}*".strip()]
+    for alert in alerts:
+        mark = ":rotating_light: " if alert.urgent else "• "
+        first = alert.text.splitlines()[0] if alert.text else ""
+        detail = f": “{escape(first)}”" if first else ""
+        lines.append(f"{mark}{escape(alert.title)}{detail}")
+    return "\n".join(lines)
