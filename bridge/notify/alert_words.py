@@ -31,6 +31,7 @@ def alert_of(
     *,
     contact: str | None,
     message: Message | None,
+    urgent: bool,
     names: dict[str, str],
     at: datetime,
 ) -> Alert:
@@ -38,15 +39,12 @@ def alert_of(
     people's names by Slack id, for the ones the event names."""
     person = who(conversation, contact)
     where = f"#{conversation.id} ({conversation.channel.label})"
-    urgent = message is not None and message.urgency == "urgent"
     lines: list[str] = []
     match name:
         case "message.received":
             title = f"{'Urgent text' if urgent else 'New text'} from {person} · {where}"
             if message is not None:
                 lines.append(clip(message.body, MAX_BODY))
-                if message.intent:
-                    lines.append(f"Topic: {message.intent}")
         case "conversation.opened":
             title = f"New conversation with {person} · {where}"
         case "conversation.assigned" if isinstance(event, ConversationAssigned):

@@ -129,10 +129,11 @@ class NotificationRules:
             return
         now = self._clock()
         hours = opening(self._business, conversation.business_number, now, await self._store.away())
+        assessed = event if isinstance(event, MessageAssessed) else message
         facts = Facts(
             event=name,
-            urgency=message.urgency if message else None,
-            intent=message.intent if message else None,
+            urgency=assessed.urgency if assessed else None,
+            intent=assessed.intent if assessed else None,
             team=self._teams.team_of(conversation),
             open=hours.open,
         )
@@ -152,6 +153,7 @@ class NotificationRules:
             conversation,
             contact=contact.name if contact else None,
             message=message,
+            urgent=urgent,
             names={user: found for user, found in names.items() if found},
             at=now,
         )

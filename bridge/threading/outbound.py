@@ -34,7 +34,7 @@ from bridge.events import (
     Stopped,
     TooLong,
 )
-from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
+from bridge.jobs import mark_delivery_job, publish_job, tell_agent_job, thread_note_job
 from bridge.models import (
     Channel,
     ConsentSource,
@@ -45,12 +45,21 @@ from bridge.models import (
     OutboundReply,
     utcnow,
 )
-from bridge.store.base import ConsentStore, ConversationStore, JobStore, MessageStore, ReplyStore
+from bridge.store.base import (
+    ConsentStore,
+    ConversationStore,
+    JobStore,
+    MessageStore,
+    PublishingStore,
+    ReplyStore,
+)
 from bridge.threading.mentions import named
 from bridge.threading.segments import MAX_BODY, Encoding, cost, normalise
 
 
-class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
+class _Store(
+    ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, PublishingStore, Protocol
+):
     """The store roles this module uses."""
 
 
@@ -373,12 +382,18 @@ class OutboundPipeline:
         if failure is not None and failure.reason is FailureReason.OPTED_OUT:
             await record_carrier_opt_out(self._store, message, failure)
         if message.status.final:
-            await self._store.enqueue(
-                mark_delivery_job(message, await failed(self._store, message, failure)),
-                run_at=utcnow(),
-            )
+            await mark_delivery(self._store, message, failure)
             self._on_enqueued()
         return message
+
+
+async def mark_delivery(store: _Store, message: Message, failure: SendFailure | None) -> None:
+    """Show a reply's final state on its Slack message; a failure is also published
+    (`delivery.failed`), for the notifiers that want it."""
+    failure_event = await failed(store, message, failure)
+    await store.enqueue(mark_delivery_job(message, failure_event), run_at=utcnow())
+    if failure_event is not None and store.publishing.wants(DeliveryFailed):
+        await store.enqueue(publish_job(failure_event, key=f"failed:{message.id}"), run_at=utcnow())
 
 
 async def failed(

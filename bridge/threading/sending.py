@@ -18,7 +18,7 @@ from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.events import FailureReason, Problem, ReplyRefused, SendFailure, Snag, Stopped
-from bridge.jobs import mark_delivery_job, tell_agent_job, thread_note_job
+from bridge.jobs import tell_agent_job, thread_note_job
 from bridge.models import (
     ASSISTANT,
     Channel,
@@ -34,14 +34,17 @@ from bridge.store.base import (
     ConversationStore,
     JobStore,
     MessageStore,
+    PublishingStore,
     ReplyStore,
     StoreConflict,
 )
 from bridge.threading.mentions import marked, named
-from bridge.threading.outbound import failed, record_carrier_opt_out
+from bridge.threading.outbound import mark_delivery, record_carrier_opt_out
 
 
-class _Store(ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, Protocol):
+class _Store(
+    ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, PublishingStore, Protocol
+):
     """The store roles this module uses."""
 
 
@@ -224,10 +227,7 @@ class ReplySender:
     ) -> None:
         code = failure.code if failure is not None else None
         message = await self._store.finish_send(message_id, status, error_code=code)
-        await self._store.enqueue(
-            mark_delivery_job(message, await failed(self._store, message, failure)),
-            run_at=utcnow(),
-        )
+        await mark_delivery(self._store, message, failure)
         if problem is not None and message.author is not None:
             refused = ReplyRefused(
                 conversation_id=message.conversation_id, author=message.author, problem=problem

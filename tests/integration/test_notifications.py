@@ -13,7 +13,17 @@ import pytest
 from bridge.config import BusinessConfig
 from bridge.sandbox.mail_server import MailServer, html_body, plain_body
 from bridge.sandbox.slack_emulator import SlackEmulator
-from tests.support import INBOX, BridgeUnderTest, bounded, eventually, thread_texts
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import (
+    AGENT,
+    INBOX,
+    BridgeUnderTest,
+    agent_replies,
+    bounded,
+    eventually,
+    open_thread,
+    thread_texts,
+)
 
 ANA = "+14155550123"
 BEN = "+14155550124"
@@ -36,6 +46,7 @@ def business_config(mail: MailServer) -> BusinessConfig:
     return BusinessConfig.model_validate(
         {
             "business": {"name": "Harbor Street Bakery"},
+            "slack": {"undo_seconds": 0},
             "notifications": {
                 "email": {"smtp_url": f"smtp://127.0.0.1:{port}", "from": "bridge@bakery.example"},
                 "on_call": ON_CALL,
@@ -53,6 +64,7 @@ def business_config(mail: MailServer) -> BusinessConfig:
                         "notify": ["on_call"],
                         "via": ["email"],
                     },
+                    {"on": "delivery.failed", "notify": ["on_call"], "via": "slack_mention"},
                 ],
             },
         }
@@ -63,6 +75,8 @@ def business_config(mail: MailServer) -> BusinessConfig:
 def on_call(slack: SlackEmulator) -> None:
     # The address comes from the Slack profile (users.info, users:read.email).
     slack.add_user(ON_CALL, "olga", "Olga On-Call", email="olga@bakery.example")
+    slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)
 
 
 def subjects(mail: MailServer) -> list[str]:
@@ -118,3 +132,16 @@ async def test_a_failing_mail_server_is_retried_sends_once_and_holds_up_no_text(
     assert mail.refuse == 0
     assert len(mail.mails) == 1
     assert [m.text for m in slack.messages(INBOX)]  # the thread is there
+
+
+async def test_a_failed_delivery_mentions_the_on_call_person_in_the_thread(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    thread = await open_thread(bridge, slack, ANA)
+    twilio.fail(status=400, code=21211, endpoint="messages.create")
+    await agent_replies(bridge, slack, thread, "Your order is ready!")
+    await eventually(
+        lambda: any(
+            f"<@{ON_CALL}>" in t and "was not delivered" in t for t in thread_texts(slack, "0123")
+        )
+    )
