@@ -389,7 +389,11 @@ async def build_app(
         outbox,
         notifications.jobs(),
         slack.jobs(
-            domain.assistant.drafts, domain.away, twilio.media.fetch, twilio.explain_failure
+            domain.assistant.drafts,
+            domain.away,
+            twilio.media.fetch,
+            twilio.explain_failure,
+            notify_preferences=bool(config.notifications.rules),
         ),
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),

@@ -34,6 +34,7 @@ from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bo
 from bridge.slack.listeners.header_buttons import HeaderButtons
 from bridge.slack.listeners.held_reply_buttons import HeldReplyButtons
 from bridge.slack.listeners.home_events import HomeEvents
+from bridge.slack.listeners.notify_preferences import NotifyPreferenceChoices
 from bridge.slack.listeners.reactions import ReactionListener
 from bridge.slack.listeners.shortcut import SmsActionsShortcut
 from bridge.slack.listeners.sms_command import SmsCommand
@@ -88,8 +89,11 @@ class SlackEdge:
         away: AwayReplies,
         fetch_media: FetchMedia,
         explain_failure: Callable[[int | None], SendFailure],
+        *,
+        notify_preferences: bool = False,
     ) -> dict[JobKind, Handler]:
-        """The outbox handlers that call Slack, by the kind of job they run."""
+        """The outbox handlers that call Slack, by the kind of job they run;
+        `notify_preferences`: App Home offers each person's notification choices."""
         store, threads = self._store, self.threads
         return {
             JobKind.POST_INBOUND: InboundPoster(
@@ -102,7 +106,9 @@ class SlackEdge:
             JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(store, threads),
             JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
-            JobKind.REFRESH_HOME: HomeRefresh(store, self.gateway, self.access, self._business),
+            JobKind.REFRESH_HOME: HomeRefresh(
+                store, self.gateway, self.access, self._business, preferences=notify_preferences
+            ),
         }
 
     def listen(
@@ -122,6 +128,7 @@ class SlackEdge:
             ReactionListener(desk, commands, access, self._config.reactions),
             HeaderButtons(store, desk, access),
             HomeEvents(store, access, self._wake),
+            NotifyPreferenceChoices(store, access, self._wake),
             SmsActionsShortcut(store, desk, commands, access),
         )
         for listener in listeners:

@@ -5,9 +5,16 @@ and a link to each thread. This renders the view; `jobs.home_refresh` publishes 
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Any
 
-from bridge.models import Conversation, ConversationStatus, InboxFilter
+from bridge.models import (
+    Conversation,
+    ConversationStatus,
+    InboxFilter,
+    NotifyMode,
+    NotifyPreferences,
+)
 from bridge.phones import display
 from bridge.slack.blocks.header_card import channel_label
 from bridge.slack.blocks.mrkdwn import escape, slack_time
@@ -16,6 +23,23 @@ from bridge.text import clip
 from bridge.threading.opening_hours import Opening
 
 FILTER_ACTION = "home_filter"
+# Each person's notification preferences (`notify/` honours them).
+MODE_ACTION = "home_notify_mode"
+QUIET_ACTION = "home_quiet_hours"
+MODES = {
+    NotifyMode.ALL: "Notify me of everything",
+    NotifyMode.URGENT_ONLY: "Urgent only (the rest in digests)",
+    NotifyMode.DIGEST_ONLY: "Digests only",
+    NotifyMode.MUTE: "Mute my notifications",
+}
+NO_QUIET = "off"
+# Quiet hours offered, in the business's time zone: alerts then wait for their end.
+QUIET_HOURS = {
+    NO_QUIET: "No quiet hours",
+    "18:00-08:00": "Quiet 18:00–08:00",
+    "20:00-07:00": "Quiet 20:00–07:00",
+    "22:00-07:00": "Quiet 22:00–07:00",
+}
 # The rows' "Open thread" buttons (Bolt matches a plain string exactly).
 LINK_ACTIONS = re.compile(r"^home_open_\d+$")
 MAX_ROWS = 40  # two blocks a row, within the 100 blocks a Home tab may have
@@ -73,6 +97,54 @@ def _row(
     return [section, context]
 
 
+def _plain_option(value: str, label: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
+
+
+def quiet_value(preferences: NotifyPreferences) -> str:
+    start, end = preferences.quiet_from, preferences.quiet_until
+    if start is None or end is None:
+        return NO_QUIET
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def quiet_hours(value: str) -> tuple[time, time] | None:
+    """An offered quiet-hours choice as (from, until); None for none (or a forged one)."""
+    if value not in QUIET_HOURS or value == NO_QUIET:
+        return None
+    start, end = value.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def _preferences(preferences: NotifyPreferences) -> list[dict[str, Any]]:
+    quiet = quiet_value(preferences)  # one not offered (any more) shows none chosen
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "static_select",
+            "action_id": MODE_ACTION,
+            "initial_option": _plain_option(preferences.mode.value, MODES[preferences.mode]),
+            "options": [_plain_option(mode.value, label) for mode, label in MODES.items()],
+        },
+        {
+            "type": "static_select",
+            "action_id": QUIET_ACTION,
+            "options": [_plain_option(value, label) for value, label in QUIET_HOURS.items()],
+            **(
+                {"initial_option": _plain_option(quiet, QUIET_HOURS[quiet])}
+                if quiet in QUIET_HOURS
+                else {}
+            ),
+        },
+    ]
+    return [
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": ":bell: *Your notifications*"}],
+        },
+        {"type": "actions", "block_id": "home_notify", "elements": elements},
+    ]
+
+
 def _hours(hours: Opening) -> dict[str, str]:
     return {"type": "mrkdwn", "text": f":clock3: {hours_text(hours)}"}
 
@@ -83,7 +155,9 @@ def render_home(
     names: dict[int, str],
     links: dict[int, str],
     hours: Opening | None = None,
+    preferences: NotifyPreferences | None = None,
 ) -> dict[str, Any]:
+    """`preferences`: the viewer's notification choices, shown when rules notify people."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "SMS inbox"}},
         *(
@@ -103,6 +177,7 @@ def render_home(
                 }
             ],
         },
+        *(_preferences(preferences) if preferences is not None else []),
         {"type": "divider"},
     ]
     for conversation in conversations[:MAX_ROWS]:

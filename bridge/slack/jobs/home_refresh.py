@@ -10,11 +10,19 @@ from bridge.models import Conversation, InboxFilter, Job, utcnow
 from bridge.slack.access import InboxAccess
 from bridge.slack.blocks.home_view import MAX_ROWS, render_home
 from bridge.slack.gateway import SlackGateway
-from bridge.store.base import AwayStore, ContactStore, ConversationStore, HomeFilterStore
+from bridge.store.base import (
+    AwayStore,
+    ContactStore,
+    ConversationStore,
+    HomeFilterStore,
+    PreferenceStore,
+)
 from bridge.threading.opening_hours import opening
 
 
-class _Store(ConversationStore, ContactStore, HomeFilterStore, AwayStore, Protocol):
+class _Store(
+    ConversationStore, ContactStore, HomeFilterStore, AwayStore, PreferenceStore, Protocol
+):
     """The store roles this module uses."""
 
 
@@ -23,9 +31,17 @@ MAX_VIEWERS = 50  # republished per change; views.publish allows about 100 a min
 
 class HomeRefresh:
     def __init__(
-        self, store: _Store, gateway: SlackGateway, access: InboxAccess, business: Business
+        self,
+        store: _Store,
+        gateway: SlackGateway,
+        access: InboxAccess,
+        business: Business,
+        *,
+        preferences: bool = False,
     ) -> None:
+        """`preferences`: show each viewer's notification choices (rules notify people)."""
         self._store = store
+        self._preferences = preferences
         self._business = business
         self._gateway = gateway
         self._access = access
@@ -46,8 +62,9 @@ class HomeRefresh:
                 if (contact := await self._store.get_contact(c.subscriber)) and contact.name
             }
             links = {c.id: link for c in conversations if (link := await self._link(c)) is not None}
+            mine = await self._store.notify_preferences(user) if self._preferences else None
             await self._gateway.publish_home(
-                user, render_home(conversations, inbox, names, links, hours)
+                user, render_home(conversations, inbox, names, links, hours, mine)
             )
 
     async def _link(self, conversation: Conversation) -> str | None:
