@@ -366,16 +366,7 @@ async def build_app(
     slack = SlackEdge(
         slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
     )
-    notifications = Notifications(
-        store,
-        config,
-        slack.gateway,
-        slack.posts,
-        slack.threads,
-        slack.names,
-        slack.inbox,
-        outbox.wake,
-    )
+    notifications = Notifications(store, config, slack, outbox.wake)
     # Only events some notifier wants are published, by the store's writes too.
     store.publishing = notifications.notifiers.publishing
     try:

@@ -21,9 +21,9 @@ from bridge.notify.slack_vias import SlackDirectMessages, SlackMentions
 from bridge.notify.teams import NoTeams, Teams
 from bridge.notify.via import Via, Vias
 from bridge.slack.gateway import SlackGateway
-from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
+from bridge.slack.wiring import SlackEdge
 from bridge.store.base import Store
 
 
@@ -51,15 +51,14 @@ class Notifications:
         self,
         store: Store,
         config: BusinessConfig,
-        gateway: SlackGateway,
-        posts: SlackPosts,
-        threads: ThreadKeeper,
-        names: SlackNames,
-        inbox: str,
+        slack: SlackEdge,
         on_enqueued: Callable[[], None],
         *,
         teams: Teams | None = None,
     ) -> None:
+        """`teams`: the conversations' teams (routing's); none without it."""
+        gateway, posts, threads, inbox = slack.gateway, slack.posts, slack.threads, slack.inbox
+        names = slack.names
         people = Recipients(gateway, names, config.notifications)
         self.vias = Vias(vias(config, people, gateway, posts, threads, inbox))
 
