@@ -104,6 +104,14 @@ class NotificationRule(_Section):
     digest_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
     digest: Literal["at_opening"] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare `on:` key as the boolean true (PyYAML does): it is `on`."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _one_digest(self) -> Self:
         if self.digest_minutes is not None and self.digest is not None:

@@ -103,12 +103,19 @@ def load_scenarios(path: Path = SAMPLE_DIR / "scenarios.yml") -> list[Scenario]:
     return [Scenario.model_validate(entry) for entry in raw]
 
 
-def write_business_config(target: Path, source: Path = SAMPLE_DIR / "business.yml") -> Path:
+def write_business_config(
+    target: Path, source: Path = SAMPLE_DIR / "business.yml", *, smtp_url: str | None = None
+) -> Path:
     """Copy the sample business configuration to `target` with its knowledge-base path
-    made absolute (the bridge reads the copy exactly as `serve` reads BRIDGE_CONFIG).
+    made absolute (the bridge reads the copy exactly as `serve` reads BRIDGE_CONFIG), and
+    its notification email sent to `smtp_url` (the demo's own mail server).
 
     A knowledge folder that is not installed is dropped rather than failing the demo."""
     raw = _read(source) or {}
+    notifications = raw.get("notifications")
+    email = notifications.get("email") if isinstance(notifications, dict) else None
+    if smtp_url is not None and isinstance(email, dict):
+        email["smtp_url"] = smtp_url
     knowledge = raw.get("knowledge")
     if isinstance(knowledge, dict) and knowledge.get("path"):
         folder = (source.parent / str(knowledge["path"])).resolve()

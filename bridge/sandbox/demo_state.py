@@ -17,6 +17,7 @@ from bridge.models import Address, Channel
 from bridge.phones import display
 from bridge.sandbox.demo_slack_client import SlackClient
 from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, Sandbox
+from bridge.sandbox.mail_server import plain_body
 from bridge.sandbox.slack_emulator import SlackError, SlackMessage
 
 # Reactions offered by the page's emoji picker (the sample config maps the first three).
@@ -36,6 +37,8 @@ _SLACK_ONLY = {
 _SHORTCODE = re.compile(r":([a-z0-9_+\-']+):")
 # The page shows a few of each person's latest notes; older ones need not travel.
 MAX_EPHEMERALS = 200
+MAX_OUTBOX = 50  # the latest notifications are enough to see what goes out
+MAX_OUTBOX_BODY = 4000
 _SUBSCRIBER_COLORS = ("#2f80ed", "#e2574c", "#27ae60", "#9b51e0", "#f2994a", "#00a3a3")
 
 
@@ -64,6 +67,7 @@ def snapshot(
             for e in slack.ephemerals[-MAX_EPHEMERALS:]
         ],
         "dms": {agent.id: _dm(sandbox, agent.id) for agent in sandbox.people.agents},
+        "outbox": _outbox(sandbox),
         "home_views": slack.home_views,
         "modals": slack.modals,
         "modal_errors": client.modal_errors,
@@ -190,6 +194,20 @@ def _parent(message: SlackMessage, sandbox: Sandbox) -> dict[str, Any]:
     out = _message(message)
     out["replies"] = [_message(reply) for reply in sandbox.slack.replies(INBOX, message.ts)]
     return out
+
+
+def _outbox(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """The notifications that went out of the sandbox, newest first: each email as its
+    recipient would read it (the plain-text part)."""
+    return [
+        {
+            "kind": "email",
+            "to": str(mail["To"]),
+            "subject": str(mail["Subject"]),
+            "body": plain_body(mail)[:MAX_OUTBOX_BODY],
+        }
+        for mail in reversed(sandbox.mail.mails[-MAX_OUTBOX:])
+    ]
 
 
 def _dm(sandbox: Sandbox, user: str) -> list[dict[str, Any]]:

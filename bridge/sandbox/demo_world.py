@@ -29,6 +29,7 @@ from bridge.models import Address, Channel, Contact
 from bridge.phones import to_e164
 from bridge.sandbox.demo_clock import DemoClock, on_clock
 from bridge.sandbox.demo_sample import SAMPLE_DIR, SAMPLE_PHOTO, People, write_business_config
+from bridge.sandbox.mail_server import MailServer
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, TwilioEmulator
@@ -126,10 +127,14 @@ class Sandbox:
     settings: Settings | None = None
     config: BusinessConfig | None = None
     config_source: Path = SAMPLE_DIR / "business.yml"  # `sms-bridge demo --config`
+    # Where notification emails go: the page's outbox shows them.
+    mail: MailServer = field(init=False)
+    _mail_port: int = 0
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
         self.twilio = _Twilio(self.changes)
+        self.mail = MailServer(on_mail=self.changes.bump)
         self.subscribers = {s.phone: s.name for s in self.people.subscribers}
 
     # -- life cycle ---------------------------------------------------------------------
@@ -139,6 +144,7 @@ class Sandbox:
             app.middlewares.append(self._notify)
         await self.slack.start()
         await self.twilio.start()
+        self._mail_port = await self.mail.start()
         self.slack.add_channel(INBOX, INBOX_NAME)
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
@@ -190,7 +196,11 @@ class Sandbox:
             mongodb_uri=None,
             bridge_db_path=self.workdir / "demo.db",
             anthropic_api_key=None,
-            bridge_config=write_business_config(self.workdir / "business.yml", self.config_source),
+            bridge_config=write_business_config(
+                self.workdir / "business.yml",
+                self.config_source,
+                smtp_url=f"smtp://127.0.0.1:{self._mail_port}",
+            ),
             bridge_host="127.0.0.1",
             port=port,
             bridge_log_level="warning",
@@ -207,6 +217,7 @@ class Sandbox:
             await self._runner.cleanup()  # the bridge's clean-up stops its workers
         await self.twilio.stop()
         await self.slack.stop()
+        await self.mail.stop()
 
     @web.middleware
     async def _notify(

@@ -4,6 +4,7 @@ the demo's outbox of notification emails, and what the tests read."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -12,8 +13,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class MailServer:
-    def __init__(self) -> None:
+    def __init__(self, on_mail: Callable[[], None] | None = None) -> None:
         self.mails: list[EmailMessage] = []
+        self._on_mail = on_mail  # the demo's page redraws
         self.refuse = 0  # answer the next N mails "451 try again later"
         self._server: asyncio.Server | None = None
 
@@ -25,6 +27,8 @@ class MailServer:
         mail = message_from_bytes(content, policy=policy.default)
         assert isinstance(mail, EmailMessage)
         self.mails.append(mail)
+        if self._on_mail is not None:
+            self._on_mail()
         return "250 OK"
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:

@@ -117,3 +117,14 @@ def test_the_smtp_password_is_not_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, {"email": EMAIL | {"smtp_url": "smtp://bridge:hunter2@/"}})
     assert "hunter2" not in str(caught.value.problems)
+
+
+def test_a_bare_yaml_on_key_is_the_rules_events(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) reads `on:` as the boolean true, as in the README's examples.
+    path = tmp_path / "config.yml"
+    path.write_text(
+        "notifications:\n  rules:\n"
+        "    - {on: [message.received], notify: [assignee], via: [slack_dm]}\n"
+    )
+    [rule] = load_business_config(path).notifications.rules
+    assert rule.on == ["message.received"]

@@ -391,6 +391,9 @@ function renderSlack() {
   $("nav-home").setAttribute("aria-current", ui.view === "home" ? "page" : "false");
   $("channel-pane").hidden = ui.view !== "channel";
   $("home-pane").hidden = ui.view !== "home";
+  $("nav-outbox").setAttribute("aria-current", ui.view === "outbox" ? "page" : "false");
+  $("outbox-pane").hidden = ui.view !== "outbox";
+  if (ui.view === "outbox") renderOutbox();
 
   const items = [
     ...state.channel.map((m) => ({ ts: m.ts, html: message(m, "channel") })),
@@ -432,6 +435,13 @@ function renderSlack() {
     }
     paint($("home-log"), html);
   }
+}
+
+function renderOutbox() {
+  const items = state.outbox.map((n) =>
+    `<article class="outbox-item" data-kind="${esc(n.kind)}"><header><span class="kind">${esc(n.kind)}</span> to <strong>${esc(n.to)}</strong></header>` +
+    `<h3>${esc(n.subject)}</h3><pre>${esc(n.body)}</pre></article>`).join("");
+  paint($("outbox-log"), items || `<p class="placeholder">Nothing went out yet. A rule in the sample config emails the on-call person about urgent texts: try “my cake never arrived and the party is in an hour!”.</p>`);
 }
 
 // -- modals (views.open) ------------------------------------------------------------------
