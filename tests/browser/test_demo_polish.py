@@ -54,10 +54,12 @@ def test_the_command_status_line_is_a_sentence(page: Page) -> None:
 def test_the_app_home_filter_shows_the_filter_in_use(page: Page) -> None:
     page.get_by_role("button", name="SMS Bridge").click()
     home = page.get_by_label("App Home")
-    chosen = home.get_by_role("combobox").locator("option:checked")
+    # The inbox filter: the first select (the notification choices follow it).
+    inbox_filter = home.get_by_role("combobox").first
+    chosen = inbox_filter.locator("option:checked")
     expect(chosen).to_have_text("Open")
 
-    home.get_by_role("combobox").select_option(label="Mine")
+    inbox_filter.select_option(label="Mine")
     # Drawn again from the view the bridge published, the choice is still there.
     page.get_by_role("tab", name="Messages").click()
     page.get_by_role("tab", name="Home").click()

@@ -122,12 +122,14 @@ def _preferences(preferences: NotifyPreferences) -> list[dict[str, Any]]:
         {
             "type": "static_select",
             "action_id": MODE_ACTION,
+            "placeholder": {"type": "plain_text", "text": "Notifications"},
             "initial_option": _plain_option(preferences.mode.value, MODES[preferences.mode]),
             "options": [_plain_option(mode.value, label) for mode, label in MODES.items()],
         },
         {
             "type": "static_select",
             "action_id": QUIET_ACTION,
+            "placeholder": {"type": "plain_text", "text": "Quiet hours"},
             "options": [_plain_option(value, label) for value, label in QUIET_HOURS.items()],
             **(
                 {"initial_option": _plain_option(quiet, QUIET_HOURS[quiet])}
