@@ -128,7 +128,10 @@ class NotificationRules:
         if conversation is None:
             return
         now = self._clock()
-        hours = opening(self._business, conversation.business_number, now, await self._store.away())
+        # Open or closed when the text came (a text at 17:59 came in opening hours).
+        happened = message.created_at if message is not None else now
+        away = await self._store.away()
+        hours = opening(self._business, conversation.business_number, happened, away)
         assessed = event if isinstance(event, MessageAssessed) else message
         facts = Facts(
             event=name,

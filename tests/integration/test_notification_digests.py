@@ -14,7 +14,14 @@ import pytest
 
 from bridge.config import Business
 from bridge.events import MessageAssessed, MessageReceived
-from bridge.models import InboundSms, Job, JobKind, NotifyMode, NotifyPreferences
+from bridge.models import (
+    DigestPeriod,
+    InboundSms,
+    Job,
+    JobKind,
+    NotifyMode,
+    NotifyPreferences,
+)
 from bridge.notification_settings import NotificationsSection
 from bridge.notify.deliveries import Deliveries
 from bridge.notify.email_via import EmailAlerts
@@ -22,6 +29,7 @@ from bridge.notify.recipients import Recipients
 from bridge.notify.rules_notifier import NotificationRules
 from bridge.notify.teams import NoTeams
 from bridge.notify.via import Vias
+from bridge.sandbox.demo_clock import DemoClock, WeekTime, on_clock
 from bridge.sandbox.mail_server import MailServer, plain_body
 from bridge.store.sqlite import SQLiteStore
 from tests.support import bounded
@@ -59,7 +67,9 @@ def settings(mail: MailServer, *rules: dict[str, Any]) -> NotificationsSection:
 
 
 class Harness:
-    def __init__(self, store: SQLiteStore, notifications: NotificationsSection) -> None:
+    def __init__(
+        self, store: SQLiteStore, notifications: NotificationsSection, business: Business = BUSINESS
+    ) -> None:
         self.store = store
         # Addresses come from `notifications.people`: no Slack is asked.
         people = Recipients(cast(Any, None), cast(Any, None), notifications)
@@ -68,7 +78,7 @@ class Harness:
         self.rules = NotificationRules(
             store,
             notifications,
-            BUSINESS,
+            business,
             vias=vias,
             people=people,
             teams=NoTeams(),
@@ -94,7 +104,7 @@ class Harness:
 
     async def jobs(self, *kinds: JobKind) -> list[Job]:
         """The due jobs of these kinds not claimed before (leased here for a minute)."""
-        later = NOW + timedelta(days=2)
+        later = NOW + timedelta(days=7)
         found = await self.store.claim_jobs("test", now=later, limit=5000, lease_seconds=60)
         return [job for job in found if job.kind in kinds]
 
@@ -178,3 +188,32 @@ async def test_urgent_only_mute_and_quiet_hours(store: SQLiteStore, mail: MailSe
     await harness.rules.notify(assessed, key="assessed:2")
     [waiting] = [j for j in await harness.jobs(JobKind.DIGEST) if "15:00" in j.key]
     assert waiting.user == ANA  # 7:00 in Los Angeles is 15:00 UTC
+
+
+AT_OPENING = {
+    "on": "message.received",
+    "when": {"hours": "closed"},
+    "digest": "at_opening",
+    "notify": [ANA],
+    "via": "email",
+}
+
+
+@pytest.mark.parametrize(("at", "waits"), [("fri 20:00", timedelta(hours=59)), ("tue 10:30", None)])
+async def test_a_text_while_closed_waits_for_the_opening(
+    store: SQLiteStore, mail: MailServer, at: str, waits: timedelta | None
+) -> None:
+    hours = Business(timezone="America/Los_Angeles", hours={"mon-fri": "07:00-18:00"})
+    clock = DemoClock()
+    clock.move_to(WeekTime.parse(at), hours)  # the business's clock: Friday evening, or open
+    harness = Harness(store, settings(mail, AT_OPENING), on_clock(hours, clock))
+    await harness.text(1)
+    jobs = await harness.jobs(JobKind.DIGEST, JobKind.ALERT)
+    if waits is None:
+        assert jobs == []  # open: the rule is for texts that come while closed
+        return
+    [digest] = jobs
+    assert digest.note is not None
+    due = DigestPeriod.model_validate_json(digest.note).due
+    # Monday 7:00 is 59 hours after Friday 20:00 (less the moments this test took).
+    assert waits - timedelta(minutes=1) < due - NOW <= waits
