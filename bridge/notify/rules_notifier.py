@@ -149,7 +149,9 @@ class NotificationRules:
             return
         contact = await self._store.get_contact(conversation.subscriber)
         assignee = getattr(event, "assignee", None)
-        names = {assignee: await self._people.name(assignee)} if assignee else {}
+        names: dict[str, str] = {}
+        if isinstance(assignee, str) and (known := await self._people.name(assignee)):
+            names[assignee] = known
         alert = alert_of(
             name,
             event,
@@ -157,7 +159,7 @@ class NotificationRules:
             contact=contact.name if contact else None,
             message=message,
             urgent=urgent,
-            names={user: found for user, found in names.items() if found},
+            names=names,
             at=now,
         )
         jobs: list[tuple[NewJob, datetime]] = []
