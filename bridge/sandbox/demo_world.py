@@ -129,7 +129,6 @@ class Sandbox:
     config_source: Path = SAMPLE_DIR / "business.yml"  # `sms-bridge demo --config`
     # Where notification emails go: the page's outbox shows them.
     mail: MailServer = field(init=False)
-    _mail_port: int = 0
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
@@ -144,7 +143,7 @@ class Sandbox:
             app.middlewares.append(self._notify)
         await self.slack.start()
         await self.twilio.start()
-        self._mail_port = await self.mail.start()
+        await self.mail.start()
         self.slack.add_channel(INBOX, INBOX_NAME)
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
@@ -199,7 +198,7 @@ class Sandbox:
             bridge_config=write_business_config(
                 self.workdir / "business.yml",
                 self.config_source,
-                smtp_url=f"smtp://127.0.0.1:{self._mail_port}",
+                smtp_url=f"smtp://127.0.0.1:{self.mail.port}",
             ),
             bridge_host="127.0.0.1",
             port=port,

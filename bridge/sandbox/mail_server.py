@@ -17,6 +17,7 @@ class MailServer:
         self.mails: list[EmailMessage] = []
         self._on_mail = on_mail  # the demo's page redraws
         self.refuse = 0  # answer the next N mails "451 try again later"
+        self.port = 0  # where it serves, once started
         self._server: asyncio.Server | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -38,7 +39,8 @@ class MailServer:
             return SMTP(self, hostname="sandbox.mail", loop=asyncio.get_running_loop())
 
         self._server = await asyncio.get_running_loop().create_server(protocol, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -42,7 +42,7 @@ BUSINESS = Business(timezone="America/Los_Angeles")
 @pytest.fixture
 async def mail() -> AsyncIterator[MailServer]:
     server = MailServer()
-    server.port = await server.start()  # type: ignore[attr-defined]
+    await server.start()
     yield server
     await bounded(server.stop())
 
@@ -58,7 +58,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 def settings(mail: MailServer, *rules: dict[str, Any]) -> NotificationsSection:
     return NotificationsSection.model_validate(
         {
-            "email": {"smtp_url": f"smtp://127.0.0.1:{mail.port}", "from": "b@x.example"},  # type: ignore[attr-defined]
+            "email": {"smtp_url": f"smtp://127.0.0.1:{mail.port}", "from": "b@x.example"},
             "people": {ANA: {"email": "ana@x.example"}, BEN: {"email": "ben@x.example"}},
             "digest_minutes": 30,
             "rules": list(rules),

@@ -35,14 +35,14 @@ GENERAL = "Do you bake rye bread on Saturdays?"
 @pytest.fixture
 async def mail() -> AsyncIterator[MailServer]:
     server = MailServer()
-    server.port = await server.start()  # type: ignore[attr-defined]
+    await server.start()
     yield server
     await bounded(server.stop())
 
 
 @pytest.fixture
 def business_config(mail: MailServer) -> BusinessConfig:
-    port = mail.port  # type: ignore[attr-defined]
+    port = mail.port
     return BusinessConfig.model_validate(
         {
             "business": {"name": "Harbor Street Bakery"},
