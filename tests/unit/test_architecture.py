@@ -30,6 +30,7 @@ FOUNDATION = (
     "templates",
     "phones",
     "setting_errors",
+    "routing_settings",
     "service_errors",
     "console_marks",
 )
