@@ -127,6 +127,7 @@ class Contact(Model):
     phone: str
     name: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()  # lower case; routing rules and campaigns select by them
 
 
 class Conversation(Model):
@@ -153,6 +154,7 @@ class Conversation(Model):
     thread_epoch: int = 0
     # The subscriber's latest text: WhatsApp allows free-form replies for 24 hours after.
     last_inbound_at: datetime | None = None
+    team: str | None = None  # the routing team whose channel holds its thread
 
     @property
     def unread(self) -> bool:

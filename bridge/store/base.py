@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bridge.events import Publishing
+from bridge.events import ConversationRouted, Publishing
 from bridge.models import (
     Away,
     Channel,
@@ -323,6 +323,26 @@ class AwayStore(Protocol):
     async def away(self) -> Away | None: ...
 
 
+class RoutingStore(Protocol):
+    """Teams' threads and their assignment bookkeeping."""
+
+    async def route_thread(
+        self,
+        conversation_id: int,
+        channel: str,
+        thread_ts: str,
+        *,
+        replacing: str | None,
+        routed: ConversationRouted,
+    ) -> bool:
+        """`set_thread`, and the conversation's team becomes `routed.team`, with the
+        decision's note in the new thread (`effects.after_routed`), in one write; only
+        if the current thread ts is `replacing`. Returns whether it changed."""
+
+    async def open_assigned(self, assignees: Sequence[str]) -> dict[str, int]:
+        """How many open conversations each of `assignees` has (0 for none)."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -402,6 +422,7 @@ class Store(
     PostStore,
     JobStore,
     UsageStore,
+    RoutingStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

@@ -8,8 +8,14 @@ inbound text is the hot path, and a job nobody needs costs every text."""
 
 from __future__ import annotations
 
-from bridge.events import ConversationOpened, DraftReady, MessageReceived, Publishing
-from bridge.jobs import post_job, publish_job, send_job
+from bridge.events import (
+    ConversationOpened,
+    ConversationRouted,
+    DraftReady,
+    MessageReceived,
+    Publishing,
+)
+from bridge.jobs import post_job, publish_job, send_job, thread_note_job
 from bridge.models import Conversation, DraftState, Message, NewJob
 
 
@@ -57,3 +63,15 @@ def after_draft(message: Message, *, publishing: Publishing) -> list[NewJob]:
         conversation_id=message.conversation_id, message_id=message.id, reply=draft.reply
     )
     return [publish_job(ready, key=f"draft:{message.id}")]
+
+
+def after_routed(
+    routed: ConversationRouted, thread_ts: str, *, publishing: Publishing
+) -> list[NewJob]:
+    """A conversation's thread is now in its team's channel: say so in that thread, and
+    publish it. Keyed by the thread, so a retried write notes it once."""
+    key = f"routed:{routed.conversation_id}:{thread_ts}"
+    jobs = [thread_note_job(routed, key=key)]
+    if publishing.wants(ConversationRouted):
+        jobs.append(publish_job(routed, key=key))
+    return jobs

@@ -57,6 +57,7 @@ from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.posts import PostDocuments
 from bridge.store.mongo.replies import ReplyDocuments
+from bridge.store.mongo.routing import RoutingDocuments
 from bridge.store.mongo.usage import UsageDocuments
 
 __all__ = ["DEFAULT_DATABASE", "MongoStore"]
@@ -76,6 +77,7 @@ class MongoStore(
     PostDocuments,
     JobDocuments,
     UsageDocuments,
+    RoutingDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -21,6 +21,7 @@ from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.posts import PostRows
 from bridge.store.sqlite.replies import ReplyRows
+from bridge.store.sqlite.routing import RoutingRows
 from bridge.store.sqlite.schema import MIGRATIONS
 from bridge.store.sqlite.usage import UsageRows
 
@@ -41,6 +42,7 @@ class SQLiteStore(
     PostRows,
     JobRows,
     UsageRows,
+    RoutingRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

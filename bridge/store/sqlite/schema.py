@@ -186,6 +186,11 @@ MIGRATIONS: tuple[str, ...] = (
         by TEXT NOT NULL
     );
     """,
+    # Routing: a conversation's team, and contacts' tags (a JSON list).
+    """
+    ALTER TABLE conversations ADD COLUMN team TEXT;
+    ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 
