@@ -289,6 +289,7 @@ async def build_domain(
         # New conversations (/sms send) and phone-number targets use this number.
         business_number=settings.twilio_from_number,
         knowledge=assistant.reloader if config.ai.enabled else None,
+        routing=config.routing,
     )
     away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
     return Domain(desk, replies, inbound, commands, assistant, away)
@@ -363,9 +364,7 @@ async def build_app(
     twilio = TwilioEdge(make_twilio_client(settings), session, settings)
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
-    slack = SlackEdge(
-        slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
-    )
+    slack = SlackEdge(slack_client, settings, config, store, metrics, outbox.wake)
     notifications = Notifications(
         store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
     )
@@ -382,7 +381,11 @@ async def build_app(
         outbox,
         notifications.jobs(),
         slack.jobs(
-            domain.assistant.drafts, domain.away, twilio.media.fetch, twilio.explain_failure
+            domain.assistant.drafts,
+            domain.away,
+            twilio.media.fetch,
+            twilio.explain_failure,
+            domain.desk,
         ),
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),

@@ -228,3 +228,28 @@ def _conversation_of(event: Event) -> int:
     if not isinstance(conversation_id, int):
         raise ValueError(f"{event.type} is not about a conversation")
     return conversation_id
+
+
+def move_job(conversation_id: int, team: str, *, by: str) -> NewJob:
+    """Move a conversation's thread to a team's channel (`/sms route`). In the
+    conversation's lane: no text is posted into the old thread while it moves."""
+    return NewJob(
+        key=f"move:{uuid.uuid4().hex}",
+        kind=JobKind.MOVE_THREAD,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=team,
+        user=by,
+    )
+
+
+def team_assign_job(conversation_id: int, team: str, *, key: str) -> NewJob:
+    """Assign a conversation just routed to a team to one of its members, by the team's
+    policy (none, round_robin, least_open); `key` makes it once per routing."""
+    return NewJob(
+        key=f"team-assign:{key}",
+        kind=JobKind.ASSIGN_TEAM,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=team,
+    )

@@ -277,6 +277,8 @@ class MessageDraft(Model):
 
 # The author of what the assistant sends by itself (Slack user IDs are upper-case).
 ASSISTANT = "assistant"
+# The author of what the routing rules do by themselves (assigning a routed conversation).
+ROUTING = "routing"
 
 
 class Message(Model):
@@ -400,6 +402,8 @@ class JobKind(StrEnum):
     APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
     PUBLISH = "publish"  # hand an event to the notifiers that want it
     NOTIFY = "notify"  # one notifier's delivery of one event
+    MOVE_THREAD = "move_thread"  # `/sms route`: a new parent in a team's channel
+    ASSIGN_TEAM = "assign_team"  # a routed conversation, to one of its team's members
 
 
 class JobState(StrEnum):

@@ -114,6 +114,10 @@ class RoutingSection(_Section):
                 )
         return self
 
+    def team_named(self, name: str) -> str | None:
+        """The configured team a person means (names match whatever the case)."""
+        return next((team for team in self.teams if team.casefold() == name.casefold()), None)
+
     @property
     def active(self) -> bool:
         """Whether any conversation is routed (else every thread stays in the inbox)."""

@@ -275,6 +275,8 @@ class SlackEmulator:
         self._clicked: dict[str, tuple[str, str]] = {}  # response_url token → message
         # User groups (S…) and their members, for usergroups.users.list.
         self.user_groups: dict[str, list[str]] = {}
+        # People set "away" for users.getPresence; everyone else is active.
+        self.away_users: set[str] = set()
         self._failures = FailureInjector()
         self._limiter = _RateLimiter()
         self._last_ts = 0
@@ -300,6 +302,7 @@ class SlackEmulator:
             "conversations.members": self._conversations_members,
             "conversations.history": self._history,
             "usergroups.users.list": self._usergroup_users,
+            "users.getPresence": self._presence,
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -969,6 +972,12 @@ class SlackEmulator:
         if group is None:
             raise SlackError("no_such_subteam")
         return {"ok": True, "users": list(group)}
+
+    def _presence(self, req: _Request) -> dict[str, Any]:
+        user = str(req.args.get("user", ""))
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        return {"ok": True, "presence": "away" if user in self.away_users else "active"}
 
     def join(self, channel: str, *users: str) -> None:
         """Make people members of a channel (what conversations.members lists)."""

@@ -1,11 +1,15 @@
 """Who may act on the inbox: members of the inbox channel, and of a user group when
 one is configured (conversations.members / usergroups.users.list, cached, so a
-command costs no extra Slack call)."""
+command costs no extra Slack call). And a routing team's members as Slack knows them
+now: its user IDs and its user group's users, those whose presence is active
+(users.getPresence) — every member when none is, so a conversation is still assigned
+at night; looked up at most every minute or few, so assigning rarely calls Slack."""
 
 from __future__ import annotations
 
 import time
 
+from bridge.routing_settings import Team
 from bridge.slack.gateway import SlackGateway
 
 TTL_SECONDS = 300.0
@@ -43,3 +47,42 @@ class InboxMembers:
             members.update(str(u) for u in (data or {}).get("users", []))
         self._members = frozenset(members)
         self._expires = time.monotonic() + TTL_SECONDS
+
+
+PRESENCE_TTL_SECONDS = 60.0
+
+
+class SlackTeamMembers:
+    def __init__(self, gateway: SlackGateway) -> None:
+        self._gateway = gateway
+        self._groups: dict[str, tuple[float, list[str]]] = {}
+        self._presence: dict[str, tuple[float, bool]] = {}
+
+    async def available(self, team: Team) -> list[str]:
+        members = list(team.members)
+        if team.user_group is not None:
+            members += [u for u in await self._group(team.user_group) if u not in members]
+        active = [member for member in members if await self._active(member)]
+        return active or members
+
+    async def _group(self, group: str) -> list[str]:
+        cached = self._groups.get(group)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        data = await self._gateway.lookup("usergroups.users.list", usergroup=group)
+        if data is None or data.get("ok") is False:
+            return cached[1] if cached else []  # Slack did not answer: keep what we knew
+        users = [str(user) for user in data.get("users", [])]
+        self._groups[group] = (time.monotonic() + TTL_SECONDS, users)
+        return users
+
+    async def _active(self, user: str) -> bool:
+        cached = self._presence.get(user)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        data = await self._gateway.lookup("users.getPresence", user=user)
+        if data is None or data.get("ok") is False:
+            return False  # unknown: the caller falls back to every member
+        active = data.get("presence") == "active"
+        self._presence[user] = (time.monotonic() + PRESENCE_TTL_SECONDS, active)
+        return active

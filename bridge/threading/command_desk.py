@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from bridge.config import Business, SlackSection
 from bridge.events import Problem
 from bridge.models import Conversation, InboxFilter
+from bridge.routing_settings import RoutingSection
 from bridge.threading.commands import canned
 from bridge.threading.commands.answers import AdminOnly, CannedProblem, Reply, Said
 from bridge.threading.commands.grammar import Command, Target
@@ -38,9 +39,18 @@ class CommandDesk:
         slack: SlackSection,
         business_number: str | None,
         knowledge: KnowledgeCommands | None = None,
+        routing: RoutingSection | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
-        self._services = Services(store, desk, outbound, business, business_number, knowledge)
+        self._services = Services(
+            store,
+            desk,
+            outbound,
+            business,
+            business_number,
+            knowledge,
+            routing or RoutingSection(),
+        )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)
         # Who may run what: each command's own permission, unless the setting lists them.

@@ -7,18 +7,27 @@ from __future__ import annotations
 import asyncio
 
 from bridge.events import ConversationRouted, Publishing, load_event
-from bridge.models import Contact, ConversationPatch, ConversationStatus, JobKind, utcnow
+from bridge.models import Contact, ConversationPatch, ConversationStatus, Job, JobKind, utcnow
 from bridge.store.base import Store
 from tests.contract.conftest import BUSINESS, StoreFactory, sms
 
 
+async def _jobs(store: Store) -> list[Job]:
+    """Every job the writes enqueued, in lane order (each run to completion)."""
+    done: list[Job] = []
+    while claimed := await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30):
+        for job in claimed:
+            await store.complete_job(job)
+        done += claimed
+    return done
+
+
 async def _notes(store: Store) -> list[ConversationRouted]:
-    jobs = await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30)
-    events = [load_event(job.note) for job in jobs if job.kind is JobKind.THREAD_NOTE]
+    events = [load_event(job.note) for job in await _jobs(store) if job.kind is JobKind.THREAD_NOTE]
     return [event for event in events if isinstance(event, ConversationRouted)]
 
 
-async def test_a_routed_thread_has_its_team_and_its_note(store: Store) -> None:
+async def test_a_routed_thread_has_its_team_its_note_and_its_assignment(store: Store) -> None:
     conversation = await store.open_conversation(BUSINESS, "+15551230001")
     routed = ConversationRouted(conversation_id=conversation.id, team="sales", rule="rule 1: x")
     assert await store.route_thread(
@@ -28,7 +37,9 @@ async def test_a_routed_thread_has_its_team_and_its_note(store: Store) -> None:
     assert after is not None
     assert (after.team, after.slack_channel, after.slack_thread_ts) == ("sales", "C0SALES", "100.1")
     assert await store.find_conversation_by_thread("C0SALES", "100.1") == after
-    assert await _notes(store) == [routed]
+    jobs = await _jobs(store)
+    assert [load_event(job.note) for job in jobs if job.kind is JobKind.THREAD_NOTE] == [routed]
+    assert [job.note for job in jobs if job.kind is JobKind.ASSIGN_TEAM] == ["sales"]
 
 
 async def test_routing_a_thread_that_changed_meanwhile_changes_nothing(store: Store) -> None:
@@ -55,8 +66,8 @@ async def test_a_routed_event_is_published_when_a_notifier_wants_it(store: Store
     conversation = await store.open_conversation(BUSINESS, "+15551230001")
     routed = ConversationRouted(conversation_id=conversation.id, team="sales")
     await store.route_thread(conversation.id, "C0SALES", "1.1", replacing=None, routed=routed)
-    jobs = await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30)
-    assert {job.kind for job in jobs} == {JobKind.THREAD_NOTE, JobKind.PUBLISH}
+    jobs = await _jobs(store)
+    assert {job.kind for job in jobs} == {JobKind.THREAD_NOTE, JobKind.ASSIGN_TEAM, JobKind.PUBLISH}
 
 
 async def test_open_conversations_are_counted_per_assignee(store: Store) -> None:

@@ -102,6 +102,21 @@ class AwayUnclear:
     text: str  # what followed `/sms away`
 
 
+@dataclass(frozen=True)
+class Rerouting:
+    """`/sms route`: the move is on its way, or (`already`) the conversation is there."""
+
+    conversation_id: int
+    team: str
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class NoSuchTeam:
+    name: str
+    teams: tuple[str, ...]
+
+
 Answer = (
     Said
     | AdminOnly
@@ -120,6 +135,8 @@ Answer = (
     | KnowledgeNotReloaded
     | AwayState
     | AwayUnclear
+    | Rerouting
+    | NoSuchTeam
     | Problem
 )
 

@@ -10,6 +10,7 @@ from typing import Protocol
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
+from bridge.routing_settings import RoutingSection
 from bridge.store.base import (
     AwayStore,
     CannedStore,
@@ -50,6 +51,7 @@ class Services:
     # New conversations (/sms send) and phone-number targets use this number.
     business_number: str | None
     knowledge: KnowledgeCommands | None
+    routing: RoutingSection
 
 
 @dataclass(frozen=True)
