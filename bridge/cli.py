@@ -202,13 +202,13 @@ try exits 1.""",
 )
 def check() -> None:
     try:
-        settings, _config = validate()
+        settings, config = validate()
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(f"sms-bridge: {problem}", err=True)
         raise typer.Exit(2) from None
     ok("settings, business configuration and knowledge base are valid")
-    if asyncio.run(run_checks(settings)):
+    if asyncio.run(run_checks(settings, config)):
         raise typer.Exit(1)
 
 

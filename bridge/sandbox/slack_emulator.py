@@ -123,6 +123,7 @@ class SlackChannel:
     is_im: bool = False
     messages: dict[str, SlackMessage] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
+    app_is_member: bool = True  # False: a channel the app was not invited to
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -132,7 +133,7 @@ class SlackChannel:
             "is_im": self.is_im,
             "is_private": False,
             "is_archived": self.is_archived,
-            "is_member": True,
+            "is_member": self.app_is_member,
             "created": 1700000000,
         }
 

@@ -6,12 +6,24 @@ route` moves a conversation and later texts follow it, the header shows the team
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from bridge.config import BusinessConfig
+from bridge.checks import run_checks
+from bridge.config import BusinessConfig, load_settings
+from bridge.routing_settings import Team
 from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
-from tests.support import AGENT, INBOX, BridgeUnderTest, eventually, parents, slash
+from bridge.sandbox.twilio_emulator import TwilioEmulator
+from tests.support import (
+    AGENT,
+    INBOX,
+    BridgeUnderTest,
+    bridge_env,
+    eventually,
+    parents,
+    slash,
+)
 
 SALES, SUPPORT = "C0SALES", "C0SUPPORT"
 BEN, CARA, DAN = "U0BEN", "U0CARA", "U0DAN"
@@ -102,6 +114,19 @@ async def test_a_quote_request_goes_to_sales_and_is_assigned_in_turn(
     )  # the assignee hears of it (the existing DM)
 
 
+async def test_only_members_active_now_take_turns_while_any_is(
+    bridge: BridgeUnderTest, slack: SlackEmulator
+) -> None:
+    slack.away_users.add(AGENT)  # Slack says Ana is away (users.getPresence)
+    for phone in (ANA_PHONE, BEN_PHONE):
+        await bridge.text(phone, QUOTE)
+
+    def bens() -> int:
+        return sum(f"<@{BEN}>" in shown(slack, SALES, card) for card in cards(slack, SALES))
+
+    await eventually(lambda: bens() == 2)
+
+
 async def test_an_intent_rule_sends_a_support_question_to_support(
     bridge: BridgeUnderTest, slack: SlackEmulator
 ) -> None:
@@ -149,3 +174,30 @@ async def test_sms_route_moves_a_conversation_and_later_texts_follow_it(
     assert "helpdesk" in unknown
     assert "`sales`" in unknown
     assert len(cards(slack, SUPPORT)) == 1
+
+
+async def test_check_names_a_team_channel_and_user_group_slack_does_not_know(
+    slack: SlackEmulator,
+    twilio: TwilioEmulator,
+    tmp_path: Path,
+    business_config: BusinessConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = bridge_env(slack, twilio, tmp_path / "b.db")
+    settings = load_settings(**{name.lower(): value for name, value in env.items()})
+    await run_checks(settings, business_config)  # (Twilio's number is not set up here)
+    fine = " ".join(capsys.readouterr().out.split())
+    assert f"routing.teams.sales.channel {SALES} has the app in it" in fine
+    assert "routing.teams.support.user_group S0SUPPORT exists" in fine
+
+    slack.add_channel(SALES, "sales").app_is_member = False  # the app left it
+    del slack.user_groups["S0SUPPORT"]
+    routing = business_config.routing.model_copy(
+        update={"teams": business_config.routing.teams | {"vip": Team(channel="C0NOWHERE")}}
+    )
+    problems = await run_checks(settings, business_config.model_copy(update={"routing": routing}))
+    lines = " ".join(capsys.readouterr().out.split())
+    assert f"routing.teams.sales.channel: invite the app to {SALES}" in lines
+    assert "routing.teams.support.user_group: S0SUPPORT is not a user group" in lines
+    assert "routing.teams.vip.channel: Slack cannot show the app C0NOWHERE" in lines
+    assert problems >= 3

@@ -11,6 +11,7 @@ import pytest
 from bridge.config import ConfigError, load_business_config
 from bridge.models import Channel
 from bridge.routing_settings import RoutingSection
+from bridge.threading.contacts import read_contacts
 from bridge.threading.routing import DEFAULT_RULE, Decision, Facts, Router
 
 NUMBER = "+15005550006"
@@ -120,3 +121,16 @@ def test_bad_routing_is_refused_with_one_line_naming_the_key(
         load_business_config(path)
     assert len(caught.value.problems) == 1
     assert caught.value.problems[0].removeprefix(f"BRIDGE_CONFIG {path}: ").startswith(message)
+
+
+def test_a_contacts_file_gives_tags_space_or_semicolon_separated() -> None:
+    rows, problems = read_contacts(
+        [
+            "phone,name,tags\n",
+            "(415) 555-0123,Ana,VIP; regulars  wholesale;vip\n",
+            "+14155550124,Ben,\n",
+        ]
+    )
+    assert problems == []
+    assert [row.contact.tags for row in rows] == [("vip", "regulars", "wholesale"), ()]
+    assert "tags" not in rows[0].contact.fields
