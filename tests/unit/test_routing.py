@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bridge.config import ConfigError, load_business_config
+from bridge.events import ConversationRouted
 from bridge.models import Channel
 from bridge.routing_settings import RoutingSection
+from bridge.slack.blocks.wording import routed_text
 from bridge.threading.contacts import read_contacts
 from bridge.threading.routing import DEFAULT_RULE, Decision, Facts, Router
 
@@ -134,3 +136,19 @@ def test_a_contacts_file_gives_tags_space_or_semicolon_separated() -> None:
     assert problems == []
     assert [row.contact.tags for row in rows] == [("vip", "regulars", "wholesale"), ()]
     assert "tags" not in rows[0].contact.fields
+
+
+def test_the_routing_note_names_the_rule_escaped() -> None:
+    routing = RoutingSection.model_validate(
+        {"teams": TEAMS, "rules": [{"match": {"regex": "<!channel>|<@U0"}, "team": "sales"}]}
+    )
+    decision = Router(routing).route(facts("hi <!channel>"))
+    assert decision is not None
+    note = routed_text(
+        ConversationRouted(conversation_id=1, team=decision.team, rule=decision.rule)
+    )
+    assert note.endswith("Routed to *sales* · rule 1: regex &lt;!channel&gt;|&lt;@U0")
+    moved = routed_text(
+        ConversationRouted(conversation_id=1, team="a<b", by="U0ANA", earlier_thread="https://x/p1")
+    )
+    assert "*a&lt;b* by <@U0ANA> · <https://x/p1|earlier messages>" in moved
