@@ -1,6 +1,7 @@
 """Who may act on the inbox: members of the inbox channel, and of a user group when
-one is configured (conversations.members / usergroups.users.list, cached, so a
-command costs no extra Slack call). And a routing team's members as Slack knows them
+one is configured, and the routing teams' people: their channels' members, their user
+groups and their listed members (conversations.members / usergroups.users.list,
+cached, so a command costs no extra Slack call). And a routing team's members as Slack knows them
 now: its user IDs and its user group's users, those whose presence is active
 (users.getPresence) — every member when none is, so a conversation is still assigned
 at night; looked up at most every minute or few, so assigning rarely calls Slack."""
@@ -8,18 +9,29 @@ at night; looked up at most every minute or few, so assigning rarely calls Slack
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
-from bridge.routing_settings import Team
+from bridge.routing_settings import RoutingSection, Team
 from bridge.slack.gateway import SlackGateway
 
 TTL_SECONDS = 300.0
 
 
 class InboxMembers:
-    def __init__(self, gateway: SlackGateway, channel: str, group: str | None = None) -> None:
+    def __init__(
+        self,
+        gateway: SlackGateway,
+        channel: str,
+        group: str | None = None,
+        routing: RoutingSection | None = None,
+    ) -> None:
         self._gateway = gateway
-        self._channel = channel
-        self._group = group
+        teams = (routing or RoutingSection()).teams.values()
+        # A team works in its own channel: its people act on its threads as the inbox's do.
+        self._channels = list(dict.fromkeys([channel, *(team.channel for team in teams)]))
+        groups = [group, *(team.user_group for team in teams)]
+        self._groups: Sequence[str] = [g for g in dict.fromkeys(groups) if g]
+        self._listed = frozenset(member for team in teams for member in team.members)
         self._members: frozenset[str] = frozenset()
         self._expires = 0.0
 
@@ -30,20 +42,21 @@ class InboxMembers:
         return user in self._members
 
     async def _refresh(self) -> None:
-        members: set[str] = set()
-        cursor = ""
-        while True:
-            data = await self._gateway.lookup(
-                "conversations.members", channel=self._channel, limit="1000", cursor=cursor
-            )
-            if data is None or data.get("ok") is False:
-                return  # Slack did not answer: keep what we knew
-            members.update(str(m) for m in data.get("members", []))
-            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                break
-        if self._group:
-            data = await self._gateway.lookup("usergroups.users.list", usergroup=self._group)
+        members: set[str] = set(self._listed)
+        for channel in self._channels:
+            cursor = ""
+            while True:
+                data = await self._gateway.lookup(
+                    "conversations.members", channel=channel, limit="1000", cursor=cursor
+                )
+                if data is None or data.get("ok") is False:
+                    return  # Slack did not answer: keep what we knew
+                members.update(str(m) for m in data.get("members", []))
+                cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+                if not cursor:
+                    break
+        for group in self._groups:
+            data = await self._gateway.lookup("usergroups.users.list", usergroup=group)
             members.update(str(u) for u in (data or {}).get("users", []))
         self._members = frozenset(members)
         self._expires = time.monotonic() + TTL_SECONDS

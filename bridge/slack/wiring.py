@@ -76,7 +76,7 @@ class SlackEdge:
         routing = TeamRouting(store, self._routing)
         self.threads = ThreadKeeper(store, self.posts, self.inbox, business, routing, self.gateway)
         self.names = SlackNames(self.gateway)
-        members = InboxMembers(self.gateway, self.inbox, config.user_group)
+        members = InboxMembers(self.gateway, self.inbox, config.user_group, self._routing)
         self.access = InboxAccess(members, self.names, self.gateway, store)
         self._store = store
         self._config = config

@@ -26,7 +26,7 @@ from tests.support import (
 )
 
 SALES, SUPPORT = "C0SALES", "C0SUPPORT"
-BEN, CARA, DAN = "U0BEN", "U0CARA", "U0DAN"
+BEN, CARA, DAN, EVE = "U0BEN", "U0CARA", "U0DAN", "U0EVE"
 ANA_PHONE, BEN_PHONE, CARA_PHONE = "+14155550123", "+14155550124", "+14155550125"
 QUOTE = "how much is a quote for 20 cakes"
 
@@ -174,6 +174,21 @@ async def test_sms_route_moves_a_conversation_and_later_texts_follow_it(
     assert "helpdesk" in unknown
     assert "`sales`" in unknown
     assert len(cards(slack, SUPPORT)) == 1
+
+
+async def test_a_member_of_a_team_channel_replies_from_it_without_being_in_the_inbox(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    slack.add_user(EVE, "eve", "Eve")
+    slack.join(SALES, EVE)  # in #sales only, not in the inbox channel
+    await bridge.text(ANA_PHONE, QUOTE)
+    await eventually(lambda: card_of(slack, SALES, "0123") is not None)
+    parent = card_of(slack, SALES, "0123")
+    assert parent is not None
+    await eventually(lambda: QUOTE in texts(slack, SALES, parent))
+    event = slack.user_posts(SALES, EVE, "20 cakes are $180, Ana.", thread_ts=parent.ts)
+    await slack.deliver(f"{bridge.url}/slack/events", slack.envelope(event))
+    await eventually(lambda: [m.body for m in twilio.sent] == ["20 cakes are $180, Ana."])
 
 
 async def test_check_names_a_team_channel_and_user_group_slack_does_not_know(
