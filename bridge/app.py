@@ -367,7 +367,14 @@ async def build_app(
         slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
     )
     notifications = Notifications(
-        store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
+        store,
+        slack.gateway,
+        slack.posts,
+        slack.threads,
+        slack.inbox,
+        outbox.wake,
+        session,
+        config.notifications,
     )
     # Only events some notifier wants are published, by the store's writes too.
     store.publishing = notifications.notifiers.publishing

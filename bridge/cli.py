@@ -34,6 +34,7 @@ from bridge.config import (
 from bridge.connect import ConnectFailed, connect
 from bridge.console_marks import ok, out, warned
 from bridge.preflight import validate, validate_business
+from bridge.sender_settings import insecure_webhooks
 from bridge.store.base import Store, StoreUnavailable
 from bridge.threading.contacts import import_contacts, read_contacts
 
@@ -202,12 +203,14 @@ try exits 1.""",
 )
 def check() -> None:
     try:
-        settings, _config = validate()
+        settings, config = validate()
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(f"sms-bridge: {problem}", err=True)
         raise typer.Exit(2) from None
     ok("settings, business configuration and knowledge base are valid")
+    for warning in insecure_webhooks(config.notifications.webhooks):
+        warned(warning)
     if asyncio.run(run_checks(settings)):
         raise typer.Exit(1)
 

@@ -398,6 +398,7 @@ class JobKind(StrEnum):
     APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
     PUBLISH = "publish"  # hand an event to the notifiers that want it
     NOTIFY = "notify"  # one notifier's delivery of one event
+    WEBHOOK = "webhook"  # one signed outgoing webhook's delivery of one event
 
 
 class JobState(StrEnum):

@@ -1,15 +1,21 @@
 """Notifications, wired: the registry's fan-out jobs (PUBLISH, NOTIFY) over the Slack
-notifiers, and the handlers of the jobs an earlier release stored for the same effects."""
+notifiers, the senders to the business's own receivers (WEBHOOK), and the handlers of
+the jobs an earlier release stored for the same effects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import aiohttp
 
 from bridge.delivery.outbox import Handler
 from bridge.models import JobKind
 from bridge.notify.registry import Notifiers, slack_notifiers
 from bridge.notify.slack_dead_report import SlackDeadJobReport
 from bridge.notify.slack_dm import SlackAssignmentMessage
+from bridge.notify.webhook_deliveries import WebhookDeliveries
+from bridge.notify.webhook_sender import WebhookSender
+from bridge.sender_settings import NotificationSenders
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
@@ -25,6 +31,8 @@ class Notifications:
         threads: ThreadKeeper,
         inbox: str,
         on_enqueued: Callable[[], None],
+        session: aiohttp.ClientSession,
+        senders: NotificationSenders,
     ) -> None:
         self.notifiers = Notifiers(
             store, slack_notifiers(store, gateway, posts, threads, inbox), on_enqueued=on_enqueued
@@ -34,6 +42,11 @@ class Notifications:
             JobKind.REPORT_DEAD: SlackDeadJobReport(store, posts, inbox),
             JobKind.DIRECT_MESSAGE: SlackAssignmentMessage(store, gateway, posts, threads),
         }
+        self.webhooks = WebhookSender(session, senders.webhooks)
+        self._deliveries: dict[JobKind, Handler] = {
+            # Always run: a job stored for a webhook since removed is given up, reported.
+            JobKind.WEBHOOK: WebhookDeliveries(store, self.webhooks),
+        }
 
     def jobs(self) -> dict[JobKind, Handler]:
-        return {**self.notifiers.handlers(), **self._stored_earlier}
+        return {**self.notifiers.handlers(), **self._deliveries, **self._stored_earlier}

@@ -32,6 +32,7 @@ FOUNDATION = (
     "setting_errors",
     "service_errors",
     "console_marks",
+    "sender_settings",
 )
 LAYERS = (
     grimp.Layer("__main__"),
