@@ -204,6 +204,17 @@ class Away(BaseModel):
     by: str  # the Slack user who turned it on
 
 
+class PushSubscription(Model):
+    """A browser subscribed to one Slack user's notifications (Web Push), as its
+    `PushSubscription.toJSON()` gave it: where to post, and the keys to encrypt with."""
+
+    user: str
+    endpoint: str
+    p256dh: str  # the browser's P-256 public key, base64url
+    auth: str  # its 16-byte authentication secret, base64url
+    created_at: datetime
+
+
 class MessagePurpose(StrEnum):
     """Why an outbound message exists; the guard treats each differently."""
 
