@@ -304,6 +304,7 @@ ROLE_MODULES = {
     "CannedStore": "canned",
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
+    "PushSubscriptionStore": "push_subscriptions",
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
