@@ -4,6 +4,7 @@ A receiver that cannot be reached is RetryLater; what it answered, the sender ju
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,12 @@ async def post(
             )
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise RetryLater(f"{who} unreachable: {type(exc).__name__}") from None
+
+
+def delivery_id(key: str) -> str:
+    """A delivery's id for its receiver (X-Bridge-Delivery, a push's Topic): the same
+    on every retry, opaque, 32 characters of the base64url alphabet."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

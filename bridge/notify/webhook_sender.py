@@ -18,7 +18,7 @@ import aiohttp
 import structlog
 
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.notify.http_post import post
+from bridge.notify.http_post import delivery_id, post
 from bridge.sender_settings import WebhookSetting
 
 log = structlog.get_logger(__name__)
@@ -30,11 +30,6 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     signed = f"{timestamp}.".encode() + body
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={timestamp},sha256={digest}"
-
-
-def delivery_id(key: str) -> str:
-    """The X-Bridge-Delivery value of the delivery `key` names: opaque, stable."""
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _utc(at: datetime) -> str:
