@@ -11,6 +11,7 @@ import ipaddress
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import (
     AfterValidator,
@@ -110,6 +111,26 @@ def vapid_key(value: SecretStr) -> ec.EllipticCurvePrivateKey:
         raise ValueError(
             "is not a P-256 private key; make one with `sms-bridge push keys`"
         ) from None
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def public_key(key: ec.EllipticCurvePrivateKey) -> str:
+    """The public half, base64url of its uncompressed point: what a browser subscribes
+    with (`applicationServerKey`)."""
+    return b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+
+
+def new_vapid_keys() -> tuple[str, str]:
+    """A new VAPID key pair: (private, public), each base64url."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big")), public_key(key)
 
 
 class WebPushSetting(BaseModel):

@@ -10,21 +10,19 @@ the repeat in place of the first, not beside it."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
-from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
 from bridge.delivery.errors import RetryLater
 from bridge.models import PushSubscription
 from bridge.notify.http_post import delivery_id, post
-from bridge.sender_settings import WebPushSetting, vapid_key
+from bridge.sender_settings import WebPushSetting, public_key, vapid_key
 from bridge.store.base import PushSubscriptionStore
 from bridge.text import clip
 
@@ -33,10 +31,6 @@ log = structlog.get_logger(__name__)
 TTL_SECONDS = 12 * 3600  # a push service keeps it this long for a browser that is offline
 TIMEOUT_SECONDS = 10.0
 GONE = frozenset({404, 410})
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class WebPushSender:
@@ -48,16 +42,10 @@ class WebPushSender:
     ) -> None:
         self._session = session
         self._store = store
-        self._vapid = Vapid02(vapid_key(setting.vapid_private_key))
+        key = vapid_key(setting.vapid_private_key)
+        self._vapid = Vapid02(key)
         self._subject = setting.subject
-
-    @property
-    def public_key(self) -> str:
-        """The VAPID public key, base64url: a browser subscribes with it."""
-        raw = self._vapid.public_key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        return _b64url(raw)
+        self.public_key = public_key(key)  # a browser subscribes with it
 
     async def send(self, user_id: str, title: str, body: str, url: str, key: str) -> None:
         """Notify every browser `user_id` subscribed; `key` is the same on every retry."""
