@@ -28,7 +28,8 @@ def test_push_keys_prints_a_key_pair_the_configuration_takes() -> None:
 def test_a_bad_vapid_key_is_refused_naming_the_key_not_showing_it(tmp_path: Path, key: str) -> None:
     path = tmp_path / "business.yml"
     path.write_text(
-        f"notifications:\n  web_push: {{vapid_private_key: '{key}', subject: 'mailto:a@b.example'}}\n",
+        "notifications:\n  web_push:\n"
+        f"    {{vapid_private_key: '{key}', subject: 'mailto:a@b.example'}}\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as refused:
