@@ -93,14 +93,15 @@ def insecure_webhooks(hooks: list[WebhookSetting]) -> list[str]:
     ]
 
 
-def _b64url(value: str) -> bytes:
+def unb64url(value: str) -> bytes:
+    """Bytes of base64url text, padded or not."""
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 def vapid_key(value: SecretStr) -> ec.EllipticCurvePrivateKey:
     """The P-256 private key of a base64url text of its 32 bytes (`sms-bridge push keys`)."""
     try:
-        raw = _b64url(value.get_secret_value().strip())
+        raw = unb64url(value.get_secret_value().strip())
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:

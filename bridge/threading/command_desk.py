@@ -17,6 +17,7 @@ from bridge.threading.commands.spec import (
     CommandStore,
     KnowledgeCommands,
     Permission,
+    PushLinkMaker,
     Services,
     Spec,
 )
@@ -38,9 +39,12 @@ class CommandDesk:
         slack: SlackSection,
         business_number: str | None,
         knowledge: KnowledgeCommands | None = None,
+        push_links: PushLinkMaker | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
-        self._services = Services(store, desk, outbound, business, business_number, knowledge)
+        self._services = Services(
+            store, desk, outbound, business, business_number, knowledge, push_links
+        )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)
         # Who may run what: each command's own permission, unless the setting lists them.

@@ -58,6 +58,7 @@ from bridge.threading.commands.answers import (
     CannedUnknown,
     ContactCard,
     HelpText,
+    PushLink,
     Said,
     StartedSending,
 )
@@ -92,6 +93,10 @@ SAID = {
     Said.WHICH_CONVERSATION: "Which conversation? Add its number, like `#42`, or a phone number.",
     Said.NO_SUCH_CONVERSATION: "No conversation with that number. Try `#42` or the phone number.",
     Said.NO_CANNED: "No canned responses yet: `/sms canned add <name> <text>`.",
+    Said.PUSH_OFF: (
+        "Browser notifications are off: set `notifications.web_push` in BRIDGE_CONFIG"
+        " (`sms-bridge push keys` makes its key)."
+    ),
 }
 TOO_LATE = {
     "edit": "Edits in Slack are not re-sent",
@@ -355,4 +360,9 @@ def answer_text(answer: Answer) -> str:
             return _away(answer)
         case AwayUnclear(text=text):
             return f"“{escape(text)}” is not a time I can read. {AWAY_USAGE}"
+        case PushLink(url=url, minutes=minutes):
+            return (
+                f"Open <{escape(url)}|this link> in the browser that should notify you, and"
+                f" turn notifications on. It is yours alone and works for {minutes} minutes."
+            )
     return problem_text(answer)
