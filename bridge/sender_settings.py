@@ -8,11 +8,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,6 +20,10 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+if TYPE_CHECKING:
+    # Loaded only where Web Push is set up: cryptography costs every process about 8 MiB.
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 # As `config.Section`: unknown keys are refused, values never change.
 STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -100,6 +102,8 @@ def unb64url(value: str) -> bytes:
 
 def vapid_key(value: SecretStr) -> ec.EllipticCurvePrivateKey:
     """The P-256 private key of a base64url text of its 32 bytes (`sms-bridge push keys`)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         raw = unb64url(value.get_secret_value().strip())
     except (binascii.Error, ValueError):
@@ -121,6 +125,8 @@ def b64url(data: bytes) -> str:
 def public_key(key: ec.EllipticCurvePrivateKey) -> str:
     """The public half, base64url of its uncompressed point: what a browser subscribes
     with (`applicationServerKey`)."""
+    from cryptography.hazmat.primitives import serialization
+
     return b64url(
         key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -130,6 +136,8 @@ def public_key(key: ec.EllipticCurvePrivateKey) -> str:
 
 def new_vapid_keys() -> tuple[str, str]:
     """A new VAPID key pair: (private, public), each base64url."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     return b64url(key.private_numbers().private_value.to_bytes(32, "big")), public_key(key)
 

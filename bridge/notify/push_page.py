@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from bridge.models import PushSubscription, utcnow
 from bridge.notify.push_links import PushLinks
@@ -54,6 +53,8 @@ def _key(value: Any, name: str, length: int) -> str:
     if len(raw) != length:
         raise BadSubscription(f"keys.{name} must be {length} bytes")
     if name == "p256dh":
+        from cryptography.hazmat.primitives.asymmetric import ec  # loaded with Web Push only
+
         try:
             ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
         except ValueError:

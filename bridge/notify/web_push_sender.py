@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
-from py_vapid import Vapid02
-from pywebpush import WebPusher
 
 from bridge.delivery.errors import RetryLater
 from bridge.models import PushSubscription
@@ -42,6 +40,10 @@ class WebPushSender:
     ) -> None:
         self._session = session
         self._store = store
+        # Loaded only with notifications.web_push: pywebpush and cryptography cost every
+        # other process about 14 MiB and 0.1 s at start.
+        from py_vapid import Vapid02
+
         key = vapid_key(setting.vapid_private_key)
         self._vapid = Vapid02(key)
         self._subject = setting.subject
@@ -62,6 +64,8 @@ class WebPushSender:
             raise later
 
     async def _push(self, subscription: PushSubscription, payload: bytes, topic: str) -> None:
+        from pywebpush import WebPusher  # see __init__: only with notifications.web_push
+
         keys = {"p256dh": subscription.p256dh, "auth": subscription.auth}
         pusher = WebPusher({"endpoint": subscription.endpoint, "keys": keys})
         encrypted = pusher.encode(payload, "aes128gcm")["body"]

@@ -58,6 +58,22 @@ class Served:
             ).fetchall()
 
 
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"sms-bridge serve exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise AssertionError(f"sms-bridge serve was not ready: {log.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`sms-bridge serve` with browser notifications set up (Slack and Twilio are a
@@ -81,20 +97,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"sms-bridge serve exited: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as answer:  # noqa: S310
-                if answer.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                raise AssertionError(f"sms-bridge serve not ready: {log.read_text()[-3000:]}")
-            time.sleep(0.05)
+    _wait_ready(url, proc, log)
     yield Served(url, Path(env["BRIDGE_DB_PATH"]), proc)
     proc.send_signal(signal.SIGTERM)
     try:
@@ -173,9 +176,7 @@ def test_a_bad_subscription_is_refused_on_the_page_and_nothing_is_stored(
     assert [row for row in served.stored() if row[0] == "U0BAD"] == []
 
 
-def test_an_expired_link_says_how_to_get_a_new_one(
-    allowed: BrowserContext, served: Served
-) -> None:
+def test_an_expired_link_says_how_to_get_a_new_one(allowed: BrowserContext, served: Served) -> None:
     page = allowed.new_page()
     answer = page.goto(served.link("U0OLD", minutes_ago=120))
     assert answer is not None
