@@ -33,6 +33,7 @@ from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
 from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
 from bridge.metrics import Metrics
 from bridge.models import JobKind
+from bridge.notify.push_links import PushLinks
 from bridge.notify.wiring import Notifications
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
@@ -263,6 +264,7 @@ async def build_domain(
     session: aiohttp.ClientSession,
     metrics: Metrics,
     outbox: Outbox,
+    push_links: PushLinks | None = None,
 ) -> Domain:
     wake = outbox.wake
     desk = ConversationDesk(store, on_enqueued=wake, publishing=store.publishing)
@@ -290,9 +292,31 @@ async def build_domain(
         business_number=settings.twilio_from_number,
         knowledge=assistant.reloader if config.ai.enabled else None,
         routing=config.routing,
+        push_links=push_links,
     )
     away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
     return Domain(desk, replies, inbound, commands, assistant, away)
+
+
+def make_notifications(
+    settings: Settings,
+    config: BusinessConfig,
+    store: Store,
+    session: aiohttp.ClientSession,
+    slack: SlackEdge,
+    outbox: Outbox,
+) -> Notifications:
+    return Notifications(
+        store,
+        slack.gateway,
+        slack.posts,
+        slack.threads,
+        slack.inbox,
+        outbox.wake,
+        session,
+        config.notifications,
+        settings.bridge_public_url,
+    )
 
 
 def register_jobs(outbox: Outbox, *tables: dict[JobKind, Handler]) -> frozenset[JobKind]:
@@ -365,13 +389,13 @@ async def build_app(
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
     slack = SlackEdge(slack_client, settings, config, store, metrics, outbox.wake)
-    notifications = Notifications(
-        store, slack.gateway, slack.posts, slack.threads, slack.inbox, outbox.wake
-    )
+    notifications = make_notifications(settings, config, store, session, slack, outbox)
     # Only events some notifier wants are published, by the store's writes too.
     store.publishing = notifications.notifiers.publishing
     try:
-        domain = await build_domain(settings, config, store, session, metrics, outbox)
+        domain = await build_domain(
+            settings, config, store, session, metrics, outbox, notifications.push_links
+        )
     except ConfigError:
         await twilio.close()
         await session.close()
@@ -398,6 +422,7 @@ async def build_app(
             *twilio.routes(domain.inbound, domain.replies, metrics),
             *OpsEndpoints(store, metrics).routes(),
             *slack.routes(),
+            *notifications.routes(),
         ]
     )
     add_lifecycle(app, config, store, session, outbox, domain, (slack, twilio))

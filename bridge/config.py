@@ -36,6 +36,7 @@ from pymongo.uri_parser_shared import _validate_uri
 
 from bridge.phones import InvalidPhone, to_e164
 from bridge.routing_settings import RoutingSection
+from bridge.sender_settings import NotificationSenders
 from bridge.setting_errors import describe
 from bridge.templates import placeholders
 
@@ -638,6 +639,7 @@ class BusinessConfig(Section):
     knowledge: Knowledge = Field(default_factory=Knowledge)
     ai: AiSection = Field(default_factory=AiSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
+    notifications: NotificationSenders = Field(default_factory=NotificationSenders)
 
 
 def load_business_config(path: Path | None) -> BusinessConfig:

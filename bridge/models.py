@@ -206,6 +206,17 @@ class Away(BaseModel):
     by: str  # the Slack user who turned it on
 
 
+class PushSubscription(Model):
+    """A browser subscribed to one Slack user's notifications (Web Push), as its
+    `PushSubscription.toJSON()` gave it: where to post, and the keys to encrypt with."""
+
+    user: str
+    endpoint: str
+    p256dh: str  # the browser's P-256 public key, base64url
+    auth: str  # its 16-byte authentication secret, base64url
+    created_at: datetime
+
+
 class MessagePurpose(StrEnum):
     """Why an outbound message exists; the guard treats each differently."""
 
@@ -404,6 +415,7 @@ class JobKind(StrEnum):
     NOTIFY = "notify"  # one notifier's delivery of one event
     MOVE_THREAD = "move_thread"  # `/sms route`: a new parent in a team's channel
     ASSIGN_TEAM = "assign_team"  # a routed conversation, to one of its team's members
+    WEBHOOK = "webhook"  # one signed outgoing webhook's delivery of one event
 
 
 class JobState(StrEnum):

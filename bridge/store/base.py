@@ -35,6 +35,7 @@ from bridge.models import (
     OutboundRecord,
     OutboundReply,
     PostAttempt,
+    PushSubscription,
     SendAttempt,
     SlackPost,
     Urgency,
@@ -343,6 +344,20 @@ class RoutingStore(Protocol):
         """How many open conversations each of `assignees` has (0 for none)."""
 
 
+class PushSubscriptionStore(Protocol):
+    """The browsers subscribed to each person's Web Push notifications."""
+
+    async def save_push_subscription(self, subscription: PushSubscription) -> None:
+        """Keep it; an endpoint kept already is replaced (a browser subscribed again,
+        perhaps for another person)."""
+
+    async def push_subscriptions(self, user: str) -> list[PushSubscription]:
+        """The person's subscriptions, oldest first."""
+
+    async def drop_push_subscription(self, endpoint: str) -> None:
+        """Forget an endpoint the push service says is gone (none kept: nothing)."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -419,6 +434,7 @@ class Store(
     CannedStore,
     HomeFilterStore,
     AwayStore,
+    PushSubscriptionStore,
     PostStore,
     JobStore,
     UsageStore,

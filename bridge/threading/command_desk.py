@@ -18,6 +18,7 @@ from bridge.threading.commands.spec import (
     CommandStore,
     KnowledgeCommands,
     Permission,
+    PushLinkMaker,
     Services,
     Spec,
 )
@@ -40,6 +41,7 @@ class CommandDesk:
         business_number: str | None,
         knowledge: KnowledgeCommands | None = None,
         routing: RoutingSection | None = None,
+        push_links: PushLinkMaker | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
         self._services = Services(
@@ -50,6 +52,7 @@ class CommandDesk:
             business_number,
             knowledge,
             routing or RoutingSection(),
+            push_links,
         )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)

@@ -33,6 +33,7 @@ FOUNDATION = (
     "routing_settings",
     "service_errors",
     "console_marks",
+    "sender_settings",
 )
 LAYERS = (
     grimp.Layer("__main__"),
@@ -305,6 +306,7 @@ ROLE_MODULES = {
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
     "RoutingStore": "routing",
+    "PushSubscriptionStore": "push_subscriptions",
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",

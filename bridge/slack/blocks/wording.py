@@ -60,6 +60,7 @@ from bridge.threading.commands.answers import (
     ContactCard,
     HelpText,
     NoSuchTeam,
+    PushLink,
     Rerouting,
     Said,
     StartedSending,
@@ -95,6 +96,10 @@ SAID = {
     Said.WHICH_CONVERSATION: "Which conversation? Add its number, like `#42`, or a phone number.",
     Said.NO_SUCH_CONVERSATION: "No conversation with that number. Try `#42` or the phone number.",
     Said.NO_CANNED: "No canned responses yet: `/sms canned add <name> <text>`.",
+    Said.PUSH_OFF: (
+        "Browser notifications are off: set `notifications.web_push` in BRIDGE_CONFIG"
+        " (`sms-bridge push keys` makes its key)."
+    ),
 }
 TOO_LATE = {
     "edit": "Edits in Slack are not re-sent",
@@ -364,6 +369,11 @@ def answer_text(answer: Answer) -> str:
             return rerouting_text(answer)
         case NoSuchTeam():
             return no_such_team_text(answer)
+        case PushLink(url=url, minutes=minutes):
+            return (
+                f"Open <{escape(url)}|this link> in the browser that should notify you, and"
+                f" turn notifications on. It is yours alone and works for {minutes} minutes."
+            )
     return problem_text(answer)
 
 

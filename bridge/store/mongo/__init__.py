@@ -15,6 +15,8 @@ Collections:
   canned         {_id: name, text}: canned responses.
   home_viewers   {_id: Slack user, filter}: who looks at the App Home, with which filter.
   away           {_id: "away", since, until, by}: the away switch, when it is on.
+  push_subscriptions {_id: endpoint, user, p256dh, auth, created_at}: browsers subscribed
+                 to a person's Web Push notifications.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
@@ -56,6 +58,7 @@ from bridge.store.mongo.home_filters import HomeFilterDocuments
 from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.posts import PostDocuments
+from bridge.store.mongo.push_subscriptions import PushSubscriptionDocuments
 from bridge.store.mongo.replies import ReplyDocuments
 from bridge.store.mongo.routing import RoutingDocuments
 from bridge.store.mongo.usage import UsageDocuments
@@ -74,6 +77,7 @@ class MongoStore(
     CannedDocuments,
     HomeFilterDocuments,
     AwayDocuments,
+    PushSubscriptionDocuments,
     PostDocuments,
     JobDocuments,
     UsageDocuments,

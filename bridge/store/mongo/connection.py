@@ -115,6 +115,10 @@ class MongoConnection:
     def _away(self) -> AsyncCollection[Any]:
         return self._coll("away")
 
+    @property
+    def _push_subscriptions(self) -> AsyncCollection[Any]:
+        return self._coll("push_subscriptions")
+
     async def open(self) -> None:
         try:
             with pymongo.timeout(OPEN_SECONDS):

@@ -109,3 +109,4 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         partialFilterExpression={"ts": None},  # unsettled_posts
     )
     await posts.create_index([("started_at", ASCENDING)], expireAfterSeconds=POST_RETENTION_SECONDS)
+    await db["push_subscriptions"].create_index([("user", ASCENDING), ("created_at", ASCENDING)])

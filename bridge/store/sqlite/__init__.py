@@ -20,6 +20,7 @@ from bridge.store.sqlite.home_filters import HomeFilterRows
 from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.posts import PostRows
+from bridge.store.sqlite.push_subscriptions import PushSubscriptionRows
 from bridge.store.sqlite.replies import ReplyRows
 from bridge.store.sqlite.routing import RoutingRows
 from bridge.store.sqlite.schema import MIGRATIONS
@@ -39,6 +40,7 @@ class SQLiteStore(
     CannedRows,
     HomeFilterRows,
     AwayRows,
+    PushSubscriptionRows,
     PostRows,
     JobRows,
     UsageRows,

@@ -20,6 +20,7 @@ class Said(StrEnum):
     WHICH_CONVERSATION = "which_conversation"  # with the picker
     NO_SUCH_CONVERSATION = "no_such_conversation"
     NO_CANNED = "no_canned"
+    PUSH_OFF = "push_off"  # /sms push without notifications.web_push
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,14 @@ class NoSuchTeam:
     teams: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class PushLink:
+    """`/sms push`: the person's own link to the browser-notifications page."""
+
+    url: str
+    minutes: int  # how long it works
+
+
 Answer = (
     Said
     | AdminOnly
@@ -137,6 +146,7 @@ Answer = (
     | AwayUnclear
     | Rerouting
     | NoSuchTeam
+    | PushLink
     | Problem
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -40,6 +41,16 @@ class KnowledgeCommands(Protocol):
     async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded: ...
 
 
+class PushLinkMaker(Protocol):
+    """`/sms push`: signed links to the browser-notifications page, made by `notify/`
+    (passed in, so conversations never import it)."""
+
+    @property
+    def minutes(self) -> int: ...
+
+    def link(self, user: str, *, now: datetime) -> str: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What the commands act through."""
@@ -52,6 +63,7 @@ class Services:
     business_number: str | None
     knowledge: KnowledgeCommands | None
     routing: RoutingSection
+    push_links: PushLinkMaker | None = None  # None: notifications.web_push is not set
 
 
 @dataclass(frozen=True)

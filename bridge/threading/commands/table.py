@@ -11,6 +11,7 @@ from bridge.threading.commands import (
     contact,
     conversation,
     knowledge,
+    push,
     routing,
     sending,
 )
@@ -37,6 +38,7 @@ COMMANDS: tuple[Spec, ...] = (
     *knowledge.COMMANDS,
     *away.COMMANDS,
     *routing.COMMANDS,
+    *push.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)
