@@ -18,7 +18,7 @@ from datetime import time as clock
 from bridge.config import Business
 from bridge.models import NotifyMode, NotifyPreferences
 from bridge.notification_settings import NotificationsSection
-from bridge.notify.rules import Facts, RuleBook
+from bridge.notify.rules import Happening, RuleBook
 from bridge.notify.timing import personal_due, rule_due
 from bridge.threading.opening_hours import opening
 
@@ -55,10 +55,10 @@ RULES = NotificationsSection.model_validate(
     }
 ).rules
 FACTS = [
-    Facts("message.received", urgency="urgent", intent="order", team="support", open=False),
-    Facts("message.received", urgency="normal", intent="sales", team="sales", open=True),
-    Facts("message.received", urgency="low", intent="feedback", team=None, open=True),
-    Facts("conversation.assigned"),
+    Happening("message.received", urgency="urgent", intent="order", team="support", open=False),
+    Happening("message.received", urgency="normal", intent="sales", team="sales", open=True),
+    Happening("message.received", urgency="low", intent="feedback", team=None, open=True),
+    Happening("conversation.assigned"),
 ]
 ROUNDS, PER_ROUND = 30, 10_000
 

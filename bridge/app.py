@@ -33,6 +33,7 @@ from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
 from bridge.delivery.outbox import Handler, Outbox, RetryPolicy
 from bridge.metrics import Metrics
 from bridge.models import JobKind
+from bridge.notify.push_links import PushLinks
 from bridge.notify.wiring import Notifications
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
@@ -263,6 +264,7 @@ async def build_domain(
     session: aiohttp.ClientSession,
     metrics: Metrics,
     outbox: Outbox,
+    push_links: PushLinks | None = None,
 ) -> Domain:
     wake = outbox.wake
     desk = ConversationDesk(store, on_enqueued=wake, publishing=store.publishing)
@@ -289,6 +291,8 @@ async def build_domain(
         # New conversations (/sms send) and phone-number targets use this number.
         business_number=settings.twilio_from_number,
         knowledge=assistant.reloader if config.ai.enabled else None,
+        routing=config.routing,
+        push_links=push_links,
     )
     away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
     return Domain(desk, replies, inbound, commands, assistant, away)
@@ -363,14 +367,16 @@ async def build_app(
     twilio = TwilioEdge(make_twilio_client(settings), session, settings)
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
-    slack = SlackEdge(
-        slack_client, settings, config.slack, config.business, store, metrics, outbox.wake
+    slack = SlackEdge(slack_client, settings, config, store, metrics, outbox.wake)
+    notifications = Notifications(
+        store, config, slack, session, settings.bridge_public_url, outbox.wake
     )
-    notifications = Notifications(store, config, slack, outbox.wake)
     # Only events some notifier wants are published, by the store's writes too.
     store.publishing = notifications.notifiers.publishing
     try:
-        domain = await build_domain(settings, config, store, session, metrics, outbox)
+        domain = await build_domain(
+            settings, config, store, session, metrics, outbox, notifications.push_links
+        )
     except ConfigError:
         await twilio.close()
         await session.close()
@@ -384,7 +390,7 @@ async def build_app(
             domain.away,
             twilio.media.fetch,
             twilio.explain_failure,
-            notify_preferences=bool(config.notifications.rules),
+            domain.desk,
         ),
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),
@@ -397,6 +403,7 @@ async def build_app(
             *twilio.routes(domain.inbound, domain.replies, metrics),
             *OpsEndpoints(store, metrics).routes(),
             *slack.routes(),
+            *notifications.routes(),
         ]
     )
     add_lifecycle(app, config, store, session, outbox, domain, (slack, twilio))

@@ -34,6 +34,7 @@ from bridge.config import (
 from bridge.connect import ConnectFailed, connect
 from bridge.console_marks import ok, out, warned
 from bridge.preflight import validate, validate_business
+from bridge.sender_settings import insecure_webhooks, new_vapid_keys
 from bridge.store.base import Store, StoreUnavailable
 from bridge.threading.contacts import import_contacts, read_contacts
 
@@ -202,13 +203,15 @@ try exits 1.""",
 )
 def check() -> None:
     try:
-        settings, _config = validate()
+        settings, config = validate()
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(f"sms-bridge: {problem}", err=True)
         raise typer.Exit(2) from None
     ok("settings, business configuration and knowledge base are valid")
-    if asyncio.run(run_checks(settings)):
+    for warning in insecure_webhooks(config.notifications.webhooks):
+        warned(warning)
+    if asyncio.run(run_checks(settings, config)):
         raise typer.Exit(1)
 
 
@@ -296,6 +299,28 @@ def contacts_import(
     ok(f"{imported} contacts imported, {len(problems)} lines skipped")
     if problems:
         raise typer.Exit(1)
+
+
+push_cli = typer.Typer(
+    invoke_without_command=True,
+    callback=_help_when_bare,
+    help="Browser notifications (Web Push).",
+)
+cli.add_typer(push_cli, name="push")
+
+
+@push_cli.command("keys", short_help="Make a VAPID key pair for notifications.web_push.")
+def push_keys() -> None:
+    """Print a new VAPID key pair as BRIDGE_CONFIG takes it. Keep the private key
+    secret: it signs every push. A new key makes every browser subscribe again."""
+    private, public = new_vapid_keys()
+    typer.echo(
+        "notifications:\n"
+        "  web_push:\n"
+        f'    vapid_private_key: "{private}"\n'
+        '    subject: "mailto:you@example.com"  # who a push service may write to\n'
+        f"# the public key (browsers get it from /notify/push): {public}"
+    )
 
 
 def main() -> None:

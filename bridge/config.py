@@ -17,9 +17,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -36,6 +34,8 @@ from pymongo.uri_parser_shared import _validate_uri
 
 from bridge.notification_settings import NotificationsSection
 from bridge.phones import InvalidPhone, to_e164
+from bridge.routing_settings import RoutingSection
+from bridge.section import Section
 from bridge.setting_errors import describe
 from bridge.templates import placeholders
 
@@ -246,10 +246,6 @@ def config_path() -> Path | None:
 
 
 # --- the YAML business configuration ---------------------------------------------------
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -638,6 +634,25 @@ class BusinessConfig(Section):
     knowledge: Knowledge = Field(default_factory=Knowledge)
     ai: AiSection = Field(default_factory=AiSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
+    routing: RoutingSection = Field(default_factory=RoutingSection)
+
+    @model_validator(mode="after")
+    def _rules_name_teams(self) -> Self:
+        """A notification rule's team is one of routing's (each problem names its key)."""
+        teams = self.routing.teams
+        problems = []
+        for number, rule in enumerate(self.notifications.rules):
+            where = f"notifications.rules[{number}]"
+            problems += [
+                f"{where}.when.team: no team {name!r} in routing.teams"
+                for name in rule.when.team or ()
+                if name not in teams
+            ]
+            if "team" in rule.notify and not teams:
+                problems.append(f"{where}.notify: team needs routing.teams")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 def load_business_config(path: Path | None) -> BusinessConfig:

@@ -311,6 +311,18 @@ class JobDied(Model):
     message_id: str | None = None
 
 
+class ConversationRouted(Model):
+    """A conversation's thread went to a team's channel: by a routing rule when its
+    first thread was made (`by` None), or moved there by a person (`/sms route`)."""
+
+    type: Literal["conversation.routed"] = "conversation.routed"
+    conversation_id: int
+    team: str
+    rule: str | None = None  # the rule that decided, in the config's terms ("rule 1: …")
+    by: str | None = None
+    earlier_thread: str | None = None  # a link to the thread it moved from
+
+
 class MessageAssessed(Model):
     """The assistant read a subscriber's text: its intent and urgency are known (whether
     it drafted a reply, handed off, or could not draft). Notification rules on
@@ -351,6 +363,7 @@ Event = Annotated[
     | AwayReplySent
     | DeliveryFailed
     | JobDied
+    | ConversationRouted
     | MessageAssessed,
     Field(discriminator="type"),
 ]

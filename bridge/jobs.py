@@ -5,6 +5,7 @@ a job about an event carries the event, serialised, as its payload (`note`)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from bridge.events import (
     DeliveryFailed,
@@ -241,6 +242,29 @@ def digest_job(period: DigestPeriod) -> NewJob:
     )
 
 
+class WebhookDelivery(Model):
+    """What a WEBHOOK job carries: one event for one of `notifications.webhooks`, and
+    when it happened (the body's `at`, the same on every retry)."""
+
+    webhook: str
+    event: Event
+    at: datetime
+
+
+def webhook_job(webhook: str, event: Event, *, key: str, at: datetime) -> NewJob:
+    """POST one event, signed, to one business webhook. A lane per delivery: a receiver
+    that is down retries alone and holds up nothing else; `key` makes it once."""
+    job_key = f"webhook:{webhook}:{key}"
+    return NewJob(
+        key=job_key,
+        kind=JobKind.WEBHOOK,
+        lane=job_key,
+        conversation_id=getattr(event, "conversation_id", None),
+        message_id=getattr(event, "message_id", None),
+        note=WebhookDelivery(webhook=webhook, event=event, at=at).model_dump_json(),
+    )
+
+
 def job_died(job: Job, error: str) -> JobDied:
     return JobDied(
         job=job.key, error=error, conversation_id=job.conversation_id, message_id=job.message_id
@@ -264,3 +288,28 @@ def _conversation_of(event: Event) -> int:
     if not isinstance(conversation_id, int):
         raise ValueError(f"{event.type} is not about a conversation")
     return conversation_id
+
+
+def move_job(conversation_id: int, team: str, *, by: str) -> NewJob:
+    """Move a conversation's thread to a team's channel (`/sms route`). In the
+    conversation's lane: no text is posted into the old thread while it moves."""
+    return NewJob(
+        key=f"move:{uuid.uuid4().hex}",
+        kind=JobKind.MOVE_THREAD,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=team,
+        user=by,
+    )
+
+
+def team_assign_job(conversation_id: int, team: str, *, key: str) -> NewJob:
+    """Assign a conversation just routed to a team to one of its members, by the team's
+    policy (none, round_robin, least_open); `key` makes it once per routing."""
+    return NewJob(
+        key=f"team-assign:{key}",
+        kind=JobKind.ASSIGN_TEAM,
+        lane=conversation_lane(conversation_id),
+        conversation_id=conversation_id,
+        note=team,
+    )

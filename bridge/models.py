@@ -127,6 +127,7 @@ class Contact(Model):
     phone: str
     name: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()  # lower case; routing rules and campaigns select by them
 
 
 class Conversation(Model):
@@ -153,6 +154,7 @@ class Conversation(Model):
     thread_epoch: int = 0
     # The subscriber's latest text: WhatsApp allows free-form replies for 24 hours after.
     last_inbound_at: datetime | None = None
+    team: str | None = None  # the routing team whose channel holds its thread
 
     @property
     def unread(self) -> bool:
@@ -202,6 +204,17 @@ class Away(BaseModel):
     since: datetime
     until: datetime | None = None
     by: str  # the Slack user who turned it on
+
+
+class PushSubscription(Model):
+    """A browser subscribed to one Slack user's notifications (Web Push), as its
+    `PushSubscription.toJSON()` gave it: where to post, and the keys to encrypt with."""
+
+    user: str
+    endpoint: str
+    p256dh: str  # the browser's P-256 public key, base64url
+    auth: str  # its 16-byte authentication secret, base64url
+    created_at: datetime
 
 
 class MessagePurpose(StrEnum):
@@ -275,6 +288,8 @@ class MessageDraft(Model):
 
 # The author of what the assistant sends by itself (Slack user IDs are upper-case).
 ASSISTANT = "assistant"
+# The author of what the routing rules do by themselves (assigning a routed conversation).
+ROUTING = "routing"
 
 
 class Message(Model):
@@ -400,6 +415,9 @@ class JobKind(StrEnum):
     NOTIFY = "notify"  # one notifier's delivery of one event
     ALERT = "alert"  # one notification by one channel (a DM, an email) to its people
     DIGEST = "digest"  # one person's digest of one channel for one period
+    MOVE_THREAD = "move_thread"  # `/sms route`: a new parent in a team's channel
+    ASSIGN_TEAM = "assign_team"  # a routed conversation, to one of its team's members
+    WEBHOOK = "webhook"  # one signed outgoing webhook's delivery of one event
 
 
 class JobState(StrEnum):

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,6 +20,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bridge.models import Intent, Urgency
+from bridge.section import Section
+from bridge.sender_settings import Webhooks, WebPushSetting
 
 # The events a rule may name (`sla.breached` comes from the SLA timer).
 EventName = Literal[
@@ -36,6 +37,7 @@ EVENT_NAMES: tuple[str, ...] = get_args(EventName)
 # Who a rule tells besides explicit Slack ids (U…/W… people, S… user groups).
 NAMED_TARGETS = ("assignee", "team", "on_call")
 VIAS = ("slack_dm", "slack_mention", "email", "web_push")
+PERSONAL_VIAS = ("slack_dm", "email", "web_push")  # one delivery per person
 WEBHOOK_VIA = "webhook:"
 _USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,}")
@@ -47,10 +49,6 @@ def is_user(target: str) -> bool:
 
 def is_group(target: str) -> bool:
     return _GROUP.fullmatch(target) is not None
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _some(value: Any) -> Any:
@@ -86,7 +84,7 @@ Via = Annotated[str, AfterValidator(_via)]
 Some = BeforeValidator(_some)
 
 
-class When(_Section):
+class When(Section):
     """Filters: every one given must hold (a list: any of its values)."""
 
     urgency: Annotated[list[Urgency], Some] | None = None
@@ -95,10 +93,10 @@ class When(_Section):
     hours: Literal["open", "closed"] | None = None
 
 
-class NotificationRule(_Section):
+class NotificationRule(Section):
     on: Annotated[list[EventName], Some] = Field(min_length=1)
     when: When = Field(default_factory=When)
-    notify: Annotated[list[Target], Some] = Field(min_length=1)
+    notify: Annotated[list[Target], Some] = Field(default_factory=list)
     via: Annotated[list[Via], Some] = Field(min_length=1)
     # A digest instead of an alert: every N minutes, or when the business next opens.
     digest_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
@@ -132,7 +130,7 @@ def _smtp_url(value: SecretStr) -> SecretStr:
     return value
 
 
-class EmailSettings(_Section):
+class EmailSettings(Section):
     smtp_url: Annotated[SecretStr, AfterValidator(_smtp_url)]
     from_: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
     timeout_seconds: float = Field(default=10, gt=0, le=60)
@@ -140,30 +138,14 @@ class EmailSettings(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class WebhookSettings(_Section):
-    """An outgoing webhook (`via: webhook:<name>`); its sender is `notify/`'s."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    url: str
-    secret: SecretStr
-    allow_insecure: bool = False
-
-
-class WebPushSettings(_Section):
-    """Browser push (`via: web_push`), signed with the VAPID key pair."""
-
-    vapid_private_key: SecretStr
-    vapid_subject: str  # mailto: or https: contact for push services
-
-
-class PersonSettings(_Section):
+class PersonSettings(Section):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
-class NotificationsSection(_Section):
+class NotificationsSection(Section):
     email: EmailSettings | None = None
-    webhooks: list[WebhookSettings] = Field(default_factory=list)
-    web_push: WebPushSettings | None = None
+    webhooks: Webhooks = Field(default_factory=list)
+    web_push: WebPushSetting | None = None
     on_call: Annotated[str, AfterValidator(_on_call)] | None = None
     # Addresses that win over the Slack profile's (users.info needs users:read.email).
     people: dict[str, PersonSettings] = Field(default_factory=dict)
@@ -192,6 +174,13 @@ class NotificationsSection(_Section):
                     problem(loc, via, "email needs notifications.email (smtp_url, from)")
                 elif via == "web_push" and self.web_push is None:
                     problem(loc, via, "web_push needs notifications.web_push (its VAPID key)")
+            personal = [via for via in rule.via if via in PERSONAL_VIAS]
+            if personal and not rule.notify:
+                problem(
+                    ("rules", number, "notify"),
+                    "",
+                    f"{personal[0]} needs someone to tell: assignee, team, on_call, U… or S…",
+                )
             for place, target in enumerate(rule.notify):
                 if target == "on_call" and self.on_call is None:
                     problem(

@@ -32,6 +32,15 @@ _MUST_BE = {
 }
 
 
+class SettingProblem(ValueError):
+    """A validator's problem with a key below the one it validates (a rule's team,
+    checked against the teams): `under` is that key's path from there."""
+
+    def __init__(self, under: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.under = under
+
+
 def describe(exc: ValidationError, *, env: bool) -> list[str]:
     """Every problem of `exc`, one line each: `SETTING: what is wrong` for environment
     settings (`env`), `section.key: what is wrong` for the YAML configuration."""
@@ -39,12 +48,18 @@ def describe(exc: ValidationError, *, env: bool) -> list[str]:
 
 
 def _line(error: ErrorDetails, *, env: bool) -> str:
-    loc = [str(part) for part in error["loc"]]
+    parts = list(error["loc"])
+    problem = error.get("ctx", {}).get("error")
+    if isinstance(problem, SettingProblem):
+        parts += problem.under
     message = _words(error)
-    if not loc:  # a rule over several settings names them itself
+    if not parts:  # a rule over several settings names them itself
         return message
-    name = "_".join(loc).upper() if env else ".".join(loc)
-    return f"{name}: {message}"
+    if env:
+        return f"{'_'.join(str(part) for part in parts).upper()}: {message}"
+    # A list's item as YAML path tools write it: routing.rules[2].match.regex
+    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+    return f"{name.removeprefix('.')}: {message}"
 
 
 def _words(error: ErrorDetails) -> str:

@@ -11,7 +11,7 @@ from bridge.notification_settings import NotificationRule
 
 
 @dataclass(frozen=True)
-class Facts:
+class Happening:
     """What the rules may ask of a happening."""
 
     event: str
@@ -32,11 +32,11 @@ class RuleBook:
     def events(self) -> frozenset[str]:
         return frozenset(self._by_event)
 
-    def matching(self, facts: Facts) -> list[NotificationRule]:
+    def matching(self, facts: Happening) -> list[NotificationRule]:
         return [rule for rule in self._by_event.get(facts.event, ()) if _holds(rule, facts)]
 
 
-def _holds(rule: NotificationRule, facts: Facts) -> bool:
+def _holds(rule: NotificationRule, facts: Happening) -> bool:
     when = rule.when
     if when.urgency is not None and facts.urgency not in when.urgency:
         return False

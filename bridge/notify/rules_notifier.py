@@ -39,8 +39,8 @@ from bridge.notification_settings import (
 )
 from bridge.notify.alert_words import alert_of
 from bridge.notify.recipients import Recipients
-from bridge.notify.rules import Facts, RuleBook
-from bridge.notify.teams import Teams
+from bridge.notify.rules import Happening, RuleBook
+from bridge.notify.teams import RoutedTeams
 from bridge.notify.timing import personal_due, rule_due
 from bridge.notify.via import Vias
 from bridge.store.base import (
@@ -90,7 +90,7 @@ class NotificationRules:
         *,
         vias: Vias,
         people: Recipients,
-        teams: Teams,
+        teams: RoutedTeams,
         will_draft: Callable[[Message], bool],
         on_enqueued: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
@@ -133,17 +133,17 @@ class NotificationRules:
         away = await self._store.away()
         hours = opening(self._business, conversation.business_number, happened, away)
         assessed = event if isinstance(event, MessageAssessed) else message
-        facts = Facts(
+        happening = Happening(
             event=name,
             urgency=assessed.urgency if assessed else None,
             intent=assessed.intent if assessed else None,
             team=self._teams.team_of(conversation),
             open=hours.open,
         )
-        rules = self._book.matching(facts)
+        rules = self._book.matching(happening)
         if not rules:
             return
-        urgent = facts.urgency == "urgent"
+        urgent = happening.urgency == "urgent"
         plan = await self._plan(rules, conversation, now, hours, urgent=urgent)
         if not plan:
             return

@@ -12,26 +12,37 @@ from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
 
 
+class ThreadLinks:
+    """A link to an alert's thread where it is now (a first text's may have been posted
+    since the rules ran, or the thread moved); None before it has one."""
+
+    def __init__(self, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+        self._gateway = gateway
+        self._threads = threads
+
+    async def __call__(self, alert: Alert) -> str | None:
+        if alert.conversation is None:
+            return None
+        conversation = await self._threads.conversation(alert.conversation.id)
+        if not (conversation.slack_channel and conversation.slack_thread_ts):
+            return None
+        return await self._gateway.permalink(
+            conversation.slack_channel, conversation.slack_thread_ts
+        )
+
+
 class SlackDirectMessages:
     name = "slack_dm"
     personal = True
 
-    def __init__(self, posts: SlackPosts, gateway: SlackGateway, threads: ThreadKeeper) -> None:
+    def __init__(self, posts: SlackPosts, links: ThreadLinks) -> None:
         self._posts = posts
-        self._gateway = gateway
-        self._threads = threads
+        self._links = links
 
     async def send_alert(self, to: tuple[str, ...], alert: Alert, key: str) -> None:
         text = alert_text(alert)
-        if alert.conversation is not None:
-            # The thread as it is now: a first text's may have been posted since.
-            conversation = await self._threads.conversation(alert.conversation.id)
-            if conversation.slack_channel and conversation.slack_thread_ts:
-                link = await self._gateway.permalink(
-                    conversation.slack_channel, conversation.slack_thread_ts
-                )
-                if link:
-                    text += f"\n<{link}|Open the thread>"
+        if link := await self._links(alert):
+            text += f"\n<{link}|Open the thread>"
         # A user ID as the channel posts into the bot's DM with that person.
         for user in to:
             await self._posts.post(f"{key}:{user}", user, text)

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bridge.sandbox.demo_world import INBOX, INBOX_NAME, Sandbox
+from bridge.sandbox.demo_world import INBOX, INBOX_NAME, TEAM_CHANNELS, Sandbox
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import Ephemeral, Kind, SlackMessage
 
@@ -70,8 +70,15 @@ class SlackClient:
                 return agent.name
         raise ValueError(f"{user} is not an agent of this workspace")
 
+    def where(self, ts: str) -> str:
+        """The channel holding a message: the inbox, or a routing team's channel."""
+        for channel in (INBOX, *TEAM_CHANNELS):
+            if self.slack.message(channel, ts) is not None:
+                return channel
+        return INBOX
+
     def _own_message(self, user: str, ts: str) -> SlackMessage:
-        message = self.slack.message(INBOX, ts)
+        message = self.slack.message(self.where(ts), ts)
         if message is None:
             raise ValueError("that message no longer exists")
         if message.user != user:
@@ -102,28 +109,34 @@ class SlackClient:
             out = re.sub(r"(?<![<|\w])(https?://[^\s<>|]+[^\s<>|.,!?;:)])", r"<\1>", out)
         return out
 
-    async def post(self, user: str, text: str, thread_ts: str | None = None) -> WebhookResponse:
+    async def post(
+        self, user: str, text: str, thread_ts: str | None = None, channel: str | None = None
+    ) -> WebhookResponse:
         self._agent(user)
-        event = self.slack.user_posts(INBOX, user, self.typed(text), thread_ts=thread_ts)
+        if channel is not None and channel not in TEAM_CHANNELS:
+            channel = INBOX  # the page only knows these channels
+        channel = self.where(thread_ts) if thread_ts else channel or INBOX
+        event = self.slack.user_posts(channel, user, self.typed(text), thread_ts=thread_ts)
         return await self._deliver(event)
 
     async def edit(self, user: str, ts: str, text: str) -> WebhookResponse:
         self._own_message(user, ts)
-        return await self._deliver(self.slack.user_edits(INBOX, ts, self.typed(text)))
+        return await self._deliver(self.slack.user_edits(self.where(ts), ts, self.typed(text)))
 
     async def delete(self, user: str, ts: str) -> WebhookResponse:
         self._own_message(user, ts)
-        return await self._deliver(self.slack.user_deletes(INBOX, ts))
+        return await self._deliver(self.slack.user_deletes(self.where(ts), ts))
 
     async def react(self, user: str, ts: str, name: str) -> WebhookResponse:
         """Add the reaction, or take it back when this user already added it."""
         self._agent(user)
-        message = self.slack.message(INBOX, ts)
+        channel = self.where(ts)
+        message = self.slack.message(channel, ts)
         if message is None:
             raise ValueError("that message no longer exists")
         users = message.reactions.get(name, [])
         if user not in users:
-            return await self._deliver(self.slack.user_reacts(INBOX, ts, user, name))
+            return await self._deliver(self.slack.user_reacts(channel, ts, user, name))
         users.remove(user)
         if not users:
             del message.reactions[name]
@@ -132,7 +145,7 @@ class SlackClient:
             "user": user,
             "reaction": name,
             "item_user": message.user,
-            "item": {"type": "message", "channel": INBOX, "ts": ts},
+            "item": {"type": "message", "channel": channel, "ts": ts},
             "event_ts": _ts(),
         }
         return await self._deliver(event)
@@ -142,13 +155,14 @@ class SlackClient:
         command, _, text = line.strip().partition(" ")
         if not re.fullmatch(r"/[a-z0-9_-]+", command):
             raise ValueError("a slash command starts with / and a name, like /sms help")
-        target = _ResponseTarget(user=user, channel=INBOX, thread_ts=thread_ts)
+        channel = self.where(thread_ts) if thread_ts else INBOX
+        target = _ResponseTarget(user=user, channel=channel, thread_ts=thread_ts)
         form = {
             "token": VERIFICATION_TOKEN,
             "team_id": self.slack.team_id,
             "team_domain": "sandbox",
-            "channel_id": INBOX,
-            "channel_name": INBOX_NAME,
+            "channel_id": channel,
+            "channel_name": TEAM_CHANNELS.get(channel, INBOX_NAME),
             "user_id": user,
             "user_name": self._agent(user),
             "command": command,
@@ -211,18 +225,19 @@ class SlackClient:
             payload |= {"container": {"type": "view", "view_id": view["id"]}, "view": view}
             return await self._deliver(payload, "interactive")
         thread_ts = self._clicked(message_ts, ephemeral, payload)
+        channel = self.where(thread_ts or message_ts)
         container: dict[str, Any] = {
             "type": "message",
             "message_ts": message_ts,
-            "channel_id": INBOX,
+            "channel_id": channel,
             "is_ephemeral": ephemeral,
         }
         if thread_ts is not None:
             container["thread_ts"] = thread_ts
-        target = _ResponseTarget(user, INBOX, thread_ts, message_ts, ephemeral)
+        target = _ResponseTarget(user, channel, thread_ts, message_ts, ephemeral)
         payload |= {
             "container": container,
-            "channel": {"id": INBOX, "name": INBOX_NAME},
+            "channel": {"id": channel, "name": TEAM_CHANNELS.get(channel, INBOX_NAME)},
             "response_url": self._response_url(target),
         }
         return await self._deliver(payload, "interactive")
@@ -234,7 +249,7 @@ class SlackClient:
             if found is None:
                 raise ValueError("that message is gone")
             return found.thread_ts
-        message = self.slack.message(INBOX, message_ts)
+        message = self.slack.message(self.where(message_ts), message_ts)
         if message is None:
             raise ValueError("that message is gone")
         payload["message"] = message.to_api(self.slack.team_id, self.slack.app_id)
@@ -346,7 +361,7 @@ class SlackClient:
             await self._post_as_app(target, text, blocks)
         elif text or blocks:
             self.slack.ephemerals.append(
-                Ephemeral(INBOX, target.user, text, _ts(), target.thread_ts, blocks)
+                Ephemeral(target.channel, target.user, text, _ts(), target.thread_ts, blocks)
             )
         self.changes.bump()
 
@@ -355,20 +370,22 @@ class SlackClient:
         if target.ephemeral:
             kept = [e for e in self.slack.ephemerals if e.ts != target.message_ts]
             if not delete:
-                kept.append(Ephemeral(INBOX, target.user, text, _ts(), target.thread_ts, blocks))
+                kept.append(
+                    Ephemeral(target.channel, target.user, text, _ts(), target.thread_ts, blocks)
+                )
             self.slack.ephemerals[:] = kept
             return
-        message = self.slack.message(INBOX, target.message_ts)
+        message = self.slack.message(target.channel, target.message_ts)
         if message is None:
             return
         if delete:
-            self.slack.delete_message(INBOX, message.ts)
+            self.slack.delete_message(target.channel, message.ts)
         else:
             message.text, message.blocks = text, blocks
             message.edited = {"user": message.user, "ts": _ts()}
 
     async def _post_as_app(self, target: _ResponseTarget, text: str, blocks: Any) -> None:
-        args: dict[str, Any] = {"channel": INBOX, "text": text}
+        args: dict[str, Any] = {"channel": target.channel, "text": text}
         if blocks:
             args["blocks"] = blocks
         if target.thread_ts:

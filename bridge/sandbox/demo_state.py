@@ -16,7 +16,7 @@ import emoji
 from bridge.models import Address, Channel
 from bridge.phones import display
 from bridge.sandbox.demo_slack_client import SlackClient
-from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, Sandbox
+from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, INBOX_NAME, TEAM_CHANNELS, Sandbox
 from bridge.sandbox.mail_server import plain_body
 from bridge.sandbox.slack_emulator import SlackError, SlackMessage
 
@@ -54,7 +54,16 @@ def snapshot(
         "users": _users(sandbox),
         "agents": [agent.id for agent in sandbox.people.agents],
         "subscribers": _subscribers(sandbox),
-        "channel": [_parent(slack_message, sandbox) for slack_message in slack.messages(INBOX)],
+        "channel": [_parent(m, sandbox, INBOX) for m in slack.messages(INBOX)],
+        # The routing teams' channels, each with its threads like the inbox's.
+        "teams": [
+            {
+                "id": channel,
+                "name": name,
+                "channel": [_parent(m, sandbox, channel) for m in slack.messages(channel)],
+            }
+            for channel, name in TEAM_CHANNELS.items()
+        ],
         "ephemerals": [
             {
                 "channel": e.channel,
@@ -190,9 +199,9 @@ def _message(message: SlackMessage) -> dict[str, Any]:
     }
 
 
-def _parent(message: SlackMessage, sandbox: Sandbox) -> dict[str, Any]:
+def _parent(message: SlackMessage, sandbox: Sandbox, channel: str) -> dict[str, Any]:
     out = _message(message)
-    out["replies"] = [_message(reply) for reply in sandbox.slack.replies(INBOX, message.ts)]
+    out["replies"] = [_message(reply) for reply in sandbox.slack.replies(channel, message.ts)]
     return out
 
 
@@ -223,6 +232,7 @@ def _emoji_in(state: dict[str, Any]) -> dict[str, str]:
     names: set[str] = set(state["picker"])
     stack: list[Any] = [
         state["channel"],
+        state["teams"],
         state["ephemerals"],
         state["dms"],
         state["home_views"],

@@ -52,6 +52,7 @@ class Post(_In):
     user: str
     text: str = Field(min_length=1, max_length=4000)
     thread_ts: str | None = None
+    channel: str | None = None  # a routing team's channel; the inbox when not given
 
 
 class Edit(_In):
@@ -208,7 +209,7 @@ class DemoPage:
 
     async def _post(self, request: web.Request) -> web.Response:
         data = await _read(request, Post)
-        return await _answer(self._client.post(data.user, data.text, data.thread_ts))
+        return await _answer(self._client.post(data.user, data.text, data.thread_ts, data.channel))
 
     async def _edit(self, request: web.Request) -> web.Response:
         data = await _read(request, Edit)

@@ -36,6 +36,8 @@ from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, Tw
 
 INBOX = "C0SMSINBOX"
 INBOX_NAME = "sms-inbox"
+# The sample config's routing teams (bridge/sandbox/sample/business.yml): their channels.
+TEAM_CHANNELS = {"C0SALES": "sales", "C0SUPPORT": "support"}
 BUSINESS_NUMBER = "+14155550100"
 # What Twilio signs webhooks for; the Twilio emulator routes it to the local bridge,
 # as a reverse proxy would in production.
@@ -148,7 +150,9 @@ class Sandbox:
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
         # The team works in the inbox channel; the bridge checks who may act by membership.
-        self.slack.join(INBOX, self.slack.bot_user_id, *(a.id for a in self.people.agents))
+        for channel, name in {INBOX: INBOX_NAME, **TEAM_CHANNELS}.items():
+            self.slack.add_channel(channel, name)
+            self.slack.join(channel, self.slack.bot_user_id, *(a.id for a in self.people.agents))
 
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))

@@ -123,6 +123,7 @@ class SlackChannel:
     is_im: bool = False
     messages: dict[str, SlackMessage] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
+    app_is_member: bool = True  # False: a channel the app was not invited to
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -132,7 +133,7 @@ class SlackChannel:
             "is_im": self.is_im,
             "is_private": False,
             "is_archived": self.is_archived,
-            "is_member": True,
+            "is_member": self.app_is_member,
             "created": 1700000000,
         }
 
@@ -277,6 +278,8 @@ class SlackEmulator:
         self._clicked: dict[str, tuple[str, str]] = {}  # response_url token → message
         # User groups (S…) and their members, for usergroups.users.list.
         self.user_groups: dict[str, list[str]] = {}
+        # People set "away" for users.getPresence; everyone else is active.
+        self.away_users: set[str] = set()
         self._failures = FailureInjector()
         self._limiter = _RateLimiter()
         self._last_ts = 0
@@ -302,6 +305,7 @@ class SlackEmulator:
             "conversations.members": self._conversations_members,
             "conversations.history": self._history,
             "usergroups.users.list": self._usergroup_users,
+            "users.getPresence": self._presence,
             "chat.getPermalink": self._permalink,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -972,6 +976,12 @@ class SlackEmulator:
         if group is None:
             raise SlackError("no_such_subteam")
         return {"ok": True, "users": list(group)}
+
+    def _presence(self, req: _Request) -> dict[str, Any]:
+        user = str(req.args.get("user", ""))
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        return {"ok": True, "presence": "away" if user in self.away_users else "active"}
 
     def join(self, channel: str, *users: str) -> None:
         """Make people members of a channel (what conversations.members lists)."""

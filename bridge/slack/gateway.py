@@ -5,6 +5,8 @@ thread gone)."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +66,9 @@ class Unconfirmed(RetryLater):
 _NOT_SENT = (aiohttp.ClientConnectorError,)
 
 
-def slack_rates(post_rate: float, post_burst: int) -> Pacer:
+def slack_rates(
+    post_rate: float, post_burst: int, clock: Callable[[], float] = time.monotonic
+) -> Pacer:
     """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
     Tier 3 (50/min) and Tier 4 (100/min) methods per workspace; history reads at the
     one a minute Slack allows apps distributed outside its Marketplace."""
@@ -79,7 +83,7 @@ def slack_rates(post_rate: float, post_burst: int) -> Pacer:
             return Rate(50 / 60, 5)
         return Rate(100 / 60, 10)
 
-    return Pacer(rate_for)
+    return Pacer(rate_for, clock)
 
 
 class SlackGateway:

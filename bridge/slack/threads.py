@@ -1,7 +1,9 @@
-"""A conversation's Slack thread: created on first need, replaced when Slack
-reports it gone. Only jobs of the conversation's own lane call this, so two
-parents are never created for one conversation at once; a parent's post is keyed by
-the conversation and its thread epoch, so a run after a crash finds the one it made."""
+"""A conversation's Slack thread: created on first need (in its team's channel when a
+routing rule or the default team decides one, else the inbox channel), moved to
+another team's channel by `/sms route`, replaced when Slack reports it gone. Only jobs
+of the conversation's own lane call this, so two parents are never created for one
+conversation at once; a parent's post is keyed by the conversation and its thread
+epoch (a move's by its job), so a run after a crash finds the one it made."""
 
 from __future__ import annotations
 
@@ -9,26 +11,47 @@ from typing import Any, Protocol
 
 from bridge.config import Business
 from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.events import ConversationRouted
+from bridge.jobs import home_job
 from bridge.models import Conversation, utcnow
 from bridge.slack.blocks.header_card import render_header
-from bridge.slack.gateway import ThreadGone
+from bridge.slack.blocks.wording import moved_text
+from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.posts import Posted, SlackPosts
-from bridge.store.base import AwayStore, ConsentStore, ContactStore, ConversationStore
+from bridge.store.base import (
+    AwayStore,
+    ConsentStore,
+    ContactStore,
+    ConversationStore,
+    JobStore,
+    RoutingStore,
+)
 from bridge.threading.opening_hours import opening
+from bridge.threading.team_routing import TeamRouting
 
 
-class _Store(ConversationStore, ConsentStore, ContactStore, AwayStore, Protocol):
+class _Store(
+    ConversationStore, ConsentStore, ContactStore, AwayStore, RoutingStore, JobStore, Protocol
+):
     """The store roles this module uses."""
 
 
 class ThreadKeeper:
     def __init__(
-        self, store: _Store, posts: SlackPosts, inbox_channel: str, business: Business
+        self,
+        store: _Store,
+        posts: SlackPosts,
+        inbox_channel: str,
+        business: Business,
+        routing: TeamRouting,
+        gateway: SlackGateway,
     ) -> None:
         self._store = store
         self._business = business
         self._posts = posts
         self._inbox = inbox_channel
+        self._routing = routing
+        self._gateway = gateway
 
     async def conversation(self, conversation_id: int) -> Conversation:
         conversation = await self._store.get_conversation(conversation_id)
@@ -41,18 +64,61 @@ class ThreadKeeper:
         header card first if it has none."""
         if conversation.slack_channel and conversation.slack_thread_ts:
             return conversation.slack_channel, conversation.slack_thread_ts
+        # A conversation routed before keeps its team when Slack loses its thread.
+        team = conversation.team
+        decision = None if team else await self._routing.decide(conversation)
+        if decision is not None:
+            team = decision.team
+            conversation = conversation.model_copy(update={"team": team})
+        channel = self._routing.channel(team) if team else self._inbox
         text, blocks = await self.header(conversation)
         key = f"parent:{conversation.id}:{conversation.thread_epoch}"
-        parent = await self._posts.post(key, self._inbox, text, blocks=blocks)
-        if not await self._store.set_thread(
-            conversation.id, self._inbox, parent.ts, replacing=conversation.slack_thread_ts
-        ):
+        parent = await self._posts.post(key, channel, text, blocks=blocks)
+        replacing = conversation.slack_thread_ts
+        if decision is None:
+            changed = await self._store.set_thread(
+                conversation.id, channel, parent.ts, replacing=replacing
+            )
+        else:
+            routed = ConversationRouted(
+                conversation_id=conversation.id, team=decision.team, rule=decision.rule
+            )
+            changed = await self._store.route_thread(
+                conversation.id, channel, parent.ts, replacing=replacing, routed=routed
+            )
+        if not changed:
             current = await self.conversation(conversation.id)
             if current.slack_channel and current.slack_thread_ts:
                 return current.slack_channel, current.slack_thread_ts
             raise RetryLater("the conversation's thread changed meanwhile")
         await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
-        return self._inbox, parent.ts
+        return channel, parent.ts
+
+    async def move(self, conversation: Conversation, team: str, *, by: str, key: str) -> None:
+        """`/sms route`: a new parent in the team's channel, whose first note links the
+        old thread; a note in the old thread links the new one; then the conversation
+        points at the new thread (compare-and-set), so later texts post there. `key`
+        (the job's) names the posts, so a retry after a crash makes none twice."""
+        old_channel, old_ts = await self.ensure(conversation)
+        conversation = await self.conversation(conversation.id)
+        if conversation.team == team:
+            return  # done already (a retry), or routed there by its first text
+        channel = self._routing.channel(team)
+        text, blocks = await self.header(conversation.model_copy(update={"team": team}))
+        parent = await self._posts.post(f"parent:{key}", channel, text, blocks=blocks)
+        earlier = await self._gateway.permalink(old_channel, old_ts)
+        later = await self._gateway.permalink(channel, parent.ts)
+        note = moved_text(team, by, later)
+        await self._posts.post(f"moved:{key}@{old_ts}", old_channel, note, thread_ts=old_ts)
+        routed = ConversationRouted(
+            conversation_id=conversation.id, team=team, by=by, earlier_thread=earlier
+        )
+        if not await self._store.route_thread(
+            conversation.id, channel, parent.ts, replacing=old_ts, routed=routed
+        ):
+            raise RetryLater("the conversation's thread changed meanwhile")
+        await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
+        await self._store.enqueue(home_job(), run_at=utcnow())  # App Home links the thread
 
     async def header(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
         """The parent card as the conversation, its contact and consent stand now."""

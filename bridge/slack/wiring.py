@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk
-from bridge.config import Business, Settings, SlackSection
+from bridge.config import BusinessConfig, Settings
 from bridge.delivery.outbox import Handler
 from bridge.events import SendFailure
 from bridge.metrics import Metrics
@@ -28,6 +28,7 @@ from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
 from bridge.slack.jobs.header_sync import HeaderSync
 from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import FetchMedia, InboundPoster
+from bridge.slack.jobs.thread_moves import ThreadMove
 from bridge.slack.jobs.thread_notes import ThreadNote
 from bridge.slack.listeners.draft_buttons import DraftButtons
 from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
@@ -39,7 +40,7 @@ from bridge.slack.listeners.reactions import ReactionListener
 from bridge.slack.listeners.shortcut import SmsActionsShortcut
 from bridge.slack.listeners.sms_command import SmsCommand
 from bridge.slack.listeners.thread_messages import ThreadMessages
-from bridge.slack.members import InboxMembers
+from bridge.slack.members import InboxMembers, SlackTeamMembers
 from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
@@ -48,6 +49,8 @@ from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
 from bridge.threading.outbound import OutboundPipeline
+from bridge.threading.team_assignment import TeamAssignment
+from bridge.threading.team_routing import TeamRouting
 
 
 class Listener(Protocol):
@@ -59,24 +62,27 @@ class SlackEdge:
         self,
         client: AsyncWebClient,
         settings: Settings,
-        config: SlackSection,
-        business: Business,
+        business_config: BusinessConfig,
         store: Store,
         metrics: Metrics,
         on_enqueued: Callable[[], None],
     ) -> None:
+        config, business = business_config.slack, business_config.business
         self.inbox = settings.slack_inbox_channel
         rates = slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst)
         self.gateway = SlackGateway(client, rates, metrics, inbox_channel=self.inbox)
         echo_wait = settings.bridge_slack_echo_wait_seconds
         self.posts = SlackPosts(store, self.gateway, echo_wait=echo_wait)
-        self.threads = ThreadKeeper(store, self.posts, self.inbox, business)
+        self._routing = business_config.routing
+        routing = TeamRouting(store, self._routing)
+        self.threads = ThreadKeeper(store, self.posts, self.inbox, business, routing, self.gateway)
         self.names = SlackNames(self.gateway)
-        members = InboxMembers(self.gateway, self.inbox, config.user_group)
+        members = InboxMembers(self.gateway, self.inbox, config.user_group, self._routing)
         self.access = InboxAccess(members, self.names, self.gateway, store)
         self._store = store
         self._config = config
         self._business = business
+        self._preferences = bool(business_config.notifications.rules)
         self._wake = on_enqueued
         self._bolt = build_bolt(client)
         self._app_token = settings.slack_app_token
@@ -89,12 +95,12 @@ class SlackEdge:
         away: AwayReplies,
         fetch_media: FetchMedia,
         explain_failure: Callable[[int | None], SendFailure],
-        *,
-        notify_preferences: bool = False,
+        desk: ConversationDesk,
     ) -> dict[JobKind, Handler]:
-        """The outbox handlers that call Slack, by the kind of job they run;
-        `notify_preferences`: App Home offers each person's notification choices."""
+        """The outbox handlers that call Slack, by the kind of job they run."""
         store, threads = self._store, self.threads
+        # The domain's assignment, among the team's members as Slack knows them.
+        team_members = SlackTeamMembers(self.gateway)
         return {
             JobKind.POST_INBOUND: InboundPoster(
                 store, self.posts, threads, fetch_media, drafts, away
@@ -106,9 +112,12 @@ class SlackEdge:
             JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(store, threads),
             JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
+            # App Home offers each person's notification choices when there are rules.
             JobKind.REFRESH_HOME: HomeRefresh(
-                store, self.gateway, self.access, self._business, preferences=notify_preferences
+                store, self.gateway, self.access, self._business, preferences=self._preferences
             ),
+            JobKind.MOVE_THREAD: ThreadMove(threads),
+            JobKind.ASSIGN_TEAM: TeamAssignment(store, self._routing, team_members, desk),
         }
 
     def listen(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bridge.events import Publishing
+from bridge.events import ConversationRouted, Publishing
 from bridge.models import (
     Away,
     Channel,
@@ -37,6 +37,7 @@ from bridge.models import (
     OutboundRecord,
     OutboundReply,
     PostAttempt,
+    PushSubscription,
     SendAttempt,
     SlackPost,
     Urgency,
@@ -357,6 +358,40 @@ class PreferenceStore(Protocol):
     async def set_notify_preferences(self, user: str, preferences: NotifyPreferences) -> None: ...
 
 
+class RoutingStore(Protocol):
+    """Teams' threads and their assignment bookkeeping."""
+
+    async def route_thread(
+        self,
+        conversation_id: int,
+        channel: str,
+        thread_ts: str,
+        *,
+        replacing: str | None,
+        routed: ConversationRouted,
+    ) -> bool:
+        """`set_thread`, and the conversation's team becomes `routed.team`, with the
+        decision's note in the new thread (`effects.after_routed`), in one write; only
+        if the current thread ts is `replacing`. Returns whether it changed."""
+
+    async def open_assigned(self, assignees: Sequence[str]) -> dict[str, int]:
+        """How many open conversations each of `assignees` has (0 for none)."""
+
+
+class PushSubscriptionStore(Protocol):
+    """The browsers subscribed to each person's Web Push notifications."""
+
+    async def save_push_subscription(self, subscription: PushSubscription) -> None:
+        """Keep it; an endpoint kept already is replaced (a browser subscribed again,
+        perhaps for another person)."""
+
+    async def push_subscriptions(self, user: str) -> list[PushSubscription]:
+        """The person's subscriptions, oldest first."""
+
+    async def drop_push_subscription(self, endpoint: str) -> None:
+        """Forget an endpoint the push service says is gone (none kept: nothing)."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -433,11 +468,13 @@ class Store(
     CannedStore,
     HomeFilterStore,
     AwayStore,
+    PushSubscriptionStore,
     PostStore,
     JobStore,
     UsageStore,
     NotificationStore,
     PreferenceStore,
+    RoutingStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

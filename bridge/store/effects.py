@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from bridge.events import (
     ConversationOpened,
+    ConversationRouted,
     DraftReady,
     MessageAssessed,
     MessageReceived,
     Publishing,
 )
-from bridge.jobs import post_job, publish_job, send_job
+from bridge.jobs import post_job, publish_job, send_job, team_assign_job, thread_note_job
 from bridge.models import Conversation, DraftState, Message, NewJob
 
 
@@ -72,4 +73,20 @@ def after_draft(message: Message, *, publishing: Publishing) -> list[NewJob]:
             conversation_id=message.conversation_id, message_id=message.id, reply=draft.reply
         )
         jobs.append(publish_job(ready, key=f"draft:{message.id}"))
+    return jobs
+
+
+def after_routed(
+    routed: ConversationRouted, thread_ts: str, *, publishing: Publishing
+) -> list[NewJob]:
+    """A conversation's thread is now in its team's channel: say so in that thread,
+    assign it by the team's policy, and publish it. Keyed by the thread, so a retried
+    write does each once."""
+    key = f"routed:{routed.conversation_id}:{thread_ts}"
+    jobs = [
+        thread_note_job(routed, key=key),
+        team_assign_job(routed.conversation_id, routed.team, key=key),
+    ]
+    if publishing.wants(ConversationRouted):
+        jobs.append(publish_job(routed, key=key))
     return jobs

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from bridge.config import Business, SlackSection
 from bridge.events import Problem
 from bridge.models import Conversation, InboxFilter
+from bridge.routing_settings import RoutingSection
 from bridge.threading.commands import canned
 from bridge.threading.commands.answers import AdminOnly, CannedProblem, Reply, Said
 from bridge.threading.commands.grammar import Command, Target
@@ -17,6 +18,7 @@ from bridge.threading.commands.spec import (
     CommandStore,
     KnowledgeCommands,
     Permission,
+    PushLinkMaker,
     Services,
     Spec,
 )
@@ -38,9 +40,20 @@ class CommandDesk:
         slack: SlackSection,
         business_number: str | None,
         knowledge: KnowledgeCommands | None = None,
+        routing: RoutingSection | None = None,
+        push_links: PushLinkMaker | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
-        self._services = Services(store, desk, outbound, business, business_number, knowledge)
+        self._services = Services(
+            store,
+            desk,
+            outbound,
+            business,
+            business_number,
+            knowledge,
+            routing or RoutingSection(),
+            push_links,
+        )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)
         # Who may run what: each command's own permission, unless the setting lists them.

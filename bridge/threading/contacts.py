@@ -1,10 +1,12 @@
 """Contacts from a CSV file (`sms-bridge contacts import`): a `phone` column, an
-optional `name`, an optional `marketing_consent` (yes/no, into the consent ledger),
-and any other column as a contact field for canned responses."""
+optional `name`, optional `tags` (space- or semicolon-separated, for routing rules),
+an optional `marketing_consent` (yes/no, into the consent ledger), and any other
+column as a contact field for canned responses."""
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,6 +31,11 @@ class ContactRow:
     marketing: bool | None  # None: the file says nothing about marketing consent
 
 
+def read_tags(text: str) -> tuple[str, ...]:
+    """ "VIP; regulars wholesale" → ("vip", "regulars", "wholesale"): lower case, once each."""
+    return tuple(dict.fromkeys(tag.lower() for tag in re.split(r"[\s;]+", text) if tag))
+
+
 def read_contacts(lines: Iterable[str]) -> tuple[list[ContactRow], list[str]]:
     """The rows, and a problem per line that could not be read (skipped)."""
     reader = csv.DictReader(lines)
@@ -49,11 +56,12 @@ def read_contacts(lines: Iterable[str]) -> tuple[list[ContactRow], list[str]]:
             problems.append(f"line {line}: marketing_consent {consent!r} is not yes or no")
             continue
         name = record.pop("name", "") or None
+        tags = read_tags(record.pop("tags", ""))
         fields = {k: v for k, v in record.items() if v}
         rows.append(
             ContactRow(
                 line=line,
-                contact=Contact(phone=phone, name=name, fields=fields),
+                contact=Contact(phone=phone, name=name, fields=fields, tags=tags),
                 marketing=None if not consent else consent in _YES,
             )
         )

@@ -27,8 +27,9 @@ from bridge.notify.deliveries import Deliveries
 from bridge.notify.email_via import EmailAlerts
 from bridge.notify.recipients import Recipients
 from bridge.notify.rules_notifier import NotificationRules
-from bridge.notify.teams import NoTeams
+from bridge.notify.teams import RoutedTeams
 from bridge.notify.via import Vias
+from bridge.routing_settings import RoutingSection
 from bridge.sandbox.demo_clock import DemoClock, WeekTime, on_clock
 from bridge.sandbox.mail_server import MailServer, plain_body
 from bridge.store.sqlite import SQLiteStore
@@ -81,7 +82,7 @@ class Harness:
             business,
             vias=vias,
             people=people,
-            teams=NoTeams(),
+            teams=RoutedTeams(RoutingSection()),
             will_draft=lambda message: False,
             on_enqueued=lambda: None,
             clock=lambda: NOW,

@@ -14,7 +14,7 @@ from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.metrics import Metrics
 from bridge.sandbox.slack_emulator import SlackEmulator
-from bridge.slack.gateway import MAX_RETRY_AFTER, SlackGateway
+from bridge.slack.gateway import MAX_RETRY_AFTER, SlackGateway, slack_rates
 from tests.support import INBOX
 
 T = TypeVar("T")
@@ -93,3 +93,27 @@ async def test_a_429_of_a_workspace_paced_method_holds_one_channel(
     with pytest.raises(RetryLater):
         await soon(gateway.update_message(INBOX, here, "card, updated", []))
     await soon(gateway.update_message(OTHER, there, "elsewhere, updated", []))
+
+
+async def test_each_channel_has_its_own_post_pace(slack: SlackEmulator, clock: Clock) -> None:
+    # Routing puts threads in several team channels: Slack allows about one post a
+    # second in each, so a busy channel must not slow the others down.
+    sales, support = "C0SALES", "C0SUPPORT"
+    slack.add_channel(sales, "sales")
+    slack.add_channel(support, "support")
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(
+            token=slack.token, base_url=f"{slack.base_url}/api/", session=session
+        )
+        # The bridge's own rates, one post a second and no burst, on a clock that stands
+        # still: a post that had to wait for its channel's pace would never be made.
+        gateway = SlackGateway(client, slack_rates(1.0, 1, clock), Metrics())
+        await soon(gateway.post_message(INBOX, "a card"))
+        await soon(gateway.post_message(sales, "a card"))
+        assert gateway.wait_for("chat.postMessage", INBOX) > 0
+        assert gateway.wait_for("chat.postMessage", sales) > 0
+        assert gateway.wait_for("chat.postMessage", support) == 0
+        await soon(gateway.post_message(support, "a card"))
+        clock.now += 1
+        await soon(gateway.post_message(sales, "the next second's card"))
+    assert [m.text for m in slack.messages(sales)] == ["a card", "the next second's card"]

@@ -31,8 +31,11 @@ FOUNDATION = (
     "templates",
     "phones",
     "setting_errors",
+    "routing_settings",
     "service_errors",
     "console_marks",
+    "sender_settings",
+    "section",
 )
 LAYERS = (
     grimp.Layer("__main__"),
@@ -306,6 +309,8 @@ ROLE_MODULES = {
     "AwayStore": "away",
     "NotificationStore": "notifications",
     "PreferenceStore": "preferences",
+    "RoutingStore": "routing",
+    "PushSubscriptionStore": "push_subscriptions",
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",

@@ -8,7 +8,7 @@ from typing import Any
 from bridge.config import Business
 from bridge.models import NotifyMode, NotifyPreferences
 from bridge.notification_settings import NotificationRule
-from bridge.notify.rules import Facts, RuleBook
+from bridge.notify.rules import Happening, RuleBook
 from bridge.notify.timing import period_end, personal_due, rule_due
 from bridge.threading.opening_hours import Opening
 
@@ -28,12 +28,12 @@ def test_a_rule_holds_when_every_filter_does() -> None:
     support_team = rule(when={"team": "support"})
     assigned = rule(on="conversation.assigned")
     book = RuleBook([urgent, sales_open, support_team, assigned])
-    assert book.matching(Facts("message.received", urgency="urgent", open=False)) == [urgent]
-    assert book.matching(Facts("message.received", intent="order", open=True)) == [sales_open]
-    assert book.matching(Facts("message.received", intent="order", open=False)) == []
-    assert book.matching(Facts("message.received", team="support")) == [support_team]
-    assert book.matching(Facts("conversation.assigned", urgency="urgent")) == [assigned]
-    assert book.matching(Facts("delivery.failed")) == []
+    assert book.matching(Happening("message.received", urgency="urgent", open=False)) == [urgent]
+    assert book.matching(Happening("message.received", intent="order", open=True)) == [sales_open]
+    assert book.matching(Happening("message.received", intent="order", open=False)) == []
+    assert book.matching(Happening("message.received", team="support")) == [support_team]
+    assert book.matching(Happening("conversation.assigned", urgency="urgent")) == [assigned]
+    assert book.matching(Happening("delivery.failed")) == []
 
 
 def test_digest_periods_are_fixed_slices_of_time() -> None:

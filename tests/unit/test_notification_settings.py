@@ -15,9 +15,12 @@ EMAIL = {"smtp_url": "smtp://bridge:secret@mail.example:587", "from": "bridge@ex
 RULE = {"on": "message.received", "notify": ["assignee"], "via": ["slack_dm"]}
 
 
+ROUTING = {"teams": {"support": {"channel": "C0SUPPORT", "members": ["U0AAA"]}}}
+
+
 def load(tmp_path: Path, notifications: dict[str, Any]) -> Any:
     path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump({"notifications": notifications}))
+    path.write_text(yaml.safe_dump({"notifications": notifications, "routing": ROUTING}))
     return load_business_config(path).notifications
 
 
@@ -32,7 +35,9 @@ def test_the_interfaces_example_loads(tmp_path: Path) -> None:
         tmp_path,
         {
             "email": EMAIL,
-            "webhooks": [{"name": "crm", "url": "https://crm.example/hooks/sms", "secret": "s"}],
+            "webhooks": [
+                {"name": "crm", "url": "https://crm.example/hooks/sms", "secret": "s" * 32}
+            ],
             "on_call": "U0ONCALL",
             "rules": [
                 {
@@ -64,31 +69,31 @@ def test_the_interfaces_example_loads(tmp_path: Path) -> None:
     [
         (
             {"rules": [RULE | {"on": ["message.recieved"]}]},
-            "notifications.rules.0.on.0: must be one of",
+            "notifications.rules[0].on[0]: must be one of",
         ),
         (
             {"rules": [RULE | {"via": ["slack_dm", "pager"]}]},
-            "notifications.rules.0.via.1: unknown via 'pager'",
+            "notifications.rules[0].via[1]: unknown via 'pager'",
         ),
         (
             {"rules": [RULE | {"notify": ["bob"]}]},
-            "notifications.rules.0.notify.0: unknown target 'bob'",
+            "notifications.rules[0].notify[0]: unknown target 'bob'",
         ),
         (
             {"rules": [RULE, RULE | {"via": ["webhook:crm"]}]},
-            "notifications.rules.1.via.0: no webhook named 'crm' in notifications.webhooks",
+            "notifications.rules[1].via[0]: no webhook named 'crm' in notifications.webhooks",
         ),
         (
             {"rules": [RULE | {"via": ["email"]}]},
-            "notifications.rules.0.via.0: email needs notifications.email",
+            "notifications.rules[0].via[0]: email needs notifications.email",
         ),
         (
             {"rules": [RULE | {"via": ["web_push"]}]},
-            "notifications.rules.0.via.0: web_push needs notifications.web_push",
+            "notifications.rules[0].via[0]: web_push needs notifications.web_push",
         ),
         (
             {"rules": [RULE | {"notify": ["on_call"]}]},
-            "notifications.rules.0.notify.0: on_call needs notifications.on_call",
+            "notifications.rules[0].notify[0]: on_call needs notifications.on_call",
         ),
         (
             {"email": EMAIL | {"smtp_url": "smtp:///"}},
@@ -100,7 +105,7 @@ def test_the_interfaces_example_loads(tmp_path: Path) -> None:
         ),
         (
             {"rules": [RULE | {"digest_minutes": 5, "digest": "at_opening"}]},
-            "notifications.rules.0: give digest_minutes or digest: at_opening, not both",
+            "notifications.rules[0]: give digest_minutes or digest: at_opening, not both",
         ),
         ({"on_call": "bob"}, "notifications.on_call: 'bob' is not a user ID"),
     ],
@@ -128,3 +133,19 @@ def test_a_bare_yaml_on_key_is_the_rules_events(tmp_path: Path) -> None:
     )
     [rule] = load_business_config(path).notifications.rules
     assert rule.on == ["message.received"]
+
+
+def test_a_rule_naming_a_team_routing_does_not_have_is_refused(tmp_path: Path) -> None:
+    rule = RULE | {"when": {"team": ["sales"]}}
+    assert problems(tmp_path, {"rules": [rule]}) == [
+        "notifications.rules[0].when.team: no team 'sales' in routing.teams"
+    ]
+
+
+def test_a_personal_via_needs_someone_to_tell_and_a_webhook_does_not(tmp_path: Path) -> None:
+    hook = {"name": "crm", "url": "https://crm.example/hooks/sms", "secret": "s" * 32}
+    only_hook = {"on": "message.received", "via": ["webhook:crm"]}
+    assert load(tmp_path, {"webhooks": [hook], "rules": [only_hook]}).rules[0].notify == []
+    nobody = {"on": "message.received", "via": ["slack_dm"]}
+    [problem] = problems(tmp_path, {"rules": [nobody]})
+    assert problem.startswith("notifications.rules[0].notify: slack_dm needs someone to tell")

@@ -102,5 +102,5 @@ def test_the_usage_line_and_help_name_every_command_once() -> None:
 
 def test_the_picker_runs_only_commands_on_a_conversation_never_a_send() -> None:
     on_a_conversation = {"assign", "unassign", "resolve", "reopen"}
-    on_a_conversation |= {"flag", "unflag", "contact", "canned send"}
+    on_a_conversation |= {"flag", "unflag", "contact", "canned send", "route"}
     assert on_a_conversation == PICKABLE

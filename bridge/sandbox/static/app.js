@@ -15,8 +15,27 @@ let state = null;
 // What this browser tab is looking at; the server knows nothing of it.
 // `pane`: the one pane a narrow screen shows (phone, slack or thread); wide screens show all.
 const ui = {
-  phone: null, agent: null, view: "channel", tab: "home", thread: null, editing: null, picker: null, pane: "phone",
+  phone: null, agent: null, view: "channel", channel: null, tab: "home", thread: null, editing: null, picker: null, pane: "phone",
 };
+
+// The channel shown: the inbox, or a routing team's channel (`ui.channel` its ID).
+function here() {
+  const team = (state.teams || []).find((t) => t.id === ui.channel);
+  return team || { id: state.inbox.id, name: state.inbox.name, channel: state.channel };
+}
+
+// Every thread's parent, in the inbox and the team channels, with its channel's ID.
+function allParents() {
+  return [
+    ...state.channel.map((m) => ({ ...m, channel_id: state.inbox.id })),
+    ...(state.teams || []).flatMap((t) => t.channel.map((m) => ({ ...m, channel_id: t.id }))),
+  ];
+}
+
+function channelName(id) {
+  if (id === state.inbox.id) return state.inbox.name;
+  return (state.teams || []).find((t) => t.id === id)?.name || id;
+}
 // Notes only you can see last until the page is loaded again, as in Slack: those from
 // before this load, and those dismissed, are not shown. At most a few show per place.
 const dismissed = new Set();
@@ -65,7 +84,7 @@ function token(inner) {
   if (target.startsWith("@")) return `<span class="mention">@${esc(userName(target.slice(1)) || label)}</span>`;
   if (target.startsWith("#")) {
     const id = target.slice(1);
-    return `<span class="mention">#${esc(label || (id === state.inbox.id ? state.inbox.name : id))}</span>`;
+    return `<span class="mention">#${esc(label || channelName(id))}</span>`;
   }
   if (target.startsWith("!date^")) return `<time>${esc(slackDate(target, label))}</time>`;
   if (target.startsWith("!subteam^")) return `<span class="mention">${esc(label || "@team")}</span>`;
@@ -288,7 +307,7 @@ function ephemeral(e) {
 // gone for good, as if dismissed.
 function mineHere(threadTs) {
   const mine = state.ephemerals.filter((e) => !dismissed.has(e.ts) &&
-    e.user === ui.agent && e.channel === state.inbox.id && (e.thread_ts || null) === threadTs);
+    e.user === ui.agent && e.channel === here().id && (e.thread_ts || null) === threadTs);
   mine.slice(0, -NOTES_SHOWN).forEach((e) => dismissed.add(e.ts));
   return mine.slice(-NOTES_SHOWN);
 }
@@ -386,8 +405,21 @@ function renderPanes() {
   for (const pane of ["phone", "slack", "thread"]) $(`pane-${pane}`).setAttribute("aria-selected", String(ui.pane === pane));
 }
 
+function renderTeamNavs() {
+  const current = ui.view === "channel" ? here().id : null;
+  paint($("team-navs"), (state.teams || []).map((t) =>
+    `<button type="button" class="nav" data-act="view" data-view="channel" data-channel="${esc(t.id)}"` +
+    ` aria-current="${t.id === current ? "page" : "false"}"># ${esc(t.name)}</button>`).join(""));
+  const name = here().name;
+  $("channel-name").textContent = `# ${name}`;
+  $("channel-log").setAttribute("aria-label", `#${name} messages`);
+  $("channel-text").setAttribute("aria-label", `Message #${name}`);
+  $("channel-text").setAttribute("placeholder", `Message #${name}, or /sms help`);
+}
+
 function renderSlack() {
-  $("nav-channel").setAttribute("aria-current", ui.view === "channel" ? "page" : "false");
+  $("nav-channel").setAttribute("aria-current", ui.view === "channel" && here().id === state.inbox.id ? "page" : "false");
+  renderTeamNavs();
   $("nav-home").setAttribute("aria-current", ui.view === "home" ? "page" : "false");
   $("channel-pane").hidden = ui.view !== "channel";
   $("home-pane").hidden = ui.view !== "home";
@@ -396,13 +428,13 @@ function renderSlack() {
   if (ui.view === "outbox") renderOutbox();
 
   const items = [
-    ...state.channel.map((m) => ({ ts: m.ts, html: message(m, "channel") })),
+    ...here().channel.map((m) => ({ ts: m.ts, html: message(m, "channel") })),
     ...mineHere(null).map((e) => ({ ts: e.ts, html: ephemeral(e) })),
   ].sort(byTs);
   paint($("channel-log"), items.length ? items.map((i) => i.html).join("")
     : `<p class="empty">No conversations yet. Send a text from a phone on the left.</p>`);
 
-  const parent = state.channel.find((m) => m.ts === ui.thread);
+  const parent = here().channel.find((m) => m.ts === ui.thread);
   if (!parent) ui.thread = null;
   $("thread-pane").hidden = !parent || ui.view !== "channel";
   renderPanes();
@@ -559,7 +591,7 @@ function toast(text) {
 }
 
 function findMessage(ts) {
-  for (const m of state.channel) {
+  for (const m of allParents()) {
     if (m.ts === ts) return m;
     const reply = m.replies.find((r) => r.ts === ts);
     if (reply) return reply;
@@ -579,7 +611,9 @@ function startEdit(ts) {
 }
 
 function openThread(ts) {
+  const parent = allParents().find((m) => m.ts === ts);
   ui.view = "channel";
+  if (parent) ui.channel = parent.channel_id === state.inbox.id ? null : parent.channel_id;
   ui.thread = ts;
   ui.picker = null;
   ui.pane = "thread";
@@ -590,6 +624,11 @@ function openThread(ts) {
 const actions = {
   view: (el) => {
     ui.view = el.dataset.view;
+    if (ui.view === "channel") {
+      const channel = el.dataset.channel || null;
+      if (channel !== ui.channel) ui.thread = null;
+      ui.channel = channel;
+    }
     ui.pane = "slack";
     render();
     if (ui.view === "home") api("/api/home", { user: ui.agent });
@@ -620,8 +659,8 @@ function openPermalink(url) {
   const found = /\/archives\/[A-Z0-9]+\/p(\d+)(\d{6})(?:\?.*thread_ts=([\d.]+))?/.exec(url);
   if (!found) return false;
   const ts = found[3] || `${found[1]}.${found[2]}`;
-  const parent = state.channel.find((m) => m.ts === ts || m.replies.some((r) => r.ts === ts));
-  if (!parent) { toast("That message is not in #sms-inbox any more."); return true; }
+  const parent = allParents().find((m) => m.ts === ts || m.replies.some((r) => r.ts === ts));
+  if (!parent) { toast("That message is not in this workspace's channels any more."); return true; }
   openThread(parent.ts);
   return true;
 }
@@ -737,7 +776,7 @@ function composer(formId, boxId, threadTs) {
     } else if (text.trimStart().startsWith("/")) {
       api("/api/command", { user: ui.agent, text: text.trim(), thread_ts: thread });
     } else {
-      api("/api/post", { user: ui.agent, text, thread_ts: thread });
+      api("/api/post", { user: ui.agent, text, thread_ts: thread, channel: here().id });
     }
   });
 }

@@ -7,7 +7,7 @@ from typing import Any
 from bridge.models import Channel, ConsentState, Contact, Conversation, ConversationStatus
 from bridge.phones import display
 from bridge.slack.blocks.mrkdwn import escape, slack_time
-from bridge.slack.blocks.wording import hours_text
+from bridge.slack.blocks.wording import hours_text, team_label
 from bridge.text import clip
 from bridge.threading.opening_hours import Opening
 
@@ -53,6 +53,7 @@ def render_header(
     name = escape(clip(contact.name, MAX_NAME)) if contact and contact.name else None
     who = f"{name} · {number}" if name else number
     assignee = f"<@{conversation.assignee}>" if conversation.assignee else "unassigned"
+    team = team_label(conversation.team)
     text = f"{conversation.channel.label} conversation #{conversation.id} with {who}"
     blocks: list[dict[str, Any]] = [
         {
@@ -67,7 +68,7 @@ def render_header(
                 {
                     "type": "mrkdwn",
                     "text": (
-                        f"{status_label(conversation)} · {assignee} · "
+                        f"{status_label(conversation)} · {team}{assignee} · "
                         f"to {display(conversation.business_number)} · "
                         f"last activity {slack_time(conversation.last_activity_at)}"
                         f"{opt_out_label(consent)}"

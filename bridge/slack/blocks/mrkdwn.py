@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bridge.models import ASSISTANT
+from bridge.models import ASSISTANT, ROUTING
 
 
 def escape(text: str) -> str:
@@ -40,5 +40,8 @@ def field_error(note: str) -> str:
 
 
 def mention(user: str) -> str:
-    """A Slack mention of a person; the assistant is named, not mentioned."""
-    return "the assistant" if user == ASSISTANT else f"<@{user}>"
+    """A Slack mention of a person; the assistant and the routing rules are named."""
+    return _NAMED.get(user) or f"<@{user}>"
+
+
+_NAMED = {ASSISTANT: "the assistant", ROUTING: "the routing rules"}

@@ -14,6 +14,7 @@ from bridge.events import (
     ConversationFlagged,
     ConversationReopened,
     ConversationResolved,
+    ConversationRouted,
     ConversationUnassigned,
     ConversationUnflagged,
     DeliveryFailed,
@@ -58,6 +59,9 @@ from bridge.threading.commands.answers import (
     CannedUnknown,
     ContactCard,
     HelpText,
+    NoSuchTeam,
+    PushLink,
+    Rerouting,
     Said,
     StartedSending,
 )
@@ -92,6 +96,10 @@ SAID = {
     Said.WHICH_CONVERSATION: "Which conversation? Add its number, like `#42`, or a phone number.",
     Said.NO_SUCH_CONVERSATION: "No conversation with that number. Try `#42` or the phone number.",
     Said.NO_CANNED: "No canned responses yet: `/sms canned add <name> <text>`.",
+    Said.PUSH_OFF: (
+        "Browser notifications are off: set `notifications.web_push` in BRIDGE_CONFIG"
+        " (`sms-bridge push keys` makes its key)."
+    ),
 }
 TOO_LATE = {
     "edit": "Edits in Slack are not re-sent",
@@ -209,6 +217,8 @@ def event_text(event: Event) -> str:
             return f":warning: Not delivered to {display(subscriber)}: {failure_text(failure)}."
         case JobDied(error=error):
             return f":warning: The bridge gave up on a task ({escape(error or 'no reason')})."
+        case ConversationRouted():
+            return routed_text(event)
     raise ValueError(f"no words for {event.type}")
 
 
@@ -355,6 +365,15 @@ def answer_text(answer: Answer) -> str:
             return _away(answer)
         case AwayUnclear(text=text):
             return f"“{escape(text)}” is not a time I can read. {AWAY_USAGE}"
+        case Rerouting():
+            return rerouting_text(answer)
+        case NoSuchTeam():
+            return no_such_team_text(answer)
+        case PushLink(url=url, minutes=minutes):
+            return (
+                f"Open <{escape(url)}|this link> in the browser that should notify you, and"
+                f" turn notifications on. It is yours alone and works for {minutes} minutes."
+            )
     return problem_text(answer)
 
 
@@ -385,3 +404,47 @@ def digest_text(title: str, alerts: tuple[Alert, ...], *, mentions: tuple[str, .
         detail = f": “{escape(first)}”" if first else ""
         lines.append(f"{mark}{escape(alert.title)}{detail}")
     return "\n".join(lines)
+
+
+# --- routing ------------------------------------------------------------------------
+
+
+def team_label(team: str | None) -> str:
+    """The header card's team, before its assignee ("" when not routed)."""
+    return f":busts_in_silhouette: {escape(team)} · " if team else ""
+
+
+def _link(url: str | None, label: str) -> str:
+    return f"<{escape(url)}|{label}>" if url else label
+
+
+def routed_text(event: ConversationRouted) -> str:
+    """The thread's note of where the conversation went, and what decided it."""
+    team = f"*{escape(event.team)}*"
+    if event.by is None:
+        return f":twisted_rightwards_arrows: Routed to {team} · {escape(event.rule or '')}"
+    earlier = f" · {_link(event.earlier_thread, 'earlier messages')}"
+    return f":twisted_rightwards_arrows: Moved to {team} by {mention(event.by)}{earlier}"
+
+
+def moved_text(team: str, by: str, new_thread: str | None) -> str:
+    """The note left in a thread `/sms route` moved away from."""
+    return (
+        f":twisted_rightwards_arrows: Moved to *{escape(team)}* by {mention(by)}: later"
+        f" messages are in {_link(new_thread, 'its new thread')}."
+    )
+
+
+def rerouting_text(answer: Rerouting) -> str:
+    team = f"*{escape(answer.team)}*"
+    if answer.already:
+        return f"#{answer.conversation_id} is in {team} already."
+    return f"Moving #{answer.conversation_id} to {team}; its new thread links the old one."
+
+
+def no_such_team_text(answer: NoSuchTeam) -> str:
+    teams = ", ".join(f"`{escape(team)}`" for team in answer.teams)
+    known = f"The teams are {teams}." if teams else "No teams are set up (`routing.teams`)."
+    if not answer.name:  # run from the picker, which asks for no team
+        return f"Name the team: `/sms route <target> <team>`. {known}"
+    return f"There is no team “{escape(answer.name)}”. {known}"

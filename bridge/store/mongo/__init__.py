@@ -19,6 +19,8 @@ Collections:
   digest_items   {_id, via, to, due, item, sent, at}: alerts waiting for a digest (kept
                  when sent, so a repeated run cannot add one again).
   notify_preferences {_id: Slack user, preferences}: App Home's notification choices.
+  push_subscriptions {_id: endpoint, user, p256dh, auth, created_at}: browsers subscribed
+                 to a person's Web Push notifications.
   jobs           {_id: key, kind, lane, seq, state, run_at, attempts, lease_token,
                   lease_until, rerun, ..., message?: <message document>}; the post job
                  of an inbound text and the send job of a reply carry the whole
@@ -62,7 +64,9 @@ from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.notifications import NotificationDocuments
 from bridge.store.mongo.posts import PostDocuments
 from bridge.store.mongo.preferences import PreferenceDocuments
+from bridge.store.mongo.push_subscriptions import PushSubscriptionDocuments
 from bridge.store.mongo.replies import ReplyDocuments
+from bridge.store.mongo.routing import RoutingDocuments
 from bridge.store.mongo.usage import UsageDocuments
 
 __all__ = ["DEFAULT_DATABASE", "MongoStore"]
@@ -79,11 +83,13 @@ class MongoStore(
     CannedDocuments,
     HomeFilterDocuments,
     AwayDocuments,
+    PushSubscriptionDocuments,
     PostDocuments,
     NotificationDocuments,
     JobDocuments,
     UsageDocuments,
     PreferenceDocuments,
+    RoutingDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -127,6 +127,10 @@ class MongoConnection:
     def _preferences(self) -> AsyncCollection[Any]:
         return self._coll("notify_preferences")
 
+    @property
+    def _push_subscriptions(self) -> AsyncCollection[Any]:
+        return self._coll("push_subscriptions")
+
     async def open(self) -> None:
         try:
             with pymongo.timeout(OPEN_SECONDS):

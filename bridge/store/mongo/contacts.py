@@ -18,6 +18,7 @@ class ContactDocuments(MongoConnection):
             phone=doc["_id"],
             name=doc.get("name"),
             fields={f["name"]: f["value"] for f in doc.get("fields", [])},
+            tags=tuple(doc.get("tags", ())),
         )
 
     async def put_contact(self, contact: Contact) -> None:
@@ -28,6 +29,7 @@ class ContactDocuments(MongoConnection):
             {
                 "name": contact.name,
                 "fields": [{"name": k, "value": v} for k, v in contact.fields.items()],
+                "tags": list(contact.tags),
             },
             upsert=True,
         )

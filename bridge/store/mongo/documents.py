@@ -78,6 +78,7 @@ def conversation(doc: Doc) -> Conversation:
         seen_at=aware_or_none(doc.get("seen_at")),
         thread_epoch=int(doc.get("thread_epoch", 0)),
         last_inbound_at=aware_or_none(doc.get("last_inbound_at")),
+        team=doc.get("team"),
     )
 
 

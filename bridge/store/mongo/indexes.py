@@ -112,3 +112,4 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
     await db["digest_items"].create_index(
         [("via", ASCENDING), ("to", ASCENDING), ("sent", ASCENDING), ("due", ASCENDING)]
     )
+    await db["push_subscriptions"].create_index([("user", ASCENDING), ("created_at", ASCENDING)])

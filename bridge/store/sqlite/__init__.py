@@ -22,7 +22,9 @@ from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.notifications import NotificationRows
 from bridge.store.sqlite.posts import PostRows
 from bridge.store.sqlite.preferences import PreferenceRows
+from bridge.store.sqlite.push_subscriptions import PushSubscriptionRows
 from bridge.store.sqlite.replies import ReplyRows
+from bridge.store.sqlite.routing import RoutingRows
 from bridge.store.sqlite.schema import MIGRATIONS
 from bridge.store.sqlite.usage import UsageRows
 
@@ -40,11 +42,13 @@ class SQLiteStore(
     CannedRows,
     HomeFilterRows,
     AwayRows,
+    PushSubscriptionRows,
     PostRows,
     JobRows,
     UsageRows,
     NotificationRows,
     PreferenceRows,
+    RoutingRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

@@ -15,11 +15,17 @@ class ContactRows(SQLiteConnection):
         row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))
         if row is None:
             return None
-        return Contact(phone=row["phone"], name=row["name"], fields=json.loads(row["fields"]))
+        return Contact(
+            phone=row["phone"],
+            name=row["name"],
+            fields=json.loads(row["fields"]),
+            tags=tuple(json.loads(row["tags"])),
+        )
 
     async def put_contact(self, contact: Contact) -> None:
         await self._write(
-            "INSERT INTO contacts (phone, name, fields) VALUES (?, ?, ?)"
-            " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields",
-            (contact.phone, contact.name, json.dumps(contact.fields)),
+            "INSERT INTO contacts (phone, name, fields, tags) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields,"
+            " tags = excluded.tags",
+            (contact.phone, contact.name, json.dumps(contact.fields), json.dumps(contact.tags)),
         )

@@ -64,6 +64,7 @@ def conversation(row: aiosqlite.Row) -> Conversation:
         seen_at=dt(row["seen_at"]),
         thread_epoch=row["thread_epoch"],
         last_inbound_at=dt(row["last_inbound_at"]),
+        team=row["team"],
     )
 
 

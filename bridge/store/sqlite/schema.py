@@ -186,6 +186,22 @@ MIGRATIONS: tuple[str, ...] = (
         by TEXT NOT NULL
     );
     """,
+    # Routing: a conversation's team, and contacts' tags (a JSON list).
+    """
+    ALTER TABLE conversations ADD COLUMN team TEXT;
+    ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    """,
+    # Browsers subscribed to a person's Web Push notifications, one row per endpoint.
+    """
+    CREATE TABLE push_subscriptions (
+        endpoint TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX push_subscriptions_user ON push_subscriptions (user, created_at);
+    """,
     # Notifications: what went out (alerts, digests, runs of the rules), the items that
     # wait for a digest, and each person's preferences.
     """

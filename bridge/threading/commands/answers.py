@@ -20,6 +20,7 @@ class Said(StrEnum):
     WHICH_CONVERSATION = "which_conversation"  # with the picker
     NO_SUCH_CONVERSATION = "no_such_conversation"
     NO_CANNED = "no_canned"
+    PUSH_OFF = "push_off"  # /sms push without notifications.web_push
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,29 @@ class AwayUnclear:
     text: str  # what followed `/sms away`
 
 
+@dataclass(frozen=True)
+class Rerouting:
+    """`/sms route`: the move is on its way, or (`already`) the conversation is there."""
+
+    conversation_id: int
+    team: str
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class NoSuchTeam:
+    name: str
+    teams: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PushLink:
+    """`/sms push`: the person's own link to the browser-notifications page."""
+
+    url: str
+    minutes: int  # how long it works
+
+
 Answer = (
     Said
     | AdminOnly
@@ -120,6 +144,9 @@ Answer = (
     | KnowledgeNotReloaded
     | AwayState
     | AwayUnclear
+    | Rerouting
+    | NoSuchTeam
+    | PushLink
     | Problem
 )
 

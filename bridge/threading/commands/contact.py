@@ -16,7 +16,7 @@ async def _contact(call: Call) -> Answer:
     if changes:
         name = changes.get("name", contact.name)
         fields = contact.fields | {k: v for k, v in changes.items() if k != "name"}
-        contact = Contact(phone=contact.phone, name=name or None, fields=fields)
+        contact = Contact(phone=contact.phone, name=name or None, fields=fields, tags=contact.tags)
         await store.put_contact(contact)
         await call.services.desk.contact_changed(conversation)
     consent = await store.consent_state(

@@ -119,6 +119,7 @@ class Arg(StrEnum):
     REASON = "[reason]"  # the rest, optional
     FIELDS = "[name=… field=…]"
     SWITCH = "[on [until <when>] | off]"  # the rest, optional, read by its command
+    TEAM = "<team>"  # a routing team's name
 
 
 class Syntax(Protocol):
@@ -207,6 +208,11 @@ def _take(spec: Syntax, arg: Arg, words: _Words, values: dict[str, Any]) -> _Wor
         if not _CANNED_NAME.fullmatch(words[0]):
             raise UsageError(f"“{words[0]}” is not a name: letters, digits, - or _.")
         values["name"] = words[0].lower()
+        return words.after(1)
+    if arg is Arg.TEAM:
+        if not len(words):
+            raise UsageError(f"`/sms {usage(spec)}` needs a team.")
+        values["name"] = words[0]
         return words.after(1)
     if arg is Arg.FIELDS:
         values["fields"] = _fields(words.rest_text())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
+from bridge.routing_settings import RoutingSection
 from bridge.store.base import (
     AwayStore,
     CannedStore,
@@ -39,6 +41,16 @@ class KnowledgeCommands(Protocol):
     async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded: ...
 
 
+class PushLinkMaker(Protocol):
+    """`/sms push`: signed links to the browser-notifications page, made by `notify/`
+    (passed in, so conversations never import it)."""
+
+    @property
+    def minutes(self) -> int: ...
+
+    def link(self, user: str, *, now: datetime) -> str: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What the commands act through."""
@@ -50,6 +62,8 @@ class Services:
     # New conversations (/sms send) and phone-number targets use this number.
     business_number: str | None
     knowledge: KnowledgeCommands | None
+    routing: RoutingSection
+    push_links: PushLinkMaker | None = None  # None: notifications.web_push is not set
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bridge.threading.commands import away, canned, contact, conversation, knowledge, sending
+from bridge.threading.commands import (
+    away,
+    canned,
+    contact,
+    conversation,
+    knowledge,
+    push,
+    routing,
+    sending,
+)
 from bridge.threading.commands.answers import Answer, HelpText
 from bridge.threading.commands.grammar import TARGETS, Command, parse, usage, usage_line
 from bridge.threading.commands.spec import Call, Spec
@@ -28,6 +37,8 @@ COMMANDS: tuple[Spec, ...] = (
     *contact.COMMANDS,
     *knowledge.COMMANDS,
     *away.COMMANDS,
+    *routing.COMMANDS,
+    *push.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)
