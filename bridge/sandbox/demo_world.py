@@ -146,7 +146,6 @@ class Sandbox:
         await self.slack.start()
         await self.twilio.start()
         await self.mail.start()
-        self.slack.add_channel(INBOX, INBOX_NAME)
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
         # The team works in the inbox channel; the bridge checks who may act by membership.
