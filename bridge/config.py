@@ -34,6 +34,7 @@ from pymongo.errors import PyMongoError
 # mongodb+srv:// name up in DNS, which is the connection's business, not validation's.
 from pymongo.uri_parser_shared import _validate_uri
 
+from bridge.notification_settings import NotificationsSection
 from bridge.phones import InvalidPhone, to_e164
 from bridge.setting_errors import describe
 from bridge.templates import placeholders
@@ -636,6 +637,7 @@ class BusinessConfig(Section):
     )
     knowledge: Knowledge = Field(default_factory=Knowledge)
     ai: AiSection = Field(default_factory=AiSection)
+    notifications: NotificationsSection = Field(default_factory=NotificationsSection)
 
 
 def load_business_config(path: Path | None) -> BusinessConfig:

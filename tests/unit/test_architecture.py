@@ -32,6 +32,8 @@ FOUNDATION = (
     "setting_errors",
     "service_errors",
     "console_marks",
+    "notification_settings",
+    "sla_settings",
 )
 LAYERS = (
     grimp.Layer("__main__"),
