@@ -398,6 +398,7 @@ class JobKind(StrEnum):
     APPOINTMENT_WEBHOOK = "appointment_webhook"  # hand an appointment wish to the business
     PUBLISH = "publish"  # hand an event to the notifiers that want it
     NOTIFY = "notify"  # one notifier's delivery of one event
+    CHECK_SLA = "check_sla"  # has a waiting text had its first answer in time?
 
 
 class JobState(StrEnum):

@@ -308,6 +308,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "SlaStore": "sla",
 }
 ENGINE_SHARED = {
     "sqlite": {"schema", "rows"},  # migrations; row ↔ model

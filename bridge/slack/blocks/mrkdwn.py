@@ -42,3 +42,8 @@ def field_error(note: str) -> str:
 def mention(user: str) -> str:
     """A Slack mention of a person; the assistant is named, not mentioned."""
     return "the assistant" if user == ASSISTANT else f"<@{user}>"
+
+
+def mention_any(target: str) -> str:
+    """A mention of a person (U…, W…) or a user group (S…), which Slack writes apart."""
+    return f"<!subteam^{target}>" if target.startswith("S") else mention(target)

@@ -34,6 +34,7 @@ from bridge.events import (
     ReplySent,
     ReplyTooLate,
     SendFailure,
+    SlaBreached,
     Snag,
     StillMarketing,
     Stopped,
@@ -43,7 +44,7 @@ from bridge.events import (
 )
 from bridge.models import ASSISTANT, DraftState
 from bridge.phones import display
-from bridge.slack.blocks.mrkdwn import counted, escape, mention, slack_time
+from bridge.slack.blocks.mrkdwn import counted, escape, mention, mention_any, slack_time
 from bridge.threading.commands.answers import (
     AdminOnly,
     Answer,
@@ -209,6 +210,8 @@ def event_text(event: Event) -> str:
             return f":warning: Not delivered to {display(subscriber)}: {failure_text(failure)}."
         case JobDied(error=error):
             return f":warning: The bridge gave up on a task ({escape(error or 'no reason')})."
+        case SlaBreached():
+            return _sla_breached(event)
     raise ValueError(f"no words for {event.type}")
 
 
@@ -356,3 +359,11 @@ def answer_text(answer: Answer) -> str:
         case AwayUnclear(text=text):
             return f"“{escape(text)}” is not a time I can read. {AWAY_USAGE}"
     return problem_text(answer)
+
+
+def _sla_breached(event: SlaBreached) -> str:
+    """The escalation of a text that waited past the first-response time."""
+    said = f":alarm_clock: No reply for {event.minutes} business minutes"
+    if not event.notify:
+        return said + "."
+    return f"{said} — {' '.join(mention_any(target) for target in event.notify)}"

@@ -23,6 +23,9 @@ Collections:
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
   slack_posts    {_id: post key, channel, thread_ts, started_at, ts?, detail}: each post
                  into Slack, recorded before the call; kept a week (a TTL index).
+  sla_breaches   {_id: the wait's first text (message id), conversation_id, deadline,
+                  follow?}: a wait that outlasted `notifications.sla`, once; its jobs
+                 are stored from `follow` (as a text's are from its post job).
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
   consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
@@ -57,6 +60,7 @@ from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.posts import PostDocuments
 from bridge.store.mongo.replies import ReplyDocuments
+from bridge.store.mongo.sla import SlaDocuments
 from bridge.store.mongo.usage import UsageDocuments
 
 __all__ = ["DEFAULT_DATABASE", "MongoStore"]
@@ -76,6 +80,7 @@ class MongoStore(
     PostDocuments,
     JobDocuments,
     UsageDocuments,
+    SlaDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -62,6 +62,12 @@ class MessageDocuments(MongoConnection):
             conversation, message, opened=opened, publishing=self.publishing
         )
         document = await self._carrying(jobs, message, run_at=at)
+        timer = effects.first_response_timer(message, self.first_response_minutes)
+        if timer is not None:  # follows with its own due time; a pending one stays
+            job, due = timer
+            document.setdefault("follow", []).extend(
+                await self._job_docs([job], run_at=documents.ms(due))
+            )
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:

@@ -22,6 +22,7 @@ from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.posts import PostRows
 from bridge.store.sqlite.replies import ReplyRows
 from bridge.store.sqlite.schema import MIGRATIONS
+from bridge.store.sqlite.sla import SlaRows
 from bridge.store.sqlite.usage import UsageRows
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -41,6 +42,7 @@ class SQLiteStore(
     PostRows,
     JobRows,
     UsageRows,
+    SlaRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

@@ -186,6 +186,13 @@ MIGRATIONS: tuple[str, ...] = (
         by TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE sla_breaches (
+        message_id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL,
+        deadline REAL NOT NULL
+    );
+    """,
 )
 
 
