@@ -12,11 +12,12 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from bridge.config import BusinessConfig
+from bridge.config import Business, BusinessConfig
 from bridge.jobs import first_response_job
 from bridge.models import ConversationPatch, JobKind, Message, utcnow
 from bridge.sandbox.demo_clock import DemoClock, WeekTime, on_clock
@@ -38,6 +39,7 @@ from tests.support import (
 
 ANA = "+14155550123"
 ON_CALL = "S0ONCALL"
+LA = ZoneInfo("America/Los_Angeles")
 ESCALATION = f":alarm_clock: No reply for 15 business minutes — <@{AGENT}> <!subteam^{ON_CALL}>"
 CONFIG: dict[str, Any] = {
     "business": {
@@ -166,18 +168,31 @@ def check_due_at(db_path: Path) -> datetime:
     return datetime.fromtimestamp(run_at, UTC)
 
 
+def monday_deadline(business: Business, text_at: datetime) -> datetime:
+    """The deadline of a text on Friday after 17:45: what is left of 15 minutes after
+    Friday's 18:00, counted from Monday's 7:00 (in real time, across a DST change too)."""
+    seen = business.seen_at(text_at).astimezone(LA)
+    friday = seen.replace(hour=18, minute=0, second=0, microsecond=0)
+    monday = friday.replace(hour=7) + timedelta(days=3)
+    deadline = monday + (timedelta(minutes=15) - (friday.astimezone(UTC) - seen.astimezone(UTC)))
+    return text_at + (deadline.astimezone(UTC) - seen.astimezone(UTC))
+
+
 @pytest.mark.parametrize("business_config", ["fri 17:55"], indirect=True)
 async def test_closed_hours_pause_the_timer(
-    bridge: BridgeUnderTest, slack: SlackEmulator, bridge_store: Store, later: Later, db_path: Path
+    bridge: BridgeUnderTest,
+    slack: SlackEmulator,
+    bridge_store: Store,
+    business_config: BusinessConfig,
+    later: Later,
+    db_path: Path,
 ) -> None:
-    await open_thread(bridge, slack, ANA)
+    await open_thread(bridge, slack, ANA)  # five open minutes left on Friday
     _, text = await waiting_text(bridge_store)
     later.ahead = timedelta(minutes=16)
     await eventually_async(lambda: retried(bridge), within=20)  # it ran, and waits on
     assert escalations(slack) == []
-    # Five open minutes on Friday, ten from Monday's 7:00: 2 days 13:15 after the text.
-    assert abs(
-        check_due_at(db_path) - (text.created_at + timedelta(days=2, hours=13, minutes=15))
-    ) < timedelta(seconds=1)
-    later.ahead = timedelta(days=2, hours=13, minutes=16)
+    deadline = monday_deadline(business_config.business, text.created_at)
+    assert abs(check_due_at(db_path) - deadline) < timedelta(seconds=1)
+    later.ahead = deadline - utcnow() + timedelta(minutes=1)
     await eventually(lambda: len(escalations(slack)) == 1, within=20)
