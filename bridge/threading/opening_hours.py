@@ -94,32 +94,36 @@ def business_deadline(
     away: Away | None = None,
 ) -> datetime | None:
     """`start` plus `minutes` open minutes of `business_number`: closed time (nights,
-    weekends, holidays, the away switch until its end) does not count. Without opening
-    hours every minute counts. None: it never opens again as far as is known (away
-    with no end)."""
+    weekends, holidays, the away switch from its start to its end) does not count.
+    Without opening hours every minute counts but the away switch's. None: it never
+    opens again as far as is known (away with no end)."""
     left = timedelta(minutes=minutes)
-    if not business.schedule(business_number).hours:
-        if away is not None and (away.until is None or start < away.until):
-            if away.until is None:
-                return None
-            start = away.until
-        return start + left
-    # Stepped by the lengths `opening` reads (where the demo may move the business's
-    # clock), so the deadline stays in the caller's time.
+    hours_set = bool(business.schedule(business_number).hours)
     at = start
     for _ in range(_MAX_SPANS):
-        hours = opening(business, business_number, at, away)
-        if hours.open:
+        if away is not None and away.since <= at and (away.until is None or at < away.until):
+            if away.until is None:
+                return None
+            at = away.until  # closed by hand until then
+            continue
+        span = left  # without opening hours: open
+        if hours_set:
+            # Stepped by the lengths `opening` reads (where the demo may move the
+            # business's clock), so the deadline stays in the caller's time.
+            hours = opening(business, business_number, at)
+            if not hours.open:
+                if hours.next_open is None:
+                    return None
+                at += hours.next_open - hours.at
+                continue
             assert hours.until is not None
             span = hours.until - hours.at
-            if span >= left:
-                return at + left
-            left -= span
-            at += span
-        elif hours.next_open is None:
-            return None
-        else:
-            at += hours.next_open - hours.at
+        if away is not None and at < away.since:
+            span = min(span, away.since - at)  # open until someone switched away
+        if span >= left:
+            return at + left
+        left -= span
+        at += span
     return None
 
 

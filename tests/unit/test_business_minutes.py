@@ -88,3 +88,16 @@ def test_a_number_with_its_own_hours_counts_its_own() -> None:
     assert business_deadline(business, "+14155550199", start, 15) == datetime(
         2026, 11, 29, 10, 15, tzinfo=UTC
     )
+
+
+def test_the_away_switch_counts_as_closed_only_from_when_it_was_turned_on() -> None:
+    # Thursday: open from 10:00 to 14:00 (4 hours), away until 15:00, then one more hour.
+    away = Away(since=local(2026, 12, 3, 14, 0), until=local(2026, 12, 3, 15, 0), by="U1")
+    start = local(2026, 12, 3, 10, 0)
+    assert business_deadline(BAKERY, None, start, 5 * 60, away) == local(2026, 12, 3, 16, 0)
+
+
+def test_without_opening_hours_the_away_switch_still_pauses_the_count() -> None:
+    away = Away(since=local(2026, 12, 3, 10, 5), until=local(2026, 12, 3, 11, 0), by="U1")
+    start = local(2026, 12, 3, 10, 0)
+    assert business_deadline(Business(), None, start, 15, away) == local(2026, 12, 3, 11, 10)
