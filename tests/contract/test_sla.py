@@ -112,3 +112,14 @@ async def test_a_breach_is_recorded_once_with_its_note(
     assert (await store.queue_depth())[JobKind.THREAD_NOTE.value] == 1
     assert not await store.record_breach(breach(cid, record.message.id))
     assert (await store.queue_depth())[JobKind.THREAD_NOTE.value] == 1
+
+
+async def test_a_text_while_the_check_runs_makes_it_run_once_more(store: Store) -> None:
+    store.first_response_minutes = 15
+    await store.record_inbound(sms("SM1"))
+    due = await store.claim_jobs("w", now=T0 + timedelta(minutes=15), limit=10, lease_seconds=30)
+    [check] = [job for job in due if job.kind is JobKind.CHECK_SLA]
+    # It may have looked before this text was stored: it must look again.
+    await store.record_inbound(sms("SM2", at=T0 + timedelta(minutes=15)))
+    assert not await store.complete_job(check)
+    assert (await store.queue_depth())[JobKind.CHECK_SLA.value] == 1
