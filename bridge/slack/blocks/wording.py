@@ -363,7 +363,7 @@ def answer_text(answer: Answer) -> str:
 
 def _sla_breached(event: SlaBreached) -> str:
     """The escalation of a text that waited past the first-response time."""
-    said = f":alarm_clock: No reply for {event.minutes} business minutes"
+    said = f":alarm_clock: No reply for {counted(event.minutes, 'business minute')}"
     if not event.notify:
         return said + "."
     return f"{said} — {' '.join(mention_any(target) for target in event.notify)}"
