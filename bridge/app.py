@@ -45,6 +45,7 @@ from bridge.store.sqlite import SQLiteStore
 from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
+from bridge.threading.first_response import FirstResponseTimer
 from bridge.threading.inbound import InboundPipeline
 from bridge.threading.outbound import OutboundPipeline, ReplyRules
 
@@ -255,6 +256,7 @@ class Domain:
     commands: CommandDesk
     assistant: Assistant
     away: AwayReplies
+    first_response: FirstResponseTimer
 
 
 async def build_domain(
@@ -295,7 +297,13 @@ async def build_domain(
         push_links=push_links,
     )
     away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
-    return Domain(desk, replies, inbound, commands, assistant, away)
+    sla = config.notifications.sla
+    # The store's writes of texts arm the timer: they need its minutes.
+    store.first_response_minutes = None if sla is None else sla.first_response_minutes
+    first_response = FirstResponseTimer(
+        store, config.business, config.notifications, on_enqueued=wake
+    )
+    return Domain(desk, replies, inbound, commands, assistant, away, first_response)
 
 
 def register_jobs(outbox: Outbox, *tables: dict[JobKind, Handler]) -> frozenset[JobKind]:
@@ -394,6 +402,7 @@ async def build_app(
         ),
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),
+        domain.first_response.jobs(),
     )
     slack.listen(domain.desk, domain.replies, domain.assistant.decisions, domain.commands)
 

@@ -335,6 +335,19 @@ class MessageAssessed(Model):
     urgency: Urgency | None
 
 
+class SlaBreached(Model):
+    """A text waited longer than `notifications.sla` for its first answer: told once
+    per wait, to the people `notify` names (Slack user and user group ids)."""
+
+    type: Literal["sla.breached"] = "sla.breached"
+    conversation_id: int
+    message_id: str  # the first text of the wait
+    since: datetime  # when the count began
+    deadline: datetime
+    minutes: int  # business minutes allowed
+    notify: tuple[str, ...] = ()
+
+
 ConversationEvent = (
     ConversationOpened
     | ConversationAssigned
@@ -364,7 +377,8 @@ Event = Annotated[
     | DeliveryFailed
     | JobDied
     | ConversationRouted
-    | MessageAssessed,
+    | MessageAssessed
+    | SlaBreached,
     Field(discriminator="type"),
 ]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)

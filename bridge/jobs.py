@@ -194,6 +194,20 @@ def publish_job(event: Event, *, key: str) -> NewJob:
     )
 
 
+def first_response_job(message: Message) -> NewJob:
+    """Check, once the first-response time may have run out, whether the text's wait
+    had an answer (`notifications.sla`). One key per conversation: a second text while
+    the check is pending adds no second timer."""
+    key = f"sla:{message.conversation_id}"
+    return NewJob(
+        key=key,
+        kind=JobKind.CHECK_SLA,
+        lane=key,  # waits long: holds up nothing else
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
 class Notice(Model):
     """What a NOTIFY job carries: one notifier's delivery of one event."""
 

@@ -138,6 +138,23 @@ class EmailSettings(Section):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Escalation(Section):
+    # Mentioned in the conversation's thread: assignee, on_call, U… and S… ids.
+    notify: Annotated[list[Target], Some] = Field(default_factory=lambda: ["assignee"])
+
+    @model_validator(mode="after")
+    def _no_team(self) -> Self:
+        if "team" in self.notify:
+            raise ValueError("team is not a target here: assignee, on_call, U… or S…")
+        return self
+
+
+class SlaSetting(Section):
+    # Open minutes (opening hours, holidays and the away switch pause the count).
+    first_response_minutes: int = Field(gt=0, le=7 * 24 * 60)
+    escalate: Escalation = Field(default_factory=Escalation)
+
+
 class PersonSettings(Section):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
 
@@ -153,6 +170,7 @@ class NotificationsSection(Section):
     # digest only).
     digest_minutes: float = Field(default=60, gt=0, le=24 * 60)
     rules: list[NotificationRule] = Field(default_factory=list)
+    sla: SlaSetting | None = None  # unset: no first-response timer
 
     @model_validator(mode="after")
     def _names_exist(self) -> Self:
@@ -188,6 +206,12 @@ class NotificationsSection(Section):
                         target,
                         "on_call needs notifications.on_call (a user or user group ID)",
                     )
+        if self.sla is not None and "on_call" in self.sla.escalate.notify and not self.on_call:
+            problem(
+                ("sla", "escalate", "notify"),
+                "on_call",
+                "on_call needs notifications.on_call (a user or user group ID)",
+            )
         if problems:
             raise ValidationError.from_exception_data("notifications", problems)
         return self

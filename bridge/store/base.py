@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bridge.events import ConversationRouted, Publishing
+from bridge.events import ConversationRouted, Publishing, SlaBreached
 from bridge.models import (
     Away,
     Channel,
@@ -392,6 +392,25 @@ class PushSubscriptionStore(Protocol):
         """Forget an endpoint the push service says is gone (none kept: nothing)."""
 
 
+class SlaStore(Protocol):
+    """The first-response timer (`notifications.sla`): which text waits for the team's
+    answer, and each wait's breach, recorded once."""
+
+    # Set at start: a subscriber's text then arms its check in the same write
+    # (`effects.first_response_timer`). None: no timer.
+    first_response_minutes: int | None
+
+    async def waiting_since(self, conversation_id: int) -> Message | None:
+        """The subscriber's first text (keywords aside) since the team last answered (an
+        agent's or the assistant's reply, unless held, cancelled or blocked); None when
+        no text waits."""
+
+    async def record_breach(self, breach: SlaBreached) -> bool:
+        """Record that the wait that began with `breach.message_id` ran out, with its
+        jobs (`effects.after_breach`), in one write; False, and nothing more, when that
+        wait's breach is recorded already."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -475,6 +494,7 @@ class Store(
     NotificationStore,
     PreferenceStore,
     RoutingStore,
+    SlaStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

@@ -8,6 +8,8 @@ inbound text is the hot path, and a job nobody needs costs every text."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bridge.events import (
     ConversationOpened,
     ConversationRouted,
@@ -15,8 +17,16 @@ from bridge.events import (
     MessageAssessed,
     MessageReceived,
     Publishing,
+    SlaBreached,
 )
-from bridge.jobs import post_job, publish_job, send_job, team_assign_job, thread_note_job
+from bridge.jobs import (
+    first_response_job,
+    post_job,
+    publish_job,
+    send_job,
+    team_assign_job,
+    thread_note_job,
+)
 from bridge.models import Conversation, DraftState, Message, NewJob
 
 
@@ -89,4 +99,24 @@ def after_routed(
     ]
     if publishing.wants(ConversationRouted):
         jobs.append(publish_job(routed, key=key))
+    return jobs
+
+
+def first_response_timer(message: Message, minutes: int | None) -> tuple[NewJob, datetime] | None:
+    """A subscriber's text (a keyword aside) begins or joins a wait for the team's first
+    answer (`notifications.sla`, `minutes`; None: no timer): its check, due when that
+    many clock minutes have passed. Business minutes are never fewer, so the check,
+    which counts them, waits on if the time is not up yet."""
+    if minutes is None or (message.keyword is not None and message.keyword.replaces_post):
+        return None
+    return first_response_job(message), message.created_at + timedelta(minutes=minutes)
+
+
+def after_breach(breach: SlaBreached, *, publishing: Publishing) -> list[NewJob]:
+    """A wait ran past the first-response time: mention the people to tell in the
+    thread, and publish it (for the notification rules)."""
+    key = f"sla:{breach.conversation_id}:{breach.message_id}"
+    jobs = [thread_note_job(breach, key=key)]
+    if publishing.wants(SlaBreached):
+        jobs.append(publish_job(breach, key=key))
     return jobs

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # Hours that open once in a fortnight or less are found; past that: never opens.
 _LOOKAHEAD_DAYS = 15
+# Open spans a deadline may cross (two a day for a year): a bound, not a policy.
+_MAX_SPANS = 750
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,47 @@ def opening(
             next_open = None if after is None else after.at if after.open else after.next_open
             return Opening(local, open=False, next_open=next_open, away=away)
     return _scheduled(schedule, local)
+
+
+def business_deadline(
+    business: Business,
+    business_number: str | None,
+    start: datetime,
+    minutes: int,
+    away: Away | None = None,
+) -> datetime | None:
+    """`start` plus `minutes` open minutes of `business_number`: closed time (nights,
+    weekends, holidays, the away switch from its start to its end) does not count.
+    Without opening hours every minute counts but the away switch's. None: it never
+    opens again as far as is known (away with no end)."""
+    left = timedelta(minutes=minutes)
+    hours_set = bool(business.schedule(business_number).hours)
+    at = start
+    for _ in range(_MAX_SPANS):
+        if away is not None and away.since <= at and (away.until is None or at < away.until):
+            if away.until is None:
+                return None
+            at = away.until  # closed by hand until then
+            continue
+        span = left  # without opening hours: open
+        if hours_set:
+            # Stepped by the lengths `opening` reads (where the demo may move the
+            # business's clock), so the deadline stays in the caller's time.
+            hours = opening(business, business_number, at)
+            if not hours.open:
+                if hours.next_open is None:
+                    return None
+                at += hours.next_open - hours.at
+                continue
+            assert hours.until is not None
+            span = hours.until - hours.at
+        if away is not None and at < away.since:
+            span = min(span, away.since - at)  # open until someone switched away
+        if span >= left:
+            return at + left
+        left -= span
+        at += span
+    return None
 
 
 def when_text(moment: datetime, now: datetime) -> str:

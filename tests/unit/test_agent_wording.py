@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.compliance.guard import refusal
+from bridge.events import SlaBreached
 from bridge.models import (
     ConsentState,
     Conversation,
@@ -94,3 +95,25 @@ def test_a_dialog_shows_the_opt_out_time_as_plain_text() -> None:
 @pytest.mark.parametrize(("count", "shown"), [(0, "0 entries"), (1, "1 entry"), (2, "2 entries")])
 def test_knowledge_entries_are_counted_in_english(count: int, shown: str) -> None:
     assert counted(count, "entry", "entries") == shown
+
+
+@pytest.mark.parametrize(
+    ("minutes", "notify", "said"),
+    [
+        (
+            15,
+            ("U0ANA", "S0ONCALL"),
+            ":alarm_clock: No reply for 15 business minutes — <@U0ANA> <!subteam^S0ONCALL>",
+        ),
+        (1, ("W0BOSS",), ":alarm_clock: No reply for 1 business minute — <@W0BOSS>"),
+        (30, (), ":alarm_clock: No reply for 30 business minutes."),
+    ],
+)
+def test_an_sla_escalation_mentions_people_and_user_groups(
+    minutes: int, notify: tuple[str, ...], said: str
+) -> None:
+    breach = SlaBreached(
+        conversation_id=1, message_id="m1", since=WHEN, deadline=WHEN, minutes=minutes,
+        notify=notify,
+    )  # fmt: skip
+    assert event_text(breach) == said

@@ -36,6 +36,7 @@ FOUNDATION = (
     "console_marks",
     "sender_settings",
     "section",
+    "notification_settings",
 )
 LAYERS = (
     grimp.Layer("__main__"),
@@ -314,6 +315,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "SlaStore": "sla",
 }
 ENGINE_SHARED = {
     "sqlite": {"schema", "rows"},  # migrations; row ↔ model

@@ -4,7 +4,7 @@ both engines: each effect and its jobs."""
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bridge
@@ -15,6 +15,7 @@ from bridge.events import (
     MessageAssessed,
     MessageReceived,
     Publishing,
+    SlaBreached,
     load_event,
 )
 from bridge.models import (
@@ -23,6 +24,7 @@ from bridge.models import (
     Direction,
     DraftState,
     JobKind,
+    KeywordMark,
     Message,
     MessageDraft,
     MessagePurpose,
@@ -122,3 +124,25 @@ def test_no_engine_makes_jobs_of_its_own() -> None:
         and node.func.id in factories
     )
     assert calling == []
+
+
+def test_a_text_arms_the_first_response_check_when_the_sla_is_set() -> None:
+    assert effects.first_response_timer(text(), None) is None
+    assert effects.first_response_timer(text(keyword=KeywordMark.OPT_OUT), 15) is None
+    timer = effects.first_response_timer(text(keyword=KeywordMark.MAYBE_OPT_OUT), 15)
+    assert timer is not None
+    job, due = timer
+    assert (job.kind, job.key, due) == (JobKind.CHECK_SLA, "sla:7", AT + timedelta(minutes=15))
+
+
+def test_a_breach_is_noted_in_its_thread_and_published_when_wanted() -> None:
+    breach = SlaBreached(
+        conversation_id=7, message_id="m1", since=AT, deadline=AT, minutes=15, notify=("U1",)
+    )
+    [note] = effects.after_breach(breach, publishing=NOBODY)
+    assert (note.kind, load_event(note.note)) == (JobKind.THREAD_NOTE, breach)
+    wanted = Publishing(frozenset({SlaBreached}))
+    assert [j.kind for j in effects.after_breach(breach, publishing=wanted)] == [
+        JobKind.THREAD_NOTE,
+        JobKind.PUBLISH,
+    ]

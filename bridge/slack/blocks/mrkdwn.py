@@ -45,3 +45,8 @@ def mention(user: str) -> str:
 
 
 _NAMED = {ASSISTANT: "the assistant", ROUTING: "the routing rules"}
+
+
+def mention_any(target: str) -> str:
+    """A mention of a person (U…, W…) or a user group (S…), which Slack writes apart."""
+    return f"<!subteam^{target}>" if target.startswith("S") else mention(target)

@@ -35,6 +35,7 @@ from bridge.events import (
     ReplySent,
     ReplyTooLate,
     SendFailure,
+    SlaBreached,
     Snag,
     StillMarketing,
     Stopped,
@@ -44,7 +45,7 @@ from bridge.events import (
 )
 from bridge.models import ASSISTANT, Alert, DraftState
 from bridge.phones import display
-from bridge.slack.blocks.mrkdwn import counted, escape, mention, slack_time
+from bridge.slack.blocks.mrkdwn import counted, escape, mention, mention_any, slack_time
 from bridge.threading.commands.answers import (
     AdminOnly,
     Answer,
@@ -219,6 +220,8 @@ def event_text(event: Event) -> str:
             return f":warning: The bridge gave up on a task ({escape(error or 'no reason')})."
         case ConversationRouted():
             return routed_text(event)
+        case SlaBreached():
+            return _sla_breached(event)
     raise ValueError(f"no words for {event.type}")
 
 
@@ -380,14 +383,9 @@ def answer_text(answer: Answer) -> str:
 # --- notifications (`notify/`): alerts and digests in Slack -------------------------
 
 
-def notice_mention(target: str) -> str:
-    """A person (U…) or a user group (S…), mentioned."""
-    return f"<!subteam^{target}>" if target.startswith("S") else mention(target)
-
-
 def alert_text(alert: Alert, *, mentions: tuple[str, ...] = ()) -> str:
     """One alert: who it is for, its title in bold, its details quoted (all escaped)."""
-    head = " ".join(notice_mention(target) for target in mentions)
+    head = " ".join(mention_any(target) for target in mentions)
     icon = ":rotating_light:" if alert.urgent else ":bell:"
     lines = [f"{head} {icon} *{escape(alert.title)}*".strip()]
     lines += [f">{escape(line)}" for line in alert.text.splitlines() if line.strip()]
@@ -396,7 +394,7 @@ def alert_text(alert: Alert, *, mentions: tuple[str, ...] = ()) -> str:
 
 def digest_text(title: str, alerts: tuple[Alert, ...], *, mentions: tuple[str, ...] = ()) -> str:
     """A digest: one line per alert, the urgent ones marked."""
-    head = " ".join(notice_mention(target) for target in mentions)
+    head = " ".join(mention_any(target) for target in mentions)
     lines = [f"{head} :inbox_tray: *Digest: {escape(title)}*".strip()]
     for alert in alerts:
         mark = ":rotating_light: " if alert.urgent else "• "
@@ -448,3 +446,14 @@ def no_such_team_text(answer: NoSuchTeam) -> str:
     if not answer.name:  # run from the picker, which asks for no team
         return f"Name the team: `/sms route <target> <team>`. {known}"
     return f"There is no team “{escape(answer.name)}”. {known}"
+
+
+# --- the first-response timer -----------------------------------------------------
+
+
+def _sla_breached(event: SlaBreached) -> str:
+    """The escalation of a text that waited past the first-response time."""
+    said = f":alarm_clock: No reply for {counted(event.minutes, 'business minute')}"
+    if not event.notify:
+        return said + "."
+    return f"{said} — {' '.join(mention_any(target) for target in event.notify)}"

@@ -29,6 +29,9 @@ Collections:
   lanes          {_id: lane, lease_token, job_key, lease_until}: the lane's mutex.
   slack_posts    {_id: post key, channel, thread_ts, started_at, ts?, detail}: each post
                  into Slack, recorded before the call; kept a week (a TTL index).
+  sla_breaches   {_id: the wait's first text (message id), conversation_id, deadline,
+                  follow?}: a wait that outlasted `notifications.sla`, once; its jobs
+                 are stored from `follow` (as a text's are from its post job).
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
   consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
@@ -67,6 +70,7 @@ from bridge.store.mongo.preferences import PreferenceDocuments
 from bridge.store.mongo.push_subscriptions import PushSubscriptionDocuments
 from bridge.store.mongo.replies import ReplyDocuments
 from bridge.store.mongo.routing import RoutingDocuments
+from bridge.store.mongo.sla import SlaDocuments
 from bridge.store.mongo.usage import UsageDocuments
 
 __all__ = ["DEFAULT_DATABASE", "MongoStore"]
@@ -90,6 +94,7 @@ class MongoStore(
     UsageDocuments,
     PreferenceDocuments,
     RoutingDocuments,
+    SlaDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -66,6 +66,7 @@ class MongoConnection:
         self._db = client[database]
         self._name = database
         self.publishing = Publishing()  # until the notifiers are known (see base.py)
+        self.first_response_minutes: int | None = None  # no SLA timer until set at start
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     def _coll(self, name: str) -> AsyncCollection[Any]:

@@ -62,6 +62,11 @@ class MessageDocuments(MongoConnection):
             conversation, message, opened=opened, publishing=self.publishing
         )
         document = await self._carrying(jobs, message, run_at=at)
+        timer = effects.first_response_timer(message, self.first_response_minutes)
+        timer_docs: list[Doc] = []
+        if timer is not None:  # follows with its own due time; a pending one stays
+            timer_docs = await self._job_docs([timer[0]], run_at=documents.ms(timer[1]))
+            document.setdefault("follow", []).extend(timer_docs)
         try:
             await self._jobs.insert_one(document)
         except DuplicateKeyError:
@@ -82,7 +87,16 @@ class MessageDocuments(MongoConnection):
                 raise RuntimeError(f"sid {sms.sid} is taken but has no message")
             return known
         await self._follow(document)
+        for timer_doc in timer_docs:
+            await self._rearm(timer_doc)
         return InboundRecord(conversation=conversation, message=message, created=True)
+
+    async def _rearm(self, timer: Doc) -> None:
+        """A check that is running as the text comes may have looked before it: it runs
+        once more (as `enqueue` would have it); one that ended meanwhile is stored anew."""
+        running = {"_id": timer["_id"], "state": JobState.RUNNING.value}
+        if (await self._jobs.update_one(running, {"$set": {"rerun": True}})).matched_count == 0:
+            await self._insert_jobs([timer])
 
     async def _known_inbound(self, sid: str) -> InboundRecord | None:
         doc = await self._find_message({"sid": sid})

@@ -26,6 +26,7 @@ from bridge.store.sqlite.push_subscriptions import PushSubscriptionRows
 from bridge.store.sqlite.replies import ReplyRows
 from bridge.store.sqlite.routing import RoutingRows
 from bridge.store.sqlite.schema import MIGRATIONS
+from bridge.store.sqlite.sla import SlaRows
 from bridge.store.sqlite.usage import UsageRows
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -49,6 +50,7 @@ class SQLiteStore(
     NotificationRows,
     PreferenceRows,
     RoutingRows,
+    SlaRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

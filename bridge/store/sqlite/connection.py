@@ -45,6 +45,7 @@ class SQLiteConnection:
         # statement of another effect lands inside an open transaction.
         self._lock = asyncio.Lock()
         self.publishing = Publishing()  # until the notifiers are known (see base.py)
+        self.first_response_minutes: int | None = None  # no SLA timer until set at start
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
 
     @property

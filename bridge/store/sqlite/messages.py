@@ -22,7 +22,7 @@ from bridge.store.batching import GroupCommit
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.conversations import touch_conversations
-from bridge.store.sqlite.jobs import insert_jobs
+from bridge.store.sqlite.jobs import enqueue_in, insert_jobs
 
 
 class MessageRows(SQLiteConnection):
@@ -63,6 +63,7 @@ class MessageRows(SQLiteConnection):
             )
             created: dict[str, InboundRecord] = {}
             jobs: list[tuple[NewJob, float]] = []
+            timers: list[tuple[NewJob, float]] = []
             for sid, (sms, keyword) in fresh.items():
                 addresses = (sms.channel, sms.business_number, sms.subscriber)
                 conversation = conversations[addresses]
@@ -87,6 +88,9 @@ class MessageRows(SQLiteConnection):
                         conversation, message, opened=opened, publishing=self.publishing
                     )
                 ]
+                timer = effects.first_response_timer(message, self.first_response_minutes)
+                if timer is not None:
+                    timers.append((timer[0], rows.ts(timer[1])))
             await db.executemany(
                 "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
                 " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,6 +109,8 @@ class MessageRows(SQLiteConnection):
                 ],
             )
             await insert_jobs(db, jobs)
+            for timer_job, due in timers:  # one per conversation: a pending one stays
+                await enqueue_in(db, timer_job, run_at=due)
             known_ids = list({m.conversation_id for m in known.values()})
             conversations_of_known = {
                 row["id"]: rows.conversation(row)

@@ -223,6 +223,14 @@ MIGRATIONS: tuple[str, ...] = (
         preferences TEXT NOT NULL
     );
     """,
+    # Each wait that outlasted notifications.sla, once.
+    """
+    CREATE TABLE sla_breaches (
+        message_id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL,
+        deadline REAL NOT NULL
+    );
+    """,
 )
 
 
