@@ -637,8 +637,8 @@ class BusinessConfig(Section):
     routing: RoutingSection = Field(default_factory=RoutingSection)
 
     @model_validator(mode="after")
-    def _rules_name_teams(self) -> Self:
-        """A notification rule's team is one of routing's (each problem names its key)."""
+    def _teams_are_routings(self) -> Self:
+        """A team that notifications name is one of routing's (each problem names its key)."""
         teams = self.routing.teams
         problems = []
         for number, rule in enumerate(self.notifications.rules):
@@ -650,6 +650,10 @@ class BusinessConfig(Section):
             ]
             if "team" in rule.notify and not teams:
                 problems.append(f"{where}.notify: team needs routing.teams")
+        sla = self.notifications.sla
+        if sla is not None and sla.escalate.route and sla.escalate.route not in teams:
+            route = sla.escalate.route
+            problems.append(f"notifications.sla.escalate.route: no team {route!r} in routing.teams")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -346,6 +346,7 @@ class SlaBreached(Model):
     deadline: datetime
     minutes: int  # business minutes allowed
     notify: tuple[str, ...] = ()
+    route: str | None = None  # the team it moves to (`escalate.route`)
 
 
 ConversationEvent = (

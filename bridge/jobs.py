@@ -304,11 +304,12 @@ def _conversation_of(event: Event) -> int:
     return conversation_id
 
 
-def move_job(conversation_id: int, team: str, *, by: str) -> NewJob:
-    """Move a conversation's thread to a team's channel (`/sms route`). In the
-    conversation's lane: no text is posted into the old thread while it moves."""
+def move_job(conversation_id: int, team: str, *, by: str, key: str | None = None) -> NewJob:
+    """Move a conversation's thread to a team's channel (`/sms route`, or an escalation,
+    whose `key` makes it once). In the conversation's lane: no text is posted into the
+    old thread while it moves."""
     return NewJob(
-        key=f"move:{uuid.uuid4().hex}",
+        key=f"move:{key or uuid.uuid4().hex}",
         kind=JobKind.MOVE_THREAD,
         lane=conversation_lane(conversation_id),
         conversation_id=conversation_id,

@@ -290,6 +290,7 @@ class MessageDraft(Model):
 ASSISTANT = "assistant"
 # The author of what the routing rules do by themselves (assigning a routed conversation).
 ROUTING = "routing"
+SLA_TIMER = "sla"  # who moves a conversation its first-response time escalated
 
 
 class Message(Model):

@@ -141,6 +141,7 @@ class EmailSettings(Section):
 class Escalation(Section):
     # Mentioned in the conversation's thread: assignee, on_call, U… and S… ids.
     notify: Annotated[list[Target], Some] = Field(default_factory=lambda: ["assignee"])
+    route: str | None = None  # a routing team: the conversation moves to its channel
 
     @model_validator(mode="after")
     def _no_team(self) -> Self:

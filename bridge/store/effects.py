@@ -21,13 +21,14 @@ from bridge.events import (
 )
 from bridge.jobs import (
     first_response_job,
+    move_job,
     post_job,
     publish_job,
     send_job,
     team_assign_job,
     thread_note_job,
 )
-from bridge.models import Conversation, DraftState, Message, NewJob
+from bridge.models import SLA_TIMER, Conversation, DraftState, Message, NewJob
 
 
 def after_inbound(
@@ -114,9 +115,12 @@ def first_response_timer(message: Message, minutes: int | None) -> tuple[NewJob,
 
 def after_breach(breach: SlaBreached, *, publishing: Publishing) -> list[NewJob]:
     """A wait ran past the first-response time: mention the people to tell in the
-    thread, and publish it (for the notification rules)."""
+    thread, move it to the team to escalate to, and publish it (for the notification
+    rules)."""
     key = f"sla:{breach.conversation_id}:{breach.message_id}"
     jobs = [thread_note_job(breach, key=key)]
+    if breach.route is not None:
+        jobs.append(move_job(breach.conversation_id, breach.route, by=SLA_TIMER, key=key))
     if publishing.wants(SlaBreached):
         jobs.append(publish_job(breach, key=key))
     return jobs

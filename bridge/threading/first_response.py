@@ -80,6 +80,7 @@ class FirstResponseTimer:
             deadline=deadline,
             minutes=minutes,
             notify=self._targets(sla, conversation),
+            route=sla.escalate.route if sla.escalate.route != conversation.team else None,
         )
         if await self._store.record_breach(breach):
             self._on_enqueued()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import ConfigError, load_business_config
+from bridge.config import BusinessConfig, ConfigError, load_business_config
 
 
 def load(tmp_path: Path, text: str) -> object:
@@ -60,3 +60,17 @@ def test_bad_sla_settings_are_refused_in_one_line_naming_the_key(
     [line] = refused.value.args
     assert key in line
     assert "\n" not in line
+
+
+def test_an_escalation_may_route_to_a_team_routing_has(tmp_path: Path) -> None:
+    teams = "routing:\n  teams: {leads: {channel: C0LEADS, members: [U0LEAD]}}\n"
+    sla = "notifications:\n  sla: {first_response_minutes: 15, escalate: {route: leads}}\n"
+    config = load(tmp_path, teams + sla)
+    assert isinstance(config, BusinessConfig)
+    assert config.notifications.sla is not None
+    assert config.notifications.sla.escalate.route == "leads"
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path, sla)
+    assert "notifications.sla.escalate.route: no team 'leads' in routing.teams" in str(
+        refused.value.args
+    )

@@ -146,3 +146,13 @@ def test_a_breach_is_noted_in_its_thread_and_published_when_wanted() -> None:
         JobKind.THREAD_NOTE,
         JobKind.PUBLISH,
     ]
+
+
+def test_a_breach_with_a_team_to_escalate_to_moves_the_conversation_there_once() -> None:
+    breach = SlaBreached(
+        conversation_id=7, message_id="m1", since=AT, deadline=AT, minutes=15, route="leads"
+    )
+    [_, move] = effects.after_breach(breach, publishing=NOBODY)
+    assert (move.kind, move.note, move.conversation_id) == (JobKind.MOVE_THREAD, "leads", 7)
+    again = effects.after_breach(breach, publishing=NOBODY)[1]
+    assert again.key == move.key  # a second write of the same breach moves nothing twice

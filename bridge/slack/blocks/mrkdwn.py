@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bridge.models import ASSISTANT, ROUTING
+from bridge.models import ASSISTANT, ROUTING, SLA_TIMER
 
 
 def escape(text: str) -> str:
@@ -40,11 +40,15 @@ def field_error(note: str) -> str:
 
 
 def mention(user: str) -> str:
-    """A Slack mention of a person; the assistant and the routing rules are named."""
+    """A Slack mention of a person; the bridge's own actors are named."""
     return _NAMED.get(user) or f"<@{user}>"
 
 
-_NAMED = {ASSISTANT: "the assistant", ROUTING: "the routing rules"}
+_NAMED = {
+    ASSISTANT: "the assistant",
+    ROUTING: "the routing rules",
+    SLA_TIMER: "the first-response timer",
+}
 
 
 def mention_any(target: str) -> str:
