@@ -107,6 +107,9 @@ async def test_a_reply_25_hours_after_the_last_text_is_refused_with_the_reason(
     )
     await eventually(lambda: len(whatsapp_parents(slack)) == 1)
     [thread] = whatsapp_parents(slack)
+    # The text is in the thread: the bridge knows the thread (its parent is stored
+    # first), so the agent's reply lands in a conversation and not in an unknown thread.
+    await eventually(lambda: len(slack.replies(INBOX, thread)) >= 1)
 
     refused, _ = await agent_replies(bridge, slack, thread, "Sure, which flavour?")
     await eventually(lambda: any(WINDOW in text for text in ephemerals(slack)))
