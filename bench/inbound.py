@@ -1,12 +1,16 @@
 """Inbound benchmark: Twilio webhooks into the real `sms-bridge serve` process.
 
     .venv/bin/python bench/inbound.py [--quick] [--wait-quiet SECONDS]
-                                      [--profile-throughput FILE]
+                                      [--profile-throughput FILE] [--config FILE]
 
 The Slack and Twilio emulators run in this process, next to the load generator; the
 bridge runs as its own process (SQLite in a temporary directory), and so does a bare
 aiohttp server that only answers 200 (the "ceiling"), driven by the same generator.
 Each bridge phase gets a fresh bridge and database. Everything is bounded in time.
+
+`--config` runs every bridge with that business configuration (`BRIDGE_CONFIG`), and
+the Slack emulator gets its routing teams' channels: `bench/rules.yml` has 10 routing
+rules and 5 notification rules.
 
 Figures: sustained webhooks/s to a durable 200, open-loop latency at a fixed rate,
 SMS→Slack latency, Slack calls per text, and the bridge's memory.
@@ -54,6 +58,7 @@ from common import (
 )
 
 import bridge as bridge_package
+from bridge.config import load_business_config
 from bridge.sandbox.recorder import RecordedCall
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
@@ -641,6 +646,12 @@ def print_profile(path: Path, out: Callable[[str], None], limit: int = 30) -> No
 async def main() -> None:
     parser = bench_parser(__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the business configuration every bridge runs with (BRIDGE_CONFIG)",
+    )
+    parser.add_argument(
         "--profile-throughput",
         type=Path,
         metavar="FILE",
@@ -652,7 +663,14 @@ async def main() -> None:
 
     load_before = await settle(args.wait_quiet)
     with tempfile.TemporaryDirectory(prefix="bench-inbound-") as tmp:
-        sandbox = Sandbox(Path(tmp))
+        config = {"BRIDGE_CONFIG": str(args.config.resolve())} if args.config else {}
+        sandbox = Sandbox(Path(tmp), env=config)
+        if args.config:
+            for team in load_business_config(args.config).routing.teams.values():
+                sandbox.slack.add_channel(team.channel, team.channel.lower())
+                for member in team.members:
+                    sandbox.slack.add_user(member, member.lower(), member, member)
+                sandbox.slack.join(team.channel, sandbox.slack.bot_user_id, *team.members)
         await sandbox.start()
         try:
             progress("ceiling: throughput and fixed rate")
