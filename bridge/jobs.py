@@ -5,7 +5,6 @@ a job about an event carries the event, serialised, as its payload (`note`)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from bridge.events import (
     DeliveryFailed,
@@ -253,29 +252,6 @@ def digest_job(period: DigestPeriod) -> NewJob:
         lane=key,  # independent: waits for nothing, holds up nothing
         user=period.to or None,
         note=period.model_dump_json(),
-    )
-
-
-class WebhookDelivery(Model):
-    """What a WEBHOOK job carries: one event for one of `notifications.webhooks`, and
-    when it happened (the body's `at`, the same on every retry)."""
-
-    webhook: str
-    event: Event
-    at: datetime
-
-
-def webhook_job(webhook: str, event: Event, *, key: str, at: datetime) -> NewJob:
-    """POST one event, signed, to one business webhook. A lane per delivery: a receiver
-    that is down retries alone and holds up nothing else; `key` makes it once."""
-    job_key = f"webhook:{webhook}:{key}"
-    return NewJob(
-        key=job_key,
-        kind=JobKind.WEBHOOK,
-        lane=job_key,
-        conversation_id=getattr(event, "conversation_id", None),
-        message_id=getattr(event, "message_id", None),
-        note=WebhookDelivery(webhook=webhook, event=event, at=at).model_dump_json(),
     )
 
 

@@ -418,7 +418,6 @@ class JobKind(StrEnum):
     DIGEST = "digest"  # one person's digest of one channel for one period
     MOVE_THREAD = "move_thread"  # `/sms route`: a new parent in a team's channel
     ASSIGN_TEAM = "assign_team"  # a routed conversation, to one of its team's members
-    WEBHOOK = "webhook"  # one signed outgoing webhook's delivery of one event
     CHECK_SLA = "check_sla"  # has a waiting text had its first answer in time?
 
 

@@ -1,5 +1,5 @@
 """`notifications:` in the business configuration: who hears of what, how and when.
-Checked at load, one line per problem naming its key (`notifications.rules.0.via.2: …`);
+Checked at load, one line per problem naming its key (`notifications.rules[0].via[2]: …`);
 `notify/` evaluates the rules."""
 
 from __future__ import annotations

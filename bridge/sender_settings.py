@@ -88,7 +88,7 @@ Webhooks = Annotated[list[WebhookSetting], AfterValidator(_unique)]
 def insecure_webhooks(hooks: list[WebhookSetting]) -> list[str]:
     """One warning per webhook that sends plain http (`check` prints them)."""
     return [
-        f"notifications.webhooks.{index}.url ({hook.name}): plain http, the notifications"
+        f"notifications.webhooks[{index}].url ({hook.name}): plain http, the notifications"
         " travel unencrypted; use https:// unless this host is trusted"
         for index, hook in enumerate(hooks)
         if urlsplit(hook.url).scheme == "http"

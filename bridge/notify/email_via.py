@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from email.message import EmailMessage
+from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -57,6 +58,7 @@ class EmailAlerts:
         # The same on every retry: a mail system that got it twice can tell.
         digest = hashlib.sha256(f"{key}:{user}".encode()).hexdigest()[:32]
         mail["Message-ID"] = f"<{digest}@sms-bridge>"
+        mail["Date"] = formatdate(usegmt=True)  # RFC 5322 asks for one
         mail.set_content(text)
         if html is not None:
             mail.add_alternative(html, subtype="html")

@@ -104,11 +104,16 @@ def load_scenarios(path: Path = SAMPLE_DIR / "scenarios.yml") -> list[Scenario]:
 
 
 def write_business_config(
-    target: Path, source: Path = SAMPLE_DIR / "business.yml", *, smtp_url: str | None = None
+    target: Path,
+    source: Path = SAMPLE_DIR / "business.yml",
+    *,
+    smtp_url: str | None = None,
+    webhook_url: str | None = None,
 ) -> Path:
     """Copy the sample business configuration to `target` with its knowledge-base path
-    made absolute (the bridge reads the copy exactly as `serve` reads BRIDGE_CONFIG), and
-    its notification email sent to `smtp_url` (the demo's own mail server).
+    made absolute (the bridge reads the copy exactly as `serve` reads BRIDGE_CONFIG), its
+    notification email sent to `smtp_url` (the demo's own mail server) and its webhooks
+    to `webhook_url` (the demo's own receiver).
 
     A knowledge folder that is not installed is dropped rather than failing the demo."""
     raw = _read(source) or {}
@@ -116,6 +121,10 @@ def write_business_config(
     email = notifications.get("email") if isinstance(notifications, dict) else None
     if smtp_url is not None and isinstance(email, dict):
         email["smtp_url"] = smtp_url
+    hooks = notifications.get("webhooks") if isinstance(notifications, dict) else None
+    for hook in hooks if webhook_url is not None and isinstance(hooks, list) else []:
+        if isinstance(hook, dict):
+            hook["url"] = f"{webhook_url}/{hook.get('name')}"
     knowledge = raw.get("knowledge")
     if isinstance(knowledge, dict) and knowledge.get("path"):
         folder = (source.parent / str(knowledge["path"])).resolve()
@@ -132,3 +141,16 @@ def write_business_config(
         encoding="utf-8",
     )
     return target
+
+
+def webhook_secrets(config: Path) -> dict[str, str]:
+    """Each webhook's secret in a business configuration, by name: the demo's receiver
+    checks the signatures with them."""
+    raw = _read(config) or {}
+    notifications = raw.get("notifications")
+    hooks = notifications.get("webhooks") if isinstance(notifications, dict) else None
+    return {
+        str(hook.get("name")): str(hook.get("secret"))
+        for hook in (hooks if isinstance(hooks, list) else [])
+        if isinstance(hook, dict)
+    }

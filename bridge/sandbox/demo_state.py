@@ -6,7 +6,10 @@ elsewhere, so the page can never disagree with what Slack and Twilio recorded.
 
 from __future__ import annotations
 
+import json
 import re
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -207,16 +210,40 @@ def _parent(message: SlackMessage, sandbox: Sandbox, channel: str) -> dict[str, 
 
 def _outbox(sandbox: Sandbox) -> list[dict[str, Any]]:
     """The notifications that went out of the sandbox, newest first: each email as its
-    recipient would read it (the plain-text part)."""
-    return [
-        {
-            "kind": "email",
-            "to": str(mail["To"]),
-            "subject": str(mail["Subject"]),
-            "body": plain_body(mail)[:MAX_OUTBOX_BODY],
-        }
-        for mail in reversed(sandbox.mail.mails[-MAX_OUTBOX:])
+    recipient would read it (the plain-text part), each webhook's JSON as its receiver
+    got it, and whether its signature holds."""
+    mails = [
+        (
+            _sent_at(mail),
+            {
+                "kind": "email",
+                "to": str(mail["To"]),
+                "subject": str(mail["Subject"]),
+                "body": plain_body(mail)[:MAX_OUTBOX_BODY],
+            },
+        )
+        for mail in sandbox.mail.mails[-MAX_OUTBOX:]
     ]
+    hooks = [
+        (
+            hook.at,
+            {
+                "kind": "webhook",
+                "to": hook.webhook,
+                "subject": f"{hook.event} · signature {'valid' if hook.signed else 'INVALID'}",
+                "body": json.dumps(hook.body, indent=2, ensure_ascii=False)[:MAX_OUTBOX_BODY],
+            },
+        )
+        for hook in sandbox.hooks.deliveries[-MAX_OUTBOX:]
+    ]
+    newest = sorted(mails + hooks, key=lambda pair: pair[0], reverse=True)
+    return [item for _, item in newest[:MAX_OUTBOX]]
+
+
+def _sent_at(mail: EmailMessage) -> float:
+    """When the bridge sent a mail (its Date header), for the outbox's order."""
+    date = mail["Date"]
+    return parsedate_to_datetime(str(date)).timestamp() if date else 0.0
 
 
 def _dm(sandbox: Sandbox, user: str) -> list[dict[str, Any]]:

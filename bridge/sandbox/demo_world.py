@@ -28,11 +28,18 @@ from bridge.config import BusinessConfig, Settings, load_business_config, load_s
 from bridge.models import Address, Channel, Contact
 from bridge.phones import to_e164
 from bridge.sandbox.demo_clock import DemoClock, on_clock
-from bridge.sandbox.demo_sample import SAMPLE_DIR, SAMPLE_PHOTO, People, write_business_config
+from bridge.sandbox.demo_sample import (
+    SAMPLE_DIR,
+    SAMPLE_PHOTO,
+    People,
+    webhook_secrets,
+    write_business_config,
+)
 from bridge.sandbox.mail_server import MailServer
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, TwilioEmulator
+from bridge.sandbox.webhook_receiver import WebhookReceiver
 
 INBOX = "C0SMSINBOX"
 INBOX_NAME = "sms-inbox"
@@ -131,11 +138,13 @@ class Sandbox:
     config_source: Path = SAMPLE_DIR / "business.yml"  # `sms-bridge demo --config`
     # Where notification emails go: the page's outbox shows them.
     mail: MailServer = field(init=False)
+    hooks: WebhookReceiver = field(init=False)  # and where its webhooks go
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
         self.twilio = _Twilio(self.changes)
         self.mail = MailServer(on_mail=self.changes.bump)
+        self.hooks = WebhookReceiver(on_delivery=self.changes.bump)
         self.subscribers = {s.phone: s.name for s in self.people.subscribers}
 
     # -- life cycle ---------------------------------------------------------------------
@@ -146,6 +155,7 @@ class Sandbox:
         await self.slack.start()
         await self.twilio.start()
         await self.mail.start()
+        await self.hooks.start()
         for agent in self.people.agents:
             self.slack.add_user(agent.id, agent.name, agent.real_name, agent.display_name)
         # The team works in the inbox channel; the bridge checks who may act by membership.
@@ -181,6 +191,13 @@ class Sandbox:
         """What an operator would put in the environment, pointed at the emulators. Every
         setting that matters is given, so a `.env` or a shell's variables cannot point the
         demo at a real workspace, number or database."""
+        config = write_business_config(
+            self.workdir / "business.yml",
+            self.config_source,
+            smtp_url=f"smtp://127.0.0.1:{self.mail.port}",
+            webhook_url=self.hooks.url,
+        )
+        self.hooks.secrets = webhook_secrets(config)
         return load_settings(
             _env_file=None,
             slack_bot_token=self.slack.token,
@@ -198,11 +215,7 @@ class Sandbox:
             mongodb_uri=None,
             bridge_db_path=self.workdir / "demo.db",
             anthropic_api_key=None,
-            bridge_config=write_business_config(
-                self.workdir / "business.yml",
-                self.config_source,
-                smtp_url=f"smtp://127.0.0.1:{self.mail.port}",
-            ),
+            bridge_config=config,
             bridge_host="127.0.0.1",
             port=port,
             bridge_log_level="warning",
@@ -220,6 +233,7 @@ class Sandbox:
         await self.twilio.stop()
         await self.slack.stop()
         await self.mail.stop()
+        await self.hooks.stop()
 
     @web.middleware
     async def _notify(

@@ -27,6 +27,6 @@ def test_check_warns_about_plain_http_webhooks_and_never_shows_a_secret(tmp_path
     assert "✓ settings" in checked.stdout, checked.stdout + checked.stderr
     warnings = [line for line in checked.stdout.splitlines() if line.startswith("!")]
     assert len(warnings) == 2, checked.stdout
-    assert "notifications.webhooks.1.url" in warnings[0]
-    assert "notifications.webhooks.2.url" in warnings[1]
+    assert "notifications.webhooks[1].url" in warnings[0]
+    assert "notifications.webhooks[2].url" in warnings[1]
     assert SECRET not in checked.stdout + checked.stderr

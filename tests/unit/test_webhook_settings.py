@@ -30,7 +30,7 @@ def test_a_webhook_that_is_not_https_is_refused_naming_the_key(tmp_path: Path, u
     with pytest.raises(ConfigError) as refused:
         _load(tmp_path, f"    - {{name: crm, url: '{url}', secret: {SECRET}}}\n")
     [problem] = refused.value.problems
-    assert "notifications.webhooks.0.url" in problem
+    assert "notifications.webhooks[0].url" in problem
     assert SECRET not in problem
 
 
@@ -67,5 +67,5 @@ def test_a_short_secret_is_refused_without_showing_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         _load(tmp_path, "    - {name: crm, url: 'https://a.example/h', secret: hunter2}\n")
     [problem] = refused.value.problems
-    assert "notifications.webhooks.0.secret" in problem
+    assert "notifications.webhooks[0].secret" in problem
     assert "hunter2" not in problem

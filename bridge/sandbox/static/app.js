@@ -473,7 +473,7 @@ function renderOutbox() {
   const items = state.outbox.map((n) =>
     `<article class="outbox-item" data-kind="${esc(n.kind)}"><header><span class="kind">${esc(n.kind)}</span> to <strong>${esc(n.to)}</strong></header>` +
     `<h3>${esc(n.subject)}</h3><pre>${esc(n.body)}</pre></article>`).join("");
-  paint($("outbox-log"), items || `<p class="placeholder">Nothing went out yet. A rule in the sample config emails the on-call person about urgent texts: try “my cake never arrived and the party is in an hour!”.</p>`);
+  paint($("outbox-log"), items || `<p class="placeholder">Nothing went out yet. A rule in the sample config emails the on-call person about urgent texts: try “my cake never arrived and the party is in an hour!”; the CRM webhook gets it too.</p>`);
 }
 
 // -- modals (views.open) ------------------------------------------------------------------
