@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,19 @@ async def bounded(stop: Coroutine[Any, Any, None]) -> None:
             await stop
     except TimeoutError:
         raise AssertionError(f"{name} did not end within {STOP_SECONDS:.0f} s") from None
+
+
+@asynccontextmanager
+async def on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve `app` on a free loopback port while inside: its base URL. Stopped bounded."""
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await bounded(runner.cleanup())
 
 
 def bridge_env(slack: SlackEmulator, twilio: TwilioEmulator, db: Path) -> dict[str, str]:

@@ -34,10 +34,9 @@ from tests.support import (
     AGENT,
     BUSINESS,
     INBOX,
-    SHUTDOWN_SECONDS,
     BridgeUnderTest,
-    bounded,
     eventually,
+    on_loopback,
     parents,
     slash,
 )
@@ -347,12 +346,8 @@ class TestTools:
         app = web.Application()
         app.router.add_get("/orders/{order}", order)
         app.router.add_post("/appointments", appointment)
-        runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", received
-        await bounded(runner.cleanup())
+        async with on_loopback(app) as base:
+            yield base, received
 
     @pytest.fixture
     def business_config(self, business_site: tuple[str, list[dict[str, Any]]]) -> BusinessConfig:

@@ -21,7 +21,7 @@ from bridge.config import BusinessConfig
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
-from tests.support import INBOX, SHUTDOWN_SECONDS, BridgeUnderTest, bounded, eventually
+from tests.support import INBOX, BridgeUnderTest, eventually, on_loopback
 
 SECRET = "whsec-the-receiver-and-the-bridge-share-this"
 PHONE = "+14155550199"
@@ -58,13 +58,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     found = Receiver()
     app = web.Application()
     app.router.add_post("/hooks/sms", found.handle)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    found.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hooks/sms"
-    yield found
-    await bounded(runner.cleanup())
+    async with on_loopback(app) as base:
+        found.url = f"{base}/hooks/sms"
+        yield found
 
 
 @pytest.fixture

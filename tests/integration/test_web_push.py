@@ -28,7 +28,7 @@ from bridge.models import PushSubscription, utcnow
 from bridge.notify.web_push_sender import WebPushSender
 from bridge.sender_settings import WebPushSetting
 from bridge.store.sqlite import SQLiteStore
-from tests.support import SHUTDOWN_SECONDS, bounded
+from tests.support import bounded, on_loopback
 
 SUBJECT = "mailto:ops@bakery.example"
 
@@ -85,13 +85,8 @@ async def service() -> AsyncIterator[PushService]:
     found = PushService()
     app = web.Application()
     app.router.add_post("/push/{which}", found.handle)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    found.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield found
-    await bounded(runner.cleanup())
+    async with on_loopback(app) as found.base:
+        yield found
 
 
 @pytest.fixture

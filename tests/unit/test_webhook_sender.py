@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.notify.http_post import retry_after
 from bridge.notify.webhook_sender import WebhookSender
 from bridge.sender_settings import WebhookSetting
-from tests.support import SHUTDOWN_SECONDS, bounded
+from tests.support import on_loopback
 
 SECRET = "whsec-0123456789abcdef"
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -31,21 +32,14 @@ Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[[Answer], Awaitable[str]]]:
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as servers:
 
-    async def start(answer: Answer) -> str:
-        app = web.Application()
-        app.router.add_post("/h", answer)
-        runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/h"
+        async def start(answer: Answer) -> str:
+            app = web.Application()
+            app.router.add_post("/h", answer)
+            return f"{await servers.enter_async_context(on_loopback(app))}/h"
 
-    yield start
-    for runner in runners:
-        await bounded(runner.cleanup())
+        yield start
 
 
 async def _send(url: str, *, seconds: float = 10.0) -> None:
