@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bridge.delivery.errors import RetryLater
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -23,6 +25,7 @@ class TokenBucket:
         self._tokens = float(rate.burst)
         self._stamp = clock()
         self._lock = asyncio.Lock()
+        self._waiting = 0  # callers in acquire() who have no token yet
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._stamp)
@@ -34,12 +37,21 @@ class TokenBucket:
         self._refill(self._clock())
         return max(0.0, (1.0 - self._tokens) / self._rate.per_second)
 
+    def queued_delay(self) -> float:
+        """Seconds until a newcomer gets a token, behind those already waiting."""
+        self._refill(self._clock())
+        return max(0.0, (self._waiting + 1.0 - self._tokens) / self._rate.per_second)
+
     async def acquire(self) -> None:
         # The lock makes waiters take tokens in arrival order.
-        async with self._lock:
-            while (wait := self.delay()) > 0:  # noqa: ASYNC110 - a timed wait, not a signal
-                await asyncio.sleep(wait)
-            self._tokens -= 1.0
+        self._waiting += 1
+        try:
+            async with self._lock:
+                while (wait := self.delay()) > 0:  # noqa: ASYNC110 - a timed wait, not a signal
+                    await asyncio.sleep(wait)
+                self._tokens -= 1.0
+        finally:
+            self._waiting -= 1
 
 
 class Pacer:
@@ -61,6 +73,16 @@ class Pacer:
 
     async def acquire(self, key: str) -> None:
         await self.bucket(key).acquire()
+
+    async def take(self, key: str, *, within: float) -> None:
+        """A token for `key` if one comes within `within` seconds; a longer queue is a
+        RetryLater (throttled) for when the token would come, so a worker never sits
+        out a wait that other keys' jobs could use (a Tier-3 method's backlog would
+        otherwise take every worker and stall posts into every channel)."""
+        bucket = self.bucket(key)
+        if (wait := bucket.queued_delay()) > within:
+            raise RetryLater(f"{key}: paced, next turn in {wait:.1f} s", after=wait, throttled=True)
+        await bucket.acquire()
 
     def hold(self, key: str, seconds: float) -> None:
         """The platform said to wait (Retry-After): `key` is held until then. A hold

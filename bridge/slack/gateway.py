@@ -66,6 +66,10 @@ class Unconfirmed(RetryLater):
 _NOT_SENT = (aiohttp.ClientConnectorError,)
 
 
+# The longest a job waits in a worker for its turn; a longer queue retries it then.
+MAX_PACING_WAIT_SECONDS = 2.0
+
+
 def slack_rates(
     post_rate: float, post_burst: int, clock: Callable[[], float] = time.monotonic
 ) -> Pacer:
@@ -286,11 +290,12 @@ class SlackGateway:
         return data
 
     async def _turn(self, method: str, key: str, hold: str) -> None:
-        """Wait for a pacing token. Held by a 429, the job goes back to the outbox at
-        once instead: a worker waiting here is one the other channels lack."""
+        """Wait for a pacing token, briefly. Held by a 429, or with a queue longer than
+        that, the job goes back to the outbox instead: a worker waiting here is one the
+        other channels lack."""
         if (wait := self._pacer.held_for(hold)) > 0:
             raise RetryLater(f"{method}: rate limited", after=wait, throttled=True)
-        await self._pacer.acquire(key)
+        await self._pacer.take(key, within=MAX_PACING_WAIT_SECONDS)
 
     def _translate(
         self, method: str, hold: str, exc: SlackApiError, *, thread: bool, channel: str = ""

@@ -1,3 +1,6 @@
+import pytest
+
+from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Rate, TokenBucket
 
 
@@ -40,3 +43,18 @@ async def test_acquire_waits_for_a_token() -> None:
     await bucket.acquire()
     assert bucket.delay() > 0
     await bucket.acquire()  # waits about 20 ms, then takes it
+
+
+async def test_a_long_queue_for_a_token_is_a_retry_later_not_a_wait() -> None:
+    """A worker never sits out a long pacing wait that other keys' jobs could use."""
+    clock = Clock()
+    pacer = Pacer(lambda _key: Rate(per_second=1, burst=2), clock)
+    await pacer.take("chat.update:", within=1.0)
+    await pacer.take("chat.update:", within=1.0)  # the burst
+    with pytest.raises(RetryLater) as later:
+        await pacer.take("chat.update:", within=0.5)  # the next token is 1 s away
+    assert later.value.after == pytest.approx(1.0)
+    assert later.value.throttled
+    clock.now += 1.0
+    await pacer.take("chat.update:", within=0.5)  # its turn now: taken at once
+    await pacer.take("chat.postMessage:C1", within=0.5)  # other keys never waited
