@@ -111,9 +111,11 @@ class ConversationStore(Protocol):
         no message (a conversation the business starts)."""
 
     async def update_conversation(
-        self, conversation_id: int, patch: ConversationPatch
+        self, conversation_id: int, patch: ConversationPatch, *, jobs: Sequence[NewJob] = ()
     ) -> Conversation | None:
-        """Apply the fields the patch sets; the conversation as it is after, or None."""
+        """Apply the fields the patch sets, and enqueue `jobs` (due now, as `enqueue`
+        does) in the same write; the conversation as it is after, or None (then nothing
+        is stored)."""
 
     async def list_conversations(
         self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50

@@ -64,19 +64,17 @@ class ConversationDesk:
     async def _change(
         self, conversation: Conversation, patch: ConversationPatch, event: ConversationEvent | None
     ) -> Conversation:
-        updated = await self._store.update_conversation(conversation.id, patch)
-        if updated is None:
-            raise LookupError(f"conversation #{conversation.id} is gone")
-        now = utcnow()
-        await self._store.enqueue(header_job(updated.id), run_at=now)
-        await self._store.enqueue(home_job(), run_at=now)
+        jobs = [header_job(conversation.id), home_job()]
         if event is not None:
             # A new text's reopening is told to the whole channel, the rest in the thread.
             reopened_by_text = isinstance(event, ConversationReopened) and event.by is None
-            note = channel_note_job(event) if reopened_by_text else thread_note_job(event)
-            await self._store.enqueue(note, run_at=now)
+            jobs.append(channel_note_job(event) if reopened_by_text else thread_note_job(event))
             if self._publishing.wants(type(event)):
-                await self._store.enqueue(publish_job(event, key=uuid.uuid4().hex), run_at=now)
+                jobs.append(publish_job(event, key=uuid.uuid4().hex))
+        # One write: a crash never keeps the change and loses its note or notification.
+        updated = await self._store.update_conversation(conversation.id, patch, jobs=jobs)
+        if updated is None:
+            raise LookupError(f"conversation #{conversation.id} is gone")
         self._on_enqueued()
         return updated
 

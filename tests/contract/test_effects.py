@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bridge.events import (
     ConversationAssigned,
     ConversationOpened,
@@ -157,3 +159,27 @@ async def test_a_conversation_change_publishes_only_what_a_notifier_wants(store:
 
     assert [type(load_event(j.note)) for j in assigned] == [ConversationAssigned]
     assert resolved == []  # nobody wants it: no PUBLISH job
+
+
+async def test_a_conversation_change_and_the_jobs_it_causes_are_one_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that died right after the change would otherwise have lost its note,
+    its header refresh and its notification: they are stored with it, not after it."""
+    record = await store.record_inbound(sms("SM1"))
+    await stored(store)
+    publishing = Notifiers(store, [Assignments()], on_enqueued=lambda: None).publishing
+    desk = ConversationDesk(store, on_enqueued=lambda: None, publishing=publishing)
+
+    async def died(job: NewJob, *, run_at: datetime) -> None:
+        raise RuntimeError("a write after the change: the process died before it")
+
+    monkeypatch.setattr(store, "enqueue", died)
+    await desk.assign(record.conversation, "U0BEN", by="U0ANA")
+    monkeypatch.undo()
+
+    kinds: set[JobKind] = set()
+    while jobs := await claimed(store):  # a lane's jobs one at a time
+        kinds |= {job.kind for job in jobs}
+    assert {JobKind.SYNC_HEADER, JobKind.REFRESH_HOME, JobKind.THREAD_NOTE} <= kinds
+    assert JobKind.PUBLISH in kinds

@@ -3,6 +3,7 @@ backfills), and whether the server takes writes."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from pymongo.errors import (
 )
 
 from bridge.events import Publishing
-from bridge.models import Message, NewJob, utcnow
+from bridge.models import JobState, Message, NewJob, utcnow
 from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
 from bridge.store.mongo import documents
@@ -206,6 +207,32 @@ class MongoConnection:
             return
         await self._insert_jobs(durable["follow"])
         await self._jobs.update_one({"_id": durable["_id"]}, {"$unset": {"follow": ""}})
+
+    async def _enqueue(self, job: NewJob, *, run_at: datetime) -> None:
+        """`JobStore.enqueue`, for every role's writes."""
+        # A running key: left to its worker, marked to run once more.
+        marked = await self._jobs.update_one(
+            {"_id": job.key, "state": JobState.RUNNING.value}, {"$set": {"rerun": True}}
+        )
+        if marked.matched_count == 1:
+            return
+        at = documents.ms(run_at)
+        seq = await self._next("jobs")  # wasted when the key is pending: gaps are fine
+        new = documents.new_job_doc(job, seq=seq, run_at=at)
+        again = documents.pending(job, seq=seq, run_at=at)
+        # One write: a dead key is pending again at the lane's tail; a missing key is
+        # inserted; a pending key fails the filter, and the upsert's insert then fails
+        # on _id: that is the coalescing. So does a key claimed since the first write:
+        # it was pending during this call, and its run starts after it.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._jobs.update_one(
+                {"_id": job.key, "state": JobState.DEAD.value},
+                {
+                    "$set": again,
+                    "$setOnInsert": {k: v for k, v in new.items() if k != "_id" and k not in again},
+                },
+                upsert=True,
+            )
 
     async def _job_docs(self, jobs: Sequence[NewJob], *, run_at: datetime) -> list[Doc]:
         """New jobs' documents, numbered in order."""

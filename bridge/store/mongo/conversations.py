@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from bridge.models import (
     ConversationPatch,
     ConversationStatus,
     InboxFilter,
+    NewJob,
     utcnow,
 )
 from bridge.store.mongo import documents
@@ -123,7 +125,7 @@ class ConversationDocuments(MongoConnection):
         return conversation
 
     async def update_conversation(
-        self, conversation_id: int, patch: ConversationPatch
+        self, conversation_id: int, patch: ConversationPatch, *, jobs: Sequence[NewJob] = ()
     ) -> Conversation | None:
         fields = documents.patch_fields(patch)
         doc: Doc | None
@@ -133,7 +135,14 @@ class ConversationDocuments(MongoConnection):
             )
         else:  # an empty $set is an error: nothing to change
             doc = await self._conversations.find_one({"_id": conversation_id})
-        return None if doc is None else documents.conversation(doc)
+        if doc is None:
+            return None
+        # Without a transaction the change is the durable write and its jobs follow it
+        # (as save_draft's do): a crash between the two loses them, never the change.
+        now = utcnow()
+        for job in jobs:
+            await self._enqueue(job, run_at=now)
+        return documents.conversation(doc)
 
     async def list_conversations(
         self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -59,29 +58,7 @@ class JobDocuments(MongoConnection):
     # mark, as the job runs again anyway or gives up.
 
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
-        # A running key: left to its worker, marked to run once more.
-        marked = await self._jobs.update_one(
-            {"_id": job.key, "state": JobState.RUNNING.value}, {"$set": {"rerun": True}}
-        )
-        if marked.matched_count == 1:
-            return
-        at = documents.ms(run_at)
-        seq = await self._next("jobs")  # wasted when the key is pending: gaps are fine
-        new = documents.new_job_doc(job, seq=seq, run_at=at)
-        again = documents.pending(job, seq=seq, run_at=at)
-        # One write: a dead key is pending again at the lane's tail; a missing key is
-        # inserted; a pending key fails the filter, and the upsert's insert then fails
-        # on _id: that is the coalescing. So does a key claimed since the first write:
-        # it was pending during this call, and its run starts after it.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._jobs.update_one(
-                {"_id": job.key, "state": JobState.DEAD.value},
-                {
-                    "$set": again,
-                    "$setOnInsert": {k: v for k, v in new.items() if k != "_id" and k not in again},
-                },
-                upsert=True,
-            )
+        await self._enqueue(job, run_at=run_at)
 
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float

@@ -12,10 +12,12 @@ from bridge.models import (
     Conversation,
     ConversationPatch,
     InboxFilter,
+    NewJob,
     utcnow,
 )
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.jobs import enqueue_in
 
 _BY_ADDRESSES = (
     "SELECT * FROM conversations WHERE channel = ? AND business_number = ? AND subscriber = ?"
@@ -114,7 +116,7 @@ class ConversationRows(SQLiteConnection):
         return rows.conversation(row)
 
     async def update_conversation(
-        self, conversation_id: int, patch: ConversationPatch
+        self, conversation_id: int, patch: ConversationPatch, *, jobs: Sequence[NewJob] = ()
     ) -> Conversation | None:
         changes = {name: rows.column(getattr(patch, name)) for name in patch.model_fields_set}
         values = list(changes.values())
@@ -128,6 +130,9 @@ class ConversationRows(SQLiteConnection):
             row = await rows.fetchone(
                 db, "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
             )
+            now = rows.ts(utcnow())
+            for job in jobs if row is not None else ():
+                await enqueue_in(db, job, run_at=now)
         return None if row is None else rows.conversation(row)
 
     async def list_conversations(
