@@ -331,11 +331,13 @@ async def queued_posts(child: ChildServer) -> int:
 
 
 async def idle(child: ChildServer, within: float) -> bool:
-    """Wait (at most `within` seconds) until the bridge has no job left but dead ones."""
+    """Wait (at most `within` seconds) until the bridge has no job left but dead ones
+    and digests (due at the end of their period, not work of the texts)."""
     deadline = time.monotonic() + within
+    later = {'kind="dead"', 'kind="digest"'}
     while time.monotonic() < deadline:
         depth = metric_values(await scrape(child), "bridge_queue_depth")
-        if all(count == 0 for label, count in depth.items() if label != 'kind="dead"'):
+        if all(count == 0 for label, count in depth.items() if label not in later):
             return True
         await asyncio.sleep(0.1)
     return False

@@ -26,6 +26,7 @@ class TokenBucket:
         self._stamp = clock()
         self._lock = asyncio.Lock()
         self._waiting = 0  # callers in acquire() who have no token yet
+        self._booked_until = 0.0  # the latest turn told to a caller sent away
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._stamp)
@@ -41,6 +42,14 @@ class TokenBucket:
         """Seconds until a newcomer gets a token, behind those already waiting."""
         self._refill(self._clock())
         return max(0.0, (self._waiting + 1.0 - self._tokens) / self._rate.per_second)
+
+    def book(self) -> float:
+        """A turn for a caller sent away: after the queue and every turn told before,
+        so those sent away do not all come back at once. Seconds from now."""
+        now = self._clock()
+        turn = max(now + self.queued_delay(), self._booked_until + 1.0 / self._rate.per_second)
+        self._booked_until = turn
+        return turn - now
 
     async def acquire(self) -> None:
         # The lock makes waiters take tokens in arrival order.
@@ -80,7 +89,8 @@ class Pacer:
         out a wait that other keys' jobs could use (a Tier-3 method's backlog would
         otherwise take every worker and stall posts into every channel)."""
         bucket = self.bucket(key)
-        if (wait := bucket.queued_delay()) > within:
+        if bucket.queued_delay() > within:
+            wait = bucket.book()
             raise RetryLater(f"{key}: paced, next turn in {wait:.1f} s", after=wait, throttled=True)
         await bucket.acquire()
 

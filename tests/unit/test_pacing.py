@@ -58,3 +58,18 @@ async def test_a_long_queue_for_a_token_is_a_retry_later_not_a_wait() -> None:
     clock.now += 1.0
     await pacer.take("chat.update:", within=0.5)  # its turn now: taken at once
     await pacer.take("chat.postMessage:C1", within=0.5)  # other keys never waited
+
+
+async def test_refused_callers_are_given_turns_one_after_another() -> None:
+    """Each refused caller is told a turn of its own, so they do not all come back at
+    once and refuse one another again."""
+    clock = Clock()
+    pacer = Pacer(lambda _key: Rate(per_second=1, burst=1), clock)
+    await pacer.take("chat.update:", within=0.5)
+    turns = []
+    for _ in range(4):
+        with pytest.raises(RetryLater) as later:
+            await pacer.take("chat.update:", within=0.5)
+        assert later.value.after is not None
+        turns.append(later.value.after)
+    assert turns == pytest.approx([1.0, 2.0, 3.0, 4.0])
