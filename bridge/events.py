@@ -7,6 +7,7 @@ notification rules (`message.received`, …)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from bridge.models import Channel, Intent, KeywordMark, Model, Urgency
+from bridge.models import Channel, Intent, KeywordMark, Message, Model, Urgency
 
 # --- why a text did not go out ------------------------------------------------------
 
@@ -407,6 +408,16 @@ class Publishing:
     notifier listens to `message.received` (the inbound hot path)."""
 
     wanted: frozenset[type[Model]] = field(default_factory=frozenset)
+    # Texts whose `message.assessed` follows (the assistant drafts them), when every
+    # notifier of `message.received` judges those on the assessment: their receipt is
+    # not published as well. None: every received text is.
+    assessed_later: Callable[[Message], bool] | None = None
 
     def wants(self, event: type[Model]) -> bool:
         return event in self.wanted
+
+    def publishes_received(self, message: Message) -> bool:
+        """Whether a text's `message.received` is published."""
+        if MessageReceived not in self.wanted:
+            return False
+        return self.assessed_later is None or not self.assessed_later(message)

@@ -74,11 +74,15 @@ def send_job(message: Message) -> NewJob:
 
 def header_job(conversation_id: int) -> NewJob:
     """Re-render the parent card. One key per conversation: a burst of changes is
-    one pending job, which renders the latest state when it runs."""
+    one pending job, which renders the latest state when it runs. Its own lane: the
+    card waits for chat.update's pace (about one a second for the whole workspace, so
+    a burst of new routed conversations queues their cards) without holding up the
+    conversation's texts; it never posts a parent, so it needs not their lane."""
+    key = f"header:{conversation_id}"
     return NewJob(
-        key=f"header:{conversation_id}",
+        key=key,
         kind=JobKind.SYNC_HEADER,
-        lane=conversation_lane(conversation_id),
+        lane=key,
         conversation_id=conversation_id,
     )
 

@@ -12,9 +12,9 @@ import structlog
 
 from bridge.delivery.errors import GiveUp
 from bridge.delivery.outbox import Handler
-from bridge.events import Event, Publishing, load_event
+from bridge.events import Event, MessageReceived, Publishing, load_event
 from bridge.jobs import Notice, notify_job
-from bridge.models import Job, JobKind, utcnow
+from bridge.models import Job, JobKind, Message, utcnow
 from bridge.notify.notifier import Notifier
 from bridge.notify.slack_dead_report import SlackDeadJobReport
 from bridge.notify.slack_dm import SlackAssignmentMessage
@@ -53,8 +53,19 @@ class Notifiers:
                 raise ValueError(f"two notifiers are called {notifier.name!r}")
             self._by_name[notifier.name] = notifier
         self.publishing = Publishing(
-            frozenset(t for notifier in self._by_name.values() for t in notifier.wants)
+            frozenset(t for notifier in self._by_name.values() for t in notifier.wants),
+            assessed_later=self._assessed_later(),
         )
+
+    def _assessed_later(self) -> Callable[[Message], bool] | None:
+        """When every notifier of `message.received` judges a text the assistant drafts
+        on its assessment (a `judged_later` of theirs), the texts not to publish as
+        received: one PUBLISH job per text fewer on the webhook's hot path."""
+        judges = [n for n in self._by_name.values() if MessageReceived in n.wants]
+        later = [getattr(n, "judged_later", None) for n in judges]
+        if not later or None in later:
+            return None
+        return lambda message: all(judged(message) for judged in later if judged)
 
     def wanting(self, event: Event) -> list[Notifier]:
         return [n for n in self._by_name.values() if isinstance(event, n.wants)]

@@ -102,6 +102,8 @@ class NotificationRules:
         self._people = people
         self._teams = teams
         self._will_draft = will_draft
+        # A text the assistant drafts is judged on its assessment, not on its receipt.
+        self.judged_later = will_draft
         self._on_enqueued = on_enqueued
         self._clock = clock
         self._book = RuleBook(settings.rules)

@@ -45,7 +45,7 @@ def after_inbound(
             subscriber=conversation.subscriber,
         )
         jobs.append(publish_job(event, key=f"opened:{conversation.id}"))
-    if publishing.wants(MessageReceived):
+    if publishing.publishes_received(message):
         received = MessageReceived(
             conversation_id=conversation.id,
             message_id=message.id,

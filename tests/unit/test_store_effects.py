@@ -4,14 +4,17 @@ both engines: each effect and its jobs."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import bridge
 from bridge import jobs
 from bridge.events import (
     ConversationOpened,
     DraftReady,
+    Event,
     MessageAssessed,
     MessageReceived,
     Publishing,
@@ -28,7 +31,9 @@ from bridge.models import (
     Message,
     MessageDraft,
     MessagePurpose,
+    Model,
 )
+from bridge.notify.registry import Notifiers
 from bridge.store import effects
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -156,3 +161,40 @@ def test_a_breach_with_a_team_to_escalate_to_moves_the_conversation_there_once()
     assert (move.kind, move.note, move.conversation_id) == (JobKind.MOVE_THREAD, "leads", 7)
     again = effects.after_breach(breach, publishing=NOBODY)[1]
     assert again.key == move.key  # a second write of the same breach moves nothing twice
+
+
+def test_a_text_the_assistant_assesses_is_not_published_as_received_too() -> None:
+    """`message.received` rules are judged once the assistant has read the text: its
+    receipt is not published as well (two jobs per text on the webhook's hot path)."""
+    later = Publishing(frozenset({MessageReceived}), assessed_later=lambda m: bool(m.body))
+    assert effects.after_inbound(CONVERSATION, text(), opened=False, publishing=later) == [
+        jobs.post_job(text())
+    ]
+    picture_only = text(body="")
+    published = effects.after_inbound(CONVERSATION, picture_only, opened=False, publishing=later)
+    assert [j.kind for j in published] == [JobKind.POST_INBOUND, JobKind.PUBLISH]
+
+
+class NoStore:
+    """The fan-out's store, never reached here."""
+
+
+def notifier_judging_later(judged_later: Callable[[Message], bool]) -> Any:
+    class Rules:
+        name = "rules"
+        wants: tuple[type[Model], ...] = (MessageReceived, MessageAssessed)
+
+        def __init__(self) -> None:
+            self.judged_later = judged_later
+
+        async def notify(self, event: Event, key: str) -> None: ...
+
+    return Rules()
+
+
+def test_the_rules_say_which_texts_they_judge_on_assessment() -> None:
+    rules = notifier_judging_later(lambda message: message.body == "drafted")
+    publishing = Notifiers(NoStore(), [rules], on_enqueued=lambda: None).publishing
+    assert publishing.assessed_later is not None
+    assert publishing.assessed_later(text(body="drafted"))
+    assert not publishing.assessed_later(text(body="not drafted"))
