@@ -64,6 +64,11 @@ class ThreadKeeper:
         header card first if it has none."""
         if conversation.slack_channel and conversation.slack_thread_ts:
             return conversation.slack_channel, conversation.slack_thread_ts
+        # The card shows the conversation as it is now: a change made since the job read
+        # it (the assistant's flag, while it drafted) has no card to refresh yet.
+        conversation = await self.conversation(conversation.id)
+        if conversation.slack_channel and conversation.slack_thread_ts:
+            return conversation.slack_channel, conversation.slack_thread_ts
         # A conversation routed before keeps its team when Slack loses its thread.
         team = conversation.team
         decision = None if team else await self._routing.decide(conversation)
