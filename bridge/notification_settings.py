@@ -4,7 +4,6 @@ Checked at load, one line per problem naming its key (`notifications.rules[0].vi
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bridge.models import Intent, Urgency
-from bridge.section import Section
+from bridge.section import Section, is_group, is_user
 from bridge.sender_settings import Webhooks, WebPushSetting
 
 # The events a rule may name (`sla.breached` comes from the SLA timer).
@@ -39,16 +38,6 @@ NAMED_TARGETS = ("assignee", "team", "on_call")
 VIAS = ("slack_dm", "slack_mention", "email", "web_push")
 PERSONAL_VIAS = ("slack_dm", "email", "web_push")  # one delivery per person
 WEBHOOK_VIA = "webhook:"
-_USER = re.compile(r"[UW][A-Z0-9]{2,}")
-_GROUP = re.compile(r"S[A-Z0-9]{2,}")
-
-
-def is_user(target: str) -> bool:
-    return _USER.fullmatch(target) is not None
-
-
-def is_group(target: str) -> bool:
-    return _GROUP.fullmatch(target) is not None
 
 
 def _some(value: Any) -> Any:

@@ -12,14 +12,14 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from bridge.models import Channel, Intent, Urgency
 from bridge.phones import InvalidPhone, to_e164
-from bridge.section import Section
+from bridge.section import Section, slack_id_shape
 from bridge.setting_errors import SettingProblem
 
 AssignPolicy = Literal["none", "round_robin", "least_open"]
 
 
 def _slack_id(kind: str, prefixes: str) -> AfterValidator:
-    shape = re.compile(f"[{prefixes}][A-Z0-9]{{2,}}")
+    shape = slack_id_shape(prefixes)
 
     def check(value: str) -> str:
         if not shape.fullmatch(value):

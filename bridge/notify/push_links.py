@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime, timedelta
 
+from bridge.section import is_user
 from bridge.sender_settings import b64url
 
-_USER = re.compile(r"[UW][A-Z0-9]{2,30}")  # a Slack user ID
 PURPOSE = b"sms-bridge /notify/push links"
 
 
@@ -36,7 +35,7 @@ class PushLinks:
         """The Slack user a token was made for, if it is this bridge's and not expired."""
         user, _, rest = token.partition(".")
         expires, _, mac = rest.partition(".")
-        if not _USER.fullmatch(user) or not expires.isdigit() or len(expires) > 12:
+        if not is_user(user) or len(user) > 32 or not expires.isdigit() or len(expires) > 12:
             return None
         if not hmac.compare_digest(mac, self._mac(user, int(expires))):
             return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from bridge.notification_settings import NotificationsSection, is_group
+from bridge.notification_settings import NotificationsSection
+from bridge.section import is_group
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.names import SlackNames
 

@@ -34,8 +34,6 @@ from bridge.models import (
 from bridge.notification_settings import (
     NotificationRule,
     NotificationsSection,
-    is_group,
-    is_user,
 )
 from bridge.notify.alert_words import alert_of
 from bridge.notify.recipients import Recipients
@@ -43,6 +41,7 @@ from bridge.notify.rules import Happening, RuleBook
 from bridge.notify.teams import RoutedTeams
 from bridge.notify.timing import personal_due, rule_due
 from bridge.notify.via import Vias
+from bridge.section import is_group, is_user
 from bridge.store.base import (
     AwayStore,
     ContactStore,
