@@ -308,3 +308,49 @@ def team_assign_job(conversation_id: int, team: str, *, key: str) -> NewJob:
         conversation_id=conversation_id,
         note=team,
     )
+
+
+def campaign_lane(campaign_id: str) -> str:
+    """The lane of a campaign's own work (queueing its recipients, closing it)."""
+    return f"campaign:{campaign_id}"
+
+
+def campaign_pump_job(campaign_id: str) -> NewJob:
+    """Queue the campaign's next recipients; it enqueues itself again until all are."""
+    return NewJob(
+        key=f"campaign-pump:{campaign_id}",
+        kind=JobKind.CAMPAIGN_PUMP,
+        lane=campaign_lane(campaign_id),
+        note=campaign_id,
+    )
+
+
+def campaign_progress_job(campaign_id: str) -> NewJob:
+    """Re-render the campaign's progress message: one key, so a burst of sends is one
+    pending job; its own lane, paced apart from the campaign's sending."""
+    return NewJob(
+        key=f"campaign-progress:{campaign_id}",
+        kind=JobKind.CAMPAIGN_PROGRESS,
+        lane=f"campaign-progress:{campaign_id}",
+        note=campaign_id,
+    )
+
+
+def campaign_results_job(campaign_id: str) -> NewJob:
+    """Re-render the campaign's results message (a burst of answers is one job)."""
+    return NewJob(
+        key=f"campaign-results:{campaign_id}",
+        kind=JobKind.CAMPAIGN_RESULTS,
+        lane=f"campaign-results:{campaign_id}",
+        note=campaign_id,
+    )
+
+
+def close_campaign_job(campaign_id: str) -> NewJob:
+    """Close the campaign's answers when their window is over (enqueued due then)."""
+    return NewJob(
+        key=f"campaign-close:{campaign_id}",
+        kind=JobKind.CLOSE_CAMPAIGN,
+        lane=f"campaign-results:{campaign_id}",
+        note=campaign_id,
+    )

@@ -419,6 +419,10 @@ class JobKind(StrEnum):
     MOVE_THREAD = "move_thread"  # `/sms route`: a new parent in a team's channel
     ASSIGN_TEAM = "assign_team"  # a routed conversation, to one of its team's members
     CHECK_SLA = "check_sla"  # has a waiting text had its first answer in time?
+    CAMPAIGN_PUMP = "campaign_pump"  # queue a campaign's next recipients at its sender's rate
+    CAMPAIGN_PROGRESS = "campaign_progress"  # show a campaign's progress on its Slack message
+    CAMPAIGN_RESULTS = "campaign_results"  # show a poll's or rating request's live results
+    CLOSE_CAMPAIGN = "close_campaign"  # its answers' window is over: final results, chart
 
 
 class JobState(StrEnum):

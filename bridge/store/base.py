@@ -11,6 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bridge.campaigns.models import (
+    Answer,
+    Campaign,
+    CampaignState,
+    Progress,
+    Recipient,
+    Tally,
+)
 from bridge.events import ConversationRouted, Publishing, SlaBreached
 from bridge.models import (
     Away,
@@ -413,6 +421,59 @@ class SlaStore(Protocol):
         wait's breach is recorded already."""
 
 
+class CampaignStore(Protocol):
+    """Campaigns, their recipients and the texts sent to them."""
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+
+    async def list_campaigns(self, *, limit: int = 20) -> list[Campaign]:
+        """Newest first."""
+
+    async def set_campaign_state(
+        self, campaign_id: str, state: CampaignState, *, expect: Sequence[CampaignState]
+    ) -> Campaign | None:
+        """Move the campaign to `state` only from one of `expect` (compare-and-set): the
+        campaign after, or None when it was in none of them."""
+
+    async def set_campaign_slack(
+        self,
+        campaign_id: str,
+        *,
+        channel: str,
+        progress_ts: str | None = None,
+        results_ts: str | None = None,
+    ) -> None:
+        """Where its progress and results messages are (a None ts leaves that one)."""
+
+    async def campaign_progress(self, campaign_id: str) -> Progress: ...
+
+    async def campaign_recipients(self, campaign_id: str) -> list[Recipient]:
+        """Every recipient, in the order they were chosen."""
+
+    async def latest_campaign_text(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> tuple[Campaign, Message] | None:
+        """The last campaign text the provider accepted for this address, with its
+        campaign: what a text from them may be answering."""
+
+    async def close_campaign(self, campaign_id: str) -> Campaign | None:
+        """Its answers' window is over: `closed`, once (None when it was already)."""
+
+
+class AnswerStore(Protocol):
+    """Answers to campaigns' polls, rating requests and opt-in requests."""
+
+    async def record_answer(self, answer: Answer, *, keep: str = "last") -> bool:
+        """Keep a subscriber's answer: `keep="last"` replaces their earlier one,
+        `"first"` keeps the earlier. A known `sid` changes nothing. Returns whether the
+        counted answer changed."""
+
+    async def tally(self, campaign_id: str) -> Tally: ...
+
+    async def campaign_answers(self, campaign_id: str) -> list[Answer]:
+        """The counted answer of each subscriber, oldest first."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -497,6 +558,8 @@ class Store(
     PreferenceStore,
     RoutingStore,
     SlaStore,
+    CampaignStore,
+    AnswerStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""
