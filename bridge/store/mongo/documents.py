@@ -13,6 +13,7 @@ from bridge.models import (
     ConsentEvent,
     ConsentKind,
     ConsentSource,
+    Contact,
     Conversation,
     ConversationPatch,
     ConversationStatus,
@@ -164,6 +165,15 @@ def message(doc: Doc) -> Message:
         draft=None if doc.get("draft") is None else MessageDraft.model_validate(doc["draft"]),
         shown_ts=doc.get("shown_ts"),
         campaign_id=doc.get("campaign_id"),
+    )
+
+
+def contact(doc: Doc) -> Contact:
+    return Contact(
+        phone=doc["_id"],
+        name=doc.get("name"),
+        fields={f["name"]: f["value"] for f in doc.get("fields", [])},
+        tags=tuple(doc.get("tags", ())),
     )
 
 
