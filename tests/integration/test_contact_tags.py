@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.wiring import INBOX
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
-from bridge.sandbox.wiring import INBOX
 from tests.support import AGENT, BridgeUnderTest, open_thread, slash
 
 ANA = "+14155550123"
