@@ -123,8 +123,10 @@ class CampaignPump:
         marketing = spec.kind is CampaignKind.MARKETING
         if marketing:
             due = max(due, next_allowed(phone, due, self._business.timezone))
-        # Opened with no Slack post; its text is no inbox activity.
-        conversation = await self._store.open_conversation(spec.from_number, phone, spec.channel)
+        # Opened with no Slack post and no inbox activity; nor is its text activity.
+        conversation = await self._store.open_campaign_conversation(
+            spec.from_number, phone, spec.channel
+        )
         message = Message(
             id=text_id(campaign.id, phone),
             conversation_id=conversation.id,
