@@ -291,6 +291,7 @@ ASSISTANT = "assistant"
 # The author of what the routing rules do by themselves (assigning a routed conversation).
 ROUTING = "routing"
 SLA_TIMER = "sla"  # who moves a conversation its first-response time escalated
+FEEDBACK = "feedback"  # who flags and routes a conversation whose rating was low
 
 
 class Message(Model):
@@ -423,6 +424,7 @@ class JobKind(StrEnum):
     CAMPAIGN_PROGRESS = "campaign_progress"  # show a campaign's progress on its Slack message
     CAMPAIGN_RESULTS = "campaign_results"  # show a poll's or rating request's live results
     CLOSE_CAMPAIGN = "close_campaign"  # its answers' window is over: final results, chart
+    FEEDBACK_REPORT = "feedback_report"  # post `/sms feedback report` and its chart
 
 
 class JobState(StrEnum):
@@ -523,3 +525,12 @@ class NotifyPreferences(Model):
     mode: NotifyMode = NotifyMode.ALL
     quiet_from: time | None = None
     quiet_until: time | None = None
+
+
+class ReportRequest(Model):
+    """`/sms feedback report`: who asked, when, over how many weeks (a job's payload:
+    a retry shows the report as it stood when asked)."""
+
+    weeks: int
+    by: str
+    at: datetime

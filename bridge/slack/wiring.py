@@ -25,6 +25,7 @@ from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.jobs.agent_notes import AgentNote
 from bridge.slack.jobs.delivery_marks import DeliveryMark
 from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
+from bridge.slack.jobs.feedback_reports import FeedbackReportPoster
 from bridge.slack.jobs.header_sync import HeaderSync
 from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import FetchMedia, InboundPoster
@@ -118,6 +119,9 @@ class SlackEdge:
             ),
             JobKind.MOVE_THREAD: ThreadMove(threads),
             JobKind.ASSIGN_TEAM: TeamAssignment(store, self._routing, team_members, desk),
+            JobKind.FEEDBACK_REPORT: FeedbackReportPoster(
+                store, self.posts, self.inbox, self._business
+            ),
         }
 
     def listen(

@@ -474,6 +474,14 @@ class AnswerStore(Protocol):
         """The counted answer of each subscriber, oldest first."""
 
 
+class FeedbackStore(Protocol):
+    """Ratings given to campaigns' rating requests, across campaigns (the report)."""
+
+    async def ratings_since(self, since: datetime) -> list[Answer]:
+        """The counted rating of each subscriber to each rating request (a campaign
+        with `feedback`), given at or after `since`, oldest first."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -560,6 +568,7 @@ class Store(
     SlaStore,
     CampaignStore,
     AnswerStore,
+    FeedbackStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""
