@@ -356,10 +356,10 @@ class FeedbackLow(Model):
 
     type: Literal["feedback.low"] = "feedback.low"
     conversation_id: int
-    message_id: str  # the rating's text, in the inbox
     campaign_id: str
     rating: int
     subscriber: str
+    body: str  # what they wrote (its inbox message may not be recorded yet)
 
 
 ConversationEvent = (

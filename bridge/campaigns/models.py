@@ -65,6 +65,8 @@ class Feedback(Model):
     follow_up: str | None = None
     confirm: str | None = None
     open_hours: float = 72
+    # The routing team a 1-2 goes to; None: "support" when `routing.teams` has it.
+    route: str | None = None
 
 
 class OptInRequest(Model):

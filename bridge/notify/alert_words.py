@@ -64,8 +64,7 @@ def alert_of(
             title = f"No reply yet to {person} · {where}"
         case "feedback.low" if isinstance(event, FeedbackLow):
             title = f"{person} rated us {event.rating}/5 · {where}"
-            if message is not None:
-                lines.append(clip(message.body, MAX_BODY))
+            lines.append(clip(event.body, MAX_BODY))
         case _:
             title = f"{name} · {person} · {where}"
     text = "\n".join(lines)
