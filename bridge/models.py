@@ -121,6 +121,8 @@ class InboundSms(Model):
     body: str
     media: tuple[Media, ...] = ()
     received_at: datetime = Field(default_factory=utcnow)
+    # Not Twilio's: the campaign text it replies to, as the campaigns read it.
+    answers: str | None = None
 
 
 class Contact(Model):
@@ -316,6 +318,8 @@ class Message(Model):
     # Where in its thread a reply shows when that is not the agent's own message (a
     # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
+    # An inbound text's: the campaign text (a message id) it replies to; its post quotes it.
+    answers: str | None = None
 
 
 class OutboundReply(Model):

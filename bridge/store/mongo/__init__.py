@@ -54,6 +54,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from bridge.store.health import watch_refusals
+from bridge.store.mongo.answers import AnswerDocuments
 from bridge.store.mongo.away import AwayDocuments
 from bridge.store.mongo.canned import CannedDocuments
 from bridge.store.mongo.connection import DEFAULT_DATABASE
@@ -95,6 +96,7 @@ class MongoStore(
     PreferenceDocuments,
     RoutingDocuments,
     SlaDocuments,
+    AnswerDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

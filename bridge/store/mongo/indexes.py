@@ -113,3 +113,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         [("via", ASCENDING), ("to", ASCENDING), ("sent", ASCENDING), ("due", ASCENDING)]
     )
     await db["push_subscriptions"].create_index([("user", ASCENDING), ("created_at", ASCENDING)])
+    # Answers: a campaign's tally and its answers oldest first.
+    await db["campaign_answers"].create_index(
+        [("campaign_id", ASCENDING), ("at", ASCENDING), ("subscriber", ASCENDING)]
+    )

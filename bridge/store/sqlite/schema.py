@@ -231,6 +231,24 @@ MIGRATIONS: tuple[str, ...] = (
         deadline REAL NOT NULL
     );
     """,
+    # Campaign answers: each subscriber's counted answer, and every MessageSid already
+    # read as an answer (a provider retry changes nothing).
+    """
+    CREATE TABLE campaign_answers (
+        campaign_id TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        choice TEXT NOT NULL,
+        text TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (campaign_id, subscriber)
+    );
+    CREATE INDEX campaign_answers_at ON campaign_answers (campaign_id, at);
+    CREATE TABLE answer_sids (
+        sid TEXT PRIMARY KEY
+    );
+    ALTER TABLE messages ADD COLUMN answers TEXT;
+    """,
 )
 
 
