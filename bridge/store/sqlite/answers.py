@@ -41,7 +41,7 @@ class AnswerRows(SQLiteConnection):
             if seen.rowcount == 0:
                 return False
             counted = await db.execute(
-                "INSERT INTO campaign_answers (campaign_id, subscriber, choice, text, sid, at)"
+                "INSERT INTO campaign_answers (campaign_id, subscriber, choice, text, sid, at)"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, subscriber) DO UPDATE"
                 " SET choice = excluded.choice, text = excluded.text, sid = excluded.sid,"
                 f" at = excluded.at WHERE {_REPLACES[keep]}",
