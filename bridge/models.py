@@ -121,6 +121,8 @@ class InboundSms(Model):
     body: str
     media: tuple[Media, ...] = ()
     received_at: datetime = Field(default_factory=utcnow)
+    # Not Twilio's: the campaign text it replies to, as the campaigns read it.
+    answers: str | None = None
 
 
 class Contact(Model):
@@ -226,6 +228,7 @@ class MessagePurpose(StrEnum):
     OPT_IN_CONFIRMATION = "opt_in_confirmation"  # after START, when the bridge answers it
     HELP_REPLY = "help_reply"  # the business profile, answering HELP
     AWAY_REPLY = "away_reply"  # `hours.away_reply`, to a text that came while closed
+    NOTICE = "notice"  # a support campaign's service notice: conversational consent suffices
 
 
 class KeywordMark(StrEnum):
@@ -317,6 +320,9 @@ class Message(Model):
     # Where in its thread a reply shows when that is not the agent's own message (a
     # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
+    campaign_id: str | None = None  # a campaign's text (no Slack post, no inbox activity)
+    # An inbound text's: the campaign text (a message id) it replies to; its post quotes it.
+    answers: str | None = None
 
 
 class OutboundReply(Model):
