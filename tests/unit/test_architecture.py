@@ -320,6 +320,7 @@ ROLE_MODULES = {
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
     "AnswerStore": "answers",
+    "FeedbackStore": "feedback",
     "NotificationStore": "notifications",
     "PreferenceStore": "preferences",
     "RoutingStore": "routing",

@@ -66,6 +66,7 @@ from bridge.store.mongo.consent import ConsentDocuments
 from bridge.store.mongo.contacts import ContactDocuments
 from bridge.store.mongo.conversations import ConversationDocuments
 from bridge.store.mongo.drafts import DraftDocuments
+from bridge.store.mongo.feedback import FeedbackDocuments
 from bridge.store.mongo.home_filters import HomeFilterDocuments
 from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
@@ -102,6 +103,7 @@ class MongoStore(
     SlaDocuments,
     CampaignDocuments,
     AnswerDocuments,
+    FeedbackDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -19,6 +19,17 @@ from bridge.store.mongo.documents import Doc
 _REPLACES = {"last": "$lte", "first": "$gt"}
 
 
+def answer_of(doc: Doc) -> Answer:
+    return Answer(
+        campaign_id=doc["campaign_id"],
+        subscriber=doc["subscriber"],
+        choice=doc["choice"],
+        text=doc["text"],
+        sid=doc["sid"],
+        at=documents.aware(doc["at"]),
+    )
+
+
 class AnswerDocuments(MongoConnection):
     """AnswerStore on MongoDB."""
 
@@ -68,14 +79,4 @@ class AnswerDocuments(MongoConnection):
         found: list[Doc] = await self._answers.find(
             {"campaign_id": campaign_id}, sort=[("at", ASCENDING), ("subscriber", ASCENDING)]
         ).to_list(None)
-        return [
-            Answer(
-                campaign_id=doc["campaign_id"],
-                subscriber=doc["subscriber"],
-                choice=doc["choice"],
-                text=doc["text"],
-                sid=doc["sid"],
-                at=documents.aware(doc["at"]),
-            )
-            for doc in found
-        ]
+        return [answer_of(doc) for doc in found]

@@ -128,3 +128,6 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
     await db["campaign_answers"].create_index(
         [("campaign_id", ASCENDING), ("at", ASCENDING), ("subscriber", ASCENDING)]
     )
+    # Ratings by when they came, across campaigns (the feedback report); review
+    # requests are found by their _id.
+    await db["campaign_answers"].create_index([("at", ASCENDING), ("subscriber", ASCENDING)])

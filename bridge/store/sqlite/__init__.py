@@ -18,6 +18,7 @@ from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
 from bridge.store.sqlite.conversations import ConversationRows
 from bridge.store.sqlite.drafts import DraftRows
+from bridge.store.sqlite.feedback import FeedbackRows
 from bridge.store.sqlite.home_filters import HomeFilterRows
 from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.messages import MessageRows
@@ -55,6 +56,7 @@ class SQLiteStore(
     SlaRows,
     CampaignRows,
     AnswerRows,
+    FeedbackRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

@@ -18,7 +18,7 @@ _REPLACES = {
 }
 
 
-def _answer(row: aiosqlite.Row) -> Answer:
+def answer_of(row: aiosqlite.Row) -> Answer:
     return Answer(
         campaign_id=row["campaign_id"],
         subscriber=row["subscriber"],
@@ -74,4 +74,4 @@ class AnswerRows(SQLiteConnection):
                 "SELECT * FROM campaign_answers WHERE campaign_id = ? ORDER BY at, subscriber",
                 (campaign_id,),
             )
-        return [_answer(row) for row in found]
+        return [answer_of(row) for row in found]

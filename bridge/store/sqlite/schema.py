@@ -285,6 +285,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE messages ADD COLUMN answers TEXT;
     """,
+    # Ratings by when they came (the feedback report), and each subscriber's last review
+    # request (one per `review_every_days`).
+    """
+    CREATE INDEX campaign_answers_when ON campaign_answers (at);
+    CREATE TABLE review_requests (
+        business_number TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (business_number, subscriber)
+    );
+    """,
 )
 
 
