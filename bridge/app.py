@@ -27,6 +27,7 @@ from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import KnowledgeError, knowledge_source
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.tools import OrderLookup, Tools
+from bridge.campaigns.feedback_flow import FeedbackFlow
 from bridge.campaigns.opt_in_flow import OptInFlow
 from bridge.campaigns.poll_flow import PollFlow
 from bridge.campaigns.replies import CampaignReplies
@@ -280,14 +281,17 @@ async def build_domain(
         settings, config, store, session, metrics, outbox, desk, replies
     )
     keywords = KeywordDesk(store, config.compliance, config.business, on_enqueued=wake)
-    flows = (PollFlow(store, on_enqueued=wake), OptInFlow(store, on_enqueued=wake))
+    feedback = FeedbackFlow(
+        store, desk, business=config.business, routing=config.routing, on_enqueued=wake
+    )
+    flows = (PollFlow(store, on_enqueued=wake), OptInFlow(store, on_enqueued=wake), feedback)
     inbound = InboundPipeline(
         store,
         keywords,
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=wake,
-        campaigns=CampaignReplies(store, flows),
+        campaigns=CampaignReplies(store, flows, follow_ups=(feedback,)),
     )
     commands = CommandDesk(
         store,

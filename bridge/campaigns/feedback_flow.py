@@ -22,7 +22,7 @@ from bridge.campaigns.ratings import read_rating
 from bridge.campaigns.replies import CampaignReply, Keep
 from bridge.config import Business
 from bridge.events import FeedbackLow
-from bridge.jobs import campaign_results_job, move_job, publish_job
+from bridge.jobs import move_job, publish_job
 from bridge.models import FEEDBACK, Conversation, Message, MessagePurpose, utcnow
 from bridge.routing_settings import RoutingSection
 from bridge.store.base import (
@@ -111,7 +111,6 @@ class FeedbackFlow:
         if rating <= LOW:
             await self._alert(campaign, feedback, conversation, reply, rating)
         await self._text_back(campaign, feedback, conversation, rating)
-        await self._store.enqueue(campaign_results_job(campaign.id), run_at=utcnow())
         self._on_enqueued()
         return rating <= LOW
 

@@ -54,6 +54,13 @@ class AnswerFlow(Protocol):
         still goes to the inbox as well."""
 
 
+class FollowUps(Protocol):
+    """A flow that texts a question after an answer (feedback's follow-up): what the
+    subscriber writes after it answers the question, is read as no answer, and quotes it."""
+
+    async def asked(self, campaign: Campaign, subscriber: str) -> Message | None: ...
+
+
 def takes_answers(campaign: Campaign, at: datetime) -> bool:
     return not campaign.closed and campaign.closes_at is not None and at < campaign.closes_at
 
@@ -66,9 +73,12 @@ def quotes(campaign: Campaign, text: Message, at: datetime) -> bool:
 
 
 class CampaignReplies:
-    def __init__(self, store: _Store, flows: Sequence[AnswerFlow]) -> None:
+    def __init__(
+        self, store: _Store, flows: Sequence[AnswerFlow], follow_ups: Sequence[FollowUps] = ()
+    ) -> None:
         self._store = store
         self._flows = flows
+        self._follow_ups = follow_ups
 
     async def read_reply(self, sms: InboundSms) -> ReplyReading:
         found = await self._store.latest_campaign_text(
@@ -80,6 +90,9 @@ class CampaignReplies:
         at = sms.received_at
         if not quotes(campaign, text, at):
             return ReplyReading()
+        for follow_ups in self._follow_ups:
+            if (question := await follow_ups.asked(campaign, sms.subscriber)) is not None:
+                return ReplyReading(answers=question.id)
         if takes_answers(campaign, at):
             for flow in self._flows:
                 choice = flow.read(campaign, sms.body)
