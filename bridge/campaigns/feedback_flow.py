@@ -143,7 +143,12 @@ class FeedbackFlow:
 
     def _team(self, feedback: Feedback) -> str | None:
         """`route`, else the routing's support team, if it has one."""
-        return self._routing.team_named(feedback.route or SUPPORT_TEAM)
+        team = self._routing.team_named(feedback.route or SUPPORT_TEAM)
+        if team is None and feedback.route is not None:
+            log.warning(
+                "campaign.feedback_route_unknown", route=feedback.route, key="routing.teams"
+            )
+        return team
 
     async def _text_back(
         self, campaign: Campaign, feedback: Feedback, conversation: Conversation, rating: int

@@ -121,7 +121,8 @@ async def test_a_1_flags_routes_to_support_and_notifies_the_on_call_person_at_on
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator, bridge_store: Store
 ) -> None:
     await ask_for_a_rating(bridge_store, twilio, "visit-1", ANA)
-    await bridge.text(ANA, "1 - the cake was stale")
+    await bridge.text(ANA, "1 - the cake was stale", sid=NEXT_SID)
+    await bridge.text(ANA, "1 - the cake was stale", sid=NEXT_SID)  # Twilio's retry
     await eventually(lambda: len(slack.messages(ON_CALL)) == 1, within=30)
     [dm] = slack.messages(ON_CALL)
     assert "1/5" in dm.text
@@ -137,8 +138,14 @@ async def test_a_1_flags_routes_to_support_and_notifies_the_on_call_person_at_on
     assert conversation.flag_reason == "rated 1/5"
     assert conversation.team == "support"
     assert (await bridge_store.counted_answer("visit-1", ANA)) is not None
+    message = await bridge_store.get_message_by_sid(NEXT_SID)
+    assert message is not None
+    assert message.answers == f"visit-1:{ANA}"  # its post quotes the rating request
     await bridge.idle()
-    assert len(slack.messages(ON_CALL)) == 1  # once, however the jobs ran
+    assert len(slack.messages(ON_CALL)) == 1  # once, whatever the retries
+    assert len(slack.messages(SUPPORT)) == 1
+    flagged = [t for t in in_support() + thread_texts(slack, "0123") if "rated 1/5" in t]
+    assert len(flagged) == 1
 
 
 async def test_a_5_gets_one_review_request_per_period(
