@@ -24,12 +24,11 @@ from bridge.config import BusinessConfig
 from bridge.models import DeliveryStatus, Direction, Message, MessagePurpose, utcnow
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
+from bridge.sandbox.wiring import BUSINESS, INBOX
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
 from tests.support import (
     AGENT,
-    BUSINESS,
-    INBOX,
     BridgeUnderTest,
     eventually,
     eventually_async,
@@ -74,7 +73,9 @@ def bridge_store(db_path: Path) -> Store:
 async def ask_for_a_rating(
     store: Store, twilio: TwilioEmulator, campaign_id: str, *subscribers: str
 ) -> None:
-    """A support campaign asks them for a rating; Twilio accepts each text."""
+    """A support campaign asks them for a rating; Twilio accepts each text. Its texts
+    are queued as the pump queues them, without the pump's and the answers' window's
+    later jobs, so `idle` can tell that nothing more happens."""
     now = utcnow()
     spec = CampaignSpec(
         name=campaign_id,
