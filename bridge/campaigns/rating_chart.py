@@ -17,6 +17,7 @@ def rating_chart(report: FeedbackReport, *, title: str) -> bytes:
 
     matplotlib.use("Agg")  # no display: render to memory
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(6, 3.6), dpi=100)
     axes = figure.subplots()
@@ -25,6 +26,7 @@ def rating_chart(report: FeedbackReport, *, title: str) -> bytes:
     axes.bar_label(bars, labels=[str(count) for count in counts], padding=2)
     axes.set_ylim(0, max(max(counts), 1) * 1.2)
     axes.set_ylabel("ratings")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 ratings
     average = "no ratings" if report.average is None else f"average {report.average:.2f}"
     axes.set_title(f"{title}\n{average} · {report.count} ratings", fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)

@@ -24,6 +24,11 @@ def _average(report: FeedbackReport) -> str:
     return f"*average {report.average:.2f}* from {counted(report.count, 'rating')}"
 
 
+def _code(lines: list[str]) -> str:
+    """A code block: the bars line up in Slack's fixed-width font."""
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
 def report_summary(report: FeedbackReport) -> str:
     """The asker's answer: the headline, and where the whole report goes."""
     return (
@@ -49,10 +54,11 @@ def report_text(report: FeedbackReport, by: str) -> str:
     return "\n".join(
         [
             f":bar_chart: *Feedback report* · the last {counted(report.weeks, 'week')}"
-            f" (since {report.since:%a %-d %b %Y}) · asked by {mention(by)}",
+            f" (since {report.since:%a} {report.since.day} {report.since:%b %Y})"
+            f" · asked by {mention(by)}",
             f"Overall: {_average(report)}",
-            "```" + "\n".join(spread) + "```",
+            _code(spread),
             "*By week* (average, ratings)",
-            "```" + "\n".join(trend) + "```",
+            _code(trend),
         ]
     )

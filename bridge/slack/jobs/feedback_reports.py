@@ -34,6 +34,8 @@ class FeedbackReportPoster:
         )
         text = report_text(report, request.by)
         posted = await self._posts.post(f"{job.key}:text", self._channel, text)
+        if report.count == 0:
+            return  # a chart of nothing says no more than the text
         chart = rating_chart(report, title=f"Ratings, the last {request.weeks} weeks")
         await self._posts.upload(
             f"{job.key}:chart",
