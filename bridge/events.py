@@ -350,6 +350,18 @@ class SlaBreached(Model):
     route: str | None = None  # the team it moves to (`escalate.route`)
 
 
+class FeedbackLow(Model):
+    """A subscriber rated a campaign's rating request 1 or 2: the notification rules see
+    it as urgent (`feedback.low`), so the team hears of an unhappy customer at once."""
+
+    type: Literal["feedback.low"] = "feedback.low"
+    conversation_id: int
+    campaign_id: str
+    rating: int
+    subscriber: str
+    body: str  # what they wrote (its inbox message may not be recorded yet)
+
+
 ConversationEvent = (
     ConversationOpened
     | ConversationAssigned
@@ -380,7 +392,8 @@ Event = Annotated[
     | JobDied
     | ConversationRouted
     | MessageAssessed
-    | SlaBreached,
+    | SlaBreached
+    | FeedbackLow,
     Field(discriminator="type"),
 ]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)

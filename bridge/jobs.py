@@ -24,6 +24,7 @@ from bridge.models import (
     MessagePurpose,
     Model,
     NewJob,
+    ReportRequest,
 )
 
 # Kinds only an earlier release enqueued: their handlers still run what a database
@@ -353,4 +354,17 @@ def close_campaign_job(campaign_id: str) -> NewJob:
         kind=JobKind.CLOSE_CAMPAIGN,
         lane=f"campaign-results:{campaign_id}",
         note=campaign_id,
+    )
+
+
+def feedback_report_job(request: ReportRequest) -> NewJob:
+    """Post the ratings report someone asked for in the inbox channel, with its
+    distribution chart in the report's thread; once per request."""
+    key = f"feedback-report:{request.by}:{request.at.isoformat()}"
+    return NewJob(
+        key=key,
+        kind=JobKind.FEEDBACK_REPORT,
+        lane=key,
+        user=request.by,
+        note=request.model_dump_json(),
     )

@@ -121,6 +121,8 @@ class InboundSms(Model):
     body: str
     media: tuple[Media, ...] = ()
     received_at: datetime = Field(default_factory=utcnow)
+    # Not Twilio's: the campaign text it replies to, as the campaigns read it.
+    answers: str | None = None
 
 
 class Contact(Model):
@@ -292,6 +294,7 @@ ASSISTANT = "assistant"
 # The author of what the routing rules do by themselves (assigning a routed conversation).
 ROUTING = "routing"
 SLA_TIMER = "sla"  # who moves a conversation its first-response time escalated
+FEEDBACK = "feedback"  # who flags and routes a conversation whose rating was low
 
 
 class Message(Model):
@@ -318,6 +321,8 @@ class Message(Model):
     # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
     campaign_id: str | None = None  # a campaign's text (no Slack post, no inbox activity)
+    # An inbound text's: the campaign text (a message id) it replies to; its post quotes it.
+    answers: str | None = None
 
 
 class OutboundReply(Model):
@@ -374,6 +379,7 @@ class ConsentSource(StrEnum):
     IMPORT = "import"  # a contacts import that carried consent
     AGENT = "agent"  # recorded by a person in Slack
     CARRIER = "provider_21610"  # Twilio refused a send: the number replied STOP
+    OPT_IN_REQUEST = "opt_in_request"  # YES to a campaign's opt-in request (evidence: which)
 
 
 class ConsentEvent(Model):
@@ -425,6 +431,7 @@ class JobKind(StrEnum):
     CAMPAIGN_PROGRESS = "campaign_progress"  # show a campaign's progress on its Slack message
     CAMPAIGN_RESULTS = "campaign_results"  # show a poll's or rating request's live results
     CLOSE_CAMPAIGN = "close_campaign"  # its answers' window is over: final results, chart
+    FEEDBACK_REPORT = "feedback_report"  # post `/sms feedback report` and its chart
 
 
 class JobState(StrEnum):
@@ -525,3 +532,12 @@ class NotifyPreferences(Model):
     mode: NotifyMode = NotifyMode.ALL
     quiet_from: time | None = None
     quiet_until: time | None = None
+
+
+class ReportRequest(Model):
+    """`/sms feedback report`: who asked, when, over how many weeks (a job's payload:
+    a retry shows the report as it stood when asked)."""
+
+    weeks: int
+    by: str
+    at: datetime

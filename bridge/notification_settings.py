@@ -31,6 +31,7 @@ EventName = Literal[
     "conversation.reopened",
     "delivery.failed",
     "sla.breached",
+    "feedback.low",
 ]
 EVENT_NAMES: tuple[str, ...] = get_args(EventName)
 # Who a rule tells besides explicit Slack ids (U…/W… people, S… user groups).

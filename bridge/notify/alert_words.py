@@ -11,6 +11,7 @@ from bridge.events import (
     ConversationFlagged,
     DeliveryFailed,
     Event,
+    FeedbackLow,
 )
 from bridge.models import Alert, Conversation, Message
 from bridge.phones import display
@@ -61,6 +62,9 @@ def alert_of(
             lines.append(f"Why: {event.failure.detail}")
         case "sla.breached":
             title = f"No reply yet to {person} · {where}"
+        case "feedback.low" if isinstance(event, FeedbackLow):
+            title = f"{person} rated us {event.rating}/5 · {where}"
+            lines.append(clip(event.body, MAX_BODY))
         case _:
             title = f"{name} · {person} · {where}"
     text = "\n".join(lines)

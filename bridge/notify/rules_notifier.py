@@ -17,7 +17,7 @@ from typing import Protocol, get_args
 import structlog
 
 from bridge.config import Business
-from bridge.events import Event, MessageAssessed, MessageReceived
+from bridge.events import Event, FeedbackLow, MessageAssessed, MessageReceived
 from bridge.jobs import alert_job, digest_job
 from bridge.models import (
     Conversation,
@@ -134,9 +134,12 @@ class NotificationRules:
         away = await self._store.away()
         hours = opening(self._business, conversation.business_number, happened, away)
         assessed = event if isinstance(event, MessageAssessed) else message
+        urgency = assessed.urgency if assessed else None
+        if isinstance(event, FeedbackLow):
+            urgency = "urgent"  # an unhappy customer, whatever their words
         happening = Happening(
             event=name,
-            urgency=assessed.urgency if assessed else None,
+            urgency=urgency,
             intent=assessed.intent if assessed else None,
             team=self._teams.team_of(conversation),
             open=hours.open,

@@ -8,7 +8,7 @@ never leaves half an effect behind.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bridge.campaigns.models import (
@@ -532,6 +532,25 @@ class AnswerStore(Protocol):
         """The counted answer of each subscriber, oldest first."""
 
 
+class FeedbackStore(Protocol):
+    """Ratings given to campaigns' rating requests: the report across campaigns, and
+    the review requests' period."""
+
+    async def ratings_since(self, since: datetime) -> list[Answer]:
+        """The counted rating of each subscriber to each rating request (a campaign
+        with `feedback`), given at or after `since`, oldest first."""
+
+    async def counted_answer(self, campaign_id: str, subscriber: str) -> Answer | None:
+        """The subscriber's counted answer to the campaign, if any."""
+
+    async def claim_review(
+        self, business_number: str, subscriber: str, *, key: str, at: datetime, every: timedelta
+    ) -> bool:
+        """Whether the subscriber may be asked for a review now (`at`): none was claimed
+        for them within `every` before, or the last claim has this `key` (a retry).
+        Claims it, in one write."""
+
+
 class PostStore(Protocol):
     """Posts into Slack, recorded before they are made (exactly once)."""
 
@@ -618,6 +637,7 @@ class Store(
     SlaStore,
     CampaignStore,
     AnswerStore,
+    FeedbackStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

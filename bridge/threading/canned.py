@@ -3,6 +3,8 @@ no value is refused by name, rather than texting "Hi ,"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bridge.config import Business
 from bridge.models import Contact
 from bridge.templates import fill, placeholders
@@ -28,8 +30,15 @@ def fields_of(contact: Contact | None, business: Business, phone: str) -> dict[s
     return values
 
 
-def personalise(template: str, contact: Contact | None, business: Business, phone: str) -> str:
-    values = fields_of(contact, business, phone)
+def personalise(
+    template: str,
+    contact: Contact | None,
+    business: Business,
+    phone: str,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """`extra`: values a text of the bridge's own adds (a review link)."""
+    values = fields_of(contact, business, phone) | dict(extra or {})
     names = placeholders(template)
     for name in names:
         if not values.get(name.lower(), "").strip():

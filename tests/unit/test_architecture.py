@@ -326,6 +326,8 @@ ROLE_MODULES = {
     "CannedStore": "canned",
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
+    "AnswerStore": "answers",
+    "FeedbackStore": "feedback",
     "NotificationStore": "notifications",
     "PreferenceStore": "preferences",
     "RoutingStore": "routing",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bridge.models import ASSISTANT, ROUTING, SLA_TIMER
+from bridge.models import ASSISTANT, FEEDBACK, ROUTING, SLA_TIMER
 
 
 def escape(text: str) -> str:
@@ -48,6 +48,7 @@ _NAMED = {
     ASSISTANT: "the assistant",
     ROUTING: "the routing rules",
     SLA_TIMER: "the first-response timer",
+    FEEDBACK: "a low rating",
 }
 
 

@@ -20,6 +20,7 @@ from bridge.events import (
     DeliveryFailed,
     Event,
     FailureReason,
+    FeedbackLow,
     JobDied,
     KeywordAnswered,
     KnowledgeNotReloaded,
@@ -45,6 +46,7 @@ from bridge.events import (
 )
 from bridge.models import ASSISTANT, Alert, DraftState
 from bridge.phones import display
+from bridge.slack.blocks.feedback_report import report_summary
 from bridge.slack.blocks.mrkdwn import counted, escape, mention, mention_any, slack_time
 from bridge.threading.commands.answers import (
     AdminOnly,
@@ -59,12 +61,14 @@ from bridge.threading.commands.answers import (
     CannedSending,
     CannedUnknown,
     ContactCard,
+    FeedbackReported,
     HelpText,
     NoSuchTeam,
     PushLink,
     Rerouting,
     Said,
     StartedSending,
+    WeeksUnclear,
 )
 from bridge.threading.conversation_desk import Change, Changed
 from bridge.threading.opening_hours import Opening, when_text
@@ -222,6 +226,8 @@ def event_text(event: Event) -> str:
             return routed_text(event)
         case SlaBreached():
             return _sla_breached(event)
+        case FeedbackLow(rating=rating):
+            return f":rotating_light: Rated {rating}/5 in reply to a rating request"
     raise ValueError(f"no words for {event.type}")
 
 
@@ -372,6 +378,13 @@ def answer_text(answer: Answer) -> str:
             return rerouting_text(answer)
         case NoSuchTeam():
             return no_such_team_text(answer)
+        case FeedbackReported(report=report):
+            return report_summary(report)
+        case WeeksUnclear(text=text, most=most):
+            return (
+                f"“{escape(text)}” is not a number of weeks (1 to {most}):"
+                " `/sms feedback report weeks 12`."
+            )
         case PushLink(url=url, minutes=minutes):
             return (
                 f"Open <{escape(url)}|this link> in the browser that should notify you, and"

@@ -57,6 +57,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from bridge.store.health import watch_refusals
+from bridge.store.mongo.answers import AnswerDocuments
 from bridge.store.mongo.away import AwayDocuments
 from bridge.store.mongo.campaigns import CampaignDocuments
 from bridge.store.mongo.canned import CannedDocuments
@@ -65,6 +66,7 @@ from bridge.store.mongo.consent import ConsentDocuments
 from bridge.store.mongo.contacts import ContactDocuments
 from bridge.store.mongo.conversations import ConversationDocuments
 from bridge.store.mongo.drafts import DraftDocuments
+from bridge.store.mongo.feedback import FeedbackDocuments
 from bridge.store.mongo.home_filters import HomeFilterDocuments
 from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.messages import MessageDocuments
@@ -100,6 +102,8 @@ class MongoStore(
     RoutingDocuments,
     SlaDocuments,
     CampaignDocuments,
+    AnswerDocuments,
+    FeedbackDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bridge.store.batching import GroupCommit
 from bridge.store.health import watch_refusals
+from bridge.store.sqlite.answers import AnswerRows
 from bridge.store.sqlite.away import AwayRows
 from bridge.store.sqlite.campaigns import CampaignRows
 from bridge.store.sqlite.canned import CannedRows
@@ -17,6 +18,7 @@ from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
 from bridge.store.sqlite.conversations import ConversationRows
 from bridge.store.sqlite.drafts import DraftRows
+from bridge.store.sqlite.feedback import FeedbackRows
 from bridge.store.sqlite.home_filters import HomeFilterRows
 from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.messages import MessageRows
@@ -53,6 +55,8 @@ class SQLiteStore(
     RoutingRows,
     SlaRows,
     CampaignRows,
+    AnswerRows,
+    FeedbackRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bridge.campaigns.feedback_report import FeedbackReport
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
 from bridge.models import ConsentState, Contact, Conversation
 from bridge.threading.conversation_desk import Changed
@@ -126,6 +127,19 @@ class PushLink:
     minutes: int  # how long it works
 
 
+@dataclass(frozen=True)
+class FeedbackReported:
+    """`/sms feedback report`: the report, which is being posted in the inbox channel."""
+
+    report: FeedbackReport
+
+
+@dataclass(frozen=True)
+class WeeksUnclear:
+    text: str  # what was typed after `feedback report`
+    most: int
+
+
 Answer = (
     Said
     | AdminOnly
@@ -148,6 +162,8 @@ Answer = (
     | NoSuchTeam
     | PushLink
     | Problem
+    | FeedbackReported
+    | WeeksUnclear
 )
 
 

@@ -120,6 +120,7 @@ class Arg(StrEnum):
     FIELDS = "[name=… field=…]"
     SWITCH = "[on [until <when>] | off]"  # the rest, optional, read by its command
     TEAM = "<team>"  # a routing team's name
+    WEEKS = "[weeks <n>]"  # the rest, optional, read by its command
 
 
 class Syntax(Protocol):

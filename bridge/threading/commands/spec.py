@@ -18,6 +18,7 @@ from bridge.store.base import (
     ConsentStore,
     ContactStore,
     ConversationStore,
+    FeedbackStore,
     JobStore,
 )
 from bridge.threading.commands.answers import Answer
@@ -27,7 +28,14 @@ from bridge.threading.outbound import OutboundPipeline
 
 
 class CommandStore(
-    ConversationStore, ConsentStore, ContactStore, CannedStore, AwayStore, JobStore, Protocol
+    ConversationStore,
+    ConsentStore,
+    ContactStore,
+    CannedStore,
+    AwayStore,
+    JobStore,
+    FeedbackStore,
+    Protocol,
 ):
     """The store roles the `/sms` commands use."""
 

@@ -10,6 +10,7 @@ from bridge.threading.commands import (
     canned,
     contact,
     conversation,
+    feedback,
     knowledge,
     push,
     routing,
@@ -39,6 +40,7 @@ COMMANDS: tuple[Spec, ...] = (
     *away.COMMANDS,
     *routing.COMMANDS,
     *push.COMMANDS,
+    *feedback.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)
