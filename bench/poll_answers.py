@@ -187,7 +187,19 @@ async def main() -> None:
                 )
 
             send_seconds = await wait_for(all_sent, 600, "the campaign's texts")
-            await asyncio.sleep(3)  # their status callbacks settle
+            await twilio.settle()  # their status callbacks are in
+
+            async def idle() -> bool:
+                async with new_session(1) as http, http.get(f"{child.url}/metrics") as response:
+                    metrics = await response.text()
+                return not any(
+                    line.startswith("bridge_queue_depth{")
+                    and 'kind="dead"' not in line
+                    and float(line.rsplit(" ", 1)[1]) > 0
+                    for line in metrics.splitlines()
+                )
+
+            await wait_for(idle, 120, "the bridge idle after the sends")
             requests = answers(twilio, count)
             calls_before = len(slack.calls)
             rate = count / SECONDS
