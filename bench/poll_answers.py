@@ -78,7 +78,7 @@ async def seed(db: Path, count: int) -> str:
             name="Flavor poll",
             kind=CampaignKind.SUPPORT,
             from_number=BUSINESS,
-            to=Audience(numbers=tuple(numbers)),
+            to=Audience(tags=("bench",)),  # the recipients are stored below, not listed
             text=TEXT,
             poll=POLL,
         )
