@@ -294,7 +294,7 @@ async def build_domain(
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=wake,
-        campaigns=CampaignReplies(store, flows, follow_ups=(feedback,)),
+        campaigns=CampaignReplies(store, flows, on_enqueued=wake, follow_ups=(feedback,)),
     )
     commands = CommandDesk(
         store,
