@@ -23,6 +23,7 @@ from bridge.models import JobKind
 from bridge.slack.access import InboxAccess
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.jobs.agent_notes import AgentNote
+from bridge.slack.jobs.campaign_progress import CampaignProgressPost
 from bridge.slack.jobs.delivery_marks import DeliveryMark
 from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
 from bridge.slack.jobs.header_sync import HeaderSync
@@ -88,6 +89,7 @@ class SlackEdge:
         self._app_token = settings.slack_app_token
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._signing_secret = settings.slack_signing_secret
+        self._sms_rate = settings.bridge_sms_rate
 
     def jobs(
         self,
@@ -118,6 +120,9 @@ class SlackEdge:
             ),
             JobKind.MOVE_THREAD: ThreadMove(threads),
             JobKind.ASSIGN_TEAM: TeamAssignment(store, self._routing, team_members, desk),
+            JobKind.CAMPAIGN_PROGRESS: CampaignProgressPost(
+                store, self.posts, self.gateway, channel=self.inbox, rate=self._sms_rate
+            ),
         }
 
     def listen(
