@@ -227,6 +227,7 @@ class MessagePurpose(StrEnum):
     OPT_IN_CONFIRMATION = "opt_in_confirmation"  # after START, when the bridge answers it
     HELP_REPLY = "help_reply"  # the business profile, answering HELP
     AWAY_REPLY = "away_reply"  # `hours.away_reply`, to a text that came while closed
+    NOTICE = "notice"  # a support campaign's service notice: conversational consent suffices
 
 
 class KeywordMark(StrEnum):
@@ -317,6 +318,7 @@ class Message(Model):
     # Where in its thread a reply shows when that is not the agent's own message (a
     # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
+    campaign_id: str | None = None  # a campaign's text (no Slack post, no inbox activity)
 
 
 class OutboundReply(Model):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bridge.models import Channel, ConsentKind, Model
+from bridge.models import Channel, ConsentKind, DeliveryStatus, Model
 
 
 class CampaignKind(StrEnum):
@@ -137,6 +137,28 @@ class Progress(Model):
     @property
     def finished(self) -> int:
         return self.sent + self.failed + self.blocked + self.skipped
+
+    @classmethod
+    def count(
+        cls, states: dict[str, int], statuses: dict[str, int], *, opted_out_since: int
+    ) -> Progress:
+        """From recipients by state and their texts by status (what engines count)."""
+
+        def of(*names: DeliveryStatus) -> int:
+            return sum(statuses.get(name.value, 0) for name in names)
+
+        return cls(
+            total=sum(states.values()),
+            pending=states.get(RecipientState.PENDING.value, 0),
+            skipped=states.get(RecipientState.SKIPPED.value, 0),
+            queued=of(DeliveryStatus.QUEUED, DeliveryStatus.SENDING),
+            # Undelivered texts were accepted first; failed ones may never have been.
+            sent=of(DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED),
+            delivered=of(DeliveryStatus.DELIVERED),
+            failed=of(DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED),
+            blocked=of(DeliveryStatus.BLOCKED),
+            opted_out_since=opted_out_since,
+        )
 
 
 class Answer(Model):

@@ -459,6 +459,48 @@ class CampaignStore(Protocol):
     async def close_campaign(self, campaign_id: str) -> Campaign | None:
         """Its answers' window is over: `closed`, once (None when it was already)."""
 
+    async def create_campaign(
+        self,
+        campaign: Campaign,
+        subscribers: Sequence[str],
+        *,
+        jobs: Sequence[tuple[NewJob, datetime]] = (),
+    ) -> bool:
+        """Store the campaign and its recipients (PENDING, in this order) and enqueue
+        `jobs` (each with its due time). A known campaign id adds no recipient (its jobs
+        are enqueued again, which coalesces): False."""
+
+    async def start_campaign(
+        self,
+        campaign_id: str,
+        *,
+        at: datetime,
+        closes_at: datetime | None,
+        jobs: Sequence[tuple[NewJob, datetime]] = (),
+    ) -> Campaign | None:
+        """SCHEDULED → SENDING, started `at`, its answers taken until `closes_at`, with
+        `jobs` in the same write; None when it was not SCHEDULED."""
+
+    async def finish_campaign(self, campaign_id: str, *, at: datetime) -> Campaign | None:
+        """SENDING → DONE (`finished_at`), only when no recipient is PENDING; else None."""
+
+    async def pending_recipients(self, campaign_id: str, *, limit: int) -> list[Recipient]:
+        """The next PENDING recipients, in the order they were chosen."""
+
+    async def queue_campaign_text(
+        self, message: Message, subscriber: str, *, send_at: datetime
+    ) -> bool:
+        """In one write: the recipient becomes QUEUED with `message` (an outbound text
+        with its `campaign_id`, on its conversation, which is not touched: no inbox
+        activity) and its SEND_SMS job due `send_at`. The message id makes it
+        idempotent: False when the recipient was not PENDING (queued before)."""
+
+    async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
+        """PENDING → SKIPPED for `reason`; False when it was not PENDING."""
+
+    async def cancel_campaign_texts(self, campaign_id: str) -> int:
+        """Every QUEUED text of the campaign → CANCELLED; how many."""
+
 
 class AnswerStore(Protocol):
     """Answers to campaigns' polls, rating requests and opt-in requests."""

@@ -32,6 +32,9 @@ Collections:
   sla_breaches   {_id: the wait's first text (message id), conversation_id, deadline,
                   follow?}: a wait that outlasted `notifications.sla`, once; its jobs
                  are stored from `follow` (as a text's are from its post job).
+  campaigns      {_id: campaign id, spec, state, created_at, …}; campaign_recipients
+                 {_id: "<campaign>:<number>", campaign_id, seq, subscriber, state, …}:
+                 see campaigns.py. A campaign's texts are messages with its campaign_id.
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
   consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
@@ -55,6 +58,7 @@ from pymongo import AsyncMongoClient
 
 from bridge.store.health import watch_refusals
 from bridge.store.mongo.away import AwayDocuments
+from bridge.store.mongo.campaigns import CampaignDocuments
 from bridge.store.mongo.canned import CannedDocuments
 from bridge.store.mongo.connection import DEFAULT_DATABASE
 from bridge.store.mongo.consent import ConsentDocuments
@@ -95,6 +99,7 @@ class MongoStore(
     PreferenceDocuments,
     RoutingDocuments,
     SlaDocuments,
+    CampaignDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

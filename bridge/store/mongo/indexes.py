@@ -113,3 +113,14 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         [("via", ASCENDING), ("to", ASCENDING), ("sent", ASCENDING), ("due", ASCENDING)]
     )
     await db["push_subscriptions"].create_index([("user", ASCENDING), ("created_at", ASCENDING)])
+    await messages.create_index(  # campaign_progress, cancel_campaign_texts
+        [("campaign_id", ASCENDING), ("status", ASCENDING)],
+        partialFilterExpression={"campaign_id": {"$type": "string"}},
+    )
+    await db["campaigns"].create_index([("created_at", ASCENDING), ("_id", ASCENDING)])
+    recipients = db["campaign_recipients"]
+    await recipients.create_index([("campaign_id", ASCENDING), ("seq", ASCENDING)])
+    await recipients.create_index(
+        [("campaign_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)]
+    )
+    await recipients.create_index([("campaign_id", ASCENDING), ("subscriber", ASCENDING)])

@@ -11,6 +11,7 @@ from pathlib import Path
 from bridge.store.batching import GroupCommit
 from bridge.store.health import watch_refusals
 from bridge.store.sqlite.away import AwayRows
+from bridge.store.sqlite.campaigns import CampaignRows
 from bridge.store.sqlite.canned import CannedRows
 from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
@@ -51,6 +52,7 @@ class SQLiteStore(
     PreferenceRows,
     RoutingRows,
     SlaRows,
+    CampaignRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

@@ -231,6 +231,42 @@ MIGRATIONS: tuple[str, ...] = (
         deadline REAL NOT NULL
     );
     """,
+    # Campaigns: each with its recipients in the order chosen, and its texts (messages
+    # that name it), counted by status for its progress.
+    """
+    CREATE TABLE campaigns (
+        id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        closes_at REAL,
+        closed INTEGER NOT NULL DEFAULT 0,
+        slack_channel TEXT,
+        progress_ts TEXT,
+        results_ts TEXT
+    );
+    CREATE INDEX campaigns_created ON campaigns (created_at);
+    CREATE TABLE campaign_recipients (
+        campaign_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        subscriber TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        reason TEXT,
+        message_id TEXT,
+        conversation_id INTEGER,
+        PRIMARY KEY (campaign_id, subscriber)
+    );
+    CREATE INDEX campaign_recipients_order ON campaign_recipients (campaign_id, seq);
+    CREATE INDEX campaign_recipients_state ON campaign_recipients (campaign_id, state, seq);
+    ALTER TABLE messages ADD COLUMN campaign_id TEXT;
+    CREATE INDEX messages_campaign ON messages (campaign_id, status)
+        WHERE campaign_id IS NOT NULL;
+    CREATE INDEX messages_campaign_texts ON messages (conversation_id, created_at)
+        WHERE campaign_id IS NOT NULL AND sid IS NOT NULL;
+    """,
 )
 
 
