@@ -79,7 +79,9 @@ def campaign_modal(
 ) -> dict[str, Any]:
     """The dialog; `preview` (mrkdwn, escaped by the caller) below the fields."""
     kinds = [_option(kind.value, label.capitalize()) for kind, label in KINDS.items()]
-    typing: dict[str, Any] = {"dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]}}
+    typing: dict[str, Any] = {
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]}
+    }
     blocks: list[dict[str, Any]] = [
         _input("name", "Name", _text(max_length=MAX_NAME)),
         _input("kind", "Kind", _select(kinds), live=True),
