@@ -121,6 +121,8 @@ class InboundSms(Model):
     body: str
     media: tuple[Media, ...] = ()
     received_at: datetime = Field(default_factory=utcnow)
+    # Not Twilio's: the campaign text it replies to, as the campaigns read it.
+    answers: str | None = None
 
 
 class Contact(Model):
@@ -319,6 +321,8 @@ class Message(Model):
     # draft's card, the note of a held reply sent as edited): its marks go there.
     shown_ts: str | None = None
     campaign_id: str | None = None  # a campaign's text (no Slack post, no inbox activity)
+    # An inbound text's: the campaign text (a message id) it replies to; its post quotes it.
+    answers: str | None = None
 
 
 class OutboundReply(Model):

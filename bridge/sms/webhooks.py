@@ -97,7 +97,7 @@ class InboundWebhook(TwilioWebhook):
     def __init__(
         self,
         signature: TwilioSignature,
-        receive: Callable[[InboundSms], Awaitable[InboundRecord]],
+        receive: Callable[[InboundSms], Awaitable[InboundRecord | None]],
         metrics: Metrics,
     ) -> None:
         super().__init__(signature, metrics)
@@ -109,6 +109,9 @@ class InboundWebhook(TwilioWebhook):
         except MalformedForm as exc:
             raise Rejected(400, "malformed", str(exc)) from None
         record = await self._receive(sms)
+        if record is None:  # an answer to a campaign, counted (and durable) there
+            log.info("sms.answer", sid=sms.sid, subscriber=sms.subscriber)
+            return "answer", web.Response(text=EMPTY_TWIML, content_type="text/xml")
         log.info(
             "sms.inbound",
             sid=sms.sid,

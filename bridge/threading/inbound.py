@@ -4,6 +4,7 @@ its conversation found or opened, its Slack effects queued."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -25,6 +26,21 @@ class _Store(MessageStore, JobStore, Protocol):
     """The store roles this module uses."""
 
 
+@dataclass(frozen=True)
+class ReplyReading:
+    """What a text is to the campaign text it may answer."""
+
+    absorbed: bool = False  # an answer, counted: it is no inbox message
+    answers: str | None = None  # the campaign text it answers (its post quotes it)
+
+
+class CampaignAnswers(Protocol):
+    """Reads a text as a reply to a campaign (`campaigns/replies.py`); conversations
+    do not know campaigns, so the composition root passes it in."""
+
+    async def read_reply(self, sms: InboundSms) -> ReplyReading: ...
+
+
 def header_is_stale(conversation: Conversation, refresh: timedelta) -> bool:
     """Whether the card's "last activity" lags enough to be worth a chat.update."""
     if conversation.slack_thread_ts is None:
@@ -42,16 +58,27 @@ class InboundPipeline:
         *,
         header_refresh: timedelta,
         on_enqueued: Callable[[], None],
+        campaigns: CampaignAnswers | None = None,
     ) -> None:
         self._store = store
+        self._campaigns = campaigns
         self._keywords = keywords
         self._desk = desk
         self._refresh = header_refresh
         self._on_enqueued = on_enqueued
 
-    async def receive(self, sms: InboundSms) -> InboundRecord:
+    async def receive(self, sms: InboundSms) -> InboundRecord | None:
+        """The text's record; None when it was an answer to a campaign, counted there."""
         mark = self._keywords.mark(sms)
         await self._keywords.record_consent(sms, mark)
+        reading = ReplyReading()
+        # A keyword (STOP, HELP, START) or a text flagged as one is never an answer.
+        if mark is None and self._campaigns is not None:
+            reading = await self._campaigns.read_reply(sms)
+            if reading.absorbed:
+                return None
+        if reading.answers is not None:
+            sms = sms.model_copy(update={"answers": reading.answers})
         record = await self._store.record_inbound(sms, keyword=mark)
         # Also for a provider retry: a crash may have come before the answer was queued.
         await self._keywords.answer(record)

@@ -319,6 +319,7 @@ ROLE_MODULES = {
     "CannedStore": "canned",
     "HomeFilterStore": "home_filters",
     "AwayStore": "away",
+    "AnswerStore": "answers",
     "NotificationStore": "notifications",
     "PreferenceStore": "preferences",
     "RoutingStore": "routing",

@@ -57,6 +57,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from bridge.store.health import watch_refusals
+from bridge.store.mongo.answers import AnswerDocuments
 from bridge.store.mongo.away import AwayDocuments
 from bridge.store.mongo.campaigns import CampaignDocuments
 from bridge.store.mongo.canned import CannedDocuments
@@ -100,6 +101,7 @@ class MongoStore(
     RoutingDocuments,
     SlaDocuments,
     CampaignDocuments,
+    AnswerDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

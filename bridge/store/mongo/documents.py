@@ -134,6 +134,7 @@ def message_doc(message: Message) -> Doc:
         "draft": None if message.draft is None else message.draft.model_dump(mode="json"),
         "shown_ts": message.shown_ts,
         "campaign_id": message.campaign_id,
+        "answers": message.answers,
     }
     # A reply has no sid until it is sent: left out rather than null, as the jobs'
     # unique index on message.sid (partial on $exists) would count null as a value.
@@ -164,6 +165,7 @@ def message(doc: Doc) -> Message:
         draft=None if doc.get("draft") is None else MessageDraft.model_validate(doc["draft"]),
         shown_ts=doc.get("shown_ts"),
         campaign_id=doc.get("campaign_id"),
+        answers=doc.get("answers"),
     )
 
 

@@ -124,3 +124,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         [("campaign_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)]
     )
     await recipients.create_index([("campaign_id", ASCENDING), ("subscriber", ASCENDING)])
+    # Answers: a campaign's tally and its answers oldest first.
+    await db["campaign_answers"].create_index(
+        [("campaign_id", ASCENDING), ("at", ASCENDING), ("subscriber", ASCENDING)]
+    )

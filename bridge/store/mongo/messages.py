@@ -55,6 +55,7 @@ class MessageDocuments(MongoConnection):
             sid=sms.sid,
             created_at=at,
             keyword=keyword,
+            answers=sms.answers,
         )
         # (c) The durable write: the post job with the message inside it. The unique
         # index on message.sid lets exactly one of concurrent same-sid calls in.

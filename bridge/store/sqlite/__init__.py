@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bridge.store.batching import GroupCommit
 from bridge.store.health import watch_refusals
+from bridge.store.sqlite.answers import AnswerRows
 from bridge.store.sqlite.away import AwayRows
 from bridge.store.sqlite.campaigns import CampaignRows
 from bridge.store.sqlite.canned import CannedRows
@@ -53,6 +54,7 @@ class SQLiteStore(
     RoutingRows,
     SlaRows,
     CampaignRows,
+    AnswerRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

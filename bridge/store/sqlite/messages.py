@@ -76,6 +76,7 @@ class MessageRows(SQLiteConnection):
                     sid=sid,
                     created_at=sms.received_at,
                     keyword=keyword,
+                    answers=sms.answers,
                 )
                 created[sid] = InboundRecord(
                     conversation=conversation, message=message, created=True
@@ -93,7 +94,7 @@ class MessageRows(SQLiteConnection):
                     timers.append((timer[0], rows.ts(timer[1])))
             await db.executemany(
                 "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
-                " created_at, keyword) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, keyword, answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.message.id,
@@ -104,6 +105,7 @@ class MessageRows(SQLiteConnection):
                         r.message.sid,
                         rows.ts(r.message.created_at),
                         None if r.message.keyword is None else r.message.keyword.value,
+                        r.message.answers,
                     )
                     for r in created.values()
                 ],

@@ -90,6 +90,7 @@ def message(row: aiosqlite.Row) -> Message:
         draft=None if row["draft"] is None else MessageDraft.model_validate_json(row["draft"]),
         shown_ts=row["shown_ts"],
         campaign_id=row["campaign_id"],
+        answers=row["answers"],
     )
 
 

@@ -267,6 +267,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_campaign_texts ON messages (conversation_id, created_at)
         WHERE campaign_id IS NOT NULL AND sid IS NOT NULL;
     """,
+    # Campaign answers: each subscriber's counted answer, and every MessageSid already
+    # read as an answer (a provider retry changes nothing).
+    """
+    CREATE TABLE campaign_answers (
+        campaign_id TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        choice TEXT NOT NULL,
+        text TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (campaign_id, subscriber)
+    );
+    CREATE INDEX campaign_answers_at ON campaign_answers (campaign_id, at);
+    CREATE TABLE answer_sids (
+        sid TEXT PRIMARY KEY
+    );
+    ALTER TABLE messages ADD COLUMN answers TEXT;
+    """,
 )
 
 

@@ -1,0 +1,103 @@
+"""Replies to campaign texts: an answer to a poll, a rating or an opt-in request is
+counted by its campaign's flow instead of becoming an inbox message; anything else goes
+to the inbox as usual, carrying the campaign text it replies to (its post quotes it).
+
+`CampaignReplies.read_reply` runs for every inbound text after the compliance keywords
+(`threading/inbound.py`): STOP, HELP and START are never answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from bridge.campaigns.models import Answer, Campaign
+from bridge.models import InboundSms, Message
+from bridge.store.base import AnswerStore, CampaignStore
+from bridge.threading.inbound import ReplyReading
+
+# A campaign that takes no answers still has its text quoted by replies this soon.
+QUOTE_WINDOW = timedelta(hours=24)
+
+Keep = Literal["last", "first"]
+
+
+class _Store(CampaignStore, AnswerStore, Protocol):
+    """The store roles this module uses."""
+
+
+@dataclass(frozen=True)
+class CampaignReply:
+    """A text read as an answer, and recorded."""
+
+    campaign: Campaign
+    text: Message  # the campaign text it answers (its conversation is the subscriber's)
+    sms: InboundSms
+    answer: Answer
+    changed: bool  # the subscriber's counted answer changed (False: a repeat or a retry)
+
+
+class AnswerFlow(Protocol):
+    """One kind of answer a campaign waits for (a poll's, a rating, an opt-in)."""
+
+    def read(self, campaign: Campaign, text: str) -> str | None:
+        """The choice the text makes, or None: not an answer (or not this flow's
+        campaign). Pure."""
+
+    def keep(self, campaign: Campaign) -> Keep:
+        """Which of a subscriber's answers counts."""
+
+    async def counted(self, reply: CampaignReply) -> bool:
+        """The answer's effects (a confirmation, a results update, …), each keyed so
+        that a provider's retry, which calls this again, repeats none. True: the text
+        still goes to the inbox as well."""
+
+
+def takes_answers(campaign: Campaign, at: datetime) -> bool:
+    return not campaign.closed and campaign.closes_at is not None and at < campaign.closes_at
+
+
+def quotes(campaign: Campaign, text: Message, at: datetime) -> bool:
+    """Whether a reply at `at` is still about the campaign text (its post quotes it)."""
+    if campaign.closes_at is not None:
+        return takes_answers(campaign, at)
+    return at - text.created_at < QUOTE_WINDOW
+
+
+class CampaignReplies:
+    def __init__(self, store: _Store, flows: Sequence[AnswerFlow]) -> None:
+        self._store = store
+        self._flows = flows
+
+    async def read_reply(self, sms: InboundSms) -> ReplyReading:
+        found = await self._store.latest_campaign_text(
+            sms.business_number, sms.subscriber, sms.channel
+        )
+        if found is None:
+            return ReplyReading()
+        campaign, text = found
+        at = sms.received_at
+        if not quotes(campaign, text, at):
+            return ReplyReading()
+        if takes_answers(campaign, at):
+            for flow in self._flows:
+                choice = flow.read(campaign, sms.body)
+                if choice is not None:
+                    to_inbox = await self._count(flow, campaign, text, sms, choice)
+                    return ReplyReading(absorbed=not to_inbox, answers=text.id)
+        return ReplyReading(answers=text.id)
+
+    async def _count(
+        self, flow: AnswerFlow, campaign: Campaign, text: Message, sms: InboundSms, choice: str
+    ) -> bool:
+        answer = Answer(
+            campaign_id=campaign.id,
+            subscriber=sms.subscriber,
+            choice=choice,
+            text=sms.body,
+            sid=sms.sid,
+            at=sms.received_at,
+        )
+        changed = await self._store.record_answer(answer, keep=flow.keep(campaign))
+        return await flow.counted(CampaignReply(campaign, text, sms, answer, changed))
