@@ -15,6 +15,7 @@ from bridge.threading.commands.answers import AdminOnly, CannedProblem, Reply, S
 from bridge.threading.commands.grammar import Command, Target
 from bridge.threading.commands.spec import (
     Call,
+    CampaignControl,
     CommandStore,
     KnowledgeCommands,
     Permission,
@@ -42,6 +43,7 @@ class CommandDesk:
         knowledge: KnowledgeCommands | None = None,
         routing: RoutingSection | None = None,
         push_links: PushLinkMaker | None = None,
+        campaigns: CampaignControl | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
         self._services = Services(
@@ -53,6 +55,7 @@ class CommandDesk:
             knowledge,
             routing or RoutingSection(),
             push_links,
+            campaigns,
         )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)

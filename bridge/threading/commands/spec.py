@@ -8,12 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bridge.campaigns.models import Campaign
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
 from bridge.routing_settings import RoutingSection
 from bridge.store.base import (
     AwayStore,
+    CampaignStore,
     CannedStore,
     ConsentStore,
     ContactStore,
@@ -27,7 +29,14 @@ from bridge.threading.outbound import OutboundPipeline
 
 
 class CommandStore(
-    ConversationStore, ConsentStore, ContactStore, CannedStore, AwayStore, JobStore, Protocol
+    ConversationStore,
+    ConsentStore,
+    ContactStore,
+    CannedStore,
+    AwayStore,
+    JobStore,
+    CampaignStore,
+    Protocol,
 ):
     """The store roles the `/sms` commands use."""
 
@@ -51,6 +60,17 @@ class PushLinkMaker(Protocol):
     def link(self, user: str, *, now: datetime) -> str: ...
 
 
+class CampaignControl(Protocol):
+    """`/sms campaign pause|resume|cancel`, acted by the campaign desk (passed in). Each
+    returns the campaign after, or None when it was in no state to do that."""
+
+    async def pause(self, campaign_id: str, *, by: str) -> Campaign | None: ...
+
+    async def resume(self, campaign_id: str, *, by: str) -> Campaign | None: ...
+
+    async def cancel(self, campaign_id: str, *, by: str) -> Campaign | None: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What the commands act through."""
@@ -64,6 +84,7 @@ class Services:
     knowledge: KnowledgeCommands | None
     routing: RoutingSection
     push_links: PushLinkMaker | None = None  # None: notifications.web_push is not set
+    campaigns: CampaignControl | None = None  # None: campaigns are not run here
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from bridge.threading.commands import (
     away,
+    campaign,
     canned,
     contact,
     conversation,
@@ -39,6 +40,7 @@ COMMANDS: tuple[Spec, ...] = (
     *away.COMMANDS,
     *routing.COMMANDS,
     *push.COMMANDS,
+    *campaign.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)
