@@ -31,6 +31,7 @@ from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import FetchMedia, InboundPoster
 from bridge.slack.jobs.thread_moves import ThreadMove
 from bridge.slack.jobs.thread_notes import ThreadNote
+from bridge.slack.listeners.campaign_buttons import CampaignButtons
 from bridge.slack.listeners.draft_buttons import DraftButtons
 from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
 from bridge.slack.listeners.header_buttons import HeaderButtons
@@ -144,6 +145,7 @@ class SlackEdge:
             HomeEvents(store, access, self._wake),
             NotifyPreferenceChoices(store, access, self._wake),
             SmsActionsShortcut(store, desk, commands, access),
+            CampaignButtons(store, commands, access),
         )
         for listener in listeners:
             listener.register(self._bolt)
