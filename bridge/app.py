@@ -27,6 +27,8 @@ from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import KnowledgeError, knowledge_source
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.tools import OrderLookup, Tools
+from bridge.campaigns.desk import CampaignDesk
+from bridge.campaigns.pump import CampaignPump
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.compliance.promo import PromoCheck
 from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
@@ -257,6 +259,7 @@ class Domain:
     assistant: Assistant
     away: AwayReplies
     first_response: FirstResponseTimer
+    campaigns: CampaignDesk
 
 
 async def build_domain(
@@ -303,7 +306,24 @@ async def build_domain(
     first_response = FirstResponseTimer(
         store, config.business, config.notifications, on_enqueued=wake
     )
-    return Domain(desk, replies, inbound, commands, assistant, away, first_response)
+    campaigns = CampaignDesk(
+        store,
+        config.business,
+        config.campaigns,
+        rate=settings.bridge_sms_rate,
+        on_enqueued=wake,
+    )
+    return Domain(desk, replies, inbound, commands, assistant, away, first_response, campaigns)
+
+
+def campaign_jobs(
+    settings: Settings, config: BusinessConfig, store: Store, outbox: Outbox
+) -> dict[JobKind, Handler]:
+    """The campaigns' sending: their pumps queue recipients at the sender's rate."""
+    pump = CampaignPump(
+        store, config.business, rate=settings.bridge_sms_rate, on_enqueued=outbox.wake
+    )
+    return {JobKind.CAMPAIGN_PUMP: pump}
 
 
 def register_jobs(outbox: Outbox, *tables: dict[JobKind, Handler]) -> frozenset[JobKind]:
@@ -403,6 +423,7 @@ async def build_app(
         twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
         appointment_jobs(config, store, session),
         domain.first_response.jobs(),
+        campaign_jobs(settings, config, store, outbox),
     )
     slack.listen(domain.desk, domain.replies, domain.assistant.decisions, domain.commands)
 

@@ -32,6 +32,7 @@ from pymongo.errors import PyMongoError
 # mongodb+srv:// name up in DNS, which is the connection's business, not validation's.
 from pymongo.uri_parser_shared import _validate_uri
 
+from bridge.campaign_settings import CampaignsSection
 from bridge.notification_settings import NotificationsSection
 from bridge.phones import InvalidPhone, to_e164
 from bridge.routing_settings import RoutingSection
@@ -635,6 +636,7 @@ class BusinessConfig(Section):
     ai: AiSection = Field(default_factory=AiSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
+    campaigns: CampaignsSection = Field(default_factory=CampaignsSection)
 
     @model_validator(mode="after")
     def _teams_are_routings(self) -> Self:

@@ -501,6 +501,15 @@ class CampaignStore(Protocol):
     async def cancel_campaign_texts(self, campaign_id: str) -> int:
         """Every QUEUED text of the campaign → CANCELLED; how many."""
 
+    async def campaign_contacts(self) -> list[Contact]:
+        """Every contact, by phone: what audiences and segments choose from."""
+
+    async def last_texts(
+        self, business_number: str, channel: Channel
+    ) -> dict[str, datetime | None]:
+        """The subscribers who have a conversation with this number → when they last
+        texted it (None: never, a conversation the business began)."""
+
 
 class AnswerStore(Protocol):
     """Answers to campaigns' polls, rating requests and opt-in requests."""

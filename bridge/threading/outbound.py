@@ -390,6 +390,8 @@ class OutboundPipeline:
 async def mark_delivery(store: _Store, message: Message, failure: SendFailure | None) -> None:
     """Show a reply's final state on its Slack message; a failure is also published
     (`delivery.failed`), for the notifiers that want it."""
+    if message.campaign_id is not None:
+        return  # a campaign's texts show in its progress, never one by one
     failure_event = await failed(store, message, failure)
     await store.enqueue(mark_delivery_job(message, failure_event), run_at=utcnow())
     if failure_event is not None and store.publishing.wants(DeliveryFailed):

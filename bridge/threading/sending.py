@@ -14,6 +14,7 @@ from typing import Protocol
 
 import structlog
 
+from bridge.campaigns.models import CampaignState
 from bridge.compliance.guard import refusal
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.delivery.errors import GiveUp, RetryLater
@@ -30,6 +31,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import (
+    CampaignStore,
     ConsentStore,
     ConversationStore,
     JobStore,
@@ -43,7 +45,14 @@ from bridge.threading.outbound import mark_delivery, record_carrier_opt_out
 
 
 class _Store(
-    ConversationStore, MessageStore, ReplyStore, ConsentStore, JobStore, PublishingStore, Protocol
+    ConversationStore,
+    MessageStore,
+    ReplyStore,
+    ConsentStore,
+    JobStore,
+    PublishingStore,
+    CampaignStore,
+    Protocol,
 ):
     """The store roles this module uses."""
 
@@ -71,6 +80,8 @@ class Refused(Exception):
 
 # Looks at a reply caught between release and queueing before leaving it held.
 HELD_PATIENCE = 5
+# How often a paused campaign's queued text looks whether it may go.
+CAMPAIGN_PAUSE_POLL = 2.0
 # A worker waits for a send slot at most this long; a longer wait is rescheduled.
 PACING_PATIENCE = 0.5
 
@@ -131,6 +142,8 @@ class ReplySender:
                 # still on its way (MongoDB writes the job first): look again shortly.
                 raise RetryLater("the reply is still held", after=1.0)
             return  # the release never finished: the reply stays held, its buttons work
+        if queued.campaign_id is not None and not await self._campaign_lets(queued):
+            return
         conversation = await self._store.get_conversation(queued.conversation_id)
         if conversation is None:
             raise GiveUp(f"conversation {queued.conversation_id} is not in the store")
@@ -162,6 +175,16 @@ class ReplySender:
             await self._finish(message.id, DeliveryStatus.FAILED, failure=exc.failure)
             return
         await self._record_sent(message, conversation, sid)
+
+    async def _campaign_lets(self, message: Message) -> bool:
+        """A campaign's text waits while its campaign is paused, and is cancelled with it."""
+        campaign = await self._store.get_campaign(message.campaign_id or "")
+        if campaign is not None and campaign.state is CampaignState.PAUSED:
+            raise RetryLater("its campaign is paused", after=CAMPAIGN_PAUSE_POLL, throttled=True)
+        if campaign is None or campaign.state is CampaignState.CANCELLED:
+            await self._store.cancel_unsent(message.id)
+            return False
+        return True
 
     async def _sent_earlier(
         self, conversation: Conversation, sender: Sender, body: str, began_at: datetime

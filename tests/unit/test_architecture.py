@@ -35,6 +35,7 @@ FOUNDATION = (
     "service_errors",
     "console_marks",
     "sender_settings",
+    "campaign_settings",
     "section",
     "notification_settings",
 )
@@ -223,7 +224,13 @@ def test_a_desk_lives_in_the_module_of_its_name() -> None:
     for name, modules in _classes().items():
         if name.endswith("Desk"):
             snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-            misplaced |= {f"{m}.{name}" for m in modules if m.rsplit(".", 1)[-1] != snake}
+            # Or `desk` in the package of its subject: `campaigns/desk.py: CampaignDesk`.
+            packaged = f"{snake.rsplit('_', 1)[0]}s.desk"
+            misplaced |= {
+                f"{m}.{name}"
+                for m in modules
+                if m.rsplit(".", 1)[-1] != snake and not m.endswith(f".{packaged}")
+            }
     assert misplaced == set()
 
 

@@ -25,7 +25,7 @@ from bridge.campaigns.models import (
     Recipient,
     RecipientState,
 )
-from bridge.models import Channel, ConsentKind, DeliveryStatus, Message, NewJob
+from bridge.models import Channel, ConsentKind, Contact, DeliveryStatus, Message, NewJob
 from bridge.store import effects
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
@@ -325,3 +325,19 @@ class CampaignDocuments(MongoConnection):
         message = documents.message(doc)
         campaign = await self.get_campaign(doc["campaign_id"])
         return None if campaign is None else (campaign, message)
+
+    async def campaign_contacts(self) -> list[Contact]:
+        cursor = self._contacts.find({}, sort=[("_id", ASCENDING)])
+        return [documents.contact(doc) async for doc in cursor]
+
+    async def last_texts(
+        self, business_number: str, channel: Channel
+    ) -> dict[str, datetime | None]:
+        cursor = self._conversations.find(
+            {"channel": channel.value, "business_number": business_number},
+            projection={"subscriber": True, "last_inbound_at": True},
+        )
+        return {
+            doc["subscriber"]: documents.aware_or_none(doc.get("last_inbound_at"))
+            async for doc in cursor
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.models import Contact
+from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.documents import Doc
 
@@ -12,14 +13,7 @@ class ContactDocuments(MongoConnection):
 
     async def get_contact(self, phone: str) -> Contact | None:
         doc: Doc | None = await self._contacts.find_one({"_id": phone})
-        if doc is None:
-            return None
-        return Contact(
-            phone=doc["_id"],
-            name=doc.get("name"),
-            fields={f["name"]: f["value"] for f in doc.get("fields", [])},
-            tags=tuple(doc.get("tags", ())),
-        )
+        return None if doc is None else documents.contact(doc)
 
     async def put_contact(self, contact: Contact) -> None:
         # Field names come from imported spreadsheets: as list items they may hold

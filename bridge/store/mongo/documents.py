@@ -13,6 +13,7 @@ from bridge.models import (
     ConsentEvent,
     ConsentKind,
     ConsentSource,
+    Contact,
     Conversation,
     ConversationPatch,
     ConversationStatus,
@@ -166,6 +167,15 @@ def message(doc: Doc) -> Message:
         shown_ts=doc.get("shown_ts"),
         campaign_id=doc.get("campaign_id"),
         answers=doc.get("answers"),
+    )
+
+
+def contact(doc: Doc) -> Contact:
+    return Contact(
+        phone=doc["_id"],
+        name=doc.get("name"),
+        fields={f["name"]: f["value"] for f in doc.get("fields", [])},
+        tags=tuple(doc.get("tags", ())),
     )
 
 

@@ -16,7 +16,7 @@ from bridge.campaigns.models import (
     Recipient,
     RecipientState,
 )
-from bridge.models import Channel, ConsentKind, Message, NewJob
+from bridge.models import Channel, ConsentKind, Contact, Message, NewJob
 from bridge.store import effects
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
@@ -299,3 +299,20 @@ class CampaignRows(SQLiteConnection):
         assert message.campaign_id is not None
         campaign = await self.get_campaign(message.campaign_id)
         return None if campaign is None else (campaign, message)
+
+    async def campaign_contacts(self) -> list[Contact]:
+        async with self._lock:
+            found = await rows.fetchall(self.db, "SELECT * FROM contacts ORDER BY phone")
+        return [rows.contact(row) for row in found]
+
+    async def last_texts(
+        self, business_number: str, channel: Channel
+    ) -> dict[str, datetime | None]:
+        async with self._lock:
+            found = await rows.fetchall(
+                self.db,
+                "SELECT subscriber, last_inbound_at FROM conversations"
+                " WHERE channel = ? AND business_number = ?",
+                (channel.value, business_number),
+            )
+        return {row["subscriber"]: rows.dt(row["last_inbound_at"]) for row in found}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bridge.models import Contact
+from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
 
@@ -13,14 +14,7 @@ class ContactRows(SQLiteConnection):
 
     async def get_contact(self, phone: str) -> Contact | None:
         row = await self._one("SELECT * FROM contacts WHERE phone = ?", (phone,))
-        if row is None:
-            return None
-        return Contact(
-            phone=row["phone"],
-            name=row["name"],
-            fields=json.loads(row["fields"]),
-            tags=tuple(json.loads(row["tags"])),
-        )
+        return None if row is None else rows.contact(row)
 
     async def put_contact(self, contact: Contact) -> None:
         await self._write(

@@ -12,6 +12,7 @@ import aiosqlite
 
 from bridge.models import (
     Channel,
+    Contact,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -44,6 +45,15 @@ def column(value: object) -> object:
     if isinstance(value, ConversationStatus):
         return value.value
     return value
+
+
+def contact(row: aiosqlite.Row) -> Contact:
+    return Contact(
+        phone=row["phone"],
+        name=row["name"],
+        fields=json.loads(row["fields"]),
+        tags=tuple(json.loads(row["tags"])),
+    )
 
 
 def conversation(row: aiosqlite.Row) -> Conversation:
