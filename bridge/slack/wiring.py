@@ -91,6 +91,8 @@ class SlackEdge:
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._signing_secret = settings.slack_signing_secret
         self._sms_rate = settings.bridge_sms_rate
+        # Campaigns' progress messages: `campaigns.channel`, else the inbox channel.
+        self._campaigns_channel = business_config.campaigns.channel or self.inbox
 
     def jobs(
         self,
@@ -122,7 +124,11 @@ class SlackEdge:
             JobKind.MOVE_THREAD: ThreadMove(threads),
             JobKind.ASSIGN_TEAM: TeamAssignment(store, self._routing, team_members, desk),
             JobKind.CAMPAIGN_PROGRESS: CampaignProgressPost(
-                store, self.posts, self.gateway, channel=self.inbox, rate=self._sms_rate
+                store,
+                self.posts,
+                self.gateway,
+                channel=self._campaigns_channel,
+                rate=self._sms_rate,
             ),
         }
 

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pytest
 
+from bridge.campaigns.errors import CampaignError
 from bridge.campaigns.models import Audience, Campaign, CampaignSpec, CampaignState, Progress
 from bridge.config import Business, SlackSection
 from bridge.threading.command_desk import CommandDesk
@@ -43,19 +44,19 @@ class Campaigns:
     async def enqueue(self, job: Any, *, run_at: datetime) -> None:
         self.enqueued.append(job.key)
 
-    async def _move(self, to: CampaignState, *sources: CampaignState) -> Campaign | None:
+    async def _move(self, to: CampaignState, *sources: CampaignState) -> Campaign:
         if self.campaign.state not in sources:
-            return None
+            raise CampaignError(f"campaign c1 is {self.campaign.state.value}")
         self.campaign = self.campaign.model_copy(update={"state": to})
         return self.campaign
 
-    async def pause(self, campaign_id: str, *, by: str) -> Campaign | None:
+    async def pause(self, campaign_id: str, *, by: str) -> Campaign:
         return await self._move(CampaignState.PAUSED, CampaignState.SENDING)
 
-    async def resume(self, campaign_id: str, *, by: str) -> Campaign | None:
+    async def resume(self, campaign_id: str, *, by: str) -> Campaign:
         return await self._move(CampaignState.SENDING, CampaignState.PAUSED)
 
-    async def cancel(self, campaign_id: str, *, by: str) -> Campaign | None:
+    async def cancel(self, campaign_id: str, *, by: str) -> Campaign:
         return await self._move(
             CampaignState.CANCELLED,
             CampaignState.SCHEDULED,

@@ -60,7 +60,7 @@ def test_the_bar_and_the_time_left() -> None:
 @pytest.mark.parametrize(
     ("state", "shown"),
     [
-        (CampaignState.SCHEDULED, {CANCEL}),
+        (CampaignState.SCHEDULED, {PAUSE, CANCEL}),
         (CampaignState.SENDING, {PAUSE, CANCEL}),
         (CampaignState.PAUSED, {RESUME, CANCEL}),
         (CampaignState.CANCELLED, set()),

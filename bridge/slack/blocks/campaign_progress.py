@@ -19,7 +19,7 @@ BAR_WIDTH = 20
 
 KINDS = {CampaignKind.MARKETING: "marketing", CampaignKind.SUPPORT: "support notice"}
 _BUTTONS = {
-    CampaignState.SCHEDULED: ((CANCEL, "Cancel"),),
+    CampaignState.SCHEDULED: ((PAUSE, "Pause"), (CANCEL, "Cancel")),
     CampaignState.SENDING: ((PAUSE, "Pause"), (CANCEL, "Cancel")),
     CampaignState.PAUSED: ((RESUME, "Resume"), (CANCEL, "Cancel")),
 }

@@ -11,7 +11,7 @@ CAMPAIGNS_OFF = "Campaigns are not run by this bridge process."
 _DONE = {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled"}
 # What each action needs the campaign to be.
 _NEEDS = {
-    "pause": "only a sending campaign can be paused",
+    "pause": "only a scheduled or sending campaign can be paused",
     "resume": "only a paused campaign can be resumed",
     "cancel": "it has finished already",
 }

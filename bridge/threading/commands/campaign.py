@@ -4,6 +4,7 @@ campaign's progress message and in App Home."""
 
 from __future__ import annotations
 
+from bridge.campaigns.errors import CampaignError
 from bridge.jobs import campaign_progress_job, home_job
 from bridge.models import utcnow
 from bridge.threading.commands.answers import (
@@ -39,8 +40,9 @@ async def _move(call: Call) -> Answer:
         return NoSuchCampaign(campaign_id)
     action = call.command.action.split()[-1]
     move = {"pause": desk.pause, "resume": desk.resume, "cancel": desk.cancel}[action]
-    moved = await move(campaign_id, by=call.user)
-    if moved is None:  # in no state to: tell it as it now stands
+    try:
+        moved = await move(campaign_id, by=call.user)
+    except CampaignError:  # in no state to: told as it now stands
         return CampaignMove(await store.get_campaign(campaign_id) or found, action, done=False)
     now = utcnow()
     await store.enqueue(campaign_progress_job(campaign_id), run_at=now)
