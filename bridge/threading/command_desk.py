@@ -70,6 +70,16 @@ class CommandDesk:
     def _may(self, spec: Spec, user: str) -> bool:
         return not self._admins or user in self._admins or spec.name not in self._admin_only
 
+    @property
+    def campaigns(self) -> CampaignControl | None:
+        """The campaign desk, for the dialog that does what `/sms campaign` starts."""
+        return self._services.campaigns
+
+    def may(self, action: str, user: str) -> bool:
+        """Whether `user` may run the command `action` (a dialog that does what a
+        command does asks this too)."""
+        return self._may(self._commands[action], user)
+
     async def find(self, target: Target) -> Conversation | None:
         services = self._services
         if target.number is not None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bridge.campaigns.models import Audience, Campaign, CampaignSpec, CampaignState
 from bridge.jobs import campaign_progress_job
-from bridge.models import utcnow
+from bridge.models import ConsentEvent, ConsentKind, ConsentSource, Contact, utcnow
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.store.sqlite import SQLiteStore
 from tests.support import (
@@ -199,3 +200,119 @@ async def test_app_home_switches_to_the_campaigns_tab_and_remembers_it(
     back = slack.block_action(AGENT, "home_tab", "inbox", channel=INBOX)
     await slack.deliver(url, back, kind="interactive")
     await eventually(lambda: "SMS inbox" in home_text(slack, AGENT))
+
+
+# --- the /sms campaign dialog ---------------------------------------------------------
+
+REGULARS = ["+14155550201", "+14155550202", "+14155550203"]
+
+
+async def regulars(store: SQLiteStore) -> None:
+    """Three regulars; only the first may get marketing."""
+    for n, phone in enumerate(REGULARS):
+        await store.put_contact(Contact(phone=phone, name=f"Ana{n} Ruiz", tags=("regulars",)))
+    await store.record_consent(
+        [
+            ConsentEvent(
+                business_number=BUSINESS,
+                subscriber=REGULARS[0],
+                kind=ConsentKind.MARKETING,
+                granted=True,
+                source=ConsentSource.IMPORT,
+                at=utcnow(),
+                ref="import-1",
+            )
+        ]
+    )
+
+
+def typed(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def chosen(value: str) -> dict[str, Any]:
+    return {"type": "static_select", "selected_option": {"value": value}}
+
+
+def form(**changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The dialog's fields as a person filled them (block → action → state)."""
+    values = {
+        "name": typed("flavor-poll"),
+        "kind": chosen("marketing"),
+        "from": chosen(BUSINESS),
+        "tags": typed("regulars"),
+        "text": typed("Hi {first_name}! Which flavor? Reply A for Mango, B for Kiwi."),
+        "flow": chosen("poll"),
+        "options": typed("A: Mango\nB: Kiwi"),
+        "link": typed(""),
+        "when": chosen("now"),
+        "send_at": {"type": "datetimepicker", "selected_date_time": None},
+    }
+    values.update(changes)
+    return {block: {f"campaign_field_{block}": state} for block, state in values.items()}
+
+
+def modal_text(slack: SlackEmulator, user: str = AGENT) -> str:
+    return json.dumps(slack.modals.get(user, {}).get("blocks", []))
+
+
+async def test_the_dialog_previews_refuses_what_is_wrong_and_creates_one_campaign(
+    bridge: BridgeUnderTest, slack: SlackEmulator, store: SQLiteStore
+) -> None:
+    await regulars(store)
+    url = f"{bridge.url}/slack/events"
+    answer = await slash(bridge, slack, "campaign")
+    assert answer.status == 200
+    await eventually(lambda: "campaign_field_text" in modal_text(slack))
+    assert slack.calls_to("views.open")
+
+    # Typing the text: the preview shows the sample, who gets it and who not, and why.
+    values = form()
+    typing = slack.modal_action(
+        AGENT, {"type": "plain_text_input", "action_id": "campaign_field_text", "value": "x"}
+    )
+    typing["view"]["state"] = {"values": values}
+    await slack.deliver(url, typing, kind="interactive")
+    await eventually(lambda: "Hi Ana0!" in modal_text(slack))
+    preview = modal_text(slack)
+    assert "1 recipient" in preview
+    assert "2 no marketing consent" in preview or "no marketing consent: 2" in preview
+    assert "GSM-7" in preview
+    assert slack.calls_to("views.update")
+
+    # An unknown placeholder: refused on the text's field, nothing is created.
+    slack.modals[AGENT] = {**slack.modals[AGENT]}
+    wrong = slack.view_submission(AGENT, {})
+    wrong["view"]["state"] = {"values": form(text=typed("Hi {nickname}"))}
+    refused = await slack.deliver(url, wrong, kind="interactive")
+    assert refused.status == 200
+    assert json.loads(refused.text)["response_action"] == "errors"
+    assert set(json.loads(refused.text)["errors"]) == {"text"}
+    assert await store.list_campaigns() == []
+
+    # A poll with one option: refused on the options' field.
+    slack.modals[AGENT] = wrong["view"]
+    one = slack.view_submission(AGENT, {})
+    one["view"]["state"] = {"values": form(options=typed("A: Mango"))}
+    refused = await slack.deliver(url, one, kind="interactive")
+    assert set(json.loads(refused.text)["errors"]) == {"options"}
+
+    # An outsider's submission creates nothing.
+    slack.modals[OUTSIDER] = wrong["view"]
+    theirs = slack.view_submission(OUTSIDER, {})
+    theirs["view"]["state"] = {"values": form()}
+    await slack.deliver(url, theirs, kind="interactive")
+    assert await store.list_campaigns() == []
+
+    # Valid: one campaign, created by the person who submitted it.
+    slack.modals[AGENT] = wrong["view"]
+    good = slack.view_submission(AGENT, {})
+    good["view"]["state"] = {"values": form()}
+    accepted = await slack.deliver(url, good, kind="interactive")
+    assert accepted.status == 200
+    assert "errors" not in accepted.text
+    [campaign] = await store.list_campaigns()
+    assert campaign.created_by == AGENT
+    assert campaign.spec.poll is not None
+    assert campaign.spec.to == Audience(tags=("regulars",))
+    await eventually(lambda: any("flavor-poll" in m.text for m in slack.messages(INBOX)))

@@ -60,11 +60,17 @@ def read_options(text: str) -> dict[str, str] | str:
 
 
 def read_form(
-    values: object, *, numbers: Sequence[str], segments: Sequence[str], now: datetime
+    values: object,
+    *,
+    numbers: Sequence[str],
+    segments: Sequence[str],
+    now: datetime,
+    draft: bool = False,
 ) -> tuple[CampaignSpec | None, dict[str, str]]:
-    """The campaign the dialog describes, or None and the problems by block id."""
+    """The campaign the dialog describes, or None and the problems by block id.
+    `draft`: for its preview, while the person types (it need not be named yet)."""
     errors: dict[str, str] = {}
-    name = typed(values, "name", MAX_NAME)
+    name = typed(values, "name", MAX_NAME) or ("draft" if draft else "")
     if not name:
         errors["name"] = "Name the campaign."
     kind_value = selected(state(values, "kind")) or CampaignKind.MARKETING.value

@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bridge.campaigns.models import Campaign
+from bridge.campaigns.desk import Plan
+from bridge.campaigns.models import Campaign, CampaignSpec
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
@@ -61,8 +62,13 @@ class PushLinkMaker(Protocol):
 
 
 class CampaignControl(Protocol):
-    """`/sms campaign pause|resume|cancel`, acted by the campaign desk (passed in). Each
-    returns the campaign after; `CampaignError` when it is in no state to do that."""
+    """`/sms campaign` and its dialog, acted by the campaign desk (passed in). Each
+    raises `CampaignError` for what the person must fix (or a state it cannot be in)."""
+
+    async def plan(self, spec: CampaignSpec) -> Plan:
+        """What the campaign would do, without a write."""
+
+    async def create(self, spec: CampaignSpec, *, by: str) -> Campaign: ...
 
     async def pause(self, campaign_id: str, *, by: str) -> Campaign: ...
 
