@@ -21,6 +21,12 @@ from rich.progress import Progress
 
 from bridge import logs
 from bridge.app import build_app, make_store
+from bridge.campaigns.desk import CampaignDesk
+from bridge.campaigns.errors import CampaignError
+from bridge.campaigns.models import Campaign, CampaignState
+from bridge.campaigns.models import Progress as CampaignProgress
+from bridge.campaigns.plan_words import plan_lines
+from bridge.campaigns.spec_file import read_spec
 from bridge.checks import run_checks
 from bridge.compliance.export import write_consent_csv
 from bridge.config import (
@@ -299,6 +305,141 @@ def contacts_import(
     ok(f"{imported} contacts imported, {len(problems)} lines skipped")
     if problems:
         raise typer.Exit(1)
+
+
+campaign_cli = typer.Typer(
+    invoke_without_command=True,
+    callback=_help_when_bare,
+    help="Campaigns: texts to many subscribers, sent by the running bridge.",
+)
+cli.add_typer(campaign_cli, name="campaign")
+
+
+def _campaign_desk(store: Store, settings: Settings, config: BusinessConfig) -> CampaignDesk:
+    # The running bridge polls its outbox: nothing here needs waking.
+    return CampaignDesk(
+        store,
+        config.business,
+        config.campaigns,
+        rate=settings.bridge_sms_rate,
+        on_enqueued=lambda: None,
+    )
+
+
+@campaign_cli.command("send", short_help="Plan a campaign file, and start it.")
+def campaign_send(
+    file: Annotated[Path, typer.Argument(help="The campaign (YAML): name, to, text, …")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; store and send nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Start it without asking.")] = False,
+) -> None:
+    """Show what the campaign would do (recipients after consent and quiet hours, who
+    is left out and why, segments and encoding per text, the time it takes at the
+    sender's rate, a sample), then start it: print its id and return. The running
+    bridge (`sms-bridge serve`) sends it."""
+    settings, config = _validated()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror}")
+
+    async def run(store: Store) -> Campaign | None:
+        desk = _campaign_desk(store, settings, config)
+        try:
+            spec = read_spec(text, default_from=settings.twilio_from_number)
+            plan = await desk.plan(spec)
+        except CampaignError as exc:
+            _fail(f"{file.name}: {exc}")
+        for line in plan_lines(plan):
+            out.print(line, markup=False)
+        if dry_run:
+            return None
+        if not yes and not typer.confirm("Start this campaign?", default=False):
+            raise typer.Exit(1)
+        try:
+            return await desk.create(spec, by="cli", plan=plan)
+        except CampaignError as exc:
+            _fail(f"{file.name}: {exc}")
+
+    campaign = asyncio.run(_with_store(settings, run))
+    if campaign is not None:
+        watch = f"sms-bridge campaign watch {campaign.id}"
+        ok(f"campaign {campaign.id} started: the running bridge sends it ({watch})")
+
+
+@campaign_cli.command("list", short_help="Recent campaigns and where they stand.")
+def campaign_list() -> None:
+    """The latest campaigns, newest first: id, state, name, texts sent of recipients."""
+
+    async def run(store: Store) -> list[tuple[Campaign, CampaignProgress]]:
+        campaigns = await store.list_campaigns()
+        return [(c, await store.campaign_progress(c.id)) for c in campaigns]
+
+    for campaign, progress in asyncio.run(_with_store(_store_settings(), run)):
+        out.print(
+            f"{campaign.id}  {campaign.state.value:<9}  {progress.sent:>6}/{progress.total:<6}"
+            f"  {campaign.created_at:%Y-%m-%d %H:%M}  {campaign.spec.name}",
+            markup=False,
+        )
+
+
+def _campaign_move(campaign_id: str, move: str) -> None:
+    settings, config = _validated()
+
+    async def run(store: Store) -> Campaign:
+        desk = _campaign_desk(store, settings, config)
+        act = {"pause": desk.pause, "resume": desk.resume, "cancel": desk.cancel}[move]
+        try:
+            return await act(campaign_id, by="cli")
+        except CampaignError as exc:
+            _fail(str(exc))
+
+    campaign = asyncio.run(_with_store(settings, run))
+    ok(f"campaign {campaign.id} is {campaign.state.value}")
+
+
+@campaign_cli.command("pause", short_help="Stop queueing a campaign's texts for now.")
+def campaign_pause(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Its queued texts wait too, until `campaign resume`."""
+    _campaign_move(campaign_id, "pause")
+
+
+@campaign_cli.command("resume", short_help="Go on sending a paused campaign.")
+def campaign_resume(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    _campaign_move(campaign_id, "resume")
+
+
+@campaign_cli.command("cancel", short_help="Send nothing more of a campaign.")
+def campaign_cancel(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Its queued texts are cancelled; answers to what went out still count."""
+    _campaign_move(campaign_id, "cancel")
+
+
+@campaign_cli.command("watch", short_help="A progress bar until a campaign has gone out.")
+def campaign_watch(
+    campaign_id: Annotated[str, typer.Argument(metavar="ID")],
+    every: Annotated[float, typer.Option(help="Seconds between looks.", min=0.1)] = 1.0,
+) -> None:
+    """Texts sent, failed, blocked and skipped of its recipients, until it is done
+    (nothing left to queue or send) or cancelled."""
+
+    async def run(store: Store) -> Campaign:
+        with Progress(console=out) as bar:
+            task = bar.add_task(f"campaign {campaign_id}", total=None)
+            while True:
+                campaign = await store.get_campaign(campaign_id)
+                if campaign is None:
+                    _fail(f"no campaign {campaign_id!r} (sms-bridge campaign list)")
+                progress = await store.campaign_progress(campaign_id)
+                bar.update(task, total=progress.total, completed=progress.finished)
+                over = campaign.state is CampaignState.DONE and progress.queued == 0
+                if over or campaign.state is CampaignState.CANCELLED:
+                    return campaign
+                await asyncio.sleep(every)
+
+    campaign = asyncio.run(_with_store(_store_settings(), run))
+    ok(f"campaign {campaign.id} is {campaign.state.value}")
 
 
 push_cli = typer.Typer(

@@ -12,8 +12,18 @@ from bridge.store.base import Store
 NOON = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
 
 
-def number(n: int) -> str:
-    return f"+1415555{n:04d}"  # one zone (San Francisco): quiet hours are exact
+def number(n: int, prefix: str = "+1415555") -> str:
+    """+1415…: one zone (San Francisco), quiet hours are exact; +1800…: no zone of its
+    own, the business's applies (see `daytime_zone`)."""
+    return f"{prefix}{n:04d}"
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is about noon now: marketing may go whenever a
+    test runs against the real clock."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = (12 - hour + 11) % 24 - 11  # hours east of UTC, -11..12
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
 
 
 @dataclass
@@ -24,10 +34,11 @@ class Base:
     size: int = 50
     opted_out: int = 10
     no_marketing: int = 5
+    prefix: str = "+1415555"
     phones: list[str] = field(default_factory=list)
 
     async def store_in(self, store: Store, *, at: datetime = NOON) -> None:
-        self.phones = [number(n) for n in range(1, self.size + 1)]
+        self.phones = [number(n, self.prefix) for n in range(1, self.size + 1)]
         events = []
         for n, phone in enumerate(self.phones):
             name = f"Pat{n} Doe"

@@ -6,6 +6,7 @@ from bridge.models import Contact
 from bridge.threading.commands.answers import Answer, ContactCard
 from bridge.threading.commands.grammar import Arg
 from bridge.threading.commands.spec import Call, Spec
+from bridge.threading.contacts import read_tags
 
 
 async def _contact(call: Call) -> Answer:
@@ -15,8 +16,10 @@ async def _contact(call: Call) -> Answer:
     )
     if changes:
         name = changes.get("name", contact.name)
-        fields = contact.fields | {k: v for k, v in changes.items() if k != "name"}
-        contact = Contact(phone=contact.phone, name=name or None, fields=fields, tags=contact.tags)
+        # `tags=` replaces them, written as the contacts import reads them.
+        tags = read_tags(changes["tags"]) if "tags" in changes else contact.tags
+        fields = contact.fields | {k: v for k, v in changes.items() if k not in ("name", "tags")}
+        contact = Contact(phone=contact.phone, name=name or None, fields=fields, tags=tags)
         await store.put_contact(contact)
         await call.services.desk.contact_changed(conversation)
     consent = await store.consent_state(
