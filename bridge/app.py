@@ -28,7 +28,10 @@ from bridge.ai.knowledge import KnowledgeError, knowledge_source
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.tools import OrderLookup, Tools
 from bridge.campaigns.desk import CampaignDesk
+from bridge.campaigns.opt_in_flow import OptInFlow
+from bridge.campaigns.poll_flow import PollFlow
 from bridge.campaigns.pump import CampaignPump
+from bridge.campaigns.replies import CampaignReplies
 from bridge.compliance.keyword_desk import KeywordDesk
 from bridge.compliance.promo import PromoCheck
 from bridge.config import BusinessConfig, ConfigError, Settings, StoreSettings
@@ -280,12 +283,14 @@ async def build_domain(
         settings, config, store, session, metrics, outbox, desk, replies
     )
     keywords = KeywordDesk(store, config.compliance, config.business, on_enqueued=wake)
+    flows = (PollFlow(store, on_enqueued=wake), OptInFlow(store, on_enqueued=wake))
     inbound = InboundPipeline(
         store,
         keywords,
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=wake,
+        campaigns=CampaignReplies(store, flows),
     )
     campaigns = CampaignDesk(
         store,

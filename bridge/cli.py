@@ -23,7 +23,8 @@ from bridge import logs
 from bridge.app import build_app, make_store
 from bridge.campaigns.desk import CampaignDesk
 from bridge.campaigns.errors import CampaignError
-from bridge.campaigns.models import Campaign, CampaignState
+from bridge.campaigns.export import write_answers_csv
+from bridge.campaigns.models import Answer, Campaign, CampaignState
 from bridge.campaigns.models import Progress as CampaignProgress
 from bridge.campaigns.plan_words import plan_lines
 from bridge.campaigns.spec_file import read_spec
@@ -261,6 +262,38 @@ def consent_export(
     with file.open("w", newline="", encoding="utf-8") as handle:
         write_consent_csv(events, handle)
     ok(f"{len(events)} consent events written to {file}")
+
+
+campaign_cli = typer.Typer(
+    invoke_without_command=True, callback=_help_when_bare, help="Campaigns and their answers."
+)
+cli.add_typer(campaign_cli, name="campaign")
+
+
+@campaign_cli.command("export", short_help="Write a campaign's counted answers as CSV.")
+def campaign_export(
+    campaign_id: Annotated[str, typer.Argument(metavar="ID", help="The campaign's id.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file to write; standard output if absent.")
+    ] = None,
+) -> None:
+    """Write one row per counted answer (subscriber, choice, label, text, at): the rows
+    add up to the campaign's results.
+
+    Needs only the store's settings (MONGODB_URI or BRIDGE_DB_PATH)."""
+
+    async def answers(store: Store) -> tuple[Campaign | None, list[Answer]]:
+        return await store.get_campaign(campaign_id), await store.campaign_answers(campaign_id)
+
+    campaign, found = asyncio.run(_with_store(_store_settings(), answers))
+    if campaign is None:
+        _fail(f"no campaign {campaign_id!r} in the store (`/sms campaign list` shows them)")
+    if file is None:
+        write_answers_csv(campaign, found, sys.stdout)
+        return
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        written = write_answers_csv(campaign, found, handle)
+    ok(f"{written} answer{'s' * (written != 1)} written to {file}")
 
 
 contacts_cli = typer.Typer(

@@ -379,6 +379,7 @@ class ConsentSource(StrEnum):
     IMPORT = "import"  # a contacts import that carried consent
     AGENT = "agent"  # recorded by a person in Slack
     CARRIER = "provider_21610"  # Twilio refused a send: the number replied STOP
+    OPT_IN_REQUEST = "opt_in_request"  # YES to a campaign's opt-in request (evidence: which)
 
 
 class ConsentEvent(Model):

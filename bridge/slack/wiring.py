@@ -25,6 +25,7 @@ from bridge.slack.access import InboxAccess
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.jobs.agent_notes import AgentNote
 from bridge.slack.jobs.campaign_progress import CampaignProgressPost
+from bridge.slack.jobs.campaign_results import CampaignClose, CampaignResultsPost, ResultsMessage
 from bridge.slack.jobs.delivery_marks import DeliveryMark
 from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
 from bridge.slack.jobs.header_sync import HeaderSync
@@ -118,6 +119,7 @@ class SlackEdge:
         store, threads = self._store, self.threads
         # The domain's assignment, among the team's members as Slack knows them.
         team_members = SlackTeamMembers(self.gateway)
+        results = ResultsMessage(store, self.posts, self.gateway, channel=self.inbox)
         return {
             JobKind.POST_INBOUND: InboundPoster(
                 store, self.posts, threads, fetch_media, drafts, away
@@ -125,6 +127,8 @@ class SlackEdge:
             JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts, away),
             JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway),
             JobKind.SYNC_HEADER: HeaderSync(store, self.gateway, threads),
+            JobKind.CAMPAIGN_RESULTS: CampaignResultsPost(results),
+            JobKind.CLOSE_CAMPAIGN: CampaignClose(store, results, self.posts),
             JobKind.MARK_DELIVERY: DeliveryMark(store, self.gateway, threads, explain_failure),
             JobKind.TELL_AGENT: AgentNote(store, self.gateway, threads),
             JobKind.THREAD_NOTE: ThreadNote(store, threads),

@@ -48,6 +48,14 @@ def inbound_text(message: Message) -> str:
     return text
 
 
+def quoting(text: str, campaign_text: Message) -> str:
+    """A reply to a campaign shows the campaign text it answers above it: only replies
+    are posted, never the campaign's texts themselves (one per recipient)."""
+    quoted = escape(clip(" ".join(campaign_text.body.split()), 300))
+    campaign = f" `{escape(campaign_text.campaign_id)}`" if campaign_text.campaign_id else ""
+    return f":mega: _Reply to the campaign{campaign} text:_\n> {quoted}\n{text}"
+
+
 FetchMedia = Callable[[str], Awaitable[Fetched]]
 
 WITH_DRAFT = "with_draft"  # the text's post carries its draft
@@ -99,6 +107,9 @@ class InboundPoster:
             self._drafts.draft_for_post(message, conversation), self._poster(message, conversation)
         )
         text = inbound_text(message)
+        answered = await self._store.get_message(message.answers) if message.answers else None
+        if answered is not None:
+            text = quoting(text, answered)
         blocks = with_text(text, message)
         posted = await self._threads.post(
             conversation,
