@@ -275,8 +275,8 @@ async def test_the_dialog_previews_refuses_what_is_wrong_and_creates_one_campaig
     await slack.deliver(url, typing, kind="interactive")
     await eventually(lambda: "Hi Ana0!" in modal_text(slack))
     preview = modal_text(slack)
-    assert "1 recipient" in preview
-    assert "2 no marketing consent" in preview or "no marketing consent: 2" in preview
+    assert "Recipients: 1 of 3" in preview
+    assert "2 no marketing consent" in preview
     assert "GSM-7" in preview
     assert slack.calls_to("views.update")
 

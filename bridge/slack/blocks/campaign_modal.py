@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge.campaigns.desk import Plan
+from bridge.campaigns.plan_words import plan_lines
 from bridge.phones import display
 from bridge.slack.blocks.campaign_progress import KINDS
-from bridge.slack.blocks.mrkdwn import counted, escape
+from bridge.slack.blocks.mrkdwn import escape
 from bridge.text import clip
 
 MODAL = "campaign_modal"
@@ -159,26 +160,6 @@ def campaign_modal(
 
 
 def preview_text(plan: Plan) -> str:
-    """What the campaign would do, for the dialog: the sample contact's text, who gets
-    it (and who not, by reason), segments and encoding, and how long it takes."""
-    lines: list[str] = []
-    if plan.sample is not None:
-        sample = plan.sample
-        lines.append(f"*To {display(sample.phone)}:*")
-        lines += [f">{escape(line)}" for line in sample.text.splitlines() or [""]]
-    excluded = " · ".join(f"{n:,} {escape(why)}" for why, n in plan.excluded.items())
-    lines.append(
-        f"*{counted(plan.recipients, 'recipient')}*"
-        + (f" (not sent to: {excluded})" if excluded else "")
-    )
-    if plan.later:
-        lines.append(f"{plan.later:,} get it at 08:00 their time (quiet hours).")
-    encodings = ", ".join(f"{encoding} {n:,}" for encoding, n in plan.by_encoding.items())
-    if plan.recipients:
-        lines.append(
-            f"Up to {counted(plan.max_segments, 'segment')} a text ({encodings}),"
-            f" {plan.segments:,} in all."
-        )
-        minutes = plan.duration.total_seconds() / 60
-        lines.append(f"Takes about {max(1, round(minutes)):,} min at {plan.rate:g} texts a second.")
-    return "\n".join(lines)
+    """What the campaign would do, in the CLI's words (escaped): who gets it and who
+    not by reason, quiet hours, encoding and segments, duration, the sample's text."""
+    return "\n".join(escape(line) for line in plan_lines(plan))

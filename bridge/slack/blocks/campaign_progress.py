@@ -9,13 +9,13 @@ from typing import Any
 
 from bridge.campaigns.models import Campaign, CampaignKind, CampaignState, Progress
 from bridge.phones import display
+from bridge.slack.blocks.campaign_results import share_bar
 from bridge.slack.blocks.mrkdwn import escape, slack_time
 from bridge.text import clip
 
 PAUSE = "campaign_pause"
 RESUME = "campaign_resume"
 CANCEL = "campaign_cancel"
-BAR_WIDTH = 20
 
 KINDS = {CampaignKind.MARKETING: "marketing", CampaignKind.SUPPORT: "support notice"}
 _BUTTONS = {
@@ -26,10 +26,10 @@ _BUTTONS = {
 
 
 def progress_bar(done: int, total: int) -> str:
-    """`██████░░░░ 60%`: the share of recipients whose text is settled."""
-    share = done / total if total else 0.0
-    filled = round(share * BAR_WIDTH)
-    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {math.floor(share * 100)}%"
+    """`██████░░░░ 60%`: the share of recipients whose text is settled (rounded down:
+    100% only when every one is)."""
+    share = math.floor(done * 100 / total) if total else 0
+    return f"{share_bar(done, total)} {share}%"
 
 
 def time_left(seconds: float) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bridge.campaigns.models import Campaign, Progress, Tally
 from bridge.slack.blocks.campaign_progress import counts_text, progress_bar, state_text, title
+from bridge.slack.blocks.campaign_results import option_lines
 from bridge.slack.blocks.mrkdwn import escape, mention, slack_time
 
 TAB_ACTION = "home_tab"
@@ -42,24 +43,15 @@ def tab_switch(current: str) -> dict[str, Any]:
     }
 
 
-def _share(count: int, total: int) -> str:
-    return f"{round(100 * count / total)}%" if total else "0%"
-
-
 def results_text(campaign: Campaign, tally: Tally | None) -> str | None:
-    """Its answers in one line (None: it asks for none)."""
+    """Its answers (None: it asks for none); a poll's as its results message has them."""
     spec = campaign.spec
     if not (spec.poll or spec.feedback or spec.opt_in):
         return None
     if tally is None or not tally.total:
         return "No answers yet."
     if spec.poll is not None:
-        parts = [
-            f"{letter} {escape(label)} {tally.counts.get(letter, 0):,}"
-            f" ({_share(tally.counts.get(letter, 0), tally.total)})"
-            for letter, label in spec.poll.options.items()
-        ]
-        return f"{tally.total:,} votes: " + " · ".join(parts)
+        return "\n".join([f"{tally.total:,} votes:", *option_lines(spec.poll, tally)])
     if spec.feedback is not None:
         rated = {int(k): v for k, v in tally.counts.items() if k.isdigit()}
         average = sum(k * v for k, v in rated.items()) / max(1, sum(rated.values()))
