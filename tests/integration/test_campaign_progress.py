@@ -17,7 +17,7 @@ from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.jobs import campaign_progress_job
 from bridge.metrics import Metrics
-from bridge.models import Job, utcnow
+from bridge.models import Job, JobKind, utcnow
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.jobs.campaign_progress import UPDATE_SECONDS, CampaignProgressPost
@@ -127,6 +127,15 @@ async def run(handler: CampaignProgressPost, campaign_id: str = "c1") -> float |
     return after
 
 
+async def home_refreshes(store: CrashingStore) -> int:
+    """App Home refreshes waiting (each claimed, so the next change enqueues anew)."""
+    claimed = await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30)
+    homes = [job for job in claimed if job.kind is JobKind.REFRESH_HOME]
+    for job in claimed:
+        await store.complete_job(job)
+    return len(homes)
+
+
 def posts_of(slack: SlackEmulator) -> list[str]:
     return [m.ts for m in slack.messages(INBOX)]
 
@@ -165,10 +174,13 @@ async def test_posted_once_then_updated_at_most_once_per_5_seconds(
     await run(handler)
     assert len(slack.calls_to("chat.update")) == changed
 
-    # Done and nothing in flight: a last update without buttons, and the job ends.
+    # Done and nothing in flight: a last update without buttons, and the job ends; App
+    # Home's Campaigns tab is republished for the new state (not for every count).
+    assert await home_refreshes(store) == 1  # when the message first showed the campaign
     assert await store.finish_campaign("c1", at=utcnow())
     clock.now += UPDATE_SECONDS
     assert await run(handler) is None
+    assert await home_refreshes(store) == 1
     final = slack.message(INBOX, ts)
     assert final is not None
     assert "campaign_pause" not in json.dumps(final.blocks)

@@ -11,19 +11,24 @@ import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from bridge.campaigns.models import Campaign, Progress
+from bridge.campaigns.models import Campaign, CampaignState, Progress
 from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.jobs import home_job
 from bridge.models import Job, utcnow
 from bridge.slack.blocks.campaign_progress import progress_message
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.posts import SlackPosts
-from bridge.store.base import CampaignStore
+from bridge.store.base import CampaignStore, JobStore
 
 UPDATE_SECONDS = 5.0  # at most one chat.update a campaign this often
 # Delivery receipts come within minutes of a send; after this the message stays as it is.
 SETTLE = timedelta(minutes=10)
+
+
+class _Store(CampaignStore, JobStore, Protocol):
+    """The store roles this module uses."""
 
 
 def post_key(campaign_id: str) -> str:
@@ -42,7 +47,7 @@ def may_move(campaign: Campaign, progress: Progress) -> bool:
 class CampaignProgressPost:
     def __init__(
         self,
-        store: CampaignStore,
+        store: _Store,
         posts: SlackPosts,
         gateway: SlackGateway,
         *,
@@ -60,6 +65,9 @@ class CampaignProgressPost:
         self._clock = clock
         # By campaign: when its message was last written here, and what it showed.
         self._shown: dict[str, tuple[float, str]] = {}
+        # By campaign: the state App Home was last refreshed for (not every count: each
+        # refresh republishes every viewer's Home).
+        self._home_state: dict[str, CampaignState] = {}
 
     async def __call__(self, job: Job) -> None:
         campaign_id = job.note or ""
@@ -78,9 +86,13 @@ class CampaignProgressPost:
             self._shown[campaign_id] = (self._clock(), rendered)
         else:
             await self._update(campaign, text, blocks, rendered)
+        if self._home_state.get(campaign_id) is not campaign.state:
+            await self._store.enqueue(home_job(), run_at=utcnow())
+            self._home_state[campaign_id] = campaign.state
         if may_move(campaign, progress):
             raise RetryLater("the campaign is still moving", after=UPDATE_SECONDS, throttled=True)
         self._shown.pop(campaign_id, None)
+        self._home_state.pop(campaign_id, None)
 
     async def _update(
         self, campaign: Campaign, text: str, blocks: list[dict[str, Any]], rendered: str
