@@ -54,12 +54,13 @@ def test_a_poll_campaign_is_read() -> None:
     assert spec.send_at is None
 
 
-def test_options_are_forgiving_but_need_two_distinct_letters() -> None:
+def test_options_are_forgiving_but_need_distinct_letters() -> None:
     assert read_options("A: Mango\nB - Strawberry\nc. Vanilla") == {
         "A": "Mango",
         "B": "Strawberry",
         "C": "Vanilla",
     }
+    assert isinstance(read_options("Mango and Kiwi"), str)
     _, errors = read_form(
         values(options={"campaign_field_options": typed("A: Mango")}),
         numbers=NUMBERS,

@@ -14,6 +14,7 @@ from bridge.phones import display
 from bridge.slack.blocks.campaign_progress import KINDS
 from bridge.slack.blocks.mrkdwn import escape
 from bridge.text import clip
+from bridge.threading.segments import MAX_BODY
 
 MODAL = "campaign_modal"
 FIELD_PREFIX = "campaign_field_"
@@ -25,7 +26,6 @@ FLOWS = {
 }
 WHEN = {"now": "Send now", "later": "Send at a time"}
 NO_PREVIEW = "_Fill in the audience and the text to see who gets what._"
-MAX_TEXT = 1600
 MAX_NAME = 80
 
 
@@ -117,7 +117,7 @@ def campaign_modal(
         _input(
             "text",
             "Text",
-            _text(multiline=True, max_length=MAX_TEXT, **typing),
+            _text(multiline=True, max_length=MAX_BODY, **typing),
             hint="Placeholders: {name} {first_name} {business_name} and contact fields.",
             live=True,
         ),

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from bridge.campaigns.models import (
     Audience,
     CampaignKind,
@@ -18,7 +20,8 @@ from bridge.campaigns.models import (
     Poll,
 )
 from bridge.slack.access import selected
-from bridge.slack.blocks.campaign_modal import FLOWS, MAX_NAME, MAX_TEXT, field
+from bridge.slack.blocks.campaign_modal import FLOWS, MAX_NAME, field
+from bridge.threading.segments import MAX_BODY
 
 _OPTION = re.compile(r"\s*([A-Za-z])\s*[:.)\-]\s*(\S.*?)\s*")
 _TAG = re.compile(r"[^\s,;#]+")
@@ -40,22 +43,20 @@ def typed(values: object, block: str, limit: int) -> str:
 
 def read_options(text: str) -> dict[str, str] | str:
     """Poll options, one a line ("A: Mango", "b) Strawberry"): letter → label, or what
-    is wrong with them."""
+    is wrong with them as written (how many a poll needs is the poll's own rule)."""
     options: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
             continue
         match = _OPTION.fullmatch(line)
         if match is None:
-            return f"“{line.strip()[:40]}” is not an option like A: Mango."
+            return f"“{line.strip()[:40]}” is not an option like A: Mango"
         letter = match.group(1).upper()
         if letter in options:
-            return f"{letter} is there twice."
+            return f"{letter} is there twice"
         options[letter] = match.group(2)[:75]
-    if len(options) < 2:
-        return "A poll needs at least two options, one a line, like A: Mango."
     if len(options) > MAX_OPTIONS:
-        return f"A poll has at most {MAX_OPTIONS} options."
+        return f"a poll has at most {MAX_OPTIONS} options"
     return options
 
 
@@ -86,7 +87,7 @@ def read_form(
     tags = tuple(dict.fromkeys(t.lower() for t in _TAG.findall(typed(values, "tags", 500))))
     if segment is None and not tags:
         errors["tags"] = "Choose a saved segment or name tags."
-    text = typed(values, "text", MAX_TEXT)
+    text = typed(values, "text", MAX_BODY)
     if not text:
         errors["text"] = "Write the text."
     flow = selected(state(values, "flow")) or "none"
@@ -97,10 +98,14 @@ def read_form(
         errors["flow"] = "Choose what the replies are."
     elif flow == "poll":
         options = read_options(typed(values, "options", 500))
+        if isinstance(options, dict):
+            try:
+                poll = Poll(options=options)
+            except ValidationError as exc:  # the poll's own rules (two options at least)
+                first = exc.errors()[0]
+                options = str(first.get("ctx", {}).get("error") or first["msg"])
         if isinstance(options, str):
-            errors["options"] = options
-        else:
-            poll = Poll(options=options)
+            errors["options"] = options[:1].upper() + options[1:] + "."
     elif flow == "feedback":
         link = typed(values, "link", 500)
         if link and not _LINK.fullmatch(link):
