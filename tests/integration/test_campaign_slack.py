@@ -267,50 +267,35 @@ async def test_the_dialog_previews_refuses_what_is_wrong_and_creates_one_campaig
     assert slack.calls_to("views.open")
 
     # Typing the text: the preview shows the sample, who gets it and who not, and why.
-    values = form()
-    typing = slack.modal_action(
-        AGENT, {"type": "plain_text_input", "action_id": "campaign_field_text", "value": "x"}
-    )
-    typing["view"]["state"] = {"values": values}
-    await slack.deliver(url, typing, kind="interactive")
+    typing = {"type": "plain_text_input", "action_id": "campaign_field_text", "value": "x"}
+    await slack.deliver(url, slack.modal_action(AGENT, typing, form()), kind="interactive")
     await eventually(lambda: "Hi Ana0!" in modal_text(slack))
     preview = modal_text(slack)
     assert "Recipients: 1 of 3" in preview
     assert "2 no marketing consent" in preview
     assert "GSM-7" in preview
     assert slack.calls_to("views.update")
+    dialog = slack.modals[AGENT]
+
+    async def submit(user: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Submit the dialog (which stays open when answered with errors)."""
+        slack.modals[user] = dialog
+        response = await slack.deliver(url, slack.view_submission(user, values), kind="interactive")
+        assert response.status == 200
+        return json.loads(response.text) if response.text else {}
 
     # An unknown placeholder: refused on the text's field, nothing is created.
-    slack.modals[AGENT] = {**slack.modals[AGENT]}
-    wrong = slack.view_submission(AGENT, {})
-    wrong["view"]["state"] = {"values": form(text=typed("Hi {nickname}"))}
-    refused = await slack.deliver(url, wrong, kind="interactive")
-    assert refused.status == 200
-    assert json.loads(refused.text)["response_action"] == "errors"
-    assert set(json.loads(refused.text)["errors"]) == {"text"}
-    assert await store.list_campaigns() == []
-
+    refused = await submit(AGENT, form(text=typed("Hi {nickname}")))
+    assert refused["response_action"] == "errors"
+    assert set(refused["errors"]) == {"text"}
     # A poll with one option: refused on the options' field.
-    slack.modals[AGENT] = wrong["view"]
-    one = slack.view_submission(AGENT, {})
-    one["view"]["state"] = {"values": form(options=typed("A: Mango"))}
-    refused = await slack.deliver(url, one, kind="interactive")
-    assert set(json.loads(refused.text)["errors"]) == {"options"}
-
+    assert set((await submit(AGENT, form(options=typed("A: Mango"))))["errors"]) == {"options"}
     # An outsider's submission creates nothing.
-    slack.modals[OUTSIDER] = wrong["view"]
-    theirs = slack.view_submission(OUTSIDER, {})
-    theirs["view"]["state"] = {"values": form()}
-    await slack.deliver(url, theirs, kind="interactive")
+    await submit(OUTSIDER, form())
     assert await store.list_campaigns() == []
 
     # Valid: one campaign, created by the person who submitted it.
-    slack.modals[AGENT] = wrong["view"]
-    good = slack.view_submission(AGENT, {})
-    good["view"]["state"] = {"values": form()}
-    accepted = await slack.deliver(url, good, kind="interactive")
-    assert accepted.status == 200
-    assert "errors" not in accepted.text
+    assert "errors" not in await submit(AGENT, form())
     [campaign] = await store.list_campaigns()
     assert campaign.created_by == AGENT
     assert campaign.spec.poll is not None
