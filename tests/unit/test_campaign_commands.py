@@ -11,6 +11,7 @@ import pytest
 from bridge.campaigns.errors import CampaignError
 from bridge.campaigns.models import Audience, Campaign, CampaignSpec, CampaignState, Progress
 from bridge.config import Business, SlackSection
+from bridge.slack.blocks.wording import answer_text
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.commands.answers import CampaignList, CampaignMove, NoSuchCampaign, Said
 from bridge.threading.commands.grammar import Command, UsageError
@@ -120,3 +121,18 @@ async def test_pause_resume_cancel_act_through_the_desk() -> None:
     assert campaigns.campaign.state is CampaignState.CANCELLED
     missing = (await commands.run(read("campaign cancel c9"), AGENT)).answer
     assert missing == NoSuchCampaign("c9")
+
+
+def test_the_answers_are_worded_with_the_name_escaped() -> None:
+    named = campaign(CampaignState.DONE)
+    named = named.model_copy(update={"spec": named.spec.model_copy(update={"name": "<!here>"})})
+    texts = [
+        answer_text(CampaignList(((named, Progress(total=2, sent=2)),))),
+        answer_text(CampaignMove(named, "pause", done=False)),
+        answer_text(CampaignMove(named, "cancel", done=True)),
+        answer_text(NoSuchCampaign("c9")),
+        answer_text(CampaignList(())),
+    ]
+    assert all(text for text in texts)
+    assert not any("<!here>" in text for text in texts)
+    assert "&lt;!here&gt;" in texts[1]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from bridge.campaigns.models import CampaignState
 from bridge.slack.blocks.campaign_progress import counts_text, progress_bar, state_text, title
 from bridge.threading.commands.answers import CampaignList, CampaignMove, NoSuchCampaign
 
 CAMPAIGN_DIALOG = "Opening the campaign dialog…"
 CAMPAIGNS_OFF = "Campaigns are not run by this bridge process."
 _DONE = {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled"}
+_AFTER = {
+    "pause": " Texts already queued are held until you resume.",
+    "resume": "",
+    "cancel": " Texts not sent yet will not be.",
+}
 # What each action needs the campaign to be.
 _NEEDS = {
     "pause": "only a scheduled or sending campaign can be paused",
@@ -32,12 +36,7 @@ def campaign_list_text(answer: CampaignList) -> str:
 def campaign_move_text(answer: CampaignMove) -> str:
     campaign = answer.campaign
     if answer.done:
-        note = (
-            " Texts already queued are held until you resume." if answer.action == "pause" else ""
-        )
-        if answer.action == "cancel" and campaign.state is CampaignState.CANCELLED:
-            note = " Texts not sent yet will not be."
-        return f"{_DONE[answer.action]} {title(campaign)}.{note}"
+        return f"{_DONE[answer.action]} {title(campaign)}.{_AFTER[answer.action]}"
     return f"{title(campaign)} is {state_text(campaign)}: {_NEEDS[answer.action]}."
 
 
