@@ -17,12 +17,21 @@ from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Rate
 from bridge.jobs import campaign_progress_job
 from bridge.metrics import Metrics
-from bridge.models import Job, JobKind, utcnow
+from bridge.models import (
+    DeliveryStatus,
+    Direction,
+    Job,
+    JobKind,
+    Message,
+    MessagePurpose,
+    utcnow,
+)
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.jobs.campaign_progress import UPDATE_SECONDS, CampaignProgressPost
 from bridge.slack.posts import SlackPosts
 from bridge.store.sqlite import SQLiteStore
+from bridge.threading.outbound import mark_delivery
 from tests.support import BUSINESS, INBOX, bounded
 
 PEOPLE = [f"+1555123{n:04d}" for n in range(1, 21)]
@@ -204,3 +213,39 @@ async def test_a_crash_after_the_post_never_posts_twice(
     assert campaign.progress_ts == ts
     await run(progress_post(client, store, clock))
     assert posts_of(slack) == [ts]
+
+
+async def test_once_sent_it_stops_and_a_final_receipt_brings_it_round(
+    client: AsyncWebClient, store: CrashingStore, clock: Clock
+) -> None:
+    await started(store)
+    conversation = await store.open_conversation(BUSINESS, PEOPLE[0])
+    text = Message(
+        id="campaign:c1:1",
+        conversation_id=conversation.id,
+        direction=Direction.OUTBOUND,
+        body="Hi",
+        created_at=utcnow(),
+        status=DeliveryStatus.QUEUED,
+        purpose=MessagePurpose.MARKETING,
+        campaign_id="c1",
+    )
+    assert await store.queue_campaign_text(text, PEOPLE[0], send_at=utcnow())
+    for subscriber in PEOPLE[1:]:
+        await store.skip_recipient("c1", subscriber, "no marketing consent")
+    assert await store.finish_campaign("c1", at=utcnow())
+    await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30)  # the send job
+    handler = progress_post(client, store, clock)
+    assert await run(handler) is not None  # its text is still to be sent
+    assert await store.begin_send(text.id) is not None
+    await store.finish_send(text.id, DeliveryStatus.SENT, sid="SM1")
+    clock.now += UPDATE_SECONDS
+    assert await run(handler) is None  # sent: only receipts can move it now, and they say so
+
+    # Its delivery receipt (a final state) enqueues the progress job, not a Slack mark.
+    delivered = await store.update_delivery("SM1", DeliveryStatus.DELIVERED, None)
+    assert delivered is not None
+    await mark_delivery(store, delivered, None)
+    claimed = await store.claim_jobs("test", now=utcnow(), limit=50, lease_seconds=30)
+    assert JobKind.CAMPAIGN_PROGRESS in {job.kind for job in claimed}
+    assert JobKind.MARK_DELIVERY not in {job.kind for job in claimed}

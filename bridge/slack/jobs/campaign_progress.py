@@ -2,8 +2,9 @@
 across crashes, through `SlackPosts`) and then kept current at a bounded rate.
 
 The job runs again by itself (a throttled retry, so it keeps its key and coalesces
-whatever else enqueues it) while the campaign runs or its texts' statuses may still
-move, and stops once nothing can change or a settle time after the campaign ended."""
+whatever else enqueues it) while the campaign runs or texts of it are still to be sent
+(for a bounded settle time after it ended); later, each text's final delivery receipt
+enqueues it again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from bridge.slack.posts import SlackPosts
 from bridge.store.base import CampaignStore, JobStore
 
 UPDATE_SECONDS = 5.0  # at most one chat.update a campaign this often
-# Delivery receipts come within minutes of a send; after this the message stays as it is.
+# Texts the sender still holds after the campaign ended (quiet hours, a paced backlog)
+# are looked at this long; their receipts bring the job round again later.
 SETTLE = timedelta(minutes=10)
 
 
@@ -36,12 +38,12 @@ def post_key(campaign_id: str) -> str:
 
 
 def may_move(campaign: Campaign, progress: Progress) -> bool:
-    """Whether the campaign's counts may still change (without a new campaign action)."""
+    """Whether the campaign's counts may still change by sending (a text's final
+    delivery receipt enqueues this job itself: `threading.outbound.mark_delivery`)."""
     if campaign.state.running:
         return True
-    unsettled = progress.queued > 0 or progress.sent > progress.delivered
     ended = campaign.finished_at or campaign.started_at or campaign.created_at
-    return unsettled and utcnow() < ended + SETTLE
+    return progress.queued > 0 and utcnow() < ended + SETTLE
 
 
 class CampaignProgressPost:
