@@ -152,7 +152,8 @@ class CampaignDesk:
     async def pause(self, campaign_id: str, *, by: str) -> Campaign:
         """The pump stops queueing; texts queued already wait with it (the sender
         holds them) until `resume`."""
-        return await self._move(campaign_id, CampaignState.PAUSED, _PAUSABLE, by=by)
+        expect = _PAUSABLE + await self._still_sending(campaign_id)
+        return await self._move(campaign_id, CampaignState.PAUSED, expect, by=by)
 
     async def resume(self, campaign_id: str, *, by: str) -> Campaign:
         current = await self._get(campaign_id)
@@ -168,9 +169,16 @@ class CampaignDesk:
     async def cancel(self, campaign_id: str, *, by: str) -> Campaign:
         """Nothing more goes out: the pump stops, queued texts are cancelled (a text
         being sent at this moment may still go)."""
-        campaign = await self._move(campaign_id, CampaignState.CANCELLED, _CANCELLABLE, by=by)
+        expect = _CANCELLABLE + await self._still_sending(campaign_id)
+        campaign = await self._move(campaign_id, CampaignState.CANCELLED, expect, by=by)
         await self._store.cancel_campaign_texts(campaign_id)
         return campaign
+
+    async def _still_sending(self, campaign_id: str) -> tuple[CampaignState, ...]:
+        """DONE, when texts of it are still queued (paced, or waiting for 08:00): it
+        can still be paused or cancelled then."""
+        progress = await self._store.campaign_progress(campaign_id)
+        return (CampaignState.DONE,) if progress.queued else ()
 
     async def _get(self, campaign_id: str) -> Campaign:
         campaign = await self._store.get_campaign(campaign_id)

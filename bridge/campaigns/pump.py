@@ -32,8 +32,8 @@ MISSING_PATIENCE = 5
 # How often a paused campaign's pump looks whether it was resumed or cancelled.
 PAUSED_POLL_SECONDS = 2.0
 # The pump comes round while this much of the queued texts' time is still ahead, so
-# the sender never waits for it.
-LEAD_SECONDS = 0.5
+# the sender never waits for it (0.5 s lost 6-15 % of the rate at 100/s: bench/RESULTS.md).
+LEAD_SECONDS = 2.0
 
 
 class _Store(CampaignStore, ConsentStore, ContactStore, ConversationStore, Protocol):
@@ -123,8 +123,10 @@ class CampaignPump:
         marketing = spec.kind is CampaignKind.MARKETING
         if marketing:
             due = max(due, next_allowed(phone, due, self._business.timezone))
-        # Opened with no Slack post; its text is no inbox activity.
-        conversation = await self._store.open_conversation(spec.from_number, phone, spec.channel)
+        # Opened with no Slack post and no inbox activity; nor is its text activity.
+        conversation = await self._store.open_campaign_conversation(
+            spec.from_number, phone, spec.channel
+        )
         message = Message(
             id=text_id(campaign.id, phone),
             conversation_id=conversation.id,

@@ -501,6 +501,13 @@ class CampaignStore(Protocol):
     async def cancel_campaign_texts(self, campaign_id: str) -> int:
         """Every QUEUED text of the campaign → CANCELLED; how many."""
 
+    async def open_campaign_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        """`open_conversation` for a campaign's text: one opened here is no inbox
+        activity (its last activity is the epoch until the subscriber texts), so a
+        campaign to thousands does not push the inbox's conversations down."""
+
     async def campaign_contacts(self) -> list[Contact]:
         """Every contact, by phone: what audiences and segments choose from."""
 

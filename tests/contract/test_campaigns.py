@@ -18,12 +18,13 @@ from bridge.models import (
     ConsentSource,
     DeliveryStatus,
     Direction,
+    InboxFilter,
     JobKind,
     Message,
     MessagePurpose,
 )
 from bridge.store.base import Store
-from tests.contract.conftest import BUSINESS, T0
+from tests.contract.conftest import BUSINESS, T0, sms
 
 PEOPLE = [f"+1555123{n:04d}" for n in range(1, 6)]
 
@@ -213,3 +214,17 @@ async def test_the_latest_campaign_text_the_provider_accepted(store: Store) -> N
     assert found is not None
     assert (found[0].id, found[1].id, found[1].sid) == ("c1", first.id, "SMa")
     assert await store.latest_campaign_text(BUSINESS, PEOPLE[1]) is None
+
+
+async def test_a_conversation_a_campaign_opens_is_no_inbox_activity(store: Store) -> None:
+    talking = await store.record_inbound(sms("SM1", subscriber=PEOPLE[0]))
+    known = await store.open_campaign_conversation(BUSINESS, PEOPLE[0])
+    opened = await store.open_campaign_conversation(BUSINESS, PEOPLE[1])
+
+    assert known == talking.conversation
+    again = await store.open_campaign_conversation(BUSINESS, PEOPLE[1])
+    assert again == opened
+    assert opened.id != known.id
+    inbox = await store.list_conversations(InboxFilter.ALL)
+    assert [c.id for c in inbox] == [known.id, opened.id]  # the campaign's last
+    assert opened.last_activity_at < talking.conversation.last_activity_at

@@ -26,11 +26,20 @@ from bridge.campaigns.models import (
 from bridge.campaigns.pump import CampaignPump
 from bridge.config import Business
 from bridge.delivery.errors import RetryLater
-from bridge.models import ConsentKind, Contact, InboundSms, Job, JobKind, MessagePurpose
+from bridge.models import (
+    ConsentKind,
+    Contact,
+    InboundSms,
+    Job,
+    JobKind,
+    MessagePurpose,
+    utcnow,
+)
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
+from bridge.threading.sending import ReplySender, Sender
 from tests.campaign_support import NOON, Base, number
-from tests.support import bounded
+from tests.support import NoMentions, bounded
 
 BUSINESS = "+14155550100"
 SEGMENTS = {
@@ -308,3 +317,54 @@ async def test_cancel_stops_the_pump_and_cancels_queued_texts(
     assert (await store.campaign_progress(campaign.id)).pending == 45
     with pytest.raises(CampaignError, match="cancelled"):
         await planner.resume(campaign.id, by="U1")
+
+
+class Phone:
+    """Twilio accepting every text, counted."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def wait_for(self, sender: Sender) -> float:
+        return 0.0
+
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        self.sent.append(to)
+        return f"SM{len(self.sent)}"
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        return []
+
+
+async def test_a_paused_campaigns_queued_texts_wait_and_a_cancelled_ones_never_go(
+    store: Store, base: Base
+) -> None:
+    clock = Clock(utcnow())  # the sender's own checks read the real clock
+    planner = desk(store, clock)
+    notice = spec(kind=CampaignKind.SUPPORT, text="Closed Monday.")  # no quiet hours
+    first = await planner.create(notice, by="cli")
+    await run_pump(store, clock, first.id, rate=100)
+    second = await planner.create(notice, by="cli")
+    await run_pump(store, clock, second.id, rate=100)
+    sends = await sends_due(store, clock.now + timedelta(hours=1))
+    phone = Phone()
+    sender = ReplySender(
+        store, phone, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+    await planner.pause(first.id, by="U1")
+    await planner.cancel(second.id, by="U1")
+
+    for job in sends:
+        message = await store.get_message(job.message_id or "")
+        assert message is not None
+        if message.campaign_id == first.id:
+            with pytest.raises(RetryLater, match="paused"):
+                await sender(job)
+        else:
+            await sender(job)  # cancelled already: nothing to send
+
+    assert phone.sent == []
+    await planner.resume(first.id, by="U1")
+    for job in sends[:3]:
+        await sender(job)
+    assert len(phone.sent) == 3

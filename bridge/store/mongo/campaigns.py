@@ -25,10 +25,20 @@ from bridge.campaigns.models import (
     Recipient,
     RecipientState,
 )
-from bridge.models import Channel, ConsentKind, Contact, DeliveryStatus, Message, NewJob
+from bridge.models import (
+    Channel,
+    ConsentKind,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Message,
+    NewJob,
+    utcnow,
+)
 from bridge.store import effects
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
+from bridge.store.mongo.conversations import conversation_of
 from bridge.store.mongo.documents import Doc
 
 _TIMES = ("created_at", "started_at", "finished_at", "closes_at")
@@ -325,6 +335,20 @@ class CampaignDocuments(MongoConnection):
         message = documents.message(doc)
         campaign = await self.get_campaign(doc["campaign_id"])
         return None if campaign is None else (campaign, message)
+
+    async def open_campaign_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        conversation, _ = await conversation_of(
+            self._conversations,
+            channel,
+            business_number,
+            subscriber,
+            documents.ms(utcnow()),
+            touch=False,
+            active=False,
+        )
+        return conversation
 
     async def campaign_contacts(self) -> list[Contact]:
         cursor = self._contacts.find({}, sort=[("_id", ASCENDING)])

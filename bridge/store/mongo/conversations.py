@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
@@ -23,6 +23,8 @@ from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.documents import Doc
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 async def conversation_of(
     conversations: AsyncCollection[Any],
@@ -33,11 +35,12 @@ async def conversation_of(
     *,
     touch: bool,
     opener: str | None = None,
+    active: bool = True,
 ) -> tuple[Conversation, bool]:
     """Find or open the conversation; with `touch` (a text from the subscriber), its
     activity and last text move on to `at` (never back). Also whether the text
     `opener` (a MessageSid) opened it: kept on the document, so a retry of that text
-    after a crash still knows."""
+    after a crash still knows. One opened not `active` has no activity yet (epoch)."""
     key = documents.addresses(channel, business_number, subscriber)
     while True:
         doc: Doc | None
@@ -67,7 +70,7 @@ async def conversation_of(
             "slack_channel": None,
             "slack_thread_ts": None,
             "created_at": at,
-            "last_activity_at": at,
+            "last_activity_at": at if active else EPOCH,
             "header_activity_at": None,
             "flag_reason": None,
             "seen_at": None,

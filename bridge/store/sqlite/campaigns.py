@@ -16,7 +16,7 @@ from bridge.campaigns.models import (
     Recipient,
     RecipientState,
 )
-from bridge.models import Channel, ConsentKind, Contact, Message, NewJob
+from bridge.models import Channel, ConsentKind, Contact, Conversation, Message, NewJob, utcnow
 from bridge.store import effects
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
@@ -299,6 +299,25 @@ class CampaignRows(SQLiteConnection):
         assert message.campaign_id is not None
         campaign = await self.get_campaign(message.campaign_id)
         return None if campaign is None else (campaign, message)
+
+    async def open_campaign_conversation(
+        self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
+    ) -> Conversation:
+        key = (channel.value, business_number, subscriber)
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO conversations (channel, business_number, subscriber, created_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
+                (*key, rows.ts(utcnow())),
+            )
+            row = await rows.fetchone(
+                db,
+                "SELECT * FROM conversations"
+                " WHERE channel = ? AND business_number = ? AND subscriber = ?",
+                key,
+            )
+        assert row is not None
+        return rows.conversation(row)
 
     async def campaign_contacts(self) -> list[Contact]:
         async with self._lock:
