@@ -290,7 +290,7 @@ async def build_domain(
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=wake,
-        campaigns=CampaignReplies(store, flows),
+        campaigns=CampaignReplies(store, flows, on_enqueued=wake),
     )
     campaigns = CampaignDesk(
         store,

@@ -347,10 +347,11 @@ def campaign_results_job(campaign_id: str) -> NewJob:
 
 
 def close_campaign_job(campaign_id: str) -> NewJob:
-    """Close the campaign's answers when their window is over (enqueued due then)."""
+    """Close the campaign's answers when their window is over (enqueued due then). Its
+    own lane: waiting for its time at a lane's head, it would hold up what follows."""
     return NewJob(
         key=f"campaign-close:{campaign_id}",
         kind=JobKind.CLOSE_CAMPAIGN,
-        lane=f"campaign-results:{campaign_id}",
+        lane=f"campaign-close:{campaign_id}",
         note=campaign_id,
     )

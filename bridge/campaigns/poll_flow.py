@@ -1,31 +1,25 @@
-"""A poll's answers: each counted (one per subscriber, the poll's `votes` rule), the
-results message kept current, and the confirmation texted if the poll has one. An
-answer is no inbox message."""
+"""A poll's answers: each counted (one per subscriber, the poll's `votes` rule; the
+dispatcher keeps the results message current) and confirmed by text if the poll says
+how. An answer is no inbox message."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import structlog
 
 from bridge.campaigns.models import Campaign, Poll
 from bridge.campaigns.poll_answers import read_poll_answer
 from bridge.campaigns.replies import CampaignReply, Keep
-from bridge.jobs import campaign_results_job
-from bridge.models import MessagePurpose, utcnow
-from bridge.store.base import JobStore, ReplyStore
+from bridge.models import MessagePurpose
+from bridge.store.base import ReplyStore
 from bridge.templates import TemplateError, fill
 
 log = structlog.get_logger(__name__)
 
 
-class _Store(ReplyStore, JobStore, Protocol):
-    """The store roles this module uses."""
-
-
 class PollFlow:
-    def __init__(self, store: _Store, *, on_enqueued: Callable[[], None]) -> None:
+    def __init__(self, store: ReplyStore, *, on_enqueued: Callable[[], None]) -> None:
         self._store = store
         self._on_enqueued = on_enqueued
 
@@ -42,9 +36,6 @@ class PollFlow:
         assert poll is not None  # read() answers only for a poll
         if poll.confirm:
             await self._confirm(reply, poll, poll.confirm)
-        # Even for a retry: a crash may have come between the answer and this job.
-        await self._store.enqueue(campaign_results_job(reply.campaign.id), run_at=utcnow())
-        self._on_enqueued()
         return False
 
     async def _confirm(self, reply: CampaignReply, poll: Poll, template: str) -> None:
@@ -55,9 +46,11 @@ class PollFlow:
             log.warning("campaign.poll_confirm_unusable", campaign=reply.campaign.id)
             return
         # Keyed by the answer's MessageSid: a provider's retry texts nothing more.
-        await self._store.record_system_text(
+        queued = await self._store.record_system_text(
             reply.text.conversation_id,
             body,
             MessagePurpose.REPLY,
             key=f"poll-confirm:{reply.sms.sid}",
         )
+        if queued is not None:
+            self._on_enqueued()

@@ -7,12 +7,13 @@ to the inbox as usual, carrying the campaign text it replies to (its post quotes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bridge.campaigns.models import Answer, Campaign
+from bridge.jobs import campaign_results_job
 from bridge.models import InboundSms, Message
 from bridge.store.base import AnswerStore, CampaignStore
 from bridge.threading.inbound import ReplyReading
@@ -66,9 +67,12 @@ def quotes(campaign: Campaign, text: Message, at: datetime) -> bool:
 
 
 class CampaignReplies:
-    def __init__(self, store: _Store, flows: Sequence[AnswerFlow]) -> None:
+    def __init__(
+        self, store: _Store, flows: Sequence[AnswerFlow], *, on_enqueued: Callable[[], None]
+    ) -> None:
         self._store = store
         self._flows = flows
+        self._on_enqueued = on_enqueued
 
     async def read_reply(self, sms: InboundSms) -> ReplyReading:
         found = await self._store.latest_campaign_text(
@@ -99,5 +103,10 @@ class CampaignReplies:
             sid=sms.sid,
             at=sms.received_at,
         )
-        changed = await self._store.record_answer(answer, keep=flow.keep(campaign))
+        # The results message follows every answer, in the same write (a burst of
+        # answers is one pending job; for a campaign without results it does nothing).
+        changed = await self._store.record_answer(
+            answer, keep=flow.keep(campaign), jobs=[campaign_results_job(campaign.id)]
+        )
+        self._on_enqueued()
         return await flow.counted(CampaignReply(campaign, text, sms, answer, changed))

@@ -521,10 +521,13 @@ class CampaignStore(Protocol):
 class AnswerStore(Protocol):
     """Answers to campaigns' polls, rating requests and opt-in requests."""
 
-    async def record_answer(self, answer: Answer, *, keep: str = "last") -> bool:
+    async def record_answer(
+        self, answer: Answer, *, keep: str = "last", jobs: Sequence[NewJob] = ()
+    ) -> bool:
         """Keep a subscriber's answer: `keep="last"` replaces their earlier one,
-        `"first"` keeps the earlier. A known `sid` changes nothing. Returns whether the
-        counted answer changed."""
+        `"first"` keeps the earlier. A known `sid` changes nothing. `jobs` are enqueued
+        (due now) with it, also for a known sid (a retry after a crash). Returns
+        whether the counted answer changed."""
 
     async def tally(self, campaign_id: str) -> Tally: ...
 

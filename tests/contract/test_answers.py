@@ -8,6 +8,8 @@ import asyncio
 from datetime import timedelta
 
 from bridge.campaigns.models import Answer
+from bridge.jobs import campaign_results_job
+from bridge.models import JobKind, utcnow
 from bridge.store.base import Store
 from tests.contract.conftest import T0, StoreFactory, sms
 
@@ -92,3 +94,21 @@ async def test_a_text_keeps_the_campaign_text_it_replies_to(store: Store) -> Non
     assert stored is not None
     assert stored.answers == "m1"
     assert (await store.record_inbound(sms("SM2"))).message.answers is None
+
+
+async def test_jobs_follow_an_answer_in_its_write_one_pending_per_burst(store: Store) -> None:
+    job = campaign_results_job("c1")
+    await asyncio.gather(
+        *(
+            store.record_answer(answer(f"SM{i}", "A", who=f"+1555123{i:04d}"), jobs=[job])
+            for i in range(8)
+        )
+    )
+    assert (await store.queue_depth())[JobKind.CAMPAIGN_RESULTS.value] == 1
+    [claimed] = await store.claim_jobs("w", now=utcnow(), limit=10, lease_seconds=30)
+    assert claimed.note == "c1"
+    await store.complete_job(claimed)
+    # A provider's retry of a known answer changes no count, but its jobs come again:
+    # the first delivery may have crashed before they were enqueued.
+    assert not await store.record_answer(answer("SM0", "A", who="+15551230000"), jobs=[job])
+    assert (await store.queue_depth())[JobKind.CAMPAIGN_RESULTS.value] == 1

@@ -4,6 +4,7 @@ every MessageSid of theirs already read})."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING
@@ -11,6 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from bridge.campaigns.models import Answer, Tally
+from bridge.models import NewJob, utcnow
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.documents import Doc
@@ -26,7 +28,16 @@ class AnswerDocuments(MongoConnection):
     def _answers(self) -> AsyncCollection[Any]:
         return self._coll("campaign_answers")
 
-    async def record_answer(self, answer: Answer, *, keep: str = "last") -> bool:
+    async def record_answer(
+        self, answer: Answer, *, keep: str = "last", jobs: Sequence[NewJob] = ()
+    ) -> bool:
+        changed = await self._count(answer, keep)
+        # Also for a known sid: a crash may have come between its answer and these.
+        for job in jobs:
+            await self._enqueue(job, run_at=utcnow())
+        return changed
+
+    async def _count(self, answer: Answer, keep: str) -> bool:
         at = documents.ms(answer.at)
         # One conditional upsert: a known sid, or an answer the rule does not prefer,
         # matches nothing, and the insert it then tries collides with the _id.

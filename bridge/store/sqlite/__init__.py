@@ -60,5 +60,6 @@ class SQLiteStore(
         super().__init__(path, probe_seconds=probe_seconds)
         # Concurrent calls of the two busiest writes share one transaction (one fsync).
         self._inbound = GroupCommit(self._record_inbound_batch)
+        self._answers = GroupCommit(self._record_answer_batch)
         self._post_attempts = GroupCommit(self._begin_post_batch)
         self._pruned_at = 0.0  # when old post records were last pruned (epoch seconds)

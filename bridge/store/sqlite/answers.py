@@ -3,13 +3,17 @@ the MessageSids already read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import aiosqlite
 
 from bridge.campaigns.models import Answer, Tally
+from bridge.models import NewJob, utcnow
+from bridge.store.batching import GroupCommit
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.jobs import enqueue_in
 
 # Which answer replaces the counted one: a later one ("last"), or an earlier ("first").
 _REPLACES = {
@@ -29,32 +33,51 @@ def _answer(row: aiosqlite.Row) -> Answer:
     )
 
 
+async def _record(db: aiosqlite.Connection, answer: Answer, keep: str) -> bool:
+    seen = await db.execute(
+        "INSERT INTO answer_sids (sid) VALUES (?) ON CONFLICT (sid) DO NOTHING", (answer.sid,)
+    )
+    if seen.rowcount == 0:
+        return False
+    counted = await db.execute(
+        "INSERT INTO campaign_answers (campaign_id, subscriber, choice, text, sid, at)"  # noqa: S608
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, subscriber) DO UPDATE"
+        " SET choice = excluded.choice, text = excluded.text, sid = excluded.sid,"
+        f" at = excluded.at WHERE {_REPLACES[keep]}",
+        (
+            answer.campaign_id,
+            answer.subscriber,
+            answer.choice,
+            answer.text,
+            answer.sid,
+            rows.ts(answer.at),
+        ),
+    )
+    return counted.rowcount > 0
+
+
 class AnswerRows(SQLiteConnection):
     """AnswerStore on SQLite."""
 
-    async def record_answer(self, answer: Answer, *, keep: str = "last") -> bool:
+    _answers: GroupCommit[tuple[Answer, str, Sequence[NewJob]], bool]
+
+    async def record_answer(
+        self, answer: Answer, *, keep: str = "last", jobs: Sequence[NewJob] = ()
+    ) -> bool:
+        return await self._answers.submit((answer, keep, jobs))
+
+    async def _record_answer_batch(
+        self, batch: Sequence[tuple[Answer, str, Sequence[NewJob]]]
+    ) -> list[bool]:
+        """One transaction (one fsync) for the answers that arrived together: a poll's
+        answers come in bursts."""
+        now = rows.ts(utcnow())
         async with self._tx() as db:
-            seen = await db.execute(
-                "INSERT INTO answer_sids (sid) VALUES (?) ON CONFLICT (sid) DO NOTHING",
-                (answer.sid,),
-            )
-            if seen.rowcount == 0:
-                return False
-            counted = await db.execute(
-                "INSERT INTO campaign_answers (campaign_id, subscriber, choice, text, sid, at)"  # noqa: S608
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, subscriber) DO UPDATE"
-                " SET choice = excluded.choice, text = excluded.text, sid = excluded.sid,"
-                f" at = excluded.at WHERE {_REPLACES[keep]}",
-                (
-                    answer.campaign_id,
-                    answer.subscriber,
-                    answer.choice,
-                    answer.text,
-                    answer.sid,
-                    rows.ts(answer.at),
-                ),
-            )
-            return counted.rowcount > 0
+            changed = [await _record(db, answer, keep) for answer, keep, _ in batch]
+            due = {job.key: job for _, _, jobs in batch for job in jobs}  # once a burst
+            for job in due.values():
+                await enqueue_in(db, job, run_at=now)
+        return changed
 
     async def tally(self, campaign_id: str) -> Tally:
         async with self._lock:
