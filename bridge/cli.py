@@ -316,32 +316,6 @@ campaign_cli = typer.Typer(
 cli.add_typer(campaign_cli, name="campaign")
 
 
-@campaign_cli.command("export", short_help="Write a campaign's counted answers as CSV.")
-def campaign_export(
-    campaign_id: Annotated[str, typer.Argument(metavar="ID", help="The campaign's id.")],
-    file: Annotated[
-        Path | None, typer.Argument(help="CSV file to write; standard output if absent.")
-    ] = None,
-) -> None:
-    """Write one row per counted answer (subscriber, choice, label, text, at): the rows
-    add up to the campaign's results.
-
-    Needs only the store's settings (MONGODB_URI or BRIDGE_DB_PATH)."""
-
-    async def answers(store: Store) -> tuple[Campaign | None, list[Answer]]:
-        return await store.get_campaign(campaign_id), await store.campaign_answers(campaign_id)
-
-    campaign, found = asyncio.run(_with_store(_store_settings(), answers))
-    if campaign is None:
-        _fail(f"no campaign {campaign_id!r} in the store (`/sms campaign list` shows them)")
-    if file is None:
-        write_answers_csv(campaign, found, sys.stdout)
-        return
-    with file.open("w", newline="", encoding="utf-8") as handle:
-        written = write_answers_csv(campaign, found, handle)
-    ok(f"{written} answer{'s' * (written != 1)} written to {file}")
-
-
 def _campaign_desk(store: Store, settings: Settings, config: BusinessConfig) -> CampaignDesk:
     # The running bridge polls its outbox: nothing here needs waking.
     return CampaignDesk(
