@@ -103,3 +103,11 @@ def test_the_counts_are_shown_and_the_name_is_escaped() -> None:
 def test_no_time_left_once_it_is_over() -> None:
     _, blocks = progress_message(campaign(CampaignState.DONE), Progress(total=3, sent=3), rate=1)
     assert "left" not in json.dumps(blocks)
+
+
+def test_a_done_campaign_with_texts_still_queued_can_be_paused_or_cancelled() -> None:
+    waiting = Progress(total=3, queued=2, sent=1)  # its texts wait for 08:00, say
+    _, blocks = progress_message(campaign(CampaignState.DONE), waiting, rate=1)
+    assert set(buttons(blocks)) == {PAUSE, CANCEL}
+    _, blocks = progress_message(campaign(CampaignState.DONE), Progress(total=3, sent=3), rate=1)
+    assert buttons(blocks) == {}

@@ -25,6 +25,14 @@ _BUTTONS = {
 }
 
 
+def _buttons(campaign: Campaign, progress: Progress) -> tuple[tuple[str, str], ...]:
+    """What its state allows; a DONE campaign whose texts still wait in the sender (paced,
+    or for 08:00) can still be paused or cancelled."""
+    if campaign.state is CampaignState.DONE and progress.queued:
+        return _BUTTONS[CampaignState.SENDING]
+    return _BUTTONS.get(campaign.state, ())
+
+
 def progress_bar(done: int, total: int) -> str:
     """`██████░░░░ 60%`: the share of recipients whose text is settled (rounded down:
     100% only when every one is)."""
@@ -97,7 +105,7 @@ def progress_message(
             "value": campaign.id,
             **({"style": "danger"} if action_id == CANCEL else {}),
         }
-        for action_id, label in _BUTTONS.get(campaign.state, ())
+        for action_id, label in _buttons(campaign, progress)
     ]
     if buttons:
         blocks.append({"type": "actions", "block_id": "campaign_progress", "elements": buttons})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bridge.campaigns.models import CampaignState
 from bridge.slack.blocks.campaign_progress import counts_text, progress_bar, state_text, title
 from bridge.threading.commands.answers import CampaignList, CampaignMove, NoSuchCampaign
 
@@ -13,12 +14,14 @@ _AFTER = {
     "resume": "",
     "cancel": " Texts not sent yet will not be.",
 }
-# What each action needs the campaign to be.
-_NEEDS = {
-    "pause": "only a scheduled or sending campaign can be paused",
-    "resume": "only a paused campaign can be resumed",
-    "cancel": "it has finished already",
-}
+
+
+def _why_not(answer: CampaignMove) -> str:
+    if answer.action == "resume":
+        return "only a paused campaign can be resumed"
+    if answer.campaign.state is CampaignState.PAUSED and answer.action == "pause":
+        return "it is paused already"
+    return "nothing of it is waiting to be sent"
 
 
 def campaign_list_text(answer: CampaignList) -> str:
@@ -37,7 +40,7 @@ def campaign_move_text(answer: CampaignMove) -> str:
     campaign = answer.campaign
     if answer.done:
         return f"{_DONE[answer.action]} {title(campaign)}.{_AFTER[answer.action]}"
-    return f"{title(campaign)} is {state_text(campaign)}: {_NEEDS[answer.action]}."
+    return f"{title(campaign)} is {state_text(campaign)}: {_why_not(answer)}."
 
 
 def no_such_campaign_text(answer: NoSuchCampaign) -> str:
