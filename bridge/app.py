@@ -296,6 +296,13 @@ async def build_domain(
         on_enqueued=wake,
         campaigns=CampaignReplies(store, flows, on_enqueued=wake, follow_ups=(feedback,)),
     )
+    campaigns = CampaignDesk(
+        store,
+        config.business,
+        config.campaigns,
+        rate=settings.bridge_sms_rate,
+        on_enqueued=wake,
+    )
     commands = CommandDesk(
         store,
         desk,
@@ -307,6 +314,7 @@ async def build_domain(
         knowledge=assistant.reloader if config.ai.enabled else None,
         routing=config.routing,
         push_links=push_links,
+        campaigns=campaigns,
     )
     away = AwayReplies(store, config.business, config.hours, on_enqueued=wake)
     sla = config.notifications.sla
@@ -314,13 +322,6 @@ async def build_domain(
     store.first_response_minutes = None if sla is None else sla.first_response_minutes
     first_response = FirstResponseTimer(
         store, config.business, config.notifications, on_enqueued=wake
-    )
-    campaigns = CampaignDesk(
-        store,
-        config.business,
-        config.campaigns,
-        rate=settings.bridge_sms_rate,
-        on_enqueued=wake,
     )
     return Domain(desk, replies, inbound, commands, assistant, away, first_response, campaigns)
 

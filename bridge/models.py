@@ -195,6 +195,7 @@ class InboxFilter(StrEnum):
     MINE = "mine"
     UNASSIGNED = "unassigned"
     FLAGGED = "flagged"
+    CAMPAIGNS = "campaigns"  # App Home's Campaigns tab: no conversation is listed
 
 
 class Away(BaseModel):

@@ -1063,9 +1063,14 @@ class SlackEmulator:
             },
         }
 
-    def modal_action(self, user: str, action: dict[str, Any]) -> dict[str, Any]:
-        """The payload of a person using an element in their open modal."""
+    def modal_action(
+        self, user: str, action: dict[str, Any], values: dict[str, dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The payload of a person using an element in their open modal; `values`: its
+        fields' state as Slack sends it along (block_id → action_id → element state)."""
         view = self.modals[user]
+        if values is not None:
+            view = {**view, "state": {"values": values}}
         return {
             "type": "block_actions",
             "team": {"id": self.team_id},

@@ -6,6 +6,7 @@ A new Slack job kind or listener is one line here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import Protocol
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from bridge.models import JobKind
 from bridge.slack.access import InboxAccess
 from bridge.slack.gateway import SlackGateway, slack_rates
 from bridge.slack.jobs.agent_notes import AgentNote
+from bridge.slack.jobs.campaign_progress import CampaignProgressPost
 from bridge.slack.jobs.campaign_results import CampaignClose, CampaignResultsPost, ResultsMessage
 from bridge.slack.jobs.delivery_marks import DeliveryMark
 from bridge.slack.jobs.draft_posts import DraftCardSync, LateDraftPoster
@@ -32,6 +34,8 @@ from bridge.slack.jobs.home_refresh import HomeRefresh
 from bridge.slack.jobs.inbound_posts import FetchMedia, InboundPoster
 from bridge.slack.jobs.thread_moves import ThreadMove
 from bridge.slack.jobs.thread_notes import ThreadNote
+from bridge.slack.listeners.campaign_buttons import CampaignButtons
+from bridge.slack.listeners.campaign_dialog import CampaignDialog
 from bridge.slack.listeners.draft_buttons import DraftButtons
 from bridge.slack.listeners.events_endpoint import SlackEventsEndpoint, build_bolt
 from bridge.slack.listeners.header_buttons import HeaderButtons
@@ -90,6 +94,19 @@ class SlackEdge:
         self._app_token = settings.slack_app_token
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._signing_secret = settings.slack_signing_secret
+        self._sms_rate = settings.bridge_sms_rate
+        # Campaigns' progress messages: `campaigns.channel`, else the inbox channel.
+        self._campaigns_channel = business_config.campaigns.channel or self.inbox
+        self._campaign_segments = tuple(business_config.campaigns.segments)
+        # The business numbers a campaign may go out from: the default one first.
+        numbered = (
+            business.numbers,
+            business_config.compliance.numbers,
+            business_config.ai.numbers,
+        )
+        self._numbers = tuple(
+            dict.fromkeys(n for n in (settings.twilio_from_number, *chain(*numbered)) if n)
+        )
 
     def jobs(
         self,
@@ -126,6 +143,13 @@ class SlackEdge:
             JobKind.FEEDBACK_REPORT: FeedbackReportPoster(
                 store, self.posts, self.inbox, self._business
             ),
+            JobKind.CAMPAIGN_PROGRESS: CampaignProgressPost(
+                store,
+                self.posts,
+                self.gateway,
+                channel=self._campaigns_channel,
+                rate=self._sms_rate,
+            ),
         }
 
     def listen(
@@ -137,16 +161,21 @@ class SlackEdge:
     ) -> None:
         """Register every Bolt listener: what people do in Slack, into the domain."""
         store, access = self._store, self.access
+        dialog = CampaignDialog(
+            commands, access, numbers=self._numbers, segments=self._campaign_segments
+        )
         listeners: tuple[Listener, ...] = (
             ThreadMessages(replies, self.names, self.posts, access),
             HeldReplyButtons(replies, store, access),
             DraftButtons(decisions, store, access),
-            SmsCommand(commands, access, self.names),
+            SmsCommand(commands, access, self.names, dialog),
             ReactionListener(desk, commands, access, self._config.reactions),
             HeaderButtons(store, desk, access),
             HomeEvents(store, access, self._wake),
             NotifyPreferenceChoices(store, access, self._wake),
             SmsActionsShortcut(store, desk, commands, access),
+            CampaignButtons(store, commands, access),
+            dialog,
         )
         for listener in listeners:
             listener.register(self._bolt)

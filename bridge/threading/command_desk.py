@@ -15,6 +15,7 @@ from bridge.threading.commands.answers import AdminOnly, CannedProblem, Reply, S
 from bridge.threading.commands.grammar import Command, Target
 from bridge.threading.commands.spec import (
     Call,
+    CampaignControl,
     CommandStore,
     KnowledgeCommands,
     Permission,
@@ -42,6 +43,7 @@ class CommandDesk:
         knowledge: KnowledgeCommands | None = None,
         routing: RoutingSection | None = None,
         push_links: PushLinkMaker | None = None,
+        campaigns: CampaignControl | None = None,
         commands: Sequence[Spec] = COMMANDS,
     ) -> None:
         self._services = Services(
@@ -53,6 +55,7 @@ class CommandDesk:
             knowledge,
             routing or RoutingSection(),
             push_links,
+            campaigns,
         )
         self._commands = {spec.name: spec for spec in commands}
         self._admins = set(slack.admins)
@@ -66,6 +69,16 @@ class CommandDesk:
 
     def _may(self, spec: Spec, user: str) -> bool:
         return not self._admins or user in self._admins or spec.name not in self._admin_only
+
+    @property
+    def campaigns(self) -> CampaignControl | None:
+        """The campaign desk, for the dialog that does what `/sms campaign` starts."""
+        return self._services.campaigns
+
+    def may(self, action: str, user: str) -> bool:
+        """Whether `user` may run the command `action` (a dialog that does what a
+        command does asks this too)."""
+        return self._may(self._commands[action], user)
 
     async def find(self, target: Target) -> Conversation | None:
         services = self._services

@@ -34,7 +34,13 @@ from bridge.events import (
     Stopped,
     TooLong,
 )
-from bridge.jobs import mark_delivery_job, publish_job, tell_agent_job, thread_note_job
+from bridge.jobs import (
+    campaign_progress_job,
+    mark_delivery_job,
+    publish_job,
+    tell_agent_job,
+    thread_note_job,
+)
 from bridge.models import (
     Channel,
     ConsentSource,
@@ -390,8 +396,9 @@ class OutboundPipeline:
 async def mark_delivery(store: _Store, message: Message, failure: SendFailure | None) -> None:
     """Show a reply's final state on its Slack message; a failure is also published
     (`delivery.failed`), for the notifiers that want it."""
-    if message.campaign_id is not None:
-        return  # a campaign's texts show in its progress, never one by one
+    if message.campaign_id is not None:  # its progress message shows it, not a mark
+        await store.enqueue(campaign_progress_job(message.campaign_id), run_at=utcnow())
+        return
     failure_event = await failed(store, message, failure)
     await store.enqueue(mark_delivery_job(message, failure_event), run_at=utcnow())
     if failure_event is not None and store.publishing.wants(DeliveryFailed):

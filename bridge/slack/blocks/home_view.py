@@ -16,6 +16,7 @@ from bridge.models import (
     NotifyPreferences,
 )
 from bridge.phones import display
+from bridge.slack.blocks.campaigns_home import INBOX_TAB, tab_switch
 from bridge.slack.blocks.header_card import channel_label
 from bridge.slack.blocks.mrkdwn import escape, slack_time
 from bridge.slack.blocks.wording import hours_text
@@ -162,6 +163,7 @@ def render_home(
     """`preferences`: the viewer's notification choices, shown when rules notify people."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "SMS inbox"}},
+        tab_switch(INBOX_TAB),
         *(
             [{"type": "context", "block_id": "home_hours", "elements": [_hours(hours)]}]
             if hours

@@ -46,6 +46,13 @@ from bridge.events import (
 )
 from bridge.models import ASSISTANT, Alert, DraftState
 from bridge.phones import display
+from bridge.slack.blocks.campaign_words import (
+    CAMPAIGN_DIALOG,
+    CAMPAIGNS_OFF,
+    campaign_list_text,
+    campaign_move_text,
+    no_such_campaign_text,
+)
 from bridge.slack.blocks.feedback_report import report_summary
 from bridge.slack.blocks.mrkdwn import counted, escape, mention, mention_any, slack_time
 from bridge.threading.commands.answers import (
@@ -53,6 +60,8 @@ from bridge.threading.commands.answers import (
     Answer,
     AwayState,
     AwayUnclear,
+    CampaignList,
+    CampaignMove,
     CannedBroken,
     CannedList,
     CannedNeedsField,
@@ -63,6 +72,7 @@ from bridge.threading.commands.answers import (
     ContactCard,
     FeedbackReported,
     HelpText,
+    NoSuchCampaign,
     NoSuchTeam,
     PushLink,
     Rerouting,
@@ -101,6 +111,8 @@ SAID = {
     Said.WHICH_CONVERSATION: "Which conversation? Add its number, like `#42`, or a phone number.",
     Said.NO_SUCH_CONVERSATION: "No conversation with that number. Try `#42` or the phone number.",
     Said.NO_CANNED: "No canned responses yet: `/sms canned add <name> <text>`.",
+    Said.CAMPAIGN_DIALOG: CAMPAIGN_DIALOG,
+    Said.CAMPAIGNS_OFF: CAMPAIGNS_OFF,
     Said.PUSH_OFF: (
         "Browser notifications are off: set `notifications.web_push` in BRIDGE_CONFIG"
         " (`sms-bridge push keys` makes its key)."
@@ -390,6 +402,12 @@ def answer_text(answer: Answer) -> str:
                 f"Open <{escape(url)}|this link> in the browser that should notify you, and"
                 f" turn notifications on. It is yours alone and works for {minutes} minutes."
             )
+        case CampaignList():
+            return campaign_list_text(answer)
+        case CampaignMove():
+            return campaign_move_text(answer)
+        case NoSuchCampaign():
+            return no_such_campaign_text(answer)
     return problem_text(answer)
 
 

@@ -3,15 +3,18 @@ change (coalesced into one job, paced by the gateway: views.publish is Tier 4)."
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.config import Business
 from bridge.models import Conversation, InboxFilter, Job, utcnow
 from bridge.slack.access import InboxAccess
+from bridge.slack.blocks.campaigns_home import MAX_CAMPAIGNS, CampaignRow, render_campaigns
 from bridge.slack.blocks.home_view import MAX_ROWS, render_home
 from bridge.slack.gateway import SlackGateway
 from bridge.store.base import (
+    AnswerStore,
     AwayStore,
+    CampaignStore,
     ContactStore,
     ConversationStore,
     HomeFilterStore,
@@ -21,7 +24,14 @@ from bridge.threading.opening_hours import opening
 
 
 class _Store(
-    ConversationStore, ContactStore, HomeFilterStore, AwayStore, PreferenceStore, Protocol
+    ConversationStore,
+    ContactStore,
+    HomeFilterStore,
+    AwayStore,
+    PreferenceStore,
+    CampaignStore,
+    AnswerStore,
+    Protocol,
 ):
     """The store roles this module uses."""
 
@@ -52,9 +62,14 @@ class HomeRefresh:
         hours = opening(self._business, None, utcnow(), await self._store.away())
         if job.user is not None:
             viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
+        campaigns: dict[str, Any] | None = None  # the same for every viewer: read once
         for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
             if not await self._access.allows(user):
                 continue  # left the inbox channel: their Home stops updating
+            if inbox is InboxFilter.CAMPAIGNS:
+                campaigns = campaigns or render_campaigns(await self._campaign_rows())
+                await self._gateway.publish_home(user, campaigns)
+                continue
             conversations = await self._store.list_conversations(inbox, user=user, limit=MAX_ROWS)
             names = {
                 c.id: contact.name
@@ -66,6 +81,20 @@ class HomeRefresh:
             await self._gateway.publish_home(
                 user, render_home(conversations, inbox, names, links, hours, mine)
             )
+
+    async def _campaign_rows(self) -> list[CampaignRow]:
+        rows = []
+        for campaign in await self._store.list_campaigns(limit=MAX_CAMPAIGNS):
+            spec = campaign.spec
+            answers = spec.poll or spec.feedback or spec.opt_in
+            rows.append(
+                CampaignRow(
+                    campaign,
+                    await self._store.campaign_progress(campaign.id),
+                    await self._store.tally(campaign.id) if answers else None,
+                )
+            )
+        return rows
 
     async def _link(self, conversation: Conversation) -> str | None:
         if not (conversation.slack_channel and conversation.slack_thread_ts):

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bridge.jobs import home_job
 from bridge.models import InboxFilter, utcnow
 from bridge.slack.access import InboxAccess, selected, slack_id
+from bridge.slack.blocks.campaigns_home import CAMPAIGNS_TAB, TAB_ACTION
 from bridge.slack.blocks.home_view import FILTER_ACTION, LINK_ACTIONS
 from bridge.store.base import HomeFilterStore, JobStore
 
@@ -29,6 +30,7 @@ class HomeEvents:
         app.event("app_home_opened")(self.on_opened)
         app.action(FILTER_ACTION)(self.on_filter)
         app.action({"action_id": LINK_ACTIONS})(self.on_link)
+        app.action(TAB_ACTION)(self.on_tab)
 
     async def on_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
@@ -53,6 +55,18 @@ class HomeEvents:
             await self._store.set_home_filter(user, InboxFilter(value))
             await self._store.enqueue(home_job(user), run_at=utcnow())
             self._wake()
+
+    async def on_tab(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Inbox or Campaigns: remembered as the viewer's home filter (the inbox opens
+        on its open conversations)."""
+        await ack()
+        user = slack_id((body.get("user") or {}).get("id"))
+        if user is None or not await self._access.allows(user):
+            return
+        tab = InboxFilter.CAMPAIGNS if action.get("value") == CAMPAIGNS_TAB else InboxFilter.OPEN
+        await self._store.set_home_filter(user, tab)
+        await self._store.enqueue(home_job(user), run_at=utcnow())
+        self._wake()
 
     async def on_link(self, ack: AsyncAck) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do

@@ -6,15 +6,17 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction, slack_id
 from bridge.slack.blocks.mrkdwn import escape
 from bridge.slack.blocks.picker import PICKED, picker_blocks
 from bridge.slack.blocks.plain_text import to_sms
 from bridge.slack.blocks.wording import answer_text
+from bridge.slack.listeners.campaign_dialog import CampaignDialog
 from bridge.slack.names import SlackNames
 from bridge.threading.command_desk import CommandDesk
-from bridge.threading.commands.answers import Reply
+from bridge.threading.commands.answers import Reply, Said
 from bridge.threading.commands.conversation import ASSIGN
 from bridge.threading.commands.grammar import Command, UsageError
 from bridge.threading.commands.sending import SEND
@@ -37,16 +39,25 @@ def _picked(value: str) -> Command | None:
 
 
 class SmsCommand:
-    def __init__(self, desk: CommandDesk, access: InboxAccess, names: SlackNames) -> None:
+    def __init__(
+        self,
+        desk: CommandDesk,
+        access: InboxAccess,
+        names: SlackNames,
+        campaign_dialog: CampaignDialog | None = None,
+    ) -> None:
         self._desk = desk
         self._access = access
         self._names = names
+        self._campaign_dialog = campaign_dialog
 
     def register(self, app: AsyncApp) -> None:
         app.command("/sms")(self.on_command)
         app.action({"action_id": PICKED})(self.on_pick)
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = slack_id(command.get("user_id"))
         team = slack_id(command.get("team_id"))
         if user is None or not await self._access.allows(user, team=team):
@@ -63,6 +74,13 @@ class SmsCommand:
                 plain = named(plain, {})
             parsed = parsed.model_copy(update={"text": plain})
         text, reply = await self._run(parsed, user)
+        trigger = command.get("trigger_id")
+        if reply is not None and reply.answer is Said.CAMPAIGN_DIALOG:
+            if self._campaign_dialog is not None and isinstance(trigger, str):
+                await ack()
+                await self._campaign_dialog.open(client, trigger)
+                return
+            text = answer_text(Said.CAMPAIGNS_OFF)
         if reply is not None and reply.picker:
             await ack(text=text, blocks=picker_blocks(reply, parsed))
         else:

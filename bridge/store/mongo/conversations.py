@@ -150,7 +150,7 @@ class ConversationDocuments(MongoConnection):
     async def list_conversations(
         self, inbox: InboxFilter, *, user: str | None = None, limit: int = 50
     ) -> list[Conversation]:
-        if limit <= 0:  # limit(0) means no limit to MongoDB
+        if limit <= 0 or inbox is InboxFilter.CAMPAIGNS:  # limit(0) means no limit to MongoDB
             return []
         if inbox is InboxFilter.MINE:
             if user is None:  # {"assignee": None} would be the unassigned ones

@@ -144,6 +144,7 @@ class ConversationRows(SQLiteConnection):
             InboxFilter.MINE: ("assignee = ? AND status = 'open'", (user,)),
             InboxFilter.UNASSIGNED: ("assignee IS NULL AND status = 'open'", ()),
             InboxFilter.FLAGGED: ("flagged = 1 AND status = 'open'", ()),
+            InboxFilter.CAMPAIGNS: ("0", ()),
         }[inbox]
         async with self._lock:
             found = await rows.fetchall(

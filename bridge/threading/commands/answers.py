@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bridge.campaigns.feedback_report import FeedbackReport
+from bridge.campaigns.models import Campaign, Progress
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
 from bridge.models import ConsentState, Contact, Conversation
 from bridge.threading.conversation_desk import Changed
@@ -22,6 +23,8 @@ class Said(StrEnum):
     NO_SUCH_CONVERSATION = "no_such_conversation"
     NO_CANNED = "no_canned"
     PUSH_OFF = "push_off"  # /sms push without notifications.web_push
+    CAMPAIGN_DIALOG = "campaign_dialog"  # `/sms campaign`: the Slack edge opens its dialog
+    CAMPAIGNS_OFF = "campaigns_off"  # nothing runs campaigns in this process
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,26 @@ class WeeksUnclear:
     most: int
 
 
+@dataclass(frozen=True)
+class CampaignList:
+    items: tuple[tuple[Campaign, Progress], ...]  # newest first
+
+
+@dataclass(frozen=True)
+class CampaignMove:
+    """`/sms campaign pause|resume|cancel`: done, or not in a state it could be done in
+    (`campaign` is then as it stands)."""
+
+    campaign: Campaign
+    action: str  # "pause", "resume" or "cancel"
+    done: bool
+
+
+@dataclass(frozen=True)
+class NoSuchCampaign:
+    campaign_id: str
+
+
 Answer = (
     Said
     | AdminOnly
@@ -161,6 +184,9 @@ Answer = (
     | Rerouting
     | NoSuchTeam
     | PushLink
+    | CampaignList
+    | CampaignMove
+    | NoSuchCampaign
     | Problem
     | FeedbackReported
     | WeeksUnclear

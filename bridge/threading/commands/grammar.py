@@ -20,6 +20,7 @@ from bridge.phones import InvalidPhone, is_phone_text, subscriber_number
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _NUMBER = re.compile(r"#(\d{1,9})")
 _FIELD = re.compile(r"([a-z_][a-z0-9_]{0,40})=(\"[^\"]*\"|\S*)", re.IGNORECASE)
+_CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CANNED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}", re.IGNORECASE)
 # A phone number written with spaces spans a few words: "(415) 555 0123".
 _MAX_PHONE_WORDS = 5
@@ -121,6 +122,7 @@ class Arg(StrEnum):
     SWITCH = "[on [until <when>] | off]"  # the rest, optional, read by its command
     TEAM = "<team>"  # a routing team's name
     WEEKS = "[weeks <n>]"  # the rest, optional, read by its command
+    CAMPAIGN = "<campaign id>"
 
 
 class Syntax(Protocol):
@@ -209,6 +211,11 @@ def _take(spec: Syntax, arg: Arg, words: _Words, values: dict[str, Any]) -> _Wor
         if not _CANNED_NAME.fullmatch(words[0]):
             raise UsageError(f"“{words[0]}” is not a name: letters, digits, - or _.")
         values["name"] = words[0].lower()
+        return words.after(1)
+    if arg is Arg.CAMPAIGN:
+        if not len(words) or not _CAMPAIGN_ID.fullmatch(words[0]):
+            raise UsageError(f"`/sms {usage(spec)}` needs a campaign id (`/sms campaign list`).")
+        values["name"] = words[0]
         return words.after(1)
     if arg is Arg.TEAM:
         if not len(words):

@@ -8,12 +8,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bridge.campaigns.desk import Plan
+from bridge.campaigns.models import Campaign, CampaignSpec
 from bridge.config import Business
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus
 from bridge.models import Conversation
 from bridge.routing_settings import RoutingSection
 from bridge.store.base import (
     AwayStore,
+    CampaignStore,
     CannedStore,
     ConsentStore,
     ContactStore,
@@ -35,6 +38,7 @@ class CommandStore(
     AwayStore,
     JobStore,
     FeedbackStore,
+    CampaignStore,
     Protocol,
 ):
     """The store roles the `/sms` commands use."""
@@ -59,6 +63,22 @@ class PushLinkMaker(Protocol):
     def link(self, user: str, *, now: datetime) -> str: ...
 
 
+class CampaignControl(Protocol):
+    """`/sms campaign` and its dialog, acted by the campaign desk (passed in). Each
+    raises `CampaignError` for what the person must fix (or a state it cannot be in)."""
+
+    async def plan(self, spec: CampaignSpec) -> Plan:
+        """What the campaign would do, without a write."""
+
+    async def create(self, spec: CampaignSpec, *, by: str) -> Campaign: ...
+
+    async def pause(self, campaign_id: str, *, by: str) -> Campaign: ...
+
+    async def resume(self, campaign_id: str, *, by: str) -> Campaign: ...
+
+    async def cancel(self, campaign_id: str, *, by: str) -> Campaign: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What the commands act through."""
@@ -72,6 +92,7 @@ class Services:
     knowledge: KnowledgeCommands | None
     routing: RoutingSection
     push_links: PushLinkMaker | None = None  # None: notifications.web_push is not set
+    campaigns: CampaignControl | None = None  # None: campaigns are not run here
 
 
 @dataclass(frozen=True)

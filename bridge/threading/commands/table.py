@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from bridge.threading.commands import (
     away,
+    campaign,
     canned,
     contact,
     conversation,
@@ -41,6 +42,7 @@ COMMANDS: tuple[Spec, ...] = (
     *routing.COMMANDS,
     *push.COMMANDS,
     *feedback.COMMANDS,
+    *campaign.COMMANDS,
     HELP,
 )
 PICKABLE = frozenset(spec.name for spec in COMMANDS if spec.pickable)

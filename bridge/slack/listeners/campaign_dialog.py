@@ -1,0 +1,132 @@
+"""The `/sms campaign` dialog: opened by the command, its preview re-rendered as the
+person fills it in (the campaign desk's `plan`: no writes), and on submit the campaign
+created by the person who submitted it, or what is wrong said on its field (then
+nothing is created). Only inbox members who may run `/sms campaign` get this far."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.campaigns.errors import CampaignError
+from bridge.models import utcnow
+from bridge.slack.access import NOT_A_MEMBER, InboxAccess, Interaction
+from bridge.slack.blocks.campaign_modal import FIELD_PREFIX, MODAL, campaign_modal, preview_text
+from bridge.slack.blocks.campaign_words import CAMPAIGNS_OFF
+from bridge.slack.blocks.mrkdwn import escape
+from bridge.slack.listeners.campaign_form import read_form
+from bridge.threading.command_desk import CommandDesk
+from bridge.threading.commands.campaign import DIALOG
+
+FIELDS = re.compile(rf"^{FIELD_PREFIX}")
+# A CampaignError names its key first ("text: …"): the dialog's field for each.
+_FIELD_OF_KEY = {
+    "name": "name",
+    "kind": "kind",
+    "from": "from",
+    "to": "tags",
+    "text": "text",
+    "poll": "options",
+    "feedback": "link",
+    "opt_in": "flow",
+    "send_at": "send_at",
+}
+ADMINS_ONLY = "Only admins can start campaigns."
+
+
+def error_field(error: CampaignError) -> str:
+    key = str(error).split(":", 1)[0].split(".", 1)[0].strip()
+    return _FIELD_OF_KEY.get(key, "text")
+
+
+def _values(view: object) -> object:
+    state = view.get("state") if isinstance(view, dict) else None
+    return state.get("values") if isinstance(state, dict) else None
+
+
+class CampaignDialog:
+    def __init__(
+        self,
+        commands: CommandDesk,
+        access: InboxAccess,
+        *,
+        numbers: Sequence[str],
+        segments: Sequence[str],
+    ) -> None:
+        """`numbers`: the business numbers a campaign may be sent from; `segments`: the
+        saved segments' names (`campaigns.segments`)."""
+        self._commands = commands
+        self._access = access
+        self._numbers = tuple(numbers)
+        self._segments = tuple(segments)
+
+    def register(self, app: AsyncApp) -> None:
+        app.action({"action_id": FIELDS})(self.on_change)
+        app.view(MODAL)(self.on_submit)
+
+    async def open(self, client: AsyncWebClient, trigger_id: str) -> None:
+        """Open it for the person who ran `/sms campaign` (checked by the command)."""
+        view = campaign_modal(numbers=self._numbers, segments=self._segments)
+        await client.views_open(trigger_id=trigger_id, view=view)
+
+    async def _refusal(self, body: dict[str, Any]) -> tuple[str, str | None]:
+        """(who, why they may not use it — None: they may)."""
+        person = Interaction.of(body)
+        if person is None or not await self._access.allows(person.user, team=person.team):
+            return "", NOT_A_MEMBER
+        if not self._commands.may(DIALOG.name, person.user):
+            return person.user, ADMINS_ONLY
+        return person.user, None
+
+    async def on_change(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body.get("view")
+        _, refused = await self._refusal(body)
+        if refused or not isinstance(view, dict) or not isinstance(view.get("id"), str):
+            return
+        preview = await self._preview(_values(view))
+        await client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=campaign_modal(numbers=self._numbers, segments=self._segments, preview=preview),
+        )
+
+    async def _preview(self, values: object) -> str:
+        spec, errors = read_form(
+            values, numbers=self._numbers, segments=self._segments, now=utcnow(), draft=True
+        )
+        if spec is None:
+            return "_To preview: " + escape(" ".join(errors.values())) + "_"
+        desk = self._commands.campaigns
+        if desk is None:
+            return CAMPAIGNS_OFF
+        try:
+            return preview_text(await desk.plan(spec))
+        except CampaignError as exc:
+            return f":warning: {escape(str(exc))}"
+
+    async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user, refused = await self._refusal(body)
+        if refused:
+            await ack(response_action="errors", errors={"name": refused})
+            return
+        spec, errors = read_form(
+            _values(view), numbers=self._numbers, segments=self._segments, now=utcnow()
+        )
+        if spec is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        desk = self._commands.campaigns
+        if desk is None:
+            await ack(response_action="errors", errors={"name": CAMPAIGNS_OFF})
+            return
+        try:
+            await desk.create(spec, by=user)
+        except CampaignError as exc:
+            await ack(response_action="errors", errors={error_field(exc): str(exc)})
+            return
+        await ack()  # its progress message shows it in the channel
