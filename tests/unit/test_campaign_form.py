@@ -6,8 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from bridge.campaigns.errors import CampaignError
 from bridge.campaigns.models import Audience, CampaignKind, Poll
+from bridge.campaigns.validation import check, known_placeholders
 from bridge.slack.blocks.campaign_modal import campaign_modal
+from bridge.slack.listeners.campaign_dialog import error_field
 from bridge.slack.listeners.campaign_form import read_form, read_options
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -62,19 +67,26 @@ def test_options_are_forgiving_but_need_distinct_letters() -> None:
     }
     assert isinstance(read_options("Mango and Kiwi"), str)
     _, errors = read_form(
-        values(options={"campaign_field_options": typed("A: Mango")}),
-        numbers=NUMBERS,
-        segments=(),
-        now=NOW,
-    )
-    assert set(errors) == {"options"}
-    _, errors = read_form(
         values(options={"campaign_field_options": typed("A: Mango\na: Kiwi")}),
         numbers=NUMBERS,
         segments=(),
         now=NOW,
     )
     assert set(errors) == {"options"}
+
+
+def test_a_one_option_poll_is_the_desks_to_refuse_on_the_options_field() -> None:
+    spec, errors = read_form(
+        values(options={"campaign_field_options": typed("A: Mango")}),
+        numbers=NUMBERS,
+        segments=(),
+        now=NOW,
+    )
+    assert spec is not None
+    assert not errors
+    with pytest.raises(CampaignError) as refused:
+        check(spec, known_placeholders(()), now=NOW)
+    assert error_field(refused.value) == "options"
 
 
 def test_each_problem_is_told_on_its_field() -> None:
