@@ -31,6 +31,13 @@ log = structlog.get_logger(__name__)
 # The states each move starts from.
 _PAUSABLE = (CampaignState.SCHEDULED, CampaignState.SENDING)
 _CANCELLABLE = (CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED)
+# What a move to each state is called (resuming goes back to SENDING or SCHEDULED).
+_VERBS = {
+    CampaignState.PAUSED: "paused",
+    CampaignState.SENDING: "resumed",
+    CampaignState.SCHEDULED: "resumed",
+    CampaignState.CANCELLED: "cancelled",
+}
 
 
 class _Store(CampaignStore, ConsentStore, JobStore, Protocol):
@@ -197,8 +204,9 @@ class CampaignDesk:
         moved = await self._store.set_campaign_state(campaign_id, state, expect=expect)
         if moved is None:
             current = await self._get(campaign_id)
+            verb = _VERBS.get(state, state.value)
             raise CampaignError(
-                f"campaign {campaign_id} is {current.state.value}: it cannot be {state.value} now"
+                f"campaign {campaign_id} is {current.state.value}: it cannot be {verb}"
             )
         log.info("campaign.moved", campaign=campaign_id, state=state.value, by=by)
         return moved
