@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bridge.models import Channel, ConsentKind, DeliveryStatus, Model
 
@@ -53,16 +53,6 @@ class Poll(Model):
     open_hours: float = 24
     votes: Literal["last", "first"] = "last"  # which of a subscriber's votes counts
     confirm: str | None = None  # texted after a counted vote; may say {choice} and {label}
-
-    @field_validator("options")
-    @classmethod
-    def _two_distinct_options(cls, options: dict[str, str]) -> dict[str, str]:
-        if len(options) < 2:
-            raise ValueError("a poll needs at least two options")
-        letters = [letter.strip().casefold() for letter in options]
-        if len(set(letters)) < len(letters) or not all(letters):
-            raise ValueError("each poll option needs its own letter")
-        return options
 
 
 class Feedback(Model):

@@ -63,11 +63,3 @@ def test_letters_are_the_polls_own_keys_whatever_their_case() -> None:
     assert read_poll_answer(lower, "X") == "x"
     assert read_poll_answer(lower, "no") == "y"
     assert read_poll_answer(lower, "2") == "y"
-
-
-@pytest.mark.parametrize(
-    "options", [{"A": "Mango"}, {"A": "Mango", "a": "Kiwi"}, {" ": "x", "B": "y"}]
-)
-def test_a_poll_needs_two_options_each_with_its_own_letter(options: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match="option"):
-        Poll(options=options)
