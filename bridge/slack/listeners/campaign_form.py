@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from bridge.campaigns.models import (
     Audience,
     CampaignKind,
@@ -43,7 +41,7 @@ def typed(values: object, block: str, limit: int) -> str:
 
 def read_options(text: str) -> dict[str, str] | str:
     """Poll options, one a line ("A: Mango", "b) Strawberry"): letter → label, or what
-    is wrong with them as written (how many a poll needs is the poll's own rule)."""
+    is wrong with them as written (how many a poll needs is the campaign desk's rule)."""
     options: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
@@ -98,14 +96,10 @@ def read_form(
         errors["flow"] = "Choose what the replies are."
     elif flow == "poll":
         options = read_options(typed(values, "options", 500))
-        if isinstance(options, dict):
-            try:
-                poll = Poll(options=options)
-            except ValidationError as exc:  # the poll's own rules (two options at least)
-                first = exc.errors()[0]
-                options = str(first.get("ctx", {}).get("error") or first["msg"])
         if isinstance(options, str):
             errors["options"] = options[:1].upper() + options[1:] + "."
+        else:  # how many a poll needs is the desk's rule, told on this field too
+            poll = Poll(options=options)
     elif flow == "feedback":
         link = typed(values, "link", 500)
         if link and not _LINK.fullmatch(link):
