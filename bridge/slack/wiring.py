@@ -120,7 +120,7 @@ class SlackEdge:
         store, threads = self._store, self.threads
         # The domain's assignment, among the team's members as Slack knows them.
         team_members = SlackTeamMembers(self.gateway)
-        results = ResultsMessage(store, self.posts, self.gateway, channel=self.inbox)
+        results = ResultsMessage(store, self.posts, self.gateway, channel=self._campaigns_channel)
         return {
             JobKind.POST_INBOUND: InboundPoster(
                 store, self.posts, threads, fetch_media, drafts, away

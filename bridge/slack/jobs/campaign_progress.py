@@ -8,22 +8,21 @@ enqueues it again."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bridge.campaigns.models import Campaign, CampaignState, Progress
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.jobs import home_job
 from bridge.models import Job, utcnow
 from bridge.slack.blocks.campaign_progress import progress_message
-from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.jobs.live_messages import UPDATE_SECONDS, LiveMessages
 from bridge.slack.posts import SlackPosts
 from bridge.store.base import CampaignStore, JobStore
 
-UPDATE_SECONDS = 5.0  # at most one chat.update a campaign this often
 # Texts the sender still holds after the campaign ended (quiet hours, a paced backlog)
 # are looked at this long; their receipts bring the job round again later.
 SETTLE = timedelta(minutes=10)
@@ -60,13 +59,9 @@ class CampaignProgressPost:
         """`channel`: where a campaign without its own channel is shown; `rate`: the
         sender's texts a second (for the time left)."""
         self._store = store
-        self._posts = posts
-        self._gateway = gateway
+        self._live = LiveMessages(posts, gateway, clock=clock)
         self._channel = channel
         self._rate = rate
-        self._clock = clock
-        # By campaign: when its message was last written here, and what it showed.
-        self._shown: dict[str, tuple[float, str]] = {}
         # By campaign: the state App Home was last refreshed for (not every count: each
         # refresh republishes every viewer's Home).
         self._home_state: dict[str, CampaignState] = {}
@@ -78,35 +73,17 @@ class CampaignProgressPost:
             raise GiveUp(f"campaign {campaign_id!r} is not in the store")
         progress = await self._store.campaign_progress(campaign_id)
         text, blocks = progress_message(campaign, progress, rate=self._rate)
-        rendered = json.dumps([text, blocks], sort_keys=True)
-        if campaign.progress_ts is None:
-            channel = campaign.slack_channel or self._channel
-            posted = await self._posts.post(post_key(campaign_id), channel, text, blocks=blocks)
+        channel = campaign.slack_channel or self._channel
+        key = post_key(campaign_id)
+        placed = await self._live.show(key, channel, campaign.progress_ts, text, blocks)
+        if placed is not None:
             await self._store.set_campaign_slack(
-                campaign_id, channel=posted.channel, progress_ts=posted.ts
+                campaign_id, channel=placed[0], progress_ts=placed[1]
             )
-            self._shown[campaign_id] = (self._clock(), rendered)
-        else:
-            await self._update(campaign, text, blocks, rendered)
         if self._home_state.get(campaign_id) is not campaign.state:
             await self._store.enqueue(home_job(), run_at=utcnow())
             self._home_state[campaign_id] = campaign.state
         if may_move(campaign, progress):
             raise RetryLater("the campaign is still moving", after=UPDATE_SECONDS, throttled=True)
-        self._shown.pop(campaign_id, None)
+        self._live.forget(key)
         self._home_state.pop(campaign_id, None)
-
-    async def _update(
-        self, campaign: Campaign, text: str, blocks: list[dict[str, Any]], rendered: str
-    ) -> None:
-        last, shown = self._shown.get(campaign.id, (None, ""))
-        if shown == rendered:
-            return  # nothing changed: no call
-        if last is not None and (wait := last + UPDATE_SECONDS - self._clock()) > 0:
-            raise RetryLater("paced: the progress message", after=wait, throttled=True)
-        channel, ts = campaign.slack_channel or self._channel, campaign.progress_ts or ""
-        try:
-            await self._gateway.update_message(channel, ts, text, blocks)
-        except ThreadGone:
-            return  # someone deleted the message: the campaign goes on without it
-        self._shown[campaign.id] = (self._clock(), rendered)

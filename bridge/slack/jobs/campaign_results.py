@@ -9,21 +9,19 @@ meanwhile coalesces into it."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from bridge.campaigns.models import Campaign, Poll
 from bridge.campaigns.poll_results import results_chart
-from bridge.delivery.errors import GiveUp, RetryLater
+from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.blocks.campaign_results import results_message
-from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.gateway import SlackGateway
+from bridge.slack.jobs.live_messages import LiveMessages
 from bridge.slack.posts import SlackPosts
 from bridge.store.base import AnswerStore, CampaignStore
-
-UPDATE_SECONDS = 5.0  # at most one chat.update of a results message this often
 
 
 class _Store(CampaignStore, AnswerStore, Protocol):
@@ -52,12 +50,8 @@ class ResultsMessage:
     ) -> None:
         """`channel`: where a campaign without its own channel shows its results."""
         self._store = store
-        self._posts = posts
-        self._gateway = gateway
+        self._live = LiveMessages(posts, gateway, clock=clock)
         self._channel = channel
-        self._clock = clock
-        # By campaign: when its message was last written here, and what it showed.
-        self._shown: dict[str, tuple[float, str]] = {}
 
     async def campaign(self, job: Job) -> tuple[Campaign, Poll] | None:
         campaign_id = job.note or ""
@@ -71,27 +65,13 @@ class ResultsMessage:
         """Show the current tally; where the message is (channel, ts)."""
         tally = await self._store.tally(campaign.id)
         text, blocks = results_message(campaign, poll, tally)
-        rendered = json.dumps([text, blocks], sort_keys=True)
         channel = campaign.slack_channel or self._channel
-        if campaign.results_ts is None:
-            posted = await self._posts.post(post_key(campaign.id), channel, text, blocks=blocks)
-            await self._store.set_campaign_slack(
-                campaign.id, channel=posted.channel, results_ts=posted.ts
-            )
-            self._shown[campaign.id] = (self._clock(), rendered)
-            return posted.channel, posted.ts
-        shown_at = channel, campaign.results_ts
-        last, shown = self._shown.get(campaign.id, (None, ""))
-        if shown == rendered:
-            return shown_at  # nothing changed: no call
-        if last is not None and (wait := last + UPDATE_SECONDS - self._clock()) > 0:
-            raise RetryLater("paced: the results message", after=wait, throttled=True)
-        try:
-            await self._gateway.update_message(channel, campaign.results_ts, text, blocks)
-        except ThreadGone:
-            return shown_at  # someone deleted it: the poll goes on without it
-        self._shown[campaign.id] = (self._clock(), rendered)
-        return shown_at
+        ts = campaign.results_ts
+        placed = await self._live.show(post_key(campaign.id), channel, ts, text, blocks)
+        if placed is None:
+            return channel, ts or ""
+        await self._store.set_campaign_slack(campaign.id, channel=placed[0], results_ts=placed[1])
+        return placed
 
 
 class CampaignResultsPost:
