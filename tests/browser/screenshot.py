@@ -91,11 +91,17 @@ def poll(browser: Browser, url: str, out: Path, progress_out: Path) -> None:
     expect(thread.locator(".files img")).to_have_count(1)
     page.wait_for_timeout(300)
     # The thread's two messages, not the empty log below them.
-    first, last = (thread.get_by_role("article").nth(i).bounding_box() for i in (0, -1))
-    assert first is not None and last is not None
+    first, last, box = (
+        locator.bounding_box()
+        for locator in (
+            thread.get_by_role("article").first,
+            thread.get_by_role("article").last,
+            thread,
+        )
+    )
+    if first is None or last is None or box is None:
+        raise RuntimeError("the poll's thread is not on screen")
     top, bottom = first["y"], last["y"] + last["height"]
-    box = thread.bounding_box()
-    assert box is not None
     page.screenshot(
         path=str(out), clip={"x": box["x"], "y": top, "width": box["width"], "height": bottom - top}
     )
