@@ -4,7 +4,7 @@ configuration and knowledge base, the people of the demo and the scenarios."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -29,6 +29,7 @@ class Agent(_Data):
 class Subscriber(_Data):
     phone: str = Field(pattern=r"^(whatsapp:)?\+[1-9]\d{6,14}$")  # whatsapp: on WhatsApp
     name: str = ""
+    tags: tuple[str, ...] = ()  # the contact's tags: campaigns choose their audience by them
 
 
 class OpeningText(_Data):
@@ -60,20 +61,40 @@ class SendStep(_Data):
     phone: str
 
 
+class CampaignStep(_Data):
+    """An agent types `/sms campaign` and fills its dialog in: a poll to the contacts
+    with any of `tags`, sent now."""
+
+    agent: str
+    name: str
+    kind: Literal["marketing", "support"] = "support"
+    tags: str
+    text: str
+    options: str  # one a line, as typed in the dialog ("A: Mango")
+
+
+class CloseStep(_Data):
+    """The named campaign's answers window ends now (the demo cannot wait its hours)."""
+
+    campaign: str
+
+
 class Step(_Data):
     """Exactly one of: a phone texts, an agent replies in its thread, an agent sends the
-    assistant's draft, a pause."""
+    assistant's draft, an agent starts a campaign, a campaign's answers close, a pause."""
 
     text: TextStep | None = None
     reply: ReplyStep | None = None
     send: SendStep | None = None
+    campaign: CampaignStep | None = None
+    close: CloseStep | None = None
     wait: float | None = Field(default=None, ge=0, le=30)
 
     @model_validator(mode="after")
     def _one(self) -> Step:
-        parts = (self.text, self.reply, self.send, self.wait)
+        parts = (self.text, self.reply, self.send, self.campaign, self.close, self.wait)
         if sum(part is not None for part in parts) != 1:
-            raise ValueError("a step is one of text, reply, send or wait")
+            raise ValueError("a step is one of text, reply, send, campaign, close or wait")
         return self
 
 

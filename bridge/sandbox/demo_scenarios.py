@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from bridge.sandbox.demo_clock import WeekTime
-from bridge.sandbox.demo_sample import Scenario, SendStep, Step
+from bridge.sandbox.demo_sample import CampaignStep, Scenario, SendStep, Step
 from bridge.sandbox.demo_slack_client import SlackClient
-from bridge.sandbox.demo_world import INBOX, Sandbox
+from bridge.sandbox.demo_world import BUSINESS_NUMBER, INBOX, Sandbox
+from bridge.slack.blocks.campaign_modal import field
 from bridge.slack.blocks.draft_card import SEND
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,46 @@ class ScenarioPlayer:
             await self._client.post(step.reply.agent, step.reply.body, thread_ts=thread)
         elif step.send is not None:
             await self._send_draft(step.send)
+        elif step.campaign is not None:
+            await self._start_campaign(step.campaign)
+        elif step.close is not None:
+            await sandbox.close_answers(step.close.campaign)
 
     async def _send_draft(self, step: SendStep) -> None:
         """Click Send on the newest draft in the phone's thread, once the draft is there."""
         thread = await self._sandbox.wait_for_thread(step.phone)
         ts, block_id, button = await self._until(lambda: self._send_button(thread), "draft")
         await self._client.action(step.agent, message_ts=ts, block_id=block_id, element=button)
+
+    async def _start_campaign(self, step: CampaignStep) -> None:
+        """Type `/sms campaign`, fill in the dialog it opens and create the campaign, as
+        an agent would in Slack."""
+        modals = self._sandbox.slack.modals
+        modals.pop(step.agent, None)  # a dialog left open from before is not this one
+        await self._client.command(step.agent, "/sms campaign")
+        await self._until(lambda: modals.get(step.agent), "campaign dialog")
+        typed = {
+            "name": step.name,
+            "kind": step.kind,
+            "from": BUSINESS_NUMBER,
+            "tags": step.tags,
+            "text": step.text,
+            "flow": "poll",
+            "options": step.options,
+            "when": "now",
+        }
+        answer = await self._client.submit_view(
+            step.agent, {block: {field(block): value} for block, value in typed.items()}
+        )
+        errors = self._client.modal_errors.get(step.agent)
+        if answer.status != 200 or errors:
+            raise RuntimeError(f"the campaign dialog refused it: {errors or answer.status}")
+        # The phones answer what they received: not before every text is out.
+        deadline = time.monotonic() + STEP_WAIT_SECONDS
+        while not await self._sandbox.campaign_sent(step.name):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the campaign was not sent after {STEP_WAIT_SECONDS:.0f} s")
+            await asyncio.sleep(0.2)
 
     @contextlib.asynccontextmanager
     async def _clock_set_to(self, at: WeekTime | None) -> AsyncIterator[None]:

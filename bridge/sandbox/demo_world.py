@@ -14,8 +14,9 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
@@ -24,7 +25,9 @@ import phonenumbers
 from aiohttp import web
 
 from bridge.app import build_app, make_store
+from bridge.campaigns.models import Campaign
 from bridge.config import BusinessConfig, Settings, load_business_config, load_settings
+from bridge.jobs import close_campaign_job
 from bridge.models import Address, Channel, Contact
 from bridge.phones import to_e164
 from bridge.sandbox.demo_clock import DemoClock, on_clock
@@ -40,6 +43,7 @@ from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, TwilioEmulator
 from bridge.sandbox.webhook_receiver import WebhookReceiver
+from bridge.store.base import Store
 
 INBOX = "C0SMSINBOX"
 INBOX_NAME = "sms-inbox"
@@ -173,8 +177,13 @@ class Sandbox:
         self.config = config = config.model_copy(
             update={"business": on_clock(config.business, self.clock)}
         )
+        tags = {s.phone: s.tags for s in self.people.subscribers}
         await self._put_contacts(
-            [Contact(phone=Address.parse(p).id, name=n) for p, n in self.subscribers.items() if n]
+            [
+                Contact(phone=Address.parse(p).id, name=n, tags=tags.get(p, ()))
+                for p, n in self.subscribers.items()
+                if n
+            ]
         )
         app = await build_app(settings, config)
         self._runner = web.AppRunner(app, access_log=None)
@@ -252,11 +261,35 @@ class Sandbox:
         """Names for the header cards, as `contacts import` would store them."""
         if not contacts or self.settings is None:
             return
+        async with self._store() as store:
+            for contact in contacts:
+                await store.put_contact(contact)
+
+    async def close_answers(self, name: str) -> None:
+        """The newest campaign named `name` stops taking answers now: the bridge's own
+        close job (final results, chart) runs now instead of at the campaign's closes_at.
+        Under a key and lane of its own: the campaign's close job waits in its lane, and
+        when it comes it finds the campaign closed already."""
+        async with self._store() as store:
+            job = close_campaign_job((await _campaign(store, name)).id)
+            early = job.model_copy(update={"key": f"{job.key}:now", "lane": f"{job.lane}:now"})
+            await store.enqueue(early, run_at=datetime.now(UTC))
+
+    async def campaign_sent(self, name: str) -> bool:
+        """Whether the newest campaign named `name` has sent (or skipped) every text."""
+        async with self._store() as store:
+            progress = await store.campaign_progress((await _campaign(store, name)).id)
+        return progress.total > 0 and progress.pending == progress.queued == 0
+
+    @contextlib.asynccontextmanager
+    async def _store(self) -> AsyncIterator[Store]:
+        """A connection of the demo's own to the bridge's store, as the CLI would open."""
+        if self.settings is None:
+            raise RuntimeError("the demo's bridge is not running")
         store = make_store(self.settings)
         await store.open()
         try:
-            for contact in contacts:
-                await store.put_contact(contact)
+            yield store
         finally:
             await store.close()
 
@@ -351,6 +384,13 @@ class Sandbox:
                 raise TimeoutError(f"no thread for {phone} yet")
             await asyncio.sleep(0.1)
         return thread
+
+
+async def _campaign(store: Store, name: str) -> Campaign:
+    found = next((c for c in await store.list_campaigns() if c.spec.name == name), None)
+    if found is None:
+        raise ValueError(f"no campaign named {name!r}")
+    return found
 
 
 def twiml_messages(xml: str) -> list[str]:

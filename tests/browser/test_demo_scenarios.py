@@ -13,7 +13,15 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from bridge.sandbox.demo_sample import Scenario, load_people, load_scenarios
-from tests.browser.support import Demo, open_thread, phone_log, received, start_demo, stop_demo
+from tests.browser.support import (
+    Demo,
+    channel,
+    open_thread,
+    phone_log,
+    received,
+    start_demo,
+    stop_demo,
+)
 
 pytestmark = pytest.mark.browser
 # Scenarios pause between steps so a person can follow, and replies wait out the sample
@@ -28,6 +36,8 @@ GLUTEN_FREE_FACT = "Wednesday noon"  # knowledge.faq in business.yml: when to or
 SATURDAY_OPENING = re.compile(r"(?<![\d:])8:00")  # business.yml hours: sat 08:00-14:00
 BUSINESS_CONTACT = "(415) 555-0188"  # business.contact in business.yml
 AWAY_REPLY = "We're closed now"  # hours.away_reply in business.yml
+# The poll scenario's tally once every vote is in (scenarios.yml: who answers what).
+POLL_COUNTS = {"Mango": 1, "Strawberry": 2, "Vanilla": 2}
 
 
 @pytest.fixture
@@ -124,6 +134,36 @@ def check_after_hours(page: Page) -> None:
     expect(away.locator(".caption")).to_have_text(DELIVERED)
 
 
+def results(page: Page) -> Locator:
+    """The poll's results message in the channel (its line per option: `Label — N (P%)`)."""
+    return channel(page).get_by_role("article").filter(has_text=re.compile(r"Vanilla\s+—"))
+
+
+def check_poll(page: Page) -> None:
+    scenario = SCENARIOS["poll"]
+    campaign = next(step.campaign for step in scenario.steps if step.campaign is not None)
+    question = next(
+        step.text for step in scenario.steps if step.text and step.text.body.endswith("?")
+    )
+    poll_text = campaign.text.format(first_name=NAMES[question.phone].split()[0])
+    # The poll reaches the phones ...
+    page.get_by_label("Subscriber").select_option(question.phone)
+    expect(received(page, poll_text).locator(".caption")).to_have_text(DELIVERED)
+    # ... the votes are tallied live in one results message (the changed vote moved) ...
+    message = results(page)
+    for label, count in POLL_COUNTS.items():
+        expect(message).to_contain_text(re.compile(rf"{label}\s+—\s+{count}\s+\("))
+    expect(message).to_have_count(1)
+    # ... a question is no vote: it reaches the inbox, quoting the poll ...
+    thread = open_thread(page, NAMES[question.phone])
+    text = thread.get_by_role("article").filter(has_text=question.body)
+    expect(text.locator("blockquote")).to_have_text(poll_text)
+    # ... and once the poll closes, its chart is in the results' thread.
+    message.get_by_role("button", name=re.compile(r"^\d+ repl")).click()
+    chart = page.get_by_role("log", name="Thread messages").locator(".files img")
+    expect(chart).to_have_count(1)
+
+
 CHECKS: dict[str, Callable[[Page], None]] = {
     "support": check_support,
     "order": check_order,
@@ -131,6 +171,7 @@ CHECKS: dict[str, Callable[[Page], None]] = {
     "stop_start": check_stop_start,
     "help": check_help,
     "after_hours": check_after_hours,
+    "poll": check_poll,
 }
 
 

@@ -13,6 +13,8 @@ import pytest
 from bridge.ai.drafter import Turn
 from bridge.ai.knowledge import BusinessProfile, KnowledgeBase, KnowledgeSource
 from bridge.ai.offline import OfflineDrafter
+from bridge.campaigns.models import Poll
+from bridge.campaigns.poll_answers import read_poll_answer
 from bridge.config import BusinessConfig, load_business_config
 from bridge.sandbox.demo_clock import DemoClock, on_clock
 from bridge.sandbox.demo_sample import (
@@ -22,6 +24,7 @@ from bridge.sandbox.demo_sample import (
     load_scenarios,
     write_business_config,
 )
+from bridge.slack.listeners.campaign_form import read_options
 from bridge.threading.opening_hours import opening
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +98,26 @@ def test_the_sample_files_point_only_at_documents_the_project_has() -> None:
             assert (REPO / name).exists(), f"{file.name} points at {name}, which is not there"
         for section in re.findall(r'README section "([^"]+)"', text):
             assert any(h.startswith(section) for h in headings), f"{file.name}: {section!r}"
+
+
+def test_the_poll_scenarios_answers_are_the_votes_it_shows_and_its_question_is_none() -> None:
+    scenario = SCENARIOS["poll"]
+    campaign = next(step.campaign for step in scenario.steps if step.campaign is not None)
+    options = read_options(campaign.options)
+    assert isinstance(options, dict)
+    poll = Poll(options=options)
+    audience = {s.phone for s in load_people().subscribers if campaign.tags in s.tags}
+    last: dict[str, str | None] = {}
+    for step in scenario.steps:
+        if step.text is not None:
+            assert step.text.phone in audience  # only those who got the poll answer it
+            last[step.text.phone] = read_poll_answer(poll, step.text.body) or last.get(
+                step.text.phone
+            )
+    votes = [choice for choice in last.values() if choice is not None]
+    assert {options[c]: votes.count(c) for c in options} == {
+        "Mango": 1,
+        "Strawberry": 2,
+        "Vanilla": 2,
+    }
+    assert len(last) - len(votes) == 1  # one phone asked a question instead
