@@ -390,14 +390,22 @@ def _campaign_move(campaign_id: str, move: str) -> None:
 
     async def run(store: Store) -> Campaign:
         desk = _campaign_desk(store, settings, config)
-        act = {"pause": desk.pause, "resume": desk.resume, "cancel": desk.cancel}[move]
+        act = {
+            "pause": desk.pause,
+            "resume": desk.resume,
+            "cancel": desk.cancel,
+            "close": desk.close,
+        }[move]
         try:
             return await act(campaign_id, by="cli")
         except CampaignError as exc:
             _fail(str(exc))
 
     campaign = asyncio.run(_with_store(settings, run))
-    ok(f"campaign {campaign.id} is {campaign.state.value}")
+    if move == "close":
+        ok(f"campaign {campaign.id}: answers closed; the running bridge posts the final results")
+    else:
+        ok(f"campaign {campaign.id} is {campaign.state.value}")
 
 
 @campaign_cli.command("pause", short_help="Stop queueing a campaign's texts for now.")
@@ -415,6 +423,13 @@ def campaign_resume(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -
 def campaign_cancel(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Its queued texts are cancelled; answers to what went out still count."""
     _campaign_move(campaign_id, "cancel")
+
+
+@campaign_cli.command("close", short_help="Stop taking a campaign's answers now.")
+def campaign_close(campaign_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Its poll, rating or opt-in request takes no more answers (later replies are
+    ordinary texts); its final results and chart are posted."""
+    _campaign_move(campaign_id, "close")
 
 
 @campaign_cli.command("watch", short_help="A progress bar until a campaign has gone out.")

@@ -347,15 +347,13 @@ def campaign_results_job(campaign_id: str) -> NewJob:
     )
 
 
-def close_campaign_job(campaign_id: str) -> NewJob:
+def close_campaign_job(campaign_id: str, *, early: bool = False) -> NewJob:
     """Close the campaign's answers when their window is over (enqueued due then). Its
-    own lane: waiting for its time at a lane's head, it would hold up what follows."""
-    return NewJob(
-        key=f"campaign-close:{campaign_id}",
-        kind=JobKind.CLOSE_CAMPAIGN,
-        lane=f"campaign-close:{campaign_id}",
-        note=campaign_id,
-    )
+    own lane: waiting for its time at a lane's head, it would hold up what follows.
+    `early`: someone closes them now; the job due at the window's end stays, and finds
+    them closed."""
+    name = f"campaign-close{'-early' if early else ''}:{campaign_id}"
+    return NewJob(key=name, kind=JobKind.CLOSE_CAMPAIGN, lane=name, note=campaign_id)
 
 
 def feedback_report_job(request: ReportRequest) -> NewJob:

@@ -21,7 +21,7 @@ from bridge.campaigns.models import Campaign, CampaignKind, CampaignSpec, Campai
 from bridge.campaigns.validation import check, known_placeholders
 from bridge.compliance.quiet_hours import next_allowed
 from bridge.config import Business
-from bridge.jobs import campaign_progress_job, campaign_pump_job
+from bridge.jobs import campaign_progress_job, campaign_pump_job, close_campaign_job
 from bridge.models import utcnow
 from bridge.store.base import CampaignStore, ConsentStore, JobStore
 from bridge.threading.segments import Cost, cost
@@ -179,6 +179,22 @@ class CampaignDesk:
         expect = _CANCELLABLE + await self._still_sending(campaign_id)
         campaign = await self._move(campaign_id, CampaignState.CANCELLED, expect, by=by)
         await self._store.cancel_campaign_texts(campaign_id)
+        return campaign
+
+    async def close(self, campaign_id: str, *, by: str) -> Campaign:
+        """Its answers' window ends now rather than at `closes_at`: the close job (final
+        results, chart) runs at once, and later replies are ordinary texts."""
+        campaign = await self._get(campaign_id)
+        spec = campaign.spec
+        if spec.poll is None and spec.feedback is None and spec.opt_in is None:
+            raise CampaignError(f"campaign {campaign_id} takes no answers: nothing to close")
+        if campaign.closed:
+            raise CampaignError(f"campaign {campaign_id} is closed already")
+        if campaign.started_at is None:
+            raise CampaignError(f"campaign {campaign_id} has not started: cancel it instead")
+        await self._store.enqueue(close_campaign_job(campaign_id, early=True), run_at=self._clock())
+        log.info("campaign.closing", campaign=campaign_id, by=by)
+        self._on_enqueued()
         return campaign
 
     async def _still_sending(self, campaign_id: str) -> tuple[CampaignState, ...]:

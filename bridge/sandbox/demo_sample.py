@@ -74,8 +74,10 @@ class CampaignStep(_Data):
 
 
 class CloseStep(_Data):
-    """The named campaign's answers window ends now (the demo cannot wait its hours)."""
+    """An agent types `/sms campaign close` for the named campaign: its answers end now
+    (the demo cannot wait its hours)."""
 
+    agent: str
     campaign: str
 
 

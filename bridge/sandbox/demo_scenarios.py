@@ -93,7 +93,8 @@ class ScenarioPlayer:
         elif step.campaign is not None:
             await self._start_campaign(step.campaign)
         elif step.close is not None:
-            await sandbox.close_answers(step.close.campaign)
+            campaign_id = await sandbox.campaign_id(step.close.campaign)
+            await self._client.command(step.close.agent, f"/sms campaign close {campaign_id}")
 
     async def _send_draft(self, step: SendStep) -> None:
         """Click Send on the newest draft in the phone's thread, once the draft is there."""

@@ -16,7 +16,6 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
@@ -27,7 +26,6 @@ from aiohttp import web
 from bridge.app import build_app, make_store
 from bridge.campaigns.models import Campaign
 from bridge.config import BusinessConfig, Settings, load_business_config, load_settings
-from bridge.jobs import close_campaign_job
 from bridge.models import Address, Channel, Contact
 from bridge.phones import to_e164
 from bridge.sandbox.demo_clock import DemoClock, on_clock
@@ -265,15 +263,10 @@ class Sandbox:
             for contact in contacts:
                 await store.put_contact(contact)
 
-    async def close_answers(self, name: str) -> None:
-        """The newest campaign named `name` stops taking answers now: the bridge's own
-        close job (final results, chart) runs now instead of at the campaign's closes_at.
-        Under a key and lane of its own: the campaign's close job waits in its lane, and
-        when it comes it finds the campaign closed already."""
+    async def campaign_id(self, name: str) -> str:
+        """The id of the newest campaign named `name` (what an agent reads in Slack)."""
         async with self._store() as store:
-            job = close_campaign_job((await _campaign(store, name)).id)
-            early = job.model_copy(update={"key": f"{job.key}:now", "lane": f"{job.lane}:now"})
-            await store.enqueue(early, run_at=datetime.now(UTC))
+            return (await _campaign(store, name)).id
 
     async def campaign_sent(self, name: str) -> bool:
         """Whether the newest campaign named `name` has sent (or skipped) every text."""

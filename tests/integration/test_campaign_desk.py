@@ -112,7 +112,7 @@ async def run_pump(store: Store, clock: Clock, campaign_id: str, *, rate: float 
         [job] = [
             j
             for j in await store.claim_jobs("w", now=clock.now, limit=50, lease_seconds=30)
-            if j.kind is JobKind.CAMPAIGN_PUMP
+            if j.kind is JobKind.CAMPAIGN_PUMP and j.note == campaign_id
         ]
         runs += 1
         try:
@@ -368,3 +368,29 @@ async def test_a_paused_campaigns_queued_texts_wait_and_a_cancelled_ones_never_g
     for job in sends[:3]:
         await sender(job)
     assert len(phone.sent) == 3
+
+
+async def test_close_ends_a_polls_answers_now_once_and_only_for_a_campaign_that_takes_them(
+    store: Store, base: Base, clock: Clock
+) -> None:
+    planner = desk(store, clock)
+    poll = Poll(options={"A": "Rye", "B": "Spelt"})
+    early = await planner.create(spec(name="not yet", poll=poll), by="cli")
+    with pytest.raises(CampaignError, match="not started"):
+        await planner.close(early.id, by="U1")  # nothing asked yet: cancel it instead
+    await planner.cancel(early.id, by="U1")
+
+    campaign = await planner.create(spec(poll=poll), by="cli")
+    await run_pump(store, clock, campaign.id)
+    await planner.close(campaign.id, by="U1")
+    due = await store.claim_jobs("w", now=clock.now, limit=500, lease_seconds=30)
+    closes = [job for job in due if job.kind is JobKind.CLOSE_CAMPAIGN]
+    assert [job.note for job in closes] == [campaign.id]  # now, not at closes_at
+    await store.close_campaign(campaign.id)  # what that job does first
+    with pytest.raises(CampaignError, match="closed already"):
+        await planner.close(campaign.id, by="U1")
+
+    plain = await planner.create(spec(name="news"), by="cli")
+    await run_pump(store, clock, plain.id)
+    with pytest.raises(CampaignError, match="takes no answers"):
+        await planner.close(plain.id, by="U1")

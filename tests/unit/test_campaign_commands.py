@@ -9,7 +9,14 @@ from typing import Any, cast
 import pytest
 
 from bridge.campaigns.errors import CampaignError
-from bridge.campaigns.models import Audience, Campaign, CampaignSpec, CampaignState, Progress
+from bridge.campaigns.models import (
+    Audience,
+    Campaign,
+    CampaignSpec,
+    CampaignState,
+    Poll,
+    Progress,
+)
 from bridge.config import Business, SlackSection
 from bridge.slack.blocks.wording import answer_text
 from bridge.threading.command_desk import CommandDesk
@@ -32,6 +39,7 @@ class Campaigns:
     def __init__(self) -> None:
         self.campaign = campaign(CampaignState.SENDING)
         self.enqueued: list[str] = []
+        self.closing = False
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         return self.campaign if campaign_id == self.campaign.id else None
@@ -65,6 +73,12 @@ class Campaigns:
             CampaignState.PAUSED,
         )
 
+    async def close(self, campaign_id: str, *, by: str) -> Campaign:
+        if self.campaign.closed:
+            raise CampaignError("campaign c1 is closed already")
+        self.closing = True
+        return self.campaign
+
 
 def desk(campaigns: Campaigns) -> CommandDesk:
     nothing = cast(Any, None)
@@ -87,6 +101,7 @@ def desk(campaigns: Campaigns) -> CommandDesk:
         ("campaign pause c1", Command(action="campaign pause", name="c1")),
         ("campaign resume c1", Command(action="campaign resume", name="c1")),
         ("campaign cancel Ab-3_x", Command(action="campaign cancel", name="Ab-3_x")),
+        ("campaign close c1", Command(action="campaign close", name="c1")),
     ],
 )
 def test_the_campaign_commands_parse(text: str, command: Command) -> None:
@@ -121,6 +136,19 @@ async def test_pause_resume_cancel_act_through_the_desk() -> None:
     assert campaigns.campaign.state is CampaignState.CANCELLED
     missing = (await commands.run(read("campaign cancel c9"), AGENT)).answer
     assert missing == NoSuchCampaign("c9")
+
+
+async def test_close_ends_the_answers_through_the_desk_and_says_why_not_when_it_cannot() -> None:
+    campaigns = Campaigns()
+    closed = (await desk(campaigns).run(read("campaign close c1"), AGENT)).answer
+    assert closed == CampaignMove(campaigns.campaign, "close", done=True)
+    assert campaigns.closing
+    poll = Poll(options={"A": "Rye", "B": "Spelt"})
+    spec = campaigns.campaign.spec.model_copy(update={"poll": poll})
+    campaigns.campaign = campaigns.campaign.model_copy(update={"closed": True, "spec": spec})
+    again = (await desk(campaigns).run(read("campaign close c1"), AGENT)).answer
+    assert again == CampaignMove(campaigns.campaign, "close", done=False)
+    assert "closed already" in answer_text(again)
 
 
 def test_the_answers_are_worded_with_the_name_escaped() -> None:

@@ -8,18 +8,25 @@ from bridge.threading.commands.answers import CampaignList, CampaignMove, NoSuch
 
 CAMPAIGN_DIALOG = "Opening the campaign dialog…"
 CAMPAIGNS_OFF = "Campaigns are not run by this bridge process."
-_DONE = {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled"}
+_DONE = {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled", "close": "Closed"}
 _AFTER = {
     "pause": " Texts already queued are held until you resume.",
     "resume": "",
     "cancel": " Texts not sent yet will not be.",
+    "close": " Later replies are ordinary texts; the final results follow.",
 }
 
 
 def _why_not(answer: CampaignMove) -> str:
+    campaign = answer.campaign
+    if answer.action == "close":
+        spec = campaign.spec
+        if spec.poll is None and spec.feedback is None and spec.opt_in is None:
+            return "it takes no answers"
+        return "its answers are closed already" if campaign.closed else "it has not started"
     if answer.action == "resume":
         return "only a paused campaign can be resumed"
-    if answer.campaign.state is CampaignState.PAUSED and answer.action == "pause":
+    if campaign.state is CampaignState.PAUSED and answer.action == "pause":
         return "it is paused already"
     return "nothing of it is waiting to be sent"
 

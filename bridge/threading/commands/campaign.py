@@ -1,5 +1,5 @@
 """`/sms campaign`: alone, the dialog that creates one (the Slack edge opens it);
-`list`, and `pause|resume|cancel <id>` through the campaign desk. A change shows on the
+`list`, and `pause|resume|cancel|close <id>` through the campaign desk. A change shows on the
 campaign's progress message and in App Home."""
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ async def _move(call: Call) -> Answer:
     if found is None:
         return NoSuchCampaign(campaign_id)
     action = call.command.action.split()[-1]
-    move = {"pause": desk.pause, "resume": desk.resume, "cancel": desk.cancel}[action]
+    move = {
+        "pause": desk.pause,
+        "resume": desk.resume,
+        "cancel": desk.cancel,
+        "close": desk.close,
+    }[action]
     try:
         moved = await move(campaign_id, by=call.user)
     except CampaignError:  # in no state to: told as it now stands
@@ -83,4 +88,12 @@ CANCEL = Spec(
     "cancel a campaign: what is not sent yet is not sent",
     "campaign cancel k3x9",
 )
-COMMANDS = (DIALOG, LIST, PAUSE, RESUME, CANCEL)
+CLOSE = Spec(
+    "campaign close",
+    "campaign close",
+    _move,
+    (Arg.CAMPAIGN,),
+    "stop taking a poll's or rating request's answers now: final results",
+    "campaign close k3x9",
+)
+COMMANDS = (DIALOG, LIST, PAUSE, RESUME, CANCEL, CLOSE)

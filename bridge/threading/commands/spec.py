@@ -78,6 +78,9 @@ class CampaignControl(Protocol):
 
     async def cancel(self, campaign_id: str, *, by: str) -> Campaign: ...
 
+    async def close(self, campaign_id: str, *, by: str) -> Campaign:
+        """Its answers' window ends now (final results follow)."""
+
 
 @dataclass(frozen=True)
 class Services:
