@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from bridge.campaigns.models import (
     Audience,
@@ -228,3 +231,43 @@ async def test_a_conversation_a_campaign_opens_is_no_inbox_activity(store: Store
     inbox = await store.list_conversations(InboxFilter.ALL)
     assert [c.id for c in inbox] == [known.id, opened.id]  # the campaign's last
     assert opened.last_activity_at < talking.conversation.last_activity_at
+
+
+async def test_a_campaign_listing_thousands_of_numbers_is_read_without_its_audience(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # latest_campaign_text runs for every inbound text: a spec never changes once
+    # stored, so it is parsed once per store, whatever its audience, and the state
+    # is still read fresh each time.
+    numbers = tuple(f"+1415{n:07d}" for n in range(10_000))
+    listed = campaign("big").model_copy(
+        update={"spec": campaign().spec.model_copy(update={"to": Audience(numbers=numbers)})}
+    )
+    await store.create_campaign(listed, numbers[:1])
+    sent = await queue(store, "big", numbers[0])
+    await store.begin_send(sent.id)
+    await store.finish_send(sent.id, DeliveryStatus.SENT, sid="SMbig")
+    first = await store.latest_campaign_text(BUSINESS, numbers[0])
+    assert first is not None
+    assert first[0].spec.to.numbers == numbers
+    parsed = 0
+    validate, validate_json = CampaignSpec.model_validate, CampaignSpec.model_validate_json
+
+    def counted(original: Callable[..., CampaignSpec]) -> Callable[..., CampaignSpec]:
+        def parse(*args: object, **kwargs: object) -> CampaignSpec:
+            nonlocal parsed
+            parsed += 1
+            return original(*args, **kwargs)
+
+        return parse
+
+    monkeypatch.setattr(CampaignSpec, "model_validate", counted(validate))
+    monkeypatch.setattr(CampaignSpec, "model_validate_json", counted(validate_json))
+    await store.set_campaign_state("big", CampaignState.PAUSED, expect=[CampaignState.SCHEDULED])
+
+    for _ in range(20):
+        found = await store.latest_campaign_text(BUSINESS, numbers[0])
+        assert found is not None
+        assert found[0].state is CampaignState.PAUSED
+        assert found[0].spec.to.numbers == numbers
+    assert parsed == 0
