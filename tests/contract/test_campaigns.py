@@ -271,3 +271,27 @@ async def test_a_campaign_listing_thousands_of_numbers_is_read_without_its_audie
         assert found[0].state is CampaignState.PAUSED
         assert found[0].spec.to.numbers == numbers
     assert parsed == 0
+
+
+async def test_a_pump_run_opens_and_queues_its_batch_in_one_call_each(store: Store) -> None:
+    # One transaction for a run's batch (SQLite: one fsync, not one per recipient);
+    # each recipient is still queued exactly once.
+    await store.create_campaign(campaign(), PEOPLE)
+    talking = await store.open_conversation(BUSINESS, PEOPLE[0])
+
+    opened = await store.open_campaign_conversations(BUSINESS, PEOPLE[:3])
+    assert list(opened) == PEOPLE[:3]
+    assert opened[PEOPLE[0]].id == talking.id
+    assert (await store.open_campaign_conversations(BUSINESS, PEOPLE[:3])) == opened
+    texts = [
+        (text("c1", opened[who].id, who), who, T0 + timedelta(seconds=n))
+        for n, who in enumerate(PEOPLE[:3])
+    ]
+    assert await store.queue_campaign_texts(texts) == 3
+    assert await store.queue_campaign_texts(texts) == 0
+
+    recipients = {r.subscriber: r for r in await store.campaign_recipients("c1")}
+    assert [recipients[who].state for who in PEOPLE[:3]] == [RecipientState.QUEUED] * 3
+    jobs = await store.claim_jobs("w", now=T0 + timedelta(seconds=5), limit=10, lease_seconds=30)
+    assert sorted(job.message_id or "" for job in jobs) == sorted(m.id for m, _, _ in texts)
+    assert (await store.campaign_progress("c1")).queued == 3

@@ -260,6 +260,13 @@ class CampaignDocuments(MongoConnection):
         )
         return stored is None and moved.modified_count == 1
 
+    async def queue_campaign_texts(self, texts: Sequence[tuple[Message, str, datetime]]) -> int:
+        # No transactions here: each is its own idempotent sequence of writes.
+        queued = 0
+        for message, subscriber, send_at in texts:
+            queued += await self.queue_campaign_text(message, subscriber, send_at=send_at)
+        return queued
+
     async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
         moved = await self._recipients.update_one(
             {
@@ -366,6 +373,14 @@ class CampaignDocuments(MongoConnection):
             active=False,
         )
         return conversation
+
+    async def open_campaign_conversations(
+        self, business_number: str, subscribers: Sequence[str], channel: Channel = Channel.SMS
+    ) -> dict[str, Conversation]:
+        return {
+            subscriber: await self.open_campaign_conversation(business_number, subscriber, channel)
+            for subscriber in subscribers
+        }
 
     async def campaign_contacts(self) -> list[Contact]:
         cursor = self._contacts.find({}, sort=[("_id", ASCENDING)])

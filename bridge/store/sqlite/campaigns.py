@@ -235,32 +235,38 @@ class CampaignRows(SQLiteConnection):
     async def queue_campaign_text(
         self, message: Message, subscriber: str, *, send_at: datetime
     ) -> bool:
+        return await self.queue_campaign_texts([(message, subscriber, send_at)]) == 1
+
+    async def queue_campaign_texts(self, texts: Sequence[tuple[Message, str, datetime]]) -> int:
+        queued = 0
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE campaign_recipients SET state = 'queued', message_id = ?,"
-                " conversation_id = ? WHERE campaign_id = ? AND subscriber = ?"
-                " AND state = 'pending'",
-                (message.id, message.conversation_id, message.campaign_id, subscriber),
-            )
-            if cur.rowcount == 0:
-                return False
-            await db.execute(
-                "INSERT INTO messages (id, conversation_id, direction, body, created_at, status,"
-                " purpose, campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.id,
-                    message.conversation_id,
-                    message.direction.value,
-                    message.body,
-                    rows.ts(message.created_at),
-                    message.status.value,
-                    message.purpose.value,
-                    message.campaign_id,
-                ),
-            )
-            for job in effects.after_queued(message):
-                await enqueue_in(db, job, run_at=rows.ts(send_at))
-        return True
+            for message, subscriber, send_at in texts:
+                cur = await db.execute(
+                    "UPDATE campaign_recipients SET state = 'queued', message_id = ?,"
+                    " conversation_id = ? WHERE campaign_id = ? AND subscriber = ?"
+                    " AND state = 'pending'",
+                    (message.id, message.conversation_id, message.campaign_id, subscriber),
+                )
+                if cur.rowcount == 0:
+                    continue
+                await db.execute(
+                    "INSERT INTO messages (id, conversation_id, direction, body, created_at,"
+                    " status, purpose, campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.conversation_id,
+                        message.direction.value,
+                        message.body,
+                        rows.ts(message.created_at),
+                        message.status.value,
+                        message.purpose.value,
+                        message.campaign_id,
+                    ),
+                )
+                for job in effects.after_queued(message):
+                    await enqueue_in(db, job, run_at=rows.ts(send_at))
+                queued += 1
+        return queued
 
     async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
         changed = await self._write(
@@ -339,21 +345,30 @@ class CampaignRows(SQLiteConnection):
     async def open_campaign_conversation(
         self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> Conversation:
-        key = (channel.value, business_number, subscriber)
+        opened = await self.open_campaign_conversations(business_number, [subscriber], channel)
+        return opened[subscriber]
+
+    async def open_campaign_conversations(
+        self, business_number: str, subscribers: Sequence[str], channel: Channel = Channel.SMS
+    ) -> dict[str, Conversation]:
+        opened: dict[str, Conversation] = {}
         async with self._tx() as db:
-            await db.execute(
-                "INSERT INTO conversations (channel, business_number, subscriber, created_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
-                (*key, rows.ts(utcnow())),
-            )
-            row = await rows.fetchone(
-                db,
-                "SELECT * FROM conversations"
-                " WHERE channel = ? AND business_number = ? AND subscriber = ?",
-                key,
-            )
-        assert row is not None
-        return rows.conversation(row)
+            for subscriber in subscribers:
+                key = (channel.value, business_number, subscriber)
+                await db.execute(
+                    "INSERT INTO conversations (channel, business_number, subscriber,"
+                    " created_at, last_activity_at) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
+                    (*key, rows.ts(utcnow())),
+                )
+                row = await rows.fetchone(
+                    db,
+                    "SELECT * FROM conversations"
+                    " WHERE channel = ? AND business_number = ? AND subscriber = ?",
+                    key,
+                )
+                assert row is not None
+                opened[subscriber] = rows.conversation(row)
+        return opened
 
     async def campaign_contacts(self) -> list[Contact]:
         async with self._lock:
