@@ -1,14 +1,15 @@
 """Poll-answers benchmark: 10,000 answers from 10,000 numbers, as signed Twilio
 webhooks, into the real `sms-bridge serve` process.
 
-    .venv/bin/python bench/poll_answers.py [--quick] [--wait-quiet SECONDS]
+    .venv/bin/python bench/poll_answers.py [--quick] [--numbers-audience] [--wait-quiet SECONDS]
 
 A poll campaign to N subscribers is stored (SQLite, in a temporary directory) and the
 bridge sends its texts to the Twilio emulator first; then every subscriber answers
 once, in one of the forgiving forms ("a", "B)", "mango!", "2", "I vote C"…), open loop
 at N/50 a second. Figures: answers tallied, webhook latency (p50/p99), chat.update
 calls on the results message (and the shortest gap between two), and posts into the
-inbox (valid answers make none).
+inbox (valid answers make none). With --numbers-audience the campaign lists its N
+numbers in `to.numbers` (as a file written with literal numbers does) instead of a tag.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def subscriber(n: int) -> str:
     return f"+1415{n:07d}"
 
 
-async def seed(db: Path, count: int) -> str:
+async def seed(db: Path, count: int, *, listed: bool) -> str:
     """The campaign and its queued texts, as the pump leaves them; its id."""
     store = SQLiteStore(db)
     await store.open()
@@ -78,7 +79,9 @@ async def seed(db: Path, count: int) -> str:
             name="Flavor poll",
             kind=CampaignKind.SUPPORT,
             from_number=BUSINESS,
-            to=Audience(tags=("bench",)),  # the recipients are stored below, not listed
+            # The recipients are stored below either way; listed, every reply's read of
+            # the campaign meets a spec of `count` numbers.
+            to=Audience(numbers=tuple(numbers)) if listed else Audience(tags=("bench",)),
             text=TEXT,
             poll=POLL,
         )
@@ -157,6 +160,11 @@ def min_gap(times: Sequence[float]) -> float | None:
 
 async def main() -> None:
     parser = bench_parser(__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--numbers-audience",
+        action="store_true",
+        help="the campaign lists its numbers in to.numbers instead of naming a tag",
+    )
     args = parser.parse_args()
     count = 2000 if args.quick else 10_000
     before = await settle(args.wait_quiet)
@@ -168,7 +176,7 @@ async def main() -> None:
         workdir = Path(tmp)
         db = workdir / "bridge.db"
         progress(f"storing a poll campaign to {count:,} subscribers")
-        campaign_id = await seed(db, count)
+        campaign_id = await seed(db, count, listed=args.numbers_audience)
         settings = emulator_env(slack, twilio, db) | {
             "BRIDGE_LOG_LEVEL": "warning",
             "BRIDGE_SMS_RATE": "1000",  # the emulator takes the campaign's texts fast
@@ -253,7 +261,8 @@ async def main() -> None:
     p50, p99 = percentile(latency.from_send, 50), percentile(latency.from_send, 99)
     gap = min_gap(updates)
     facts = machine_facts()
-    out(f"## Poll answers ({count:,} answers from {count:,} numbers)")
+    audience = "listed in to.numbers" if args.numbers_audience else "a tag"
+    out(f"## Poll answers ({count:,} answers from {count:,} numbers; audience: {audience})")
     out(f"- machine: {facts}; load average before: {before}, after: {loadavg()}")
     out(f"- campaign texts sent by the bridge first: {count:,} in {send_seconds:.0f} s")
     out(

@@ -302,6 +302,7 @@ async def build_domain(
         config.campaigns,
         rate=settings.bridge_sms_rate,
         on_enqueued=wake,
+        routing=config.routing,
     )
     commands = CommandDesk(
         store,

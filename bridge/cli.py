@@ -324,6 +324,7 @@ def _campaign_desk(store: Store, settings: Settings, config: BusinessConfig) -> 
         config.campaigns,
         rate=settings.bridge_sms_rate,
         on_enqueued=lambda: None,
+        routing=config.routing,
     )
 
 

@@ -23,6 +23,7 @@ from bridge.compliance.quiet_hours import next_allowed
 from bridge.config import Business
 from bridge.jobs import campaign_progress_job, campaign_pump_job, close_campaign_job
 from bridge.models import utcnow
+from bridge.routing_settings import RoutingSection
 from bridge.store.base import CampaignStore, ConsentStore, JobStore
 from bridge.threading.segments import Cost, cost
 
@@ -81,20 +82,28 @@ class CampaignDesk:
         rate: float,
         on_enqueued: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
+        routing: RoutingSection | None = None,
     ) -> None:
+        """`routing`: the teams a feedback campaign's `route` may name (None: none)."""
         self._store = store
         self._business = business
         self._settings = settings
         self._rate = rate
         self._on_enqueued = on_enqueued
         self._clock = clock
+        self._routing = routing or RoutingSection()
+
+    async def check(self, spec: CampaignSpec) -> None:
+        """`CampaignError` for a mistake of the campaign as written, found without
+        reading its audience's consent (what `plan` reads for each recipient)."""
+        contacts = await self._store.campaign_contacts()
+        fields = {name for contact in contacts for name in contact.fields}
+        check(spec, known_placeholders(fields), now=self._clock(), routing=self._routing)
 
     async def plan(self, spec: CampaignSpec) -> Plan:
         """`CampaignError` for a campaign that cannot go out as written."""
+        await self.check(spec)
         now = self._clock()
-        contacts = await self._store.campaign_contacts()
-        fields = {name for contact in contacts for name in contact.fields}
-        check(spec, known_placeholders(fields), now=now)
         chosen = await choose(self._store, spec, self._settings.segments, now=now)
         if not chosen:
             raise CampaignError(f"to: {_audience(spec)} matches nobody")

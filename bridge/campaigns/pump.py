@@ -82,10 +82,7 @@ class CampaignPump:
             return  # cancelled or done
         batch = await self._store.pending_recipients(campaign_id, limit=self._batch)
         due = max(now, self._next_due.get(campaign_id, now))
-        step = timedelta(seconds=1 / self._rate)
-        for recipient in batch:
-            if await self._queue(campaign, recipient, due=due):
-                due += step
+        due = await self._queue(campaign, batch, due=due)
         self._on_enqueued()
         if len(batch) < self._batch:
             self._next_due.pop(campaign_id, None)
@@ -109,33 +106,47 @@ class CampaignPump:
         started = await self._store.start_campaign(campaign.id, at=now, closes_at=closes, jobs=jobs)
         return started or await self._store.get_campaign(campaign.id) or campaign
 
-    async def _queue(self, campaign: Campaign, recipient: Recipient, *, due: datetime) -> bool:
-        """Queue the recipient's text due at `due` (or at 08:00 their time, for
-        marketing), or skip them; whether a text was queued."""
+    async def _queue(
+        self, campaign: Campaign, batch: list[Recipient], *, due: datetime
+    ) -> datetime:
+        """Queue each recipient's text, one every 1/rate from `due` (or at 08:00 their
+        time, for marketing), or skip them; when the next text is due. The batch's
+        conversations are opened, and its texts queued, in one store call each."""
         spec = campaign.spec
-        phone = recipient.subscriber
-        consent = await self._store.consent_state(spec.from_number, phone, spec.channel)
-        contact = await self._store.get_contact(phone)
-        text, why = judge(spec, Chosen(phone, contact), consent, self._business)
-        if text is None:
-            await self._store.skip_recipient(campaign.id, phone, why or "?")
-            return False
-        marketing = spec.kind is CampaignKind.MARKETING
-        if marketing:
-            due = max(due, next_allowed(phone, due, self._business.timezone))
+        texts: list[tuple[str, str]] = []  # (phone, text)
+        for recipient in batch:
+            phone = recipient.subscriber
+            consent = await self._store.consent_state(spec.from_number, phone, spec.channel)
+            contact = await self._store.get_contact(phone)
+            text, why = judge(spec, Chosen(phone, contact), consent, self._business)
+            if text is None:
+                await self._store.skip_recipient(campaign.id, phone, why or "?")
+            else:
+                texts.append((phone, text))
+        if not texts:
+            return due
         # Opened with no Slack post and no inbox activity; nor is its text activity.
-        conversation = await self._store.open_campaign_conversation(
-            spec.from_number, phone, spec.channel
+        conversations = await self._store.open_campaign_conversations(
+            spec.from_number, [phone for phone, _ in texts], spec.channel
         )
-        message = Message(
-            id=text_id(campaign.id, phone),
-            conversation_id=conversation.id,
-            direction=Direction.OUTBOUND,
-            body=text,
-            created_at=self._clock(),
-            status=DeliveryStatus.QUEUED,
-            purpose=MessagePurpose.MARKETING if marketing else MessagePurpose.NOTICE,
-            campaign_id=campaign.id,
-        )
-        await self._store.queue_campaign_text(message, phone, send_at=due)
-        return True
+        marketing = spec.kind is CampaignKind.MARKETING
+        step = timedelta(seconds=1 / self._rate)
+        queued: list[tuple[Message, str, datetime]] = []
+        for phone, text in texts:
+            send_at = due
+            if marketing:
+                send_at = max(due, next_allowed(phone, due, self._business.timezone))
+            message = Message(
+                id=text_id(campaign.id, phone),
+                conversation_id=conversations[phone].id,
+                direction=Direction.OUTBOUND,
+                body=text,
+                created_at=self._clock(),
+                status=DeliveryStatus.QUEUED,
+                purpose=MessagePurpose.MARKETING if marketing else MessagePurpose.NOTICE,
+                campaign_id=campaign.id,
+            )
+            queued.append((message, phone, send_at))
+            due += step
+        await self._store.queue_campaign_texts(queued)
+        return due

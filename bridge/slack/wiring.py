@@ -93,6 +93,7 @@ class SlackEdge:
         self._bolt = build_bolt(client)
         self._app_token = settings.slack_app_token
         self._socket_mode: AsyncSocketModeHandler | None = None
+        self._dialog: CampaignDialog | None = None  # set by listen()
         self._signing_secret = settings.slack_signing_secret
         self._sms_rate = settings.bridge_sms_rate
         # Campaigns' progress messages: `campaigns.channel`, else the inbox channel.
@@ -161,7 +162,7 @@ class SlackEdge:
     ) -> None:
         """Register every Bolt listener: what people do in Slack, into the domain."""
         store, access = self._store, self.access
-        dialog = CampaignDialog(
+        dialog = self._dialog = CampaignDialog(
             commands, access, numbers=self._numbers, segments=self._campaign_segments
         )
         listeners: tuple[Listener, ...] = (
@@ -198,9 +199,12 @@ class SlackEdge:
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def disconnect(self) -> None:
-        """First stop step: no new events, before the outbox stops."""
+        """First stop step: no new events, before the outbox stops; campaigns being
+        created from the dialog finish (bounded)."""
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self._dialog is not None:
+            await self._dialog.finish()
 
     async def close(self) -> None:
         """Stop step after the outbox: the posts' pending look-ups."""

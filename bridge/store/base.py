@@ -495,6 +495,10 @@ class CampaignStore(Protocol):
         activity) and its SEND_SMS job due `send_at`. The message id makes it
         idempotent: False when the recipient was not PENDING (queued before)."""
 
+    async def queue_campaign_texts(self, texts: Sequence[tuple[Message, str, datetime]]) -> int:
+        """`queue_campaign_text` for each (message, subscriber, send_at) of a pump's
+        run, together (SQLite: one transaction); how many were queued now."""
+
     async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
         """PENDING → SKIPPED for `reason`; False when it was not PENDING."""
 
@@ -507,6 +511,12 @@ class CampaignStore(Protocol):
         """`open_conversation` for a campaign's text: one opened here is no inbox
         activity (its last activity is the epoch until the subscriber texts), so a
         campaign to thousands does not push the inbox's conversations down."""
+
+    async def open_campaign_conversations(
+        self, business_number: str, subscribers: Sequence[str], channel: Channel = Channel.SMS
+    ) -> dict[str, Conversation]:
+        """`open_campaign_conversation` for each of a pump's run, together (SQLite: one
+        transaction): subscriber → conversation, in the order given."""
 
     async def campaign_contacts(self) -> list[Contact]:
         """Every contact, by phone: what audiences and segments choose from."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from bridge.campaigns.models import (
     Audience,
@@ -228,3 +231,67 @@ async def test_a_conversation_a_campaign_opens_is_no_inbox_activity(store: Store
     inbox = await store.list_conversations(InboxFilter.ALL)
     assert [c.id for c in inbox] == [known.id, opened.id]  # the campaign's last
     assert opened.last_activity_at < talking.conversation.last_activity_at
+
+
+async def test_a_campaign_listing_thousands_of_numbers_is_read_without_its_audience(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # latest_campaign_text runs for every inbound text: a spec never changes once
+    # stored, so it is parsed once per store, whatever its audience, and the state
+    # is still read fresh each time.
+    numbers = tuple(f"+1415{n:07d}" for n in range(10_000))
+    listed = campaign("big").model_copy(
+        update={"spec": campaign().spec.model_copy(update={"to": Audience(numbers=numbers)})}
+    )
+    await store.create_campaign(listed, numbers[:1])
+    sent = await queue(store, "big", numbers[0])
+    await store.begin_send(sent.id)
+    await store.finish_send(sent.id, DeliveryStatus.SENT, sid="SMbig")
+    first = await store.latest_campaign_text(BUSINESS, numbers[0])
+    assert first is not None
+    assert first[0].spec.to.numbers == numbers
+    parsed = 0
+    validate, validate_json = CampaignSpec.model_validate, CampaignSpec.model_validate_json
+
+    def counted(original: Callable[..., CampaignSpec]) -> Callable[..., CampaignSpec]:
+        def parse(*args: object, **kwargs: object) -> CampaignSpec:
+            nonlocal parsed
+            parsed += 1
+            return original(*args, **kwargs)
+
+        return parse
+
+    monkeypatch.setattr(CampaignSpec, "model_validate", counted(validate))
+    monkeypatch.setattr(CampaignSpec, "model_validate_json", counted(validate_json))
+    await store.set_campaign_state("big", CampaignState.PAUSED, expect=[CampaignState.SCHEDULED])
+
+    for _ in range(20):
+        found = await store.latest_campaign_text(BUSINESS, numbers[0])
+        assert found is not None
+        assert found[0].state is CampaignState.PAUSED
+        assert found[0].spec.to.numbers == numbers
+    assert parsed == 0
+
+
+async def test_a_pump_run_opens_and_queues_its_batch_in_one_call_each(store: Store) -> None:
+    # One transaction for a run's batch (SQLite: one fsync, not one per recipient);
+    # each recipient is still queued exactly once.
+    await store.create_campaign(campaign(), PEOPLE)
+    talking = await store.open_conversation(BUSINESS, PEOPLE[0])
+
+    opened = await store.open_campaign_conversations(BUSINESS, PEOPLE[:3])
+    assert list(opened) == PEOPLE[:3]
+    assert opened[PEOPLE[0]].id == talking.id
+    assert (await store.open_campaign_conversations(BUSINESS, PEOPLE[:3])) == opened
+    texts = [
+        (text("c1", opened[who].id, who), who, T0 + timedelta(seconds=n))
+        for n, who in enumerate(PEOPLE[:3])
+    ]
+    assert await store.queue_campaign_texts(texts) == 3
+    assert await store.queue_campaign_texts(texts) == 0
+
+    recipients = {r.subscriber: r for r in await store.campaign_recipients("c1")}
+    assert [recipients[who].state for who in PEOPLE[:3]] == [RecipientState.QUEUED] * 3
+    jobs = await store.claim_jobs("w", now=T0 + timedelta(seconds=5), limit=10, lease_seconds=30)
+    assert sorted(job.message_id or "" for job in jobs) == sorted(m.id for m, _, _ in texts)
+    assert (await store.campaign_progress("c1")).queued == 3

@@ -19,6 +19,7 @@ from bridge.campaigns.models import (
     CampaignKind,
     CampaignSpec,
     CampaignState,
+    Feedback,
     Poll,
     RecipientState,
     Segment,
@@ -35,6 +36,7 @@ from bridge.models import (
     MessagePurpose,
     utcnow,
 )
+from bridge.routing_settings import RoutingSection, Team
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
 from bridge.threading.sending import ReplySender, Sender
@@ -170,6 +172,18 @@ async def test_a_plan_counts_who_gets_it_and_why_not_and_writes_nothing(
             {"poll": Poll(options={"A": "x", "B": "y"}), "opt_in": {"keyword": "YES"}},
             "poll and opt_in",
         ),
+        # The texts a reply gets back name only what is filled in for them.
+        (
+            {"poll": Poll(options={"A": "x", "B": "y"}, confirm="You chose {label}, {nickname}")},
+            "poll.confirm: unknown placeholder {nickname}",
+        ),
+        ({"feedback": Feedback(follow_up="Sorry {nickname}")}, "feedback.follow_up: unknown"),
+        ({"feedback": Feedback(confirm="Thanks {choice}")}, "feedback.confirm: unknown"),
+        (
+            {"feedback": Feedback(review_link="https://r.example", review_text="Go {link}")},
+            "feedback.review_text: unknown placeholder {link}",
+        ),
+        ({"feedback": Feedback(route="billing")}, "feedback.route: no routing team 'billing'"),
     ],
 )
 async def test_a_campaign_that_cannot_go_out_is_refused_with_one_line(
@@ -180,6 +194,30 @@ async def test_a_campaign_that_cannot_go_out_is_refused_with_one_line(
     assert names in str(refused.value)
     assert "\n" not in str(refused.value)
     assert await store.list_campaigns() == []
+
+
+async def test_reply_texts_may_name_what_they_are_filled_with_and_a_route_a_team(
+    store: Store, base: Base, clock: Clock
+) -> None:
+    routed = CampaignDesk(
+        store,
+        Business(name="Harbor Bakery", timezone="America/Los_Angeles"),
+        CampaignsSection(segments=SEGMENTS),
+        rate=5,
+        on_enqueued=lambda: None,
+        clock=clock,
+        routing=RoutingSection(teams={"Support": Team(channel="C0SUPPORT")}),
+    )
+    poll = Poll(options={"A": "x", "B": "y"}, confirm="You chose {choice}: {label}")
+    feedback = Feedback(
+        review_link="https://r.example",
+        follow_up="Sorry, {first_name}: what went wrong?",
+        confirm="Thanks from {business_name}",
+        route="support",
+    )
+
+    assert (await routed.plan(spec(poll=poll))).recipients == 35
+    assert (await routed.plan(spec(feedback=feedback))).recipients == 35
 
 
 async def test_segments_filter_by_tags_fields_consent_and_activity(

@@ -4,6 +4,7 @@ preview, and App Home's Campaigns tab."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -296,8 +297,69 @@ async def test_the_dialog_previews_refuses_what_is_wrong_and_creates_one_campaig
 
     # Valid: one campaign, created by the person who submitted it.
     assert "errors" not in await submit(AGENT, form())
+    await eventually_async(lambda: _campaigns(store, 1))  # created after the answer
     [campaign] = await store.list_campaigns()
     assert campaign.created_by == AGENT
     assert campaign.spec.poll is not None
     assert campaign.spec.to == Audience(tags=("regulars",))
     await eventually(lambda: any("flavor-poll" in m.text for m in slack.messages(INBOX)))
+
+
+async def test_a_submission_is_answered_before_its_campaign_is_created(
+    bridge: BridgeUnderTest,
+    slack: SlackEmulator,
+    store: SQLiteStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Creating re-reads every recipient's consent, which for a large audience outlasts
+    # Slack's 3 s: the submission is answered after the cheap checks, and the audience
+    # is read after it. Here the consent reads wait until the test lets them go.
+    await regulars(store)
+    url = f"{bridge.url}/slack/events"
+    reading = asyncio.Event()
+    read_consent = store.consent_state
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await reading.wait()
+        return await read_consent(*args, **kwargs)
+
+    monkeypatch.setattr(store, "consent_state", held)
+    assert (await slash(bridge, slack, "campaign")).status == 200
+    await eventually(lambda: AGENT in slack.modals)
+
+    submitted = slack.deliver(url, slack.view_submission(AGENT, form()), kind="interactive")
+    response = await asyncio.wait_for(submitted, timeout=20)
+
+    assert response.status == 200
+    assert "errors" not in (json.loads(response.text) if response.text else {})
+    assert await store.list_campaigns() == []
+    reading.set()
+    await eventually_async(lambda: _campaigns(store, 1))
+    [campaign] = await store.list_campaigns()
+    assert campaign.created_by == AGENT
+
+
+async def _campaigns(store: SQLiteStore, count: int) -> bool:
+    return len(await store.list_campaigns()) == count
+
+
+async def test_what_is_wrong_after_the_answer_is_told_to_the_person_ephemerally(
+    bridge: BridgeUnderTest, slack: SlackEmulator, store: SQLiteStore
+) -> None:
+    await regulars(store)
+    url = f"{bridge.url}/slack/events"
+    assert (await slash(bridge, slack, "campaign")).status == 200
+    await eventually(lambda: AGENT in slack.modals)
+
+    # Nobody is tagged "<!here>": found once the audience is read, after the answer.
+    values = form(tags=typed("<!here>"))
+    response = await slack.deliver(url, slack.view_submission(AGENT, values), kind="interactive")
+
+    assert response.status == 200
+    assert "errors" not in (json.loads(response.text) if response.text else {})
+    await eventually(lambda: any(e.user == AGENT for e in slack.ephemerals))
+    [told] = [e for e in slack.ephemerals if e.user == AGENT]
+    assert told.channel == INBOX
+    assert "to:" in told.text
+    assert "<!here>" not in told.text  # escaped
+    assert await store.list_campaigns() == []

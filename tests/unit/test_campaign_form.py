@@ -11,6 +11,7 @@ import pytest
 from bridge.campaigns.errors import CampaignError
 from bridge.campaigns.models import Audience, CampaignKind, Poll
 from bridge.campaigns.validation import check, known_placeholders
+from bridge.routing_settings import RoutingSection
 from bridge.slack.blocks.campaign_modal import campaign_modal
 from bridge.slack.listeners.campaign_dialog import error_field
 from bridge.slack.listeners.campaign_form import read_form, read_options
@@ -85,7 +86,7 @@ def test_a_one_option_poll_is_the_desks_to_refuse_on_the_options_field() -> None
     assert spec is not None
     assert not errors
     with pytest.raises(CampaignError) as refused:
-        check(spec, known_placeholders(()), now=NOW)
+        check(spec, known_placeholders(()), now=NOW, routing=RoutingSection())
     assert error_field(refused.value) == "options"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bridge.campaigns.models import CampaignState
 from bridge.slack.blocks.campaign_progress import counts_text, progress_bar, state_text, title
+from bridge.slack.blocks.mrkdwn import escape
 from bridge.threading.commands.answers import CampaignList, CampaignMove, NoSuchCampaign
 
 CAMPAIGN_DIALOG = "Opening the campaign dialog…"
@@ -52,3 +53,9 @@ def campaign_move_text(answer: CampaignMove) -> str:
 
 def no_such_campaign_text(answer: NoSuchCampaign) -> str:
     return f"No campaign `{answer.campaign_id}`: `/sms campaign list` shows their ids."
+
+
+def campaign_not_created_text(name: str, problem: str) -> str:
+    """Told to the person who submitted the dialog, when what is wrong shows only once
+    the audience is read (after the dialog has closed)."""
+    return f":warning: Campaign “{escape(name)}” was not created: {escape(problem)}"

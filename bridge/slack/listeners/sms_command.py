@@ -76,9 +76,14 @@ class SmsCommand:
         text, reply = await self._run(parsed, user)
         trigger = command.get("trigger_id")
         if reply is not None and reply.answer is Said.CAMPAIGN_DIALOG:
-            if self._campaign_dialog is not None and isinstance(trigger, str):
+            channel = command.get("channel_id")
+            if (
+                self._campaign_dialog is not None
+                and isinstance(trigger, str)
+                and isinstance(channel, str)
+            ):
                 await ack()
-                await self._campaign_dialog.open(client, trigger)
+                await self._campaign_dialog.open(client, trigger, channel=channel)
                 return
             text = answer_text(Said.CAMPAIGNS_OFF)
         if reply is not None and reply.picker:

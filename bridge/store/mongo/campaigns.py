@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -36,21 +37,22 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store import effects
+from bridge.store.campaign_specs import SpecCache
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
 from bridge.store.mongo.conversations import conversation_of
 from bridge.store.mongo.documents import Doc
 
 _TIMES = ("created_at", "started_at", "finished_at", "closes_at")
+# A campaign's state without its spec, which comes from the store's SpecCache.
+_STATE = {"spec": False}
 
 
-def _campaign(doc: Doc) -> Campaign:
+def _campaign(doc: Doc, spec: CampaignSpec) -> Campaign:
     fields = {name: doc.get(name) for name in Campaign.model_fields if name not in ("id", "spec")}
     for name in _TIMES:
         fields[name] = documents.aware_or_none(doc.get(name))
-    return Campaign.model_validate(
-        {**fields, "id": doc["_id"], "spec": CampaignSpec.model_validate(doc["spec"])}
-    )
+    return Campaign.model_validate({**fields, "id": doc["_id"], "spec": spec})
 
 
 def _campaign_doc(campaign: Campaign) -> Doc:
@@ -82,6 +84,21 @@ class CampaignDocuments(MongoConnection):
     @property
     def _recipients(self) -> AsyncCollection[Any]:
         return self._coll("campaign_recipients")
+
+    @cached_property
+    def _specs(self) -> SpecCache:
+        return SpecCache()
+
+    async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
+        cursor = self._campaigns.find({"_id": {"$in": campaign_ids}}, {"spec": True})
+        return {doc["_id"]: CampaignSpec.model_validate(doc["spec"]) async for doc in cursor}
+
+    async def _campaigns_of(self, found: Sequence[Doc]) -> list[Campaign]:
+        specs = await self._specs.specs((doc["_id"] for doc in found), self._read_specs)
+        return [_campaign(doc, specs[doc["_id"]]) for doc in found]
+
+    async def _campaign_of(self, doc: Doc | None) -> Campaign | None:
+        return None if doc is None else (await self._campaigns_of([doc]))[0]
 
     async def create_campaign(
         self,
@@ -119,21 +136,21 @@ class CampaignDocuments(MongoConnection):
         return True
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
-        doc: Doc | None = await self._campaigns.find_one({"_id": campaign_id})
-        return None if doc is None else _campaign(doc)
+        doc: Doc | None = await self._campaigns.find_one({"_id": campaign_id}, _STATE)
+        return await self._campaign_of(doc)
 
     async def list_campaigns(self, *, limit: int = 20) -> list[Campaign]:
         cursor = self._campaigns.find(
-            {}, sort=[("created_at", DESCENDING), ("_id", DESCENDING)], limit=limit
+            {}, _STATE, sort=[("created_at", DESCENDING), ("_id", DESCENDING)], limit=limit
         )
-        return [_campaign(doc) async for doc in cursor]
+        return await self._campaigns_of([doc async for doc in cursor])
 
     async def _move(self, query: Doc, changes: Doc) -> Campaign | None:
         """One compare-and-set on the campaign document: the campaign after, or None."""
         doc: Doc | None = await self._campaigns.find_one_and_update(
-            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+            query, {"$set": changes}, _STATE, return_document=ReturnDocument.AFTER
         )
-        return None if doc is None else _campaign(doc)
+        return await self._campaign_of(doc)
 
     async def set_campaign_state(
         self, campaign_id: str, state: CampaignState, *, expect: Sequence[CampaignState]
@@ -243,6 +260,13 @@ class CampaignDocuments(MongoConnection):
         )
         return stored is None and moved.modified_count == 1
 
+    async def queue_campaign_texts(self, texts: Sequence[tuple[Message, str, datetime]]) -> int:
+        # No transactions here: each is its own idempotent sequence of writes.
+        queued = 0
+        for message, subscriber, send_at in texts:
+            queued += await self.queue_campaign_text(message, subscriber, send_at=send_at)
+        return queued
+
     async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
         moved = await self._recipients.update_one(
             {
@@ -349,6 +373,14 @@ class CampaignDocuments(MongoConnection):
             active=False,
         )
         return conversation
+
+    async def open_campaign_conversations(
+        self, business_number: str, subscribers: Sequence[str], channel: Channel = Channel.SMS
+    ) -> dict[str, Conversation]:
+        return {
+            subscriber: await self.open_campaign_conversation(business_number, subscriber, channel)
+            for subscriber in subscribers
+        }
 
     async def campaign_contacts(self) -> list[Contact]:
         cursor = self._contacts.find({}, sort=[("_id", ASCENDING)])

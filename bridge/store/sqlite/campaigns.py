@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 
 import aiosqlite
 
@@ -18,15 +19,22 @@ from bridge.campaigns.models import (
 )
 from bridge.models import Channel, ConsentKind, Contact, Conversation, Message, NewJob, utcnow
 from bridge.store import effects
+from bridge.store.campaign_specs import SpecCache
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.jobs import enqueue_in
 
+# Every column but the spec, which comes from the store's SpecCache.
+_STATE = (
+    "id, state, created_by, created_at, started_at, finished_at, closes_at, closed,"
+    " slack_channel, progress_ts, results_ts"
+)
 
-def _campaign(row: aiosqlite.Row) -> Campaign:
+
+def _campaign(row: aiosqlite.Row, spec: CampaignSpec) -> Campaign:
     return Campaign(
         id=row["id"],
-        spec=CampaignSpec.model_validate_json(row["spec"]),
+        spec=spec,
         state=CampaignState(row["state"]),
         created_by=row["created_by"],
         created_at=datetime.fromtimestamp(row["created_at"], UTC),
@@ -59,6 +67,26 @@ async def _enqueue_all(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, da
 class CampaignRows(SQLiteConnection):
     """CampaignStore on SQLite."""
 
+    @cached_property
+    def _specs(self) -> SpecCache:
+        return SpecCache()
+
+    async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
+        async with self._lock:
+            found = await rows.fetchall(
+                self.db,
+                f"SELECT id, spec FROM campaigns WHERE id IN ({rows.marks(campaign_ids)})",  # noqa: S608
+                campaign_ids,
+            )
+        return {row["id"]: CampaignSpec.model_validate_json(row["spec"]) for row in found}
+
+    async def _campaigns_of(self, found: Sequence[aiosqlite.Row]) -> list[Campaign]:
+        specs = await self._specs.specs((row["id"] for row in found), self._read_specs)
+        return [_campaign(row, specs[row["id"]]) for row in found]
+
+    async def _campaign_of(self, row: aiosqlite.Row | None) -> Campaign | None:
+        return None if row is None else (await self._campaigns_of([row]))[0]
+
     async def create_campaign(
         self,
         campaign: Campaign,
@@ -89,17 +117,17 @@ class CampaignRows(SQLiteConnection):
         return created
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
-        row = await self._one("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
-        return None if row is None else _campaign(row)
+        row = await self._one(f"SELECT {_STATE} FROM campaigns WHERE id = ?", (campaign_id,))  # noqa: S608
+        return await self._campaign_of(row)
 
     async def list_campaigns(self, *, limit: int = 20) -> list[Campaign]:
         async with self._lock:
             found = await rows.fetchall(
                 self.db,
-                "SELECT * FROM campaigns ORDER BY created_at DESC, id DESC LIMIT ?",
+                f"SELECT {_STATE} FROM campaigns ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
                 (limit,),
             )
-        return [_campaign(row) for row in found]
+        return await self._campaigns_of(found)
 
     async def _move(
         self, campaign_id: str, fields: dict[str, object], *, where: str, params: Sequence[object]
@@ -113,9 +141,13 @@ class CampaignRows(SQLiteConnection):
             )
             if cur.rowcount == 0:
                 return None
-            row = await rows.fetchone(db, "SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+            row = await rows.fetchone(
+                db,
+                f"SELECT {_STATE} FROM campaigns WHERE id = ?",  # noqa: S608
+                (campaign_id,),
+            )
         assert row is not None
-        return _campaign(row)
+        return await self._campaign_of(row)
 
     async def set_campaign_state(
         self, campaign_id: str, state: CampaignState, *, expect: Sequence[CampaignState]
@@ -147,9 +179,13 @@ class CampaignRows(SQLiteConnection):
             if cur.rowcount == 0:
                 return None
             await _enqueue_all(db, jobs)
-            row = await rows.fetchone(db, "SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+            row = await rows.fetchone(
+                db,
+                f"SELECT {_STATE} FROM campaigns WHERE id = ?",  # noqa: S608
+                (campaign_id,),
+            )
         assert row is not None
-        return _campaign(row)
+        return await self._campaign_of(row)
 
     async def finish_campaign(self, campaign_id: str, *, at: datetime) -> Campaign | None:
         return await self._move(
@@ -199,32 +235,38 @@ class CampaignRows(SQLiteConnection):
     async def queue_campaign_text(
         self, message: Message, subscriber: str, *, send_at: datetime
     ) -> bool:
+        return await self.queue_campaign_texts([(message, subscriber, send_at)]) == 1
+
+    async def queue_campaign_texts(self, texts: Sequence[tuple[Message, str, datetime]]) -> int:
+        queued = 0
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE campaign_recipients SET state = 'queued', message_id = ?,"
-                " conversation_id = ? WHERE campaign_id = ? AND subscriber = ?"
-                " AND state = 'pending'",
-                (message.id, message.conversation_id, message.campaign_id, subscriber),
-            )
-            if cur.rowcount == 0:
-                return False
-            await db.execute(
-                "INSERT INTO messages (id, conversation_id, direction, body, created_at, status,"
-                " purpose, campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.id,
-                    message.conversation_id,
-                    message.direction.value,
-                    message.body,
-                    rows.ts(message.created_at),
-                    message.status.value,
-                    message.purpose.value,
-                    message.campaign_id,
-                ),
-            )
-            for job in effects.after_queued(message):
-                await enqueue_in(db, job, run_at=rows.ts(send_at))
-        return True
+            for message, subscriber, send_at in texts:
+                cur = await db.execute(
+                    "UPDATE campaign_recipients SET state = 'queued', message_id = ?,"
+                    " conversation_id = ? WHERE campaign_id = ? AND subscriber = ?"
+                    " AND state = 'pending'",
+                    (message.id, message.conversation_id, message.campaign_id, subscriber),
+                )
+                if cur.rowcount == 0:
+                    continue
+                await db.execute(
+                    "INSERT INTO messages (id, conversation_id, direction, body, created_at,"
+                    " status, purpose, campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.conversation_id,
+                        message.direction.value,
+                        message.body,
+                        rows.ts(message.created_at),
+                        message.status.value,
+                        message.purpose.value,
+                        message.campaign_id,
+                    ),
+                )
+                for job in effects.after_queued(message):
+                    await enqueue_in(db, job, run_at=rows.ts(send_at))
+                queued += 1
+        return queued
 
     async def skip_recipient(self, campaign_id: str, subscriber: str, reason: str) -> bool:
         changed = await self._write(
@@ -303,21 +345,30 @@ class CampaignRows(SQLiteConnection):
     async def open_campaign_conversation(
         self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> Conversation:
-        key = (channel.value, business_number, subscriber)
+        opened = await self.open_campaign_conversations(business_number, [subscriber], channel)
+        return opened[subscriber]
+
+    async def open_campaign_conversations(
+        self, business_number: str, subscribers: Sequence[str], channel: Channel = Channel.SMS
+    ) -> dict[str, Conversation]:
+        opened: dict[str, Conversation] = {}
         async with self._tx() as db:
-            await db.execute(
-                "INSERT INTO conversations (channel, business_number, subscriber, created_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
-                (*key, rows.ts(utcnow())),
-            )
-            row = await rows.fetchone(
-                db,
-                "SELECT * FROM conversations"
-                " WHERE channel = ? AND business_number = ? AND subscriber = ?",
-                key,
-            )
-        assert row is not None
-        return rows.conversation(row)
+            for subscriber in subscribers:
+                key = (channel.value, business_number, subscriber)
+                await db.execute(
+                    "INSERT INTO conversations (channel, business_number, subscriber,"
+                    " created_at, last_activity_at) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
+                    (*key, rows.ts(utcnow())),
+                )
+                row = await rows.fetchone(
+                    db,
+                    "SELECT * FROM conversations"
+                    " WHERE channel = ? AND business_number = ? AND subscriber = ?",
+                    key,
+                )
+                assert row is not None
+                opened[subscriber] = rows.conversation(row)
+        return opened
 
     async def campaign_contacts(self) -> list[Contact]:
         async with self._lock:

@@ -67,6 +67,9 @@ class CampaignControl(Protocol):
     """`/sms campaign` and its dialog, acted by the campaign desk (passed in). Each
     raises `CampaignError` for what the person must fix (or a state it cannot be in)."""
 
+    async def check(self, spec: CampaignSpec) -> None:
+        """The campaign as written, without reading its audience (quick)."""
+
     async def plan(self, spec: CampaignSpec) -> Plan:
         """What the campaign would do, without a write."""
 
