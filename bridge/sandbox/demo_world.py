@@ -269,9 +269,13 @@ class Sandbox:
             return (await _campaign(store, name)).id
 
     async def campaign_sent(self, name: str) -> bool:
-        """Whether the newest campaign named `name` has sent (or skipped) every text."""
+        """Whether the newest campaign named `name` has sent (or skipped) every text
+        (False while there is none: the dialog creates it just after its answer)."""
         async with self._store() as store:
-            progress = await store.campaign_progress((await _campaign(store, name)).id)
+            campaign = await _newest(store, name)
+            if campaign is None:
+                return False
+            progress = await store.campaign_progress(campaign.id)
         return progress.total > 0 and progress.pending == progress.queued == 0
 
     @contextlib.asynccontextmanager
@@ -379,8 +383,12 @@ class Sandbox:
         return thread
 
 
+async def _newest(store: Store, name: str) -> Campaign | None:
+    return next((c for c in await store.list_campaigns() if c.spec.name == name), None)
+
+
 async def _campaign(store: Store, name: str) -> Campaign:
-    found = next((c for c in await store.list_campaigns() if c.spec.name == name), None)
+    found = await _newest(store, name)
     if found is None:
         raise ValueError(f"no campaign named {name!r}")
     return found
