@@ -3,13 +3,16 @@ where it stands. Shared by the campaign desk, the store and the edges that show 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
 from bridge.models import Channel, ConsentKind, DeliveryStatus, Model
+
+# A campaign that takes no answers still has its text quoted by replies this soon.
+QUOTE_WINDOW = timedelta(hours=24)
 
 
 class CampaignKind(StrEnum):

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, Protocol
 
-from bridge.campaigns.models import Answer, Campaign
+from bridge.campaigns.models import QUOTE_WINDOW, Answer, Campaign
 from bridge.jobs import campaign_results_job
 from bridge.models import InboundSms, Message
 from bridge.store.base import AnswerStore, CampaignStore
 from bridge.threading.inbound import ReplyReading
-
-# A campaign that takes no answers still has its text quoted by replies this soon.
-QUOTE_WINDOW = timedelta(hours=24)
 
 Keep = Literal["last", "first"]
 

@@ -454,7 +454,10 @@ class CampaignStore(Protocol):
         self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> tuple[Campaign, Message] | None:
         """The last campaign text the provider accepted for this address, with its
-        campaign: what a text from them may be answering."""
+        campaign: what a text from them may be answering. None, without a lookup, while
+        no campaign may be answered or quoted (none to send, none taking answers, none
+        within `QUOTE_WINDOW`): asked once a second, and at once after this store
+        creates or starts one."""
 
     async def close_campaign(self, campaign_id: str) -> Campaign | None:
         """Its answers' window is over: `closed`, once (None when it was already)."""

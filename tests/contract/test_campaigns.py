@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bridge.campaigns.models import (
+    QUOTE_WINDOW,
     Audience,
     Campaign,
     CampaignSpec,
@@ -25,6 +26,7 @@ from bridge.models import (
     JobKind,
     Message,
     MessagePurpose,
+    utcnow,
 )
 from bridge.store.base import Store
 from tests.contract.conftest import BUSINESS, T0, sms
@@ -295,3 +297,19 @@ async def test_a_pump_run_opens_and_queues_its_batch_in_one_call_each(store: Sto
     jobs = await store.claim_jobs("w", now=T0 + timedelta(seconds=5), limit=10, lease_seconds=30)
     assert sorted(job.message_id or "" for job in jobs) == sorted(m.id for m, _, _ in texts)
     assert (await store.campaign_progress("c1")).queued == 3
+
+
+async def test_no_campaign_text_is_found_while_no_campaign_listens(store: Store) -> None:
+    # Looked up for every inbound text: skipped while no campaign may be answered or
+    # quoted, and a campaign this store creates is seen at once.
+    assert await store.latest_campaign_text(BUSINESS, PEOPLE[0]) is None
+    await store.create_campaign(campaign("c1"), PEOPLE[:1])
+    sent = await queue(store, "c1", PEOPLE[0])
+    await store.begin_send(sent.id)
+    await store.finish_send(sent.id, DeliveryStatus.SENT, sid="SMc1")
+    assert await store.latest_campaign_text(BUSINESS, PEOPLE[0]) is not None
+
+    long_ago = utcnow() - QUOTE_WINDOW - timedelta(hours=1)
+    await store.start_campaign("c1", at=long_ago, closes_at=None)
+    await store.finish_campaign("c1", at=long_ago)  # no answers, quoted 24 h: over
+    assert await store.latest_campaign_text(BUSINESS, PEOPLE[0]) is None

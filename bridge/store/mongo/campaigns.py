@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bridge.campaigns.models import (
+    QUOTE_WINDOW,
     Campaign,
     CampaignSpec,
     CampaignState,
@@ -37,6 +38,7 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store import effects
+from bridge.store.campaign_listening import ListeningCache
 from bridge.store.campaign_specs import SpecCache
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
@@ -89,6 +91,29 @@ class CampaignDocuments(MongoConnection):
     def _specs(self) -> SpecCache:
         return SpecCache()
 
+    @cached_property
+    def _listening(self) -> ListeningCache:
+        return ListeningCache()
+
+    async def _any_listening(self) -> bool:
+        """A campaign still to send, taking answers, or within the quote window."""
+        now = utcnow()
+        since = documents.ms(now - QUOTE_WINDOW)
+        running = [CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED]
+        found: Doc | None = await self._campaigns.find_one(
+            {
+                "$or": [
+                    {"state": {"$in": [state.value for state in running]}},
+                    {"closes_at": {"$gt": documents.ms(now)}, "closed": False},
+                    {"closes_at": None, "finished_at": {"$gt": since}},
+                    {"closes_at": None, "finished_at": None, "started_at": {"$gt": since}},
+                    {"closes_at": None, "started_at": None, "created_at": {"$gt": since}},
+                ],
+            },
+            {"_id": True},
+        )
+        return found is not None
+
     async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
         cursor = self._campaigns.find({"_id": {"$in": campaign_ids}}, {"spec": True})
         return {doc["_id"]: CampaignSpec.model_validate(doc["spec"]) async for doc in cursor}
@@ -107,6 +132,7 @@ class CampaignDocuments(MongoConnection):
         *,
         jobs: Sequence[tuple[NewJob, datetime]] = (),
     ) -> bool:
+        self._listening.clear()  # a reply may come as soon as its texts go out
         created = await self._campaigns.find_one({"_id": campaign.id}, {"_id": True}) is None
         if created and subscribers:
             docs = [
@@ -168,6 +194,7 @@ class CampaignDocuments(MongoConnection):
         closes_at: datetime | None,
         jobs: Sequence[tuple[NewJob, datetime]] = (),
     ) -> Campaign | None:
+        self._listening.clear()
         # The jobs first: each is idempotent by its key, and a campaign left SCHEDULED
         # by a crash here is started again by its next pump.
         if (
@@ -341,6 +368,8 @@ class CampaignDocuments(MongoConnection):
     async def latest_campaign_text(
         self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> tuple[Campaign, Message] | None:
+        if not await self._listening.listening(self._any_listening):
+            return None
         conversation: Doc | None = await self._conversations.find_one(
             documents.addresses(channel, business_number, subscriber), {"_id": True}
         )

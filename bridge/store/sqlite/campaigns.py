@@ -10,6 +10,7 @@ from functools import cached_property
 import aiosqlite
 
 from bridge.campaigns.models import (
+    QUOTE_WINDOW,
     Campaign,
     CampaignSpec,
     CampaignState,
@@ -19,6 +20,7 @@ from bridge.campaigns.models import (
 )
 from bridge.models import Channel, ConsentKind, Contact, Conversation, Message, NewJob, utcnow
 from bridge.store import effects
+from bridge.store.campaign_listening import ListeningCache
 from bridge.store.campaign_specs import SpecCache
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
@@ -71,6 +73,24 @@ class CampaignRows(SQLiteConnection):
     def _specs(self) -> SpecCache:
         return SpecCache()
 
+    @cached_property
+    def _listening(self) -> ListeningCache:
+        return ListeningCache()
+
+    async def _any_listening(self) -> bool:
+        """A campaign still to send, taking answers, or within the quote window."""
+        now = utcnow()
+        async with self._lock:
+            row = await rows.fetchone(
+                self.db,
+                "SELECT 1 FROM campaigns WHERE state IN ('scheduled', 'sending', 'paused')"
+                " OR (closes_at IS NOT NULL AND closed = 0 AND closes_at > ?)"
+                " OR (closes_at IS NULL"
+                " AND COALESCE(finished_at, started_at, created_at) > ?) LIMIT 1",
+                (rows.ts(now), rows.ts(now - QUOTE_WINDOW)),
+            )
+        return row is not None
+
     async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
         async with self._lock:
             found = await rows.fetchall(
@@ -94,6 +114,7 @@ class CampaignRows(SQLiteConnection):
         *,
         jobs: Sequence[tuple[NewJob, datetime]] = (),
     ) -> bool:
+        self._listening.clear()  # a reply may come as soon as its texts go out
         async with self._tx() as db:
             cur = await db.execute(
                 "INSERT INTO campaigns (id, spec, state, created_by, created_at)"
@@ -170,6 +191,7 @@ class CampaignRows(SQLiteConnection):
         closes_at: datetime | None,
         jobs: Sequence[tuple[NewJob, datetime]] = (),
     ) -> Campaign | None:
+        self._listening.clear()
         async with self._tx() as db:
             cur = await db.execute(
                 "UPDATE campaigns SET state = 'sending', started_at = ?, closes_at = ?"
@@ -324,6 +346,8 @@ class CampaignRows(SQLiteConnection):
     async def latest_campaign_text(
         self, business_number: str, subscriber: str, channel: Channel = Channel.SMS
     ) -> tuple[Campaign, Message] | None:
+        if not await self._listening.listening(self._any_listening):
+            return None
         async with self._lock:
             row = await rows.fetchone(
                 self.db,
