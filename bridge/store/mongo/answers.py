@@ -5,13 +5,14 @@ every MessageSid of theirs already read})."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from bridge.campaigns.models import Answer, Tally
+from bridge.campaigns.models import QUOTE_WINDOW, Answer, CampaignState, Tally
 from bridge.models import NewJob, utcnow
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
@@ -30,6 +31,27 @@ def answer_of(doc: Doc) -> Answer:
         sid=doc["sid"],
         at=documents.aware(doc["at"]),
     )
+
+
+async def campaign_listening(campaigns: AsyncCollection[Any], now: datetime) -> bool:
+    """Whether any campaign may be answered or quoted now (else `latest_campaign_text`
+    skips its lookup): one still to send, one taking answers, one within the quote
+    window."""
+    since = documents.ms(now - QUOTE_WINDOW)
+    running = [CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED]
+    found: Doc | None = await campaigns.find_one(
+        {
+            "$or": [
+                {"state": {"$in": [state.value for state in running]}},
+                {"closes_at": {"$gt": documents.ms(now)}, "closed": False},
+                {"closes_at": None, "finished_at": {"$gt": since}},
+                {"closes_at": None, "finished_at": None, "started_at": {"$gt": since}},
+                {"closes_at": None, "started_at": None, "created_at": {"$gt": since}},
+            ],
+        },
+        {"_id": True},
+    )
+    return found is not None
 
 
 class AnswerDocuments(MongoConnection):

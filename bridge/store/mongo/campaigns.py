@@ -19,7 +19,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bridge.campaigns.models import (
-    QUOTE_WINDOW,
     Campaign,
     CampaignSpec,
     CampaignState,
@@ -41,39 +40,13 @@ from bridge.store import effects
 from bridge.store.campaign_listening import ListeningCache
 from bridge.store.campaign_specs import SpecCache
 from bridge.store.mongo import documents
+from bridge.store.mongo.answers import campaign_listening
 from bridge.store.mongo.connection import DUPLICATE_KEY, MongoConnection
 from bridge.store.mongo.conversations import conversation_of
 from bridge.store.mongo.documents import Doc
 
-_TIMES = ("created_at", "started_at", "finished_at", "closes_at")
 # A campaign's state without its spec, which comes from the store's SpecCache.
 _STATE = {"spec": False}
-
-
-def _campaign(doc: Doc, spec: CampaignSpec) -> Campaign:
-    fields = {name: doc.get(name) for name in Campaign.model_fields if name not in ("id", "spec")}
-    for name in _TIMES:
-        fields[name] = documents.aware_or_none(doc.get(name))
-    return Campaign.model_validate({**fields, "id": doc["_id"], "spec": spec})
-
-
-def _campaign_doc(campaign: Campaign) -> Doc:
-    doc: Doc = campaign.model_dump(exclude={"id", "spec"}, mode="python")
-    for name in _TIMES:
-        doc[name] = None if doc[name] is None else documents.ms(doc[name])
-    doc["state"] = campaign.state.value
-    return {"_id": campaign.id, "spec": campaign.spec.model_dump(mode="json"), **doc}
-
-
-def _recipient(doc: Doc) -> Recipient:
-    return Recipient(
-        campaign_id=doc["campaign_id"],
-        subscriber=doc["subscriber"],
-        state=RecipientState(doc["state"]),
-        reason=doc.get("reason"),
-        message_id=doc.get("message_id"),
-        conversation_id=doc.get("conversation_id"),
-    )
 
 
 class CampaignDocuments(MongoConnection):
@@ -96,23 +69,7 @@ class CampaignDocuments(MongoConnection):
         return ListeningCache()
 
     async def _any_listening(self) -> bool:
-        """A campaign still to send, taking answers, or within the quote window."""
-        now = utcnow()
-        since = documents.ms(now - QUOTE_WINDOW)
-        running = [CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED]
-        found: Doc | None = await self._campaigns.find_one(
-            {
-                "$or": [
-                    {"state": {"$in": [state.value for state in running]}},
-                    {"closes_at": {"$gt": documents.ms(now)}, "closed": False},
-                    {"closes_at": None, "finished_at": {"$gt": since}},
-                    {"closes_at": None, "finished_at": None, "started_at": {"$gt": since}},
-                    {"closes_at": None, "started_at": None, "created_at": {"$gt": since}},
-                ],
-            },
-            {"_id": True},
-        )
-        return found is not None
+        return await campaign_listening(self._campaigns, utcnow())
 
     async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
         cursor = self._campaigns.find({"_id": {"$in": campaign_ids}}, {"spec": True})
@@ -120,7 +77,7 @@ class CampaignDocuments(MongoConnection):
 
     async def _campaigns_of(self, found: Sequence[Doc]) -> list[Campaign]:
         specs = await self._specs.specs((doc["_id"] for doc in found), self._read_specs)
-        return [_campaign(doc, specs[doc["_id"]]) for doc in found]
+        return [documents.campaign(doc, specs[doc["_id"]]) for doc in found]
 
     async def _campaign_of(self, doc: Doc | None) -> Campaign | None:
         return None if doc is None else (await self._campaigns_of([doc]))[0]
@@ -156,7 +113,7 @@ class CampaignDocuments(MongoConnection):
         if not created:
             return False
         try:
-            await self._campaigns.insert_one(_campaign_doc(campaign))
+            await self._campaigns.insert_one(documents.campaign_doc(campaign))
         except DuplicateKeyError:
             return False
         return True
@@ -246,7 +203,7 @@ class CampaignDocuments(MongoConnection):
 
     async def campaign_recipients(self, campaign_id: str) -> list[Recipient]:
         cursor = self._recipients.find({"campaign_id": campaign_id}, sort=[("seq", ASCENDING)])
-        return [_recipient(doc) async for doc in cursor]
+        return [documents.recipient(doc) async for doc in cursor]
 
     async def pending_recipients(self, campaign_id: str, *, limit: int) -> list[Recipient]:
         cursor = self._recipients.find(
@@ -254,7 +211,7 @@ class CampaignDocuments(MongoConnection):
             sort=[("seq", ASCENDING)],
             limit=limit,
         )
-        return [_recipient(doc) async for doc in cursor]
+        return [documents.recipient(doc) async for doc in cursor]
 
     async def queue_campaign_text(
         self, message: Message, subscriber: str, *, send_at: datetime

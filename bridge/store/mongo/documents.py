@@ -8,6 +8,12 @@ from typing import Any
 
 from pymongo import DESCENDING
 
+from bridge.campaigns.models import (
+    Campaign,
+    CampaignSpec,
+    Recipient,
+    RecipientState,
+)
 from bridge.models import (
     Channel,
     ConsentEvent,
@@ -263,3 +269,33 @@ def pending(job: NewJob, *, seq: int, run_at: datetime) -> Doc:
         "note": job.note,
         "user": job.user,
     }
+
+
+# A campaign's times, kept as epoch milliseconds like every other.
+CAMPAIGN_TIMES = ("created_at", "started_at", "finished_at", "closes_at")
+
+
+def campaign(doc: Doc, spec: CampaignSpec) -> Campaign:
+    fields = {name: doc.get(name) for name in Campaign.model_fields if name not in ("id", "spec")}
+    for name in CAMPAIGN_TIMES:
+        fields[name] = aware_or_none(doc.get(name))
+    return Campaign.model_validate({**fields, "id": doc["_id"], "spec": spec})
+
+
+def campaign_doc(campaign: Campaign) -> Doc:
+    doc: Doc = campaign.model_dump(exclude={"id", "spec"}, mode="python")
+    for name in CAMPAIGN_TIMES:
+        doc[name] = None if doc[name] is None else ms(doc[name])
+    doc["state"] = campaign.state.value
+    return {"_id": campaign.id, "spec": campaign.spec.model_dump(mode="json"), **doc}
+
+
+def recipient(doc: Doc) -> Recipient:
+    return Recipient(
+        campaign_id=doc["campaign_id"],
+        subscriber=doc["subscriber"],
+        state=RecipientState(doc["state"]),
+        reason=doc.get("reason"),
+        message_id=doc.get("message_id"),
+        conversation_id=doc.get("conversation_id"),
+    )

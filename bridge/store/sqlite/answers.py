@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bridge.campaigns.models import Answer, Tally
+from bridge.campaigns.models import QUOTE_WINDOW, Answer, Tally
 from bridge.models import NewJob, utcnow
 from bridge.store.batching import GroupCommit
 from bridge.store.sqlite import rows
@@ -54,6 +54,20 @@ async def _record(db: aiosqlite.Connection, answer: Answer, keep: str) -> bool:
         ),
     )
     return counted.rowcount > 0
+
+
+async def campaign_listening(db: aiosqlite.Connection, now: datetime) -> bool:
+    """Whether any campaign may be answered or quoted now (else `latest_campaign_text`
+    skips its lookup): one still to send, one taking answers, one within the quote
+    window."""
+    row = await rows.fetchone(
+        db,
+        "SELECT 1 FROM campaigns WHERE state IN ('scheduled', 'sending', 'paused')"
+        " OR (closes_at IS NOT NULL AND closed = 0 AND closes_at > ?)"
+        " OR (closes_at IS NULL AND COALESCE(finished_at, started_at, created_at) > ?) LIMIT 1",
+        (rows.ts(now), rows.ts(now - QUOTE_WINDOW)),
+    )
+    return row is not None
 
 
 class AnswerRows(SQLiteConnection):

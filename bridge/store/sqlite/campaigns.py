@@ -4,25 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 
 import aiosqlite
 
 from bridge.campaigns.models import (
-    QUOTE_WINDOW,
     Campaign,
     CampaignSpec,
     CampaignState,
     Progress,
     Recipient,
-    RecipientState,
 )
 from bridge.models import Channel, ConsentKind, Contact, Conversation, Message, NewJob, utcnow
 from bridge.store import effects
 from bridge.store.campaign_listening import ListeningCache
 from bridge.store.campaign_specs import SpecCache
 from bridge.store.sqlite import rows
+from bridge.store.sqlite.answers import campaign_listening
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.jobs import enqueue_in
 
@@ -31,34 +30,6 @@ _STATE = (
     "id, state, created_by, created_at, started_at, finished_at, closes_at, closed,"
     " slack_channel, progress_ts, results_ts"
 )
-
-
-def _campaign(row: aiosqlite.Row, spec: CampaignSpec) -> Campaign:
-    return Campaign(
-        id=row["id"],
-        spec=spec,
-        state=CampaignState(row["state"]),
-        created_by=row["created_by"],
-        created_at=datetime.fromtimestamp(row["created_at"], UTC),
-        started_at=rows.dt(row["started_at"]),
-        finished_at=rows.dt(row["finished_at"]),
-        closes_at=rows.dt(row["closes_at"]),
-        closed=bool(row["closed"]),
-        slack_channel=row["slack_channel"],
-        progress_ts=row["progress_ts"],
-        results_ts=row["results_ts"],
-    )
-
-
-def _recipient(row: aiosqlite.Row) -> Recipient:
-    return Recipient(
-        campaign_id=row["campaign_id"],
-        subscriber=row["subscriber"],
-        state=RecipientState(row["state"]),
-        reason=row["reason"],
-        message_id=row["message_id"],
-        conversation_id=row["conversation_id"],
-    )
 
 
 async def _enqueue_all(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, datetime]]) -> None:
@@ -78,18 +49,8 @@ class CampaignRows(SQLiteConnection):
         return ListeningCache()
 
     async def _any_listening(self) -> bool:
-        """A campaign still to send, taking answers, or within the quote window."""
-        now = utcnow()
         async with self._lock:
-            row = await rows.fetchone(
-                self.db,
-                "SELECT 1 FROM campaigns WHERE state IN ('scheduled', 'sending', 'paused')"
-                " OR (closes_at IS NOT NULL AND closed = 0 AND closes_at > ?)"
-                " OR (closes_at IS NULL"
-                " AND COALESCE(finished_at, started_at, created_at) > ?) LIMIT 1",
-                (rows.ts(now), rows.ts(now - QUOTE_WINDOW)),
-            )
-        return row is not None
+            return await campaign_listening(self.db, utcnow())
 
     async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
         async with self._lock:
@@ -102,7 +63,7 @@ class CampaignRows(SQLiteConnection):
 
     async def _campaigns_of(self, found: Sequence[aiosqlite.Row]) -> list[Campaign]:
         specs = await self._specs.specs((row["id"] for row in found), self._read_specs)
-        return [_campaign(row, specs[row["id"]]) for row in found]
+        return [rows.campaign(row, specs[row["id"]]) for row in found]
 
     async def _campaign_of(self, row: aiosqlite.Row | None) -> Campaign | None:
         return None if row is None else (await self._campaigns_of([row]))[0]
@@ -242,7 +203,7 @@ class CampaignRows(SQLiteConnection):
                 "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY seq",
                 (campaign_id,),
             )
-        return [_recipient(row) for row in found]
+        return [rows.recipient(row) for row in found]
 
     async def pending_recipients(self, campaign_id: str, *, limit: int) -> list[Recipient]:
         async with self._lock:
@@ -252,7 +213,7 @@ class CampaignRows(SQLiteConnection):
                 " ORDER BY seq LIMIT ?",
                 (campaign_id, limit),
             )
-        return [_recipient(row) for row in found]
+        return [rows.recipient(row) for row in found]
 
     async def queue_campaign_text(
         self, message: Message, subscriber: str, *, send_at: datetime

@@ -10,6 +10,13 @@ from typing import Any
 
 import aiosqlite
 
+from bridge.campaigns.models import (
+    Campaign,
+    CampaignSpec,
+    CampaignState,
+    Recipient,
+    RecipientState,
+)
 from bridge.models import (
     Channel,
     Contact,
@@ -149,3 +156,31 @@ async def fetchone(
     """The one row of a query by key (or with LIMIT 1)."""
     found = await fetchall(db, sql, params)
     return found[0] if found else None
+
+
+def campaign(row: aiosqlite.Row, spec: CampaignSpec) -> Campaign:
+    return Campaign(
+        id=row["id"],
+        spec=spec,
+        state=CampaignState(row["state"]),
+        created_by=row["created_by"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        started_at=dt(row["started_at"]),
+        finished_at=dt(row["finished_at"]),
+        closes_at=dt(row["closes_at"]),
+        closed=bool(row["closed"]),
+        slack_channel=row["slack_channel"],
+        progress_ts=row["progress_ts"],
+        results_ts=row["results_ts"],
+    )
+
+
+def recipient(row: aiosqlite.Row) -> Recipient:
+    return Recipient(
+        campaign_id=row["campaign_id"],
+        subscriber=row["subscriber"],
+        state=RecipientState(row["state"]),
+        reason=row["reason"],
+        message_id=row["message_id"],
+        conversation_id=row["conversation_id"],
+    )
