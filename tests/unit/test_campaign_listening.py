@@ -3,6 +3,8 @@ once after the store's own campaign starts."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bridge.store.campaign_listening import LISTENING_SECONDS, ListeningCache
 
 
@@ -33,3 +35,23 @@ async def test_the_answer_is_kept_a_second_and_cleared_by_a_start() -> None:
     cache.clear()
     assert await cache.listening(read) is False
     assert asked == [False, True, False]
+
+
+async def test_texts_arriving_while_the_store_is_asked_share_its_answer() -> None:
+    """At hundreds of texts a second, every text that came while the question was on
+    its way would otherwise ask it again, each a read on the store's one thread."""
+    cache = ListeningCache(Clock())
+    answered = asyncio.Event()
+    asked = 0
+
+    async def read() -> bool:
+        nonlocal asked
+        asked += 1
+        await answered.wait()
+        return False
+
+    waiting = [asyncio.create_task(cache.listening(read)) for _ in range(50)]
+    await asyncio.sleep(0)
+    answered.set()
+    assert await asyncio.gather(*waiting) == [False] * 50
+    assert asked == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -14,6 +14,16 @@ from bridge.models import (
 )
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
+
+
+async def promote(db: aiosqlite.Connection, lanes: Iterable[str]) -> None:
+    """Mark each lane's oldest unfinished job as its head, after jobs joined or left
+    the lane: the marked heads are what a claim walks."""
+    await db.executemany(
+        "UPDATE jobs SET head = 1 WHERE seq = (SELECT min(seq) FROM jobs INDEXED BY jobs_lane"
+        " WHERE lane = ? AND state IN ('pending', 'running')) AND head = 0",
+        [(lane,) for lane in lanes],
+    )
 
 
 async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) -> None:
@@ -48,6 +58,7 @@ async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) ->
             run_at,
         ),
     )
+    await promote(db, (job.lane,))
 
 
 async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
@@ -76,6 +87,7 @@ async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, flo
             for n, (job, run_at) in enumerate(jobs, start=1)
         ],
     )
+    await promote(db, {job.lane for job, _ in jobs})
 
 
 class JobRows(SQLiteConnection):
@@ -92,8 +104,8 @@ class JobRows(SQLiteConnection):
         token = f"{owner}:{uuid.uuid4().hex}"
         async with self._tx() as db:
             # A running job is always the head of its lane, so an expired one is
-            # claimable as it is. Pending ones are walked in enqueue order (a partial
-            # index), each checked to be its lane's head; the walk stops at `limit`.
+            # claimable as it is. Pending heads are walked in enqueue order (a partial
+            # index of heads only: the jobs queued behind them cost nothing here).
             found = await rows.fetchall(
                 db,
                 "SELECT * FROM jobs INDEXED BY jobs_leases"
@@ -103,12 +115,8 @@ class JobRows(SQLiteConnection):
             found += await rows.fetchall(
                 db,
                 """
-                SELECT * FROM jobs j INDEXED BY jobs_pending
-                WHERE j.state = 'pending' AND j.run_at <= ?
-                  AND NOT EXISTS (SELECT 1 FROM jobs k
-                                  WHERE k.lane = j.lane AND k.state IN ('pending', 'running')
-                                    AND k.seq < j.seq)
-                ORDER BY j.seq LIMIT ?
+                SELECT * FROM jobs INDEXED BY jobs_heads
+                WHERE head = 1 AND state = 'pending' AND run_at <= ? ORDER BY seq LIMIT ?
                 """,
                 (at, limit - len(found)),
             )
@@ -132,16 +140,16 @@ class JobRows(SQLiteConnection):
                 "DELETE FROM jobs WHERE key = ? AND lease_token = ? AND rerun = 0",
                 (job.key, job.lease_token),
             )
-            if cur.rowcount == 1:
-                return True
-            # Enqueued again while it ran: due again now, at the tail of its lane.
-            await db.execute(
-                "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0,"
-                " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
-                " WHERE key = ? AND lease_token = ?",
-                (job.key, job.lease_token),
-            )
-            return False
+            if cur.rowcount == 0:
+                # Enqueued again while it ran: due again now, at the tail of its lane.
+                await db.execute(
+                    "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0, head = 0,"
+                    " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL,"
+                    " lease_until = NULL WHERE key = ? AND lease_token = ?",
+                    (job.key, job.lease_token),
+                )
+            await promote(db, (job.lane,))
+        return cur.rowcount == 1
 
     async def retry_job(
         self, job: Job, *, run_at: datetime, error: str, counted: bool = True
@@ -157,14 +165,14 @@ class JobRows(SQLiteConnection):
         )
 
     async def kill_job(self, job: Job, *, error: str) -> bool:
-        return (
-            await self._write(
+        async with self._tx() as db:
+            cur = await db.execute(
                 "UPDATE jobs SET state = 'dead', last_error = ?, rerun = 0, lease_token = NULL,"
-                " lease_until = NULL WHERE key = ? AND lease_token = ?",
+                " lease_until = NULL, head = 0 WHERE key = ? AND lease_token = ?",
                 (error, job.key, job.lease_token),
             )
-            == 1
-        )
+            await promote(db, (job.lane,))
+        return cur.rowcount == 1
 
     async def queue_depth(self) -> dict[str, int]:
         async with self._lock:
