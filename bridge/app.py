@@ -287,7 +287,11 @@ async def build_domain(
     feedback = FeedbackFlow(
         store, desk, business=config.business, routing=config.routing, on_enqueued=wake
     )
-    flows = (PollFlow(store, on_enqueued=wake), OptInFlow(store, on_enqueued=wake), feedback)
+    flows = (
+        PollFlow(store, on_enqueued=wake),
+        OptInFlow(store, config.business, on_enqueued=wake),
+        feedback,
+    )
     inbound = InboundPipeline(
         store,
         keywords,

@@ -20,6 +20,7 @@ import structlog
 from bridge.campaigns.models import Campaign, Feedback
 from bridge.campaigns.ratings import read_rating
 from bridge.campaigns.replies import CampaignReply, Keep
+from bridge.campaigns.reply_texts import personal_text
 from bridge.config import Business
 from bridge.events import FeedbackLow
 from bridge.jobs import move_job, publish_job
@@ -34,8 +35,6 @@ from bridge.store.base import (
     PublishingStore,
     ReplyStore,
 )
-from bridge.templates import TemplateError
-from bridge.threading.canned import MissingField, personalise
 from bridge.threading.conversation_desk import ConversationDesk
 
 log = structlog.get_logger(__name__)
@@ -176,10 +175,9 @@ class FeedbackFlow:
             template, key = feedback.confirm, f"feedback-confirm:{campaign.id}:{subscriber}"
         else:
             return
-        contact = await self._store.get_contact(subscriber)
-        try:
-            body = personalise(template, contact, self._business, subscriber, extra)
-        except (MissingField, TemplateError) as exc:
-            log.warning("campaign.feedback_text_unusable", campaign=campaign.id, problem=str(exc))
+        body = await personal_text(
+            self._store, campaign, template, subscriber, self._business, extra
+        )
+        if body is None:
             return
         await self._store.record_system_text(conversation.id, body, MessagePurpose.REPLY, key=key)

@@ -10,20 +10,25 @@ from typing import Protocol
 
 from bridge.campaigns.models import Campaign
 from bridge.campaigns.replies import CampaignReply, Keep
+from bridge.campaigns.reply_texts import personal_text
 from bridge.compliance.keywords import normalise
+from bridge.config import Business
 from bridge.models import ConsentEvent, ConsentKind, ConsentSource, MessagePurpose
-from bridge.store.base import ConsentStore, ReplyStore
+from bridge.store.base import ConsentStore, ContactStore, ReplyStore
 
 YES = "yes"  # the choice an opt-in's answer records
 
 
-class _Store(ReplyStore, ConsentStore, Protocol):
+class _Store(ReplyStore, ConsentStore, ContactStore, Protocol):
     """The store roles this module uses."""
 
 
 class OptInFlow:
-    def __init__(self, store: _Store, *, on_enqueued: Callable[[], None]) -> None:
+    def __init__(
+        self, store: _Store, business: Business, *, on_enqueued: Callable[[], None]
+    ) -> None:
         self._store = store
+        self._business = business
         self._on_enqueued = on_enqueued
 
     def read(self, campaign: Campaign, text: str) -> str | None:
@@ -51,13 +56,16 @@ class OptInFlow:
         )
         await self._store.record_consent([event])
         request = campaign.spec.opt_in
-        if request is not None and request.confirm:
-            queued = await self._store.record_system_text(
-                reply.text.conversation_id,
-                request.confirm,
-                MessagePurpose.OPT_IN_CONFIRMATION,
-                key=f"opt-in-confirm:{sms.sid}",
-            )
-            if queued is not None:
-                self._on_enqueued()
+        if request is None or not request.confirm:
+            return False
+        body = await personal_text(
+            self._store, campaign, request.confirm, sms.subscriber, self._business
+        )
+        if body is not None and await self._store.record_system_text(
+            reply.text.conversation_id,
+            body,
+            MessagePurpose.OPT_IN_CONFIRMATION,
+            key=f"opt-in-confirm:{sms.sid}",
+        ):
+            self._on_enqueued()
         return False

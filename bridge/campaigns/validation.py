@@ -77,5 +77,7 @@ def check(spec: CampaignSpec, known: set[str], *, now: datetime, routing: Routin
             _check_names("poll.confirm", spec.poll.confirm, POLL_CONFIRM, fold=False)
     if spec.feedback is not None:
         _check_feedback(spec.feedback, known, routing)
+    if spec.opt_in is not None and spec.opt_in.confirm is not None:
+        _check_names("opt_in.confirm", spec.opt_in.confirm, known)
     if spec.send_at is not None and spec.send_at < now:
         raise CampaignError(f"send_at: {spec.send_at.isoformat()} is in the past")

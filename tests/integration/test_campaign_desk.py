@@ -20,6 +20,7 @@ from bridge.campaigns.models import (
     CampaignSpec,
     CampaignState,
     Feedback,
+    OptInRequest,
     Poll,
     RecipientState,
     Segment,
@@ -184,6 +185,10 @@ async def test_a_plan_counts_who_gets_it_and_why_not_and_writes_nothing(
             "feedback.review_text: unknown placeholder {link}",
         ),
         ({"feedback": Feedback(route="billing")}, "feedback.route: no routing team 'billing'"),
+        (
+            {"opt_in": OptInRequest(confirm="You're in, {nickname}!")},
+            "opt_in.confirm: unknown placeholder {nickname}",
+        ),
     ],
 )
 async def test_a_campaign_that_cannot_go_out_is_refused_with_one_line(

@@ -284,7 +284,8 @@ async def test_the_close_renders_final_results_uploads_one_chart_and_ends_the_an
 async def test_yes_to_an_opt_in_request_is_marketing_consent_from_that_request(
     bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator, bridge_store: Store
 ) -> None:
-    request = OptInRequest(confirm="You're in! Reply STOP to opt out.")
+    # Personalised as the campaign's text is.
+    request = OptInRequest(confirm="You're in ({phone})! Reply STOP to opt out.")
     campaign = await send_campaign(
         bridge_store, twilio, [phone(1)], poll=None, opt_in=request, text="Reply YES to get offers"
     )
@@ -300,7 +301,8 @@ async def test_yes_to_an_opt_in_request_is_marketing_consent_from_that_request(
     assert campaign.id in event.evidence
     assert before <= event.at <= utcnow()
     await settled(bridge)
-    assert [m.body for m in twilio.sent_to(phone(1))][-1] == "You're in! Reply STOP to opt out."
+    confirmed = f"You're in ({phone(1)})! Reply STOP to opt out."
+    assert [m.body for m in twilio.sent_to(phone(1))][-1] == confirmed
     assert parents(slack) == []
 
 
