@@ -14,14 +14,17 @@ from typing import Literal, Protocol
 
 from bridge.campaigns.models import QUOTE_WINDOW, Answer, Campaign
 from bridge.jobs import campaign_results_job
-from bridge.models import InboundSms, Message
-from bridge.store.base import AnswerStore, CampaignStore
+from bridge.models import Direction, InboundSms, Message
+from bridge.store.base import AnswerStore, CampaignStore, MessageStore
 from bridge.threading.inbound import ReplyReading
 
 Keep = Literal["last", "first"]
+# How many of the conversation's latest messages are looked through for a person's
+# reply since the campaign text (a bound on the read; that many is a conversation).
+TALK_LOOKBACK = 20
 
 
-class _Store(CampaignStore, AnswerStore, Protocol):
+class _Store(CampaignStore, AnswerStore, MessageStore, Protocol):
     """The store roles this module uses."""
 
 
@@ -102,8 +105,18 @@ class CampaignReplies:
                 choice = flow.read(campaign, sms.body)
                 if choice is not None:
                     to_inbox = await self._count(flow, campaign, text, sms, choice)
+                    to_inbox = to_inbox or await self._in_talk(text)
                     return ReplyReading(absorbed=not to_inbox, answers=text.id)
         return ReplyReading(answers=text.id)
+
+    async def _in_talk(self, text: Message) -> bool:
+        """Whether a person has written to the subscriber since the campaign text: an
+        answer may then be meant for them, so it is shown in the thread as well."""
+        recent = await self._store.recent_messages(text.conversation_id, limit=TALK_LOOKBACK)
+        return any(
+            m.direction is Direction.OUTBOUND and m.author and m.created_at > text.created_at
+            for m in recent
+        )
 
     async def _count(
         self, flow: AnswerFlow, campaign: Campaign, text: Message, sms: InboundSms, choice: str

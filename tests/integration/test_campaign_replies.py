@@ -39,6 +39,7 @@ from tests.support import (
     BUSINESS,
     INBOX,
     BridgeUnderTest,
+    agent_replies,
     eventually,
     eventually_async,
     parents,
@@ -226,6 +227,25 @@ async def test_a_question_during_the_poll_reaches_the_inbox_quoting_the_campaign
     await bridge.text(phone(2), "STOP")
     assert not (await bridge_store.consent_state(BUSINESS, phone(2))).conversational
     assert (await bridge_store.tally(campaign.id)).total == 0
+
+
+async def test_a_vote_after_an_agent_answered_is_counted_and_shown_in_the_thread(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator, bridge_store: Store
+) -> None:
+    """Once a person talks with the subscriber, a short "B" may be meant for them: it is
+    still a vote, and it is also posted, so the agent does not miss it."""
+    slack.add_user(AGENT, "ana", "Ana Ruiz")
+    slack.join(INBOX, AGENT)
+    campaign = await send_campaign(bridge_store, twilio, [phone(1)])
+    await bridge.text(phone(1), "What is in the strawberry one?")
+    await eventually(lambda: len(parents(slack)) == 1)
+    [parent] = parents(slack)
+    await eventually(lambda: len(slack.replies(INBOX, parent.ts)) == 1)
+    await agent_replies(bridge, slack, parent.ts, "Fresh strawberries and cream!")
+    await eventually(lambda: len(twilio.sent_to(phone(1))) == 2)
+    await bridge.text(phone(1), "B")
+    assert (await bridge_store.tally(campaign.id)).counts == {"B": 1}
+    await eventually(lambda: any(r.text.endswith("B") for r in slack.replies(INBOX, parent.ts)))
 
 
 async def test_the_results_message_is_updated_at_most_once_per_five_seconds(
