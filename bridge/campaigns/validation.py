@@ -16,6 +16,9 @@ from bridge.threading.segments import MAX_BODY
 BUILT_IN = ("name", "first_name", "phone", "business_name", "business_contact")
 # What a poll's confirmation is filled with (`poll_flow`: exactly these names).
 POLL_CONFIRM = {"choice", "label"}
+# The longest a campaign takes answers (30 days): longer, "B" would be read as a vote
+# long after anyone remembers the poll.
+MAX_OPEN_HOURS = 720.0
 
 
 def known_placeholders(contact_fields: Iterable[str]) -> set[str]:
@@ -79,5 +82,12 @@ def check(spec: CampaignSpec, known: set[str], *, now: datetime, routing: Routin
         _check_feedback(spec.feedback, known, routing)
     if spec.opt_in is not None and spec.opt_in.confirm is not None:
         _check_names("opt_in.confirm", spec.opt_in.confirm, known)
+    for key in flows:
+        hours = getattr(spec, key).open_hours
+        if not 0 < hours <= MAX_OPEN_HOURS:
+            raise CampaignError(
+                f"{key}.open_hours: {hours:g}; answers are taken for more than 0 and at most"
+                f" {MAX_OPEN_HOURS:g} hours"
+            )
     if spec.send_at is not None and spec.send_at < now:
         raise CampaignError(f"send_at: {spec.send_at.isoformat()} is in the past")

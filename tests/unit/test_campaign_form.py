@@ -10,7 +10,7 @@ import pytest
 
 from bridge.campaigns.errors import CampaignError
 from bridge.campaigns.models import Audience, CampaignKind, Poll
-from bridge.campaigns.validation import check, known_placeholders
+from bridge.campaigns.validation import MAX_OPEN_HOURS, check, known_placeholders
 from bridge.routing_settings import RoutingSection
 from bridge.slack.blocks.campaign_modal import campaign_modal
 from bridge.slack.listeners.campaign_dialog import error_field
@@ -39,6 +39,7 @@ def values(**changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "flow": {"campaign_field_flow": chosen("poll")},
         "options": {"campaign_field_options": typed("A: Mango\nb) Strawberry\n")},
         "link": {"campaign_field_link": typed("")},
+        "open_hours": {"campaign_field_open_hours": {"type": "number_input", "value": None}},
         "when": {"campaign_field_when": chosen("now")},
         "send_at": {
             "campaign_field_send_at": {"type": "datetimepicker", "selected_date_time": None}
@@ -125,12 +126,50 @@ def test_a_segment_a_later_time_and_an_opt_in_request() -> None:
     assert spec.send_at == NOW + timedelta(days=1)
 
 
+def hours(value: str) -> dict[str, Any]:
+    return {"campaign_field_open_hours": {"type": "number_input", "value": value}}
+
+
+def test_how_long_answers_are_taken_is_chosen_in_the_dialog() -> None:
+    spec, errors = read_form(values(open_hours=hours("48")), numbers=NUMBERS, segments=(), now=NOW)
+    assert errors == {}
+    assert spec is not None
+    assert spec.poll is not None
+    assert spec.poll.open_hours == 48
+    form = values(open_hours=hours("2.5"), flow={"campaign_field_flow": chosen("feedback")})
+    spec, _ = read_form(form, numbers=NUMBERS, segments=(), now=NOW)
+    assert spec is not None
+    assert spec.feedback is not None
+    assert spec.feedback.open_hours == 2.5
+    for wrong in ("0", "-3", "many", "100000"):
+        spec, errors = read_form(
+            values(open_hours=hours(wrong)), numbers=NUMBERS, segments=(), now=NOW
+        )
+        assert (spec, set(errors)) == (None, {"open_hours"}), wrong
+
+
+@pytest.mark.parametrize("flow", ["poll", "feedback", "opt_in"])
+def test_a_window_that_is_no_time_or_months_is_refused_naming_its_key(flow: str) -> None:
+    spec, _ = read_form(
+        values(flow={"campaign_field_flow": chosen(flow)}), numbers=NUMBERS, segments=(), now=NOW
+    )
+    assert spec is not None
+    answers = getattr(spec, flow)
+    for wrong in (0, MAX_OPEN_HOURS + 1):
+        bad = spec.model_copy(update={flow: answers.model_copy(update={"open_hours": wrong})})
+        with pytest.raises(CampaignError) as refused:
+            check(bad, known_placeholders(()), now=NOW, routing=RoutingSection())
+        assert f"{flow}.open_hours" in str(refused.value)
+        assert error_field(refused.value) == "open_hours"
+
+
 def test_the_modal_offers_the_numbers_and_segments_and_shows_the_preview() -> None:
     view = campaign_modal(numbers=NUMBERS, segments=("lapsed",), preview="*42 recipients*")
     blocks = {block.get("block_id"): block for block in view["blocks"]}
     assert {"name", "kind", "from", "segment", "tags", "text", "flow", "options", "when"} <= set(
         blocks
     )
+    assert blocks["open_hours"]["element"]["type"] == "number_input"
     options = [o["value"] for o in blocks["from"]["element"]["options"]]
     assert options == list(NUMBERS)
     assert blocks["text"]["dispatch_action"] is True

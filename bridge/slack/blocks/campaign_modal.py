@@ -141,6 +141,13 @@ def campaign_modal(
             optional=True,
             hint="Rating requests: 4 and 5 are asked for a review there.",
         ),
+        _input(
+            "open_hours",
+            "Answers taken for (hours)",
+            {"type": "number_input", "is_decimal_allowed": True, "min_value": "0.25"},
+            optional=True,
+            hint="From the send; polls 24 by default, rating and opt-in requests 72.",
+        ),
         _input("when", "When", _select([_option(v, label) for v, label in WHEN.items()])),
         _input("send_at", "Send at", {"type": "datetimepicker"}, optional=True),
         {

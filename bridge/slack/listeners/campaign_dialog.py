@@ -41,6 +41,7 @@ _FIELD_OF_KEY = {
     "feedback": "link",
     "opt_in": "flow",
     "send_at": "send_at",
+    **{f"{flow}.open_hours": "open_hours" for flow in ("poll", "feedback", "opt_in")},
 }
 ADMINS_ONLY = "Only admins can start campaigns."
 # A stop waits this long for campaigns being created from the dialog.
@@ -52,8 +53,8 @@ log = structlog.get_logger(__name__)
 
 
 def error_field(error: CampaignError) -> str:
-    key = str(error).split(":", 1)[0].split(".", 1)[0].strip()
-    return _FIELD_OF_KEY.get(key, "text")
+    key = str(error).split(":", 1)[0].strip()
+    return _FIELD_OF_KEY.get(key) or _FIELD_OF_KEY.get(key.split(".", 1)[0], "text")
 
 
 def _values(view: object) -> object:

@@ -17,6 +17,7 @@ from bridge.campaigns.models import (
     OptInRequest,
     Poll,
 )
+from bridge.campaigns.validation import MAX_OPEN_HOURS
 from bridge.slack.access import selected
 from bridge.slack.blocks.campaign_modal import FLOWS, MAX_NAME, field
 from bridge.threading.segments import MAX_BODY
@@ -56,6 +57,19 @@ def read_options(text: str) -> dict[str, str] | str:
     if len(options) > MAX_OPTIONS:
         return f"a poll has at most {MAX_OPTIONS} options"
     return options
+
+
+def read_hours(text: str) -> float | str | None:
+    """How long answers are taken: hours, None when not given, or what is wrong."""
+    if not text:
+        return None
+    try:
+        hours = float(text)
+    except ValueError:
+        return "Give a number of hours, like 24."
+    if not 0 < hours <= MAX_OPEN_HOURS:
+        return f"Between a few minutes and {MAX_OPEN_HOURS:g} hours (30 days)."
+    return hours
 
 
 def read_form(
@@ -107,6 +121,14 @@ def read_form(
         feedback = Feedback(review_link=link or None)
     elif flow == "opt_in":
         opt_in = OptInRequest()
+    hours = read_hours(typed(values, "open_hours", 20))
+    if isinstance(hours, str):
+        errors["open_hours"] = hours
+    elif hours is not None:
+        window = {"open_hours": hours}
+        poll = poll and poll.model_copy(update=window)
+        feedback = feedback and feedback.model_copy(update=window)
+        opt_in = opt_in and opt_in.model_copy(update=window)
     send_at: datetime | None = None
     if selected(state(values, "when")) == "later":
         stamp = state(values, "send_at").get("selected_date_time")
