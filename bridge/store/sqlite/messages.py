@@ -114,14 +114,18 @@ class MessageRows(SQLiteConnection):
             for timer_job, due in timers:  # one per conversation: a pending one stays
                 await enqueue_in(db, timer_job, run_at=due)
             known_ids = list({m.conversation_id for m in known.values()})
-            conversations_of_known = {
-                row["id"]: rows.conversation(row)
-                for row in await rows.fetchall(
-                    db,
-                    f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
-                    known_ids,
-                )
-            }
+            conversations_of_known = (  # provider retries only: most batches have none
+                {
+                    row["id"]: rows.conversation(row)
+                    for row in await rows.fetchall(
+                        db,
+                        f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
+                        known_ids,
+                    )
+                }
+                if known_ids
+                else {}
+            )
         results: list[InboundRecord] = []
         handed_out: set[str] = set()
         for sms, _ in batch:
