@@ -284,21 +284,13 @@ async def build_domain(
         settings, config, store, session, metrics, outbox, desk, replies
     )
     keywords = KeywordDesk(store, config.compliance, config.business, on_enqueued=wake)
-    feedback = FeedbackFlow(
-        store, desk, business=config.business, routing=config.routing, on_enqueued=wake
-    )
-    flows = (
-        PollFlow(store, on_enqueued=wake),
-        OptInFlow(store, config.business, on_enqueued=wake),
-        feedback,
-    )
     inbound = InboundPipeline(
         store,
         keywords,
         desk,
         header_refresh=timedelta(minutes=config.slack.header_refresh_minutes),
         on_enqueued=wake,
-        campaigns=CampaignReplies(store, flows, on_enqueued=wake, follow_ups=(feedback,)),
+        campaigns=campaign_replies(config, store, desk, wake),
     )
     campaigns = CampaignDesk(
         store,
@@ -329,6 +321,22 @@ async def build_domain(
         store, config.business, config.notifications, on_enqueued=wake
     )
     return Domain(desk, replies, inbound, commands, assistant, away, first_response, campaigns)
+
+
+def campaign_replies(
+    config: BusinessConfig, store: Store, desk: ConversationDesk, wake: Callable[[], None]
+) -> CampaignReplies:
+    """The flows that read replies to campaigns as answers (polls, opt-in and rating
+    requests; a rating's follow-up question quotes the next text)."""
+    feedback = FeedbackFlow(
+        store, desk, business=config.business, routing=config.routing, on_enqueued=wake
+    )
+    flows = (
+        PollFlow(store, on_enqueued=wake),
+        OptInFlow(store, config.business, on_enqueued=wake),
+        feedback,
+    )
+    return CampaignReplies(store, flows, on_enqueued=wake, follow_ups=(feedback,))
 
 
 def campaign_jobs(
