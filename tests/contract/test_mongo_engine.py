@@ -512,3 +512,58 @@ async def test_unreachable_server_is_store_unavailable() -> None:
         assert await store.ping() is False
     finally:
         await store.close()
+
+
+class CountingCollection:
+    """A collection that counts the calls made to the server through it."""
+
+    def __init__(self, collection: Any, calls: list[str]) -> None:
+        self._collection = collection
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._collection, name)
+        if callable(found) and not name.startswith("_"):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self._calls.append(name)
+                return found(*args, **kwargs)
+
+            return counted
+        return found
+
+
+@mongo_engines
+async def test_a_claim_behind_paced_lane_heads_asks_the_server_a_handful_of_times(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a burst, the heads of a hundred conversations' lanes wait for Slack's pace
+    with jobs queued behind them; the worker claims after every stored batch, so a
+    claim must not look at each waiting lane (two round trips each) every time."""
+    mongo = cast(MongoStore, store)
+    later = T0 + timedelta(minutes=5)
+    for lane in range(100):
+        await store.enqueue(
+            NewJob(key=f"h{lane}", kind=JobKind.POST_INBOUND, lane=f"c{lane}"), run_at=later
+        )
+    for n in range(3):
+        for lane in range(100):
+            behind = NewJob(key=f"j{lane}:{n}", kind=JobKind.POST_INBOUND, lane=f"c{lane}")
+            await store.enqueue(behind, run_at=T0)
+    assert await store.claim_jobs("w", now=T0, limit=8, lease_seconds=30) == []
+
+    calls: list[str] = []
+    jobs = mongo._coll("jobs")
+    monkeypatch.setattr(
+        mongo,
+        "_coll",
+        lambda name: CountingCollection(jobs, calls) if name == "jobs" else jobs.database[name],
+    )
+    assert await store.claim_jobs("w", now=T0, limit=8, lease_seconds=30) == []
+    assert len(calls) <= 4, calls
+    # And the lanes still run, in order, as their heads come due.
+    [head] = await store.claim_jobs("w", now=later, limit=1, lease_seconds=30)
+    assert head.key == "h0"
+    assert await store.complete_job(head)
+    claimed = await store.claim_jobs("w", now=later, limit=200, lease_seconds=30)
+    assert sorted(job.key for job in claimed) == sorted({"j0:0", *(f"h{n}" for n in range(1, 100))})

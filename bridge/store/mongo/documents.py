@@ -268,6 +268,7 @@ def pending(job: NewJob, *, seq: int, run_at: datetime) -> Doc:
         "rerun": False,
         "note": job.note,
         "user": job.user,
+        "head": True,  # until a claim finds an older job in its lane (jobs.py)
     }
 
 

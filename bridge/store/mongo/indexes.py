@@ -83,6 +83,10 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         [("lane", ASCENDING), ("seq", ASCENDING)],
         partialFilterExpression={"state": {"$in": documents.UNFINISHED}},
     )
+    # What a claim reads: the jobs marked as their lanes' heads (jobs.py), by seq.
+    await jobs.create_index(
+        [("head", ASCENDING), ("seq", ASCENDING)], partialFilterExpression={"head": True}
+    )
     await jobs.create_index([("state", ASCENDING), ("run_at", ASCENDING)])
     await jobs.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
     await jobs.create_index([("kind", ASCENDING), ("state", ASCENDING)])

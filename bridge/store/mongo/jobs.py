@@ -40,8 +40,15 @@ def _is_due(doc: Doc, now: datetime) -> bool:
     )
 
 
+# The most marked jobs one claim reads: the jobs of a burst are marked when stored and
+# unmarked by the claims that read them, this many at a time.
+HEADS_PER_CLAIM = 500
+
+
 class JobDocuments(MongoConnection):
     """JobStore on MongoDB."""
+
+    _heads_checked_at: datetime | None = None  # the last `_mark_heads`, by claims' clock
 
     # Lanes: jobs carry a `seq` from one global counter, and a lane runs its unfinished
     # job with the lowest seq. Allocating a seq and inserting the job are two writes,
@@ -60,34 +67,105 @@ class JobDocuments(MongoConnection):
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
         await self._enqueue(job, run_at=run_at)
 
+    # Heads: a job is marked `head` when it may be its lane's oldest unfinished one. New
+    # and re-queued jobs are marked at once (no extra write, nothing to lose in a
+    # crash); a claim unmarks those it finds are not, and a job leaving its lane marks
+    # the next. So a claim reads the due marked jobs only, not every job queued behind
+    # lane heads that wait (Slack's pace): one query, whatever the backlog. A mark
+    # lost in a crash between two writes is restored by `_mark_heads`, run by the
+    # first claim and then once a lease period: the lane waits no longer than a lease.
+
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float
     ) -> list[Job]:
+        lease = timedelta(seconds=lease_seconds)
+        if self._heads_checked_at is None or now >= self._heads_checked_at + lease:
+            self._heads_checked_at = now
+            await self._mark_heads()
         now = documents.ms(now)
-        lease_until = documents.ms(now + timedelta(seconds=lease_seconds))
         claimed: list[Job] = []
-        seen: list[str] = []
-        # Lanes in the order of their oldest due job, as SQLite orders by seq. One
-        # query per lane keeps a long backlog in one lane from being read each time.
+        heads: dict[str, Doc | None] = {}  # each lane's oldest unfinished job, as read
+        # Again while it claims: a claimed text may store the jobs that follow it.
         while len(claimed) < limit:
-            due: Doc | None = await self._jobs.find_one(
-                {**_due(now), "lane": {"$nin": seen}},
-                projection={"lane": True},
-                sort=[("seq", ASCENDING)],
-            )
-            if due is None:
+            found = await self._claim_marked(owner, now, now + lease, limit - len(claimed), heads)
+            if not found:
                 break
-            lane: str = due["lane"]
-            seen.append(lane)
-            head: Doc | None = await self._jobs.find_one(
-                {"lane": lane, "state": {"$in": documents.UNFINISHED}}, sort=[("seq", ASCENDING)]
-            )
-            if head is None or not _is_due(head, now):
-                continue  # the lane waits for its oldest job
+            claimed += found
+        return claimed
+
+    async def _claim_marked(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        heads: dict[str, Doc | None],
+    ) -> list[Job]:
+        """One pass over the due marked jobs, oldest first; unmarks those that are not
+        their lane's head (`heads`: the lanes read so far)."""
+        claimed: list[Job] = []
+        not_heads: list[Doc] = []
+        marked = self._jobs.find(
+            {"head": True, **_due(now)}, sort=[("seq", ASCENDING)], limit=HEADS_PER_CLAIM
+        )
+        async for candidate in marked:
+            lane: str = candidate["lane"]
+            known = lane in heads
+            head = heads[lane] if known else await self._lane_head(lane)
+            heads[lane] = head
+            if head is None or head["_id"] != candidate["_id"]:
+                not_heads.append(candidate)
+            if known or head is None or not _is_due(head, now):
+                continue  # the lane waits for its oldest job (or was seen already)
             job = await self._claim(head, owner=owner, now=now, lease_until=lease_until)
             if job is not None:
                 claimed.append(job)
+                if len(claimed) == limit:
+                    break
+        if not_heads:
+            await self._jobs.update_many(
+                {"$or": [{"_id": d["_id"], "seq": d["seq"]} for d in not_heads]},
+                {"$set": {"head": False}},
+            )
+            # A head that left its lane meanwhile may have marked one of them: mark again.
+            for lane in {d["lane"] for d in not_heads}:
+                await self._mark_head(lane)
         return claimed
+
+    async def _lane_head(self, lane: str) -> Doc | None:
+        found: Doc | None = await self._jobs.find_one(
+            {"lane": lane, "state": {"$in": documents.UNFINISHED}}, sort=[("seq", ASCENDING)]
+        )
+        return found
+
+    async def _mark_head(self, lane: str) -> None:
+        """Mark the lane's oldest unfinished job, after a job left the lane."""
+        head = await self._lane_head(lane)
+        if head is not None and not head.get("head"):
+            await self._jobs.update_one(
+                {"_id": head["_id"], "seq": head["seq"]}, {"$set": {"head": True}}
+            )
+
+    async def _mark_heads(self) -> None:
+        """Mark every lane's oldest unfinished job (jobs stored before heads were
+        marked, or a mark lost in a crash)."""
+        cursor = await self._jobs.aggregate(
+            [
+                {"$match": {"state": {"$in": documents.UNFINISHED}}},
+                {"$sort": {"lane": ASCENDING, "seq": ASCENDING}},
+                {
+                    "$group": {
+                        "_id": "$lane",
+                        "job": {"$first": "$_id"},
+                        "head": {"$first": "$head"},
+                    }
+                },
+                {"$match": {"head": {"$ne": True}}},
+            ]
+        )
+        unmarked = [doc["job"] async for doc in cursor]
+        if unmarked:
+            await self._jobs.update_many({"_id": {"$in": unmarked}}, {"$set": {"head": True}})
 
     async def _claim(
         self, head: Doc, *, owner: str, now: datetime, lease_until: datetime
@@ -104,6 +182,7 @@ class JobDocuments(MongoConnection):
                     "state": JobState.RUNNING.value,
                     "lease_token": token,
                     "lease_until": lease_until,
+                    "head": True,
                 },
                 "$inc": {"attempts": 1},
             },
@@ -176,6 +255,7 @@ class JobDocuments(MongoConnection):
                     }
                 },
             )
+        await self._mark_head(job.lane)
         # After the job's write: this run is over.
         await self._give_lane(job.lane, job.lease_token)
         return result.deleted_count == 1
@@ -212,9 +292,11 @@ class JobDocuments(MongoConnection):
                     "lease_token": None,
                     "lease_until": None,
                     "rerun": False,
+                    "head": False,
                 }
             },
         )
+        await self._mark_head(job.lane)
         await self._give_lane(job.lane, job.lease_token)
         return result.matched_count == 1
 
