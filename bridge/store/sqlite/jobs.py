@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -14,16 +14,6 @@ from bridge.models import (
 )
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
-
-
-async def promote(db: aiosqlite.Connection, lanes: Iterable[str]) -> None:
-    """Mark each lane's oldest unfinished job as its head, after jobs joined or left
-    the lane: the marked heads are what a claim walks."""
-    await db.executemany(
-        "UPDATE jobs SET head = 1 WHERE seq = (SELECT min(seq) FROM jobs INDEXED BY jobs_lane"
-        " WHERE lane = ? AND state IN ('pending', 'running')) AND head = 0",
-        [(lane,) for lane in lanes],
-    )
 
 
 async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) -> None:
@@ -58,7 +48,6 @@ async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) ->
             run_at,
         ),
     )
-    await promote(db, (job.lane,))
 
 
 async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
@@ -87,7 +76,6 @@ async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, flo
             for n, (job, run_at) in enumerate(jobs, start=1)
         ],
     )
-    await promote(db, {job.lane for job, _ in jobs})
 
 
 class JobRows(SQLiteConnection):
@@ -140,16 +128,16 @@ class JobRows(SQLiteConnection):
                 "DELETE FROM jobs WHERE key = ? AND lease_token = ? AND rerun = 0",
                 (job.key, job.lease_token),
             )
-            if cur.rowcount == 0:
-                # Enqueued again while it ran: due again now, at the tail of its lane.
-                await db.execute(
-                    "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0, head = 0,"
-                    " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL,"
-                    " lease_until = NULL WHERE key = ? AND lease_token = ?",
-                    (job.key, job.lease_token),
-                )
-            await promote(db, (job.lane,))
-        return cur.rowcount == 1
+            if cur.rowcount == 1:
+                return True
+            # Enqueued again while it ran: due again now, at the tail of its lane.
+            await db.execute(
+                "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0,"
+                " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
+                " WHERE key = ? AND lease_token = ?",
+                (job.key, job.lease_token),
+            )
+            return False
 
     async def retry_job(
         self, job: Job, *, run_at: datetime, error: str, counted: bool = True
@@ -165,14 +153,14 @@ class JobRows(SQLiteConnection):
         )
 
     async def kill_job(self, job: Job, *, error: str) -> bool:
-        async with self._tx() as db:
-            cur = await db.execute(
+        return (
+            await self._write(
                 "UPDATE jobs SET state = 'dead', last_error = ?, rerun = 0, lease_token = NULL,"
-                " lease_until = NULL, head = 0 WHERE key = ? AND lease_token = ?",
+                " lease_until = NULL WHERE key = ? AND lease_token = ?",
                 (error, job.key, job.lease_token),
             )
-            await promote(db, (job.lane,))
-        return cur.rowcount == 1
+            == 1
+        )
 
     async def queue_depth(self) -> dict[str, int]:
         async with self._lock:
