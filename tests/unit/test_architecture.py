@@ -337,6 +337,8 @@ ROLE_MODULES = {
     "UsageStore": "usage",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",
+    "LessonStore": "lessons",
+    "DraftTallyStore": "draft_tallies",
 }
 ENGINE_SHARED = {
     "sqlite": {"schema", "rows"},  # migrations; row ↔ model
