@@ -12,6 +12,10 @@ Sources and the ids of their entries (ids are stable, so drafts can cite them):
   suffix, slugged (`menus/cakes`).
 - YAML (`*.yml`, `*.yaml`): a list of `{q, a, alt?, id?}` mappings; `alt` is a paraphrase
   or a list of them. The id is `<file>/<id>` or `<file>/<question slug>`.
+- `learned.yml` at the top of the folder: what admins approved from agents' answers
+  (`{id, q, a, alt}` like any YAML file), read last; an entry asking a question the base
+  already has (its question or a phrasing, case and punctuation aside) adds its wording
+  to that entry's `alt` instead of a second entry.
 - Inline FAQ (the config's `knowledge.faq`): `inline/<question slug>`.
 - The business profile: `profile/name`, `profile/hours`, `profile/contact`.
 
@@ -28,7 +32,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
@@ -44,6 +48,7 @@ Signature = tuple[tuple[str, int, int], ...]
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yml", ".yaml")
 YAML_KEYS = ("id", "q", "a", "alt")
+LEARNED_FILE = "learned.yml"
 
 _DAY_NAMES = {
     "mon": "Monday",
@@ -387,6 +392,43 @@ class _Builder:
             )
         )
 
+    def learn(self, entry: Entry, where: str, line: int | None) -> None:
+        """A learned entry: its wording becomes phrasings of the entry that already asks
+        its question, else it is an entry of its own."""
+        asked = {
+            question_key(text): i
+            for i, known in enumerate(self.entries)
+            for text in (known.title, *known.alt)
+        }
+        i = asked.get(question_key(entry.title))
+        if i is None:
+            self.add(
+                entry_id=entry.id,
+                explicit=False,
+                title=entry.title,
+                answer=entry.answer,
+                kind="yaml",
+                where=where,
+                line=line,
+                alt=entry.alt,
+            )
+            return
+        known = self.entries[i]
+        have = {question_key(text) for text in (known.title, *known.alt)}
+        extra = [t for t in dict.fromkeys((entry.title, *entry.alt)) if question_key(t) not in have]
+        room = self.limits.max_alt - len(known.alt)
+        if len(extra) > room:
+            self.warnings.append(
+                f"{where}:{line}: {known.id} has {self.limits.max_alt} phrasings; "
+                f"{len(extra) - max(room, 0)} learned ones left out"
+            )
+        self.entries[i] = replace(known, alt=(*known.alt, *extra[: max(room, 0)]))
+
+
+def question_key(question: str) -> str:
+    """A question as two people would both ask it: case, spacing and punctuation aside."""
+    return " ".join(re.sub(r"[^\w\s]", " ", question.casefold()).split())
+
 
 def _file_prefix(relative: Path) -> str:
     parts = [*relative.parent.parts, relative.stem]
@@ -662,6 +704,7 @@ def load_knowledge(
             line=None,
             alt=alt_list,
         )
+    learned: tuple[str, str, str] | None = None  # learned.yml: (text, where, prefix)
     if path is not None:
         for file, relative in _knowledge_files(path, limits, within):
             where = str(file)
@@ -683,8 +726,17 @@ def load_knowledge(
             prefix = _file_prefix(relative)
             if file.suffix.lower() in MARKDOWN_SUFFIXES:
                 _load_markdown(text, where, prefix, builder)
+            elif relative.as_posix() == LEARNED_FILE and path.is_dir():
+                learned = (text, where, prefix)
             else:
                 _load_yaml(text, where, prefix, builder)
+        if learned is not None:  # last: it adds to what the other files say
+            text, where, prefix = learned
+            found = _Builder(limits)
+            _load_yaml(text, where, prefix, found)
+            for entry in found.entries:
+                line = entry.origin.rsplit(":", 1)[-1]
+                builder.learn(entry, where, int(line) if line.isdigit() else None)
     return KnowledgeBase(
         entries=tuple(builder.entries),
         profile=profile,

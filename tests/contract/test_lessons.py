@@ -40,7 +40,8 @@ async def test_a_text_has_one_proposal_the_first_stays(store: Store) -> None:
     assert sum(r is not None for r in results) == 1
     assert await store.propose_lesson(lesson("m1", entry=None)) is None
     stored = await store.get_lesson("m1")
-    assert stored is not None and stored in results
+    assert stored is not None
+    assert stored in results
 
 
 async def test_pending_proposals_come_oldest_first_within_the_limit(store: Store) -> None:

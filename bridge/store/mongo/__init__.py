@@ -68,10 +68,10 @@ from bridge.store.mongo.connection import DEFAULT_DATABASE
 from bridge.store.mongo.consent import ConsentDocuments
 from bridge.store.mongo.contacts import ContactDocuments
 from bridge.store.mongo.conversations import ConversationDocuments
+from bridge.store.mongo.draft_tallies import DraftTallyDocuments
 from bridge.store.mongo.drafts import DraftDocuments
 from bridge.store.mongo.feedback import FeedbackDocuments
 from bridge.store.mongo.home_filters import HomeFilterDocuments
-from bridge.store.mongo.draft_tallies import DraftTallyDocuments
 from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.lessons import LessonDocuments
 from bridge.store.mongo.messages import MessageDocuments

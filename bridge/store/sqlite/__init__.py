@@ -17,10 +17,10 @@ from bridge.store.sqlite.canned import CannedRows
 from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
 from bridge.store.sqlite.conversations import ConversationRows
+from bridge.store.sqlite.draft_tallies import DraftTallyRows
 from bridge.store.sqlite.drafts import DraftRows
 from bridge.store.sqlite.feedback import FeedbackRows
 from bridge.store.sqlite.home_filters import HomeFilterRows
-from bridge.store.sqlite.draft_tallies import DraftTallyRows
 from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.lessons import LessonRows
 from bridge.store.sqlite.messages import MessageRows

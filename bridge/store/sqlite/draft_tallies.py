@@ -8,19 +8,20 @@ from bridge.models import DraftOutcome, EntryOutcomes
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
+_COUNT = {
+    outcome: f"INSERT INTO draft_outcomes (entry_id, {outcome.value}) VALUES (?, 1)"  # noqa: S608
+    f" ON CONFLICT (entry_id) DO UPDATE SET {outcome.value} = {outcome.value} + 1"
+    for outcome in DraftOutcome
+}  # the enum's own values: no text from outside reaches the statement
+
 
 class DraftTallyRows(SQLiteConnection):
     """DraftTallyStore on SQLite."""
 
     async def count_draft_outcome(self, entry_ids: Sequence[str], outcome: DraftOutcome) -> None:
-        column = outcome.value  # an enum's value: never text from outside
         async with self._tx() as db:
             for entry_id in dict.fromkeys(entry_ids):
-                await db.execute(
-                    f"INSERT INTO draft_outcomes (entry_id, {column}) VALUES (?, 1)"
-                    f" ON CONFLICT (entry_id) DO UPDATE SET {column} = {column} + 1",
-                    (entry_id,),
-                )
+                await db.execute(_COUNT[outcome], (entry_id,))
 
     async def draft_outcomes(self, *, limit: int) -> list[EntryOutcomes]:
         async with self._lock:
