@@ -735,8 +735,8 @@ def load_knowledge(
             found = _Builder(limits)
             _load_yaml(text, where, prefix, found)
             for entry in found.entries:
-                line = entry.origin.rsplit(":", 1)[-1]
-                builder.learn(entry, where, int(line) if line.isdigit() else None)
+                at = entry.origin.rsplit(":", 1)[-1]
+                builder.learn(entry, where, int(at) if at.isdigit() else None)
     return KnowledgeBase(
         entries=tuple(builder.entries),
         profile=profile,

@@ -179,10 +179,19 @@ AI_ROOMS = (
         "auto_reply",
         "budget",
         "appointment_webhook",
+        "learning_desk",
         independent=False,
     ),
     grimp.Layer("offline", "engines"),
-    grimp.Layer("signals", "tools", "drafter", "knowledge", "shorthand", independent=False),
+    grimp.Layer(
+        "signals",
+        "tools",
+        "drafter",
+        "knowledge",
+        "learned_file",
+        "shorthand",
+        independent=False,
+    ),
 )
 
 
