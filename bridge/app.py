@@ -19,6 +19,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
+from bridge.ai.availability import free_slots
 from bridge.ai.budget import TokenBudget
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk, Engines
@@ -100,7 +101,13 @@ def make_tools(config: BusinessConfig, session: aiohttp.ClientSession) -> Tools:
         if order is not None
         else None
     )
-    return Tools(orders=orders, appointments=config.ai.tools.appointments is not None)
+    tools = config.ai.tools
+    return Tools(
+        orders=orders,
+        # Free times serve appointment wishes: offering them turns the wishes on.
+        appointments=tools.appointments is not None or tools.availability is not None,
+        availability=free_slots(tools.availability, session) if tools.availability else None,
+    )
 
 
 Closer = Callable[[], Awaitable[None]]

@@ -32,6 +32,7 @@ from pymongo.errors import PyMongoError
 # mongodb+srv:// name up in DNS, which is the connection's business, not validation's.
 from pymongo.uri_parser_shared import _validate_uri
 
+from bridge.availability_settings import AvailabilityTool
 from bridge.campaign_settings import CampaignsSection
 from bridge.notification_settings import NotificationsSection
 from bridge.phones import InvalidPhone, to_e164
@@ -587,6 +588,7 @@ class AppointmentTool(Section):
 class AiTools(Section):
     order_status: OrderStatusTool | None = None
     appointments: AppointmentTool | None = None
+    availability: AvailabilityTool | None = None  # free times to offer (availability_settings)
 
 
 DEFAULT_AI_MODEL = "claude-haiku-4-5"  # a current fast model; keep the id in config

@@ -36,6 +36,7 @@ FOUNDATION = (
     "console_marks",
     "sender_settings",
     "campaign_settings",
+    "availability_settings",
     "section",
     "notification_settings",
 )
@@ -183,6 +184,7 @@ AI_ROOMS = (
         independent=False,
     ),
     grimp.Layer("offline", "engines"),
+    grimp.Layer("availability"),
     grimp.Layer(
         "signals",
         "tools",

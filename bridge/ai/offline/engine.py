@@ -9,8 +9,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
+from bridge.ai.availability import appointment_times
 from bridge.ai.drafter import Draft, Turn, cap_reply
 from bridge.ai.knowledge import Entry, KnowledgeBase
 from bridge.ai.offline.index import Index, Retrieval, build_index
@@ -115,9 +116,19 @@ class OfflineDrafter:
             await asyncio.to_thread(self.prepare, knowledge)
         draft = self.draft_sync(conversation_text, knowledge=knowledge, now=now)
         current, _ = _question_blocks(conversation_text, self.settings.context_turns)
-        return await self._use_tools(draft, current, subscriber)
+        return await self._use_tools(
+            draft, current, subscriber, conversation_text, knowledge, now or datetime.now(UTC)
+        )
 
-    async def _use_tools(self, draft: Draft, text: str, subscriber: str) -> Draft:
+    async def _use_tools(
+        self,
+        draft: Draft,
+        text: str,
+        subscriber: str,
+        conversation: Sequence[Turn] = (),
+        knowledge: KnowledgeBase | None = None,
+        now: datetime | None = None,
+    ) -> Draft:
         """Order look-ups and appointment wishes, when the business enabled them: what
         the rules would otherwise hand off only for want of the tool. A hand-off for any
         other reason (safety, a complaint, a request for a person) stays one."""
@@ -144,6 +155,13 @@ class OfflineDrafter:
                     reason=None if status.found else f"no order #{number} for this number",
                     sources=["tool:order_status"],
                 )
+        if self.tools.appointments:
+            wish = draft.intent == "appointment" and appointment_request(text)
+            timed = await appointment_times(
+                self.tools, text, conversation, knowledge, now, wish=wish, thanks=APPOINTMENT_ACK
+            )
+            if timed is not None:  # free times offered, or the customer's pick of them
+                return timed
         if draft.intent == "appointment" and self.tools.appointments and appointment_request(text):
             return Draft(
                 reply=APPOINTMENT_ACK,
