@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import yaml
 from ai_eval import (
     BENCH,
     DEFAULT_KB,
@@ -47,6 +48,7 @@ from ai_eval import (
 
 from bridge.ai.learned_file import write_lesson
 from bridge.ai.offline import OfflineDrafter
+from bridge.config import load_business_config
 from bridge.models import Lesson
 
 TARGET_GAIN = 10.0  # points
@@ -62,6 +64,20 @@ def lesson(question: Question, n: int) -> Lesson:
         proposed_by="UBENCH",
         proposed_at=datetime.now(UTC),
     )
+
+
+def knowledge_folder(config: Path) -> Path:
+    """Where the copy's learned.yml goes: its knowledge folder, or (a base of inline FAQ
+    only) a new one the copy's config is pointed at, as an operator would set it up."""
+    path = load_business_config(config).knowledge.path
+    if path is not None and path.is_dir():
+        return path
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw.setdefault("knowledge", {})["path"] = "learned"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    folder = config.parent / "learned"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def right(outcomes: list[Outcome]) -> int:
@@ -82,7 +98,7 @@ async def one_seed(
     random.Random(seed).shuffle(handed_off)
     half = len(handed_off) // 2
     taught, held_out = handed_off[:half], handed_off[half:]
-    folder = config.parent / "kb"
+    folder = knowledge_folder(config)
     for n, outcome in enumerate(taught):
         write_lesson(folder, lesson(outcome.question, n), kb)
     learned = load_kb(config)

@@ -176,12 +176,16 @@ class LearningDesk:
         question: str,
         answer: str,
         entry_id: str | None,
+        conversation_id: int | None = None,
     ) -> Lesson | LessonProblem:
-        """Store the lesson for an admin; `entry_id` None: a new entry with `answer`."""
+        """Store the lesson for an admin; `entry_id` None: a new entry with `answer`;
+        `conversation_id`: the conversation the dialog was opened on (checked)."""
         if self._folder is None:
             return LessonProblem.NO_FOLDER
         message = await self._store.get_message(message_id)
         if message is None or not _handed_off(message):
+            return LessonProblem.NOT_HANDED_OFF
+        if conversation_id is not None and message.conversation_id != conversation_id:
             return LessonProblem.NOT_HANDED_OFF
         question, answer = " ".join(question.split()), answer.strip()
         if not question:

@@ -155,7 +155,7 @@ class OfflineDrafter:
                     reason=None if status.found else f"no order #{number} for this number",
                     sources=["tool:order_status"],
                 )
-        if self.tools.appointments:
+        if self.tools.appointments and self.tools.availability is not None:
             wish = draft.intent == "appointment" and appointment_request(text)
             timed = await appointment_times(
                 self.tools, text, conversation, knowledge, now, wish=wish, thanks=APPOINTMENT_ACK

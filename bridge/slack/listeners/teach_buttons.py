@@ -89,8 +89,15 @@ class TeachButtons:
             await ack(response_action="errors", errors={QUESTION_BLOCK: NOT_A_MEMBER})
             return
         question, answer, entry_id = submitted(view)
+        conversation = memory.get("conversation")
         outcome = await self._learning.propose(
-            memory["message"], submitter.user, question=question, answer=answer, entry_id=entry_id
+            memory["message"],
+            submitter.user,
+            question=question,
+            answer=answer,
+            entry_id=entry_id,
+            # the dialog's own conversation, so a forged memory teaches nothing
+            conversation_id=conversation if isinstance(conversation, int) else -1,
         )
         if isinstance(outcome, LessonProblem):
             text = field_error(lesson_problem_text(outcome))
