@@ -335,7 +335,10 @@ def claude_engine() -> Drafter | None:
 
 async def evaluate(args: argparse.Namespace) -> int:
     if args.set:
-        args.kb, args.questions = SETS / args.set / "business.yml", SETS / args.set / "questions.yml"
+        args.kb, args.questions = (
+            SETS / args.set / "business.yml",
+            SETS / args.set / "questions.yml",
+        )
     questions = load_questions(args.questions)
     started = time.perf_counter()
     kb = load_kb(args.kb)
