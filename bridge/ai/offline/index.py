@@ -14,6 +14,7 @@ import bm25s
 import numpy as np
 
 from bridge.ai.knowledge import Entry, KnowledgeBase
+from bridge.ai.signals import read_signals
 from bridge.ai.offline.speller import CORRECTED_WEIGHT, Speller, unknown_word_weight
 from bridge.ai.offline.text import (
     GENERIC_TERMS,
@@ -68,8 +69,16 @@ class Retrieval:
         return self.hits[0] if self.hits else None
 
 
-SYNONYM_WEIGHT = 0.8  # a group label scores this much of the word it stands for
+SYNONYM_WEIGHT = 0.7  # a group label scores this much of the word it stands for
 SYNONYM_CREDIT = 0.9  # a word the best entry has only through its group covers this much
+# A word the base lacks, said only in a clause that tells rather than asks, weighs this
+# much of its general-English weight: context ("my daughter is 3"), not the topic.
+CONTEXT_WEIGHT = 0.3
+_CLAUSE = re.compile(
+    r"[,.;:!?\n]+|\s+(?=(?:can|could|do|does|is|are|will|would|how|what|when|where)\s+"
+    r"(?:i|you|u|we|it|they|much|long|time)\b)",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,17 @@ class Index:
             i += 1
         return out
 
+    def _asked_words(self, question: str) -> frozenset[str] | None:
+        """The words of the clauses that ask, when others only tell ("my gears keep
+        skipping, how much is a service?"); None when every clause asks or none does."""
+        clauses = [c for c in _CLAUSE.split(question) if c and c.strip()]
+        if len(clauses) < 2:
+            return None
+        asking = [c for c in clauses if read_signals(c).question]
+        if not asking or len(asking) == len(clauses):
+            return None
+        return frozenset(w for c in asking for w in surface_words(c, self.phrases))
+
     def _units(self, words: list[str]) -> tuple[list[_Unit], list[tuple[str, str]]]:
         labels = self.thesaurus.labels([stem(w) for w in words])
         units: dict[str, _Unit] = {}
@@ -170,7 +190,7 @@ class Index:
                 units[t] = _Unit(t, (), "oov", word, word)
         return list(units.values()), corrected
 
-    def _weight(self, unit: _Unit) -> float:
+    def _weight(self, unit: _Unit, asked: frozenset[str] | None) -> float:
         if unit.term in self.idf:
             weight = self.idf[unit.term]
         elif unit.labels:
@@ -180,6 +200,8 @@ class Index:
         if unit.kind == "oov":
             if unit.term in GENERIC_TERMS:
                 return weight * GENERIC_WEIGHT
+            if asked is not None and unit.typed not in asked:
+                return weight * CONTEXT_WEIGHT
             return weight * unknown_word_weight(unit.english)
         return weight * _KIND_WEIGHT[unit.kind]
 
@@ -208,7 +230,8 @@ class Index:
             # more (both would count a word twice where an entry has it and its synonym)
             score = self._scores([unit.term])
             if unit.labels:
-                score = np.maximum(score, SYNONYM_WEIGHT * self._scores(unit.labels))
+                label = self._scores(unit.labels)
+                score = np.maximum(score, label) * SYNONYM_WEIGHT + score * (1 - SYNONYM_WEIGHT)
             scores += _KIND_WEIGHT[unit.kind] * score
         count = min(max(k, 8), len(scores))
         top = np.argpartition(-scores, count - 1)[:count]
@@ -228,8 +251,9 @@ class Index:
         total = found = 0.0
         missing: list[_Unit] = []
         covered: list[_Unit] = []
+        asked_words = self._asked_words(question)
         for unit in units:
-            weight = self._weight(unit)
+            weight = self._weight(unit, asked_words)
             total += weight
             if unit.term in best_terms:
                 found += weight

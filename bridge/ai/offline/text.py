@@ -23,7 +23,7 @@ STOPWORDS = frozenset(
     go going need needs needed thing things stuff something anything everything nothing
     really actually maybe possibly probably kindly any some all each every much many more
     most other another such own same not exactly currently usually just right now well oh um
-    uh hmm lol haha great good there thru through via
+    uh hmm lol haha great good there thru through via before after until till during
     """.split()
 )
 # Common English words that rarely name what a question is about: request verbs ("bring",
@@ -33,7 +33,8 @@ STOPWORDS = frozenset(
 # counts in full. General English, not taken from any knowledge base or question set.
 GENERAL_WORDS = frozenset(
     """
-    bring brought buy bought choose come came coming cook cooking do eat eaten ate
+    bring brought buy bought choose come came coming cook cooking do eat eaten ate ready
+    weekly daily nightly hourly looking
     feel find found finish give gave go went help hope know leave left let live look love
     mean meet plan put read run say said see seem send sent set show start started stay
     take took talk think thought try turn understand use used walk want watch work worry
@@ -105,14 +106,25 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
         "affirm",
     ),
     ("accept", "take", "takes", "accepted"),
-    ("deliver", "delivery", "deliveries", "delivering", "delivered"),
+    ("deliver", "delivery", "deliveries", "delivering", "delivered", "drop off"),
     ("ship", "shipping", "ships", "shipped", "mail", "shipment"),
     ("pickup", "collect", "collection", "takeout", "take out", "takeaway", "carryout", "to go"),
     ("gluten", "celiac", "coeliac"),
     ("allergy", "allergies", "allergic", "allergen", "allergens", "intolerance"),
     ("refund", "refunds", "return", "returns", "exchange", "reimburse"),
     ("cancel", "cancellation", "cancelling", "canceling", "cancelled", "canceled"),
-    ("book", "booking", "reserve", "reservation", "reservations", "reserved"),
+    (
+        "book",
+        "booking",
+        "reserve",
+        "reservation",
+        "reservations",
+        "reserved",
+        "appointment",
+        "appointments",
+        "slot",
+    ),
+    ("test", "try", "trial", "demo"),
     ("appointment", "appointments", "consultation"),
     ("wifi", "internet", "wireless"),
     ("phone", "telephone", "call", "cell"),
@@ -240,7 +252,6 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
     (r"\be ?-? ?mail\b", " email "),
     (r"\bgift ?-? ?(cards?|certificates?|vouchers?)\b|\bgiftcards?\b|\bvouchers?\b", " giftcard "),
     (r"\bpick(ing|ed)? ?-? ?ups?\b|\bpick (it|them|my \w+|the \w+) up\b", " pickup "),
-    (r"\bdrop ?-? ?off\b", " deliver "),
     (r"\bplant ?-? ?based\b", " vegan "),
     (r"\bmoney back\b", " refund "),
     (
@@ -248,6 +259,7 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         " notice ",
     ),
     (r"\bhow much\b", " price "),
+    (r"\b([1-9]|1[0-7]) ?-? ?(years?|yrs?|months?|mos?) ?-? ?olds?\b", " child "),
     (
         r"\b(what time|when) (do|does|are|will|is) (you|u|y'?all|the {place}) (open|close|closing|"
         r"opening)\b|\bhow (late|early) (are|is|do|does) (you|u|y'?all|the {place})\b",
