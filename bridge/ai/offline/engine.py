@@ -198,7 +198,7 @@ class OfflineDrafter:
         questions = [p for p in parts if read_signals(p).question]
         best = retrieval.best
         if len(questions) >= 2 and not retrieval.literal:
-            answers, unanswered = self._by_part(parts, knowledge)
+            answers, unanswered = self._by_part(parts, knowledge, several=True)
             if best is not None and confidence >= 0.5 and (not answers or not unanswered):
                 # they all point at the entry the whole text clearly matches
                 tops = [self.retrieve(q, knowledge).best for q in questions]
@@ -248,23 +248,33 @@ class OfflineDrafter:
         )
 
     def _by_part(
-        self, parts: Sequence[str], knowledge: KnowledgeBase
+        self, parts: Sequence[str], knowledge: KnowledgeBase, *, several: bool = False
     ) -> tuple[list[tuple[Entry, float]], list[str]]:
         """(the entries answering parts of a text, the questions among them that nothing
         answers clearly). Each sentence or question is matched on its own; a statement that
         matches nothing is context ("need to put it in my GPS")."""
         found: list[tuple[Entry, float]] = []
         unanswered: list[str] = []
+        previous = ""
         for part in parts:
             retrieval = self.retrieve(part, knowledge)
             confidence = self.confidence(retrieval) * SENTENCE_FACTOR
+            if confidence < 0.5 and previous and _follow_up(part, retrieval):
+                # "how much is a tune-up and how long does *it* take?"
+                joined = self.retrieve(f"{previous} {part}", knowledge)
+                if joined.best is not None and all(joined.best.entry.id != e.id for e, _ in found):
+                    retrieval, confidence = joined, self.confidence(joined) * SENTENCE_FACTOR
+            previous = part
             best = retrieval.best
             if best is not None and confidence >= 0.5:
                 if all(best.entry.id != entry.id for entry, _ in found):
                     found.append((best.entry, confidence))
                 continue
-            topical = [t for t in (*retrieval.terms, *retrieval.missing) if t not in GENERIC_TERMS]
-            if read_signals(part).question and topical:
+            words = (*retrieval.terms, *retrieval.missing)
+            # among several questions, even one of everyday words ("how long does it
+            # take?") is one the customer asked
+            topical = any(t not in GENERIC_TERMS for t in words) or (several and words)
+            if topical and read_signals(part).question:
                 unanswered.append(part)
         return found, unanswered
 

@@ -71,12 +71,12 @@ class Retrieval:
 
 SYNONYM_WEIGHT = 0.7  # a group label scores this much of the word it stands for
 SYNONYM_CREDIT = 0.9  # a word the best entry has only through its group covers this much
-# A word the base lacks, said only in a clause that tells rather than asks, weighs this
-# much of its general-English weight: context ("my daughter is 3"), not the topic.
-CONTEXT_WEIGHT = 0.3
+# A word said only in a clause that tells rather than asks weighs this much: context ("my
+# gears keep skipping, how much is a service?"), not the topic.
+CONTEXT_WEIGHT = 0.15
 _CLAUSE = re.compile(
     r"[,.;:!?\n]+|\s+(?=(?:can|could|do|does|is|are|will|would|how|what|when|where)\s+"
-    r"(?:i|you|u|we|it|they|much|long|time)\b)",
+    r"(?:i|you|u|we|it|they|much|long|time|will|would|should|can|do|does|is|are)\b)",
     re.I,
 )
 
@@ -157,6 +157,17 @@ class Index:
             return None
         return frozenset(w for c in asking for w in surface_words(c, self.phrases))
 
+    @staticmethod
+    def _context(units: list[_Unit], asked: frozenset[str] | None) -> set[_Unit]:
+        """The words only a telling clause holds, when the asking clauses name a topic of
+        their own ("the lock I bought doesn't fit, can I return it?": *return*); a word the
+        base lacks is context there even when they don't."""
+        if asked is None:
+            return set()
+        told = [u for u in units if u.typed not in asked and u.kind != "generic"]
+        topic_asked = any(u.typed in asked and u.kind == "topical" for u in units)
+        return {u for u in told if topic_asked or u.kind == "oov"}
+
     def _units(self, words: list[str]) -> tuple[list[_Unit], list[tuple[str, str]]]:
         labels = self.thesaurus.labels([stem(w) for w in words])
         units: dict[str, _Unit] = {}
@@ -190,7 +201,7 @@ class Index:
                 units[t] = _Unit(t, (), "oov", word, word)
         return list(units.values()), corrected
 
-    def _weight(self, unit: _Unit, asked: frozenset[str] | None) -> float:
+    def _weight(self, unit: _Unit) -> float:
         if unit.term in self.idf:
             weight = self.idf[unit.term]
         elif unit.labels:
@@ -200,8 +211,6 @@ class Index:
         if unit.kind == "oov":
             if unit.term in GENERIC_TERMS:
                 return weight * GENERIC_WEIGHT
-            if asked is not None and unit.typed not in asked:
-                return weight * CONTEXT_WEIGHT
             return weight * unknown_word_weight(unit.english)
         return weight * _KIND_WEIGHT[unit.kind]
 
@@ -224,6 +233,7 @@ class Index:
         )
         if self.retriever is None or not scored:
             return none
+        context = self._context(units, self._asked_words(question))
         scores = np.zeros(len(self.entries), dtype=np.float32)
         for unit in scored:
             # a word scores by itself or, a little less, through its groups: whichever is
@@ -232,7 +242,7 @@ class Index:
             if unit.labels:
                 label = self._scores(unit.labels)
                 score = np.maximum(score, label) * SYNONYM_WEIGHT + score * (1 - SYNONYM_WEIGHT)
-            scores += _KIND_WEIGHT[unit.kind] * score
+            scores += _KIND_WEIGHT[unit.kind] * (CONTEXT_WEIGHT if unit in context else 1) * score
         count = min(max(k, 8), len(scores))
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -251,9 +261,8 @@ class Index:
         total = found = 0.0
         missing: list[_Unit] = []
         covered: list[_Unit] = []
-        asked_words = self._asked_words(question)
         for unit in units:
-            weight = self._weight(unit, asked_words)
+            weight = self._weight(unit) * (CONTEXT_WEIGHT if unit in context else 1)
             total += weight
             if unit.term in best_terms:
                 found += weight

@@ -33,7 +33,7 @@ STOPWORDS = frozenset(
 # counts in full. General English, not taken from any knowledge base or question set.
 GENERAL_WORDS = frozenset(
     """
-    bring brought buy bought choose come came coming cook cooking do eat eaten ate ready
+    bring brought buy bought choose come came coming cook cooking do eat eaten ate
     weekly daily nightly hourly looking
     feel find found finish give gave go went help hope know leave left let live look love
     mean meet plan put read run say said see seem send sent set show start started stay
@@ -259,6 +259,10 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         " notice ",
     ),
     (r"\bhow much\b", " price "),
+    (
+        r"\bhow long (does|do|will|would|did) (it|that|this|they|the \w+|a \w+) (take|last)s?\b",
+        " time ",
+    ),
     (r"\b([1-9]|1[0-7]) ?-? ?(years?|yrs?|months?|mos?) ?-? ?olds?\b", " child "),
     (
         r"\b(what time|when) (do|does|are|will|is) (you|u|y'?all|the {place}) (open|close|closing|"
