@@ -14,7 +14,6 @@ import bm25s
 import numpy as np
 
 from bridge.ai.knowledge import Entry, KnowledgeBase
-from bridge.ai.signals import read_signals
 from bridge.ai.offline.speller import CORRECTED_WEIGHT, Speller, unknown_word_weight
 from bridge.ai.offline.text import (
     GENERIC_TERMS,
@@ -28,6 +27,7 @@ from bridge.ai.offline.text import (
     term,
 )
 from bridge.ai.offline.thesaurus import Thesaurus, thesaurus_for
+from bridge.ai.signals import read_signals
 
 TITLE_REPEAT = 2  # the question side (title, paraphrases) counts this many times
 
