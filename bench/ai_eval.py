@@ -445,7 +445,7 @@ def record(report: Report, title: str, args: argparse.Namespace) -> None:
     print(f"\nappended to {results}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--engine", choices=["offline", "claude"], default="offline")
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB, help="a BRIDGE_CONFIG-style file")
@@ -458,7 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args: Any = parser.parse_args(argv)
-    return asyncio.run(evaluate(args))
+    return cast(argparse.Namespace, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(evaluate(parse_args(argv)))
 
 
 if __name__ == "__main__":
