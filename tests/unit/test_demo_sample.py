@@ -73,6 +73,37 @@ def test_a_scenarios_question_has_one_clear_answer_in_the_sample_knowledge_base(
 
 
 @pytest.mark.parametrize(
+    ("scenario_id", "entry"),
+    [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")],
+)
+def test_a_scenarios_question_is_answered_after_other_unanswered_texts(
+    sample: tuple[BusinessConfig, KnowledgeBase], scenario_id: str, entry: str
+) -> None:
+    # a phone that texted before (the demo's opening question, another scenario's): the
+    # latest text is answered, not merged with the earlier ones into "2 questions"
+    _, knowledge = sample
+    opening = load_people().opening_text
+    assert opening is not None
+    others = [
+        step.text.body
+        for other in SCENARIOS.values()
+        if other.id != scenario_id
+        for step in other.steps
+        if step.text is not None and step.text.body.endswith("?")
+    ]
+    first = next(s.text for s in SCENARIOS[scenario_id].steps if s.text is not None)
+    for earlier in others:
+        conversation: list[Turn] = [
+            ("customer", opening.text),
+            ("customer", earlier),
+            ("customer", first.body),
+        ]
+        draft = OfflineDrafter().draft_sync(conversation, knowledge=knowledge)
+        assert draft.sendable, (earlier, draft.reason)
+        assert draft.sources == [entry]
+
+
+@pytest.mark.parametrize(
     ("scenario_id", "open_then"),
     [("support", True), ("order", True), ("appointment", True), ("after_hours", False)],
 )
