@@ -404,7 +404,8 @@ def _load_markdown(text: str, where: str, prefix: str, builder: _Builder) -> Non
             if lines[i].strip() in ("---", "..."):
                 start = i + 1
                 break
-    page_alt, section_alt = _front_matter_alt("\n".join(lines[: start - 1]), where)
+    front = "\n".join(lines[: start - 1]) if start else ""
+    page_alt, section_alt = _front_matter_alt(front, where)
     title: str | None = None
     title_line: int | None = None
     preamble: list[str] = []

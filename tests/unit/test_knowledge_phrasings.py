@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.ai.knowledge import KnowledgeError, knowledge_source
+from bridge.ai.knowledge import KnowledgeError, knowledge_source, load_knowledge
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import load_business_config
 
@@ -96,3 +96,9 @@ def test_a_broken_group_or_alt_is_refused_with_file_and_line_and_the_base_kept(
     assert refused.value.where.endswith(file)
     assert refused.value.line == line
     assert source.current is before
+
+
+def test_a_page_without_front_matter_is_not_read_for_alt(tmp_path: Path) -> None:
+    (tmp_path / "menu.md").write_text("# Menu\n\n## Salt\nalt: [sea salt: flaky]\n")
+    kb = load_knowledge(tmp_path)
+    assert [(e.id, e.alt) for e in kb.entries] == [("menu/salt", ())]
