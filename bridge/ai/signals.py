@@ -250,6 +250,12 @@ def flat_text(text: str) -> str:
     return " ".join(expand_shorthand(re.findall(r"[\w#'$:]+|[?!]", text.lower())))
 
 
+def asks(text: str) -> bool:
+    """Whether a text (or a sentence of one) asks something: `Signals.question` alone, for
+    the parts of a text, without the other rules."""
+    return bool(_QUESTION.search(flat_text(text)))
+
+
 def instructs_assistant(text: str) -> bool:
     """Whether a text tries to give the assistant instructions ("ignore your rules")."""
     return bool(_INJECTION.search(flat_text(text)))

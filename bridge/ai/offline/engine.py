@@ -21,7 +21,7 @@ from bridge.ai.offline.rules import (
     order_status_request,
 )
 from bridge.ai.offline.text import GENERIC_TERMS
-from bridge.ai.signals import Signals, read_signals
+from bridge.ai.signals import Signals, asks, read_signals
 from bridge.ai.tools import ToolFailed, Tools
 from bridge.text import clip
 
@@ -195,7 +195,7 @@ class OfflineDrafter:
                 if signals.intent in ("support", "other"):
                     signals = read_signals(f"{earlier} {current}")
         parts = _parts(current)
-        questions = [p for p in parts if read_signals(p).question]
+        questions = [p for p in parts if asks(p)] if len(parts) > 1 else parts[:1]
         best = retrieval.best
         if len(questions) >= 2 and not retrieval.literal:
             answers, unanswered = self._by_part(parts, knowledge, several=True)
@@ -274,7 +274,7 @@ class OfflineDrafter:
             # among several questions, even one of everyday words ("how long does it
             # take?") is one the customer asked
             topical = any(t not in GENERIC_TERMS for t in words) or (several and words)
-            if topical and read_signals(part).question:
+            if topical and asks(part):
                 unanswered.append(part)
         return found, unanswered
 

@@ -27,7 +27,7 @@ from bridge.ai.offline.text import (
     term,
 )
 from bridge.ai.offline.thesaurus import Thesaurus, thesaurus_for
-from bridge.ai.signals import read_signals
+from bridge.ai.signals import asks
 
 TITLE_REPEAT = 2  # the question side (title, paraphrases) counts this many times
 
@@ -152,7 +152,7 @@ class Index:
         clauses = [c for c in _CLAUSE.split(question) if c and c.strip()]
         if len(clauses) < 2:
             return None
-        asking = [c for c in clauses if read_signals(c).question]
+        asking = [c for c in clauses if asks(c)]
         if not asking or len(asking) == len(clauses):
             return None
         return frozenset(w for c in asking for w in surface_words(c, self.phrases))

@@ -103,12 +103,14 @@ def unknown_word_weight(word: str) -> float:
 # English ("bred" -> "bread"), never to a comparable one ("lunch" -> "punch", "near" ->
 # "year", "shop" -> "ship"): the noisy-channel rule with a uniform error model.
 REAL_WORD_RATIO = 5
+MEMO_SIZE = 10_000
 
 
 class Speller:
     def __init__(self, vocabulary: Counter[str]) -> None:
         self.counts = vocabulary
         self.english = english_words()
+        self._memo: dict[str, str | None] = {}  # words seen, corrected (a typo recurs)
         self._index: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) < 3 or not word.isalpha():
@@ -117,6 +119,13 @@ class Speller:
                 self._index.setdefault(variant, []).append(word)
 
     def correct(self, word: str) -> str | None:
+        if word not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[word] = self._correct(word)
+        return self._memo[word]
+
+    def _correct(self, word: str) -> str | None:
         """The word meant, for a word neither the base nor English knows (a knowledge-base
         word or an English one, possibly a stopword); a real word only to a far more
         frequent base word; None when unsure."""
