@@ -364,19 +364,25 @@ def _follow_up(text: str, retrieval: Retrieval) -> bool:
 def _why_not(retrieval: Retrieval, settings: OfflineSettings) -> str:
     """Why a person must answer, in the customer's words (never the engine's stems)."""
     best = retrieval.best
-    words = ", ".join(_quote(w) for w in dict.fromkeys(retrieval.missing_words[:3]))
+    unknown = _quoted(retrieval.unknown_words)
     if best is None:
-        return f"nothing in the knowledge base about {words}" if words else NOTHING_ON_THIS
+        return f"nothing in the knowledge base about {unknown}" if unknown else NOTHING_ON_THIS
     closest = f"the closest entry, {_quote(best.entry.title)}"
     if retrieval.off_topic:
-        about = ", ".join(_quote(w) for w in retrieval.off_topic[:3])
+        about = _quoted(retrieval.off_topic)
         return f"nothing in the knowledge base about {about}; {closest}, is about something else"
-    if retrieval.coverage < settings.min_coverage and words:
-        return f"nothing in the knowledge base about {words} ({closest}, does not say)"
+    if retrieval.coverage < settings.min_coverage and unknown:
+        return f"nothing in the knowledge base about {unknown} ({closest}, does not say)"
+    if retrieval.coverage < settings.min_coverage and retrieval.missing_words:
+        return f"{closest}, does not cover {_quoted(retrieval.missing_words)}"
     if retrieval.rival is not None and retrieval.margin < settings.min_margin:
         rival = _quote(retrieval.rival.entry.title)
         return f"two entries could answer it: {_quote(best.entry.title)} and {rival}"
     return f"no clear answer in the knowledge base ({closest}, is not a clear match)"
+
+
+def _quoted(words: Sequence[str]) -> str:
+    return ", ".join(_quote(w) for w in dict.fromkeys(words[:3]))
 
 
 NOTHING_ON_THIS = "nothing in the knowledge base on this"

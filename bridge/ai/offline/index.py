@@ -58,7 +58,8 @@ class Retrieval:
     missing: tuple[str, ...]  # question terms the best entry lacks
     on_topic: bool = False  # the best entry's question side has a topic word of the question
     topic_words: int = 0  # topic (non-generic) words of the question the best entry has
-    missing_words: tuple[str, ...] = ()  # the missing terms as the customer typed them
+    missing_words: tuple[str, ...] = ()  # the missing terms as typed, the weightiest first
+    unknown_words: tuple[str, ...] = ()  # those the whole base lacks
     # words naming a topic (a thesaurus group: "job", "stolen") that the best entry lacks,
     # while its question side holds at most one of the question's topic words: a near miss
     off_topic: tuple[str, ...] = ()
@@ -230,6 +231,7 @@ class Index:
             None,
             tuple(u.term for u in oov),
             missing_words=tuple(u.typed for u in oov),
+            unknown_words=tuple(u.typed for u in oov),
         )
         if self.retriever is None or not scored:
             return none
@@ -273,6 +275,7 @@ class Index:
             else:
                 missing.append(unit)
         coverage = found / total if total else 0.0
+        missing.sort(key=self._weight, reverse=True)
         topical = [u for u in covered if u.kind != "generic"]
         if not any(u.kind != "generic" for u in units):
             # only everyday words ("do you see kids?"): they are the topic when the best
@@ -310,6 +313,7 @@ class Index:
             on_topic=bool(asked),
             topic_words=len(topical),
             missing_words=tuple(u.typed for u in missing),
+            unknown_words=tuple(u.typed for u in missing if u.kind == "oov"),
             off_topic=off_topic,
             literal=literal is not None,
         )
