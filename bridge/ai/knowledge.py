@@ -672,7 +672,11 @@ def _profile_entries(profile: BusinessProfile, builder: _Builder) -> None:
             kind="profile",
             where=where,
             line=None,
-            alt=("When are you open?", "What time do you open and close?"),
+            alt=(
+                "When are you open?",
+                "What time do you open and close?",
+                "What days are you closed?",
+            ),
             keywords=f"hours open close time today tomorrow weekend week {open_days}",
         )
     if profile.contact.strip():

@@ -71,7 +71,7 @@ class Retrieval:
 
 
 SYNONYM_WEIGHT = 0.7  # a group label scores this much of the word it stands for
-SYNONYM_CREDIT = 0.9  # a word the best entry has only through its group covers this much
+SYNONYM_CREDIT = 1.0  # a word the best entry has only through its group covers this much
 # A word said only in a clause that tells rather than asks weighs this much: context ("my
 # gears keep skipping, how much is a service?"), not the topic.
 CONTEXT_WEIGHT = 0.15
@@ -235,7 +235,6 @@ class Index:
         )
         if self.retriever is None or not scored:
             return none
-        context = self._context(units, self._asked_words(question))
         scores = np.zeros(len(self.entries), dtype=np.float32)
         for unit in scored:
             # a word scores by itself or, a little less, through its groups: whichever is
@@ -244,7 +243,7 @@ class Index:
             if unit.labels:
                 label = self._scores(unit.labels)
                 score = np.maximum(score, label) * SYNONYM_WEIGHT + score * (1 - SYNONYM_WEIGHT)
-            scores += _KIND_WEIGHT[unit.kind] * (CONTEXT_WEIGHT if unit in context else 1) * score
+            scores += _KIND_WEIGHT[unit.kind] * score
         count = min(max(k, 8), len(scores))
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -259,13 +258,13 @@ class Index:
             return none
         best_i = int(top[0])
         best_terms = self.terms[best_i]
+        context = self._context(units, self._asked_words(question))
         asked_side = self.question_terms[best_i]
         total = found = 0.0
         missing: list[_Unit] = []
         covered: list[_Unit] = []
         for unit in units:
-            weight = self._weight(unit) * (CONTEXT_WEIGHT if unit in context else 1)
-            total += weight
+            weight = self._weight(unit)
             if unit.term in best_terms:
                 found += weight
                 covered.append(unit)
@@ -274,6 +273,9 @@ class Index:
                 covered.append(unit)
             else:
                 missing.append(unit)
+                if unit in context:  # context the entry lacks ("my gears keep skipping")
+                    weight *= CONTEXT_WEIGHT
+            total += weight
         coverage = found / total if total else 0.0
         missing.sort(key=self._weight, reverse=True)
         topical = [u for u in covered if u.kind != "generic"]

@@ -149,7 +149,11 @@ class Speller:
             if in_base and candidate in STOPWORDS:
                 continue
             count = self.english.get(candidate, 0)
-            frequency = max(count, BASE_FLOOR) * KB_BOOST if in_base else count
+            uses = max(self.counts[candidate], 1) if in_base else 0  # entries that use it
+            if real:  # only base words: the one the base uses most ("bred": bread, not red)
+                frequency = uses * 1e9 + count
+            else:
+                frequency = max(count, BASE_FLOOR) * KB_BOOST * uses if in_base else count
             key = (distance, -frequency, candidate[0] != word[0], candidate)
             if best is None or key < best:
                 best = key
