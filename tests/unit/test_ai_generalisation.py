@@ -11,10 +11,13 @@ from bridge.ai.drafter import Draft, Turn
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.offline.speller import Speller
+from bridge.ai.signals import read_signals
 
 HOURS = (("tue-fri", "10:00-19:00"), ("sat", "09:00-17:00"))
 
 DENTAL = [
+    FaqItem(q="What is your cancellation policy?", a="24 hours' notice, or $50.", id="cancel"),
+    FaqItem(q="Do you do implants?", a="Yes, after a free consultation.", id="implants"),
     FaqItem(
         q="Do you offer payment plans?", a="Yes, spread treatment over 6-18 months.", id="plans"
     ),
@@ -167,6 +170,22 @@ def test_a_near_miss_whose_deciding_word_is_not_covered_hands_off(
     draft = ask(kb, text)
     assert draft.escalate
     assert draft.reply is None
+
+
+def test_everyday_words_do_not_outweigh_the_topic(dental: KnowledgeBase) -> None:
+    assert answered(ask(dental, "what happens if i cancel last minute")) == ["inline/cancel"]
+
+
+def test_another_word_for_the_business_name_says_nothing(dental: KnowledgeBase) -> None:
+    # "dentist" at Bright Smile *Dental* is like "bakery" at a bakery
+    assert answered(ask(dental, "are you a pediatric dentist too")) == ["inline/children"]
+
+
+def test_missing_is_a_complaint_only_about_an_order(dental: KnowledgeBase) -> None:
+    assert answered(ask(dental, "im missing a tooth, do you do implants?")) == ["inline/implants"]
+    assert read_signals("something is missing from my order").handoff == (
+        "complaint or refund request"
+    )
 
 
 # -- part 2: several questions in one text ---------------------------------------------------

@@ -72,6 +72,7 @@ class Retrieval:
 
 SYNONYM_WEIGHT = 0.7  # a group label scores this much of the word it stands for
 SYNONYM_CREDIT = 1.0  # a word the best entry has only through its group covers this much
+EVERYDAY_SHARE = 0.5
 # A word said only in a clause that tells rather than asks weighs this much: context ("my
 # gears keep skipping, how much is a service?"), not the topic.
 CONTEXT_WEIGHT = 0.15
@@ -111,6 +112,7 @@ class Index:
     speller: Speller
     phrases: list[tuple[re.Pattern[str], str]]
     name_words: frozenset[str]
+    name_labels: frozenset[str]  # the groups of the name's words: "dentist" at "… Dental"
     thesaurus: Thesaurus
     surface: frozenset[str]  # every word of the base as written
     compounds: dict[str, tuple[str, str]]  # "ubereats" -> ("uber", "eats")
@@ -177,6 +179,8 @@ class Index:
             t = term(word)
             if t is None or t in units:
                 continue
+            if self.name_labels.intersection(word_labels):
+                continue  # another word for the business's name says as little
             known = tuple(label for label in word_labels if label in self.vocab)
             if t in self.vocab or known:
                 generic = t in GENERIC_TERMS or t.isdigit()
@@ -260,7 +264,7 @@ class Index:
         best_terms = self.terms[best_i]
         context = self._context(units, self._asked_words(question))
         asked_side = self.question_terms[best_i]
-        total = found = 0.0
+        total = found = everyday = 0.0
         missing: list[_Unit] = []
         covered: list[_Unit] = []
         for unit in units:
@@ -275,7 +279,13 @@ class Index:
                 missing.append(unit)
                 if unit in context:  # context the entry lacks ("my gears keep skipping")
                     weight *= CONTEXT_WEIGHT
+                if unit.term in GENERIC_TERMS:
+                    everyday += weight
+                    continue
             total += weight
+        # everyday words the entry lacks ("what *happens* if I cancel *last minute*")
+        # together weigh at most a share of what it matched
+        total += min(everyday, EVERYDAY_SHARE * found) if found else everyday
         coverage = found / total if total else 0.0
         missing.sort(key=self._weight, reverse=True)
         topical = [u for u in covered if u.kind != "generic"]
@@ -419,6 +429,9 @@ def build_index(knowledge: KnowledgeBase) -> Index:
         speller=Speller(surface),
         phrases=phrases,
         name_words=names,
+        name_labels=frozenset(
+            label for labels in thesaurus.labels([stem(w) for w in names]) for label in labels
+        ),
         thesaurus=thesaurus,
         surface=known,
         compounds={c: pair for c, pair in compounds.items() if c not in known},

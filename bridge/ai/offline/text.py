@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
 GENERAL_WORDS = frozenset(
     """
     bring brought buy bought choose come came coming cook cooking do eat eaten ate
-    weekly daily nightly hourly looking
+    weekly daily nightly hourly looking appointment appointments appt appts
     feel find found finish give gave go went help hope know leave left let live look love
     mean meet plan put read run say said see seem send sent set show start started stay
     take took talk think thought try turn understand use used walk want watch work worry
@@ -159,7 +159,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
         "paediatric",
     ),
     ("record", "records", "chart", "charts", "file", "files", "paperwork"),
-    ("transfer", "transferred", "transfers", "send over", "sent over", "forward", "forwarded"),
+    ("transfer", "transferred", "transfers", "send", "sent", "send over", "forward", "forwarded"),
     ("dentist", "dentists", "dental", "dentistry"),
     ("doctor", "doctors", "physician", "medical"),
     ("spanish", "espanol", "castellano", "latino"),
@@ -280,7 +280,7 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         r"\bwho (is|are) (this|you)\b|\bwho am i (texting|talking)\b|\bwhat {place} is this\b",
         " who ",
     ),
-    (r"\b(phone|contact) (number|no)\b|\bnumber to call\b", " phone "),
+    (r"\b(phone|contact) (number|no)\b|\bnumber to call\b|\b(your|ur) (number|#)\b", " phone "),
     (r"\bsold out\b|\bsells? out\b|\bruns? out\b|\bran out\b", " soldout "),
     (r"\bthe day before\b|\byesterday'?s?\b|\bday ?-? ?old\b", " dayold "),
     (r"\b\d+ (percent )?off\b", " discount "),
