@@ -48,6 +48,7 @@ SETS = BENCH / "ai_sets"
 ESCALATE = "escalate"
 TARGET_ACCURACY = 0.85
 TARGET_RECALL = 0.90
+TARGET_WRONG = 0.03  # issue 17: of the answerable texts, at most this share answered wrongly
 TARGET_MS = 20.0
 
 
@@ -255,7 +256,12 @@ def score(outcomes: list[Outcome], report: Report, label: str = "") -> dict[str,
         pct(correct, len(answerable)),
         f">= {TARGET_ACCURACY:.0%}: {'met' if accuracy >= TARGET_ACCURACY else 'NOT met'}",
     )
-    report.add(f"{p}  of which answered with a wrong entry", pct(wrong, len(answerable)))
+    wrong_share = wrong / len(answerable) if answerable else 0.0
+    report.add(
+        f"{p}  of which answered with a wrong entry",
+        pct(wrong, len(answerable)),
+        f"<= {TARGET_WRONG:.0%}: {'met' if wrong_share <= TARGET_WRONG else 'NOT met'}",
+    )
     report.add(f"{p}  of which handed off", pct(handed_off, len(answerable)))
     report.add(
         f"{p}escalation recall (questions a person must answer)",

@@ -350,10 +350,6 @@ def _in(unit: _Unit, terms: frozenset[str]) -> bool:
     return unit.term in terms or any(label in terms for label in unit.labels)
 
 
-def _stems(text: str, phrases: list[tuple[re.Pattern[str], str]]) -> list[str]:
-    return [t for w in surface_words(text, phrases) if (t := term(w)) is not None]
-
-
 def build_index(knowledge: KnowledgeBase) -> Index:
     names = name_words(knowledge.profile.name if knowledge.profile else "")
     phrases = phrases_for(names)
@@ -365,6 +361,13 @@ def build_index(knowledge: KnowledgeBase) -> Index:
     answer_terms: list[frozenset[str]] = []
     question_terms: list[frozenset[str]] = []
     phrasings: list[tuple[frozenset[str], ...]] = []
+    seen: dict[str, list[str]] = {}
+
+    def words_of(text: str) -> list[str]:  # titles and answers are read more than once
+        if text not in seen:
+            seen[text] = surface_words(text, phrases)
+        return seen[text]
+
     for entry in knowledge.entries:
         heavy, light = _entry_text(entry)
         sides: list[list[str]] = []
@@ -372,7 +375,7 @@ def build_index(knowledge: KnowledgeBase) -> Index:
         for texts in (heavy, light):
             side: list[str] = []
             for part in texts:
-                words = surface_words(part, phrases)
+                words = words_of(part)
                 seen_surface.update(words)
                 for a, b in itertools.pairwise(words):
                     if a.isalpha() and b.isalpha():
@@ -389,11 +392,10 @@ def build_index(knowledge: KnowledgeBase) -> Index:
         corpus.append(doc or ["__empty__"])
         terms.append(frozenset(doc))
         question_terms.append(frozenset(sides[0]))
-        answer_terms.append(frozenset(_stems(entry.answer, phrases)))
+        answer_terms.append(frozenset(t for w in words_of(entry.answer) if (t := term(w))))
         phrasings.append(
             tuple(
-                _said(w for w in surface_words(p, phrases) if w not in names)
-                for p in (entry.title, *entry.alt)
+                _said(w for w in words_of(p) if w not in names) for p in (entry.title, *entry.alt)
             )
         )
     for group in (*SYNONYM_GROUPS, *knowledge.synonyms):

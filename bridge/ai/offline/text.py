@@ -4,6 +4,7 @@ stemmer and a customer-service thesaurus, down to one term per word."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -328,6 +329,7 @@ def normalize(text: str) -> str:
 _BRITISH_OUR = re.compile(r"our(?=(s|ed|ing|ite|ites|able|er|ers|ful)?$)")
 
 
+@functools.lru_cache(maxsize=100_000)  # a word stems alike every time: once per process
 def stem(word: str) -> str:
     """A light English stemmer: plurals, -ing, -ed, final -e and -y, doubled consonants.
 
