@@ -55,10 +55,11 @@ def fresh_conversation(scenario: Scenario) -> list[Turn]:
     return [*turns, ("customer", first.body)]
 
 
-@pytest.mark.parametrize(
-    ("scenario_id", "entry"),
-    [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")],
-)
+# The scenarios whose question the knowledge base answers, and the entry that does.
+ANSWERED = [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")]
+
+
+@pytest.mark.parametrize(("scenario_id", "entry"), ANSWERED)
 def test_a_scenarios_question_has_one_clear_answer_in_the_sample_knowledge_base(
     sample: tuple[BusinessConfig, KnowledgeBase], scenario_id: str, entry: str
 ) -> None:
@@ -72,10 +73,7 @@ def test_a_scenarios_question_has_one_clear_answer_in_the_sample_knowledge_base(
     assert draft.confidence >= config.ai.auto_reply.min_confidence
 
 
-@pytest.mark.parametrize(
-    ("scenario_id", "entry"),
-    [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")],
-)
+@pytest.mark.parametrize(("scenario_id", "entry"), ANSWERED)
 def test_a_scenarios_question_is_answered_after_other_unanswered_texts(
     sample: tuple[BusinessConfig, KnowledgeBase], scenario_id: str, entry: str
 ) -> None:

@@ -210,7 +210,8 @@ class OfflineDrafter:
             answers, unanswered = self._by_part(parts, knowledge) if len(parts) > 1 else ([], [])
             if len(answers) > 2:
                 answers = []
-        if unanswered or (not answers and len(questions) >= 2):
+        if (answers and unanswered) or (not answers and len(questions) >= 2):
+            # name the questions a person must answer (one alone: the reason says why)
             return self._partly(answers, unanswered or questions, signals, confidence)
         if not answers:
             if signals.acknowledgement:
@@ -382,7 +383,8 @@ def _why_not(retrieval: Retrieval, settings: OfflineSettings) -> str:
 
 
 def _quoted(words: Sequence[str]) -> str:
-    return ", ".join(_quote(w) for w in dict.fromkeys(words[:3]))
+    """The first three words worth naming (not a stray letter of markup or a typo)."""
+    return ", ".join(_quote(w) for w in list(dict.fromkeys(w for w in words if len(w) > 1))[:3])
 
 
 NOTHING_ON_THIS = "nothing in the knowledge base on this"
