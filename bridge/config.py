@@ -516,6 +516,7 @@ class SlackSection(Section):
 class FaqEntry(Section):
     q: str
     a: str
+    alt: list[str] = Field(default_factory=list)  # other ways customers ask it
 
 
 class Knowledge(Section):
@@ -524,12 +525,16 @@ class Knowledge(Section):
     # the config file's folder: a config cannot quote files from elsewhere on the host.
     allow_outside: bool = False
     faq: list[FaqEntry] = Field(default_factory=list)
+    synonyms: Path | None = None  # a YAML list of synonym groups (bridge/ai/knowledge_synonyms.py)
     _folder: Path | None = PrivateAttr(default=None)
 
     def read_from(self, config_file: Path) -> Knowledge:
         """This section as `config_file` gives it: the path relative to that file's folder."""
         placed = self.model_copy(
-            update={"path": None if self.path is None else config_file.parent / self.path}
+            update={
+                key: None if value is None else config_file.parent / value
+                for key, value in (("path", self.path), ("synonyms", self.synonyms))
+            }
         )
         placed._folder = config_file.parent.resolve()
         return placed

@@ -196,6 +196,9 @@ def event_text(event: Event) -> str:
             )
         case ConversationReopened(by=str(by)):
             return f"Reopened by {mention(by)}"
+        case ConversationFlagged(by=by, reason=reason) if by == ASSISTANT:
+            # its draft card in this thread says why: the reason once, not twice
+            return f"Flagged by {mention(by)}: its draft says why"
         case ConversationFlagged(by=by, reason=reason):
             return f"Flagged by {mention(by)}" + (f": {escape(reason)}" if reason else "")
         case ConversationUnflagged(by=by):
