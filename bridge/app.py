@@ -19,12 +19,14 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
+from bridge.ai.availability import free_slots
 from bridge.ai.budget import TokenBudget
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk, Engines
 from bridge.ai.drafter import TokenUsage
 from bridge.ai.kb_reload import KnowledgeReloader
 from bridge.ai.knowledge import KnowledgeError, knowledge_source
+from bridge.ai.learning_desk import LearningDesk
 from bridge.ai.offline import OfflineDrafter
 from bridge.ai.tools import OrderLookup, Tools
 from bridge.campaigns.desk import CampaignDesk
@@ -99,7 +101,13 @@ def make_tools(config: BusinessConfig, session: aiohttp.ClientSession) -> Tools:
         if order is not None
         else None
     )
-    return Tools(orders=orders, appointments=config.ai.tools.appointments is not None)
+    tools = config.ai.tools
+    return Tools(
+        orders=orders,
+        # Free times serve appointment wishes: offering them turns the wishes on.
+        appointments=tools.appointments is not None or tools.availability is not None,
+        availability=free_slots(tools.availability, session) if tools.availability else None,
+    )
 
 
 Closer = Callable[[], Awaitable[None]]
@@ -205,6 +213,7 @@ class Assistant:
     reloader: KnowledgeReloader
     decisions: DraftDecisions
     drafts: DraftDesk
+    learning: LearningDesk | None  # None: the assistant is off
 
     async def close(self) -> None:
         await self.drafts.close()
@@ -248,7 +257,19 @@ async def build_assistant(
         on_enqueued=outbox.wake,
         appointment_webhook=bool(appointments and appointments.webhook_url),
     )
-    return Assistant(engines, close_engines, reloader, decisions, drafts)
+    learning = (
+        LearningDesk(
+            store,
+            engines.fallback,
+            knowledge,
+            reloader,
+            admins=config.slack.admins,
+            on_enqueued=outbox.wake,
+        )
+        if config.ai.enabled
+        else None
+    )
+    return Assistant(engines, close_engines, reloader, decisions, drafts, learning)
 
 
 @dataclass(frozen=True)
@@ -402,6 +423,42 @@ def add_lifecycle(
     app.on_cleanup.append(stop)
 
 
+@dataclass(frozen=True)
+class Edges:
+    slack: SlackEdge
+    twilio: TwilioEdge
+    notifications: Notifications
+
+
+def every_job(
+    settings: Settings,
+    config: BusinessConfig,
+    store: Store,
+    session: aiohttp.ClientSession,
+    outbox: Outbox,
+    domain: Domain,
+    edges: Edges,
+) -> frozenset[JobKind]:
+    """Every job kind's handler, registered with the outbox: the kinds it runs."""
+    slack, twilio = edges.slack, edges.twilio
+    return register_jobs(
+        outbox,
+        edges.notifications.jobs(),
+        slack.jobs(
+            domain.assistant.drafts,
+            domain.away,
+            twilio.media.fetch,
+            twilio.explain_failure,
+            domain.desk,
+            domain.assistant.learning,
+        ),
+        twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
+        appointment_jobs(config, store, session),
+        domain.first_response.jobs(),
+        campaign_jobs(settings, config, store, outbox),
+    )
+
+
 async def build_app(
     settings: Settings,
     config: BusinessConfig,
@@ -433,22 +490,12 @@ async def build_app(
         await session.close()
         await store.close()
         raise
-    kinds = register_jobs(
-        outbox,
-        notifications.jobs(),
-        slack.jobs(
-            domain.assistant.drafts,
-            domain.away,
-            twilio.media.fetch,
-            twilio.explain_failure,
-            domain.desk,
-        ),
-        twilio.jobs(store, slack.names, outbox.wake, config.business.timezone),
-        appointment_jobs(config, store, session),
-        domain.first_response.jobs(),
-        campaign_jobs(settings, config, store, outbox),
+    edges = Edges(slack, twilio, notifications)
+    kinds = every_job(settings, config, store, session, outbox, domain, edges)
+    assistant = domain.assistant
+    slack.listen(
+        domain.desk, domain.replies, assistant.decisions, domain.commands, assistant.learning
     )
-    slack.listen(domain.desk, domain.replies, domain.assistant.decisions, domain.commands)
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.add_routes(

@@ -32,6 +32,7 @@ from pymongo.errors import PyMongoError
 # mongodb+srv:// name up in DNS, which is the connection's business, not validation's.
 from pymongo.uri_parser_shared import _validate_uri
 
+from bridge.availability_settings import AvailabilityTool
 from bridge.campaign_settings import CampaignsSection
 from bridge.notification_settings import NotificationsSection
 from bridge.phones import InvalidPhone, to_e164
@@ -515,6 +516,7 @@ class SlackSection(Section):
 class FaqEntry(Section):
     q: str
     a: str
+    alt: list[str] = Field(default_factory=list)  # other ways customers ask it
 
 
 class Knowledge(Section):
@@ -523,12 +525,16 @@ class Knowledge(Section):
     # the config file's folder: a config cannot quote files from elsewhere on the host.
     allow_outside: bool = False
     faq: list[FaqEntry] = Field(default_factory=list)
+    synonyms: Path | None = None  # a YAML list of synonym groups (bridge/ai/knowledge_synonyms.py)
     _folder: Path | None = PrivateAttr(default=None)
 
     def read_from(self, config_file: Path) -> Knowledge:
         """This section as `config_file` gives it: the path relative to that file's folder."""
         placed = self.model_copy(
-            update={"path": None if self.path is None else config_file.parent / self.path}
+            update={
+                key: None if value is None else config_file.parent / value
+                for key, value in (("path", self.path), ("synonyms", self.synonyms))
+            }
         )
         placed._folder = config_file.parent.resolve()
         return placed
@@ -587,6 +593,7 @@ class AppointmentTool(Section):
 class AiTools(Section):
     order_status: OrderStatusTool | None = None
     appointments: AppointmentTool | None = None
+    availability: AvailabilityTool | None = None  # free times to offer (availability_settings)
 
 
 DEFAULT_AI_MODEL = "claude-haiku-4-5"  # a current fast model; keep the id in config

@@ -362,6 +362,16 @@ class FeedbackLow(Model):
     body: str  # what they wrote (its inbox message may not be recorded yet)
 
 
+class TeachOffered(Model):
+    """An agent answered a text the assistant had handed off: they may teach the
+    assistant their answer (told to them alone, with the button that opens the dialog)."""
+
+    type: Literal["teach.offered"] = "teach.offered"
+    conversation_id: int
+    author: str  # the agent who answered
+    message_id: str  # the handed-off text
+
+
 ConversationEvent = (
     ConversationOpened
     | ConversationAssigned
@@ -393,7 +403,8 @@ Event = Annotated[
     | ConversationRouted
     | MessageAssessed
     | SlaBreached
-    | FeedbackLow,
+    | FeedbackLow
+    | TeachOffered,
     Field(discriminator="type"),
 ]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)

@@ -12,6 +12,7 @@ from bridge.events import (
     JobDied,
     ReplyEvent,
     ReplyTooLate,
+    TeachOffered,
     dump_event,
     load_event,
 )
@@ -148,9 +149,10 @@ def channel_note_job(event: Event) -> NewJob:
     )
 
 
-def tell_agent_job(event: ReplyEvent | ReplyTooLate) -> NewJob:
+def tell_agent_job(event: ReplyEvent | ReplyTooLate | TeachOffered) -> NewJob:
     """An ephemeral note to the author of a reply; about a held reply, it carries the
-    choice to edit it into a support-only reply or cancel it."""
+    choice to edit it into a support-only reply or cancel it; after an answer to a
+    handed-off text, the offer to teach the assistant."""
     key = f"tell:{uuid.uuid4().hex}"
     return NewJob(
         key=key,

@@ -542,3 +542,48 @@ class ReportRequest(Model):
     weeks: int
     by: str
     at: datetime
+
+
+class LessonState(StrEnum):
+    PENDING = "pending"  # waits for an admin in App Home
+    APPROVED = "approved"  # written to learned.yml
+    REJECTED = "rejected"
+
+
+class Lesson(Model):
+    """What an agent proposes to teach the assistant from their answer to a text it
+    handed off: the customer's wording as another phrasing of entry `entry_id`, or (no
+    `entry_id`) a new entry answering `question` with `answer`."""
+
+    id: str  # the handed-off text's message id: one lesson per text
+    conversation_id: int
+    question: str  # the customer's wording (the agent may have tidied it)
+    answer: str | None = None  # a new entry's answer; None: a phrasing of `entry_id`
+    entry_id: str | None = None
+    entry_title: str | None = None  # the entry's question when proposed (for the admin)
+    proposed_by: str
+    proposed_at: datetime
+    state: LessonState = LessonState.PENDING
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class DraftOutcome(StrEnum):
+    """What an agent did with a draft that cited knowledge-base entries."""
+
+    SENT = "sent"  # as proposed
+    EDITED = "edited"
+    DISCARDED = "discarded"
+
+
+class EntryOutcomes(Model):
+    """How agents treated the drafts one knowledge-base entry answered."""
+
+    entry_id: str
+    sent: int = 0
+    edited: int = 0
+    discarded: int = 0
+
+    @property
+    def corrected(self) -> int:
+        return self.edited + self.discarded

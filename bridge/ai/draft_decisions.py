@@ -21,16 +21,26 @@ from bridge.metrics import Metrics
 from bridge.models import (
     ASSISTANT,
     Conversation,
+    DraftOutcome,
     DraftState,
     Message,
     MessageDraft,
     utcnow,
 )
-from bridge.store.base import ConversationStore, DraftStore, JobStore, MessageStore, ReplyStore
+from bridge.store.base import (
+    ConversationStore,
+    DraftStore,
+    DraftTallyStore,
+    JobStore,
+    MessageStore,
+    ReplyStore,
+)
 from bridge.threading.outbound import OutboundPipeline
 
 
-class _Store(ConversationStore, MessageStore, DraftStore, ReplyStore, JobStore, Protocol):
+class _Store(
+    ConversationStore, MessageStore, DraftStore, ReplyStore, JobStore, DraftTallyStore, Protocol
+):
     """The store roles this module uses."""
 
 
@@ -116,6 +126,7 @@ class DraftDecisions:
             if first.state is DraftState.DISCARDED and not await self._store.cancel_unsent(key):
                 return Taken(first.state, first.settled_by or ASSISTANT, sent_anyway=True)
             return already(first)
+        await self._count(settled, DraftOutcome.EDITED if edited else DraftOutcome.SENT)
         await self._refresh_card(settled)
         return None
 
@@ -126,6 +137,7 @@ class DraftDecisions:
         if message is None:
             latest = await self._store.get_message(message_id)
             return already(latest.draft) if latest and latest.draft else GONE
+        await self._count(message, DraftOutcome.DISCARDED)
         await self._refresh_card(message)
         return None
 
@@ -184,6 +196,14 @@ class DraftDecisions:
             return message
         conversation = await self._store.get_conversation(message.conversation_id)
         return message if conversation is None else await self.auto_send(message, conversation)
+
+    async def _count(self, message: Message, outcome: DraftOutcome) -> None:
+        """For `/sms kb corrections`: what agents did with the cited entries' drafts
+        (counted after the decision: a crash in between misses one count)."""
+        sources = message.draft.sources if message.draft is not None else ()
+        entries = [source for source in sources if not source.startswith("tool:")]
+        if entries:  # a tool's answer (an order's status) is no entry to correct
+            await self._store.count_draft_outcome(entries, outcome)
 
     async def _refresh_card(self, message: Message) -> None:
         await self._store.enqueue(draft_card_job(message), run_at=utcnow())

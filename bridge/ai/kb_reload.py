@@ -54,11 +54,20 @@ class KnowledgeReloader:
         try:
             knowledge = await self._apply(self._source.load)
         except KnowledgeError as exc:
-            return KnowledgeNotReloaded(
-                where=self._shown(exc.where), line=exc.line, problem=exc.problem
-            )
+            return self.not_reloaded(exc)
         assert knowledge is not None  # load() returns the base or raises
         return KnowledgeReloaded(entries=len(knowledge), warnings=len(knowledge.warnings))
+
+    def not_reloaded(self, exc: KnowledgeError) -> KnowledgeNotReloaded:
+        """A knowledge file's problem as the person who asked is told it."""
+        return KnowledgeNotReloaded(
+            where=self._shown(exc.where), line=exc.line, problem=exc.problem
+        )
+
+    def title(self, entry_id: str) -> str | None:
+        """The question or heading of an entry of the current base (None: not in it)."""
+        entry = self._source.current.get(entry_id)
+        return entry.title if entry is not None else None
 
     async def check(self) -> None:
         """One poll: reload if the files changed."""

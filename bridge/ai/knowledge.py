@@ -12,6 +12,10 @@ Sources and the ids of their entries (ids are stable, so drafts can cite them):
   suffix, slugged (`menus/cakes`).
 - YAML (`*.yml`, `*.yaml`): a list of `{q, a, alt?, id?}` mappings; `alt` is a paraphrase
   or a list of them. The id is `<file>/<id>` or `<file>/<question slug>`.
+- `learned.yml` at the top of the folder: what admins approved from agents' answers
+  (`{id, q, a, alt}` like any YAML file), read last; an entry asking a question the base
+  already has (its question or a phrasing, case and punctuation aside) adds its wording
+  to that entry's `alt` instead of a second entry.
 - Inline FAQ (the config's `knowledge.faq`): `inline/<question slug>`.
 - The business profile: `profile/name`, `profile/hours`, `profile/contact`.
 
@@ -28,7 +32,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
@@ -44,6 +48,7 @@ Signature = tuple[tuple[str, int, int], ...]
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yml", ".yaml")
 YAML_KEYS = ("id", "q", "a", "alt")
+LEARNED_FILE = "learned.yml"
 
 _DAY_NAMES = {
     "mon": "Monday",
@@ -193,6 +198,7 @@ class KnowledgeBase:
     profile: BusinessProfile | None = None
     signature: Signature = ()
     warnings: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()  # the business's own groups (knowledge.synonyms)
     version: str = field(init=False)  # a hash of the content: equal content, equal version
     _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
 
@@ -203,6 +209,8 @@ class KnowledgeBase:
                 digest.update(part.encode("utf-8"))
                 digest.update(b"\x00")
             digest.update(entry.keywords.encode("utf-8") + b"\x01")
+        for group in self.synonyms:
+            digest.update("\x00".join(group).encode("utf-8") + b"\x02")
         object.__setattr__(self, "version", digest.hexdigest())
         object.__setattr__(self, "_by_id", {entry.id: entry for entry in self.entries})
 
@@ -387,6 +395,43 @@ class _Builder:
             )
         )
 
+    def learn(self, entry: Entry, where: str, line: int | None) -> None:
+        """A learned entry: its wording becomes phrasings of the entry that already asks
+        its question, else it is an entry of its own."""
+        asked = {
+            question_key(text): i
+            for i, known in enumerate(self.entries)
+            for text in (known.title, *known.alt)
+        }
+        i = asked.get(question_key(entry.title))
+        if i is None:
+            self.add(
+                entry_id=entry.id,
+                explicit=False,
+                title=entry.title,
+                answer=entry.answer,
+                kind="yaml",
+                where=where,
+                line=line,
+                alt=entry.alt,
+            )
+            return
+        known = self.entries[i]
+        have = {question_key(text) for text in (known.title, *known.alt)}
+        extra = [t for t in dict.fromkeys((entry.title, *entry.alt)) if question_key(t) not in have]
+        room = self.limits.max_alt - len(known.alt)
+        if len(extra) > room:
+            self.warnings.append(
+                f"{where}:{line}: {known.id} has {self.limits.max_alt} phrasings; "
+                f"{len(extra) - max(room, 0)} learned ones left out"
+            )
+        self.entries[i] = replace(known, alt=(*known.alt, *extra[: max(room, 0)]))
+
+
+def question_key(question: str) -> str:
+    """A question as two people would both ask it: case, spacing and punctuation aside."""
+    return " ".join(re.sub(r"[^\w\s]", " ", question.casefold()).split())
+
 
 def _file_prefix(relative: Path) -> str:
     parts = [*relative.parent.parts, relative.stem]
@@ -401,6 +446,8 @@ def _load_markdown(text: str, where: str, prefix: str, builder: _Builder) -> Non
             if lines[i].strip() in ("---", "..."):
                 start = i + 1
                 break
+    front = "\n".join(lines[: start - 1]) if start else ""
+    page_alt, section_alt = _front_matter_alt(front, where)
     title: str | None = None
     title_line: int | None = None
     preamble: list[str] = []
@@ -441,12 +488,19 @@ def _load_markdown(text: str, where: str, prefix: str, builder: _Builder) -> Non
             kind="markdown",
             where=where,
             line=title_line or start + 1,
+            alt=page_alt,
         )
-    for heading_text, number, own_id, body in sections:
+        page_alt = []
+    known = {key for text, _, own, _ in sections for key in (own, slug(text))}
+    for key, (_, alt_line) in section_alt.items():
+        if key not in known:
+            raise KnowledgeError(where, alt_line, f"alt for {key!r}: no such section on this page")
+    for index, (heading_text, number, own_id, body) in enumerate(sections):
         answer = markdown_to_text(body)
         if not answer:
             builder.warnings.append(f"{where}:{number}: {heading_text!r} has no text; skipped")
             continue
+        own_alt = [*(section_alt.get(own_id or slug(heading_text), ([], 0))[0])]
         builder.add(
             entry_id=f"{prefix}/{own_id or slug(heading_text)}",
             explicit=own_id is not None,
@@ -456,9 +510,47 @@ def _load_markdown(text: str, where: str, prefix: str, builder: _Builder) -> Non
             where=where,
             line=number,
             topic=title or "",
+            alt=own_alt + (page_alt if index == 0 else []),
         )
     if not intro and not sections:
         builder.warnings.append(f"{where}: no text; skipped")
+
+
+def _front_matter_alt(text: str, where: str) -> tuple[list[str], dict[str, tuple[list[str], int]]]:
+    """`alt` of a Markdown page's front matter (`text` from its opening `---`, so lines
+    match the file's): a list (phrasings of the page's first entry) or a mapping from a
+    section's id or heading slug to its list."""
+    if "alt" not in text:
+        return [], {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise KnowledgeError(
+            where, mark.line + 1 if mark is not None else 1, "front matter is not valid YAML"
+        ) from None
+    if not isinstance(root, yaml.MappingNode):
+        return [], {}
+    for key_node, value in root.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.value != "alt":
+            continue
+        if isinstance(value, yaml.MappingNode):
+            return [], {
+                _scalar(k, where, "a section id"): (
+                    _alt_list(v, where),
+                    k.start_mark.line + 1,
+                )
+                for k, v in value.value
+            }
+        return _alt_list(value, where), {}
+    return [], {}
+
+
+def _alt_list(node: yaml.Node, where: str) -> list[str]:
+    """An `alt` value: one phrasing or a list of them."""
+    if isinstance(node, yaml.SequenceNode):
+        return [_scalar(item, where, "each alt") for item in node.value]
+    return [_scalar(node, where, "alt")]
 
 
 def _scalar(node: yaml.Node, where: str, what: str) -> str:
@@ -510,12 +602,8 @@ def _load_yaml(text: str, where: str, prefix: str, builder: _Builder) -> None:
             raise KnowledgeError(where, values["q"].start_mark.line + 1, "q is empty")
         if not answer.strip():
             raise KnowledgeError(where, values["a"].start_mark.line + 1, "a is empty")
-        alt: list[str] = []
         alt_node = values.get("alt")
-        if isinstance(alt_node, yaml.SequenceNode):
-            alt = [_scalar(node, where, "each alt") for node in alt_node.value]
-        elif alt_node is not None:
-            alt = [_scalar(alt_node, where, "alt")]
+        alt = _alt_list(alt_node, where) if alt_node is not None else []
         own_id = _scalar(values["id"], where, "id").strip() if "id" in values else None
         if own_id is not None and not _ID_RE.fullmatch(own_id):
             raise KnowledgeError(
@@ -536,10 +624,11 @@ def _load_yaml(text: str, where: str, prefix: str, builder: _Builder) -> None:
 
 
 def _knowledge_files(
-    path: Path, limits: KbLimits, within: Path | None = None
+    path: Path, limits: KbLimits, within: Path | None = None, skip: Path | None = None
 ) -> list[tuple[Path, Path]]:
     """(file, path relative to the knowledge folder) of every knowledge file, sorted;
-    with `within`, each must resolve into that folder (a link out is refused)."""
+    with `within`, each must resolve into that folder (a link out is refused). `skip`: the
+    synonyms file, which may sit in the folder but holds no entries."""
     if path.is_file():
         return [(_inside(path, within), Path(path.name))]
     if not path.is_dir():
@@ -551,6 +640,8 @@ def _knowledge_files(
             if name.startswith(".") or not name.lower().endswith(MARKDOWN_SUFFIXES + YAML_SUFFIXES):
                 continue
             file = _inside(Path(folder) / name, within)
+            if skip is not None and file.resolve() == skip.resolve():
+                continue
             found.append((file, file.relative_to(path)))
             if len(found) > limits.max_files:
                 raise KnowledgeError(
@@ -569,15 +660,23 @@ def _inside(file: Path, within: Path | None) -> Path:
     return file
 
 
-def knowledge_signature(path: Path | None) -> Signature:
-    """Mtimes and sizes of the knowledge files: a few `stat` calls, cheap to poll."""
+def knowledge_signature(path: Path | None, synonyms: Path | None = None) -> Signature:
+    """Mtimes and sizes of the knowledge files (and of the synonyms file): a few `stat`
+    calls, cheap to poll."""
+    extra: Signature = ()
+    if synonyms is not None:
+        try:
+            stat = synonyms.stat()
+            extra = (("?synonyms", stat.st_mtime_ns, stat.st_size),)
+        except OSError:
+            extra = (("?synonyms", 0, 0),)
     if path is None:
-        return ()
+        return extra
     try:
-        files = _knowledge_files(path, KbLimits(max_files=10_000))
+        files = _knowledge_files(path, KbLimits(max_files=10_000), skip=synonyms)
     except KnowledgeError:
-        return (("?missing", 0, 0),)
-    signature = []
+        return (("?missing", 0, 0), *extra)
+    signature = list(extra)
     for file, relative in files:
         try:
             stat = file.stat()
@@ -615,7 +714,11 @@ def _profile_entries(profile: BusinessProfile, builder: _Builder) -> None:
             kind="profile",
             where=where,
             line=None,
-            alt=("When are you open?", "What time do you open and close?"),
+            alt=(
+                "When are you open?",
+                "What time do you open and close?",
+                "What days are you closed?",
+            ),
             keywords=f"hours open close time today tomorrow weekend week {open_days}",
         )
     if profile.contact.strip():
@@ -639,12 +742,19 @@ def load_knowledge(
     profile: BusinessProfile | None = None,
     limits: KbLimits = DEFAULT_LIMITS,
     within: Path | None = None,
+    synonyms: Path | None = None,
 ) -> KnowledgeBase:
-    """Load a knowledge folder (or one file), inline FAQ items and the profile; with
-    `within`, only files that resolve into that folder.
+    """Load a knowledge folder (or one file), inline FAQ items, the profile and the
+    business's synonym groups (`synonyms`, a YAML file); with `within`, only files that
+    resolve into that folder.
 
     Raises `KnowledgeError` naming the file and line of the first problem."""
-    signature = knowledge_signature(path)  # before reading: a change while reading shows next poll
+    # circular: the synonyms loader raises this module's KnowledgeError
+    from bridge.ai.knowledge_synonyms import load_synonyms
+
+    # the signature before reading: a change while reading shows at the next poll
+    signature = knowledge_signature(path, synonyms)
+    groups = load_synonyms(_inside(synonyms, within)) if synonyms is not None else ()
     builder = _Builder(limits)
     if profile is not None:
         _profile_entries(profile, builder)
@@ -662,8 +772,9 @@ def load_knowledge(
             line=None,
             alt=alt_list,
         )
+    learned: tuple[str, str, str] | None = None  # learned.yml: (text, where, prefix)
     if path is not None:
-        for file, relative in _knowledge_files(path, limits, within):
+        for file, relative in _knowledge_files(path, limits, within, skip=synonyms):
             where = str(file)
             try:
                 size = file.stat().st_size
@@ -683,13 +794,23 @@ def load_knowledge(
             prefix = _file_prefix(relative)
             if file.suffix.lower() in MARKDOWN_SUFFIXES:
                 _load_markdown(text, where, prefix, builder)
+            elif relative.as_posix() == LEARNED_FILE and path.is_dir():
+                learned = (text, where, prefix)
             else:
                 _load_yaml(text, where, prefix, builder)
+        if learned is not None:  # last: it adds to what the other files say
+            text, where, prefix = learned
+            found = _Builder(limits)
+            _load_yaml(text, where, prefix, found)
+            for entry in found.entries:
+                at = entry.origin.rsplit(":", 1)[-1]
+                builder.learn(entry, where, int(at) if at.isdigit() else None)
     return KnowledgeBase(
         entries=tuple(builder.entries),
         profile=profile,
         signature=signature,
         warnings=tuple(builder.warnings),
+        synonyms=groups,
     )
 
 
@@ -709,8 +830,10 @@ class KnowledgeSource:
         profile: BusinessProfile | None = None,
         limits: KbLimits = DEFAULT_LIMITS,
         within: Path | None = None,
+        synonyms: Path | None = None,
     ) -> None:
         self.path = path
+        self.synonyms = synonyms
         self.within = within  # the config's folder, unless knowledge.allow_outside
         self._faq = tuple(faq)
         self._profile = profile
@@ -731,12 +854,13 @@ class KnowledgeSource:
             profile=self._profile,
             limits=self._limits,
             within=self.within,
+            synonyms=self.synonyms,
         )
         self._failed = None
         return self._current
 
     def changed(self) -> bool:
-        signature = knowledge_signature(self.path)
+        signature = knowledge_signature(self.path, self.synonyms)
         return signature != self.current.signature and signature != self._failed
 
     def reload_if_changed(self) -> KnowledgeBase | None:
@@ -749,7 +873,7 @@ class KnowledgeSource:
         try:
             return self.load()
         except KnowledgeError:
-            self._failed = knowledge_signature(self.path)
+            self._failed = knowledge_signature(self.path, self.synonyms)
             raise
 
 
@@ -759,6 +883,7 @@ def knowledge_source(config: BusinessConfig) -> KnowledgeSource:
     return KnowledgeSource(
         config.knowledge.path,
         within=config.knowledge.within,
+        synonyms=config.knowledge.synonyms,
         faq=config.knowledge.faq,
         profile=BusinessProfile.from_config(config.business),
     )

@@ -103,7 +103,9 @@ _COMPLAINT = any_of(
     r"\bwrong (order|cake|item|"
     r"name|size|flavou?r|date|thing|one)\b",
     r"\b(was|were|is|are|got|gave me) (the )?wrong\b",
-    r"\bmissing\b",
+    # "something is missing from my order", not "I'm missing a tooth"
+    r"\b(is|are|was|were|something|anything|items?|stuff|things?|parts?|pieces?) missing\b",
+    r"\bmissing (from|in|out of) (my|the|our)\b",
     r"\bnever (came|arrived|showed|got|received)\b",
     r"\b(not|hasn'?t|haven'?t|didn'?t|did not|has not|have not) (arrived|come|came|been "
     r"delivered|delivered|received|ready)\b",
@@ -248,6 +250,12 @@ def find_order_number(text: str) -> str | None:
 def flat_text(text: str) -> str:
     """Lowercase words, `#`, `$` and `?!` of a text, shorthand opened: what rules match."""
     return " ".join(expand_shorthand(re.findall(r"[\w#'$:]+|[?!]", text.lower())))
+
+
+def asks(text: str) -> bool:
+    """Whether a text (or a sentence of one) asks something: `Signals.question` alone, for
+    the parts of a text, without the other rules."""
+    return bool(_QUESTION.search(flat_text(text)))
 
 
 def instructs_assistant(text: str) -> bool:

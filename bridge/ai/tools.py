@@ -1,5 +1,6 @@
-"""Tools the business can enable for the assistant: its order-status endpoint and its
-appointment-request webhook. Both are the business's own HTTP endpoints.
+"""Tools the business can enable for the assistant: its order-status endpoint, its
+appointment-request webhook and the free times it offers (`availability`). All are the
+business's own HTTP endpoints.
 
 Each call is bounded (timeout, response size) and answers failure with `ToolFailed`,
 whose message is safe to show a person: the drafter then hands the text off instead of
@@ -12,9 +13,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
+from datetime import time as clock_time
+from typing import Protocol
 from urllib.parse import quote
 
 import aiohttp
+
+from bridge.ai.knowledge import BusinessProfile
 
 MAX_RESPONSE_BYTES = 16 * 1024
 MAX_FIELD_CHARS = 200
@@ -104,10 +110,22 @@ class OrderLookup:
         )
 
 
+class SlotSource(Protocol):
+    """Free times for appointments (`bridge.ai.availability`)."""
+
+    max_slots: int
+
+    async def free_on(
+        self, day: date, profile: BusinessProfile | None, *, after: datetime
+    ) -> list[clock_time]: ...
+
+
 @dataclass(frozen=True)
 class Tools:
     """The tools a business enabled: `orders` when it configured an order endpoint,
-    `appointments` when the assistant may collect appointment wishes."""
+    `appointments` when the assistant may collect appointment wishes, `availability`
+    when it offers free times for them."""
 
     orders: OrderLookup | None = None
     appointments: bool = False
+    availability: SlotSource | None = None

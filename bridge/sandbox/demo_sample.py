@@ -3,6 +3,7 @@ configuration and knowledge base, the people of the demo and the scenarios."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
@@ -138,7 +139,8 @@ def write_business_config(
     notification email sent to `smtp_url` (the demo's own mail server) and its webhooks
     to `webhook_url` (the demo's own receiver).
 
-    A knowledge folder that is not installed is dropped rather than failing the demo."""
+    The sample's knowledge folder is copied beside `target` (the demo learns into the
+    copy); one that is not installed is dropped rather than failing the demo."""
     raw = _read(source) or {}
     notifications = raw.get("notifications")
     email = notifications.get("email") if isinstance(notifications, dict) else None
@@ -151,7 +153,11 @@ def write_business_config(
     knowledge = raw.get("knowledge")
     if isinstance(knowledge, dict) and knowledge.get("path"):
         folder = (source.parent / str(knowledge["path"])).resolve()
-        if folder.is_dir() or source.parent != SAMPLE_DIR:
+        if folder.is_dir() and source.parent == SAMPLE_DIR:
+            # The sample's own copy: what the demo's admins approve goes to its
+            # learned.yml, never into the installed package.
+            knowledge["path"] = str(shutil.copytree(folder, target.parent / folder.name))
+        elif folder.is_dir() or source.parent != SAMPLE_DIR:
             knowledge["path"] = str(folder)  # yours: a missing folder is an error to see
             # The copy is elsewhere; the original's folder is the one to stay inside.
             if folder.is_relative_to(source.parent.resolve()):

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.ai.draft_decisions import DraftDecisions
 from bridge.ai.draft_desk import DraftDesk
+from bridge.ai.learning_desk import LearningDesk
 from bridge.config import BusinessConfig, Settings
 from bridge.delivery.outbox import Handler
 from bridge.events import SendFailure
@@ -45,6 +46,7 @@ from bridge.slack.listeners.notify_preferences import NotifyPreferenceChoices
 from bridge.slack.listeners.reactions import ReactionListener
 from bridge.slack.listeners.shortcut import SmsActionsShortcut
 from bridge.slack.listeners.sms_command import SmsCommand
+from bridge.slack.listeners.teach_buttons import TeachButtons
 from bridge.slack.listeners.thread_messages import ThreadMessages
 from bridge.slack.members import InboxMembers, SlackTeamMembers
 from bridge.slack.names import SlackNames
@@ -116,6 +118,7 @@ class SlackEdge:
         fetch_media: FetchMedia,
         explain_failure: Callable[[int | None], SendFailure],
         desk: ConversationDesk,
+        learning: LearningDesk | None = None,
     ) -> dict[JobKind, Handler]:
         """The outbox handlers that call Slack, by the kind of job they run."""
         store, threads = self._store, self.threads
@@ -137,7 +140,12 @@ class SlackEdge:
             JobKind.CHANNEL_NOTE: ThreadNote(store, threads, broadcast=True),
             # App Home offers each person's notification choices when there are rules.
             JobKind.REFRESH_HOME: HomeRefresh(
-                store, self.gateway, self.access, self._business, preferences=self._preferences
+                store,
+                self.gateway,
+                self.access,
+                self._business,
+                preferences=self._preferences,
+                learning=learning,
             ),
             JobKind.MOVE_THREAD: ThreadMove(threads),
             JobKind.ASSIGN_TEAM: TeamAssignment(store, self._routing, team_members, desk),
@@ -159,14 +167,16 @@ class SlackEdge:
         replies: OutboundPipeline,
         decisions: DraftDecisions,
         commands: CommandDesk,
+        learning: LearningDesk | None = None,
     ) -> None:
-        """Register every Bolt listener: what people do in Slack, into the domain."""
+        """Register every Bolt listener: what people do in Slack, into the domain
+        (`learning`: teaching the assistant, when it is on)."""
         store, access = self._store, self.access
         dialog = self._dialog = CampaignDialog(
             commands, access, numbers=self._numbers, segments=self._campaign_segments
         )
         listeners: tuple[Listener, ...] = (
-            ThreadMessages(replies, self.names, self.posts, access),
+            ThreadMessages(replies, self.names, self.posts, access, learning),
             HeldReplyButtons(replies, store, access),
             DraftButtons(decisions, store, access),
             SmsCommand(commands, access, self.names, dialog),
@@ -178,6 +188,9 @@ class SlackEdge:
             CampaignButtons(store, commands, access),
             dialog,
         )
+        if learning is not None:
+            teach = TeachButtons(learning, store, access, self.gateway, inbox=self.inbox)
+            listeners = (*listeners, teach)
         for listener in listeners:
             listener.register(self._bolt)
         if self._app_token is not None:

@@ -30,13 +30,17 @@ from bridge.models import (
     ConversationPatch,
     DeliveryStatus,
     DigestItem,
+    DraftOutcome,
     DraftState,
+    EntryOutcomes,
     InboundRecord,
     InboundSms,
     InboxFilter,
     Intent,
     Job,
     KeywordMark,
+    Lesson,
+    LessonState,
     Message,
     MessageDraft,
     MessagePurpose,
@@ -631,6 +635,34 @@ class UsageStore(Protocol):
         process sharing the store; returns its new total (amount 0 only reads it)."""
 
 
+class LessonStore(Protocol):
+    """What agents propose to teach the assistant, and what admins decided."""
+
+    async def propose_lesson(self, lesson: Lesson) -> Lesson | None:
+        """Store a proposal; None when the text already has one (the first stays)."""
+
+    async def get_lesson(self, lesson_id: str) -> Lesson | None: ...
+
+    async def pending_lessons(self, *, limit: int) -> list[Lesson]:
+        """Proposals waiting for an admin, oldest first."""
+
+    async def decide_lesson(
+        self, lesson_id: str, state: LessonState, *, by: str, at: datetime
+    ) -> Lesson | None:
+        """Approve or reject a pending proposal; None when it is not pending (any more)."""
+
+
+class DraftTallyStore(Protocol):
+    """How agents treated the drafts each knowledge-base entry answered."""
+
+    async def count_draft_outcome(self, entry_ids: Sequence[str], outcome: DraftOutcome) -> None:
+        """One more draft of these entries sent, edited or discarded (atomic per entry)."""
+
+    async def draft_outcomes(self, *, limit: int) -> list[EntryOutcomes]:
+        """The entries agents corrected most (edited + discarded), most first; entries
+        never corrected are left out."""
+
+
 class Store(
     StoreHealth,
     PublishingStore,
@@ -654,6 +686,8 @@ class Store(
     CampaignStore,
     AnswerStore,
     FeedbackStore,
+    LessonStore,
+    DraftTallyStore,
     Protocol,
 ):
     """The whole port, as the engines implement it; consumers take the roles they use."""

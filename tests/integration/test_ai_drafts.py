@@ -303,6 +303,18 @@ class TestAutoReply:
         assert has_block(card, "draft_handoff")
         assert twilio.sent_to(ANA) == []
 
+    async def test_the_hand_off_reason_is_told_once_in_the_thread(
+        self, bridge: BridgeUnderTest, slack: SlackEmulator
+    ) -> None:
+        await drafted(bridge, slack, "do you sell kombucha?")  # the base does not say
+        await eventually(lambda: any(m.text.startswith("Flagged by") for m in thread(slack)))
+
+        [parent] = parents(slack)
+        replies = [m for m in thread(slack) if m.ts != parent.ts]
+        telling = [m for m in replies if "nothing in the knowledge base" in card_text(m) + m.text]
+        assert len(telling) == 1  # the draft card; the flag note points to it
+        assert "nothing in the knowledge base" in card_text(parent)  # the channel's view
+
 
 class TestAutoReplyInHours:
     @pytest.fixture

@@ -36,6 +36,7 @@ FOUNDATION = (
     "console_marks",
     "sender_settings",
     "campaign_settings",
+    "availability_settings",
     "section",
     "notification_settings",
 )
@@ -151,11 +152,19 @@ def test_the_conversations_package_never_imports_the_standard_threading() -> Non
 
 
 # The offline engine's jobs, each a module that uses only the ones below it.
-OFFLINE_JOBS = (grimp.Layer("engine"), grimp.Layer("index", "rules"), "speller", "text")
+OFFLINE_JOBS = (
+    grimp.Layer("engine"),
+    grimp.Layer("index", "rules"),
+    grimp.Layer("speller", "thesaurus"),
+    "text",
+)
 
 
 def test_the_offline_engine_is_one_module_per_job() -> None:
-    jobs = {f"bridge.ai.offline.{job}" for job in ("text", "speller", "index", "rules", "engine")}
+    jobs = {
+        f"bridge.ai.offline.{job}"
+        for job in ("text", "speller", "thesaurus", "index", "rules", "engine")
+    }
     assert jobs | {"bridge.ai.offline"} == _in("bridge.ai.offline")
     illegal = graph().find_illegal_dependencies_for_layers(
         layers=OFFLINE_JOBS, containers={"bridge.ai.offline"}
@@ -179,10 +188,21 @@ AI_ROOMS = (
         "auto_reply",
         "budget",
         "appointment_webhook",
+        "learning_desk",
         independent=False,
     ),
     grimp.Layer("offline", "engines"),
-    grimp.Layer("signals", "tools", "drafter", "knowledge", "shorthand", independent=False),
+    grimp.Layer("availability"),
+    grimp.Layer(
+        "signals",
+        "tools",
+        "drafter",
+        "knowledge",
+        "learned_file",
+        "knowledge_synonyms",
+        "shorthand",
+        independent=False,
+    ),
 )
 
 
@@ -337,6 +357,8 @@ ROLE_MODULES = {
     "UsageStore": "usage",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",
+    "LessonStore": "lessons",
+    "DraftTallyStore": "draft_tallies",
 }
 ENGINE_SHARED = {
     "sqlite": {"schema", "rows"},  # migrations; row ↔ model

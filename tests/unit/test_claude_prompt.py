@@ -131,9 +131,22 @@ def test_turns_map_to_alternating_roles() -> None:
     )
     assert messages[1]["content"] == "Yes, within 5 km.\nAnything else?"
     assert messages[2]["content"] == (
-        "<customer_text>\nhow much?\n</customer_text>\n"
+        f"{prompt.LATEST}\n<customer_text>\nhow much?\n</customer_text>\n"
         "(Current time at the business: Tuesday 6 May 2025, 12:30 (UTC).)"
     )
+
+
+def test_the_latest_text_is_the_one_to_answer_and_earlier_ones_are_context() -> None:
+    rules, _ = prompt.system_blocks(knowledge(), max_reply_chars=280)
+    # rule 8: the latest text, earlier ones resolve references; rule 9: several questions
+    assert "latest" in rules["text"]
+    assert "several questions" in rules["text"]
+    burst = prompt.build_messages([("customer", "do you deliver?"), ("customer", "hi")], now=NOW)
+    assert str(burst[-1]["content"]).index(prompt.LATEST) > str(burst[-1]["content"]).index(
+        "do you deliver?"
+    )
+    single = prompt.build_messages([("customer", "do you deliver?")], now=NOW)
+    assert prompt.LATEST not in str(single[-1]["content"])
 
 
 def test_messages_start_and_end_with_the_user() -> None:

@@ -55,10 +55,11 @@ def fresh_conversation(scenario: Scenario) -> list[Turn]:
     return [*turns, ("customer", first.body)]
 
 
-@pytest.mark.parametrize(
-    ("scenario_id", "entry"),
-    [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")],
-)
+# The scenarios whose question the knowledge base answers, and the entry that does.
+ANSWERED = [("support", "inline/do-you-bake-gluten-free-bread"), ("after_hours", "profile/hours")]
+
+
+@pytest.mark.parametrize(("scenario_id", "entry"), ANSWERED)
 def test_a_scenarios_question_has_one_clear_answer_in_the_sample_knowledge_base(
     sample: tuple[BusinessConfig, KnowledgeBase], scenario_id: str, entry: str
 ) -> None:
@@ -70,6 +71,34 @@ def test_a_scenarios_question_has_one_clear_answer_in_the_sample_knowledge_base(
     assert draft.sources == [entry]
     # Clear enough for the assistant to send it by itself after hours.
     assert draft.confidence >= config.ai.auto_reply.min_confidence
+
+
+@pytest.mark.parametrize(("scenario_id", "entry"), ANSWERED)
+def test_a_scenarios_question_is_answered_after_other_unanswered_texts(
+    sample: tuple[BusinessConfig, KnowledgeBase], scenario_id: str, entry: str
+) -> None:
+    # a phone that texted before (the demo's opening question, another scenario's): the
+    # latest text is answered, not merged with the earlier ones into "2 questions"
+    _, knowledge = sample
+    opening = load_people().opening_text
+    assert opening is not None
+    others = [
+        step.text.body
+        for other in SCENARIOS.values()
+        if other.id != scenario_id
+        for step in other.steps
+        if step.text is not None and step.text.body.endswith("?")
+    ]
+    first = next(s.text for s in SCENARIOS[scenario_id].steps if s.text is not None)
+    for earlier in others:
+        conversation: list[Turn] = [
+            ("customer", opening.text),
+            ("customer", earlier),
+            ("customer", first.body),
+        ]
+        draft = OfflineDrafter().draft_sync(conversation, knowledge=knowledge)
+        assert draft.sendable, (earlier, draft.reason)
+        assert draft.sources == [entry]
 
 
 @pytest.mark.parametrize(

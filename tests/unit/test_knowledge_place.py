@@ -85,7 +85,10 @@ def test_the_demos_copy_of_a_config_keeps_the_rule_of_its_original(
     demo = tmp_path / "demo"
     demo.mkdir()
     sample = load_business_config(write_business_config(demo / "sample.yml"))
-    assert sample.knowledge.path == (SAMPLE_DIR / "kb").resolve()
+    assert sample.knowledge.path == demo / "kb"  # a copy: the demo learns into it
+    assert sorted(p.name for p in (demo / "kb").iterdir()) == sorted(
+        p.name for p in (SAMPLE_DIR / "kb").iterdir()
+    )
     config, _ = folders
     outside = write_business_config(demo / "yours.yml", config_file(config, "{path: ../elsewhere}"))
     with pytest.raises(ConfigError, match=r"knowledge\.allow_outside: true"):

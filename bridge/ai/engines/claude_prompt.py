@@ -57,6 +57,14 @@ move or cancel an appointment, which a person confirms. Never confirm an appoint
 time yourself.
 7. The last message ends with the current time at the business, for questions like "are \
 you open now?". It is not part of the customer's text.
+8. Answer the customer's latest text (marked as such when there are earlier ones). Earlier \
+texts are context only: use them to understand what the latest one refers to ("and on \
+Saturday?"), never answer them again. A new question after an earlier one is a new \
+question, not a second part of it.
+9. When the latest text asks several questions, answer each one from its entry, within \
+the character limit, and list every entry used in sources. If the knowledge base answers \
+only some of them, hand off with a reason naming the question a person must answer, and \
+reply with the answers to the others; never answer one part and silently drop another.
 
 Answer with the JSON object only:
 - reply: the SMS, or null when nothing should be sent (a hand-off, or a text such as \
@@ -70,6 +78,7 @@ otherwise "normal".
 - appointment: the customer's appointment wish in their words, otherwise null."""
 
 NO_NEW_TEXT = "(The customer has sent nothing since the business's last text.)"
+LATEST = "(The customer's latest text, the one to answer; the texts before it are context:)"
 NO_TEXT = "(There are no texts in this conversation yet.)"
 BUSINESS_FIRST = "(The conversation so far; it starts with a text from the business.)"
 
@@ -229,10 +238,12 @@ def build_messages(
     user, the business's as the assistant. It starts with a user message and ends with
     one that carries the current time."""
     merged: list[tuple[Role, list[str]]] = []
-    for role, text in conversation:
-        if not text.strip():
-            continue
+    said = [(role, text) for role, text in conversation if text.strip()]
+    several = sum(role == "customer" for role, _ in said) > 1
+    for index, (role, text) in enumerate(said):
         shown = customer_text(text) if role == "customer" else text.strip()
+        if several and role == "customer" and index == len(said) - 1:
+            shown = f"{LATEST}\n{shown}"
         if merged and merged[-1][0] == role:
             merged[-1][1].append(shown)
         else:

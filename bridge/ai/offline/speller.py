@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import math
 from collections import Counter
+from importlib import resources
 
 from bridge.ai.offline.text import KNOWN_WORDS, STOPWORDS
 
-# Misspellings are corrected word by word against the knowledge base's own vocabulary
-# (plus the thesaurus), using a symmetric-delete index and a Damerau-Levenshtein check:
-# distance 1 for words of 4-7 letters, 2 from 8 letters. Only words the base does not know
-# are touched, so exact matches and BM25's word-level statistics stay as they are.
+# Misspellings are corrected word by word against general English first (pyspellchecker's
+# frequency list, distance 1) and the knowledge base's own vocabulary (plus the thesaurus;
+# a symmetric-delete index and a Damerau-Levenshtein check: distance 1 for words of 4-7
+# letters, 2 from 8 letters), the base's words weighted up KB_BOOST times. So "wats" becomes
+# the far more common "was", not "eats" of "Uber Eats", while "delivary" becomes "delivery".
+# Only words neither the base nor English knows are touched, so exact matches and BM25's
+# word-level statistics stay as they are; words under 4 letters are left alone (acronyms).
 # Character n-grams would also tolerate typos, but they give every entry sharing a few
 # letters with the question a small score: the scores get flatter, the gap between the
 # best and the second-best entry shrinks, and that gap is what tells a clear answer from
 # a question the base cannot answer. Corrected words count at CORRECTED_WEIGHT.
 
 CORRECTED_WEIGHT = 0.8
+KB_BOOST = 100  # a knowledge-base word counts as this many times more frequent in English
+BASE_FLOOR = 1000  # and as at least this frequent ("klarna" is in no English list)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits1(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return {
+        *(a + b[1:] for a, b in splits if b),
+        *(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1),
+        *(a + c + b[1:] for a, b in splits if b for c in _LETTERS),
+        *(a + c + b for a, b in splits for c in _LETTERS),
+    }
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -48,12 +67,13 @@ def damerau_levenshtein(a: str, b: str) -> int:
 @functools.cache
 def english_words() -> dict[str, int]:
     """English word frequencies from pyspellchecker's list (~0.2 s to load, once per
-    process; empty if the package is missing), for words seen ENGLISH_MIN_COUNT times."""
+    process; empty if the package is missing), for words seen ENGLISH_MIN_COUNT times.
+    Read straight from the package's file: building a SpellChecker takes twice as long."""
     try:
-        from spellchecker import SpellChecker
-    except ImportError:  # pragma: no cover - a declared dependency
+        data = resources.files("spellchecker").joinpath("resources", "en.json.gz").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - a declared dependency
         return {}
-    counts: dict[str, int] = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    counts: dict[str, int] = json.loads(gzip.decompress(data))
     return {w: n for w, n in counts.items() if n >= ENGLISH_MIN_COUNT}
 
 
@@ -83,12 +103,14 @@ def unknown_word_weight(word: str) -> float:
 # English ("bred" -> "bread"), never to a comparable one ("lunch" -> "punch", "near" ->
 # "year", "shop" -> "ship"): the noisy-channel rule with a uniform error model.
 REAL_WORD_RATIO = 5
+MEMO_SIZE = 10_000
 
 
 class Speller:
     def __init__(self, vocabulary: Counter[str]) -> None:
         self.counts = vocabulary
         self.english = english_words()
+        self._memo: dict[str, str | None] = {}  # words seen, corrected (a typo recurs)
         self._index: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) < 3 or not word.isalpha():
@@ -97,6 +119,16 @@ class Speller:
                 self._index.setdefault(variant, []).append(word)
 
     def correct(self, word: str) -> str | None:
+        if word not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[word] = self._correct(word)
+        return self._memo[word]
+
+    def _correct(self, word: str) -> str | None:
+        """The word meant, for a word neither the base nor English knows (a knowledge-base
+        word or an English one, possibly a stopword); a real word only to a far more
+        frequent base word; None when unsure."""
         if len(word) < 4 or not word.isalpha() or word in self.counts or word in KNOWN_WORDS:
             return None
         real = self.english.get(word, 0)
@@ -104,14 +136,25 @@ class Speller:
         candidates: set[str] = set()
         for variant in _deletes(word, limit):
             candidates.update(self._index.get(variant, ()))
-        best: tuple[int, int, int, str] | None = None
+        if not real:
+            candidates.update(w for w in _edits1(word) if w in self.english)
+        best: tuple[int, float, int, str] | None = None
         for candidate in candidates:
             distance = damerau_levenshtein(word, candidate)
-            if distance > limit or candidate in STOPWORDS:
+            if distance > limit:
                 continue
-            if real and self.english.get(candidate, 0) < REAL_WORD_RATIO * real:
+            in_base = candidate in self.counts
+            if real and (not in_base or self.english.get(candidate, 0) < REAL_WORD_RATIO * real):
                 continue
-            key = (distance, -self.counts[candidate], candidate[0] != word[0], candidate)
+            if in_base and candidate in STOPWORDS:
+                continue
+            count = self.english.get(candidate, 0)
+            uses = max(self.counts[candidate], 1) if in_base else 0  # entries that use it
+            if real:  # only base words: the one the base uses most ("bred": bread, not red)
+                frequency = uses * 1e9 + count
+            else:
+                frequency = max(count, BASE_FLOOR) * KB_BOOST * uses if in_base else count
+            key = (distance, -frequency, candidate[0] != word[0], candidate)
             if best is None or key < best:
                 best = key
         return best[3] if best else None

@@ -4,6 +4,7 @@ stemmer and a customer-service thesaurus, down to one term per word."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -23,7 +24,7 @@ STOPWORDS = frozenset(
     go going need needs needed thing things stuff something anything everything nothing
     really actually maybe possibly probably kindly any some all each every much many more
     most other another such own same not exactly currently usually just right now well oh um
-    uh hmm lol haha great good there
+    uh hmm lol haha great good there thru through via before after until till during
     """.split()
 )
 # Common English words that rarely name what a question is about: request verbs ("bring",
@@ -34,6 +35,7 @@ STOPWORDS = frozenset(
 GENERAL_WORDS = frozenset(
     """
     bring brought buy bought choose come came coming cook cooking do eat eaten ate
+    weekly daily nightly hourly looking appointment appointments appt appts
     feel find found finish give gave go went help hope know leave left let live look love
     mean meet plan put read run say said see seem send sent set show start started stay
     take took talk think thought try turn understand use used walk want watch work worry
@@ -62,8 +64,10 @@ GENERAL_WORDS = frozenset(
 )
 GENERIC_WEIGHT = 0.3
 
-# Customer-service thesaurus: every word of a group is indexed and searched as the group's
-# first word. Generic small-business vocabulary, not tied to one knowledge base.
+# Customer-service thesaurus: every word or phrase of a group also stands for the group
+# (bridge/ai/offline/thesaurus.py), besides itself. Generic small-business vocabulary and
+# abbreviations, not tied to one knowledge base; a business adds its own groups with
+# `knowledge.synonyms`.
 SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     (
         "price",
@@ -84,15 +88,44 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ),
     ("hours", "hour", "open", "opening", "opens", "close", "closing", "closes", "closed"),
     ("location", "address", "located", "directions", "locations"),
-    ("pay", "payment", "payments", "credit", "debit", "cash", "paying"),
-    ("deliver", "delivery", "deliveries", "delivering", "delivered"),
+    ("pay", "payment", "payments", "credit", "debit", "cash", "paying", "card", "cards"),
+    (
+        "financing",
+        "finance",
+        "installment",
+        "installments",
+        "instalment",
+        "instalments",
+        "payment plan",
+        "payment plans",
+        "pay monthly",
+        "monthly payments",
+        "pay over time",
+        "pay later",
+        "klarna",
+        "afterpay",
+        "affirm",
+    ),
+    ("accept", "take", "takes", "accepted"),
+    ("deliver", "delivery", "deliveries", "delivering", "delivered", "drop off"),
     ("ship", "shipping", "ships", "shipped", "mail", "shipment"),
-    ("pickup", "collect", "collection"),
+    ("pickup", "collect", "collection", "takeout", "take out", "takeaway", "carryout", "to go"),
     ("gluten", "celiac", "coeliac"),
     ("allergy", "allergies", "allergic", "allergen", "allergens", "intolerance"),
     ("refund", "refunds", "return", "returns", "exchange", "reimburse"),
     ("cancel", "cancellation", "cancelling", "canceling", "cancelled", "canceled"),
-    ("book", "booking", "reserve", "reservation", "reservations", "reserved"),
+    (
+        "book",
+        "booking",
+        "reserve",
+        "reservation",
+        "reservations",
+        "reserved",
+        "appointment",
+        "appointments",
+        "slot",
+    ),
+    ("test", "try", "trial", "demo"),
     ("appointment", "appointments", "consultation"),
     ("wifi", "internet", "wireless"),
     ("phone", "telephone", "call", "cell"),
@@ -111,7 +144,37 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
         "resume",
         "interview",
     ),
-    ("kid", "kids", "child", "children"),
+    (
+        "kid",
+        "kids",
+        "child",
+        "children",
+        "daughter",
+        "son",
+        "toddler",
+        "baby",
+        "infant",
+        "teen",
+        "teenager",
+        "pediatric",
+        "paediatric",
+    ),
+    ("record", "records", "chart", "charts", "file", "files", "paperwork"),
+    ("transfer", "transferred", "transfers", "send", "sent", "send over", "forward", "forwarded"),
+    ("dentist", "dentists", "dental", "dentistry"),
+    ("doctor", "doctors", "physician", "medical"),
+    ("spanish", "espanol", "castellano", "latino"),
+    ("speak", "speaks", "spoken", "habla", "hablan", "hablas", "language", "languages"),
+    ("stolen", "steal", "stole", "theft", "thief", "robbed", "burglary", "break in"),
+    ("repair", "repairs", "fix", "fixing", "fixed", "mend", "service", "servicing"),
+    ("used", "second hand", "secondhand", "preowned", "pre owned", "refurbished"),
+    ("warranty", "guarantee", "guaranteed"),
+    ("vegetarian", "veggie", "meatless"),
+    ("rent", "rental", "rentals", "renting", "hire"),
+    ("bike", "bikes", "bicycle", "bicycles"),
+    ("ebike", "ebikes", "e bike", "e bikes", "electric bike", "electric bikes", "pedelec"),
+    ("puncture", "punctures", "flat", "flats", "flat tire", "flat tyre"),
+    ("tip", "tips", "gratuity", "tipping"),
     ("dog", "dogs", "pet", "pets", "puppy"),
     (
         "accessible",
@@ -125,7 +188,18 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ),
     ("discount", "discounts", "deal", "deals", "coupon", "coupons", "promo"),
     ("loyalty", "rewards", "reward", "points", "stamp", "punch"),
-    ("class", "classes", "course", "courses", "workshop", "workshops", "lesson", "lessons"),
+    (
+        "class",
+        "classes",
+        "course",
+        "courses",
+        "workshop",
+        "workshops",
+        "lesson",
+        "lessons",
+        "learn",
+        "teach",
+    ),
     (
         "donate",
         "donation",
@@ -179,7 +253,6 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
     (r"\be ?-? ?mail\b", " email "),
     (r"\bgift ?-? ?(cards?|certificates?|vouchers?)\b|\bgiftcards?\b|\bvouchers?\b", " giftcard "),
     (r"\bpick(ing|ed)? ?-? ?ups?\b|\bpick (it|them|my \w+|the \w+) up\b", " pickup "),
-    (r"\bdrop ?-? ?off\b", " deliver "),
     (r"\bplant ?-? ?based\b", " vegan "),
     (r"\bmoney back\b", " refund "),
     (
@@ -187,6 +260,11 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         " notice ",
     ),
     (r"\bhow much\b", " price "),
+    (
+        r"\bhow long (does|do|will|would|did) (it|that|this|they|the \w+|a \w+) (take|last)s?\b",
+        " time ",
+    ),
+    (r"\b([1-9]|1[0-7]) ?-? ?(years?|yrs?|months?|mos?) ?-? ?olds?\b", " child "),
     (
         r"\b(what time|when) (do|does|are|will|is) (you|u|y'?all|the {place}) (open|close|closing|"
         r"opening)\b|\bhow (late|early) (are|is|do|does) (you|u|y'?all|the {place})\b",
@@ -203,7 +281,7 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         r"\bwho (is|are) (this|you)\b|\bwho am i (texting|talking)\b|\bwhat {place} is this\b",
         " who ",
     ),
-    (r"\b(phone|contact) (number|no)\b|\bnumber to call\b", " phone "),
+    (r"\b(phone|contact) (number|no)\b|\bnumber to call\b|\b(your|ur) (number|#)\b", " phone "),
     (r"\bsold out\b|\bsells? out\b|\bruns? out\b|\bran out\b", " soldout "),
     (r"\bthe day before\b|\byesterday'?s?\b|\bday ?-? ?old\b", " dayold "),
     (r"\b\d+ (percent )?off\b", " discount "),
@@ -231,9 +309,15 @@ _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(?:am|pm)\b")
 _MONEY = re.compile(r"\$(?=\s?\d)")
 
 
+def fold_accents(text: str) -> str:
+    """ "español" -> "espanol", "café" -> "cafe": customers type accents or not."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def normalize(text: str) -> str:
     """Lowercase ASCII-ish text with contractions opened and money/time marked."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = fold_accents(unicodedata.normalize("NFKC", text)).lower()
     text = text.translate({0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-"})
     for pattern, replacement in CONTRACTIONS:
         text = pattern.sub(replacement, text)
@@ -245,6 +329,7 @@ def normalize(text: str) -> str:
 _BRITISH_OUR = re.compile(r"our(?=(s|ed|ing|ite|ites|able|er|ers|ful)?$)")
 
 
+@functools.lru_cache(maxsize=100_000)  # a word stems alike every time: once per process
 def stem(word: str) -> str:
     """A light English stemmer: plurals, -ing, -ed, final -e and -y, doubled consonants.
 
@@ -276,16 +361,10 @@ def stem(word: str) -> str:
     return word
 
 
-SYNONYMS: dict[str, str] = {}
-for _group in SYNONYM_GROUPS:
-    for _word in _group:
-        SYNONYMS.setdefault(stem(_word), stem(_group[0]))
-GENERIC_TERMS = frozenset(
-    t for w in GENERAL_WORDS if (t := SYNONYMS.get(stem(w), stem(w))) and w not in STOPWORDS
-)
+GENERIC_TERMS = frozenset(stem(w) for w in GENERAL_WORDS if w not in STOPWORDS)
 KNOWN_WORDS = frozenset(
     GENERAL_WORDS
-    | {w for group in SYNONYM_GROUPS for w in group}
+    | {w for group in SYNONYM_GROUPS for member in group for w in member.split()}
     | set(SHORTHAND)
     | {w for v in SHORTHAND.values() for w in v.split()}
     | STOPWORDS
@@ -313,8 +392,7 @@ def term(word: str) -> str | None:
     """The indexed term of a surface word, or None for a stopword."""
     if word in STOPWORDS:
         return None
-    stemmed = stem(word)
-    return SYNONYMS.get(stemmed, stemmed)
+    return stem(word)
 
 
 def name_words(name: str) -> frozenset[str]:

@@ -159,8 +159,11 @@ def render_home(
     links: dict[int, str],
     hours: Opening | None = None,
     preferences: NotifyPreferences | None = None,
+    lessons: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`preferences`: the viewer's notification choices, shown when rules notify people."""
+    """`preferences`: the viewer's notification choices, shown when rules notify people;
+    `lessons`: blocks of lessons for the assistant an admin may decide, shown first."""
+    lessons = lessons or []
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "SMS inbox"}},
         tab_switch(INBOX_TAB),
@@ -183,8 +186,10 @@ def render_home(
         },
         *(_preferences(preferences) if preferences is not None else []),
         {"type": "divider"},
+        *lessons,
     ]
-    for conversation in conversations[:MAX_ROWS]:
+    # Two blocks a row: the lessons take the place of the last rows (100 blocks at most).
+    for conversation in conversations[: MAX_ROWS - (len(lessons) + 1) // 2]:
         blocks.extend(_row(conversation, names, links))
     if not conversations:
         blocks.append(

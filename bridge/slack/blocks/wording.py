@@ -40,6 +40,7 @@ from bridge.events import (
     Snag,
     StillMarketing,
     Stopped,
+    TeachOffered,
     TooLong,
     load_event,
     load_problem,
@@ -55,6 +56,7 @@ from bridge.slack.blocks.campaign_words import (
 )
 from bridge.slack.blocks.feedback_report import report_summary
 from bridge.slack.blocks.mrkdwn import counted, escape, mention, mention_any, slack_time
+from bridge.slack.blocks.teach_words import corrections_text
 from bridge.threading.commands.answers import (
     AdminOnly,
     Answer,
@@ -72,6 +74,7 @@ from bridge.threading.commands.answers import (
     ContactCard,
     FeedbackReported,
     HelpText,
+    KnowledgeCorrections,
     NoSuchCampaign,
     NoSuchTeam,
     PushLink,
@@ -193,6 +196,9 @@ def event_text(event: Event) -> str:
             )
         case ConversationReopened(by=str(by)):
             return f"Reopened by {mention(by)}"
+        case ConversationFlagged(by=by, reason=reason) if by == ASSISTANT:
+            # its draft card in this thread says why: the reason once, not twice
+            return f"Flagged by {mention(by)}: its draft says why"
         case ConversationFlagged(by=by, reason=reason):
             return f"Flagged by {mention(by)}" + (f": {escape(reason)}" if reason else "")
         case ConversationUnflagged(by=by):
@@ -240,6 +246,11 @@ def event_text(event: Event) -> str:
             return _sla_breached(event)
         case FeedbackLow(rating=rating):
             return f":rotating_light: Rated {rating}/5 in reply to a rating request"
+        case TeachOffered():
+            return (
+                ":mortar_board: You answered a text the assistant handed to a person."
+                " Teach it your answer, so it drafts it next time?"
+            )
     raise ValueError(f"no words for {event.type}")
 
 
@@ -408,6 +419,8 @@ def answer_text(answer: Answer) -> str:
             return campaign_move_text(answer)
         case NoSuchCampaign():
             return no_such_campaign_text(answer)
+        case KnowledgeCorrections(entries=entries):
+            return corrections_text(entries)
     return problem_text(answer)
 
 

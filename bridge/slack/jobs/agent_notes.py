@@ -1,15 +1,17 @@
 """Job TELL_AGENT: an ephemeral note, in the thread, to the agent who needs it. A note
-about a held reply carries the buttons to edit it into support-only or cancel it."""
+about a held reply carries the buttons to edit it into support-only or cancel it; the
+offer to teach the assistant carries its button."""
 
 from __future__ import annotations
 
 import structlog
 
 from bridge.delivery.errors import GiveUp
-from bridge.events import load_event
+from bridge.events import TeachOffered, load_event
 from bridge.models import DeliveryStatus, Job
 from bridge.slack.blocks.held_note import held_blocks
 from bridge.slack.blocks.mrkdwn import escape
+from bridge.slack.blocks.teach import offer_blocks
 from bridge.slack.blocks.wording import event_text
 from bridge.slack.gateway import SlackGateway
 from bridge.slack.threads import ThreadKeeper
@@ -34,7 +36,9 @@ class AgentNote:
         # A job of an earlier release carries its note ready, not yet escaped for blocks.
         text, shown = (job.note, escape(job.note)) if event is None else (event_text(event),) * 2
         blocks = None
-        if job.message_id is not None:
+        if isinstance(event, TeachOffered):
+            blocks = offer_blocks(shown, event.message_id)
+        elif job.message_id is not None:
             held = await self._store.get_message(job.message_id)
             if held is None or held.status is not DeliveryStatus.HELD:
                 return  # decided already

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from bridge.ai.learning_desk import LearningDesk
 from bridge.config import Business
 from bridge.models import Conversation, InboxFilter, Job, utcnow
 from bridge.slack.access import InboxAccess
 from bridge.slack.blocks.campaigns_home import MAX_CAMPAIGNS, CampaignRow, render_campaigns
 from bridge.slack.blocks.home_view import MAX_ROWS, render_home
+from bridge.slack.blocks.teach import MAX_LESSONS, lessons_blocks
 from bridge.slack.gateway import SlackGateway
 from bridge.store.base import (
     AnswerStore,
@@ -48,8 +50,11 @@ class HomeRefresh:
         business: Business,
         *,
         preferences: bool = False,
+        learning: LearningDesk | None = None,
     ) -> None:
-        """`preferences`: show each viewer's notification choices (rules notify people)."""
+        """`preferences`: show each viewer's notification choices (rules notify people);
+        `learning`: show admins the lessons for the assistant waiting for them."""
+        self._learning = learning
         self._store = store
         self._preferences = preferences
         self._business = business
@@ -63,6 +68,7 @@ class HomeRefresh:
         if job.user is not None:
             viewers = {job.user: viewers.get(job.user, InboxFilter.OPEN)}
         campaigns: dict[str, Any] | None = None  # the same for every viewer: read once
+        lessons: list[dict[str, Any]] | None = None  # the same for every admin: read once
         for user, inbox in list(viewers.items())[:MAX_VIEWERS]:
             if not await self._access.allows(user):
                 continue  # left the inbox channel: their Home stops updating
@@ -78,8 +84,13 @@ class HomeRefresh:
             }
             links = {c.id: link for c in conversations if (link := await self._link(c)) is not None}
             mine = await self._store.notify_preferences(user) if self._preferences else None
+            shown: list[dict[str, Any]] = []
+            if self._learning is not None and self._learning.is_admin(user):
+                if lessons is None:
+                    lessons = lessons_blocks(await self._learning.pending(limit=MAX_LESSONS + 1))
+                shown = lessons
             await self._gateway.publish_home(
-                user, render_home(conversations, inbox, names, links, hours, mine)
+                user, render_home(conversations, inbox, names, links, hours, mine, shown)
             )
 
     async def _campaign_rows(self) -> list[CampaignRow]:

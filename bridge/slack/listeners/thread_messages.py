@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bridge.ai.learning_desk import LearningDesk
 from bridge.events import AttachmentsDropped, ReplyRefused, Snag, Stopped
 from bridge.slack.access import InboxAccess
 from bridge.slack.blocks.plain_text import to_sms
@@ -38,7 +39,10 @@ class ThreadMessages:
         names: SlackNames,
         posts: SlackPosts,
         access: InboxAccess,
+        learning: LearningDesk | None = None,
     ) -> None:
+        """`learning`: offers to teach the assistant (None: the assistant is off)."""
+        self._learning = learning
         self._outbound = outbound
         self._names = names
         self._posts = posts
@@ -104,6 +108,8 @@ class ThreadMessages:
             conversation, author=str(user), channel=channel, ts=str(ts), text=text
         )
         log.info("slack.reply", conversation=conversation.id, outcome=outcome.value)
+        if outcome is Outcome.QUEUED and self._learning is not None:
+            await self._learning.offer(conversation, str(user))
         if event.get("files") and outcome in {Outcome.QUEUED, Outcome.EMPTY}:
             await self._outbound.tell(
                 AttachmentsDropped(conversation_id=conversation.id, author=str(user))

@@ -35,6 +35,9 @@ Collections:
   campaigns      {_id: campaign id, spec, state, created_at, …}; campaign_recipients
                  {_id: "<campaign>:<number>", campaign_id, seq, subscriber, state, …}:
                  see campaigns.py. A campaign's texts are messages with its campaign_id.
+  lessons        {_id: the handed-off text's message id, state, proposed_at, question,
+                  answer?, entry_id?, …}: what agents propose to teach the assistant.
+  draft_outcomes {_id: knowledge-base entry id, sent, edited, discarded, corrected}.
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
   consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
@@ -65,10 +68,12 @@ from bridge.store.mongo.connection import DEFAULT_DATABASE
 from bridge.store.mongo.consent import ConsentDocuments
 from bridge.store.mongo.contacts import ContactDocuments
 from bridge.store.mongo.conversations import ConversationDocuments
+from bridge.store.mongo.draft_tallies import DraftTallyDocuments
 from bridge.store.mongo.drafts import DraftDocuments
 from bridge.store.mongo.feedback import FeedbackDocuments
 from bridge.store.mongo.home_filters import HomeFilterDocuments
 from bridge.store.mongo.jobs import JobDocuments
+from bridge.store.mongo.lessons import LessonDocuments
 from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.notifications import NotificationDocuments
 from bridge.store.mongo.posts import PostDocuments
@@ -104,6 +109,8 @@ class MongoStore(
     CampaignDocuments,
     AnswerDocuments,
     FeedbackDocuments,
+    LessonDocuments,
+    DraftTallyDocuments,
 ):
     @classmethod
     def from_uri(cls, uri: str, **client_options: Any) -> MongoStore:

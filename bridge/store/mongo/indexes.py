@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
@@ -135,3 +135,8 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
     # Ratings by when they came, across campaigns (the feedback report); review
     # requests are found by their _id.
     await db["campaign_answers"].create_index([("at", ASCENDING), ("subscriber", ASCENDING)])
+    # Lessons waiting for an admin, oldest first; the entries agents corrected most.
+    await db["lessons"].create_index(
+        [("state", ASCENDING), ("proposed_at", ASCENDING), ("_id", ASCENDING)]
+    )
+    await db["draft_outcomes"].create_index([("corrected", DESCENDING), ("_id", ASCENDING)])

@@ -17,10 +17,12 @@ from bridge.store.sqlite.canned import CannedRows
 from bridge.store.sqlite.consent import ConsentRows
 from bridge.store.sqlite.contacts import ContactRows
 from bridge.store.sqlite.conversations import ConversationRows
+from bridge.store.sqlite.draft_tallies import DraftTallyRows
 from bridge.store.sqlite.drafts import DraftRows
 from bridge.store.sqlite.feedback import FeedbackRows
 from bridge.store.sqlite.home_filters import HomeFilterRows
 from bridge.store.sqlite.jobs import JobRows
+from bridge.store.sqlite.lessons import LessonRows
 from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.notifications import NotificationRows
 from bridge.store.sqlite.posts import PostRows
@@ -57,6 +59,8 @@ class SQLiteStore(
     CampaignRows,
     AnswerRows,
     FeedbackRows,
+    LessonRows,
+    DraftTallyRows,
 ):
     def __init__(self, path: str | Path, *, probe_seconds: float = 2.0) -> None:
         super().__init__(path, probe_seconds=probe_seconds)

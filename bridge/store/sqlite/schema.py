@@ -333,6 +333,24 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE lane = NEW.lane AND state IN ('pending', 'running'));
     END;
     """,
+    # Lessons agents propose for the assistant (one per handed-off text), pending ones
+    # oldest first; and what agents did with each knowledge-base entry's drafts.
+    """
+    CREATE TABLE lessons (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        proposed_at REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX lessons_pending ON lessons (state, proposed_at);
+    CREATE TABLE draft_outcomes (
+        entry_id TEXT PRIMARY KEY,
+        sent INTEGER NOT NULL DEFAULT 0,
+        edited INTEGER NOT NULL DEFAULT 0,
+        discarded INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX draft_outcomes_corrected ON draft_outcomes ((edited + discarded) DESC, entry_id);
+    """,
 )
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from bridge.campaigns.feedback_report import FeedbackReport
 from bridge.campaigns.models import Campaign, Progress
 from bridge.events import KnowledgeNotReloaded, KnowledgeReloaded, KnowledgeStatus, Problem
-from bridge.models import ConsentState, Contact, Conversation
+from bridge.models import ConsentState, Contact, Conversation, EntryOutcomes
 from bridge.threading.conversation_desk import Changed
 from bridge.threading.opening_hours import Opening
 
@@ -163,6 +163,14 @@ class NoSuchCampaign:
     campaign_id: str
 
 
+@dataclass(frozen=True)
+class KnowledgeCorrections:
+    """`/sms kb corrections`: the entries agents corrected most, each with its title in
+    the current base (None: no longer in it)."""
+
+    entries: tuple[tuple[EntryOutcomes, str | None], ...]
+
+
 Answer = (
     Said
     | AdminOnly
@@ -179,6 +187,7 @@ Answer = (
     | KnowledgeStatus
     | KnowledgeReloaded
     | KnowledgeNotReloaded
+    | KnowledgeCorrections
     | AwayState
     | AwayUnclear
     | Rerouting

@@ -21,6 +21,7 @@ from bridge.store.base import (
     ConsentStore,
     ContactStore,
     ConversationStore,
+    DraftTallyStore,
     FeedbackStore,
     JobStore,
 )
@@ -39,6 +40,7 @@ class CommandStore(
     JobStore,
     FeedbackStore,
     CampaignStore,
+    DraftTallyStore,
     Protocol,
 ):
     """The store roles the `/sms` commands use."""
@@ -51,6 +53,9 @@ class KnowledgeCommands(Protocol):
     def status(self) -> KnowledgeStatus: ...
 
     async def reload(self) -> KnowledgeReloaded | KnowledgeNotReloaded: ...
+
+    def title(self, entry_id: str) -> str | None:
+        """An entry's question or heading in the current base (None: not in it)."""
 
 
 class PushLinkMaker(Protocol):
