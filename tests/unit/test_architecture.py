@@ -335,6 +335,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "BurstStore": "bursts",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",
 }
