@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bridge.config import BusinessConfig
+from bridge.config import BusinessConfig, Settings
 from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
 from tests.support import AGENT, INBOX, BridgeUnderTest, eventually
 
@@ -33,7 +33,12 @@ def business_config() -> BusinessConfig:
 @pytest.fixture
 def extra_env() -> dict[str, str]:
     # The bridge's own pace as shipped (about one post a second per channel).
-    return {"BRIDGE_SLACK_POST_RATE": "1", "BRIDGE_SLACK_POST_BURST": "4"}
+    settings = Settings.model_fields
+    rate, burst = settings["bridge_slack_post_rate"], settings["bridge_slack_post_burst"]
+    return {
+        "BRIDGE_SLACK_POST_RATE": str(rate.default),
+        "BRIDGE_SLACK_POST_BURST": str(burst.default),
+    }
 
 
 @pytest.fixture(autouse=True)
