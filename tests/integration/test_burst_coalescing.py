@@ -6,6 +6,7 @@ pointing at the message that carries it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections import defaultdict
@@ -16,9 +17,11 @@ import pytest
 
 from bridge.config import BusinessConfig, Settings
 from bridge.sandbox.slack_emulator import SlackEmulator, SlackMessage
+from tests.integration.test_ai_drafts import GLUTEN_FREE, ai_config
 from tests.support import AGENT, INBOX, BridgeUnderTest, eventually
 
-TOKEN = re.compile(r"m(\d\d)x(\d\d)z")
+# Reads as no word to the assistant (a question still finds its answer).
+TOKEN = re.compile(r"\[(\d\d)(\d\d)\]")
 # Slack's published limits for one message.
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -27,7 +30,7 @@ MAX_TEXT = 40_000
 
 @pytest.fixture
 def business_config() -> BusinessConfig:
-    return BusinessConfig.model_validate({"slack": {"undo_seconds": 0}})
+    return ai_config()  # a knowledge base: a burst's last question gets a proposed reply
 
 
 @pytest.fixture
@@ -48,12 +51,16 @@ def slacks_limits(slack: SlackEmulator) -> None:
     slack.rate_limit("chat.postMessage", per_second=1, per_channel=True)
 
 
+def ask(text: int) -> str:
+    return GLUTEN_FREE if text == 9 else "hi there"
+
+
 def phone(number: int) -> str:
     return f"+1415555{number:04d}"
 
 
 def token(number: int, text: int) -> str:
-    return f"m{number:02d}x{text:02d}z"
+    return f"[{number:02d}{text:02d}]"
 
 
 def bot_messages(slack: SlackEmulator) -> list[SlackMessage]:
@@ -66,15 +73,15 @@ def bot_messages(slack: SlackEmulator) -> list[SlackMessage]:
 
 
 def shown(message: SlackMessage) -> list[tuple[int, int]]:
-    """The texts a message shows (their tokens), in order: in its sections, or in its
-    plain text when it has no blocks."""
+    """The texts a message shows (their tokens), in order: in its texts' sections, or
+    in its plain text when it has no blocks."""
     if not message.blocks:
         parts = [message.text]
     else:
         parts = [
             str(block["text"]["text"])
             for block in message.blocks
-            if block.get("type") == "section" and isinstance(block.get("text"), dict)
+            if str(block.get("block_id", "")).startswith("sms")
         ]
     return [(int(a), int(b)) for part in parts for a, b in TOKEN.findall(part)]
 
@@ -148,7 +155,7 @@ async def test_a_burst_from_ten_new_numbers_takes_few_posts_each_text_once_in_or
     sent = {number: list(range(10)) for number in range(10)}
     await asyncio.gather(
         *(
-            texts_from(bridge, number, [f"hi {token(number, t)} there" for t in texts])
+            texts_from(bridge, number, [f"{ask(t)} {token(number, t)}" for t in texts])
             for number, texts in sent.items()
         )
     )
@@ -168,6 +175,51 @@ async def test_a_burst_from_ten_new_numbers_takes_few_posts_each_text_once_in_or
     event = slack.user_reacts(INBOX, ts, AGENT, "white_check_mark")
     assert (await slack.deliver(f"{bridge.url}/slack/events", slack.envelope(event))).status == 200
     await eventually(lambda: resolved(db_path) == {conversation}, within=30)
+
+    # One draft shown per burst, its latest text's, in the message that carries it.
+    for carried in drafts_by_carrier(db_path).values():
+        assert carried[:-1] == [False] * (len(carried) - 1)
+    # A draft in a card that carries texts: deciding on it keeps the card and its texts.
+    card = next(
+        m for m in slack.messages(INBOX) if any(b.startswith("draft_actions:") for b in ids(m))
+    )
+    message_id = next(b for b in ids(card) if b.startswith("draft_actions:")).split(":", 1)[1]
+    payload = slack.block_action(
+        AGENT, "draft_discard", message_id, channel=INBOX, message_ts=card.ts
+    )
+    before = shown(card)
+    assert (
+        await slack.deliver(f"{bridge.url}/slack/events", payload, kind="interactive")
+    ).status == 200
+    await eventually(lambda: "Discarded" in json.dumps(current(slack, card.ts).blocks), within=30)
+    await bridge.idle(within=60)
+    assert shown(current(slack, card.ts)) == before
+    assert "header_contact" in ids(current(slack, card.ts))
+    check_exactly_once_in_order(slack, db_path, sent)  # the cards' updates kept every text
+
+
+def ids(message: SlackMessage) -> list[str]:
+    return [str(b.get("block_id", "")) for b in message.blocks or []]
+
+
+def current(slack: SlackEmulator, ts: str) -> SlackMessage:
+    message = slack.message(INBOX, ts)
+    assert message is not None
+    return message
+
+
+def drafts_by_carrier(db: Path) -> dict[str, list[bool]]:
+    """For each Slack message carrying texts: whether each text (oldest first) has its
+    draft shown there."""
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT slack_ts, coalesce(json_extract(draft, '$.slack_ts') = slack_ts, 0)"
+            " FROM messages WHERE direction = 'inbound' ORDER BY created_at, rowid"
+        ).fetchall()
+    found: dict[str, list[bool]] = defaultdict(list)
+    for ts, has in rows:
+        found[ts].append(bool(has))
+    return found
 
 
 def resolved(db: Path) -> set[str]:
