@@ -1,5 +1,7 @@
 """Job POST_INBOUND: a subscriber's text, escaped, into its conversation's thread,
-then its MMS media as files in that thread."""
+then its MMS media as files in that thread. When the channel's pace has held texts up,
+those of the conversation waiting behind it ride in the same post (one message, a
+section each; in the card that opens the thread, for a new conversation)."""
 
 from __future__ import annotations
 
