@@ -121,16 +121,22 @@ def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
 
 
 def shown_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
+    """The texts of the conversation whose parent card names this subscriber (see
+    `shown_in`)."""
+    for parent in slack.messages(INBOX):
+        if subscriber_digits in parent.text:
+            return shown_in(slack, parent)
+    return []
+
+
+def shown_in(slack: SlackEmulator, parent: Any) -> list[str]:
     """The texts a conversation shows, in order, however they were grouped: those its
     parent card carries, then its thread's, a message carrying several (a burst) read
     section by section."""
-    for parent in slack.messages(INBOX):
-        if subscriber_digits in parent.text:
-            shown = _carried(parent)
-            for reply in slack.replies(INBOX, parent.ts):
-                shown += _carried(reply) or [reply.text]
-            return shown
-    return []
+    shown = _carried(parent)
+    for reply in slack.replies(INBOX, parent.ts):
+        shown += _carried(reply) or [reply.text]
+    return shown
 
 
 def _carried(message: Any) -> list[str]:
