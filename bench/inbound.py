@@ -101,6 +101,11 @@ class Plan:
 # --- the sandbox: emulators, request building, delivery watching -----------------------------
 
 
+def tags_in(text: str) -> list[int]:
+    """Every tag in a text: a burst's post carries several texts (bench/burst.py)."""
+    return [int(found.group(1) or found.group(2)) for found in TAG.finditer(text)]
+
+
 def tag_in(text: str) -> int | None:
     found = TAG.search(text)
     return int(found.group(1) or found.group(2)) if found else None
@@ -122,8 +127,7 @@ class PostWatch(list[RecordedCall]):
         now = time.perf_counter()
         self.at.append(now)
         if call.method == "chat.postMessage" and call.status == 200 and call.error is None:
-            tag = tag_in(str(call.args.get("text", "")))
-            if tag is not None:
+            for tag in tags_in(str(call.args.get("text", ""))):
                 self.posted_at.setdefault(tag, now)
 
 

@@ -168,7 +168,7 @@ class Settings(StoreSettings):
     bridge_log_level: Literal["debug", "info", "warning", "error"] = "info"
     bridge_workers: int = Field(default=8, ge=1, le=256)
     bridge_job_lease_seconds: float = Field(default=30, ge=1)
-    bridge_slack_post_rate: float = Field(default=1.0, gt=0)
+    bridge_slack_post_rate: float = Field(default=0.95, gt=0)  # under Slack's 1/s: see README
     bridge_slack_post_burst: int = Field(default=4, ge=1)
     # Texts per second per sender: 1 suits a US long code; toll-free 3, short codes 100.
     bridge_sms_rate: float = Field(default=1.0, gt=0)

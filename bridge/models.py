@@ -469,6 +469,14 @@ class Job(Model):
     created_at: datetime
 
 
+class Rider(Model):
+    """A text's POST_INBOUND job waiting behind another job of its lane: it may ride in
+    that job's post (`BurstStore.waiting_behind`)."""
+
+    key: str
+    message: Message
+
+
 class InboundRecord(Model):
     """What recording an inbound text did."""
 

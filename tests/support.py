@@ -120,6 +120,34 @@ def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
     return []
 
 
+def shown_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
+    """The texts of the conversation whose parent card names this subscriber (see
+    `shown_in`)."""
+    for parent in slack.messages(INBOX):
+        if subscriber_digits in parent.text:
+            return shown_in(slack, parent)
+    return []
+
+
+def shown_in(slack: SlackEmulator, parent: Any) -> list[str]:
+    """The texts a conversation shows, in order, however they were grouped: those its
+    parent card carries, then its thread's, a message carrying several (a burst) read
+    section by section."""
+    shown = _carried(parent)
+    for reply in slack.replies(INBOX, parent.ts):
+        shown += _carried(reply) or [reply.text]
+    return shown
+
+
+def _carried(message: Any) -> list[str]:
+    texts: dict[str, str] = {}
+    for block in message.blocks or []:
+        parts = str(block.get("block_id", "")).split(":")
+        if parts[0] == "sms" and len(parts) == 3:  # sms:<message id>:<piece>
+            texts[parts[1]] = texts.get(parts[1], "") + block["text"]["text"]
+    return list(texts.values())
+
+
 def parents(slack: SlackEmulator) -> list[Any]:
     return [m for m in slack.messages(INBOX) if m.text.startswith("SMS conversation")]
 

@@ -51,6 +51,11 @@ class TokenBucket:
         self._booked_until = turn
         return turn - now
 
+    def spend(self) -> None:
+        """Slack said the budget is spent (a 429): no token is left for a burst."""
+        self._refill(self._clock())
+        self._tokens = min(self._tokens, 0.0)
+
     async def acquire(self) -> None:
         # The lock makes waiters take tokens in arrival order.
         self._waiting += 1
@@ -99,6 +104,10 @@ class Pacer:
         has its own key, which may be narrower than a bucket's (one channel of a
         method paced per workspace)."""
         self._held_until[key] = max(self._held_until.get(key, 0.0), self._clock() + seconds)
+        # A bucket of that same key (a method paced per channel) has no burst left: the
+        # tokens it saved up would only meet 429s again after the hold.
+        if (bucket := self._buckets.get(key)) is not None:
+            bucket.spend()
 
     def held_for(self, key: str) -> float:
         """Seconds until `key` is free of its hold (0: not held)."""

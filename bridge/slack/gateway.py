@@ -155,6 +155,12 @@ class SlackGateway:
         """Seconds until `method` may be called (in `channel`) within Slack's pace."""
         return self._pacer.bucket(f"{method}:{channel}").delay()
 
+    def post_waits(self, channel: str) -> bool:
+        """Whether a post into `channel` would wait for its turn now (paced, or held by
+        Slack's 429)."""
+        key = f"chat.postMessage:{channel}"
+        return self._pacer.bucket(key).delay() > 0 or self._pacer.held_for(key) > 0
+
     async def identity(self) -> Identity | None:
         """Who the app is in Slack (auth.test, once): None while Slack cannot say."""
         if self._identity is None:

@@ -16,10 +16,12 @@ from bridge.jobs import home_job
 from bridge.models import Conversation, utcnow
 from bridge.slack.blocks.header_card import render_header
 from bridge.slack.blocks.wording import moved_text
+from bridge.slack.carried import Carried, Carrying
 from bridge.slack.gateway import SlackGateway, ThreadGone
 from bridge.slack.posts import Posted, SlackPosts
 from bridge.store.base import (
     AwayStore,
+    BurstStore,
     ConsentStore,
     ContactStore,
     ConversationStore,
@@ -31,7 +33,14 @@ from bridge.threading.team_routing import TeamRouting
 
 
 class _Store(
-    ConversationStore, ConsentStore, ContactStore, AwayStore, RoutingStore, JobStore, Protocol
+    ConversationStore,
+    ConsentStore,
+    ContactStore,
+    AwayStore,
+    RoutingStore,
+    JobStore,
+    BurstStore,
+    Protocol,
 ):
     """The store roles this module uses."""
 
@@ -62,13 +71,21 @@ class ThreadKeeper:
     async def ensure(self, conversation: Conversation) -> tuple[str, str]:
         """The (channel, parent ts) of the conversation's thread, posting the parent
         header card first if it has none."""
+        channel, ts, _ = await self.open(conversation)
+        return channel, ts
+
+    async def open(
+        self, conversation: Conversation, carrying: Carrying | None = None
+    ) -> tuple[str, str, Carried | None]:
+        """`ensure`, and when it posts the parent, with `carrying`'s texts below the card.
+        Also says which texts the parent carries (its landed attempt's, after a crash)."""
         if conversation.slack_channel and conversation.slack_thread_ts:
-            return conversation.slack_channel, conversation.slack_thread_ts
+            return conversation.slack_channel, conversation.slack_thread_ts, None
         # The card shows the conversation as it is now: a change made since the job read
         # it (the assistant's flag, while it drafted) has no card to refresh yet.
         conversation = await self.conversation(conversation.id)
         if conversation.slack_channel and conversation.slack_thread_ts:
-            return conversation.slack_channel, conversation.slack_thread_ts
+            return conversation.slack_channel, conversation.slack_thread_ts, None
         # A conversation routed before keeps its team when Slack loses its thread.
         team = conversation.team
         decision = None if team else await self._routing.decide(conversation)
@@ -78,7 +95,15 @@ class ThreadKeeper:
         channel = self._routing.channel(team) if team else self._inbox
         text, blocks = await self.header(conversation)
         key = f"parent:{conversation.id}:{conversation.thread_epoch}"
-        parent = await self._posts.post(key, channel, text, blocks=blocks)
+        detail = ""
+        if carrying is not None:
+            blocks, detail = [*blocks, *carrying.blocks], carrying.carried.detail()
+        parent = await self._posts.post(key, channel, text, blocks=blocks, detail=detail)
+        # Its texts are recorded before the thread: a run after a crash in between finds
+        # them posted, and this parent (landed under its key) to point the thread at.
+        carried = Carried.read(parent.detail)
+        if carried is not None:
+            await carried.land(self._store, channel, parent.ts, key=key)
         replacing = conversation.slack_thread_ts
         if decision is None:
             changed = await self._store.set_thread(
@@ -94,10 +119,15 @@ class ThreadKeeper:
         if not changed:
             current = await self.conversation(conversation.id)
             if current.slack_channel and current.slack_thread_ts:
-                return current.slack_channel, current.slack_thread_ts
+                return current.slack_channel, current.slack_thread_ts, carried
             raise RetryLater("the conversation's thread changed meanwhile")
         await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
-        return channel, parent.ts
+        return channel, parent.ts, carried
+
+    def paced(self, conversation: Conversation) -> bool:
+        """Whether a post into the conversation's channel (the inbox, for one not
+        routed yet) would wait for its turn now."""
+        return self._gateway.post_waits(conversation.slack_channel or self._inbox)
 
     async def move(self, conversation: Conversation, team: str, *, by: str, key: str) -> None:
         """`/sms route`: a new parent in the team's channel, whose first note links the

@@ -130,7 +130,7 @@ class SlackEdge:
                 store, self.posts, threads, fetch_media, drafts, away
             ),
             JobKind.POST_DRAFT: LateDraftPoster(store, threads, drafts, away),
-            JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway),
+            JobKind.SYNC_DRAFT: DraftCardSync(store, self.gateway, threads),
             JobKind.SYNC_HEADER: HeaderSync(store, self.gateway, threads),
             JobKind.CAMPAIGN_RESULTS: CampaignResultsPost(results),
             JobKind.CLOSE_CAMPAIGN: CampaignClose(store, results, self.posts),

@@ -50,6 +50,7 @@ from bridge.models import (
     OutboundReply,
     PostAttempt,
     PushSubscription,
+    Rider,
     SendAttempt,
     SlackPost,
     Urgency,
@@ -627,6 +628,34 @@ class JobStore(Protocol):
         """Unfinished jobs by kind, and dead ones under the key "dead"."""
 
 
+class BurstStore(Protocol):
+    """Texts of one conversation that waited together for their channel's pace: posted
+    as one Slack message, each keeping its own record of where Slack shows it."""
+
+    async def waiting_behind(self, job: Job, *, now: datetime, limit: int) -> list[Rider]:
+        """The POST_INBOUND jobs right behind `job` in its lane, due by `now`, oldest
+        first and at most `limit`, with their texts; the first job of another kind, or
+        not yet due, ends them (the lane's order holds). Only read: they stay in the
+        lane until `land_burst` finishes them."""
+
+    async def land_burst(
+        self,
+        message_ids: Sequence[str],
+        channel: str,
+        ts: str,
+        *,
+        draft_of: str | None,
+        landing: str,
+        riders: Sequence[str],
+    ) -> None:
+        """Where a burst's message landed, in one write: each text's Slack location, the
+        draft of `draft_of` as posted with it, the post `landing` landed, and the jobs
+        `riders` (keys, pending behind the running one) finished."""
+
+    async def messages_at(self, channel: str, ts: str) -> list[Message]:
+        """The texts one Slack message carries, oldest first."""
+
+
 class UsageStore(Protocol):
     """Named counters shared by every process (the AI's daily tokens)."""
 
@@ -679,6 +708,7 @@ class Store(
     PostStore,
     JobStore,
     UsageStore,
+    BurstStore,
     NotificationStore,
     PreferenceStore,
     RoutingStore,

@@ -4,6 +4,7 @@ an answer that never came, never shows a text twice or opens a second thread."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.support import (
     BridgeUnderTest,
     eventually,
     parents,
+    shown_texts,
     thread_texts,
 )
 
@@ -67,6 +69,23 @@ class CrashingStore(SQLiteStore):
             self.crashes["mark_media_posted"] -= 1
             raise Killed("died before storing that the pictures were shared")
         await super().mark_media_posted(message_id)
+
+    async def land_burst(
+        self,
+        message_ids: Sequence[str],
+        channel: str,
+        ts: str,
+        *,
+        draft_of: str | None,
+        landing: str,
+        riders: Sequence[str],
+    ) -> None:
+        if self.crashes["land_burst"]:
+            self.crashes["land_burst"] -= 1
+            raise Killed("died before storing where the burst's texts were posted")
+        await super().land_burst(
+            message_ids, channel, ts, draft_of=draft_of, landing=landing, riders=riders
+        )
 
     async def land_post(self, key: str, ts: str) -> bool:
         if self.crashes["land_post"]:
@@ -133,6 +152,23 @@ async def test_one_history_read_settles_every_unknown_parent_of_the_channel(
     assert len(parents(slack)) == 3
     assert len(slack.calls_to("conversations.history")) == 1
     assert slack.rate_limited == 0
+
+
+async def test_a_crash_after_posting_a_burst_shows_each_of_its_texts_once(
+    bridge: BridgeUnderTest, slack: SlackEmulator, crashes: Counter[str]
+) -> None:
+    await bridge.text(ANA, "first")
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["first"])
+    slack.fail("chat.postMessage", status=429, retry_after=1)  # the next texts wait
+    crashes["land_burst"] = 1  # the process dies once the burst's post is made
+    for text in ("second", "third", "fourth"):
+        assert (await bridge.text(ANA, text)).status == 200
+    everything = ["first", "second", "third", "fourth"]
+    await eventually(lambda: shown_texts(slack, "415-555-0123") == everything, within=40)
+    await bridge.idle()
+    assert shown_texts(slack, "415-555-0123") == everything
+    made = [c for c in slack.calls_to("chat.postMessage") if not c.failed]
+    assert len(made) == 3  # the parent, "first", and one post for the three after it
 
 
 async def test_a_lost_answer_to_a_post_shows_the_text_once(

@@ -312,7 +312,7 @@ def test_only_the_twilio_edge_knows_its_error_codes() -> None:
 # The Slack edge's rooms: Bolt listeners over the outbox handlers that call Slack over
 # what renders Block Kit and text. What the whole edge shares sits at `slack/` top.
 SLACK_ROOMS = (grimp.Layer("listeners"), grimp.Layer("jobs"), grimp.Layer("blocks"))
-SLACK_SHARED = {"wiring", "gateway", "posts", "threads", "access", "members", "names"}
+SLACK_SHARED = {"wiring", "gateway", "posts", "threads", "carried", "access", "members", "names"}
 
 
 def test_every_slack_module_is_in_a_room_or_shared() -> None:
@@ -355,6 +355,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "BurstStore": "bursts",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",
     "LessonStore": "lessons",

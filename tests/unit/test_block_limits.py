@@ -18,6 +18,7 @@ from bridge.models import (
     Message,
     MessageDraft,
 )
+from bridge.slack.blocks.burst import burst, pieces
 from bridge.slack.blocks.draft_card import draft_blocks, with_text
 from bridge.slack.blocks.header_card import render_header
 from bridge.slack.blocks.held_note import held_blocks
@@ -121,3 +122,35 @@ def test_draft_cards_with_long_texts_in_every_state() -> None:
             ),
             50,
         )
+
+
+def inbound(n: int, body: str) -> Message:
+    return Message(
+        id=f"m{n}", conversation_id=1, direction=Direction.INBOUND, body=body, created_at=NOW
+    )
+
+
+def test_a_long_text_is_split_into_sections_that_join_back_never_inside_an_entity() -> None:
+    escaped = "&amp;&lt;" * 900 + " <!date^1^{time}|12:00 UTC> " + "word " * 700
+    parts = pieces(escaped)
+    assert "".join(parts) == escaped
+    assert len(parts) > 1
+    assert all(len(part) <= 3000 for part in parts)
+    for part in parts[1:]:  # each piece starts where an entity or token does, or a word
+        assert not part.startswith(("amp;", "lt;", "date^"))
+        assert part.count("<") == part.count(">")
+
+
+def test_a_burst_takes_the_texts_that_fit_one_message_and_at_least_one() -> None:
+    shown = [(inbound(n, "x"), f"text {n}") for n in range(40)]
+    first = burst(shown, reserve_blocks=8)
+    assert len(first.blocks) <= 50 - 8
+    assert [m.id for m in first.messages] == [f"m{n}" for n in range(len(first.messages))]
+    assert 1 < len(first.messages) < 40
+    check(first.blocks, 50)
+
+    huge = [(inbound(n, "x"), "&amp;" * 1600) for n in range(3)]  # 8,000 characters each
+    alone = burst(huge, reserve_chars=4000)
+    assert [m.id for m in alone.messages] == ["m0"]
+    check(alone.blocks, 50)
+    assert "".join(b["text"]["text"] for b in alone.blocks if b["type"] == "section") == huge[0][1]

@@ -30,7 +30,7 @@ def test_retry_after_holds_its_key_only() -> None:
     assert pacer.held_for("chat.postMessage:C1") == 3
     assert pacer.held_for("chat.postMessage:D1") == 0
     assert pacer.held_for("chat.update:C1") == 0
-    assert pacer.bucket("chat.postMessage:C1").delay() == 0  # pacing goes on as it was
+    assert pacer.bucket("chat.update:C1").delay() == 0  # pacing goes on as it was
     clock.now += 1
     pacer.hold("chat.postMessage:C1", 1)  # a shorter wait never shortens a hold
     assert pacer.held_for("chat.postMessage:C1") == 2
@@ -73,3 +73,15 @@ async def test_refused_callers_are_given_turns_one_after_another() -> None:
         assert later.value.after is not None
         turns.append(later.value.after)
     assert turns == pytest.approx([1.0, 2.0, 3.0, 4.0])
+
+
+def test_a_hold_spends_the_burst_so_none_follows_it() -> None:
+    clock = Clock()
+    pacer = Pacer(lambda _key: Rate(per_second=1, burst=4), clock)
+    bucket = pacer.bucket("chat.postMessage:C1")
+    assert bucket.delay() == 0  # a full bucket: four posts at once
+    pacer.hold("chat.postMessage:C1", 1)  # Slack said its budget is spent
+    clock.now += 1
+    assert pacer.held_for("chat.postMessage:C1") == 0
+    bucket._tokens -= 1  # one post as the hold ends
+    assert bucket.delay() == 1  # and then the steady rate, not the rest of a burst

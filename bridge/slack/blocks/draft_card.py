@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.models import DraftState, Message, MessageDraft, percent
+from bridge.slack.blocks.burst import SECTION_LIMIT, pieces
 from bridge.slack.blocks.mrkdwn import escape, mention, slack_time
 from bridge.slack.blocks.wording import draft_note_text
 from bridge.text import clip
@@ -18,7 +19,6 @@ SEND = "draft_send"
 EDIT = "draft_edit"
 DISCARD = "draft_discard"
 
-SECTION_LIMIT = 3000  # Block Kit section text
 CONTEXT_LIMIT = 2000  # a context element
 
 Block = dict[str, Any]
@@ -153,4 +153,9 @@ def with_text(text: str, message: Message) -> list[Block] | None:
     extra = draft_blocks(message)
     if not extra:
         return None
-    return [_section(text, "sms_text"), *extra]
+    # A long text (an escaped 1,600-character SMS is up to 8,000) over several sections.
+    sections = [
+        _section(piece, "sms_text" if number == 0 else f"sms_text:{number}")
+        for number, piece in enumerate(pieces(text))
+    ]
+    return [*sections, *extra]

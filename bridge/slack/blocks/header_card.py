@@ -19,6 +19,10 @@ REOPEN = "header_reopen"
 FLAG = "header_flag"
 UNFLAG = "header_unflag"
 
+# The most a card takes of a message it shares with a burst's texts (`blocks/burst.py`).
+CARD_BLOCKS = 4
+CARD_CHARS = 1500
+
 
 def status_label(conversation: Conversation) -> str:
     flagged = ":triangular_flag_on_post: Flagged"

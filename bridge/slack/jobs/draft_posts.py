@@ -4,21 +4,21 @@ in the thread; and a draft's card re-rendered after someone sent or discarded it
 from __future__ import annotations
 
 import contextlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import RetryLater
-from bridge.models import Job
+from bridge.models import Job, Message
 from bridge.slack.blocks.draft_card import draft_blocks, draft_text, with_text
 from bridge.slack.gateway import SlackGateway, ThreadGone
-from bridge.slack.jobs.inbound_posts import inbound_text
+from bridge.slack.jobs.inbound_posts import carried_blocks, inbound_text, shown_text
 from bridge.slack.jobs.job_message import job_message
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import DraftStore, MessageStore
+from bridge.store.base import BurstStore, ContactStore, DraftStore, MessageStore
 from bridge.threading.away_replies import AwayReplies
 
 
-class _Store(DraftStore, MessageStore, Protocol):
+class _Store(DraftStore, MessageStore, ContactStore, BurstStore, Protocol):
     """The store roles this module uses."""
 
 
@@ -51,19 +51,34 @@ class LateDraftPoster:
 
 
 class DraftCardSync:
-    def __init__(self, store: _Store, gateway: SlackGateway) -> None:
+    def __init__(self, store: _Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
         self._store = store
         self._gateway = gateway
+        self._threads = threads
 
     async def __call__(self, job: Job) -> None:
         message = await job_message(self._store, job)
         draft = message.draft
-        if draft is None or draft.slack_ts is None or message.slack_channel is None:
+        channel = message.slack_channel
+        if draft is None or draft.slack_ts is None or channel is None:
             return  # not shown yet: it will be posted in its current state
-        if draft.slack_ts == message.slack_ts:
-            text = inbound_text(message)
-            blocks = with_text(text, message) or []
-        else:
+        if draft.slack_ts != message.slack_ts:
             text, blocks = draft_text(message), draft_blocks(message, answering=True)
+        else:
+            text, blocks = await self._with_texts(message, channel, draft.slack_ts)
         with contextlib.suppress(ThreadGone):  # someone deleted it: nothing to show it on
-            await self._gateway.update_message(message.slack_channel, draft.slack_ts, text, blocks)
+            await self._gateway.update_message(channel, draft.slack_ts, text, blocks)
+
+    async def _with_texts(
+        self, message: Message, channel: str, ts: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A draft posted with its text: the message as posted, with its text alone, or
+        with its burst's texts (below the parent card, when they opened the thread)."""
+        conversation = await self._threads.conversation(message.conversation_id)
+        if ts == conversation.slack_thread_ts:
+            text, card = await self._threads.header(conversation)
+            return text, card + await carried_blocks(self._store, channel, ts)
+        if len(await self._store.messages_at(channel, ts)) > 1:
+            return inbound_text(message), await carried_blocks(self._store, channel, ts)
+        text = await shown_text(self._store, message)
+        return text, with_text(text, message) or []

@@ -1,21 +1,27 @@
 """Job SYNC_HEADER: re-render the parent card after the conversation changed.
 
 The job key is per conversation, so a burst of changes enqueues it once and it
-renders the latest state when it runs: one chat.update per burst."""
+renders the latest state when it runs: one chat.update per burst. A card that carries
+a burst's first texts is rendered with them."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from bridge.delivery.errors import GiveUp
 from bridge.models import Job
 from bridge.slack.gateway import SlackGateway, ThreadGone
+from bridge.slack.jobs.inbound_posts import carried_blocks
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import ConversationStore
+from bridge.store.base import BurstStore, ContactStore, ConversationStore, MessageStore
+
+
+class _Store(ConversationStore, MessageStore, ContactStore, BurstStore, Protocol):
+    """The store roles this module uses."""
 
 
 class HeaderSync:
-    def __init__(
-        self, store: ConversationStore, gateway: SlackGateway, threads: ThreadKeeper
-    ) -> None:
+    def __init__(self, store: _Store, gateway: SlackGateway, threads: ThreadKeeper) -> None:
         self._store = store
         self._gateway = gateway
         self._threads = threads
@@ -27,10 +33,11 @@ class HeaderSync:
         if not (conversation.slack_channel and conversation.slack_thread_ts):
             return  # the parent is posted with the current state when it is created
         text, blocks = await self._threads.header(conversation)
+        # A card that opened its thread with a burst's first texts keeps showing them.
+        channel, ts = conversation.slack_channel, conversation.slack_thread_ts
+        blocks += await carried_blocks(self._store, channel, ts)
         try:
-            await self._gateway.update_message(
-                conversation.slack_channel, conversation.slack_thread_ts, text, blocks
-            )
+            await self._gateway.update_message(channel, ts, text, blocks)
         except ThreadGone:
             await self._threads.forget(conversation)
             return

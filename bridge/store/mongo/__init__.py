@@ -62,6 +62,7 @@ from pymongo import AsyncMongoClient
 from bridge.store.health import watch_refusals
 from bridge.store.mongo.answers import AnswerDocuments
 from bridge.store.mongo.away import AwayDocuments
+from bridge.store.mongo.bursts import BurstDocuments
 from bridge.store.mongo.campaigns import CampaignDocuments
 from bridge.store.mongo.canned import CannedDocuments
 from bridge.store.mongo.connection import DEFAULT_DATABASE
@@ -103,6 +104,7 @@ class MongoStore(
     NotificationDocuments,
     JobDocuments,
     UsageDocuments,
+    BurstDocuments,
     PreferenceDocuments,
     RoutingDocuments,
     SlaDocuments,

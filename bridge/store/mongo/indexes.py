@@ -33,6 +33,12 @@ async def backfill_channels(db: AsyncDatabase[Any]) -> None:
         if name in await collection.index_information():
             with contextlib.suppress(OperationFailure):  # another instance was first
                 await collection.drop_index(name)
+    # Earlier releases kept every message's Slack (channel, ts) unique; a burst's texts
+    # now share the message that carries them.
+    messages, name = db["messages"], "slack_channel_1_slack_ts_1"
+    if (await messages.index_information()).get(name, {}).get("unique"):
+        with contextlib.suppress(OperationFailure):
+            await messages.drop_index(name)
 
 
 async def create_indexes(db: AsyncDatabase[Any]) -> None:
@@ -59,10 +65,15 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         [("sid", ASCENDING)], unique=True, partialFilterExpression={"sid": {"$type": "string"}}
     )
     await messages.create_index([("conversation_id", ASCENDING), ("created_at", ASCENDING)])
-    # Inbound texts get their Slack ts when posted, replies have it from the start.
+    # Replies have their Slack ts from the start, unique; inbound texts get theirs when
+    # posted, shared by the texts of a burst that one message carries.
+    await messages.create_index(
+        [("slack_channel", ASCENDING), ("slack_ts", ASCENDING), ("direction", ASCENDING)],
+        unique=True,
+        partialFilterExpression={"slack_ts": {"$type": "string"}, "direction": "outbound"},
+    )
     await messages.create_index(
         [("slack_channel", ASCENDING), ("slack_ts", ASCENDING)],
-        unique=True,
         partialFilterExpression={"slack_ts": {"$type": "string"}},
     )
     # While a post job is unfinished it is the only durable copy of its message

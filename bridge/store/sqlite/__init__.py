@@ -12,6 +12,7 @@ from bridge.store.batching import GroupCommit
 from bridge.store.health import watch_refusals
 from bridge.store.sqlite.answers import AnswerRows
 from bridge.store.sqlite.away import AwayRows
+from bridge.store.sqlite.bursts import BurstRows
 from bridge.store.sqlite.campaigns import CampaignRows
 from bridge.store.sqlite.canned import CannedRows
 from bridge.store.sqlite.consent import ConsentRows
@@ -52,6 +53,7 @@ class SQLiteStore(
     PostRows,
     JobRows,
     UsageRows,
+    BurstRows,
     NotificationRows,
     PreferenceRows,
     RoutingRows,

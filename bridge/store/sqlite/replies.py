@@ -59,7 +59,7 @@ class ReplyRows(SQLiteConnection):
                 "INSERT INTO messages (id, conversation_id, direction, body, created_at,"
                 " slack_channel, slack_ts, status, author, purpose)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (slack_channel, slack_ts) DO NOTHING",
+                " ON CONFLICT (slack_channel, slack_ts) WHERE direction = 'outbound' DO NOTHING",
                 (
                     message.id,
                     message.conversation_id,

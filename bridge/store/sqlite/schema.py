@@ -351,6 +351,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX draft_outcomes_corrected ON draft_outcomes ((edited + discarded) DESC, entry_id);
     """,
+    # Texts of a burst share the Slack message that carries them: (channel, ts) stays a
+    # reply's unique key, and is an index of its own for finding a message's texts.
+    """
+    DROP INDEX messages_slack;
+    CREATE UNIQUE INDEX messages_slack ON messages (slack_channel, slack_ts)
+        WHERE direction = 'outbound';
+    CREATE INDEX messages_carried ON messages (slack_channel, slack_ts);
+    """,
 )
 
 
