@@ -6,6 +6,7 @@ desk reads them to guard every engine; the offline engine uses them as its rules
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -274,6 +275,9 @@ class Signals:
     question: bool
 
 
+# The desk and the engine both read a text's signals (three or four times a draft):
+# remembered, the rules run once per text.
+@functools.lru_cache(maxsize=256)
 def read_signals(text: str) -> Signals:
     raw = unicodedata.normalize("NFKC", text)
     lowered = raw.lower().translate({0x2019: "'", 0x2018: "'"})
