@@ -4,6 +4,7 @@ answers once admins approved the team's earlier answers.
     .venv/bin/python bench/ai_learn.py                   # the sample bakery, every split
     .venv/bin/python bench/ai_learn.py --split holdout-2 # one split of the questions
     .venv/bin/python bench/ai_learn.py --record          # append to bench/RESULTS.md
+    .venv/bin/python bench/ai_learn.py --traffic bench/ai_kb/traffic.yml  # a week's texts
 
 The offline engine drafts every question of the set (bench/ai_eval.py's loading and
 scoring). The answerable texts it handed off are shuffled (`--seed`) and halved; the
@@ -13,6 +14,9 @@ copy of the knowledge folder and read back by the loader. Then the second half i
 again: every text of it was handed off before, so what it now answers right is the gain
 in points (target: >= 10). Wrong answers on it, and the whole set before and after
 (answers right, wrong, and unanswerable texts still handed off), show what learning costs.
+
+`--traffic FILE` measures it on a week of a business's texts instead (bench/ai_traffic.py;
+the business is the file's folder's business.yml unless `--kb` names one).
 """
 
 from __future__ import annotations
@@ -45,13 +49,12 @@ from ai_eval import (
     run,
     score,
 )
+from ai_traffic import TARGET_GAIN, evaluate_traffic
 
 from bridge.ai.learned_file import write_lesson
 from bridge.ai.offline import OfflineDrafter
 from bridge.config import load_business_config
 from bridge.models import Lesson
-
-TARGET_GAIN = 10.0  # points
 
 
 def lesson(question: Question, n: int) -> Lesson:
@@ -128,7 +131,27 @@ async def one_seed(
     return {"gain": gain, "wrong": 100 * wrong(second) / len(second) if second else 0.0}
 
 
+def repo_path(path: Path) -> Path:
+    return path.relative_to(BENCH.parent) if path.is_relative_to(BENCH.parent) else path
+
+
+async def traffic(args: argparse.Namespace) -> int:
+    report = Report()
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "business"
+        shutil.copytree(args.kb.parent, copy)  # learned.yml goes into the copy only
+        config = copy / args.kb.name
+        gain = await evaluate_traffic(config, knowledge_folder(config), args.traffic, report)
+    title = f"learning from the team on a week of traffic: {repo_path(args.traffic)}"
+    print(f"\n## {title}\n\n{report.markdown()}")
+    if args.record:
+        record(report, title, "Learning from the team on a week of traffic (issue 17)")
+    return 0 if gain >= TARGET_GAIN else 1
+
+
 async def evaluate(args: argparse.Namespace) -> int:
+    if args.traffic is not None:
+        return await traffic(args)
     questions = load_questions(args.questions)
     if args.split:
         questions = [q for q in questions if q.split == args.split]
@@ -150,20 +173,19 @@ async def evaluate(args: argparse.Namespace) -> int:
         f"{mean:.1f} / {min(gains):.1f} / {max(gains):.1f}",
         f">= {TARGET_GAIN:.0f}: {'met' if min(gains) >= TARGET_GAIN else 'NOT met'}",
     )
-    shown = args.kb.relative_to(BENCH.parent) if args.kb.is_relative_to(BENCH.parent) else args.kb
     split = f" ({args.split})" if args.split else ""
-    title = f"learning from the team: {shown}, {len(questions)} questions{split}"
+    title = f"learning from the team: {repo_path(args.kb)}, {len(questions)} questions{split}"
     print(f"\n## {title}\n\n{report.markdown()}")
     if args.record:
-        record(report, title, args)
+        record(report, title)
     return 0 if min(gains) >= TARGET_GAIN else 1
 
 
-def record(report: Report, title: str, args: argparse.Namespace) -> None:
+def record(report: Report, title: str, heading: str = "Learning from the team (issue 17)") -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join([".venv/bin/python bench/ai_learn.py", *sys.argv[1:]])
     section = (
-        f"\n\n# Learning from the team (issue 17)\n\n"
+        f"\n\n# {heading}\n\n"
         f"- **Date:** {when}\n"
         f"- **Command:** `{command}`\n\n"
         f"### {title}\n\n{report.markdown()}\n"
@@ -176,14 +198,18 @@ def record(report: Report, title: str, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--kb", type=Path, default=DEFAULT_KB, help="a BRIDGE_CONFIG-style file")
+    parser.add_argument("--kb", type=Path, help="a BRIDGE_CONFIG-style file (default: the bakery)")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     parser.add_argument("--split", default="", help="only the questions of this split")
     parser.add_argument("--seed", type=int, default=1, help="the first shuffle's seed")
     parser.add_argument("--seeds", type=int, default=5, help="shuffles to run")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--traffic", type=Path, help="a week of texts (bench/ai_traffic.py)")
     args: Any = parser.parse_args(argv)
-    args.kb = args.kb.resolve()
+    if args.traffic is not None:
+        args.traffic = args.traffic.resolve()
+    beside = args.traffic.parent / DEFAULT_KB.name if args.traffic is not None else DEFAULT_KB
+    args.kb = (args.kb or beside).resolve()
     return asyncio.run(evaluate(args))
 
 

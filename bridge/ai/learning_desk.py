@@ -11,14 +11,14 @@ is nowhere to write, and no offer is made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from bridge.ai.kb_reload import KnowledgeReloader
-from bridge.ai.knowledge import KnowledgeError, KnowledgeSource
+from bridge.ai.knowledge import Entry, KnowledgeError, KnowledgeSource
 from bridge.ai.learned_file import write_lesson
 from bridge.ai.offline import OfflineDrafter
 from bridge.events import KnowledgeNotReloaded, TeachOffered
@@ -88,6 +88,12 @@ def _overlap(a: str, b: str) -> float:
     return len(one & two) / len(one | two) if one | two else 0.0
 
 
+def suggestion(offered: Iterable[Entry], answer: str) -> str | None:
+    """The teach dialog's default: of the entries it offers, one whose answer says what
+    the agent said (the wording is another way to ask it); None: a new entry."""
+    return next((e.id for e in offered if _overlap(e.answer, answer) >= _SAME_ANSWER), None)
+
+
 def _handed_off(message: Message | None) -> bool:
     return (
         message is not None
@@ -147,10 +153,7 @@ class LearningDesk:
         knowledge = self._knowledge.current
         hits = self._offline.retrieve(message.body, knowledge, k=CANDIDATES).hits
         candidates = tuple(Candidate(hit.entry.id, hit.entry.title) for hit in hits)
-        suggested = next(
-            (hit.entry.id for hit in hits if _overlap(hit.entry.answer, answer) >= _SAME_ANSWER),
-            None,
-        )
+        suggested = suggestion((hit.entry for hit in hits), answer)
         question = " ".join(message.body.split())[:MAX_QUESTION]
         return TeachForm(message, question, answer[:MAX_ANSWER], candidates, suggested)
 
