@@ -3,6 +3,7 @@ with a backlog of thousands of jobs as with none; older databases are migrated."
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -149,3 +150,24 @@ async def test_jobs_queued_before_the_upgrade_still_run_in_lane_order(tmp_path: 
         assert [job.key for job in again] == ["a2"]
     finally:
         await store.close()
+
+
+async def test_processes_starting_together_on_a_new_file_all_open_it(tmp_path: Path) -> None:
+    """Several `serve` processes on one SQLite file start at once: each finds the file
+    new, and only one may create the tables; the others wait and find them made."""
+    path = tmp_path / "shared.db"
+    stores = [SQLiteStore(path) for _ in range(3)]
+    try:
+        opened = await asyncio.gather(*(store.open() for store in stores), return_exceptions=True)
+        assert [o for o in opened if isinstance(o, BaseException)] == []
+        for n, store in enumerate(stores):
+            job = NewJob(key=f"k{n}", kind=JobKind.POST_INBOUND, lane=f"lane{n}")
+            await store.enqueue(job, run_at=utcnow())
+        claimed = await stores[0].claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
+        assert sorted(job.key for job in claimed) == ["k0", "k1", "k2"]
+    finally:
+        for store in stores:
+            await store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()

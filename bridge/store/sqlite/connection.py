@@ -34,6 +34,10 @@ _REFUSALS = {
 }
 
 
+BUSY_MS = 5000  # how long a statement waits for another connection's lock
+WAL_RETRY_MS = 50
+
+
 class SQLiteConnection:
     """The one connection in WAL mode, its lock and its health: what every role uses."""
 
@@ -70,18 +74,30 @@ class SQLiteConnection:
         # isolation_level=None: we issue BEGIN ourselves, so one effect = one transaction.
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row
-        for pragma in (
-            "journal_mode = WAL",
-            # fsync at every commit: an acknowledged text survives power loss too. Group
-            # commit keeps that to one fsync for many webhooks.
-            "synchronous = FULL",
-            "busy_timeout = 5000",
-        ):
-            await self._db.execute(f"PRAGMA {pragma}")
+        # First: another process may hold the file (switching it to WAL, migrating).
+        await self._db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+        await self._to_wal()
+        # fsync at every commit: an acknowledged text survives power loss too. Group
+        # commit keeps that to one fsync for many webhooks.
+        await self._db.execute("PRAGMA synchronous = FULL")
         # Off while migrating: a migration may rebuild a table others refer to (SQLite's
         # documented way to change a constraint).
         await migrate(self._db)
         await self._db.execute("PRAGMA foreign_keys = ON")
+
+    async def _to_wal(self) -> None:
+        """WAL mode, also while other processes open the same new file: SQLite answers
+        a switch that meets another's lock with "locked" at once, not after the busy
+        timeout, so it is tried again for as long as that timeout."""
+        for _ in range(BUSY_MS // WAL_RETRY_MS):
+            try:
+                await self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+            await asyncio.sleep(WAL_RETRY_MS / 1000)
+        await self.db.execute("PRAGMA journal_mode = WAL")  # the last try says why
 
     async def close(self) -> None:
         await self._health.close()
