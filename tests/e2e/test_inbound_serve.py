@@ -109,3 +109,34 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(
     assert all(counts[body] == 1 for body in acknowledged), counts
     assert all(count == 1 for count in counts.values()), counts  # nothing doubled at all
     assert len(parents(slack)) == 7  # one thread per number, even across the crashes
+
+
+async def test_two_processes_on_one_sqlite_file_post_each_text_once_in_order(
+    serve: Callable[..., ServeProcess], slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    """Two `serve` processes start together on one new SQLite file (as behind a load
+    balancer); each number's texts alternate between them. Each text shows once, in
+    its number's one thread, in the order it was sent."""
+    processes = [serve(BRIDGE_SLACK_POST_RATE="40", BRIDGE_SLACK_POST_BURST="1") for _ in range(2)]
+    await asyncio.gather(*(p.start() for p in processes))
+    bridges = [client(p, twilio) for p in processes]
+    numbers = [f"+1415555{2000 + n:04d}" for n in range(4)]
+
+    async def texts_of(number: str) -> None:
+        for n in range(6):
+            answer = await bridges[n % 2].text(number, f"{number[-4:]} text {n}")
+            assert answer.status == 200
+
+    await asyncio.gather(*(texts_of(number) for number in numbers))
+    expected = {number[-4:]: [f"{number[-4:]} text {n}" for n in range(6)] for number in numbers}
+
+    def shown() -> dict[str, list[str]]:
+        return {
+            digits: [t for t in shown_in(slack, parent) if t.startswith(digits)]
+            for parent in parents(slack)
+            for digits in expected
+            if digits in parent.text
+        }
+
+    await eventually(lambda: shown() == expected, within=60)
+    assert len(parents(slack)) == len(numbers)  # one thread per number
