@@ -12,6 +12,7 @@ person as it would without availability.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import re
@@ -120,8 +121,9 @@ class _Cached:
     value: Any
 
 
-class FreeSlots:
-    """Where free slots come from; caches answers and logs a failure once."""
+class FreeSlots(abc.ABC):
+    """Where free slots come from (an endpoint or a busy-times feed: the subclasses);
+    caches answers and logs a failure once."""
 
     setting = "ai.tools.availability"
 
@@ -163,10 +165,11 @@ class FreeSlots:
         now = after.astimezone(zone)
         return [s for s in slots if day > now.date() or (day == now.date() and s > now.time())]
 
+    @abc.abstractmethod
     async def _slots(
         self, day: date, profile: BusinessProfile | None, zone: ZoneInfo
     ) -> list[clock_time]:
-        raise NotImplementedError
+        """The day's free start times, as the source says."""
 
     async def _get(self, key: str, params: dict[str, str], limit: int) -> bytes:
         """The source's answer (cached for `cache_seconds` under `key`)."""
