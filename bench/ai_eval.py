@@ -445,6 +445,11 @@ def record(report: Report, title: str, args: argparse.Namespace) -> None:
         f"answers it or `escalate`)\n\n"
         f"### {title}\n\n{report.markdown()}\n"
     )
+    append_results(section)
+
+
+def append_results(section: str) -> None:
+    """Add a section at the end of bench/RESULTS.md."""
     results = BENCH / "RESULTS.md"
     with results.open("a", encoding="utf-8") as out:  # one append: others edit this file too
         out.write(section)

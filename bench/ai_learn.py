@@ -42,6 +42,7 @@ from ai_eval import (
     Outcome,
     Question,
     Report,
+    append_results,
     check_labels,
     load_kb,
     load_questions,
@@ -190,10 +191,7 @@ def record(report: Report, title: str, heading: str = "Learning from the team (i
         f"- **Command:** `{command}`\n\n"
         f"### {title}\n\n{report.markdown()}\n"
     )
-    results = BENCH / "RESULTS.md"
-    with results.open("a", encoding="utf-8") as out:  # one append: others edit this file too
-        out.write(section)
-    print(f"\nappended to {results}")
+    append_results(section)
 
 
 def main(argv: list[str] | None = None) -> int:

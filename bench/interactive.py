@@ -33,27 +33,12 @@ from common import (
 )
 from inbound import BUSINESS, Sandbox, spread
 
-from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.wiring import INBOX
 from bridge.slack.blocks.header_card import ASSIGN_ME, FLAG
 
 AGENT = "U0BENCH"
 SLACK_ACK_LIMIT = 3.0  # seconds: Slack's, for commands and interactions
 TARGET_P99 = 0.3  # seconds (issue 16), at 1,000 texts a second
-
-
-def command(slack: SlackEmulator, text: str) -> dict[str, Any]:
-    return {
-        "command": "/sms",
-        "text": text,
-        "user_id": AGENT,
-        "user_name": "bench",
-        "channel_id": INBOX,
-        "team_id": slack.team_id,
-        "response_url": slack.response_url(),
-        "trigger_id": slack.trigger(AGENT),
-        "api_app_id": slack.app_id,
-    }
 
 
 async def card(sandbox: Sandbox, url: str) -> tuple[str, str]:
@@ -95,7 +80,7 @@ async def interact(
     start = time.perf_counter()
     while (now := time.perf_counter()) < until:
         if n % 3 == 0:
-            job = one("/sms help", command(slack, "help"), "command")
+            job = one("/sms help", slack.slash_command(AGENT, "help", channel=INBOX), "command")
         else:
             action = FLAG if n % 3 == 1 else ASSIGN_ME
             click = slack.block_action(AGENT, action, conversation, channel=INBOX, message_ts=ts)

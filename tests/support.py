@@ -213,15 +213,5 @@ async def slash(
     bridge: BridgeUnderTest, slack: SlackEmulator, text: str, user: str = AGENT
 ) -> WebhookResponse:
     """Someone types `/sms <text>`; Slack posts the signed form to the bridge."""
-    form = {
-        "command": "/sms",
-        "text": text,
-        "user_id": user,
-        "user_name": user.lower(),
-        "channel_id": INBOX,
-        "team_id": slack.team_id,
-        "response_url": slack.response_url(),
-        "trigger_id": slack.trigger(user),
-        "api_app_id": slack.app_id,
-    }
+    form = slack.slash_command(user, text, channel=INBOX)
     return await slack.deliver(f"{bridge.url}/slack/events", form, kind="command")

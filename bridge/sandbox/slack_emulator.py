@@ -1119,6 +1119,20 @@ class SlackEmulator:
                 target.text = str(body.get("text", ""))
                 target.blocks = body.get("blocks")
 
+    def slash_command(self, user: str, text: str, *, channel: str) -> dict[str, str]:
+        """The form fields Slack posts when `user` types `/sms <text>` in `channel`."""
+        return {
+            "command": "/sms",
+            "text": text,
+            "user_id": user,
+            "user_name": user.lower(),
+            "channel_id": channel,
+            "team_id": self.team_id,
+            "response_url": self.response_url(),
+            "trigger_id": self.trigger(user),
+            "api_app_id": self.app_id,
+        }
+
     def block_action(
         self, user: str, action_id: str, value: str, *, channel: str, message_ts: str | None = None
     ) -> dict[str, Any]:
