@@ -125,3 +125,12 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
 def test_connect_with_twilio_unreachable_says_so_in_one_line(tmp_path: Path) -> None:
     line = one_line_failure(run(["connect"], minimal_env(tmp_path), tmp_path))
     assert "TWILIO_API_URL" in line
+
+
+def test_serve_on_a_damaged_database_file_says_so_in_one_line(tmp_path: Path) -> None:
+    damaged = tmp_path / "bridge.db"
+    damaged.write_bytes(b"not a database, " * 512)
+    env = minimal_env(tmp_path) | {"BRIDGE_DB_PATH": str(damaged)}
+    line = one_line_failure(run(["serve"], env, tmp_path))
+    assert line.startswith("sms-bridge: BRIDGE_DB_PATH")
+    assert "not a database" in line

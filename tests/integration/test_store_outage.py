@@ -4,6 +4,7 @@ work again."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -49,3 +50,30 @@ async def test_a_store_refusing_writes_answers_503_until_it_recovers_by_itself(
     # Twilio's retry of the refused webhook.
     assert (await bridge.text(ANA, "are you there?", sid="SM" + "1" * 32)).status == 200
     await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello", "are you there?"])
+
+
+def _damage(path: Path) -> None:
+    """Overwrite every page after the first with noise, as a failing disk might."""
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.seek(4096)
+        file.write(bytes((n * 151 + 7) % 256 for n in range(size - 4096)))
+
+
+async def test_a_damaged_file_answers_503_and_is_not_ready(
+    bridge: BridgeUnderTest, slack: SlackEmulator, bridge_store: SQLiteStore, db_path: Path
+) -> None:
+    assert (await bridge.text(ANA, "hello")).status == 200
+    await eventually(lambda: thread_texts(slack, "415-555-0123") == ["hello"])
+
+    await bridge_store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file
+    await asyncio.to_thread(_damage, db_path)
+    await bridge_store.db.execute("PRAGMA shrink_memory")  # what it read must be read again
+
+    refused = await bridge.text(ANA, "are you there?", sid="SM" + "2" * 32)
+    assert refused.status == 503
+    assert refused.retry_after is not None
+    assert refused.text == "store unavailable: damaged file"
+    status, body = await readiness(bridge)
+    assert status == 503
+    assert "damaged file" in body
