@@ -355,6 +355,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "PaceStore": "pace",
     "BurstStore": "bursts",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",
