@@ -42,20 +42,26 @@ def _exit_words(code: int) -> str:
 @dataclass
 class _Worker:
     number: int
+    pause: float  # before it starts again, should it die now
     process: asyncio.subprocess.Process | None = None
     started_at: float = 0.0
-    pause: float = FIRST_PAUSE
 
 
 class Supervisor:
     """Runs `command(n)` for workers 1..count and keeps them running."""
 
     def __init__(
-        self, count: int, command: Callable[[int], Sequence[str]], env: dict[str, str]
+        self,
+        count: int,
+        command: Callable[[int], Sequence[str]],
+        env: dict[str, str],
+        *,
+        first_pause: float = FIRST_PAUSE,
     ) -> None:
         self._command = command
         self._env = env
-        self._workers = [_Worker(n) for n in range(1, count + 1)]
+        self._first_pause = first_pause
+        self._workers = [_Worker(n, first_pause) for n in range(1, count + 1)]
         self._stopping = asyncio.Event()
         self._status = 0
 
@@ -70,6 +76,8 @@ class Supervisor:
             keeper.cancel()
         await asyncio.gather(*keepers, return_exceptions=True)
         await self._stop_all()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         return self._status
 
     async def _keep(self, worker: _Worker) -> None:
@@ -95,10 +103,10 @@ class Supervisor:
                 self._stopping.set()
                 return
             if time.monotonic() - worker.started_at >= STEADY_SECONDS:
-                worker.pause = FIRST_PAUSE
+                worker.pause = self._first_pause
             log.warning(
                 f"worker {worker.number} (pid {pid}) ended, {_exit_words(code)};"
-                f" starting it again in {worker.pause:.0f} s",
+                f" starting it again in {worker.pause:g} s",
                 worker=worker.number,
                 pid=pid,
                 exit=code,
