@@ -18,7 +18,7 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-# A worker's exit status when its configuration is refused: starting it again cannot help.
+# A worker's exit status when its configuration or store is refused at start.
 REFUSED = 2
 # The pause before a dead worker starts again: doubling from the first to the longest,
 # and back to the first once a worker has run for `STEADY_SECONDS`.
@@ -66,7 +66,8 @@ class Supervisor:
         self._status = 0
 
     async def run(self) -> int:
-        """Until a signal (0) or a worker whose configuration is refused (2)."""
+        """Until a signal (0), or a worker refused at its first start (2): starting it
+        again cannot help."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
@@ -81,6 +82,7 @@ class Supervisor:
         return self._status
 
     async def _keep(self, worker: _Worker) -> None:
+        first = True
         while True:
             worker.process = await asyncio.create_subprocess_exec(
                 *self._command(worker.number),
@@ -92,7 +94,9 @@ class Supervisor:
             worker.started_at = time.monotonic()
             code = await worker.process.wait()
             pid = worker.process.pid
-            if code == REFUSED:
+            # Refused at its first start: the configuration (or the store) is wrong for
+            # all. Later, the same may be an outage a restart outlasts.
+            if code == REFUSED and first:
                 log.error(
                     f"worker {worker.number} (pid {pid}) refused its configuration; stopping",
                     worker=worker.number,
@@ -114,6 +118,7 @@ class Supervisor:
             )
             await asyncio.sleep(worker.pause)
             worker.pause = min(worker.pause * 2, LONGEST_PAUSE)
+            first = False
 
     async def _stop_all(self) -> None:
         started = [w.process for w in self._workers if w.process is not None]
