@@ -3,7 +3,9 @@ budget (a Slack channel's posts, an SMS sender's texts) is spent by all of them
 together, and a platform's "wait" heard by one holds the key for every one.
 
 Each turn is one store round trip; the reads between turns (`delay`, `held_for`)
-answer from what this process last heard, so none costs a round trip."""
+answer from what this process last heard, so none costs a round trip. While the store
+refuses writes, a process paces in its own memory (a Slack listener's look-up still
+gets its turn); nothing that needs the store gets done then anyway."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import structlog
 
 from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Pacing, Rate
-from bridge.store.base import PaceStore
+from bridge.store.base import PaceStore, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,7 @@ class SharedPacer:
         self._held_until: dict[str, float] = {}
         self._checked_at: dict[str, float] = {}  # when a key's hold was last read
         self._pending: set[asyncio.Task[None]] = set()  # holds and reads on their way
+        self._alone = Pacer(rate_for, clock)  # while the store refuses writes
 
     def _spacing(self, key: str) -> tuple[float, float]:
         """The interval between turns, and how early a turn may come (a burst)."""
@@ -62,9 +65,16 @@ class SharedPacer:
 
     async def take(self, key: str, *, within: float) -> None:
         interval, tolerance = self._spacing(key)
-        turn = await self._store.reserve_pace(
-            key, interval=interval, tolerance=tolerance, within=within
-        )
+        try:
+            turn = await self._store.reserve_pace(
+                key, interval=interval, tolerance=tolerance, within=within
+            )
+        except StoreUnavailable:
+            try:
+                await self._alone.take(key, within=within)
+            finally:
+                self._free_at[key] = self._clock() + self._alone.delay(key)
+            return
         now = self._clock()
         self._free_at[key] = now + turn.free_in
         self._heard_hold(key, now, turn.held_for)
@@ -83,6 +93,7 @@ class SharedPacer:
         self._heard_hold(key, now, seconds)
         # The burst is spent: the next turn is the hold's end at the earliest.
         self._free_at[key] = max(self._free_at.get(key, 0.0), now + seconds)
+        self._alone.hold(key, seconds)
         _, tolerance = self._spacing(key)
         self._run(self._store.hold_pace(key, seconds=seconds, tolerance=tolerance))
 
@@ -118,6 +129,9 @@ class SharedPacer:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._pending.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # Pacing goes on from what this process knows; the store says why elsewhere.
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        # Pacing goes on from what this process knows. A store refusing writes says so
+        # itself, once; anything else is said here.
+        if not isinstance(error, StoreUnavailable):
             log.warning("pacing.store_failed", error=f"{type(error).__name__}: {error}")

@@ -14,6 +14,8 @@ import pytest
 from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacer, Pacing, Rate
 from bridge.delivery.shared_pacing import SharedPacer, make_pacer
+from bridge.models import PaceTurn
+from bridge.store.base import StoreUnavailable
 from bridge.store.sqlite import SQLiteStore
 from tests.support import bounded, eventually
 
@@ -98,3 +100,32 @@ def test_one_process_paces_in_memory_and_several_through_the_store(tmp_path: Pat
     together: Pacing = make_pacer(a_minute, shared=store)
     assert isinstance(alone, Pacer)
     assert isinstance(together, SharedPacer)
+
+
+class RefusingStore:
+    """A store whose storage refuses writes (a full disk, no MongoDB primary)."""
+
+    async def reserve_pace(
+        self, key: str, *, interval: float, tolerance: float, within: float
+    ) -> PaceTurn:
+        raise StoreUnavailable("BRIDGE_DB_PATH: refuses writes", reason="disk full")
+
+    async def hold_pace(self, key: str, *, seconds: float, tolerance: float) -> None:
+        raise StoreUnavailable("BRIDGE_DB_PATH: refuses writes", reason="disk full")
+
+    async def pace_held(self, key: str) -> float:
+        raise StoreUnavailable("BRIDGE_DB_PATH: refuses writes", reason="disk full")
+
+
+async def test_while_the_store_refuses_writes_a_process_paces_in_memory() -> None:
+    """A look-up for a Slack listener still gets its turn (or a plainer answer) while the
+    store is out; the pace is then this process's alone."""
+    pacer = SharedPacer(RefusingStore(), a_minute)
+    await pacer.take("users.info:", within=1)
+    with pytest.raises(RetryLater) as later:
+        await pacer.take("users.info:", within=1)
+    assert later.value.after == pytest.approx(60, abs=SLACK)
+    assert pacer.delay("users.info:") == pytest.approx(60, abs=SLACK)
+    pacer.hold("chat.postMessage:C1", 30)
+    assert pacer.held_for("chat.postMessage:C1") == pytest.approx(30, abs=SLACK)
+    await bounded(pacer.close())
