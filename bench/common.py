@@ -15,6 +15,7 @@ import contextlib
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -35,6 +36,7 @@ HOST = "127.0.0.1"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REQUEST_TIMEOUT = 10.0  # seconds one request may take before it counts as an error
+WORKER_PID = re.compile(r'^bridge_process\{pid="(\d+)"', re.MULTILINE)  # in /metrics
 
 T = TypeVar("T")
 
@@ -89,6 +91,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """`cpu_seconds` of a process and its children (the workers of `serve --processes N`)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        children = [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        children = []
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in children)
+
+
 def system_busy_seconds() -> float:
     """CPU time all processes spent in user and system mode (all cores), from /proc/stat."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
@@ -139,8 +151,9 @@ class MemorySampler:
 
 @dataclass
 class CpuMeter:
-    """CPU used over a span by the server process, by this (load-generating) process,
-    and by everything else on the machine ("other": it competes for the same cores)."""
+    """CPU used over a span by the server process (its child processes included), by
+    this (load-generating) process, and by everything else on the machine ("other": it
+    competes for the same cores)."""
 
     server_pid: int
     wall: float = 0.0
@@ -152,7 +165,7 @@ class CpuMeter:
     def __enter__(self) -> CpuMeter:
         self._start = (
             time.perf_counter(),
-            cpu_seconds(self.server_pid),
+            tree_cpu_seconds(self.server_pid),
             time.process_time(),
             system_busy_seconds(),
         )
@@ -161,7 +174,7 @@ class CpuMeter:
     def __exit__(self, *_exc: object) -> None:
         wall0, server0, gen0, busy0 = self._start
         self.wall = time.perf_counter() - wall0
-        self.server = cpu_seconds(self.server_pid) - server0
+        self.server = tree_cpu_seconds(self.server_pid) - server0
         self.generator = time.process_time() - gen0
         busy = system_busy_seconds() - busy0
         self.other = max(0.0, busy - self.server - self.generator)
@@ -223,6 +236,24 @@ class ChildServer:
         tail = self.stderr_path.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{self.name} did not become ready at {self.url}{path}:\n{tail}")
 
+    async def wait_workers(self, count: int, within: float = 60.0) -> None:
+        """Until `count` processes (their pids in /metrics) have answered on the port:
+        each scrape on a new connection reaches the worker the kernel picked."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + within
+        while len(seen) < count and time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with (
+                    aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as s,
+                    s.get(f"{self.url}/metrics") as response,
+                ):
+                    seen.update(
+                        re.findall(r'^bridge_process\{pid="(\d+)"', await response.text(), re.M)
+                    )
+            await asyncio.sleep(0.05)
+        if len(seen) < count:
+            raise RuntimeError(f"{self.name}: {len(seen)} of {count} workers answered")
+
     async def stop(self, grace: float = 10.0) -> None:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -252,17 +283,25 @@ async def start_child(
 
 
 async def start_bridge(
-    settings: Mapping[str, str], log_dir: Path, *, profile_to: Path | None = None
+    settings: Mapping[str, str],
+    log_dir: Path,
+    *,
+    profile_to: Path | None = None,
+    processes: int = 1,
 ) -> ChildServer:
-    """`sms-bridge serve` on a free port, with `settings` as its environment."""
+    """`sms-bridge serve` on a free port, with `settings` as its environment; with
+    `processes` > 1, `serve --processes N`, ready once every worker has answered."""
     port = free_port()
     env = base_env(log_dir) | dict(settings)
     env |= {"PORT": str(port), "BRIDGE_HOST": HOST}
     argv: list[str] = [str(VENV_BIN / "sms-bridge"), "serve"]
+    if processes > 1:
+        argv += ["--processes", str(processes)]
     if profile_to is not None:  # the same entry point, under cProfile
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile_to), *argv]
     child = await start_child("bridge", argv, port, env, log_dir)
     await child.wait_ready("/readyz")
+    await child.wait_workers(processes)
     return child
 
 

@@ -184,13 +184,20 @@ class Sandbox:
 
     @contextlib.asynccontextmanager
     async def bridge(
-        self, extra: Mapping[str, str] | None = None, *, profile_to: Path | None = None
+        self,
+        extra: Mapping[str, str] | None = None,
+        *,
+        profile_to: Path | None = None,
+        processes: int = 1,
     ) -> AsyncIterator[tuple[ChildServer, Path]]:
-        """A fresh bridge process with its own database; stopped on the way out."""
+        """A fresh bridge (`processes` of them on one port) with its own database;
+        stopped on the way out."""
         self._bridges += 1
         db = self.workdir / f"bridge-{self._bridges}.db"
         settings = self.settings(db) | dict(extra or {})
-        child = await start_bridge(settings, self.workdir, profile_to=profile_to)
+        child = await start_bridge(
+            settings, self.workdir, profile_to=profile_to, processes=processes
+        )
         self.slack.echo_url = f"{child.url}/slack/events"  # Slack echoes the bridge's posts
         try:
             yield child, db
@@ -386,7 +393,12 @@ async def ceiling_phase(sandbox: Sandbox, plan: Plan) -> LoadFigures:
 
 
 async def bridge_load_phase(
-    sandbox: Sandbox, plan: Plan, ceiling_rate: float, profile_to: Path | None
+    sandbox: Sandbox,
+    plan: Plan,
+    ceiling_rate: float,
+    profile_to: Path | None,
+    *,
+    processes: int = 1,
 ) -> BridgeFigures:
     # Unique MessageSids, enough for the window at the ceiling's rate (capped at 4x the
     # target: running out is reported, never silent).
@@ -395,7 +407,7 @@ async def bridge_load_phase(
     unique = sandbox.prepare(spread(count))
     latency = sandbox.prepare(spread(int(plan.latency_rate * plan.latency_seconds)))
     hwm = 0.0
-    async with sandbox.bridge(profile_to=profile_to) as (child, db):
+    async with sandbox.bridge(profile_to=profile_to, processes=processes) as (child, db):
         url = f"{child.url}/sms/inbound"
         with MemorySampler(child.pid) as tp_memory:
             tp, tp_cpu = await drive(url, plan, unique.requests, child.pid)
@@ -403,7 +415,7 @@ async def bridge_load_phase(
         hwm = max(hwm, _hwm(child.pid))
     stored = count_messages(db)
     # A fresh bridge for the fixed rate, so the throughput phase's backlog is not in it.
-    async with sandbox.bridge() as (child, _db):
+    async with sandbox.bridge(processes=processes) as (child, _db):
         url = f"{child.url}/sms/inbound"
         with MemorySampler(child.pid) as lat_memory:
             lat, lat_cpu = await fixed_rate(url, plan, latency, child.pid)

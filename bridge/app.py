@@ -472,10 +472,14 @@ async def build_app(
     store = store or make_store(settings)
     await store.open()
     session = aiohttp.ClientSession()
-    twilio = TwilioEdge(make_twilio_client(settings), session, settings)
+    # Several processes on the store spend each platform's budget together.
+    pacing = store if settings.bridge_shared_pacing else None
+    twilio = TwilioEdge(make_twilio_client(settings), session, settings, shared_pacing=pacing)
     outbox = make_outbox(settings, store, metrics, retry_policy)
     slack_client = make_slack_client(settings, session)
-    slack = SlackEdge(slack_client, settings, config, store, metrics, outbox.wake)
+    slack = SlackEdge(
+        slack_client, settings, config, store, metrics, outbox.wake, shared_pacing=pacing
+    )
     notifications = Notifications(
         store, config, slack, session, settings.bridge_public_url, outbox.wake
     )

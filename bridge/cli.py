@@ -43,6 +43,7 @@ from bridge.console_marks import ok, out, warned
 from bridge.preflight import validate, validate_business
 from bridge.sender_settings import insecure_webhooks, new_vapid_keys
 from bridge.store.base import Store, StoreUnavailable
+from bridge.supervisor import Supervisor, follow_supervisor
 from bridge.threading.contacts import import_contacts, read_contacts
 
 T = TypeVar("T")
@@ -134,20 +135,38 @@ def _say_listening(settings: Settings) -> None:
     log.info(f"listening on {address}; " + ", ".join(where), listen=address, **urls)
 
 
-def _listen(settings: Settings) -> socket.socket:
+def _listen(settings: Settings, *, shared: bool = False) -> socket.socket:
     """The server's socket, bound before anything starts: a taken port is reported
-    before the store opens or a worker runs."""
+    before the store opens or a worker runs. `shared`: SO_REUSEPORT, for the workers of
+    `serve --processes N` on one port (the kernel spreads connections over them)."""
     host, port = settings.bridge_host, settings.port
     where = f"{host}:{port}"
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        return socket.create_server((host, port), family=family, reuse_port=shared)
     except OSError as exc:
         if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
             reason = str(exc.strerror).lower()
             _fail(f"BRIDGE_HOST: cannot listen on {where} ({reason}); use an address of this host")
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         _fail(f"PORT: cannot listen on {where} ({reason}); choose another port")
+
+
+MAX_PROCESSES = 64
+
+
+def _supervise(settings: Settings, processes: int) -> NoReturn:
+    """`serve --processes N`: the workers are `serve --worker n`, pacing through the
+    store; this process only watches them."""
+    _listen(settings, shared=True).close()  # a port taken by another program: said now, once
+    logs.configure(settings.bridge_log_level)
+
+    def worker(number: int) -> list[str]:
+        return [sys.executable, "-m", "bridge", "serve", "--worker", str(number)]
+
+    env = os.environ | {"BRIDGE_SHARED_PACING": "true"}
+    log.info(f"starting {processes} worker processes", processes=processes)
+    raise typer.Exit(asyncio.run(Supervisor(processes, worker, env).run()))
 
 
 @cli.command(
@@ -157,9 +176,26 @@ def _listen(settings: Settings) -> socket.socket:
 {SETTINGS_HELP} `sms-bridge check` validates them (as serve does at start) and tries
 the credentials.""",
 )
-def serve() -> None:
+def serve(
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Worker processes on the one port (SO_REUSEPORT) and the one store;"
+            " with more than one, Slack's and Twilio's rates are shared through the store"
+            " (BRIDGE_SHARED_PACING) and a worker that dies is started again.",
+        ),
+    ] = 1,
+    worker: Annotated[int, typer.Option(hidden=True, min=0, max=MAX_PROCESSES)] = 0,
+) -> None:
     settings, config = _validated()
-    listener = _listen(settings)
+    if processes > 1:
+        _supervise(settings, processes)
+    if worker:
+        follow_supervisor()
+        structlog.contextvars.bind_contextvars(worker=worker)
+    listener = _listen(settings, shared=worker > 0)
     logs.configure(settings.bridge_log_level)
     try:
         web.run_app(

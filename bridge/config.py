@@ -172,6 +172,7 @@ class Settings(StoreSettings):
     bridge_slack_post_burst: int = Field(default=4, ge=1)
     # Texts per second per sender: 1 suits a US long code; toll-free 3, short codes 100.
     bridge_sms_rate: float = Field(default=1.0, gt=0)
+    bridge_shared_pacing: bool = False  # rates kept in the store, for several processes
     # How long a thread post whose answer was lost waits for Slack's echo of it before
     # it is taken as not posted: Slack retries an undelivered event for about 6 minutes.
     bridge_slack_echo_wait_seconds: float = Field(default=400, ge=0)

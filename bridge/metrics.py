@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -49,6 +51,10 @@ class Metrics:
         self.slack_calls = Counter(
             "bridge_slack_calls_total", "Slack Web API calls by method", ["method"], registry=r
         )
+        # Workers of `serve --processes N` share a port: a scrape shows one worker's counts.
+        Gauge("bridge_process", "The process that answered (its pid)", ["pid"], registry=r).labels(
+            str(os.getpid())
+        ).set(1)
 
         self.drafts = Counter(
             "bridge_ai_drafts_total",

@@ -595,3 +595,13 @@ class EntryOutcomes(Model):
     @property
     def corrected(self) -> int:
         return self.edited + self.discarded
+
+
+class PaceTurn(Model):
+    """A caller's turn for a paced key, from the store every process shares
+    (`PaceStore.reserve_pace`). Seconds are counted from the store's now."""
+
+    taken: bool  # the turn is the caller's; False: it was further off than allowed, only booked
+    wait: float  # until that turn (taken), or until the turn to come back at (booked)
+    free_in: float  # until a newcomer's turn would come, after this one
+    held_for: float  # until the key's hold ends (a platform said to wait); 0: not held

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bridge.delivery.errors import RetryLater
 
@@ -68,6 +69,30 @@ class TokenBucket:
             self._waiting -= 1
 
 
+class Pacing(Protocol):
+    """What the callers of a platform pace with: in memory (`Pacer`, one process) or
+    in the store every process shares (`shared_pacing.SharedPacer`)."""
+
+    async def acquire(self, key: str) -> None:
+        """Wait for `key`'s turn, however long."""
+
+    async def take(self, key: str, *, within: float) -> None:
+        """`key`'s turn if it comes within `within` seconds, else a throttled
+        RetryLater for when it would come."""
+
+    def hold(self, key: str, seconds: float) -> None:
+        """The platform said to wait (Retry-After): `key` is held that long."""
+
+    def held_for(self, key: str) -> float:
+        """Seconds until `key` is free of its hold (0: not held)."""
+
+    def delay(self, key: str) -> float:
+        """Seconds until `key`'s next turn is free (0: now). Takes nothing."""
+
+    async def close(self) -> None:
+        """Finish what is on its way (a hold being shared)."""
+
+
 class Pacer:
     """Buckets made on demand: one per key, each with the rate its kind of key has."""
 
@@ -87,6 +112,12 @@ class Pacer:
 
     async def acquire(self, key: str) -> None:
         await self.bucket(key).acquire()
+
+    def delay(self, key: str) -> float:
+        return self.bucket(key).delay()
+
+    async def close(self) -> None:
+        """Nothing is ever on its way: everything is in memory."""
 
     async def take(self, key: str, *, within: float) -> None:
         """A token for `key` if one comes within `within` seconds; a longer queue is a

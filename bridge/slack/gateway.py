@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.delivery.pacing import Pacer, Rate
+from bridge.delivery.pacing import Pacer, Pacing, Rate
 from bridge.metrics import Metrics
 
 # The thread (or the channel holding it) is gone: the conversation needs a new parent.
@@ -70,9 +70,7 @@ _NOT_SENT = (aiohttp.ClientConnectorError,)
 MAX_PACING_WAIT_SECONDS = 2.0
 
 
-def slack_rates(
-    post_rate: float, post_burst: int, clock: Callable[[], float] = time.monotonic
-) -> Pacer:
+def slack_rate_for(post_rate: float, post_burst: int) -> Callable[[str], Rate]:
     """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
     Tier 3 (50/min) and Tier 4 (100/min) methods per workspace; history reads at the
     one a minute Slack allows apps distributed outside its Marketplace."""
@@ -87,14 +85,21 @@ def slack_rates(
             return Rate(50 / 60, 5)
         return Rate(100 / 60, 10)
 
-    return Pacer(rate_for, clock)
+    return rate_for
+
+
+def slack_rates(
+    post_rate: float, post_burst: int, clock: Callable[[], float] = time.monotonic
+) -> Pacer:
+    """Slack's rates, paced in this process's memory."""
+    return Pacer(slack_rate_for(post_rate, post_burst), clock)
 
 
 class SlackGateway:
     def __init__(
         self,
         client: AsyncWebClient,
-        pacer: Pacer,
+        pacer: Pacing,
         metrics: Metrics,
         *,
         inbox_channel: str | None = None,
@@ -153,13 +158,13 @@ class SlackGateway:
 
     def wait_for(self, method: str, channel: str = "") -> float:
         """Seconds until `method` may be called (in `channel`) within Slack's pace."""
-        return self._pacer.bucket(f"{method}:{channel}").delay()
+        return self._pacer.delay(f"{method}:{channel}")
 
     def post_waits(self, channel: str) -> bool:
         """Whether a post into `channel` would wait for its turn now (paced, or held by
         Slack's 429)."""
         key = f"chat.postMessage:{channel}"
-        return self._pacer.bucket(key).delay() > 0 or self._pacer.held_for(key) > 0
+        return self._pacer.delay(key) > 0 or self._pacer.held_for(key) > 0
 
     async def identity(self) -> Identity | None:
         """Who the app is in Slack (auth.test, once): None while Slack cannot say."""
@@ -261,7 +266,7 @@ class SlackGateway:
         """A quick read (users.info, conversations.info): None when Slack cannot answer
         now (the caller shows something plainer); `{"ok": False, …}` when Slack said no
         (e.g. no such user)."""
-        if self._pacer.bucket(f"{method}:").delay() > LOOKUP_PATIENCE:
+        if self._pacer.delay(f"{method}:") > LOOKUP_PATIENCE:
             return None  # paced or told to wait: a plainer answer now beats a late one
         try:
             return await self._call(method, "", args, thread=False)

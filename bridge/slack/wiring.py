@@ -19,11 +19,12 @@ from bridge.ai.draft_desk import DraftDesk
 from bridge.ai.learning_desk import LearningDesk
 from bridge.config import BusinessConfig, Settings
 from bridge.delivery.outbox import Handler
+from bridge.delivery.shared_pacing import make_pacer
 from bridge.events import SendFailure
 from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.slack.access import InboxAccess
-from bridge.slack.gateway import SlackGateway, slack_rates
+from bridge.slack.gateway import SlackGateway, slack_rate_for
 from bridge.slack.jobs.agent_notes import AgentNote
 from bridge.slack.jobs.campaign_progress import CampaignProgressPost
 from bridge.slack.jobs.campaign_results import CampaignClose, CampaignResultsPost, ResultsMessage
@@ -52,7 +53,7 @@ from bridge.slack.members import InboxMembers, SlackTeamMembers
 from bridge.slack.names import SlackNames
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import Store
+from bridge.store.base import PaceStore, Store
 from bridge.threading.away_replies import AwayReplies
 from bridge.threading.command_desk import CommandDesk
 from bridge.threading.conversation_desk import ConversationDesk
@@ -74,11 +75,14 @@ class SlackEdge:
         store: Store,
         metrics: Metrics,
         on_enqueued: Callable[[], None],
+        *,
+        shared_pacing: PaceStore | None = None,
     ) -> None:
         config, business = business_config.slack, business_config.business
         self.inbox = settings.slack_inbox_channel
-        rates = slack_rates(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst)
-        self.gateway = SlackGateway(client, rates, metrics, inbox_channel=self.inbox)
+        rates = slack_rate_for(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst)
+        self._pacer = make_pacer(rates, shared=shared_pacing)
+        self.gateway = SlackGateway(client, self._pacer, metrics, inbox_channel=self.inbox)
         echo_wait = settings.bridge_slack_echo_wait_seconds
         self.posts = SlackPosts(store, self.gateway, echo_wait=echo_wait)
         self._routing = business_config.routing
@@ -220,5 +224,6 @@ class SlackEdge:
             await self._dialog.finish()
 
     async def close(self) -> None:
-        """Stop step after the outbox: the posts' pending look-ups."""
+        """Stop step after the outbox: the posts' pending look-ups, holds being shared."""
         await self.posts.close()
+        await self._pacer.close()

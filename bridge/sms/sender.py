@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from bridge.delivery.errors import RetryLater
-from bridge.delivery.pacing import Pacer
+from bridge.delivery.pacing import Pacing
 from bridge.models import Address, Channel
 from bridge.sms.send_failures import send_failure
 from bridge.threading.sending import Refused, Sender
@@ -27,7 +27,7 @@ class TwilioSender:
     """The `SmsPort` of the reply sender, on twilio's async client."""
 
     def __init__(
-        self, client: Client, pacer: Pacer, *, account_sid: str, status_callback: str
+        self, client: Client, pacer: Pacing, *, account_sid: str, status_callback: str
     ) -> None:
         self._client = client
         self._pacer = pacer
@@ -46,7 +46,7 @@ class TwilioSender:
         return None if number is None else twilio_form(Address(channel=sender.channel, id=number))
 
     def wait_for(self, sender: Sender) -> float:
-        return self._pacer.bucket(self._key(sender)).delay()
+        return self._pacer.delay(self._key(sender))
 
     async def send(self, to: str, sender: Sender, body: str) -> str:
         """Send; return Twilio's MessageSid."""

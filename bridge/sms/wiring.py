@@ -13,7 +13,8 @@ from twilio.rest import Client as TwilioClient
 
 from bridge.config import Settings
 from bridge.delivery.outbox import Handler
-from bridge.delivery.pacing import Pacer, Rate
+from bridge.delivery.pacing import Rate
+from bridge.delivery.shared_pacing import make_pacer
 from bridge.metrics import Metrics
 from bridge.models import JobKind
 from bridge.sms.media import TwilioMedia
@@ -21,7 +22,7 @@ from bridge.sms.send_failures import send_failure
 from bridge.sms.sender import TwilioSender
 from bridge.sms.signature import TwilioSignature
 from bridge.sms.webhooks import InboundWebhook, StatusWebhook
-from bridge.store.base import Store
+from bridge.store.base import PaceStore, Store
 from bridge.threading.inbound import InboundPipeline
 from bridge.threading.outbound import OutboundPipeline
 from bridge.threading.sending import Directory, ReplySender
@@ -32,7 +33,12 @@ class TwilioEdge:
     explain_failure = staticmethod(send_failure)
 
     def __init__(
-        self, client: TwilioClient, session: aiohttp.ClientSession, settings: Settings
+        self,
+        client: TwilioClient,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        shared_pacing: PaceStore | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -43,10 +49,12 @@ class TwilioEdge:
             account_sid=settings.twilio_account_sid,
             auth_token=auth_token,
         )
+        # A small burst lets the average keep up with the rate when a wake is late.
+        per_sender = Rate(rate := settings.bridge_sms_rate, math.ceil(rate / 10))
+        self._pacer = make_pacer(lambda _sender: per_sender, shared=shared_pacing)
         self._sender = TwilioSender(
             client,
-            # A small burst lets the average keep up with the rate when a wake is late.
-            Pacer(lambda _sender: Rate(rate := settings.bridge_sms_rate, math.ceil(rate / 10))),
+            self._pacer,
             account_sid=settings.twilio_account_sid,
             status_callback=f"{settings.bridge_public_url}/sms/status",
         )
@@ -75,4 +83,5 @@ class TwilioEdge:
         return [web.post("/sms/inbound", received.handle), web.post("/sms/status", status.handle)]
 
     async def close(self) -> None:
+        await self._pacer.close()
         await self._client.http_client.close()

@@ -48,6 +48,7 @@ from bridge.models import (
     NotifyPreferences,
     OutboundRecord,
     OutboundReply,
+    PaceTurn,
     PostAttempt,
     PushSubscription,
     Rider,
@@ -664,6 +665,27 @@ class UsageStore(Protocol):
         process sharing the store; returns its new total (amount 0 only reads it)."""
 
 
+class PaceStore(Protocol):
+    """Pacing shared by every process on the store: one budget per key (a Slack method
+    in a channel, an SMS sender), kept as its next theoretical arrival time (GCRA)."""
+
+    async def reserve_pace(
+        self, key: str, *, interval: float, tolerance: float, within: float
+    ) -> PaceTurn:
+        """The caller's turn for `key`: `interval` seconds after the turn before it (of
+        any process), up to `tolerance` seconds early (a burst). A turn further off than
+        `within` seconds is not taken but booked, after every turn booked before, for
+        the caller to come back at."""
+
+    async def hold_pace(self, key: str, *, seconds: float, tolerance: float) -> None:
+        """No turn for `key` for `seconds` (a platform's Retry-After), in any process;
+        the burst is spent, so turns resume at the interval. A shorter hold never
+        shortens a longer one."""
+
+    async def pace_held(self, key: str) -> float:
+        """Seconds until `key`'s hold ends (0: not held)."""
+
+
 class LessonStore(Protocol):
     """What agents propose to teach the assistant, and what admins decided."""
 
@@ -708,6 +730,7 @@ class Store(
     PostStore,
     JobStore,
     UsageStore,
+    PaceStore,
     BurstStore,
     NotificationStore,
     PreferenceStore,

@@ -91,15 +91,28 @@ _WRITES = frozenset(
 )
 
 
+def _server_now(value: Any, now: datetime) -> Any:
+    """mongomock does not know the `$$NOW` variable: the time of the call, as a value."""
+    if value == "$$NOW":
+        return now
+    if isinstance(value, dict):
+        return {key: _server_now(item, now) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_server_now(item, now) for item in value]
+    return value
+
+
 class _MockCollection:
     def __init__(self, inner: Any, client: MockClient) -> None:
         self._inner = inner
         self._client = client
 
-    def aggregate(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+    def aggregate(self, pipeline: Any, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         async def run() -> Any:
             await _yield()
-            return self._inner.aggregate(*args, **kwargs)  # Motor: a cursor, not awaited
+            now = datetime.now(UTC)
+            # Motor: a cursor, not awaited
+            return self._inner.aggregate(_server_now(pipeline, now), *args, **kwargs)
 
         return run()
 
@@ -112,7 +125,7 @@ class _MockCollection:
         def call(*args: Any, **kwargs: Any) -> Any:
             if refusal is not None and name in _WRITES:
                 return _raise(refusal)
-            result = attr(*args, **kwargs)
+            result = attr(*_server_now(list(args), datetime.now(UTC)), **kwargs)
             return _yield_then(result) if inspect.isawaitable(result) else result
 
         return call

@@ -32,7 +32,8 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], log: Path, slack: SlackEmulator) -> None:
+    def __init__(self, env: dict[str, str], log: Path, slack: SlackEmulator, *args: str) -> None:
+        self.args = args or ("serve",)  # the command line after `sms-bridge`
         self.env = env
         self.port = free_port()
         self.log = log
@@ -49,7 +50,7 @@ class ServeProcess:
         # Output goes through a pipe, copied to the log here: a file size limit set on
         # the process (resource.prlimit) then limits its database, never its logs.
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait is async
-            [SMS_BRIDGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [SMS_BRIDGE, *self.args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         copier = threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True)
         copier.start()
@@ -109,8 +110,8 @@ async def serve(
     slack.echo_retry_delays = (0.5, 2.0, 5.0, 5.0)
     made: list[ServeProcess] = []
 
-    def make(**extra_env: str) -> ServeProcess:
-        made.append(ServeProcess(env | extra_env, tmp_path / "serve.log", slack))
+    def make(*args: str, **extra_env: str) -> ServeProcess:
+        made.append(ServeProcess(env | extra_env, tmp_path / "serve.log", slack, *args))
         return made[-1]
 
     yield make

@@ -18,7 +18,7 @@ import pytest
 
 import bridge
 
-ENTRY = ("__main__", "cli", "checks", "connect", "sandbox", "app", "preflight")
+ENTRY = ("__main__", "cli", "checks", "connect", "sandbox", "supervisor", "app", "preflight")
 EDGES = ("slack", "sms", "ops", "notify")
 DOMAIN = ("threading", "ai", "compliance", "campaigns")
 FOUNDATION = (
@@ -43,7 +43,7 @@ FOUNDATION = (
 LAYERS = (
     grimp.Layer("__main__"),
     grimp.Layer("cli"),
-    grimp.Layer("checks", "connect", "sandbox", independent=False),
+    grimp.Layer("checks", "connect", "sandbox", "supervisor", independent=False),
     grimp.Layer("app"),
     grimp.Layer("preflight"),
     grimp.Layer(*EDGES, independent=False),
@@ -355,6 +355,7 @@ ROLE_MODULES = {
     "PostStore": "posts",
     "JobStore": "jobs",
     "UsageStore": "usage",
+    "PaceStore": "pace",
     "BurstStore": "bursts",
     "SlaStore": "sla",
     "CampaignStore": "campaigns",

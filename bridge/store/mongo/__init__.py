@@ -38,6 +38,8 @@ Collections:
   lessons        {_id: the handed-off text's message id, state, proposed_at, question,
                   answer?, entry_id?, …}: what agents propose to teach the assistant.
   draft_outcomes {_id: knowledge-base entry id, sent, edited, discarded, corrected}.
+  pace           {_id: key, tat, booked, held_until, ...}: pacing shared by every
+                 process (see pace.py); milliseconds since the epoch, server time.
   write_probes   {_id: "probe", at}: rewritten, after a refused write, to learn
                  that writes work again.
   consent_events {_id: ObjectId, seq, channel, business_number, subscriber, kind, granted,
@@ -77,6 +79,7 @@ from bridge.store.mongo.jobs import JobDocuments
 from bridge.store.mongo.lessons import LessonDocuments
 from bridge.store.mongo.messages import MessageDocuments
 from bridge.store.mongo.notifications import NotificationDocuments
+from bridge.store.mongo.pace import PaceDocuments
 from bridge.store.mongo.posts import PostDocuments
 from bridge.store.mongo.preferences import PreferenceDocuments
 from bridge.store.mongo.push_subscriptions import PushSubscriptionDocuments
@@ -104,6 +107,7 @@ class MongoStore(
     NotificationDocuments,
     JobDocuments,
     UsageDocuments,
+    PaceDocuments,
     BurstDocuments,
     PreferenceDocuments,
     RoutingDocuments,

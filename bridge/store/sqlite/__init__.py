@@ -26,6 +26,7 @@ from bridge.store.sqlite.jobs import JobRows
 from bridge.store.sqlite.lessons import LessonRows
 from bridge.store.sqlite.messages import MessageRows
 from bridge.store.sqlite.notifications import NotificationRows
+from bridge.store.sqlite.pace import PaceRows
 from bridge.store.sqlite.posts import PostRows
 from bridge.store.sqlite.preferences import PreferenceRows
 from bridge.store.sqlite.push_subscriptions import PushSubscriptionRows
@@ -53,6 +54,7 @@ class SQLiteStore(
     PostRows,
     JobRows,
     UsageRows,
+    PaceRows,
     BurstRows,
     NotificationRows,
     PreferenceRows,

@@ -17,7 +17,7 @@ from bridge.models import utcnow
 from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
 from bridge.store.sqlite import rows
-from bridge.store.sqlite.schema import migrate
+from bridge.store.sqlite.schema import MIGRATIONS
 
 # SQLite's primary result codes that mean the file takes no writes now: what is wrong,
 # and where to look.
@@ -164,3 +164,39 @@ class SQLiteConnection:
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._lock:
             return await rows.fetchone(self.db, sql, params)
+
+
+def statements(script: str) -> list[str]:
+    """A migration's statements, one by one (a trigger's body is part of its own)."""
+    found: list[str] = []
+    start = 0
+    for end, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : end + 1]):
+            if script[start:end].strip():
+                found.append(script[start : end + 1].strip())
+            start = end + 1
+    if script[start:].strip():
+        found.append(script[start:].strip())
+    return found
+
+
+async def migrate(db: aiosqlite.Connection) -> None:
+    """Apply the migrations the file has not had yet, each in its own transaction. The
+    version is read under the write lock: processes that open a new file at once take
+    turns (SQLite's busy timeout), and each finds what those before it applied."""
+    while True:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            version = row[0] if row else 0
+            if version < len(MIGRATIONS):
+                for statement in statements(MIGRATIONS[version]):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        if version >= len(MIGRATIONS):
+            return

@@ -1,10 +1,6 @@
-"""The SQLite schema: its migrations, applied in order at open."""
+"""The SQLite schema: its migrations, applied in order at open (`connection.migrate`)."""
 
 from __future__ import annotations
-
-import sqlite3
-
-import aiosqlite
 
 # Each entry moves the schema one version on. Once a version has shipped, never edit
 # its entry: add the next one.
@@ -361,40 +357,17 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE direction = 'outbound';
     CREATE INDEX messages_carried ON messages (slack_channel, slack_ts);
     """,
+    # Pacing shared by the processes on this file: per key, its next theoretical arrival
+    # time, the last turn booked for a caller sent away, its hold, and the answer of the
+    # last reservation (read back in the statement that made it). Epoch seconds.
+    """
+    CREATE TABLE pace (
+        key TEXT PRIMARY KEY,
+        tat REAL NOT NULL,
+        booked REAL NOT NULL DEFAULT 0,
+        held_until REAL NOT NULL DEFAULT 0,
+        turn REAL NOT NULL DEFAULT 0,
+        taken INTEGER NOT NULL DEFAULT 1
+    ) WITHOUT ROWID;
+    """,
 )
-
-
-def statements(script: str) -> list[str]:
-    """A migration's statements, one by one (a trigger's body is part of its own)."""
-    found: list[str] = []
-    start = 0
-    for end, char in enumerate(script):
-        if char == ";" and sqlite3.complete_statement(script[start : end + 1]):
-            if script[start:end].strip():
-                found.append(script[start : end + 1].strip())
-            start = end + 1
-    if script[start:].strip():
-        found.append(script[start:].strip())
-    return found
-
-
-async def migrate(db: aiosqlite.Connection) -> None:
-    """Apply the migrations the file has not had yet, each in its own transaction. The
-    version is read under the write lock: processes that open a new file at once take
-    turns (SQLite's busy timeout), and each finds what those before it applied."""
-    while True:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            async with db.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            version = row[0] if row else 0
-            if version < len(MIGRATIONS):
-                for statement in statements(MIGRATIONS[version]):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        await db.execute("COMMIT")
-        if version >= len(MIGRATIONS):
-            return
