@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -90,30 +91,31 @@ class JobRows(SQLiteConnection):
     ) -> list[Job]:
         at = rows.ts(now)
         token = f"{owner}:{uuid.uuid4().hex}"
-        async with self._tx() as db:
+
+        def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
             # A running job is always the head of its lane, so an expired one is
             # claimable as it is. Pending heads are walked in enqueue order (a partial
             # index of heads only: the jobs queued behind them cost nothing here).
-            found = await rows.fetchall(
-                db,
+            found = db.execute(
                 "SELECT * FROM jobs INDEXED BY jobs_leases"
                 " WHERE state = 'running' AND lease_until <= ? ORDER BY seq LIMIT ?",
                 (at, limit),
-            )
-            found += await rows.fetchall(
-                db,
+            ).fetchall()
+            found += db.execute(
                 """
                 SELECT * FROM jobs INDEXED BY jobs_heads
                 WHERE head = 1 AND state = 'pending' AND run_at <= ? ORDER BY seq LIMIT ?
                 """,
                 (at, limit - len(found)),
-            )
-            await db.executemany(
+            ).fetchall()
+            db.executemany(
                 "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?,"
                 " attempts = attempts + 1 WHERE key = ?",
                 [(token, at + lease_seconds, row["key"]) for row in found],
             )
-        return [rows.job(row, token) for row in found]
+            return found
+
+        return [rows.job(row, token) for row in await self._transaction(claim)]
 
     async def extend_lease(self, job: Job, *, until: datetime) -> bool:
         changed = await self._write(
@@ -123,21 +125,23 @@ class JobRows(SQLiteConnection):
         return changed == 1
 
     async def complete_job(self, job: Job) -> bool:
-        async with self._tx() as db:
-            cur = await db.execute(
+        def complete(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
                 "DELETE FROM jobs WHERE key = ? AND lease_token = ? AND rerun = 0",
                 (job.key, job.lease_token),
             )
             if cur.rowcount == 1:
                 return True
             # Enqueued again while it ran: due again now, at the tail of its lane.
-            await db.execute(
+            db.execute(
                 "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0,"
                 " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
                 " WHERE key = ? AND lease_token = ?",
                 (job.key, job.lease_token),
             )
             return False
+
+        return await self._transaction(complete)
 
     async def retry_job(
         self, job: Job, *, run_at: datetime, error: str, counted: bool = True
