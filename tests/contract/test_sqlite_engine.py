@@ -12,8 +12,10 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bridge.models import DraftState, JobKind, MessageDraft, NewJob, utcnow
+from bridge.models import DraftState, InboundSms, JobKind, MessageDraft, NewJob, utcnow
 from bridge.store.sqlite import MIGRATIONS, SQLiteStore
+
+BUSINESS, ANA = "+14155550100", "+14155550123"
 
 
 async def test_claims_walk_the_partial_indexes(tmp_path: Path) -> None:
@@ -177,32 +179,67 @@ async def test_processes_starting_together_on_a_new_file_all_open_it(tmp_path: P
     db.close()
 
 
+class _Trips:
+    """Counts the trips to aiosqlite's thread. Each costs the event loop about 0.1 ms of
+    CPU (a queue, a thread switch, a wake-up of the loop): the busiest effects' statements
+    travel together."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = aiosqlite.Connection._execute
+
+        async def counted(db: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await original(db, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
 async def test_the_outbox_takes_one_trip_to_sqlites_thread_per_claim_and_per_completion(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each trip to aiosqlite's thread costs the event loop about 0.1 ms of CPU (a queue,
-    a thread switch, a wake-up of the loop): the outbox claims after every stored batch
-    of webhooks and every finished job, so its statements travel together."""
+    """The outbox claims after every stored batch of webhooks and every finished job."""
     store = SQLiteStore(tmp_path / "trips.db")
     await store.open()
-    trips = 0
-    original = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await original(self, fn, *args, **kwargs)
-
     try:
         await store.enqueue(NewJob(key="a", kind=JobKind.POST_INBOUND, lane="c1"), run_at=utcnow())
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = _Trips(monkeypatch)
         [job] = await store.claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
-        claimed, trips = trips, 0
+        claimed = trips.take()
         assert await store.claim_jobs("w", now=utcnow(), limit=7, lease_seconds=30) == []
-        idle, trips = trips, 0
+        idle = trips.take()
         assert await store.complete_job(job)
-        completed = trips
+        completed = trips.take()
     finally:
         monkeypatch.undo()
         await store.close()
     assert (claimed, idle, completed) == (1, 1, 1)
+
+
+async def test_a_texts_group_commit_is_one_trip_to_sqlites_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every webhook waits for it, with its conversation, its post job and its timer."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    store.first_response_minutes = 5
+    try:
+        trips = _Trips(monkeypatch)
+        texts = [
+            InboundSms(sid=f"SM{n:032x}", business_number=BUSINESS, subscriber=ANA, body="hi")
+            for n in range(2)
+        ]
+        first = await store.record_inbound(texts[0])
+        opened = trips.take()
+        again, later = await asyncio.gather(*(store.record_inbound(t) for t in texts))
+        both = trips.take()
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert first.created and not again.created and later.created
+    assert again.message.id == first.message.id and later.conversation.id == first.conversation.id
+    assert (opened, both) == (1, 1)

@@ -163,10 +163,7 @@ class SQLiteConnection:
         `_tx` takes one per statement, BEGIN and COMMIT included. For the busiest
         effects (the outbox's claims and completions)."""
         async with self._lock:
-            db = self.db
-            # aiosqlite runs a function on its thread only through this (private) door.
-            run = cast(Callable[..., Awaitable[T]], db._execute)
-            return await run(_in_transaction, db._conn, work)
+            return await on_thread(self.db, _in_transaction, work)
 
     async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as its own transaction; returns the rows it changed."""
@@ -177,6 +174,16 @@ class SQLiteConnection:
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._lock:
             return await rows.fetchone(self.db, sql, params)
+
+
+async def on_thread(
+    db: aiosqlite.Connection, work: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """`work(connection, *args, **kwargs)` on the database thread, in one trip (inside
+    whatever transaction the caller holds open)."""
+    # aiosqlite runs a function on its thread only through this (private) door.
+    run = cast(Callable[..., Awaitable[T]], db._execute)
+    return await run(work, db._conn, *args, **kwargs)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:

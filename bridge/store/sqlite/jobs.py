@@ -14,19 +14,22 @@ from bridge.models import (
     NewJob,
 )
 from bridge.store.sqlite import rows
-from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.connection import SQLiteConnection, on_thread
 
 
 async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) -> None:
     """Enqueue inside the caller's transaction (see `JobStore.enqueue`)."""
+    await on_thread(db, enqueue_now, job, run_at=run_at)
+
+
+def enqueue_now(db: sqlite3.Connection, job: NewJob, *, run_at: float) -> None:
+    """`enqueue_in`, on the database thread."""
     # A running job is left alone and marked to run once more when this run ends,
     # so its lane still runs one job at a time.
-    cur = await db.execute(
-        "UPDATE jobs SET rerun = 1 WHERE key = ? AND state = 'running'", (job.key,)
-    )
+    cur = db.execute("UPDATE jobs SET rerun = 1 WHERE key = ? AND state = 'running'", (job.key,))
     if cur.rowcount:
         return
-    await db.execute(
+    db.execute(
         """
         INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id, message_id,
                           note, user, created_at)
@@ -52,12 +55,18 @@ async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) ->
 
 
 async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
-    """New jobs (fresh keys) at the tail of their lanes, in one statement."""
+    """New jobs (fresh keys) at the tail of their lanes, inside the caller's transaction."""
+    if jobs:
+        await on_thread(db, insert_jobs_now, jobs)
+
+
+def insert_jobs_now(db: sqlite3.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
+    """`insert_jobs`, on the database thread: one statement."""
     if not jobs:
         return
-    row = await rows.fetchone(db, "SELECT coalesce(max(seq), 0) FROM jobs")
+    row = db.execute("SELECT coalesce(max(seq), 0) FROM jobs").fetchone()
     base = int(row[0]) if row else 0
-    await db.executemany(
+    db.executemany(
         "INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id,"
         " message_id, note, user, created_at)"
         " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
