@@ -240,6 +240,46 @@ async def test_a_texts_group_commit_is_one_trip_to_sqlites_thread(
     finally:
         monkeypatch.undo()
         await store.close()
-    assert first.created and not again.created and later.created
-    assert again.message.id == first.message.id and later.conversation.id == first.conversation.id
+    assert (first.created, again.created, later.created) == (True, False, True)
+    assert again.message.id == first.message.id
+    assert later.conversation.id == first.conversation.id
     assert (opened, both) == (1, 1)
+
+
+async def test_a_texts_post_and_draft_are_one_trip_each_to_sqlites_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every text posted into Slack: its draft stored, its post begun, then landed."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    try:
+        text = InboundSms(sid="SM" + "a" * 32, business_number=BUSINESS, subscriber=ANA, body="hi")
+        message = (await store.record_inbound(text)).message
+        await store.begin_post("other", "C1", None, at=utcnow())  # and the hourly pruning
+        trips = _Trips(monkeypatch)
+        draft = MessageDraft(
+            reply="Hello!",
+            confidence=0.9,
+            escalate=False,
+            engine="offline",
+            state=DraftState.PROPOSED,
+        )
+        saved = await store.save_draft(message.id, draft, intent="other", urgency="normal")
+        drafted = trips.take()
+        key = f"text:{message.id}"
+        attempt = await store.begin_post(key, "C1", "1.0", at=utcnow(), detail="with_draft")
+        begun = trips.take()
+        await store.set_message_slack_ts(message.id, "C1", "2.0", with_draft=True, landing=key)
+        landed = trips.take()
+        again = await store.begin_post(key, "C1", "1.0", at=utcnow())
+        shown = await store.get_message(message.id)
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert saved is not None
+    assert saved.draft == draft
+    assert (attempt.resumed, again.resumed, again.post.ts) == (False, True, "2.0")
+    assert shown is not None
+    assert shown.draft is not None
+    assert shown.draft.slack_ts == "2.0"
+    assert (drafted, begun, landed) == (1, 1, 1)

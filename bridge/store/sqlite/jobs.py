@@ -64,7 +64,7 @@ def insert_jobs_now(db: sqlite3.Connection, jobs: Sequence[tuple[NewJob, float]]
     """`insert_jobs`, on the database thread: one statement."""
     if not jobs:
         return
-    row = db.execute("SELECT coalesce(max(seq), 0) FROM jobs").fetchone()
+    row = rows.one(db, "SELECT coalesce(max(seq), 0) FROM jobs")
     base = int(row[0]) if row else 0
     db.executemany(
         "INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id,"

@@ -193,11 +193,12 @@ class MessageRows(SQLiteConnection):
         if landing is None:
             await self._write(*located)
             return
-        async with self._tx() as db:
-            await db.execute(*located)
-            await db.execute(
-                "UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing)
-            )
+
+        def land(db: sqlite3.Connection) -> None:
+            db.execute(*located)
+            db.execute("UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing))
+
+        await self._transaction(land)  # every text posted: one trip to the database thread
 
     async def mark_media_posted(self, message_id: str) -> None:
         await self._write("UPDATE messages SET media_posted = 1 WHERE id = ?", (message_id,))
