@@ -199,15 +199,16 @@ class _Trips:
         return count
 
 
-async def test_the_outbox_takes_one_trip_to_sqlites_thread_per_claim_and_per_completion(
+async def test_the_outbox_takes_one_trip_to_sqlites_thread_per_job_claim_and_completion(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The outbox claims after every stored batch of webhooks and every finished job."""
     store = SQLiteStore(tmp_path / "trips.db")
     await store.open()
     try:
-        await store.enqueue(NewJob(key="a", kind=JobKind.POST_INBOUND, lane="c1"), run_at=utcnow())
         trips = _Trips(monkeypatch)
+        await store.enqueue(NewJob(key="a", kind=JobKind.POST_INBOUND, lane="c1"), run_at=utcnow())
+        enqueued = trips.take()
         [job] = await store.claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
         claimed = trips.take()
         assert await store.claim_jobs("w", now=utcnow(), limit=7, lease_seconds=30) == []
@@ -217,7 +218,7 @@ async def test_the_outbox_takes_one_trip_to_sqlites_thread_per_claim_and_per_com
     finally:
         monkeypatch.undo()
         await store.close()
-    assert (claimed, idle, completed) == (1, 1, 1)
+    assert (enqueued, claimed, idle, completed) == (1, 1, 1, 1)
 
 
 async def test_a_texts_group_commit_is_one_trip_to_sqlites_thread(

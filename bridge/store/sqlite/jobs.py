@@ -92,8 +92,8 @@ class JobRows(SQLiteConnection):
     """JobStore on SQLite."""
 
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
-        async with self._tx():
-            await enqueue_in(self.db, job, run_at=rows.ts(run_at))
+        at = rows.ts(run_at)
+        await self._transaction(lambda db: enqueue_now(db, job, run_at=at))
 
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float
