@@ -160,8 +160,9 @@ class SQLiteConnection:
     async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` (statements only, no awaits) as one transaction, in one trip to the
         database thread: each trip costs the event loop about 0.1 ms of CPU, where a
-        `_tx` takes one per statement, BEGIN and COMMIT included. For the busiest
-        effects (the outbox's claims and completions)."""
+        `_tx` takes one per statement, BEGIN and COMMIT included. For the effects of
+        every text: its group commit, its jobs' enqueue, claim and completion, its draft,
+        its post's beginning and landing."""
         async with self._lock:
             return await on_thread(self.db, _in_transaction, work)
 
