@@ -70,6 +70,7 @@ def subscriber_number(raw: str, *, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)  # each text posted to Slack shows its sender's number
 def display(e164: str) -> str:
     """+14155550123 → +1 415-555-0123 (international format, readable anywhere)."""
     try:

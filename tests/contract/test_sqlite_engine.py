@@ -7,9 +7,15 @@ import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from bridge.models import DraftState, JobKind, MessageDraft, NewJob, utcnow
+import aiosqlite
+import pytest
+
+from bridge.models import DraftState, InboundSms, JobKind, MessageDraft, NewJob, utcnow
 from bridge.store.sqlite import MIGRATIONS, SQLiteStore
+
+BUSINESS, ANA = "+14155550100", "+14155550123"
 
 
 async def test_claims_walk_the_partial_indexes(tmp_path: Path) -> None:
@@ -171,3 +177,110 @@ async def test_processes_starting_together_on_a_new_file_all_open_it(tmp_path: P
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     db.close()
+
+
+class _Trips:
+    """Counts the trips to aiosqlite's thread. Each costs the event loop about 0.1 ms of
+    CPU (a queue, a thread switch, a wake-up of the loop): the busiest effects' statements
+    travel together."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = aiosqlite.Connection._execute
+
+        async def counted(db: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await original(db, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+async def test_the_outbox_takes_one_trip_to_sqlites_thread_per_job_claim_and_completion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox claims after every stored batch of webhooks and every finished job."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    try:
+        trips = _Trips(monkeypatch)
+        await store.enqueue(NewJob(key="a", kind=JobKind.POST_INBOUND, lane="c1"), run_at=utcnow())
+        enqueued = trips.take()
+        [job] = await store.claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
+        claimed = trips.take()
+        assert await store.claim_jobs("w", now=utcnow(), limit=7, lease_seconds=30) == []
+        idle = trips.take()
+        assert await store.complete_job(job)
+        completed = trips.take()
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert (enqueued, claimed, idle, completed) == (1, 1, 1, 1)
+
+
+async def test_a_texts_group_commit_is_one_trip_to_sqlites_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every webhook waits for it, with its conversation, its post job and its timer."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    store.first_response_minutes = 5
+    try:
+        trips = _Trips(monkeypatch)
+        texts = [
+            InboundSms(sid=f"SM{n:032x}", business_number=BUSINESS, subscriber=ANA, body="hi")
+            for n in range(2)
+        ]
+        first = await store.record_inbound(texts[0])
+        opened = trips.take()
+        again, later = await asyncio.gather(*(store.record_inbound(t) for t in texts))
+        both = trips.take()
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert (first.created, again.created, later.created) == (True, False, True)
+    assert again.message.id == first.message.id
+    assert later.conversation.id == first.conversation.id
+    assert (opened, both) == (1, 1)
+
+
+async def test_a_texts_post_and_draft_are_one_trip_each_to_sqlites_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every text posted into Slack: its draft stored, its post begun, then landed."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    try:
+        text = InboundSms(sid="SM" + "a" * 32, business_number=BUSINESS, subscriber=ANA, body="hi")
+        message = (await store.record_inbound(text)).message
+        await store.begin_post("other", "C1", None, at=utcnow())  # and the hourly pruning
+        trips = _Trips(monkeypatch)
+        draft = MessageDraft(
+            reply="Hello!",
+            confidence=0.9,
+            escalate=False,
+            engine="offline",
+            state=DraftState.PROPOSED,
+        )
+        saved = await store.save_draft(message.id, draft, intent="other", urgency="normal")
+        drafted = trips.take()
+        key = f"text:{message.id}"
+        attempt = await store.begin_post(key, "C1", "1.0", at=utcnow(), detail="with_draft")
+        begun = trips.take()
+        await store.set_message_slack_ts(message.id, "C1", "2.0", with_draft=True, landing=key)
+        landed = trips.take()
+        again = await store.begin_post(key, "C1", "1.0", at=utcnow())
+        shown = await store.get_message(message.id)
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert saved is not None
+    assert saved.draft == draft
+    assert (attempt.resumed, again.resumed, again.post.ts) == (False, True, "2.0")
+    assert shown is not None
+    assert shown.draft is not None
+    assert shown.draft.slack_ts == "2.0"
+    assert (drafted, begun, landed) == (1, 1, 1)

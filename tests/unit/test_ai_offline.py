@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from bridge.ai.drafter import Draft, Drafter, Turn
 from bridge.ai.knowledge import BusinessProfile, FaqItem, KnowledgeBase, load_knowledge
 from bridge.ai.offline import APPOINTMENT_ACK, OfflineDrafter, OfflineSettings
+from bridge.ai.offline.index import Index
 from bridge.ai.offline.speller import Speller, damerau_levenshtein
 from bridge.ai.offline.text import normalize, stem, surface_words, term
 from bridge.ai.offline.thesaurus import thesaurus_for
@@ -397,3 +398,21 @@ async def test_an_order_number_from_a_model_never_becomes_a_path() -> None:
         for bad in ("..", "../admin", "1/2", "", "x" * 40):
             with pytest.raises(ToolFailed, match="not an order number"):
                 await lookup.lookup(bad, phone="+14155550123")
+
+
+def test_a_question_is_searched_once(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A text of several questions is searched whole, then question by question, then each
+    # question again to see whether they all point at one entry; and the texts a draft
+    # reads come back in the next text's draft. A search is most of a draft's CPU.
+    drafter = OfflineDrafter()
+    drafter.prepare(kb)
+    searched: list[str] = []
+    original = Index._words
+    monkeypatch.setattr(Index, "_words", lambda self, q: searched.append(q) or original(self, q))
+    text = "Do you deliver? And can I pay by card?"
+    first = drafter.draft_sync([("customer", text)], knowledge=kb)
+    assert first.sources == ["inline/delivery", "inline/payment"]
+    assert sorted(searched) == sorted(set(searched))
+    searched.clear()
+    assert drafter.draft_sync([("customer", text)], knowledge=kb) == first
+    assert searched == []

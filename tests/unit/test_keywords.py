@@ -4,12 +4,14 @@ should look at, and what is just an ordinary message."""
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bridge import config
+from bridge.compliance import keywords
 from bridge.compliance.keywords import (
     DEFAULT_HELP,
     DEFAULT_MATCHER,
@@ -409,3 +411,43 @@ def test_adversarial_texts_are_fast() -> None:
 def test_only_the_first_scan_chars_are_read() -> None:
     assert classify("x" * SCAN_CHARS + " wrong number").flag is False
     assert classify("x" * (SCAN_CHARS - 20) + " wrong number").flag
+
+
+# -- the ASCII fast path: the same verdicts as the general one, for less CPU -----------------
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_text_normalises_as_any_text_does(text: str) -> None:
+    general = keywords._normalise_unicode(
+        unicodedata.normalize("NFKC", text.translate(keywords._APOSTROPHES)).casefold()
+    )
+    assert keywords._normalise(text) == general
+
+
+# Words of the phrases and cues, and their near misses, for texts that exercise them.
+_VOCAB = (
+    "stop texting me please do not dont text this number my phone wrong who is are you "
+    "unsubscribe unsub opt out of optout cancel end quit bus the order sending these messages "
+    "no more spam scam take off your list i want to we id like never sign signed up go away "
+    "thanks now again stooop stopp subscription remove from revoke consent k i s 0 7 a"
+).split()
+
+
+@given(st.lists(st.sampled_from(_VOCAB), max_size=12))
+def test_ascii_patterns_match_as_the_unicode_ones(words: list[str]) -> None:
+    text = " ".join(words)
+    matchers = DEFAULT_MATCHER._m
+    for twin in (matchers.phrase, matchers.everyday, matchers.cue):
+        assert twin.ascii is not None
+        for pattern in ("fullmatch", "search"):
+            fast, general = (getattr(p, pattern)(text) for p in (twin.ascii, twin.unicode))
+            assert (fast and fast.span()) == (general and general.span())
+
+
+def test_patterns_with_other_letters_are_matched_as_unicode_only() -> None:
+    matcher = KeywordMatcher(revocation_phrases=("arrête {msgs}",))
+    assert matcher._m.phrase.ascii is None
+    assert classify("Arrête ces messages", matcher).kind is None  # "ces" is no {msgs} word
+    assert classify("ARRÊTE these messages", matcher) == Verdict(
+        OUT, revocation_phrase=True, keyword="arrête these messages"
+    )

@@ -1,3 +1,4 @@
+import phonenumbers
 import pytest
 
 from bridge.phones import InvalidPhone, display, mask, to_e164
@@ -26,3 +27,13 @@ def test_non_numbers_are_refused(raw: str) -> None:
 def test_display_and_mask() -> None:
     assert display("+14155550123") == "+1 415-555-0123"
     assert mask("+14155550123") == "+141••••••23"
+
+
+def test_a_number_is_formatted_for_people_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every text posted to Slack shows its sender's number (when the contact has no name).
+    parsed: list[str] = []
+    original = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", lambda *a: parsed.append(a[0]) or original(*a))
+    assert [display("+14155550177") for _ in range(3)] == ["+1 415-555-0177"] * 3
+    assert display("not a number") == "not a number"
+    assert parsed.count("+14155550177") == 1

@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bm25s
 import numpy as np
@@ -29,6 +29,9 @@ from bridge.ai.offline.text import (
 from bridge.ai.offline.thesaurus import Thesaurus, thesaurus_for
 from bridge.ai.signals import asks
 
+# Searches remembered per index: a draft searches a text whole, by question and each
+# question again, and the next text's draft reads the texts before it once more.
+REMEMBERED_SEARCHES = 2048
 TITLE_REPEAT = 2  # the question side (title, paraphrases) counts this many times
 
 
@@ -116,6 +119,9 @@ class Index:
     thesaurus: Thesaurus
     surface: frozenset[str]  # every word of the base as written
     compounds: dict[str, tuple[str, str]]  # "ubereats" -> ("uber", "eats")
+    _searched: dict[tuple[str, int, float], Retrieval] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def term_ids(self, terms: Iterable[str]) -> list[int]:
         return [self.vocab[t] for t in terms if t in self.vocab]
@@ -220,7 +226,17 @@ class Index:
         return weight * _KIND_WEIGHT[unit.kind]
 
     def search(self, question: str, k: int, similar_answers: float) -> Retrieval:
-        """How a question matches this base: its `k` best entries and how clearly."""
+        """How a question matches this base: its `k` best entries and how clearly. The
+        index does not change, so neither does the answer: it is remembered."""
+        key = (question, k, similar_answers)
+        found = self._searched.get(key)
+        if found is None:
+            if len(self._searched) >= REMEMBERED_SEARCHES:
+                self._searched.clear()  # (as the speller's memo: simple, and bounded)
+            found = self._searched[key] = self._search(question, k, similar_answers)
+        return found
+
+    def _search(self, question: str, k: int, similar_answers: float) -> Retrieval:
         words = self._words(question)
         units, corrected = self._units(words)
         scored = [u for u in units if u.kind != "oov"]

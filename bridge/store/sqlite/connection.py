@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -33,6 +33,8 @@ _REFUSALS = {
     "SQLITE_CANTOPEN": ("cannot open", "the file or its folder is gone or not accessible"),
 }
 
+
+T = TypeVar("T")
 
 BUSY_MS = 5000  # how long a statement waits for another connection's lock
 WAL_RETRY_MS = 50
@@ -155,6 +157,15 @@ class SQLiteConnection:
                 raise
             await db.execute("COMMIT")
 
+    async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` (statements only, no awaits) as one transaction, in one trip to the
+        database thread: each trip costs the event loop about 0.1 ms of CPU, where a
+        `_tx` takes one per statement, BEGIN and COMMIT included. For the effects of
+        every text: its group commit, its jobs' enqueue, claim and completion, its draft,
+        its post's beginning and landing."""
+        async with self._lock:
+            return await on_thread(self.db, _in_transaction, work)
+
     async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as its own transaction; returns the rows it changed."""
         async with self._lock:
@@ -200,3 +211,28 @@ async def migrate(db: aiosqlite.Connection) -> None:
         await db.execute("COMMIT")
         if version >= len(MIGRATIONS):
             return
+
+
+async def on_thread(
+    db: aiosqlite.Connection, work: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """`work(connection, *args, **kwargs)` on the database thread, in one trip (inside
+    whatever transaction the caller holds open)."""
+    # aiosqlite runs a function on its thread only through this (private) door.
+    run = cast(Callable[..., Awaitable[T]], db._execute)
+    return await run(work, db._conn, *args, **kwargs)
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: `work` between BEGIN IMMEDIATE and COMMIT (as `_tx`)."""
+    if conn.in_transaction:  # left open by a `_tx` whose caller was cancelled
+        conn.execute("ROLLBACK")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result

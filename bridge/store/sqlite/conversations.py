@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-
-import aiosqlite
 
 from bridge.models import (
     Channel,
@@ -24,8 +23,8 @@ _BY_ADDRESSES = (
 )
 
 
-async def touch_conversations(
-    db: aiosqlite.Connection, texts: Sequence[tuple[Channel, str, str, datetime]]
+def touch_conversations(
+    db: sqlite3.Connection, texts: Sequence[tuple[Channel, str, str, datetime]]
 ) -> tuple[dict[tuple[str, str, str], Conversation], set[tuple[str, str, str]]]:
     """The conversations of these (channel, business number, subscriber, time) texts
     after them: known ones touched, new ones opened (and which were opened). A fixed
@@ -43,15 +42,14 @@ async def touch_conversations(
     places = ", ".join("(?, ?, ?, ?, ?)" for _ in last)
     values = [v for key, at in last.items() for v in (*key, first[key], at)]
     # Placeholders only in these statements: no value is spliced into the SQL.
-    await db.execute(
+    db.execute(
         f"UPDATE conversations SET last_activity_at = max(last_activity_at, v.column5),"  # noqa: S608
         " last_inbound_at = max(coalesce(last_inbound_at, v.column5), v.column5)"
         f" FROM (VALUES {places}) AS v WHERE channel = v.column1"
         " AND business_number = v.column2 AND subscriber = v.column3",
         values,
     )
-    opened = await rows.fetchall(
-        db,
+    opened = db.execute(
         "INSERT INTO conversations (channel, business_number, subscriber, created_at,"  # noqa: S608
         " last_activity_at, last_inbound_at)"
         " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5"
@@ -60,14 +58,13 @@ async def touch_conversations(
         "  AND c.subscriber = v.column3)"
         " RETURNING channel, business_number, subscriber",
         values,
-    )
+    ).fetchall()
     triples = ", ".join("(?, ?, ?)" for _ in last)
-    found = await rows.fetchall(
-        db,
+    found = db.execute(
         "SELECT * FROM conversations"  # noqa: S608
         f" WHERE (channel, business_number, subscriber) IN (VALUES {triples})",
         [v for key in last for v in key],
-    )
+    ).fetchall()
     by_addresses = {
         (row["channel"], row["business_number"], row["subscriber"]): rows.conversation(row)
         for row in found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from bridge.models import (
@@ -15,7 +16,7 @@ from bridge.models import (
 from bridge.store import effects
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
-from bridge.store.sqlite.jobs import enqueue_in
+from bridge.store.sqlite.jobs import enqueue_now
 
 
 class DraftRows(SQLiteConnection):
@@ -24,18 +25,24 @@ class DraftRows(SQLiteConnection):
     async def save_draft(
         self, message_id: str, draft: MessageDraft, *, intent: Intent, urgency: Urgency
     ) -> Message | None:
-        async with self._tx() as db:
-            cur = await db.execute(
+        stored = draft.model_dump_json()
+        run_at = rows.ts(utcnow())
+
+        def save(db: sqlite3.Connection) -> Message | None:
+            cur = db.execute(
                 "UPDATE messages SET draft = ?, intent = ?, urgency = ?"
                 " WHERE id = ? AND draft IS NULL",
-                (draft.model_dump_json(), intent, urgency, message_id),
+                (stored, intent, urgency, message_id),
             )
-            row = await rows.fetchone(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+            row = rows.one(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
             saved = None if row is None else rows.message(row)
             if cur.rowcount == 1 and saved is not None:  # this draft, the first one
                 for job in effects.after_draft(saved, publishing=self.publishing):
-                    await enqueue_in(db, job, run_at=rows.ts(utcnow()))
-        return saved
+                    enqueue_now(db, job, run_at=run_at)
+            return saved
+
+        # Every drafted text: one trip to the database thread.
+        return await self._transaction(save)
 
     async def settle_draft(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,19 +14,22 @@ from bridge.models import (
     NewJob,
 )
 from bridge.store.sqlite import rows
-from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.connection import SQLiteConnection, on_thread
 
 
 async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) -> None:
     """Enqueue inside the caller's transaction (see `JobStore.enqueue`)."""
+    await on_thread(db, enqueue_now, job, run_at=run_at)
+
+
+def enqueue_now(db: sqlite3.Connection, job: NewJob, *, run_at: float) -> None:
+    """`enqueue_in`, on the database thread."""
     # A running job is left alone and marked to run once more when this run ends,
     # so its lane still runs one job at a time.
-    cur = await db.execute(
-        "UPDATE jobs SET rerun = 1 WHERE key = ? AND state = 'running'", (job.key,)
-    )
+    cur = db.execute("UPDATE jobs SET rerun = 1 WHERE key = ? AND state = 'running'", (job.key,))
     if cur.rowcount:
         return
-    await db.execute(
+    db.execute(
         """
         INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id, message_id,
                           note, user, created_at)
@@ -51,12 +55,18 @@ async def enqueue_in(db: aiosqlite.Connection, job: NewJob, *, run_at: float) ->
 
 
 async def insert_jobs(db: aiosqlite.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
-    """New jobs (fresh keys) at the tail of their lanes, in one statement."""
+    """New jobs (fresh keys) at the tail of their lanes, inside the caller's transaction."""
+    if jobs:
+        await on_thread(db, insert_jobs_now, jobs)
+
+
+def insert_jobs_now(db: sqlite3.Connection, jobs: Sequence[tuple[NewJob, float]]) -> None:
+    """`insert_jobs`, on the database thread: one statement."""
     if not jobs:
         return
-    row = await rows.fetchone(db, "SELECT coalesce(max(seq), 0) FROM jobs")
+    row = rows.one(db, "SELECT coalesce(max(seq), 0) FROM jobs")
     base = int(row[0]) if row else 0
-    await db.executemany(
+    db.executemany(
         "INSERT INTO jobs (key, kind, lane, seq, state, run_at, conversation_id,"
         " message_id, note, user, created_at)"
         " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
@@ -82,38 +92,39 @@ class JobRows(SQLiteConnection):
     """JobStore on SQLite."""
 
     async def enqueue(self, job: NewJob, *, run_at: datetime) -> None:
-        async with self._tx():
-            await enqueue_in(self.db, job, run_at=rows.ts(run_at))
+        at = rows.ts(run_at)
+        await self._transaction(lambda db: enqueue_now(db, job, run_at=at))
 
     async def claim_jobs(
         self, owner: str, *, now: datetime, limit: int, lease_seconds: float
     ) -> list[Job]:
         at = rows.ts(now)
         token = f"{owner}:{uuid.uuid4().hex}"
-        async with self._tx() as db:
+
+        def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
             # A running job is always the head of its lane, so an expired one is
             # claimable as it is. Pending heads are walked in enqueue order (a partial
             # index of heads only: the jobs queued behind them cost nothing here).
-            found = await rows.fetchall(
-                db,
+            found = db.execute(
                 "SELECT * FROM jobs INDEXED BY jobs_leases"
                 " WHERE state = 'running' AND lease_until <= ? ORDER BY seq LIMIT ?",
                 (at, limit),
-            )
-            found += await rows.fetchall(
-                db,
+            ).fetchall()
+            found += db.execute(
                 """
                 SELECT * FROM jobs INDEXED BY jobs_heads
                 WHERE head = 1 AND state = 'pending' AND run_at <= ? ORDER BY seq LIMIT ?
                 """,
                 (at, limit - len(found)),
-            )
-            await db.executemany(
+            ).fetchall()
+            db.executemany(
                 "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?,"
                 " attempts = attempts + 1 WHERE key = ?",
                 [(token, at + lease_seconds, row["key"]) for row in found],
             )
-        return [rows.job(row, token) for row in found]
+            return found
+
+        return [rows.job(row, token) for row in await self._transaction(claim)]
 
     async def extend_lease(self, job: Job, *, until: datetime) -> bool:
         changed = await self._write(
@@ -123,21 +134,23 @@ class JobRows(SQLiteConnection):
         return changed == 1
 
     async def complete_job(self, job: Job) -> bool:
-        async with self._tx() as db:
-            cur = await db.execute(
+        def complete(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
                 "DELETE FROM jobs WHERE key = ? AND lease_token = ? AND rerun = 0",
                 (job.key, job.lease_token),
             )
             if cur.rowcount == 1:
                 return True
             # Enqueued again while it ran: due again now, at the tail of its lane.
-            await db.execute(
+            db.execute(
                 "UPDATE jobs SET state = 'pending', rerun = 0, attempts = 0,"
                 " seq = (SELECT max(seq) + 1 FROM jobs), lease_token = NULL, lease_until = NULL"
                 " WHERE key = ? AND lease_token = ?",
                 (job.key, job.lease_token),
             )
             return False
+
+        return await self._transaction(complete)
 
     async def retry_job(
         self, job: Job, *, run_at: datetime, error: str, counted: bool = True

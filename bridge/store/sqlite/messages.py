@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from bridge.models import (
+    Conversation,
     Direction,
     InboundRecord,
     InboundSms,
@@ -22,7 +24,7 @@ from bridge.store.batching import GroupCommit
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.conversations import touch_conversations
-from bridge.store.sqlite.jobs import enqueue_in, insert_jobs
+from bridge.store.sqlite.jobs import enqueue_now, insert_jobs_now
 
 
 class MessageRows(SQLiteConnection):
@@ -39,93 +41,11 @@ class MessageRows(SQLiteConnection):
         self, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
     ) -> list[InboundRecord]:
         """One transaction for many texts, in a fixed handful of statements whatever
-        the batch size: what makes the webhook fast under load."""
-        async with self._tx() as db:
-            sids = [sms.sid for sms, _ in batch]
-            known = {
-                row["sid"]: rows.message(row)
-                for row in await rows.fetchall(
-                    db,
-                    f"SELECT * FROM messages WHERE sid IN ({rows.marks(sids)})",  # noqa: S608
-                    sids,
-                )
-            }
-            fresh: dict[str, tuple[InboundSms, KeywordMark | None]] = {}
-            for sms, keyword in batch:
-                if sms.sid not in known:
-                    fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
-            conversations, opening = await touch_conversations(
-                db,
-                [
-                    (sms.channel, sms.business_number, sms.subscriber, sms.received_at)
-                    for sms, _ in fresh.values()
-                ],
-            )
-            created: dict[str, InboundRecord] = {}
-            jobs: list[tuple[NewJob, float]] = []
-            timers: list[tuple[NewJob, float]] = []
-            for sid, (sms, keyword) in fresh.items():
-                addresses = (sms.channel, sms.business_number, sms.subscriber)
-                conversation = conversations[addresses]
-                message = Message(
-                    id=uuid.uuid4().hex,
-                    conversation_id=conversation.id,
-                    direction=Direction.INBOUND,
-                    body=sms.body,
-                    media=sms.media,
-                    sid=sid,
-                    created_at=sms.received_at,
-                    keyword=keyword,
-                    answers=sms.answers,
-                )
-                created[sid] = InboundRecord(
-                    conversation=conversation, message=message, created=True
-                )
-                opened = addresses in opening
-                opening.discard(addresses)  # the first of its texts opened it
-                jobs += [
-                    (job, rows.ts(sms.received_at))
-                    for job in effects.after_inbound(
-                        conversation, message, opened=opened, publishing=self.publishing
-                    )
-                ]
-                timer = effects.first_response_timer(message, self.first_response_minutes)
-                if timer is not None:
-                    timers.append((timer[0], rows.ts(timer[1])))
-            await db.executemany(
-                "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
-                " created_at, keyword, answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.message.id,
-                        r.message.conversation_id,
-                        r.message.direction.value,
-                        r.message.body,
-                        json.dumps([m.model_dump() for m in r.message.media]),
-                        r.message.sid,
-                        rows.ts(r.message.created_at),
-                        None if r.message.keyword is None else r.message.keyword.value,
-                        r.message.answers,
-                    )
-                    for r in created.values()
-                ],
-            )
-            await insert_jobs(db, jobs)
-            for timer_job, due in timers:  # one per conversation: a pending one stays
-                await enqueue_in(db, timer_job, run_at=due)
-            known_ids = list({m.conversation_id for m in known.values()})
-            conversations_of_known = (  # provider retries only: most batches have none
-                {
-                    row["id"]: rows.conversation(row)
-                    for row in await rows.fetchall(
-                        db,
-                        f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
-                        known_ids,
-                    )
-                }
-                if known_ids
-                else {}
-            )
+        the batch size, and one trip to the database thread: what makes the webhook
+        fast under load."""
+        known, created, conversations_of_known = await self._transaction(
+            lambda db: self._write_inbound(db, batch)
+        )
         results: list[InboundRecord] = []
         handed_out: set[str] = set()
         for sms, _ in batch:
@@ -139,6 +59,94 @@ class MessageRows(SQLiteConnection):
             )
             results.append(InboundRecord(conversation=conversation, message=message, created=False))
         return results
+
+    def _write_inbound(
+        self, db: sqlite3.Connection, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
+    ) -> tuple[dict[str, Message], dict[str, InboundRecord], dict[int, Conversation]]:
+        """The group commit's statements, on the database thread: (the texts known
+        already, the texts recorded now, the conversations of the known ones)."""
+        sids = [sms.sid for sms, _ in batch]
+        known = {
+            row["sid"]: rows.message(row)
+            for row in db.execute(
+                f"SELECT * FROM messages WHERE sid IN ({rows.marks(sids)})",  # noqa: S608
+                sids,
+            )
+        }
+        fresh: dict[str, tuple[InboundSms, KeywordMark | None]] = {}
+        for sms, keyword in batch:
+            if sms.sid not in known:
+                fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
+        conversations, opening = touch_conversations(
+            db,
+            [
+                (sms.channel, sms.business_number, sms.subscriber, sms.received_at)
+                for sms, _ in fresh.values()
+            ],
+        )
+        created: dict[str, InboundRecord] = {}
+        jobs: list[tuple[NewJob, float]] = []
+        timers: list[tuple[NewJob, float]] = []
+        for sid, (sms, keyword) in fresh.items():
+            addresses = (sms.channel, sms.business_number, sms.subscriber)
+            conversation = conversations[addresses]
+            message = Message(
+                id=uuid.uuid4().hex,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                body=sms.body,
+                media=sms.media,
+                sid=sid,
+                created_at=sms.received_at,
+                keyword=keyword,
+                answers=sms.answers,
+            )
+            created[sid] = InboundRecord(conversation=conversation, message=message, created=True)
+            opened = addresses in opening
+            opening.discard(addresses)  # the first of its texts opened it
+            jobs += [
+                (job, rows.ts(sms.received_at))
+                for job in effects.after_inbound(
+                    conversation, message, opened=opened, publishing=self.publishing
+                )
+            ]
+            timer = effects.first_response_timer(message, self.first_response_minutes)
+            if timer is not None:
+                timers.append((timer[0], rows.ts(timer[1])))
+        db.executemany(
+            "INSERT INTO messages (id, conversation_id, direction, body, media, sid,"
+            " created_at, keyword, answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.message.id,
+                    r.message.conversation_id,
+                    r.message.direction.value,
+                    r.message.body,
+                    json.dumps([m.model_dump() for m in r.message.media]),
+                    r.message.sid,
+                    rows.ts(r.message.created_at),
+                    None if r.message.keyword is None else r.message.keyword.value,
+                    r.message.answers,
+                )
+                for r in created.values()
+            ],
+        )
+        insert_jobs_now(db, jobs)
+        for timer_job, due in timers:  # one per conversation: a pending one stays
+            enqueue_now(db, timer_job, run_at=due)
+        known_ids = list({m.conversation_id for m in known.values()})
+        conversations_of_known = (  # provider retries only: most batches have none
+            {
+                row["id"]: rows.conversation(row)
+                for row in db.execute(
+                    f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
+                    known_ids,
+                )
+            }
+            if known_ids
+            else {}
+        )
+        return known, created, conversations_of_known
 
     async def get_message(self, message_id: str) -> Message | None:
         row = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
@@ -185,11 +193,12 @@ class MessageRows(SQLiteConnection):
         if landing is None:
             await self._write(*located)
             return
-        async with self._tx() as db:
-            await db.execute(*located)
-            await db.execute(
-                "UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing)
-            )
+
+        def land(db: sqlite3.Connection) -> None:
+            db.execute(*located)
+            db.execute("UPDATE slack_posts SET ts = ? WHERE key = ? AND ts IS NULL", (ts, landing))
+
+        await self._transaction(land)  # every text posted: one trip to the database thread
 
     async def mark_media_posted(self, message_id: str) -> None:
         await self._write("UPDATE messages SET media_posted = 1 WHERE id = ?", (message_id,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -39,22 +40,22 @@ class PostRows(SQLiteConnection):
     async def _begin_post_batch(
         self, batch: Sequence[tuple[str, str, str | None, float, str]]
     ) -> list[PostAttempt]:
-        attempts = []
-        async with self._tx() as db:
+        def begin(db: sqlite3.Connection) -> list[PostAttempt]:
+            attempts = []
             for row in batch:
                 # A known key is returned as it stands.
-                new = await rows.fetchone(
+                new = rows.one(
                     db,
                     "INSERT INTO slack_posts (key, channel, thread_ts, started_at, detail)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING *",
                     row,
                 )
-                known = new or await rows.fetchone(
-                    db, "SELECT * FROM slack_posts WHERE key = ?", (row[0],)
-                )
+                known = new or rows.one(db, "SELECT * FROM slack_posts WHERE key = ?", (row[0],))
                 assert known is not None  # inserted, or there, in this transaction
                 attempts.append(PostAttempt(post=rows.post(known), resumed=new is None))
-        return attempts
+            return attempts
+
+        return await self._transaction(begin)  # one trip to the database thread
 
     async def land_post(self, key: str, ts: str) -> bool:
         changed = await self._write(

@@ -4,6 +4,7 @@ few-trip query helpers every role uses."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -155,6 +156,13 @@ async def fetchone(
 ) -> aiosqlite.Row | None:
     """The one row of a query by key (or with LIMIT 1)."""
     found = await fetchall(db, sql, params)
+    return found[0] if found else None
+
+
+def one(db: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    """`fetchone` on the database thread: the statement runs to its end (a RETURNING
+    or a read left half-stepped would still be open at COMMIT)."""
+    found = db.execute(sql, tuple(params)).fetchall()
     return found[0] if found else None
 
 
