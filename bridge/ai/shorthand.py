@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # SMS shorthand and frequent misspellings of short words (which the edit-distance pass
 # leaves alone: too many real words lie one edit away from a 2-3 letter token).
@@ -134,19 +135,43 @@ SHORTHAND: dict[str, str] = {
     "gotta": "got to",
 }
 
-CONTRACTIONS = [
-    (re.compile(r"\b(can)'?t\b"), r"\1 not"),
-    (re.compile(r"\bwon'?t\b"), "will not"),
-    (re.compile(r"n't\b"), " not"),
-    (re.compile(r"'re\b"), " are"),
-    (re.compile(r"'m\b"), " am"),
-    (re.compile(r"'ll\b"), " will"),
-    (re.compile(r"'ve\b"), " have"),
-    (re.compile(r"'d\b"), " would"),
-    (re.compile(r"\b(what|where|when|who|how|that|there|it|here)'s\b"), r"\1 is"),
-    (re.compile(r"'s\b"), ""),
-    (re.compile(r"s'(?=\s|$)"), "s"),
-]
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """A regex rewrite, and words one of which every match holds. A pattern that opens
+    with `\\b` cannot skip ahead to a literal, so each search walks the whole text; a
+    substring test first spares the search on a text holding none of the words."""
+
+    pattern: re.Pattern[str]
+    replacement: str
+    cues: tuple[str, ...]
+
+    def apply(self, text: str) -> str:
+        if any(cue in text for cue in self.cues):
+            return self.pattern.sub(self.replacement, text)
+        return text
+
+
+CONTRACTIONS = (
+    Rewrite(re.compile(r"\b(can)'?t\b"), r"\1 not", ("can",)),
+    Rewrite(re.compile(r"\bwon'?t\b"), "will not", ("won",)),
+    Rewrite(re.compile(r"n't\b"), " not", ("n't",)),
+    Rewrite(re.compile(r"'re\b"), " are", ("'re",)),
+    Rewrite(re.compile(r"'m\b"), " am", ("'m",)),
+    Rewrite(re.compile(r"'ll\b"), " will", ("'ll",)),
+    Rewrite(re.compile(r"'ve\b"), " have", ("'ve",)),
+    Rewrite(re.compile(r"'d\b"), " would", ("'d",)),
+    Rewrite(re.compile(r"\b(what|where|when|who|how|that|there|it|here)'s\b"), r"\1 is", ("'s",)),
+    Rewrite(re.compile(r"'s\b"), "", ("'s",)),
+    Rewrite(re.compile(r"s'(?=\s|$)"), "s", ("s'",)),
+)
+
+
+def open_contractions(text: str) -> str:
+    """ "can't" -> "can not", "what's" -> "what is": on lowercase text."""
+    for contraction in CONTRACTIONS:
+        text = contraction.apply(text)
+    return text
 
 
 def expand_shorthand(words: Iterable[str]) -> list[str]:

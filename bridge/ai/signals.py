@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bridge.ai.shorthand import CONTRACTIONS, expand_shorthand
+from bridge.ai.shorthand import expand_shorthand, open_contractions
 from bridge.models import Intent, Urgency
 
 _ORDER_NUMBER = re.compile(
@@ -280,9 +280,7 @@ class Signals:
 @functools.lru_cache(maxsize=256)
 def read_signals(text: str) -> Signals:
     raw = unicodedata.normalize("NFKC", text)
-    lowered = raw.lower().translate({0x2019: "'", 0x2018: "'"})
-    for pattern, replacement in CONTRACTIONS:
-        lowered = pattern.sub(replacement, lowered)
+    lowered = open_contractions(raw.lower().translate({0x2019: "'", 0x2018: "'"}))
     flat = " ".join(expand_shorthand(re.findall(r"[\w#'$:]+|[?!]", lowered)))
     letters = [c for c in raw if c.isalpha()]
     shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7

@@ -27,6 +27,7 @@ from bridge.ai.offline.text import (
     term,
 )
 from bridge.ai.offline.thesaurus import Thesaurus, thesaurus_for
+from bridge.ai.shorthand import Rewrite
 from bridge.ai.signals import asks
 
 # Searches remembered per index: a draft searches a text whole, by question and each
@@ -113,7 +114,7 @@ class Index:
     question_terms: list[frozenset[str]]
     phrasings: list[tuple[frozenset[str], ...]]  # per entry: every word of title and each alt
     speller: Speller
-    phrases: list[tuple[re.Pattern[str], str]]
+    phrases: list[Rewrite]
     name_words: frozenset[str]
     name_labels: frozenset[str]  # the groups of the name's words: "dentist" at "… Dental"
     thesaurus: Thesaurus

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from bridge.ai.shorthand import CONTRACTIONS, SHORTHAND, expand_shorthand
+from bridge.ai.shorthand import SHORTHAND, Rewrite, expand_shorthand, open_contractions
 
 STOPWORDS = frozenset(
     """
@@ -247,28 +247,36 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 # Phrases rewritten before splitting into words (after shorthand), for things customers
-# ask in many words. `{place}` is a generic word for the business or its name.
-_PHRASES_RAW: tuple[tuple[str, str], ...] = (
-    (r"\bwi ?-? ?fi\b", " wifi "),
-    (r"\be ?-? ?mail\b", " email "),
-    (r"\bgift ?-? ?(cards?|certificates?|vouchers?)\b|\bgiftcards?\b|\bvouchers?\b", " giftcard "),
-    (r"\bpick(ing|ed)? ?-? ?ups?\b|\bpick (it|them|my \w+|the \w+) up\b", " pickup "),
-    (r"\bplant ?-? ?based\b", " vegan "),
-    (r"\bmoney back\b", " refund "),
+# ask in many words. `{place}` is a generic word for the business or its name. Each comes
+# with words one of which every match holds (`Rewrite.cues`); `None` for the name's words.
+_PHRASES_RAW: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    (r"\bwi ?-? ?fi\b", " wifi ", ("wi",)),
+    (r"\be ?-? ?mail\b", " email ", ("mail",)),
+    (
+        r"\bgift ?-? ?(cards?|certificates?|vouchers?)\b|\bgiftcards?\b|\bvouchers?\b",
+        " giftcard ",
+        ("gift", "voucher"),
+    ),
+    (r"\bpick(ing|ed)? ?-? ?ups?\b|\bpick (it|them|my \w+|the \w+) up\b", " pickup ", ("pick",)),
+    (r"\bplant ?-? ?based\b", " vegan ", ("plant",)),
+    (r"\bmoney back\b", " refund ", ("money back",)),
     (
         r"\bhow (far|long) (in )?(ahead|advance|before)\b|\bhow much notice\b|\blead time\b",
         " notice ",
+        ("how", "lead time"),
     ),
-    (r"\bhow much\b", " price "),
+    (r"\bhow much\b", " price ", ("how much",)),
     (
         r"\bhow long (does|do|will|would|did) (it|that|this|they|the \w+|a \w+) (take|last)s?\b",
         " time ",
+        ("how long",),
     ),
-    (r"\b([1-9]|1[0-7]) ?-? ?(years?|yrs?|months?|mos?) ?-? ?olds?\b", " child "),
+    (r"\b([1-9]|1[0-7]) ?-? ?(years?|yrs?|months?|mos?) ?-? ?olds?\b", " child ", ("old",)),
     (
         r"\b(what time|when) (do|does|are|will|is) (you|u|y'?all|the {place}) (open|close|closing|"
         r"opening)\b|\bhow (late|early) (are|is|do|does) (you|u|y'?all|the {place})\b",
         " hours ",
+        ("what time", "when", "how"),
     ),
     (
         r"\bwhere( exactly| precisely)? (is|are) (you|u|y'?all|the {place}|your {place})"
@@ -276,18 +284,24 @@ _PHRASES_RAW: tuple[tuple[str, str], ...] = (
         r"\bwhere (are )?(you|u) located\b|\bhow (do|can) i (get|find) (to )?(you|u|the {place}|"
         r"your {place}|there)\b|\bwhere can i find (you|u)\b|\bwhere are you\b",
         " location ",
+        ("where", "how"),
     ),
     (
         r"\bwho (is|are) (this|you)\b|\bwho am i (texting|talking)\b|\bwhat {place} is this\b",
         " who ",
+        ("who", "what"),
     ),
-    (r"\b(phone|contact) (number|no)\b|\bnumber to call\b|\b(your|ur) (number|#)\b", " phone "),
-    (r"\bsold out\b|\bsells? out\b|\bruns? out\b|\bran out\b", " soldout "),
-    (r"\bthe day before\b|\byesterday'?s?\b|\bday ?-? ?old\b", " dayold "),
-    (r"\b\d+ (percent )?off\b", " discount "),
-    (r"\bhappy hours?\b", " happyhour "),
-    (r"\bjob openings?\b|\bopenings? for\b|\bopen positions?\b", " job "),
-    (r"\b(the|your|this|that|ur|yer) {place}\b", " "),  # the business itself says nothing
+    (
+        r"\b(phone|contact) (number|no)\b|\bnumber to call\b|\b(your|ur) (number|#)\b",
+        " phone ",
+        ("phone", "contact", "number", "#"),
+    ),
+    (r"\bsold out\b|\bsells? out\b|\bruns? out\b|\bran out\b", " soldout ", ("out",)),
+    (r"\bthe day before\b|\byesterday'?s?\b|\bday ?-? ?old\b", " dayold ", ("day",)),
+    (r"\b\d+ (percent )?off\b", " discount ", ("off",)),
+    (r"\bhappy hours?\b", " happyhour ", ("happy",)),
+    (r"\bjob openings?\b|\bopenings? for\b|\bopen positions?\b", " job ", ("open",)),
+    (r"\b(the|your|this|that|ur|yer) {place}\b", " ", None),  # the business itself says nothing
 )
 _PLACE_WORDS = (
     "bakery",
@@ -305,8 +319,10 @@ _PLACE_WORDS = (
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(?:am|pm)\b")
-_MONEY = re.compile(r"\$(?=\s?\d)")
+_TIME = Rewrite(
+    re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(?:am|pm)\b"), " time ", tuple("0123456789")
+)
+_MONEY = Rewrite(re.compile(r"\$(?=\s?\d)"), " price ", ("$",))
 
 
 def fold_accents(text: str) -> str:
@@ -317,12 +333,11 @@ def fold_accents(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Lowercase ASCII-ish text with contractions opened and money/time marked."""
-    text = fold_accents(unicodedata.normalize("NFKC", text)).lower()
-    text = text.translate({0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-"})
-    for pattern, replacement in CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    text = _MONEY.sub(" price ", text)
-    text = _TIME.sub(" time ", text)
+    if not text.isascii():  # ASCII is its own normal form, with no accents to fold
+        text = fold_accents(unicodedata.normalize("NFKC", text))
+        text = text.translate({0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-"})
+    text = open_contractions(text.lower())
+    text = _TIME.apply(_MONEY.apply(text))
     return text.replace("&", " and ").replace("w/o", " without ").replace("w/", " with ")
 
 
@@ -371,20 +386,24 @@ KNOWN_WORDS = frozenset(
 )
 
 
-def _phrases(place_words: Iterable[str]) -> list[tuple[re.Pattern[str], str]]:
-    place = "(?:" + "|".join(re.escape(w) for w in sorted(set(place_words))) + ")"
-    return [(re.compile(p.replace("{place}", place)), r) for p, r in _PHRASES_RAW]
+def _phrases(place_words: Iterable[str]) -> list[Rewrite]:
+    places = sorted(set(place_words))
+    place = "(?:" + "|".join(re.escape(w) for w in places) + ")"
+    return [
+        Rewrite(re.compile(p.replace("{place}", place)), r, tuple(places) if c is None else c)
+        for p, r, c in _PHRASES_RAW
+    ]
 
 
 _DEFAULT_PHRASES = _phrases(_PLACE_WORDS)
 
 
-def surface_words(text: str, phrases: Sequence[tuple[re.Pattern[str], str]]) -> list[str]:
+def surface_words(text: str, phrases: Sequence[Rewrite]) -> list[str]:
     """Words of a text after normalisation, shorthand and phrase rewriting."""
     words = expand_shorthand(_TOKEN.findall(normalize(text)))
     joined = " ".join(words)
-    for pattern, replacement in phrases:
-        joined = pattern.sub(replacement, joined)
+    for phrase in phrases:
+        joined = phrase.apply(joined)
     return joined.split()
 
 
@@ -402,6 +421,6 @@ def name_words(name: str) -> frozenset[str]:
     )
 
 
-def phrases_for(name_words: frozenset[str]) -> list[tuple[re.Pattern[str], str]]:
+def phrases_for(name_words: frozenset[str]) -> list[Rewrite]:
     """The phrase rewrites, with the business's own name words standing for `{place}`."""
     return _phrases((*_PLACE_WORDS, *name_words)) if name_words else _DEFAULT_PHRASES
