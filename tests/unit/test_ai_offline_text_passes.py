@@ -53,10 +53,15 @@ def test_a_plain_text_is_searched_by_no_rewrite_it_holds_no_word_of() -> None:
 def test_a_text_is_searched_only_by_the_rewrites_whose_words_it_holds() -> None:
     phrases = phrases_for(frozenset())
     passes = regex_passes(lambda: surface_words("I'm at the shop, how much is it?", phrases))
-    rewrites = [p for p in passes if p.startswith(r"\b") or p.startswith("'")]
-    # "'m" opens one contraction; "how" and "shop" cue the phrases that may hold them.
-    assert len(rewrites) <= 8
-    assert any(p.startswith(r"\bhow much\b") for p in rewrites)
+    # "'m" opens a contraction; "how" cues two phrases, the second turning "how much"
+    # into "price", so the later ones about "how" find no cue; "shop" cues the last.
+    assert [p[:12] for p in passes] == [
+        r"'m\b",
+        "[a-z0-9]+",
+        r"\bhow (far|l",
+        r"\bhow much\b",
+        r"\b(the|your|",
+    ]
 
 
 def test_ascii_text_skips_unicode_normalisation() -> None:
@@ -86,8 +91,8 @@ def _questions() -> list[str]:
     found: list[str] = []
     for path in [SETS.parent / "ai_eval_questions.yml", *sorted(SETS.glob("*/questions.yml"))]:
         for item in yaml.safe_load(path.read_text()) or []:
-            if isinstance(item, dict):
-                found.extend(str(v) for v in item.values() if isinstance(v, str))
+            if isinstance(item, dict) and isinstance(item.get("q"), str):
+                found.append(item["q"])
     return found
 
 
