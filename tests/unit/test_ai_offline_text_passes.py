@@ -53,10 +53,12 @@ def test_a_plain_text_is_searched_by_no_rewrite_it_holds_no_word_of() -> None:
 def test_a_text_is_searched_only_by_the_rewrites_whose_words_it_holds() -> None:
     phrases = phrases_for(frozenset())
     passes = regex_passes(lambda: surface_words("I'm at the shop, how much is it?", phrases))
-    # "'m" opens a contraction; "how" cues two phrases, the second turning "how much"
-    # into "price", so the later ones about "how" find no cue; "shop" cues the last.
+    # "'m" opens a contraction, whose "am" cues the time mark; "how" cues two phrases,
+    # the second turning "how much" into "price", so the later ones about "how" find no
+    # cue; "shop" cues the last.
     assert [p[:12] for p in passes] == [
         r"'m\b",
+        r"\b\d{1,2}:\d",
         "[a-z0-9]+",
         r"\bhow (far|l",
         r"\bhow much\b",
@@ -107,6 +109,7 @@ EDGES = [
     "20 percent off, 10 off, happy hour, job openings, openings for, open positions",
     "can't won't cant wont isn't you're I'm we'll I've I'd what's Bob's guests' ok",
     "$5 at 7:30 or 8 pm w/ cream & w/o nuts – “quoted” crème brûlée",
+    "open at ٧:٣٠ or ٨ pm? $٥",  # `\d` is any decimal digit, not only ASCII's
 ]
 
 

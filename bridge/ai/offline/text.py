@@ -319,8 +319,9 @@ _PLACE_WORDS = (
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+# (Cued by ":", "am" and "pm", not by digits: `\d` is any script's decimal digit.)
 _TIME = Rewrite(
-    re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(?:am|pm)\b"), " time ", tuple("0123456789")
+    re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(?:am|pm)\b"), " time ", (":", "am", "pm")
 )
 _MONEY = Rewrite(re.compile(r"\$(?=\s?\d)"), " price ", ("$",))
 
