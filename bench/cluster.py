@@ -432,6 +432,20 @@ def delivered(ledger: Ledger, slack: SlackEmulator, twilio: TwilioEmulator) -> b
     ) and all(set(replies) <= set(sent[index]) for index, replies in ledger.replies.items())
 
 
+async def drained(cluster: Cluster, ledger: Ledger, *, within: float) -> float | None:
+    """Seconds until every acknowledged text shows, every acknowledged reply went out
+    and no job is left; None if not within `within`."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if (
+            delivered(ledger, cluster.slack, cluster.twilio)
+            and await cluster.unfinished_jobs() == 0
+        ):
+            return time.monotonic() - started
+        await asyncio.sleep(0.5)
+    return None
+
+
 def verdict(ledger: Ledger, slack: SlackEmulator, twilio: TwilioEmulator) -> Verdict:
     shown = shown_texts(slack)
     lost = doubled = in_window = text_order = 0

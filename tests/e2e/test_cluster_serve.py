@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.cluster import Cluster, Ledger, delivered, send_reply, send_text, verdict
+from bench.cluster import Cluster, Ledger, drained, send_reply, send_text, verdict
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from tests.support import eventually, eventually_async
 
 pytestmark = pytest.mark.e2e
 
@@ -28,16 +27,6 @@ def cluster(slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path) -> Mak
             yield running
 
     return make
-
-
-async def drained(running: Cluster, ledger: Ledger, *, within: float) -> None:
-    """Every acknowledged text shows and reply went out, and no job is left."""
-    await eventually(lambda: delivered(ledger, running.slack, running.twilio), within=within)
-
-    async def idle() -> bool:
-        return await running.unfinished_jobs() == 0
-
-    await eventually_async(idle, within=within)
 
 
 async def conversation(running: Cluster, ledger: Ledger, index: int, texts: int) -> None:
@@ -55,7 +44,7 @@ async def test_texts_and_replies_arrive_once_in_order_behind_haproxy(
     ledger = Ledger()
     async with cluster(size) as running:
         await asyncio.gather(*(conversation(running, ledger, i, texts=6) for i in range(6)))
-        await drained(running, ledger, within=60)
+        assert await drained(running, ledger, within=60) is not None
         outcome = verdict(ledger, slack, twilio)
     print("\n".join(outcome.lines()))
     assert (ledger.acknowledged_texts, ledger.acknowledged_replies) == (36, 18)
@@ -78,7 +67,7 @@ async def test_a_sigkill_in_a_burst_loses_no_acknowledged_text(
         await running.restart(1)
         await asyncio.gather(*(send_text(running, ledger, i, 10) for i in range(7)))
         # A post whose answer the kill cut off waits for Slack's echo (15 s) first.
-        await drained(running, ledger, within=90)
+        assert await drained(running, ledger, within=90) is not None
         outcome = verdict(ledger, slack, twilio)
     print("\n".join(outcome.lines()), f"\nkills: {len(running.kills)}")
     assert ledger.acknowledged_texts > 0

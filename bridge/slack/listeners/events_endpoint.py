@@ -13,7 +13,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.slack.listeners.request_checks import RequestRefused, check_shape, verified_text
-from bridge.slack.posts import SlackPosts, echoed_post
+from bridge.slack.posts import SlackPosts, ThreadNotRecordedYet, echoed_post
 from bridge.store.base import StoreUnavailable
 
 log = structlog.get_logger(__name__)
@@ -41,6 +41,8 @@ async def _listener_failed(error: Exception) -> BoltResponse:
         # Nothing was stored, and Slack delivers the request again; the store has
         # logged the cause once.
         return BoltResponse(status=503, body=error.answer)
+    if isinstance(error, ThreadNotRecordedYet):
+        return BoltResponse(status=503, body=error.answer)  # Slack delivers it again
     log.exception("slack.listener_failed", error=str(error))
     return BoltResponse(status=500, body="")
 
