@@ -23,6 +23,7 @@ from tests.support import (
     agent_replies,
     eventually,
     eventually_async,
+    open_thread,
     parents,
     shown_texts,
     thread_texts,
@@ -221,6 +222,25 @@ async def test_a_reply_under_a_parent_not_yet_recorded_is_delivered_again_not_dr
         return retried.status == 200
 
     await eventually_async(taken, within=30)
+    await eventually(lambda: [m.body for m in twilio.sent_to(ANA)] == ["On my way"], within=15)
+
+
+async def test_a_reply_while_slack_fails_to_say_who_the_app_is_is_delivered_again(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    """The first request a process takes makes Bolt ask Slack who the app is
+    (auth.test). If Slack fails that call, the reply is not taken: Slack is asked to
+    deliver it again (503), not told 200 and the reply dropped."""
+    slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)
+    thread = await open_thread(bridge, slack, ANA)
+    slack.fail_for("auth.test", seconds=60, status=500)
+    envelope, answer = await agent_replies(bridge, slack, thread, "On my way")
+    assert answer.status == 503
+
+    slack.clear_failures()
+    retried = await slack.deliver(f"{bridge.url}/slack/events", envelope, retry_num=1)
+    assert retried.status == 200
     await eventually(lambda: [m.body for m in twilio.sent_to(ANA)] == ["On my way"], within=15)
 
 

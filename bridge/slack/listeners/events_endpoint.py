@@ -18,6 +18,11 @@ from bridge.store.base import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
+# Bolt answers 200 with this text when Slack failed to say who the app is (auth.test,
+# asked on a process's first request): nothing was handled, so Slack is to deliver the
+# request again rather than be told it was taken.
+AUTH_UNAVAILABLE = "Slack could not confirm this app just now. Please try again."
+
 
 def build_bolt(client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
@@ -31,6 +36,7 @@ def build_bolt(client: AsyncWebClient) -> AsyncApp:
         # The app's own posts come back as events that record where they landed
         # (`bridge.slack.posts`); every listener tells its own messages apart itself.
         ignoring_self_events_enabled=False,
+        user_facing_authorize_error_message=AUTH_UNAVAILABLE,
     )
     app.error(_listener_failed)
     return app
@@ -81,4 +87,7 @@ class SlackEventsEndpoint:
             # Bolt's answer to a valid request no listener wants. Slack disables an
             # app's events when most deliveries fail, so it is acknowledged instead.
             return web.Response(status=200)
+        if response.body == AUTH_UNAVAILABLE:
+            log.warning("slack.auth_test_failed")
+            return web.Response(status=503, text="slack unavailable", headers={"Retry-After": "5"})
         return await to_aiohttp_response(response)
