@@ -52,6 +52,7 @@ Span = tuple[float, float]  # seconds: a random value is drawn between the two
 TWILIO_TIMEOUT = 10.0  # the bridge's Twilio client gives up after this (bridge/app.py)
 SAMPLE_SECONDS = 5.0  # how often each process's RSS is read
 SECONDS_PER_HOUR = 3600.0
+THREAD_WAIT = 5.0  # seconds an agent waits for a thread to show before not answering
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ class Plan:
     active: int = 20  # subscribers texting at the same time
     kill_every: Span = (20.0, 60.0)
     down_for: Span = (1.0, 5.0)  # a killed process is restarted after this
-    fault_every: Span = (10.0, 30.0)  # each kind of storm (Slack, Twilio, SQLite)
+    fault_every: Span = (10.0, 30.0)  # Twilio's storms, and SQLite held busy
+    # Slack's: a 500 leaves a post's outcome unknown, and a parent's is settled by a
+    # history read, one a minute (Slack's limit): its texts wait up to that long.
+    slack_storm_every: Span = (15.0, 45.0)
     fault_for: Span = (2.0, 6.0)
     busy_for: Span = (1.0, 4.0)  # SQLite held by another writer (the bridge waits 5 s)
     slack_posts_per_second: float = 1.0  # Slack's per-channel limit, enforced
@@ -86,6 +90,7 @@ class Plan:
             kill_every=(7.0, 10.0),
             down_for=(0.5, 2.0),
             fault_every=(3.0, 6.0),
+            slack_storm_every=(8.0, 12.0),
             fault_for=(1.0, 3.0),
             busy_for=(0.5, 2.0),
             slack_posts_per_second=5.0,
@@ -159,7 +164,8 @@ class Figures:
             f"acknowledged: {self.ledger.acknowledged_texts} texts "
             f"({self.ledger.texts_refused} never answered 200 after retries), "
             f"{self.ledger.acknowledged_replies} agent replies "
-            f"({self.ledger.replies_refused} Slack gave up on)",
+            f"({self.ledger.replies_refused} Slack gave up on, "
+            f"{self.ledger.replies_unthreaded} not written: no thread within {THREAD_WAIT:.0f} s)",
             self.faults.line(),
             f"Slack 429s answered: {self.slack_429s}",
             *self.verdict.lines(),
@@ -191,7 +197,8 @@ async def traffic(cluster: Cluster, ledger: Ledger, plan: Plan, started: float) 
     async def replies(index: int) -> None:
         for sequence in range(per_reply):
             await at(index * gap + turn * (sequence + 0.5) / per_reply)
-            await send_reply(cluster, ledger, index, sequence)
+            # An agent answers in a thread they see; not one a kill is still holding up.
+            await send_reply(cluster, ledger, index, sequence, within=THREAD_WAIT)
 
     await asyncio.gather(
         *(texts(i) for i in range(plan.numbers)), *(replies(i) for i in range(plan.numbers))
@@ -223,13 +230,13 @@ async def slack_storms(
     slack: SlackEmulator, plan: Plan, faults: Faults, stop: asyncio.Event
 ) -> None:
     rng = random.Random(plan.seed + 1)
-    while await _every(stop, plan.fault_every, rng):
+    while await _every(stop, plan.slack_storm_every, rng):
         seconds = rng.uniform(*plan.fault_for)
         if rng.random() < 0.5:
             slack.fail_for("chat.postMessage", seconds, 429, retry_after=rng.randint(1, 3))
             faults.slack_429_storms += 1
         else:
-            slack.fail_for(seconds=seconds, status=500)
+            slack.fail_for("chat.postMessage", seconds, 500)
             faults.slack_500_storms += 1
 
 
@@ -294,7 +301,8 @@ class RssLog:
             for member in cluster.members:
                 pid = member.pid
                 memory = read_memory(pid) if pid is not None else None
-                if pid is not None and memory is not None:
+                # No VmRSS (0): killed, not yet reaped.
+                if pid is not None and memory is not None and memory.rss_mb > 0:
                     life = self.samples.setdefault((member.name, pid), [])
                     life.append((time.monotonic(), memory.rss_mb))
             with contextlib.suppress(TimeoutError):

@@ -340,6 +340,7 @@ class Ledger:
     replies: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     texts_refused: int = 0  # never answered 200, however often retried
     replies_refused: int = 0  # Slack gave up delivering them
+    replies_unthreaded: int = 0  # not written: their thread did not show in time
 
     @property
     def acknowledged_texts(self) -> int:
@@ -528,7 +529,7 @@ async def send_reply(
     deadline = time.monotonic() + within
     while (thread := thread_of(cluster.slack, index)) is None:
         if time.monotonic() > deadline:
-            ledger.replies_refused += 1
+            ledger.replies_unthreaded += 1
             return False
         await asyncio.sleep(0.2)
     if await cluster.agent_replies(thread, reply_tag(index, sequence)):

@@ -137,10 +137,11 @@ class ThreadKeeper:
             return False
         conversation_id, _, epoch = post.key.removeprefix(PARENT).partition(":")
         conversation = await self._store.get_conversation(int(conversation_id))
+        # Pointing at `ts` already: it was, between the caller's look-up and this one.
         return (
             conversation is not None
             and conversation.thread_epoch == int(epoch)
-            and conversation.slack_thread_ts != ts
+            and conversation.slack_thread_ts in (None, ts)
         )
 
     def paced(self, conversation: Conversation) -> bool:
