@@ -2,10 +2,10 @@
 and Twilio emulators in this process, and the ledger that checks what came out of
 them: shared by bench/chaos.py and the e2e tests (tests/e2e/test_cluster_serve.py).
 
-HAProxy is Debian's (`apt-get install haproxy`; `./dev test` installs it as root). Its
-config is written here: round robin, nothing sticky, health checks on /readyz, and a
-request whose server refused the connection or died before answering is tried on
-another server (webhooks are idempotent: Twilio's MessageSid, Slack's (channel, ts)).
+HAProxy is Debian's (`apt-get install haproxy`; `./dev test` installs it as root), run
+with deploy/haproxy.cfg pointed at the local processes: round robin, nothing sticky,
+health checks on /readyz, and a request whose server refused the connection or died
+before answering is tried on another server.
 Every wait is bounded; `stop()` ends every process it started, HAProxy included.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import HOST, free_port
+from bench.common import HOST, REPO, free_port
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.shown import parents, shown_by_message
 from bridge.sandbox.slack_emulator import SlackEmulator
@@ -35,6 +35,7 @@ from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
 
 SMS_BRIDGE = str(Path(sys.executable).with_name("sms-bridge"))
 HAPROXY = "haproxy"
+DEPLOYED_CONFIG = REPO / "deploy" / "haproxy.cfg"
 INSTALL_HAPROXY = "HAProxy is needed: apt-get install haproxy (./dev test installs it as root)"
 # Start-up is mostly imports: a second or two, far more on a busy machine.
 READY_SECONDS = 60.0
@@ -55,45 +56,24 @@ ECHO_RETRY_DELAYS = (0.5, 2.0, 5.0, 5.0)
 
 
 def haproxy_config(port: int, servers: Sequence[int], host: str = HOST) -> str:
-    """HAProxy in front of bridge processes on `host`:`servers`, listening on `port`."""
-    lines = "\n".join(
-        f"    server serve-{index} {host}:{server}" for index, server in enumerate(servers)
-    )
-    return HAPROXY_TEMPLATE.format(host=host, port=port, servers=lines)
-
-
-# Webhook timeouts: Twilio waits 15 s for an answer, Slack 3 s; a health check every
-# 500 ms takes a dead process out within a second. `retry-on` re-sends a request whose
-# connection failed or got no answer at all (the server died): safe because a webhook
-# is stored once by its provider's id, whichever process takes it.
-HAPROXY_TEMPLATE = """\
-# Written by bench/cluster.py: HAProxy in front of `sms-bridge serve` processes.
-global
-    maxconn 2000
-
-defaults
-    mode http
-    option httplog
-    timeout connect 1s
-    timeout client 20s
-    timeout server 15s
-    timeout http-request 10s
-    timeout queue 5s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response
-
-frontend webhooks
-    bind {host}:{port}
-    default_backend bridges
-
-backend bridges
-    balance roundrobin
-    option httpchk GET /readyz
-    http-check expect status 200
-    default-server check inter 500ms fall 2 rise 1
-{servers}
-"""
+    """deploy/haproxy.cfg (the compose file's) in front of local processes: bound to
+    `host`:`port`, and `servers` (ports on `host`) instead of the replicas that docker's
+    DNS names."""
+    lines: list[str] = []
+    resolvers = False
+    for line in DEPLOYED_CONFIG.read_text().splitlines():
+        if line[:1].isalpha():  # a section starts
+            resolvers = line.startswith("resolvers")
+        if resolvers:
+            continue
+        setting = line.strip()
+        if setting.startswith("bind "):
+            line = f"    bind {host}:{port}"
+        elif setting.startswith("server-template "):
+            lines += [f"    server serve-{i} {host}:{p}" for i, p in enumerate(servers)]
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
