@@ -52,7 +52,6 @@ Span = tuple[float, float]  # seconds: a random value is drawn between the two
 TWILIO_TIMEOUT = 10.0  # the bridge's Twilio client gives up after this (bridge/app.py)
 SAMPLE_SECONDS = 5.0  # how often each process's RSS is read
 SECONDS_PER_HOUR = 3600.0
-THREAD_WAIT = 5.0  # seconds an agent waits for a thread to show before not answering
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,7 @@ class Plan:
     busy_for: Span = (1.0, 4.0)  # SQLite held by another writer (the bridge waits 5 s)
     slack_posts_per_second: float = 1.0  # Slack's per-channel limit, enforced
     bridge_post_rate: str = "0.95"  # each process's pacing (not shared yet: issue 16)
+    thread_wait: float = 60.0  # an agent answers in a thread that shows within this
     drain_within: float = 60.0
     drain_wait: float = 180.0  # how long a slower drain is waited for, to report it
     warm_after: float = 120.0  # seconds of a process's life its RSS slope ignores
@@ -95,6 +95,7 @@ class Plan:
             busy_for=(0.5, 2.0),
             slack_posts_per_second=5.0,
             bridge_post_rate="4",
+            thread_wait=5.0,
             drain_within=45.0,
             drain_wait=45.0,
             warm_after=10.0,
@@ -165,7 +166,8 @@ class Figures:
             f"({self.ledger.texts_refused} never answered 200 after retries), "
             f"{self.ledger.acknowledged_replies} agent replies "
             f"({self.ledger.replies_refused} Slack gave up on, "
-            f"{self.ledger.replies_unthreaded} not written: no thread within {THREAD_WAIT:.0f} s)",
+            f"{self.ledger.replies_unthreaded} not written: no thread within "
+            f"{plan.thread_wait:.0f} s)",
             self.faults.line(),
             f"Slack 429s answered: {self.slack_429s}",
             *self.verdict.lines(),
@@ -198,7 +200,7 @@ async def traffic(cluster: Cluster, ledger: Ledger, plan: Plan, started: float) 
         for sequence in range(per_reply):
             await at(index * gap + turn * (sequence + 0.5) / per_reply)
             # An agent answers in a thread they see; not one a kill is still holding up.
-            await send_reply(cluster, ledger, index, sequence, within=THREAD_WAIT)
+            await send_reply(cluster, ledger, index, sequence, within=plan.thread_wait)
 
     await asyncio.gather(
         *(texts(i) for i in range(plan.numbers)), *(replies(i) for i in range(plan.numbers))
@@ -389,13 +391,22 @@ def _plan(argv: list[str]) -> Plan:
     parser.add_argument("--replies", type=int, default=2_000)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--active", type=int, default=20, help="subscribers texting at once")
+    parser.add_argument(
+        "--post-rate",
+        type=float,
+        default=0.95,
+        help="each process's BRIDGE_SLACK_POST_RATE (not shared yet: Slack's 1/s divided by N)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--short", action="store_true", help="the test suite's 60 s plan")
     args = parser.parse_args(argv)
     if args.short:
         return replace(Plan.short(), seed=args.seed)
-    if not (1 <= args.active <= args.numbers <= args.texts) or args.minutes <= 0:
-        parser.error("need 1 <= --active <= --numbers <= --texts and --minutes > 0")
+    if (
+        not (1 <= args.active <= args.numbers <= args.texts)
+        or min(args.minutes, args.post_rate) <= 0
+    ):
+        parser.error("need 1 <= --active <= --numbers <= --texts, --minutes and --post-rate > 0")
     return Plan(
         seconds=args.minutes * 60,
         processes=args.processes,
@@ -403,6 +414,7 @@ def _plan(argv: list[str]) -> Plan:
         texts=args.texts,
         replies=args.replies,
         active=args.active,
+        bridge_post_rate=str(args.post_rate),
         seed=args.seed,
     )
 
