@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from bridge.sandbox.recorder import WebhookResponse
+from bridge.sandbox.shown import parents, shown_in
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
@@ -127,29 +128,6 @@ def shown_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:
         if subscriber_digits in parent.text:
             return shown_in(slack, parent)
     return []
-
-
-def shown_in(slack: SlackEmulator, parent: Any) -> list[str]:
-    """The texts a conversation shows, in order, however they were grouped: those its
-    parent card carries, then its thread's, a message carrying several (a burst) read
-    section by section."""
-    shown = _carried(parent)
-    for reply in slack.replies(INBOX, parent.ts):
-        shown += _carried(reply) or [reply.text]
-    return shown
-
-
-def _carried(message: Any) -> list[str]:
-    texts: dict[str, str] = {}
-    for block in message.blocks or []:
-        parts = str(block.get("block_id", "")).split(":")
-        if parts[0] == "sms" and len(parts) == 3:  # sms:<message id>:<piece>
-            texts[parts[1]] = texts.get(parts[1], "") + block["text"]["text"]
-    return list(texts.values())
-
-
-def parents(slack: SlackEmulator) -> list[Any]:
-    return [m for m in slack.messages(INBOX) if m.text.startswith("SMS conversation")]
 
 
 def whatsapp_parents(slack: SlackEmulator) -> list[str]:

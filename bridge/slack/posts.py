@@ -81,6 +81,13 @@ def echoed_post(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return event
 
 
+class ThreadNotRecordedYet(Exception):
+    """A reply came in a thread whose parent may be the bridge's post on its way (its
+    ts not stored yet): Slack is to deliver it again rather than it being dropped."""
+
+    answer = "thread not recorded yet"
+
+
 @dataclass(frozen=True)
 class Posted:
     """Where a post landed, and what the attempt that landed was told (`detail`)."""
@@ -289,11 +296,16 @@ class SlackPosts:
             # A failed read settles nothing; the waiting jobs start another one.
             log.warning("slack.history_lookup_failed", error=str(task.exception()))
 
-    async def _unsettled_top(self, channel: str) -> list[SlackPost]:
+    async def landed_at(self, channel: str, ts: str) -> SlackPost | None:
+        """The bridge's post that landed as `ts` in `channel`, if recorded."""
+        return await self._store.landed_post(channel, ts)
+
+    async def unsettled_top(self, channel: str) -> list[SlackPost]:
+        """Top-level posts into `channel` whose outcome is not recorded yet."""
         return [p for p in await self._store.unsettled_posts(channel) if p.thread_ts is None]
 
     async def _read_history(self, channel: str) -> None:
-        pending = await self._unsettled_top(channel)
+        pending = await self.unsettled_top(channel)
         if not pending:
             return
         # One read for all of them: wait until the youngest can no longer be on its way
@@ -309,7 +321,7 @@ class SlackPosts:
         )
         if ripe > utcnow():
             await asyncio.sleep((ripe - utcnow()).total_seconds())
-            pending = [p for p in await self._unsettled_top(channel) if p.started_at <= youngest]
+            pending = [p for p in await self.unsettled_top(channel) if p.started_at <= youngest]
             if not pending:
                 return
         oldest = min(p.started_at for p in pending) - CLOCK_SKEW

@@ -31,6 +31,8 @@ from bridge.store.base import (
 from bridge.threading.opening_hours import opening
 from bridge.threading.team_routing import TeamRouting
 
+PARENT = "parent:"  # a parent's post key: parent:<conversation id>:<thread epoch>
+
 
 class _Store(
     ConversationStore,
@@ -94,7 +96,7 @@ class ThreadKeeper:
             conversation = conversation.model_copy(update={"team": team})
         channel = self._routing.channel(team) if team else self._inbox
         text, blocks = await self.header(conversation)
-        key = f"parent:{conversation.id}:{conversation.thread_epoch}"
+        key = f"{PARENT}{conversation.id}:{conversation.thread_epoch}"
         detail = ""
         if carrying is not None:
             blocks, detail = [*blocks, *carrying.blocks], carrying.carried.detail()
@@ -123,6 +125,24 @@ class ThreadKeeper:
             raise RetryLater("the conversation's thread changed meanwhile")
         await self._store.mark_header_shown(conversation.id, conversation.last_activity_at)
         return channel, parent.ts, carried
+
+    async def being_opened(self, channel: str, ts: str) -> bool:
+        """Whether `ts` in `channel` may be a conversation's parent that the store does
+        not name yet: a parent post there of unknown outcome, or one landed at `ts` whose
+        conversation does not point at it yet (a kill or a busy store in between)."""
+        if any(p.key.startswith(PARENT) for p in await self._posts.unsettled_top(channel)):
+            return True
+        post = await self._posts.landed_at(channel, ts)
+        if post is None or not post.key.startswith(PARENT):
+            return False
+        conversation_id, _, epoch = post.key.removeprefix(PARENT).partition(":")
+        conversation = await self._store.get_conversation(int(conversation_id))
+        # Pointing at `ts` already: it was, between the caller's look-up and this one.
+        return (
+            conversation is not None
+            and conversation.thread_epoch == int(epoch)
+            and conversation.slack_thread_ts in (None, ts)
+        )
 
     def paced(self, conversation: Conversation) -> bool:
         """Whether a post into the conversation's channel (the inbox, for one not

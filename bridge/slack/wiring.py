@@ -180,7 +180,7 @@ class SlackEdge:
             commands, access, numbers=self._numbers, segments=self._campaign_segments
         )
         listeners: tuple[Listener, ...] = (
-            ThreadMessages(replies, self.names, self.posts, access, learning),
+            ThreadMessages(replies, self.names, self.posts, self.threads, access, learning),
             HeldReplyButtons(replies, store, access),
             DraftButtons(decisions, store, access),
             SmsCommand(commands, access, self.names, dialog),

@@ -593,6 +593,9 @@ class PostStore(Protocol):
     async def unsettled_posts(self, channel: str) -> list[SlackPost]:
         """Attempts in `channel` whose outcome is unknown, oldest first."""
 
+    async def landed_post(self, channel: str, ts: str) -> SlackPost | None:
+        """The post that landed as `ts` in `channel`, if the record has it."""
+
 
 class JobStore(Protocol):
     """The outbox: jobs leased once, in order per lane."""

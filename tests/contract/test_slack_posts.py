@@ -90,3 +90,14 @@ async def test_a_drop_names_the_attempt_it_settles(store: Store) -> None:
     assert (await store.begin_post("parent:1:0", "C1", None, at=T0)).resumed is True
     await store.drop_post("parent:1:0", started_at=T0)
     assert (await store.begin_post("parent:1:0", "C1", None, at=T0)).resumed is False
+
+
+async def test_a_landed_post_is_found_where_it_landed(store: Store) -> None:
+    await store.begin_post("parent:1:0", "C1", None, at=T0)
+    await store.begin_post("parent:2:0", "C1", None, at=T0)
+    assert await store.landed_post("C1", "100.1") is None  # none landed yet
+    await store.land_post("parent:1:0", "100.1")
+    found = await store.landed_post("C1", "100.1")
+    assert found is not None
+    assert (found.key, found.ts) == ("parent:1:0", "100.1")
+    assert await store.landed_post("C2", "100.1") is None  # another channel's ts

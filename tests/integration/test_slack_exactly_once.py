@@ -15,11 +15,15 @@ from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.store.base import Store
 from bridge.store.sqlite import SQLiteStore
 from tests.support import (
+    AGENT,
     BUSINESS,
     INBOX,
     PUBLIC_URL,
     BridgeUnderTest,
+    agent_replies,
     eventually,
+    eventually_async,
+    open_thread,
     parents,
     shown_texts,
     thread_texts,
@@ -194,6 +198,50 @@ async def test_a_lost_answer_to_a_parent_opens_no_second_thread(
     await bridge.idle()
     assert thread_texts(slack, "415-555-0123") == ["hello"]
     assert len(parents(slack)) == 1
+
+
+async def test_a_reply_under_a_parent_not_yet_recorded_is_delivered_again_not_dropped(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    """An agent answers in a thread whose parent Slack took, but whose ts the bridge
+    has not recorded yet (its answer lost, the echo not in yet, or the write waiting on
+    a busy store). Slack is asked to deliver the reply again, and then it is sent."""
+    slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)
+    echo_url, slack.echo_url = slack.echo_url, None  # the parent's echo is not in yet
+    slack.fail("chat.postMessage", status=500, applied=True)  # posted, but answered 500
+    await bridge.text(ANA, "hello")
+    await eventually(lambda: len(parents(slack)) == 1)
+    envelope, answer = await agent_replies(bridge, slack, parents(slack)[0].ts, "On my way")
+    assert answer.status == 503  # not taken: Slack delivers it again
+
+    slack.echo_url = echo_url
+
+    async def taken() -> bool:  # Slack's retries, until the parent is recorded
+        retried = await slack.deliver(f"{bridge.url}/slack/events", envelope, retry_num=1)
+        return retried.status == 200
+
+    await eventually_async(taken, within=30)
+    await eventually(lambda: [m.body for m in twilio.sent_to(ANA)] == ["On my way"], within=15)
+
+
+async def test_a_reply_while_slack_fails_to_say_who_the_app_is_is_delivered_again(
+    bridge: BridgeUnderTest, slack: SlackEmulator, twilio: TwilioEmulator
+) -> None:
+    """The first request a process takes makes Bolt ask Slack who the app is
+    (auth.test). If Slack fails that call, the reply is not taken: Slack is asked to
+    deliver it again (503), not told 200 and the reply dropped."""
+    slack.add_user(AGENT, "ana", "Ana Ruiz", display_name="Ana")
+    slack.join(INBOX, AGENT)
+    thread = await open_thread(bridge, slack, ANA)
+    slack.fail_for("auth.test", seconds=60, status=500)
+    envelope, answer = await agent_replies(bridge, slack, thread, "On my way")
+    assert answer.status == 503
+
+    slack.clear_failures()
+    retried = await slack.deliver(f"{bridge.url}/slack/events", envelope, retry_num=1)
+    assert retried.status == 200
+    await eventually(lambda: [m.body for m in twilio.sent_to(ANA)] == ["On my way"], within=15)
 
 
 @pytest.mark.parametrize("extra_env", [{"BRIDGE_SLACK_ECHO_WAIT_SECONDS": "1"}])

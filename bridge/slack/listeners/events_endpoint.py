@@ -13,10 +13,15 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.slack.listeners.request_checks import RequestRefused, check_shape, verified_text
-from bridge.slack.posts import SlackPosts, echoed_post
+from bridge.slack.posts import SlackPosts, ThreadNotRecordedYet, echoed_post
 from bridge.store.base import StoreUnavailable
 
 log = structlog.get_logger(__name__)
+
+# Bolt answers 200 with this text when Slack failed to say who the app is (auth.test,
+# asked on a process's first request): nothing was handled, so Slack is to deliver the
+# request again rather than be told it was taken.
+AUTH_UNAVAILABLE = "Slack could not confirm this app just now. Please try again."
 
 
 def build_bolt(client: AsyncWebClient) -> AsyncApp:
@@ -31,6 +36,7 @@ def build_bolt(client: AsyncWebClient) -> AsyncApp:
         # The app's own posts come back as events that record where they landed
         # (`bridge.slack.posts`); every listener tells its own messages apart itself.
         ignoring_self_events_enabled=False,
+        user_facing_authorize_error_message=AUTH_UNAVAILABLE,
     )
     app.error(_listener_failed)
     return app
@@ -41,6 +47,8 @@ async def _listener_failed(error: Exception) -> BoltResponse:
         # Nothing was stored, and Slack delivers the request again; the store has
         # logged the cause once.
         return BoltResponse(status=503, body=error.answer)
+    if isinstance(error, ThreadNotRecordedYet):
+        return BoltResponse(status=503, body=error.answer)  # Slack delivers it again
     log.exception("slack.listener_failed", error=str(error))
     return BoltResponse(status=500, body="")
 
@@ -79,4 +87,7 @@ class SlackEventsEndpoint:
             # Bolt's answer to a valid request no listener wants. Slack disables an
             # app's events when most deliveries fail, so it is acknowledged instead.
             return web.Response(status=200)
+        if response.body == AUTH_UNAVAILABLE:
+            log.warning("slack.auth_test_failed")
+            return web.Response(status=503, text="slack unavailable", headers={"Retry-After": "5"})
         return await to_aiohttp_response(response)

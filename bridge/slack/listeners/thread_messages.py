@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bridge.ai.learning_desk import LearningDesk
 from bridge.events import AttachmentsDropped, ReplyRefused, Snag, Stopped
 from bridge.slack.access import InboxAccess
 from bridge.slack.blocks.plain_text import to_sms
 from bridge.slack.names import SlackNames
-from bridge.slack.posts import SlackPosts
+from bridge.slack.posts import SlackPosts, ThreadNotRecordedYet
+from bridge.slack.threads import ThreadKeeper
 from bridge.threading.outbound import OutboundPipeline, Outcome
 
 log = structlog.get_logger(__name__)
@@ -38,6 +39,7 @@ class ThreadMessages:
         outbound: OutboundPipeline,
         names: SlackNames,
         posts: SlackPosts,
+        threads: ThreadKeeper,
         access: InboxAccess,
         learning: LearningDesk | None = None,
     ) -> None:
@@ -46,6 +48,7 @@ class ThreadMessages:
         self._outbound = outbound
         self._names = names
         self._posts = posts
+        self._threads = threads
         self._access = access
 
     def register(self, app: AsyncApp) -> None:
@@ -65,7 +68,7 @@ class ThreadMessages:
     async def _plain(self, text: str) -> str:
         return await to_sms(text, self._names.names_now, self._names.channel)
 
-    async def on_message(self, event: dict[str, Any]) -> None:
+    async def on_message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         if _from_bot(event):
             await self._posts.landed_echo(event)  # the bridge's own post, echoed
             return
@@ -83,14 +86,21 @@ class ThreadMessages:
             if event.get("deleted_ts"):
                 await self._outbound.delete(channel, str(event["deleted_ts"]))
         elif subtype in _NEW_MESSAGE_SUBTYPES:
-            await self._on_reply(event, channel)
+            await self._on_reply(event, channel, context.bot_user_id)
 
-    async def _on_reply(self, event: dict[str, Any], channel: str) -> None:
+    async def _on_reply(self, event: dict[str, Any], channel: str, bot_user: str | None) -> None:
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not (thread_ts and ts and user) or thread_ts == ts:
             return  # not a reply in a thread
         conversation = await self._outbound.conversation_of(channel, str(thread_ts))
         if conversation is None:
+            # Under the bridge's own post whose ts is not stored yet (its answer lost,
+            # or the write still on its way), it may be a conversation: ask again later.
+            if event.get("parent_user_id") == bot_user and await self._threads.being_opened(
+                channel, str(thread_ts)
+            ):
+                log.info("slack.reply_before_its_thread", channel=channel)
+                raise ThreadNotRecordedYet()
             return  # a thread that is not an SMS conversation
         team = event.get("user_team") or event.get("team")
         if not await self._access.allows(str(user), team=str(team) if team else None):

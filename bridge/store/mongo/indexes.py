@@ -124,6 +124,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         partialFilterExpression={"ts": None},  # unsettled_posts
     )
     await posts.create_index([("started_at", ASCENDING)], expireAfterSeconds=POST_RETENTION_SECONDS)
+    await posts.create_index([("channel", ASCENDING), ("ts", ASCENDING)])  # landed_post
     await db["digest_items"].create_index(
         [("via", ASCENDING), ("to", ASCENDING), ("sent", ASCENDING), ("due", ASCENDING)]
     )

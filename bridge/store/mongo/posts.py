@@ -60,3 +60,7 @@ class PostDocuments(MongoConnection):
             {"channel": channel, "ts": None}, sort=[("started_at", ASCENDING)]
         )
         return [documents.post(doc) async for doc in cursor]
+
+    async def landed_post(self, channel: str, ts: str) -> SlackPost | None:
+        found: Doc | None = await self._posts.find_one({"channel": channel, "ts": ts})
+        return documents.post(found) if found else None

@@ -79,3 +79,14 @@ class PostRows(SQLiteConnection):
                 (channel,),
             )
         return [rows.post(row) for row in found]
+
+    async def landed_post(self, channel: str, ts: str) -> SlackPost | None:
+        # No index: asked only for a reply in a thread the store does not know (rare),
+        # of a table that keeps a week of posts.
+        async with self._lock:
+            found = await rows.fetchone(
+                self.db,
+                "SELECT * FROM slack_posts WHERE channel = ? AND ts = ? LIMIT 1",
+                (channel, ts),
+            )
+        return rows.post(found) if found else None
