@@ -477,6 +477,16 @@ class Rider(Model):
     message: Message
 
 
+class TextToPost(Model):
+    """What the post job of an inbound text reads before it posts, in one read
+    (`BurstStore.text_to_post`): the text, its conversation and the subscriber's contact
+    (the name the text is posted under), each None when it is not in the store."""
+
+    message: Message | None
+    conversation: Conversation | None
+    contact: Contact | None
+
+
 class InboundRecord(Model):
     """What recording an inbound text did."""
 

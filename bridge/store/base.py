@@ -54,6 +54,7 @@ from bridge.models import (
     Rider,
     SendAttempt,
     SlackPost,
+    TextToPost,
     Urgency,
 )
 
@@ -658,6 +659,11 @@ class BurstStore(Protocol):
 
     async def messages_at(self, channel: str, ts: str) -> list[Message]:
         """The texts one Slack message carries, oldest first."""
+
+    async def text_to_post(self, message_id: str, conversation_id: int) -> TextToPost:
+        """The text `message_id`, the conversation `conversation_id` and its subscriber's
+        contact: what a post job reads before it posts, read together (on SQLite, one
+        trip to the database thread)."""
 
 
 class UsageStore(Protocol):

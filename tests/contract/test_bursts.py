@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.jobs import conversation_lane
-from bridge.models import DraftState, Job, JobKind, MessageDraft, NewJob
+from bridge.models import Contact, DraftState, Job, JobKind, MessageDraft, NewJob
 from bridge.store.base import Store
 from tests.contract.conftest import T0, sms
 
@@ -90,3 +90,31 @@ async def test_a_draft_posted_with_its_burst_is_shown_there(store: Store) -> Non
     assert first is not None
     assert first.draft is None
     assert first.slack_ts == "300.1"
+
+
+async def test_a_text_to_post_is_read_with_its_conversation_and_contact(store: Store) -> None:
+    (message_id,) = await texts(store, 1)
+    message = await store.get_message(message_id)
+    assert message is not None
+    conversation = await store.get_conversation(message.conversation_id)
+    assert conversation is not None
+    unnamed = await store.text_to_post(message_id, conversation.id)
+    await store.put_contact(Contact(phone=conversation.subscriber, name="Ana"))
+
+    read = await store.text_to_post(message_id, conversation.id)
+
+    assert (read.message, read.conversation) == (message, conversation)
+    assert read.contact == Contact(phone=conversation.subscriber, name="Ana")
+    assert (unnamed.message, unnamed.contact) == (message, None)
+
+
+async def test_a_text_to_post_says_what_is_not_in_the_store(store: Store) -> None:
+    (message_id,) = await texts(store, 1)
+    message = await store.get_message(message_id)
+    assert message is not None
+
+    gone = await store.text_to_post("missing", message.conversation_id)
+    lost = await store.text_to_post(message_id, 999_999)
+
+    assert (gone.message, gone.conversation is not None) == (None, True)
+    assert (lost.message, lost.conversation, lost.contact) == (message, None, None)

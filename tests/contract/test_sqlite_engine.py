@@ -284,3 +284,25 @@ async def test_a_texts_post_and_draft_are_one_trip_each_to_sqlites_thread(
     assert shown.draft is not None
     assert shown.draft.slack_ts == "2.0"
     assert (drafted, begun, landed) == (1, 1, 1)
+
+
+async def test_a_texts_post_reads_what_it_needs_in_one_trip_to_sqlites_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post job of every text reads the text, its conversation and the subscriber's
+    contact (the name it is posted under) before it posts: together, in one trip."""
+    store = SQLiteStore(tmp_path / "trips.db")
+    await store.open()
+    try:
+        text = InboundSms(sid="SM" + "a" * 32, business_number=BUSINESS, subscriber=ANA, body="hi")
+        message = (await store.record_inbound(text)).message
+        trips = _Trips(monkeypatch)
+        read = await store.text_to_post(message.id, message.conversation_id)
+        reads = trips.take()
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert read.message == message
+    assert read.conversation is not None
+    assert read.conversation.subscriber == ANA
+    assert reads == 1

@@ -5,13 +5,12 @@ section each; in the card that opens the thread, for a new conversation)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bridge.ai.draft_desk import DraftDesk
 from bridge.delivery.errors import GiveUp, RetryLater
-from bridge.models import Conversation, Job, KeywordMark, Message, Rider, utcnow
+from bridge.models import Contact, Conversation, Job, KeywordMark, Message, Rider, utcnow
 from bridge.phones import display
 from bridge.slack.blocks.burst import (
     DRAFT_BLOCKS,
@@ -26,16 +25,15 @@ from bridge.slack.blocks.header_card import CARD_BLOCKS, CARD_CHARS
 from bridge.slack.blocks.mrkdwn import counted, escape, slack_time
 from bridge.slack.carried import Carried, Carrying
 from bridge.slack.gateway import ThreadGone
-from bridge.slack.jobs.job_message import job_message
 from bridge.slack.posts import SlackPosts
 from bridge.slack.threads import ThreadKeeper
-from bridge.store.base import BurstStore, ContactStore, MessageStore
+from bridge.store.base import BurstStore, MessageStore
 from bridge.text import clip
 from bridge.threading.attachments import Fetched, MediaRejected
 from bridge.threading.away_replies import AwayReplies
 
 
-class _Store(MessageStore, ContactStore, BurstStore, Protocol):
+class _Store(MessageStore, BurstStore, Protocol):
     """The store roles this module uses."""
 
 
@@ -120,10 +118,15 @@ class InboundPoster:
     async def __call__(self, job: Job) -> None:
         if job.conversation_id is None:
             raise GiveUp("post job without a conversation")
-        # Read together: on a busy store each read waits its turn.
-        message, conversation = await asyncio.gather(
-            job_message(self._store, job), self._threads.conversation(job.conversation_id)
-        )
+        if job.message_id is None:
+            raise GiveUp(f"{job.kind.value} job without a message")
+        # Read together, in one trip: on a busy store each read waits its turn.
+        read = await self._store.text_to_post(job.message_id, job.conversation_id)
+        message, conversation, contact = read.message, read.conversation, read.contact
+        if message is None:
+            raise GiveUp(f"message {job.message_id} is not in the store")
+        if conversation is None:
+            raise GiveUp(f"conversation {job.conversation_id} is not in the store")
         if message.slack_ts is not None:
             if not conversation.slack_thread_ts:
                 await self._threads.ensure(conversation)  # its parent carried it (a crash)
@@ -132,11 +135,11 @@ class InboundPoster:
         riders = await self._riders(job, conversation)
         if riders:
             texts = await self._shown([message, *(r.message for r in riders)])
-            await self._post_burst(texts, riders, conversation)
+            await self._post_burst(texts, riders, conversation, contact)
             return
         # (A run after a crash between a burst's post and its landing finds its riders
         # still waiting, and lands what the post carried: see `_post_burst`.)
-        drafted = await self._post_text(message, conversation)
+        drafted = await self._post_text(message, conversation, contact)
         await self._settle([message], message if drafted else None)
 
     @staticmethod
@@ -170,7 +173,11 @@ class InboundPoster:
         return [(m, await shown_text(self._store, m)) for m in messages]
 
     async def _post_burst(
-        self, texts: list[tuple[Message, str]], riders: list[Rider], conversation: Conversation
+        self,
+        texts: list[tuple[Message, str]],
+        riders: list[Rider],
+        conversation: Conversation,
+        contact: Contact | None,
     ) -> None:
         """Post the texts that fit one message, oldest first, with the latest one's
         draft: in the parent card when the conversation has no thread yet, else as one
@@ -191,7 +198,7 @@ class InboundPoster:
             key=f"text:{head.id}",
             blocks=carrying.blocks,
             detail=carrying.carried.detail(),
-            as_person=await self._poster(head, conversation),
+            as_person=self._poster(head, conversation, contact),
             land=False,
         )
         carried = Carried.read(posted.detail)
@@ -245,12 +252,13 @@ class InboundPoster:
         if texts:
             await self._settle(texts, drafted)
 
-    async def _post_text(self, message: Message, conversation: Conversation) -> bool:
+    async def _post_text(
+        self, message: Message, conversation: Conversation, contact: Contact | None
+    ) -> bool:
         """Post the text, with its draft when that is ready in time: whether it was
         (the landed post says, should an earlier attempt have posted it)."""
-        message, as_person = await asyncio.gather(
-            self._drafts.draft_for_post(message, conversation), self._poster(message, conversation)
-        )
+        as_person = self._poster(message, conversation, contact)
+        message = await self._drafts.draft_for_post(message, conversation)
         text = await shown_text(self._store, message)
         blocks = with_text(text, message)
         posted = await self._threads.post(
@@ -269,13 +277,15 @@ class InboundPoster:
             )
         return with_draft
 
-    async def _poster(self, message: Message, conversation: Conversation) -> tuple[str, str] | None:
+    @staticmethod
+    def _poster(
+        message: Message, conversation: Conversation, contact: Contact | None
+    ) -> tuple[str, str] | None:
         """A customer's text shows under their name (or number), not the app's; a
-        keyword's system note stays the bridge's."""
+        keyword's system note stays the bridge's. (`contact` is read by every post job:
+        a contact renamed a moment ago shows under the new name.)"""
         if message.keyword is not None and message.keyword.replaces_post:
             return None
-        # Read for every text: a contact renamed a moment ago shows under the new name.
-        contact = await self._store.get_contact(conversation.subscriber)
         name = contact.name if contact and contact.name else display(conversation.subscriber)
         return clip(name, MAX_POSTER_NAME), CUSTOMER_ICON
 

@@ -3,12 +3,13 @@ the one Slack message that carries them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
 from pymongo import ASCENDING
 
-from bridge.models import Job, JobKind, JobState, Message, Rider
+from bridge.models import Job, JobKind, JobState, Message, Rider, TextToPost
 from bridge.store.mongo import documents
 from bridge.store.mongo.connection import MongoConnection
 from bridge.store.mongo.documents import Doc
@@ -88,3 +89,20 @@ class BurstDocuments(MongoConnection):
             [("created_at", ASCENDING), ("_id", ASCENDING)]
         )
         return [documents.message(doc) for doc in await cursor.to_list()]
+
+    async def text_to_post(self, message_id: str, conversation_id: int) -> TextToPost:
+        # Two round trips: the text and its conversation together, then the contact.
+        found, known = await asyncio.gather(
+            self._messages.find_one({"_id": message_id}),
+            self._conversations.find_one({"_id": conversation_id}),
+        )
+        conversation = None if known is None else documents.conversation(known)
+        contact = None
+        if conversation is not None:
+            named = await self._contacts.find_one({"_id": conversation.subscriber})
+            contact = None if named is None else documents.contact(named)
+        return TextToPost(
+            message=None if found is None else documents.message(found),
+            conversation=conversation,
+            contact=contact,
+        )

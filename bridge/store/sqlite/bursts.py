@@ -3,12 +3,13 @@ the one Slack message that carries them."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from bridge.models import Job, JobKind, Message, Rider
+from bridge.models import Job, JobKind, Message, Rider, TextToPost
 from bridge.store.sqlite import rows
-from bridge.store.sqlite.connection import SQLiteConnection
+from bridge.store.sqlite.connection import SQLiteConnection, on_thread
 
 
 class BurstRows(SQLiteConnection):
@@ -73,3 +74,22 @@ class BurstRows(SQLiteConnection):
                 (channel, ts),
             )
         return [rows.message(row) for row in found]
+
+    async def text_to_post(self, message_id: str, conversation_id: int) -> TextToPost:
+        def read(db: sqlite3.Connection) -> TextToPost:
+            message = rows.one(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+            found = rows.one(db, "SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+            conversation = None if found is None else rows.conversation(found)
+            contact = None
+            if conversation is not None:
+                phone = (conversation.subscriber,)
+                known = rows.one(db, "SELECT * FROM contacts WHERE phone = ?", phone)
+                contact = None if known is None else rows.contact(known)
+            return TextToPost(
+                message=None if message is None else rows.message(message),
+                conversation=conversation,
+                contact=contact,
+            )
+
+        async with self._lock:
+            return await on_thread(self.db, read)  # one trip to the database thread
