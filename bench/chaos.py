@@ -71,7 +71,7 @@ class Plan:
     fault_for: Span = (2.0, 6.0)
     busy_for: Span = (1.0, 4.0)  # SQLite held by another writer (the bridge waits 5 s)
     slack_posts_per_second: float = 1.0  # Slack's per-channel limit, enforced
-    bridge_post_rate: str = "0.95"  # each process's pacing (not shared yet: issue 16)
+    bridge_post_rate: str = "0.95"  # the channel's pace, shared by the processes
     thread_wait: float = 60.0  # an agent answers in a thread that shows within this
     drain_within: float = 60.0
     drain_wait: float = 180.0  # how long a slower drain is waited for, to report it
@@ -107,6 +107,7 @@ class Plan:
             "BRIDGE_SLACK_POST_RATE": self.bridge_post_rate,
             "BRIDGE_SLACK_POST_BURST": "4",
             "BRIDGE_SMS_RATE": "30",  # a short code's rate: 2,000 replies in 10 minutes
+            "BRIDGE_SHARED_PACING": "true",  # one budget per channel for all processes
         }
 
 

@@ -14,7 +14,7 @@ from bridge.delivery.errors import RetryLater
 from bridge.delivery.pacing import Pacing
 from bridge.models import Address, Channel
 from bridge.sms.send_failures import send_failure
-from bridge.threading.sending import Refused, Sender
+from bridge.threading.sending import ErrorAnswered, NotTaken, Refused, Sender
 
 
 def twilio_form(address: Address) -> str:
@@ -63,9 +63,13 @@ class TwilioSender:
         try:
             created = await self._messages().create_async(**kwargs)
         except TwilioRestException as exc:
-            if exc.status == 429 or exc.status >= 500:
-                raise RetryLater(f"Twilio answered {exc.status}") from None
+            if exc.status == 429:
+                raise NotTaken("Twilio answered 429") from None
+            if exc.status >= 500:
+                raise ErrorAnswered(f"Twilio answered {exc.status}") from None
             raise Refused(send_failure(exc.code)) from None
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
+            raise NotTaken(f"Twilio unreachable: {type(exc).__name__}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Twilio unreachable: {type(exc).__name__}") from None
         return str(created.sid)

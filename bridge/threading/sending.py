@@ -78,6 +78,16 @@ class Refused(Exception):
         self.failure = failure
 
 
+class NotTaken(RetryLater):
+    """The provider did not take the message now (rate limited, or no connection was
+    made): nothing of this attempt is on its way, so the next one need not look for it."""
+
+
+class ErrorAnswered(RetryLater):
+    """The provider answered with a server error: the request is over, but the message
+    may have been made before the error (a lost answer). If it was, it is listed now."""
+
+
 # Looks at a reply caught between release and queueing before leaving it held.
 HELD_PATIENCE = 5
 # How often a paused campaign's queued text looks whether it may go.
@@ -86,6 +96,10 @@ CAMPAIGN_PAUSE_POLL = 2.0
 PACING_PATIENCE = 0.5
 
 
+# How long a send whose answer never came may still be made by the provider (it can
+# hold a request past the bridge's 10 s timeout, or a killed process's request may still
+# be on its way): until then, finding no such message does not mean it was not sent.
+IN_FLIGHT = timedelta(minutes=1)
 # How long a reply may wait for the names of the people it mentions; then "@someone".
 NAMES_PATIENCE = timedelta(minutes=2)
 
@@ -100,7 +114,8 @@ class SmsPort(Protocol):
         """Seconds until this sender may send again (0: now)."""
 
     async def send(self, to: str, sender: Sender, body: str) -> str:
-        """Send and return the provider's message id; raise `Refused` or `RetryLater`."""
+        """Send and return the provider's message id; raise `Refused`, `NotTaken`,
+        `ErrorAnswered` or `RetryLater` (no answer: the message may yet be made)."""
 
     async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
         """The ids of messages like this one created since `since`, newest first."""
@@ -167,6 +182,12 @@ class ReplySender:
             if found is not None:
                 await self._record_sent(message, conversation, found)
                 return
+            if (wait := (attempt.began_at + IN_FLIGHT - utcnow()).total_seconds()) > 0:
+                raise RetryLater(
+                    "an earlier attempt may still be on its way through Twilio",
+                    after=wait,
+                    throttled=True,
+                )
         try:
             sid = await self._sms.send(conversation.subscriber, sender, message.body)
         except Refused as exc:
@@ -174,6 +195,17 @@ class ReplySender:
                 await record_carrier_opt_out(self._store, message, exc.failure)
             await self._finish(message.id, DeliveryStatus.FAILED, failure=exc.failure)
             return
+        except NotTaken:
+            # The attempt is over: the next one starts afresh, with no look or wait.
+            await self._store.finish_send(message.id, DeliveryStatus.QUEUED)
+            raise
+        except ErrorAnswered:
+            found = await self._sent_earlier(conversation, sender, message.body, attempt.began_at)
+            if found is not None:
+                await self._record_sent(message, conversation, found)
+                return
+            await self._store.finish_send(message.id, DeliveryStatus.QUEUED)
+            raise
         await self._record_sent(message, conversation, sid)
 
     async def _campaign_lets(self, message: Message) -> bool:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bridge.delivery.errors import RetryLater
 from bridge.delivery.outbox import Outbox, RetryPolicy
 from bridge.metrics import Metrics
 from bridge.models import (
@@ -23,8 +24,8 @@ from bridge.models import (
     utcnow,
 )
 from bridge.store.base import StoreConflict
-from bridge.store.sqlite import SQLiteStore
-from bridge.threading.sending import ReplySender, Sender
+from bridge.store.sqlite import SQLiteStore, rows
+from bridge.threading.sending import IN_FLIGHT, NotTaken, ReplySender, Sender
 from tests.support import NoMentions, eventually
 
 BUSINESS = "+14155550100"
@@ -136,3 +137,103 @@ async def test_a_stop_right_after_a_wake_stops_the_outbox(store: SQLiteStore) ->
     await asyncio.sleep(0.2)  # it found no work and waits for some
     outbox.wake()  # work stored a moment before the stop: both land in one tick
     await asyncio.wait_for(outbox.stop(), timeout=5)
+
+
+class SlowTwilio:
+    """Twilio holding a send past the bridge's timeout: the bridge hears nothing, and
+    the message is created only later (`lands`)."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+        self.created: list[str] = []
+
+    def wait_for(self, sender: Sender) -> float:
+        return 0.0
+
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        self.sends += 1
+        if self.sends == 1:
+            raise RetryLater("Twilio unreachable: TimeoutError")
+        return f"SMsent{self.sends}"
+
+    def lands(self) -> None:
+        self.created.append("SMheld")
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        return list(self.created)
+
+
+async def test_a_send_twilio_may_still_hold_is_not_made_again_until_it_cannot_be(
+    store: SQLiteStore,
+) -> None:
+    message_id = await reply(store, "200.3")
+    job = await send_job(store, message_id)
+    twilio = SlowTwilio()
+    sender = ReplySender(
+        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+    with pytest.raises(RetryLater):  # the answer never came
+        await sender(job)
+    # The retry looks before Twilio has created the held message: it must not send.
+    with pytest.raises(RetryLater) as waiting:
+        await sender(job)
+    assert waiting.value.after is not None
+    assert waiting.value.after > 0
+    assert twilio.sends == 1
+
+    twilio.lands()
+    await sender(job)
+    message = await store.get_message(message_id)
+    assert message is not None
+    assert (message.status, message.sid, twilio.sends) == (DeliveryStatus.SENT, "SMheld", 1)
+
+
+async def test_a_send_twilio_never_made_is_made_again_once_it_cannot_be_in_flight(
+    store: SQLiteStore,
+) -> None:
+    message_id = await reply(store, "200.4")
+    job = await send_job(store, message_id)
+    twilio = SlowTwilio()
+    sender = ReplySender(
+        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+    with pytest.raises(RetryLater):
+        await sender(job)
+    long_ago = rows.ts(utcnow() - IN_FLIGHT - timedelta(seconds=1))
+    await store.db.execute(
+        "UPDATE messages SET send_began_at = ? WHERE id = ?", (long_ago, message_id)
+    )
+    await sender(job)
+    message = await store.get_message(message_id)
+    assert message is not None
+    assert (message.status, message.sid, twilio.sends) == (DeliveryStatus.SENT, "SMsent2", 2)
+
+
+class BusyTwilio(SlowTwilio):
+    """Twilio refusing the first send with a 429: nothing was made."""
+
+    async def send(self, to: str, sender: Sender, body: str) -> str:
+        self.sends += 1
+        if self.sends == 1:
+            raise NotTaken("Twilio answered 429")
+        return f"SMsent{self.sends}"
+
+    async def find_sent(self, to: str, sender: Sender, body: str, since: datetime) -> list[str]:
+        raise AssertionError("nothing of a refused attempt is looked for")
+
+
+async def test_a_send_twilio_did_not_take_is_made_again_without_looking_or_waiting(
+    store: SQLiteStore,
+) -> None:
+    message_id = await reply(store, "200.5")
+    job = await send_job(store, message_id)
+    twilio = BusyTwilio()
+    sender = ReplySender(
+        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+    with pytest.raises(NotTaken):
+        await sender(job)
+    await sender(job)
+    message = await store.get_message(message_id)
+    assert message is not None
+    assert (message.status, message.sid, twilio.sends) == (DeliveryStatus.SENT, "SMsent2", 2)
