@@ -396,7 +396,7 @@ def _plan(argv: list[str]) -> Plan:
         "--post-rate",
         type=float,
         default=0.95,
-        help="each process's BRIDGE_SLACK_POST_RATE (not shared yet: Slack's 1/s divided by N)",
+        help="BRIDGE_SLACK_POST_RATE, the channel's pace shared by the processes",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--short", action="store_true", help="the test suite's 60 s plan")
