@@ -74,7 +74,9 @@ class Plan:
     bridge_post_rate: str = "0.95"  # the channel's pace, shared by the processes
     thread_wait: float = 60.0  # an agent answers in a thread that shows within this
     drain_within: float = 60.0
-    drain_wait: float = 180.0  # how long a slower drain is waited for, to report it
+    # How long a slower drain is waited for, to report it: a text not shown by then
+    # counts as lost.
+    drain_wait: float = 180.0
     warm_after: float = 120.0  # seconds of a process's life its RSS slope ignores
     seed: int = 1
 
@@ -97,7 +99,7 @@ class Plan:
             bridge_post_rate="4",
             thread_wait=5.0,
             drain_within=45.0,
-            drain_wait=45.0,
+            drain_wait=150.0,
             warm_after=10.0,
         )
 
@@ -108,6 +110,9 @@ class Plan:
             "BRIDGE_SLACK_POST_BURST": "4",
             "BRIDGE_SMS_RATE": "30",  # a short code's rate: 2,000 replies in 10 minutes
             "BRIDGE_SHARED_PACING": "true",  # one budget per channel for all processes
+            # The app the setup guide makes, a workspace's own, reads history at Tier 3:
+            # a parent whose answer a fault cut off is found within seconds, not a minute.
+            "BRIDGE_SLACK_HISTORY_PER_MINUTE": "50",
         }
 
 

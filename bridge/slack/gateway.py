@@ -70,17 +70,19 @@ _NOT_SENT = (aiohttp.ClientConnectorError,)
 MAX_PACING_WAIT_SECONDS = 2.0
 
 
-def slack_rate_for(post_rate: float, post_burst: int) -> Callable[[str], Rate]:
+def slack_rate_for(
+    post_rate: float, post_burst: int, history_per_minute: float = 1.0
+) -> Callable[[str], Rate]:
     """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
     Tier 3 (50/min) and Tier 4 (100/min) methods per workspace; history reads at the
-    one a minute Slack allows apps distributed outside its Marketplace."""
+    app's own rate (one a minute for apps distributed outside Slack's Marketplace)."""
 
     def rate_for(key: str) -> Rate:
         method = key.split(":", 1)[0]
         if method == "chat.postMessage":
             return Rate(post_rate, post_burst)
         if method == "conversations.history":
-            return Rate(1 / 60, 1)
+            return Rate(history_per_minute / 60, 1)
         if method in {"chat.update", "reactions.add", "reactions.remove"}:
             return Rate(50 / 60, 5)
         return Rate(100 / 60, 10)
@@ -89,10 +91,14 @@ def slack_rate_for(post_rate: float, post_burst: int) -> Callable[[str], Rate]:
 
 
 def slack_rates(
-    post_rate: float, post_burst: int, clock: Callable[[], float] = time.monotonic
+    post_rate: float,
+    post_burst: int,
+    clock: Callable[[], float] = time.monotonic,
+    *,
+    history_per_minute: float = 1.0,
 ) -> Pacer:
     """Slack's rates, paced in this process's memory."""
-    return Pacer(slack_rate_for(post_rate, post_burst), clock)
+    return Pacer(slack_rate_for(post_rate, post_burst, history_per_minute), clock)
 
 
 class SlackGateway:

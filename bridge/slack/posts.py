@@ -292,9 +292,14 @@ class SlackPosts:
         return due
 
     def _lookup_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            # A failed read settles nothing; the waiting jobs start another one.
-            log.warning("slack.history_lookup_failed", error=str(task.exception()))
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        # A read not made settles nothing; the waiting jobs start another one. Another
+        # process's read having taken the turn is pacing, not a failure.
+        if isinstance(error, RetryLater) and error.throttled:
+            log.info("slack.history_lookup_paced", error=str(error))
+        else:
+            log.warning("slack.history_lookup_failed", error=str(error))
 
     async def landed_at(self, channel: str, ts: str) -> SlackPost | None:
         """The bridge's post that landed as `ts` in `channel`, if recorded."""

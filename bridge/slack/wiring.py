@@ -80,7 +80,11 @@ class SlackEdge:
     ) -> None:
         config, business = business_config.slack, business_config.business
         self.inbox = settings.slack_inbox_channel
-        rates = slack_rate_for(settings.bridge_slack_post_rate, settings.bridge_slack_post_burst)
+        rates = slack_rate_for(
+            settings.bridge_slack_post_rate,
+            settings.bridge_slack_post_burst,
+            settings.bridge_slack_history_per_minute,
+        )
         self._pacer = make_pacer(rates, shared=shared_pacing)
         self.gateway = SlackGateway(client, self._pacer, metrics, inbox_channel=self.inbox)
         echo_wait = settings.bridge_slack_echo_wait_seconds

@@ -14,6 +14,9 @@ from bridge.sandbox.twilio_emulator import TwilioEmulator
 pytestmark = pytest.mark.e2e
 
 
+# Traffic and faults take about 25 s; the drain is waited for up to 150 s on a busy
+# machine before anything still missing counts as lost.
+@pytest.mark.timeout(300)
 async def test_a_short_soak_loses_doubles_and_reorders_nothing(
     slack: SlackEmulator, twilio: TwilioEmulator, tmp_path: Path
 ) -> None:
@@ -31,4 +34,6 @@ async def test_a_short_soak_loses_doubles_and_reorders_nothing(
     assert outcome.threads_split == 0
     assert (outcome.replies_lost, outcome.replies_doubled) == (0, 0)
     assert outcome.reply_order_violations == 0
-    assert figures.drain_seconds is not None, "not drained within the bound"
+    # Everything acknowledged got through and no job is left; how fast is the soak's
+    # figure to judge (bench/chaos.py), not a busy machine's.
+    assert figures.drain_seconds is not None, f"not drained within {plan.drain_wait:.0f} s"

@@ -117,3 +117,24 @@ async def test_each_channel_has_its_own_post_pace(slack: SlackEmulator, clock: C
         clock.now += 1
         await soon(gateway.post_message(sales, "the next second's card"))
     assert [m.text for m in slack.messages(sales)] == ["a card", "the next second's card"]
+
+
+@pytest.mark.parametrize(("per_minute", "next_read_waits"), [(1.0, True), (50.0, False)])
+async def test_history_reads_come_at_the_apps_tier(
+    slack: SlackEmulator, clock: Clock, per_minute: float, next_read_waits: bool
+) -> None:
+    # An app distributed outside Slack's Marketplace reads history once a minute; a
+    # workspace's own app (what the setup guide makes) keeps Tier 3, about 50.
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(
+            token=slack.token, base_url=f"{slack.base_url}/api/", session=session
+        )
+        rates = slack_rates(1.0, 1, clock, history_per_minute=per_minute)
+        gateway = SlackGateway(client, rates, Metrics())
+        await soon(gateway.history(INBOX, oldest="0"))
+        clock.now += 2
+        if next_read_waits:
+            with pytest.raises(RetryLater):
+                await soon(gateway.history(INBOX, oldest="0"))
+        else:
+            await soon(gateway.history(INBOX, oldest="0"))

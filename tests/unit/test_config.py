@@ -27,6 +27,7 @@ def test_valid_settings_and_defaults() -> None:
     assert str(settings.bridge_public_url) == "https://sms.example.com"
     assert settings.port == 3000
     assert settings.slack_api_url == "https://slack.com/api"
+    assert settings.bridge_slack_history_per_minute == 1
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,7 @@ def test_valid_settings_and_defaults() -> None:
         ({"mongodb_uri": "db.example.com"}, "MONGODB_URI: must start with mongodb://"),
         ({"mongodb_uri": "mongodb://u:p@ss@db"}, "MONGODB_URI: not a valid MongoDB URI"),
         ({"port": "eighty"}, "PORT: must be a whole number"),
+        ({"bridge_slack_history_per_minute": "0"}, "BRIDGE_SLACK_HISTORY_PER_MINUTE"),
     ],
 )
 def test_errors_name_the_setting_in_one_line(change: dict[str, str | None], message: str) -> None:
