@@ -31,7 +31,13 @@ from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.shown import parents, shown_by_message
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
+from bridge.sandbox.wiring import (
+    INBOX,
+    PUBLIC_URL,
+    emulator_env,
+    text_bridge,
+    unfinished_jobs,
+)
 
 SMS_BRIDGE = str(Path(sys.executable).with_name("sms-bridge"))
 HAPROXY = "haproxy"
@@ -246,14 +252,7 @@ class Cluster:
     # -- what subscribers and agents do, through the load balancer ----------------------
 
     async def text(self, number: str, body: str, sid: str | None = None) -> WebhookResponse:
-        return await self.twilio.send_inbound(
-            f"{self.url}/sms/inbound",
-            public_url=f"{PUBLIC_URL}/sms/inbound",
-            from_=number,
-            to=BUSINESS,
-            body=body,
-            message_sid=sid,
-        )
+        return await text_bridge(self.twilio, self.url, number, body, sid=sid)
 
     async def agent_replies(self, thread_ts: str, text: str) -> bool:
         """An agent types in a thread; Slack delivers the event (retrying as it does).
@@ -271,16 +270,8 @@ class Cluster:
                 http.get(f"{self.url}/metrics") as answer,
             ):
                 if answer.status == 200:
-                    return _unfinished(await answer.text())
+                    return unfinished_jobs(await answer.text())
         return None
-
-
-def _unfinished(metrics: str) -> int:
-    total = 0
-    for line in metrics.splitlines():
-        if line.startswith("bridge_queue_depth{") and 'kind="dead"' not in line:
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
 
 
 # --- the ledger: what was acknowledged, against what Slack shows and phones got -------------

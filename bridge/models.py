@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Literal, Self
@@ -324,6 +325,29 @@ class Message(Model):
     campaign_id: str | None = None  # a campaign's text (no Slack post, no inbox activity)
     # An inbound text's: the campaign text (a message id) it replies to; its post quotes it.
     answers: str | None = None
+
+    @classmethod
+    def received(
+        cls,
+        sms: InboundSms,
+        conversation_id: int,
+        keyword: KeywordMark | None,
+        *,
+        at: datetime | None = None,
+    ) -> Message:
+        """A subscriber's text as the inbox keeps it; `at` when the store keeps times
+        coarser than Twilio's report."""
+        return cls(
+            id=uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            direction=Direction.INBOUND,
+            body=sms.body,
+            media=sms.media,
+            sid=sms.sid,
+            created_at=at or sms.received_at,
+            keyword=keyword,
+            answers=sms.answers,
+        )
 
 
 class OutboundReply(Model):

@@ -17,7 +17,14 @@ from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.shown import parents, shown_in
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
-from bridge.sandbox.wiring import BUSINESS, INBOX, PUBLIC_URL, emulator_env
+from bridge.sandbox.wiring import (
+    BUSINESS,
+    INBOX,
+    PUBLIC_URL,  # noqa: F401 - the tests import it from here
+    emulator_env,
+    text_bridge,
+    unfinished_jobs,
+)
 
 # The longest a fixture's tear-down step may take: a bridge stops well within it (two
 # 5-second graces for its jobs, SHUTDOWN_SECONDS for requests in flight).
@@ -75,7 +82,7 @@ class BridgeUnderTest:
         async with aiohttp.ClientSession() as http:
             while True:
                 async with http.get(f"{self.url}/metrics") as response:
-                    depth = _unfinished_jobs(await response.text())
+                    depth = unfinished_jobs(await response.text())
                 if depth == 0:
                     return
                 if time.monotonic() > deadline:
@@ -84,33 +91,14 @@ class BridgeUnderTest:
 
     async def text(self, from_: str, body: str, *, sid: str | None = None) -> WebhookResponse:
         """A subscriber texts the business number; Twilio posts the signed webhook."""
-        return await self.twilio.send_inbound(
-            f"{self.url}/sms/inbound",
-            public_url=f"{PUBLIC_URL}/sms/inbound",
-            from_=from_,
-            to=BUSINESS,
-            body=body,
-            message_sid=sid,
-        )
+        return await text_bridge(self.twilio, self.url, from_, body, sid=sid)
 
     async def whatsapp(self, from_: str, body: str) -> WebhookResponse:
         """A WhatsApp user writes to the business's WhatsApp sender: Twilio posts the
         same signed webhook as for an SMS, with `whatsapp:` addresses."""
-        return await self.twilio.send_inbound(
-            f"{self.url}/sms/inbound",
-            public_url=f"{PUBLIC_URL}/sms/inbound",
-            from_=f"whatsapp:{from_}",
-            to=f"whatsapp:{BUSINESS}",
-            body=body,
+        return await text_bridge(
+            self.twilio, self.url, f"whatsapp:{from_}", body, to=f"whatsapp:{BUSINESS}"
         )
-
-
-def _unfinished_jobs(metrics: str) -> int:
-    total = 0
-    for line in metrics.splitlines():
-        if line.startswith("bridge_queue_depth{") and 'kind="dead"' not in line:
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
 
 
 def thread_texts(slack: SlackEmulator, subscriber_digits: str) -> list[str]:

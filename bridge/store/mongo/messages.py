@@ -3,14 +3,12 @@ is the one durable write; and where Slack shows messages."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from bridge.models import (
-    Direction,
     InboundRecord,
     InboundSms,
     JobState,
@@ -46,17 +44,7 @@ class MessageDocuments(MongoConnection):
             touch=True,
             opener=sms.sid,
         )
-        message = Message(
-            id=uuid.uuid4().hex,
-            conversation_id=conversation.id,
-            direction=Direction.INBOUND,
-            body=sms.body,
-            media=sms.media,
-            sid=sms.sid,
-            created_at=at,
-            keyword=keyword,
-            answers=sms.answers,
-        )
+        message = Message.received(sms, conversation.id, keyword, at=at)
         # (c) The durable write: the post job with the message inside it. The unique
         # index on message.sid lets exactly one of concurrent same-sid calls in.
         jobs = effects.after_inbound(

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from bridge.models import (
     Conversation,
-    Direction,
     InboundRecord,
     InboundSms,
     KeywordMark,
@@ -90,17 +88,7 @@ class MessageRows(SQLiteConnection):
         for sid, (sms, keyword) in fresh.items():
             addresses = (sms.channel, sms.business_number, sms.subscriber)
             conversation = conversations[addresses]
-            message = Message(
-                id=uuid.uuid4().hex,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                body=sms.body,
-                media=sms.media,
-                sid=sid,
-                created_at=sms.received_at,
-                keyword=keyword,
-                answers=sms.answers,
-            )
+            message = Message.received(sms, conversation.id, keyword)
             created[sid] = InboundRecord(conversation=conversation, message=message, created=True)
             opened = addresses in opening
             opening.discard(addresses)  # the first of its texts opened it
