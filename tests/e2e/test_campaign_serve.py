@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bridge.campaigns.models import CampaignState
 from bridge.sandbox.slack_emulator import SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
@@ -38,6 +40,8 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+# The second process waits out the minute a killed send may still be in Twilio's hands.
+@pytest.mark.timeout(300)
 async def test_a_campaign_survives_sigkill_with_no_text_sent_twice(
     serve: Callable[..., ServeProcess],
     slack: SlackEmulator,
