@@ -110,9 +110,6 @@ class Plan:
             "BRIDGE_SLACK_POST_BURST": "4",
             "BRIDGE_SMS_RATE": "30",  # a short code's rate: 2,000 replies in 10 minutes
             "BRIDGE_SHARED_PACING": "true",  # one budget per channel for all processes
-            # The app the setup guide makes, a workspace's own, reads history at Tier 3:
-            # a parent whose answer a fault cut off is found within seconds, not a minute.
-            "BRIDGE_SLACK_HISTORY_PER_MINUTE": "50",
         }
 
 

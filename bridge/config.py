@@ -176,9 +176,9 @@ class Settings(StoreSettings):
     # How long a thread post whose answer was lost waits for Slack's echo of it before
     # it is taken as not posted: Slack retries an undelivered event for about 6 minutes.
     bridge_slack_echo_wait_seconds: float = Field(default=400, ge=0)
-    # conversations.history reads a minute: 1 for an app distributed outside Slack's
-    # Marketplace; a workspace's own app keeps Tier 3 (about 50).
-    bridge_slack_history_per_minute: float = Field(default=1, gt=0)
+    # conversations.history reads a minute: a workspace's own app (what the README's
+    # setup makes) keeps Tier 3, about 50; one distributed outside Slack's Marketplace 1.
+    bridge_slack_history_per_minute: float = Field(default=50, gt=0)
 
     @field_validator("slack_bot_token")
     @classmethod

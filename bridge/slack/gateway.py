@@ -71,7 +71,7 @@ MAX_PACING_WAIT_SECONDS = 2.0
 
 
 def slack_rate_for(
-    post_rate: float, post_burst: int, history_per_minute: float = 1.0
+    post_rate: float, post_burst: int, history_per_minute: float
 ) -> Callable[[str], Rate]:
     """Rates per Slack's published tiers: chat.postMessage about 1/s per channel,
     Tier 3 (50/min) and Tier 4 (100/min) methods per workspace; history reads at the

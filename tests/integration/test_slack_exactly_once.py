@@ -142,6 +142,8 @@ async def test_a_crash_after_posting_a_text_shows_it_once(
     assert posted_texts(slack) == Counter({"first": 1, "second": 1, "third": 1})
 
 
+# An app distributed outside Slack's Marketplace, set up as its README says.
+@pytest.mark.parametrize("extra_env", [{"BRIDGE_SLACK_HISTORY_PER_MINUTE": "1"}])
 async def test_one_history_read_settles_every_unknown_parent_of_the_channel(
     bridge: BridgeUnderTest, slack: SlackEmulator, crashes: Counter[str]
 ) -> None:

@@ -27,7 +27,7 @@ def test_valid_settings_and_defaults() -> None:
     assert str(settings.bridge_public_url) == "https://sms.example.com"
     assert settings.port == 3000
     assert settings.slack_api_url == "https://slack.com/api"
-    assert settings.bridge_slack_history_per_minute == 1
+    assert settings.bridge_slack_history_per_minute == 50
 
 
 @pytest.mark.parametrize(
