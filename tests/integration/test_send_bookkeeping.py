@@ -25,7 +25,7 @@ from bridge.models import (
 )
 from bridge.store.base import StoreConflict
 from bridge.store.sqlite import SQLiteStore, rows
-from bridge.threading.sending import IN_FLIGHT, NotTaken, ReplySender, Sender
+from bridge.threading.sending import IN_FLIGHT, NotTaken, ReplySender, Sender, SmsPort
 from tests.support import NoMentions, eventually
 
 BUSINESS = "+14155550100"
@@ -110,15 +110,19 @@ class Phone:
         return []
 
 
+def reply_sender(store: SQLiteStore, twilio: SmsPort) -> ReplySender:
+    return ReplySender(
+        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
+    )
+
+
 async def test_a_reply_whose_send_cannot_be_recorded_ends_failed_and_its_author_is_told(
     store: SQLiteStore,
 ) -> None:
     await sent_earlier(store, "SMtaken")
     second = await reply(store, "200.2")
     job = await send_job(store, second)
-    sender = ReplySender(
-        store, Phone(), NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
-    )
+    sender = reply_sender(store, Phone())
 
     with pytest.raises(StoreConflict):  # the outbox reports the dead job
         await sender(job)
@@ -169,9 +173,7 @@ async def test_a_send_twilio_may_still_hold_is_not_made_again_until_it_cannot_be
     message_id = await reply(store, "200.3")
     job = await send_job(store, message_id)
     twilio = SlowTwilio()
-    sender = ReplySender(
-        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
-    )
+    sender = reply_sender(store, twilio)
     with pytest.raises(RetryLater):  # the answer never came
         await sender(job)
     # The retry looks before Twilio has created the held message: it must not send.
@@ -194,9 +196,7 @@ async def test_a_send_twilio_never_made_is_made_again_once_it_cannot_be_in_fligh
     message_id = await reply(store, "200.4")
     job = await send_job(store, message_id)
     twilio = SlowTwilio()
-    sender = ReplySender(
-        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
-    )
+    sender = reply_sender(store, twilio)
     with pytest.raises(RetryLater):
         await sender(job)
     long_ago = rows.ts(utcnow() - IN_FLIGHT - timedelta(seconds=1))
@@ -228,9 +228,7 @@ async def test_a_send_twilio_did_not_take_is_made_again_without_looking_or_waiti
     message_id = await reply(store, "200.5")
     job = await send_job(store, message_id)
     twilio = BusyTwilio()
-    sender = ReplySender(
-        store, twilio, NoMentions(), messaging_service_sid=None, on_enqueued=lambda: None
-    )
+    sender = reply_sender(store, twilio)
     with pytest.raises(NotTaken):
         await sender(job)
     await sender(job)
