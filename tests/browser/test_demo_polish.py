@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from tests.browser.support import (
+    Demo,
     add_phone,
     channel,
     open_thread,
@@ -129,3 +130,17 @@ def test_the_opt_out_note_shows_local_time(page: Page) -> None:
     expect(note.first).to_contain_text("opted out")
     expect(note.first).not_to_contain_text("UTC")
     assert "UTC" not in (note.first.get_attribute("aria-label") or "")
+
+
+def test_nothing_is_sent_before_the_page_knows_who_sends(
+    context: BrowserContext, demo: Demo
+) -> None:
+    # No state yet (its stream held back): a command typed now would go as nobody.
+    opened = context.new_page()
+    opened.route("**/api/events", lambda route: route.abort())
+    opened.goto(demo.url)
+    box = opened.get_by_label("Message #sms-inbox")
+    box.fill("/sms resolve #997")
+    expect(opened.get_by_role("button", name="Send to channel")).to_be_disabled()
+    box.press("Enter")
+    expect(box).to_have_value("/sms resolve #997")

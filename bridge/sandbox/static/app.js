@@ -765,7 +765,8 @@ function composer(formId, boxId, threadTs) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = box.value;
-    if (!text.trim()) return;
+    // Until the first state there is no agent to send as: the text waits in the box.
+    if (!text.trim() || !ui.agent) return;
     const thread = threadTs();
     box.value = "";
     if (ui.editing && ui.editing.box === boxId) {
@@ -793,6 +794,8 @@ function connect() {
     if (firstState) state.ephemerals.forEach((e) => dismissed.add(e.ts)); // from before this load
     firstState = false;
     render();
+    // Who sends is known now (render picked the agent): the Send buttons may be used.
+    document.querySelectorAll(".composer button").forEach((b) => { b.disabled = false; });
   });
   source.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
   // EventSource reconnects by itself; say so meanwhile.
