@@ -26,12 +26,23 @@ from tests.support import (
 ROOMS_BY_LENGTH = ("e2e", "browser", "integration", "contract", "unit")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def room(item: pytest.Item) -> int:
-        parts = item.path.relative_to(Path(__file__).parent).parts
-        return ROOMS_BY_LENGTH.index(parts[0]) if parts[0] in ROOMS_BY_LENGTH else 0
+def room_of(item: pytest.Item) -> str:
+    return item.path.relative_to(Path(__file__).parent).parts[0]
 
-    items.sort(key=room)  # stable: each file's tests keep their order
+
+# First, so that xdist (`--dist loadgroup`) sees the group marks it turns into work units.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        room = room_of(item)
+        return ROOMS_BY_LENGTH.index(room) if room in ROOMS_BY_LENGTH else 0
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+    for item in items:
+        # One chromium and one demo at a time on the machine: several side by side
+        # starved each other's page waits when CI shared two cores with other load.
+        if room_of(item) == "browser":
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture
