@@ -37,7 +37,7 @@ SHUTDOWN_SECONDS = 5.0
 async def bounded(stop: Coroutine[Any, Any, None]) -> None:
     """A tear-down step that must end: one that hangs fails the test and names itself,
     and the fixtures after it still tear down."""
-    name = stop.__qualname__
+    name = getattr(stop, "__qualname__", repr(stop))  # a coroutine object has one
     try:
         async with asyncio.timeout(STOP_SECONDS):
             await stop
