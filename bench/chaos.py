@@ -43,6 +43,7 @@ from bench.cluster import (  # noqa: E402
     send_reply,
     send_text,
     verdict,
+    waiting_texts,
 )
 from bench.common import loadavg, machine_facts, out, progress, read_memory  # noqa: E402
 from bridge.sandbox.slack_emulator import SlackEmulator  # noqa: E402
@@ -152,6 +153,7 @@ class Figures:
     drain_seconds: float | None  # None: not within plan.drain_wait
     slopes: list[Slope] = field(default_factory=list)
     slack_429s: int = 0
+    posts: int = 0  # chat.postMessage calls Slack took: parents, texts, drafts
 
     def passed(self, plan: Plan) -> bool:
         return (
@@ -176,7 +178,8 @@ class Figures:
             f"{self.ledger.replies_unthreaded} not written: no thread within "
             f"{plan.thread_wait:.0f} s)",
             self.faults.line(),
-            f"Slack 429s answered: {self.slack_429s}",
+            f"Slack 429s answered: {self.slack_429s}; posts taken: {self.posts} "
+            f"({self.ledger.acknowledged_texts / max(self.posts, 1):.1f} texts a post)",
             *self.verdict.lines(),
             f"queue drained after faults stopped: {drain} (bound {plan.drain_within:.0f} s)",
             f"RSS slope once warm (after {plan.warm_after:.0f} s of a life): {slopes or 'n/a'}",
@@ -364,9 +367,12 @@ async def soak(plan: Plan, workdir: Path, slack: SlackEmulator, twilio: TwilioEm
         drain = await drained(cluster, ledger, within=plan.drain_wait)
         sampling.set()
         await sampler
-        figures = Figures(verdict(ledger, slack, twilio), ledger, faults, drain)
+        judged = verdict(ledger, slack, twilio, waiting=waiting_texts(cluster.db))
+        figures = Figures(judged, ledger, faults, drain)
     figures.slopes = rss.slopes(plan.warm_after)
-    figures.slack_429s = sum(1 for c in slack.calls_to("chat.postMessage") if c.status == 429)
+    posts = slack.calls_to("chat.postMessage")
+    figures.slack_429s = sum(1 for c in posts if c.status == 429)
+    figures.posts = sum(1 for c in posts if c.status == 200)
     return figures
 
 

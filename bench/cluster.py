@@ -17,6 +17,7 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import sys
 import time
 from collections import Counter, defaultdict
@@ -324,7 +325,7 @@ class Ledger:
 
 @dataclass(frozen=True)
 class Verdict:
-    texts_lost: int
+    texts_lost: int  # acknowledged, not in Slack, and not waiting in the store either
     texts_doubled: int  # extra copies outside the window (must be 0)
     texts_doubled_in_window: int  # extra copies of posts whose echo Slack never delivered
     posts_doubled_in_window: int  # those posts
@@ -333,6 +334,7 @@ class Verdict:
     replies_lost: int
     replies_doubled: int
     reply_order_violations: int
+    texts_queued: int = 0  # acknowledged, not in Slack yet: stored, their posts queued
 
     @property
     def exactly_once_in_order(self) -> bool:
@@ -348,7 +350,8 @@ class Verdict:
 
     def lines(self) -> list[str]:
         return [
-            f"acknowledged texts lost: {self.texts_lost}",
+            f"acknowledged texts lost: {self.texts_lost} "
+            f"(and {self.texts_queued} not shown yet, their posts still queued: late)",
             f"texts posted twice: {self.texts_doubled} outside the post-then-store window, "
             f"{self.texts_doubled_in_window} inside it (in {self.posts_doubled_in_window} posts"
             " whose echo Slack never delivered)",
@@ -418,13 +421,41 @@ async def drained(cluster: Cluster, ledger: Ledger, *, within: float) -> float |
     return None
 
 
-def verdict(ledger: Ledger, slack: SlackEmulator, twilio: TwilioEmulator) -> Verdict:
+def waiting_texts(db: Path) -> dict[int, set[int]]:
+    """Per subscriber, the texts the store holds that no Slack message carries yet and
+    whose post job is still to run: late, not lost, when the soak is judged."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+        found = conn.execute(
+            "SELECT m.body FROM messages m WHERE m.direction = 'inbound' AND m.slack_ts IS NULL"
+            " AND EXISTS (SELECT 1 FROM jobs j WHERE j.message_id = m.id"
+            " AND j.state IN ('pending', 'running'))"
+        ).fetchall()
+    waiting: dict[int, set[int]] = defaultdict(set)
+    for (body,) in found:
+        tag = _tag(body)
+        if tag is not None and tag[0] == "t":
+            waiting[tag[1]].add(tag[2])
+    return dict(waiting)
+
+
+def verdict(
+    ledger: Ledger,
+    slack: SlackEmulator,
+    twilio: TwilioEmulator,
+    *,
+    waiting: Mapping[int, set[int]] | None = None,
+) -> Verdict:
+    """What Slack and Twilio show against the ledger; `waiting` (see `waiting_texts`)
+    tells the acknowledged texts not shown yet that are still queued from the lost."""
     shown = shown_texts(slack)
-    lost = doubled = in_window = text_order = 0
+    lost = queued = doubled = in_window = text_order = 0
     window_posts: set[str] = set()
     for index, acknowledged in ledger.texts.items():
         copies = shown.get(index, [])
-        lost += len(set(acknowledged) - {sequence for _, sequence in copies})
+        missing = set(acknowledged) - {sequence for _, sequence in copies}
+        late = missing & (waiting or {}).get(index, set())
+        lost += len(missing - late)
+        queued += len(late)
         first_posts: dict[int, str] = {}
         for ts, sequence in copies:
             if sequence not in first_posts:
@@ -444,6 +475,7 @@ def verdict(ledger: Ledger, slack: SlackEmulator, twilio: TwilioEmulator) -> Ver
         reply_order += _out_of_order(list(dict.fromkeys(sent[index])))
     return Verdict(
         texts_lost=lost,
+        texts_queued=queued,
         texts_doubled=doubled,
         texts_doubled_in_window=in_window,
         posts_doubled_in_window=len(window_posts),
