@@ -792,10 +792,12 @@ function connect() {
   source.addEventListener("state", (event) => {
     state = JSON.parse(event.data);
     if (firstState) state.ephemerals.forEach((e) => dismissed.add(e.ts)); // from before this load
-    firstState = false;
     render();
-    // Who sends is known now (render picked the agent): the Send buttons may be used.
-    document.querySelectorAll(".composer button").forEach((b) => { b.disabled = false; });
+    if (firstState) {
+      // Who sends is known now (render picked the agent): the Send buttons may be used.
+      document.querySelectorAll(".composer button").forEach((b) => { b.disabled = false; });
+      firstState = false;
+    }
   });
   source.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
   // EventSource reconnects by itself; say so meanwhile.
