@@ -38,6 +38,7 @@ FOUNDATION = (
     "campaign_settings",
     "availability_settings",
     "section",
+    "remembered",
     "notification_settings",
 )
 LAYERS = (

@@ -29,6 +29,7 @@ from bridge.ai.offline.text import (
 from bridge.ai.offline.thesaurus import Thesaurus, thesaurus_for
 from bridge.ai.shorthand import Rewrite
 from bridge.ai.signals import asks
+from bridge.remembered import Remembered
 
 # Searches remembered per index: a draft searches a text whole, by question and each
 # question again, and the next text's draft reads the texts before it once more.
@@ -120,8 +121,8 @@ class Index:
     thesaurus: Thesaurus
     surface: frozenset[str]  # every word of the base as written
     compounds: dict[str, tuple[str, str]]  # "ubereats" -> ("uber", "eats")
-    _searched: dict[tuple[str, int, float], Retrieval] = field(
-        default_factory=dict, repr=False, compare=False
+    _searched: Remembered[tuple[str, int, float], Retrieval] = field(
+        default_factory=lambda: Remembered(REMEMBERED_SEARCHES), repr=False, compare=False
     )
 
     def term_ids(self, terms: Iterable[str]) -> list[int]:
@@ -229,13 +230,9 @@ class Index:
     def search(self, question: str, k: int, similar_answers: float) -> Retrieval:
         """How a question matches this base: its `k` best entries and how clearly. The
         index does not change, so neither does the answer: it is remembered."""
-        key = (question, k, similar_answers)
-        found = self._searched.get(key)
-        if found is None:
-            if len(self._searched) >= REMEMBERED_SEARCHES:
-                self._searched.clear()  # (as the speller's memo: simple, and bounded)
-            found = self._searched[key] = self._search(question, k, similar_answers)
-        return found
+        return self._searched.recall(
+            (question, k, similar_answers), lambda: self._search(question, k, similar_answers)
+        )
 
     def _search(self, question: str, k: int, similar_answers: float) -> Retrieval:
         words = self._words(question)

@@ -10,6 +10,7 @@ from collections import Counter
 from importlib import resources
 
 from bridge.ai.offline.text import KNOWN_WORDS, STOPWORDS
+from bridge.remembered import Remembered
 
 # Misspellings are corrected word by word against general English first (pyspellchecker's
 # frequency list, distance 1) and the knowledge base's own vocabulary (plus the thesaurus;
@@ -110,7 +111,8 @@ class Speller:
     def __init__(self, vocabulary: Counter[str]) -> None:
         self.counts = vocabulary
         self.english = english_words()
-        self._memo: dict[str, str | None] = {}  # words seen, corrected (a typo recurs)
+        # Words seen, corrected (a typo recurs).
+        self._memo: Remembered[str, str | None] = Remembered(MEMO_SIZE)
         self._index: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) < 3 or not word.isalpha():
@@ -119,11 +121,7 @@ class Speller:
                 self._index.setdefault(variant, []).append(word)
 
     def correct(self, word: str) -> str | None:
-        if word not in self._memo:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            self._memo[word] = self._correct(word)
-        return self._memo[word]
+        return self._memo.recall(word, lambda: self._correct(word))
 
     def _correct(self, word: str) -> str | None:
         """The word meant, for a word neither the base nor English knows (a knowledge-base
