@@ -364,7 +364,7 @@ ROLE_MODULES = {
     "DraftTallyStore": "draft_tallies",
 }
 ENGINE_SHARED = {
-    "sqlite": {"schema", "rows"},  # migrations; row ↔ model
+    "sqlite": {"schema", "rows", "turns"},  # migrations; row ↔ model; the writers' turns
     "mongo": {"indexes", "documents"},  # indexes and backfills; document ↔ model
 }
 MAX_STORE_MODULE_LINES = 400

@@ -18,6 +18,7 @@ from bridge.store.base import StoreUnavailable
 from bridge.store.health import WriteHealth
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.schema import MIGRATIONS
+from bridge.store.sqlite.turns import WriterTurns
 
 # SQLite's primary result codes that mean the file takes no writes now: what is wrong,
 # and where to look.
@@ -53,6 +54,7 @@ class SQLiteConnection:
         self.publishing = Publishing()  # until the notifiers are known (see base.py)
         self.first_response_minutes: int | None = None  # no SLA timer until set at start
         self._health = WriteHealth(self._refusal, self._probe, interval=probe_seconds)
+        self._turns = WriterTurns(self._path)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -73,6 +75,7 @@ class SQLiteConnection:
             raise StoreUnavailable(f"BRIDGE_DB_PATH: cannot open {self._path}: {exc}") from None
 
     async def _open(self) -> None:
+        await asyncio.to_thread(self._turns.open)
         # isolation_level=None: we issue BEGIN ourselves, so one effect = one transaction.
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row
@@ -106,6 +109,7 @@ class SQLiteConnection:
         if self._db is not None:
             await self._db.close()
             self._db = None
+        self._turns.close()
 
     async def ping(self) -> bool:
         if self.refusing is not None:
@@ -145,17 +149,18 @@ class SQLiteConnection:
         # IMMEDIATE takes the write lock up front, keeping other processes' writers out.
         async with self._lock:
             db = self.db
-            if db.in_transaction:
-                # Left open by a caller cancelled while its BEGIN was on the way.
-                await db.execute("ROLLBACK")
             try:
-                await db.execute("BEGIN IMMEDIATE")
+                await on_thread(db, _begin, self._turns)
+            except asyncio.CancelledError:
+                # The thread begins all the same: end it there, next, or the turn stays.
+                await asyncio.shield(on_thread(db, _end, self._turns, "ROLLBACK"))
+                raise
+            try:
                 yield db
             except BaseException:
-                if db.in_transaction:
-                    await db.execute("ROLLBACK")
+                await on_thread(db, _end, self._turns, "ROLLBACK")
                 raise
-            await db.execute("COMMIT")
+            await on_thread(db, _end, self._turns, "COMMIT")
 
     async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` (statements only, no awaits) as one transaction, in one trip to the
@@ -164,13 +169,20 @@ class SQLiteConnection:
         every text: its group commit, its jobs' enqueue, claim and completion, its draft,
         its post's beginning and landing."""
         async with self._lock:
-            return await on_thread(self.db, _in_transaction, work)
+            return await on_thread(self.db, _in_transaction, self._turns, work)
+
+    async def _transaction_if(
+        self, wanted: Callable[[sqlite3.Connection], bool], work: Callable[[sqlite3.Connection], T]
+    ) -> T | None:
+        """`_transaction`, only when `wanted` (a read: it takes no lock) finds something
+        for `work` to do; None otherwise. One trip either way."""
+        async with self._lock:
+            return await on_thread(self.db, _if_wanted, self._turns, wanted, work)
 
     async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as its own transaction; returns the rows it changed."""
         async with self._lock:
-            cur = await self.db.execute(sql, tuple(params))
-            return cur.rowcount
+            return await on_thread(self.db, _in_transaction, self._turns, _rowcount(sql, params))
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._lock:
@@ -223,16 +235,49 @@ async def on_thread(
     return await run(work, db._conn, *args, **kwargs)
 
 
-def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database thread: `work` between BEGIN IMMEDIATE and COMMIT (as `_tx`)."""
+def _begin(conn: sqlite3.Connection, turns: WriterTurns) -> None:
+    """On the database thread: this process's turn, then BEGIN IMMEDIATE."""
     if conn.in_transaction:  # left open by a `_tx` whose caller was cancelled
-        conn.execute("ROLLBACK")
-    conn.execute("BEGIN IMMEDIATE")
+        _end(conn, turns, "ROLLBACK")
+    turns.take()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        turns.give()
+        raise
+
+
+def _end(conn: sqlite3.Connection, turns: WriterTurns, how: str) -> None:
+    """On the database thread: COMMIT or ROLLBACK, then the turn goes to the next."""
+    try:
+        if how == "COMMIT" or conn.in_transaction:
+            conn.execute(how)
+    finally:
+        turns.give()
+
+
+def _in_transaction(
+    conn: sqlite3.Connection, turns: WriterTurns, work: Callable[[sqlite3.Connection], T]
+) -> T:
+    """On the database thread: `work` between BEGIN IMMEDIATE and COMMIT (as `_tx`)."""
+    _begin(conn, turns)
     try:
         result = work(conn)
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _end(conn, turns, "ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    _end(conn, turns, "COMMIT")
     return result
+
+
+def _if_wanted(
+    conn: sqlite3.Connection,
+    turns: WriterTurns,
+    wanted: Callable[[sqlite3.Connection], bool],
+    work: Callable[[sqlite3.Connection], T],
+) -> T | None:
+    return _in_transaction(conn, turns, work) if wanted(conn) else None
+
+
+def _rowcount(sql: str, params: Iterable[Any]) -> Callable[[sqlite3.Connection], int]:
+    return lambda conn: conn.execute(sql, tuple(params)).rowcount

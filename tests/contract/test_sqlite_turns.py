@@ -1,0 +1,107 @@
+"""Processes on one SQLite file take turns at writing (bridge/store/sqlite/turns.py): a
+waiting process is woken when the writer before it is done, not at its next busy-handler
+sleep; a claim with nothing due writes nothing; a cancelled transaction gives its turn
+back."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bridge.models import JobKind, NewJob, utcnow
+from bridge.store.sqlite import SQLiteStore
+from bridge.store.sqlite.turns import SUFFIX
+
+WAIT = 1.0  # long enough for a write that does not wait to have finished many times
+
+
+@contextmanager
+def turn_of_another_process(database: Path) -> Iterator[int]:
+    """Holds the writers' turn as another process would (an flock of its own)."""
+    fd = os.open(f"{database}{SUFFIX}", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def turn_is_free(database: Path) -> bool:
+    fd = os.open(f"{database}{SUFFIX}", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def job(key: str) -> NewJob:
+    return NewJob(key=key, kind=JobKind.POST_INBOUND, lane=f"lane-{key}")
+
+
+async def test_a_write_waits_for_its_turn_and_goes_when_it_comes(tmp_path: Path) -> None:
+    path = tmp_path / "turns.db"
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        with turn_of_another_process(path):
+            write = asyncio.create_task(store.enqueue(job("a"), run_at=utcnow()))
+            done, _ = await asyncio.wait({write}, timeout=WAIT)
+            assert not done  # the other process is writing
+        await write  # its turn came when the other let go
+        [claimed] = await store.claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
+        assert claimed.key == "a"
+        assert turn_is_free(path)
+    finally:
+        await store.close()
+
+
+async def test_a_claim_with_nothing_due_takes_no_lock(tmp_path: Path) -> None:
+    """Another program holds SQLite's write lock: a claim with nothing due answers at
+    once, where a write would wait for the busy timeout and fail."""
+    path = tmp_path / "turns.db"
+    store = SQLiteStore(path)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        await store.enqueue(job("later"), run_at=utcnow() + timedelta(hours=1))
+        other.execute("BEGIN IMMEDIATE")
+        claimed = await store.claim_jobs("w", now=utcnow(), limit=8, lease_seconds=30)
+        assert claimed == []
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_a_transaction_cancelled_while_it_waits_gives_its_turn_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "turns.db"
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        with turn_of_another_process(path):
+            opening = asyncio.create_task(store.open_conversation("+15550000001", "+15550000002"))
+            done, _ = await asyncio.wait({opening}, timeout=WAIT)
+            assert not done
+            opening.cancel()
+            # The database thread still waits for the turn, then begins: cancelled, the
+            # caller must not leave it holding the turn.
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        await store.get_conversation(1)  # after what the thread had queued
+        assert turn_is_free(path)
+        await store.enqueue(job("b"), run_at=utcnow())  # and the store writes on
+    finally:
+        await store.close()
