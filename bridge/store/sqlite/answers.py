@@ -10,7 +10,7 @@ import aiosqlite
 
 from bridge.campaigns.models import QUOTE_WINDOW, Answer, Tally
 from bridge.models import NewJob, utcnow
-from bridge.store.batching import GroupCommit
+from bridge.store.batching import GroupCommit, Take
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.jobs import enqueue_in
@@ -81,12 +81,13 @@ class AnswerRows(SQLiteConnection):
         return await self._answers.submit((answer, keep, jobs))
 
     async def _record_answer_batch(
-        self, batch: Sequence[tuple[Answer, str, Sequence[NewJob]]]
+        self, take: Take[tuple[Answer, str, Sequence[NewJob]]]
     ) -> list[bool]:
         """One transaction (one fsync) for the answers that arrived together: a poll's
         answers come in bursts."""
         now = rows.ts(utcnow())
         async with self._tx() as db:
+            batch = take()
             changed = [await _record(db, answer, keep) for answer, keep, _ in batch]
             due = {job.key: job for _, _, jobs in batch for job in jobs}  # once a burst
             for job in due.values():

@@ -18,11 +18,15 @@ from bridge.models import (
     NewJob,
 )
 from bridge.store import effects
-from bridge.store.batching import GroupCommit
+from bridge.store.batching import GroupCommit, Take
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.conversations import touch_conversations
 from bridge.store.sqlite.jobs import enqueue_now, insert_jobs_now
+
+Texts = list[tuple[InboundSms, KeywordMark | None]]  # a group commit's batch
+# The texts known already, the texts recorded now, the conversations of the known ones.
+Written = tuple[dict[str, Message], dict[str, InboundRecord], dict[int, Conversation]]
 
 
 class MessageRows(SQLiteConnection):
@@ -36,14 +40,17 @@ class MessageRows(SQLiteConnection):
         return await self._inbound.submit((sms, keyword))
 
     async def _record_inbound_batch(
-        self, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
+        self, take: Take[tuple[InboundSms, KeywordMark | None]]
     ) -> list[InboundRecord]:
         """One transaction for many texts, in a fixed handful of statements whatever
         the batch size, and one trip to the database thread: what makes the webhook
         fast under load."""
-        known, created, conversations_of_known = await self._transaction(
-            lambda db: self._write_inbound(db, batch)
-        )
+
+        def write(db: sqlite3.Connection) -> tuple[Texts, Written]:
+            batch = take()  # now that this process may write: all that came meanwhile
+            return batch, self._write_inbound(db, batch)
+
+        batch, (known, created, conversations_of_known) = await self._transaction(write)
         results: list[InboundRecord] = []
         handed_out: set[str] = set()
         for sms, _ in batch:
@@ -60,9 +67,8 @@ class MessageRows(SQLiteConnection):
 
     def _write_inbound(
         self, db: sqlite3.Connection, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
-    ) -> tuple[dict[str, Message], dict[str, InboundRecord], dict[int, Conversation]]:
-        """The group commit's statements, on the database thread: (the texts known
-        already, the texts recorded now, the conversations of the known ones)."""
+    ) -> Written:
+        """The group commit's statements, on the database thread."""
         sids = [sms.sid for sms, _ in batch]
         known = {
             row["sid"]: rows.message(row)

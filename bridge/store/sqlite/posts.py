@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import datetime
 
 from bridge.models import (
     PostAttempt,
     SlackPost,
 )
-from bridge.store.batching import GroupCommit
+from bridge.store.batching import GroupCommit, Take
 from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
@@ -38,11 +37,11 @@ class PostRows(SQLiteConnection):
         return await self._post_attempts.submit((key, channel, thread_ts, rows.ts(at), detail))
 
     async def _begin_post_batch(
-        self, batch: Sequence[tuple[str, str, str | None, float, str]]
+        self, take: Take[tuple[str, str, str | None, float, str]]
     ) -> list[PostAttempt]:
         def begin(db: sqlite3.Connection) -> list[PostAttempt]:
             attempts = []
-            for row in batch:
+            for row in take():
                 # A known key is returned as it stands.
                 new = rows.one(
                     db,
