@@ -105,3 +105,33 @@ async def test_a_transaction_cancelled_while_it_waits_gives_its_turn_back(
         await store.enqueue(job("b"), run_at=utcnow())  # and the store writes on
     finally:
         await store.close()
+
+
+async def test_a_commit_that_fails_is_rolled_back_and_gives_its_turn_back(
+    tmp_path: Path,
+) -> None:
+    """A deferred constraint fails at COMMIT, and SQLite keeps the transaction open: the
+    write lock must not stay with a process whose turn is over."""
+    path = tmp_path / "turns.db"
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        async with store._tx() as db:
+            await db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+            await db.execute(
+                "CREATE TABLE children (parent REFERENCES parents (id)"
+                " DEFERRABLE INITIALLY DEFERRED)"
+            )
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store._tx() as db:
+                await db.execute("INSERT INTO children (parent) VALUES (7)")
+        assert turn_is_free(path)
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # the file's write lock is free too
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        await store.enqueue(job("c"), run_at=utcnow())
+    finally:
+        await store.close()

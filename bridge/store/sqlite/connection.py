@@ -248,12 +248,18 @@ def _begin(conn: sqlite3.Connection, turns: WriterTurns) -> None:
 
 
 def _end(conn: sqlite3.Connection, turns: WriterTurns, how: str) -> None:
-    """On the database thread: COMMIT or ROLLBACK, then the turn goes to the next."""
+    """On the database thread: COMMIT or ROLLBACK, then the turn goes to the next. A
+    COMMIT that fails (a deferred constraint, a full disk) is rolled back first: the
+    file's write lock goes with the turn."""
     try:
         if how == "COMMIT" or conn.in_transaction:
             conn.execute(how)
     finally:
-        turns.give()
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            turns.give()
 
 
 def _in_transaction(
