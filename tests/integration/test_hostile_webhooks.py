@@ -120,6 +120,10 @@ def outside_calls(slack: SlackEmulator, twilio: TwilioEmulator) -> int:
         ),
         ("payload=" + json.dumps({"type": "view_submission", "view": "v"}), FORM, "view must"),
         ("payload=" + json.dumps({"actions": [{"block_id": 1}]}), FORM, "actions[0].block_id"),
+        # Bolt takes its length whenever the key is there, and with two it logs through
+        # a context that has no logger yet: both were a 500 (found by the property below).
+        ('{"response_urls": null}', JSON, "response_urls must be"),
+        ('{"response_urls": [{}, {}]}', JSON, "response_urls: at most one"),
     ],
 )
 async def test_a_signed_malformed_slack_request_is_400_with_a_reason(

@@ -40,8 +40,8 @@ _EXPECTED = {
     ),
     **dict.fromkeys(("actions", "authorizations", "response_urls"), _OBJECTS),
 }
-# Slack sends null for some of these; Bolt indexes into these three without a look.
-_NEVER_NULL = frozenset({"event", "view", "actions"})
+# Slack sends null for some of these; Bolt indexes into these without a look.
+_NEVER_NULL = frozenset({"event", "view", "actions", "response_urls"})
 
 
 class RequestRefused(Exception):
@@ -77,6 +77,9 @@ def check_shape(text: str, headers: Mapping[str, str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise RequestRefused(400, "the body (or its payload field) is not a JSON object")
     _check_part(body, "", 0)
+    # With several, Bolt logs through a context that has no logger yet, and fails.
+    if len(body.get("response_urls") or ()) > 1:
+        raise RequestRefused(400, "response_urls: at most one")
     # A button's listener is found by the first action's id, taken without a look.
     actions = body.get("actions") if body.get("type") == "block_actions" else None
     if actions is not None and not isinstance((actions or [{}])[0].get("action_id"), str):
