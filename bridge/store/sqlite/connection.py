@@ -171,14 +171,6 @@ class SQLiteConnection:
         async with self._lock:
             return await on_thread(self.db, _in_transaction, self._turns, work)
 
-    async def _transaction_if(
-        self, wanted: Callable[[sqlite3.Connection], bool], work: Callable[[sqlite3.Connection], T]
-    ) -> T | None:
-        """`_transaction`, only when `wanted` (a read: it takes no lock) finds something
-        for `work` to do; None otherwise. One trip either way."""
-        async with self._lock:
-            return await on_thread(self.db, _if_wanted, self._turns, wanted, work)
-
     async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as its own transaction; returns the rows it changed."""
         async with self._lock:
@@ -274,15 +266,6 @@ def _in_transaction(
         raise
     _end(conn, turns, "COMMIT")
     return result
-
-
-def _if_wanted(
-    conn: sqlite3.Connection,
-    turns: WriterTurns,
-    wanted: Callable[[sqlite3.Connection], bool],
-    work: Callable[[sqlite3.Connection], T],
-) -> T | None:
-    return _in_transaction(conn, turns, work) if wanted(conn) else None
 
 
 def _rowcount(sql: str, params: Iterable[Any]) -> Callable[[sqlite3.Connection], int]:

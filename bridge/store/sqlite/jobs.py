@@ -124,22 +124,7 @@ class JobRows(SQLiteConnection):
             )
             return found
 
-        def due(db: sqlite3.Connection) -> bool:
-            # Under load most wakes find nothing due (each lane's head runs, waiting for
-            # the channel's pace): this look takes no lock, and spares them a write
-            # transaction. One writer at a time is what the processes share.
-            return bool(
-                db.execute(
-                    "SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_leases"
-                    "  WHERE state = 'running' AND lease_until <= ?)"
-                    " OR EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_heads"
-                    "  WHERE head = 1 AND state = 'pending' AND run_at <= ?)",
-                    (at, at),
-                ).fetchone()[0]
-            )
-
-        found = await self._transaction_if(due, claim)
-        return [rows.job(row, token) for row in found or ()]
+        return [rows.job(row, token) for row in await self._transaction(claim)]
 
     async def extend_lease(self, job: Job, *, until: datetime) -> bool:
         changed = await self._write(
