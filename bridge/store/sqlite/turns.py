@@ -11,6 +11,7 @@ timeout, as before. The kernel drops a killed process's flock."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -24,11 +25,9 @@ class WriterTurns:
         self._fd: int | None = None
 
     def open(self) -> None:
-        try:
+        # A folder that takes no new file takes no writes either: nothing to order.
+        with contextlib.suppress(OSError):
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            # A folder that takes no new file takes no writes either: nothing to order.
-            self._fd = None
 
     def take(self) -> None:
         """Wait for this process's turn (on the database thread: the wait blocks)."""
