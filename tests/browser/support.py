@@ -57,6 +57,9 @@ def cpu_seconds(pid: int) -> float:
     return (user + system) / os.sysconf("SC_CLK_TCK")
 
 
+PORT_TRIES = 3  # a free port may be taken by another test's process before the demo binds it
+
+
 def start_demo(workdir: Path, *args: str) -> Demo:
     """`sms-bridge demo --port N`, until it serves its page.
 
@@ -64,7 +67,6 @@ def start_demo(workdir: Path, *args: str) -> Demo:
     `.env` file — and must ignore them: the demo never reaches a real Slack, Twilio or
     database.
     """
-    port = free_port()
     log = workdir / "demo.log"
     (workdir / ".env").write_text("SLACK_BOT_TOKEN=not-a-token\nPORT=not-a-port\n")
     env = os.environ | {
@@ -74,6 +76,18 @@ def start_demo(workdir: Path, *args: str) -> Demo:
         "BRIDGE_DB_PATH": str(workdir / "must-not-be-created.db"),
     }
     started = time.monotonic()
+    for _ in range(PORT_TRIES):
+        demo = _launch(log, workdir, env, args, started)
+        if demo is not None:
+            return demo
+    raise AssertionError(f"sms-bridge demo found no free port: {log.read_text()[-3000:]}")
+
+
+def _launch(
+    log: Path, workdir: Path, env: dict[str, str], args: tuple[str, ...], started: float
+) -> Demo | None:
+    """The demo on a free port, serving its page; None if that port was taken."""
+    port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [SMS_BRIDGE, "demo", "--port", str(port), *args],
@@ -85,7 +99,10 @@ def start_demo(workdir: Path, *args: str) -> Demo:
     url = f"http://127.0.0.1:{port}"
     while time.monotonic() - started < STARTUP_LIMIT_SECONDS:
         if proc.poll() is not None:
-            raise AssertionError(f"sms-bridge demo exited: {log.read_text()[-3000:]}")
+            said = log.read_text()
+            if "address already in use" in said:
+                return None
+            raise AssertionError(f"sms-bridge demo exited: {said[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/", timeout=1) as answer:  # noqa: S310
                 if answer.status == 200:
