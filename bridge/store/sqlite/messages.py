@@ -24,7 +24,7 @@ from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.conversations import touch_conversations
 from bridge.store.sqlite.jobs import enqueue_now, insert_jobs_now
 
-Texts = list[tuple[InboundSms, KeywordMark | None]]  # a group commit's batch
+Text = tuple[InboundSms, KeywordMark | None]  # what a webhook submits to the group commit
 # The texts known already, the texts recorded now, the conversations of the known ones.
 Written = tuple[dict[str, Message], dict[str, InboundRecord], dict[int, Conversation]]
 
@@ -32,21 +32,19 @@ Written = tuple[dict[str, Message], dict[str, InboundRecord], dict[int, Conversa
 class MessageRows(SQLiteConnection):
     """MessageStore on SQLite."""
 
-    _inbound: GroupCommit[tuple[InboundSms, KeywordMark | None], InboundRecord]
+    _inbound: GroupCommit[Text, InboundRecord]
 
     async def record_inbound(
         self, sms: InboundSms, *, keyword: KeywordMark | None = None
     ) -> InboundRecord:
         return await self._inbound.submit((sms, keyword))
 
-    async def _record_inbound_batch(
-        self, take: Take[tuple[InboundSms, KeywordMark | None]]
-    ) -> list[InboundRecord]:
+    async def _record_inbound_batch(self, take: Take[Text]) -> list[InboundRecord]:
         """One transaction for many texts, in a fixed handful of statements whatever
         the batch size, and one trip to the database thread: what makes the webhook
         fast under load."""
 
-        def write(db: sqlite3.Connection) -> tuple[Texts, Written]:
+        def write(db: sqlite3.Connection) -> tuple[list[Text], Written]:
             batch = take()  # now that this process may write: all that came meanwhile
             return batch, self._write_inbound(db, batch)
 
@@ -65,9 +63,7 @@ class MessageRows(SQLiteConnection):
             results.append(InboundRecord(conversation=conversation, message=message, created=False))
         return results
 
-    def _write_inbound(
-        self, db: sqlite3.Connection, batch: Sequence[tuple[InboundSms, KeywordMark | None]]
-    ) -> Written:
+    def _write_inbound(self, db: sqlite3.Connection, batch: Sequence[Text]) -> Written:
         """The group commit's statements, on the database thread."""
         sids = [sms.sid for sms, _ in batch]
         known = {
@@ -77,7 +73,7 @@ class MessageRows(SQLiteConnection):
                 sids,
             )
         }
-        fresh: dict[str, tuple[InboundSms, KeywordMark | None]] = {}
+        fresh: dict[str, Text] = {}
         for sms, keyword in batch:
             if sms.sid not in known:
                 fresh.setdefault(sms.sid, (sms, keyword))  # a repeat in the batch too
