@@ -46,12 +46,12 @@ from bench.cluster import (  # noqa: E402
     waiting_texts,
 )
 from bench.common import loadavg, machine_facts, out, progress, read_memory  # noqa: E402
+from bridge.app import TWILIO_TIMEOUT  # noqa: E402
 from bridge.sandbox.slack_emulator import SlackEmulator  # noqa: E402
 from bridge.sandbox.twilio_emulator import TwilioEmulator  # noqa: E402
 from bridge.sandbox.wiring import INBOX  # noqa: E402
 
 Span = tuple[float, float]  # seconds: a random value is drawn between the two
-TWILIO_TIMEOUT = 10.0  # the bridge's Twilio client gives up after this (bridge/app.py)
 SAMPLE_SECONDS = 5.0  # how often each process's RSS is read
 SECONDS_PER_HOUR = 3600.0
 

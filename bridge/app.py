@@ -15,7 +15,6 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from bridge.ai.appointment_webhook import AppointmentWebhook
@@ -46,6 +45,7 @@ from bridge.notify.wiring import Notifications
 from bridge.ops import OpsEndpoints
 from bridge.preflight import knowledge_problem
 from bridge.slack.wiring import SlackEdge
+from bridge.sms.twilio_http import TimedTwilioHttpClient
 from bridge.sms.wiring import TwilioEdge
 from bridge.store.base import Store
 from bridge.store.mongo import MongoStore
@@ -74,11 +74,15 @@ def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> Asy
     )
 
 
-def make_twilio_client(settings: Settings) -> TwilioClient:
+# How long a Twilio call may take; past it, a send's outcome is unknown (looked for).
+TWILIO_TIMEOUT = 10.0
+
+
+def make_twilio_client(settings: Settings, *, timeout: float = TWILIO_TIMEOUT) -> TwilioClient:
     client = TwilioClient(
         settings.twilio_account_sid,
         settings.twilio_auth_token.get_secret_value(),
-        http_client=AsyncTwilioHttpClient(timeout=10),
+        http_client=TimedTwilioHttpClient(timeout=timeout),
     )
     # Every Twilio domain the bridge uses goes to one base URL (tests, proxies).
     client.api.base_url = settings.twilio_api_url
