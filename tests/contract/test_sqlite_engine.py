@@ -4,6 +4,7 @@ with a backlog of thousands of jobs as with none; older databases are migrated."
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -306,3 +307,46 @@ async def test_a_texts_post_reads_what_it_needs_in_one_trip_to_sqlites_thread(
     assert read.conversation is not None
     assert read.conversation.subscriber == ANA
     assert reads == 1
+
+
+def _shape(sql: str) -> str:
+    """A traced statement (SQLite gives it with its values) with its values taken out."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    return re.sub(r"(?<![\w$.\[])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w.])", "?", sql)
+
+
+async def test_a_group_commit_runs_the_same_statements_whatever_its_size(
+    tmp_path: Path,
+) -> None:
+    """Batches come in every size under load. A statement whose text grew with the
+    batch (`IN (?, ?, …)`, `VALUES (…), (…)`) was prepared again for every size, and
+    sqlite3's cache of 128 statements per connection filled with near-copies of up to
+    ~185 KiB each: resident memory that grew for as long as new sizes came."""
+    store = SQLiteStore(tmp_path / "shapes.db")
+    await store.open()
+    traced: list[str] = []
+    try:
+        old = InboundSms(sid="SM" + "0" * 32, business_number=BUSINESS, subscriber=ANA, body="a")
+        await store.record_inbound(old)  # its retries below take the provider-retry path
+
+        async def batch(size: int) -> set[str]:
+            texts = [
+                InboundSms(
+                    sid=f"SM{size:016x}{n:016x}",
+                    business_number=BUSINESS,
+                    subscriber=f"+1415555{size:02d}{n:02d}",
+                    body="hi",
+                )
+                for n in range(size)
+            ]
+            traced.clear()
+            records = await asyncio.gather(*(store.record_inbound(t) for t in [old, *texts]))
+            assert [r.created for r in records] == [False] + [True] * size
+            return {_shape(sql) for sql in traced}
+
+        await store.db.set_trace_callback(traced.append)
+        small, large = await batch(1), await batch(9)
+    finally:
+        await store.db.set_trace_callback(None)
+        await store.close()
+    assert large == small

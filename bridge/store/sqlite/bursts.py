@@ -47,9 +47,10 @@ class BurstRows(SQLiteConnection):
         riders: Sequence[str],
     ) -> None:
         async with self._tx() as db:
-            ids = rows.marks(message_ids)
-            located = f"UPDATE messages SET slack_channel = ?, slack_ts = ? WHERE id IN ({ids})"  # noqa: S608
-            await db.execute(located, (channel, ts, *message_ids))
+            await db.execute(
+                f"UPDATE messages SET slack_channel = ?, slack_ts = ? WHERE id IN {rows.ONE_OF}",  # noqa: S608
+                (channel, ts, rows.listed(message_ids)),
+            )
             if draft_of is not None:
                 await db.execute(
                     "UPDATE messages SET draft = json_set(draft, '$.slack_ts', ?)"
@@ -61,8 +62,8 @@ class BurstRows(SQLiteConnection):
             )
             if riders:
                 await db.execute(
-                    f"DELETE FROM jobs WHERE state = 'pending' AND key IN ({rows.marks(riders)})",  # noqa: S608
-                    tuple(riders),
+                    f"DELETE FROM jobs WHERE state = 'pending' AND key IN {rows.ONE_OF}",  # noqa: S608
+                    (rows.listed(riders),),
                 )
 
     async def messages_at(self, channel: str, ts: str) -> list[Message]:

@@ -56,8 +56,8 @@ class CampaignRows(SQLiteConnection):
         async with self._lock:
             found = await rows.fetchall(
                 self.db,
-                f"SELECT id, spec FROM campaigns WHERE id IN ({rows.marks(campaign_ids)})",  # noqa: S608
-                campaign_ids,
+                f"SELECT id, spec FROM campaigns WHERE id IN {rows.ONE_OF}",  # noqa: S608
+                (rows.listed(campaign_ids),),
             )
         return {row["id"]: CampaignSpec.model_validate_json(row["spec"]) for row in found}
 
@@ -136,12 +136,11 @@ class CampaignRows(SQLiteConnection):
     ) -> Campaign | None:
         if not expect:
             return None
-        states = [s.value for s in expect]
         return await self._move(
             campaign_id,
             {"state": state.value},
-            where=f"state IN ({rows.marks(states)})",
-            params=states,
+            where=f"state IN {rows.ONE_OF}",
+            params=[rows.listed(s.value for s in expect)],
         )
 
     async def start_campaign(

@@ -23,11 +23,20 @@ _BY_ADDRESSES = (
 )
 
 
+# The texts of `touch_conversations` as rows, from one JSON list of [channel, business
+# number, subscriber, first time, last time]: a fixed text (see `rows.ONE_OF`).
+_TEXTS = (
+    "v (channel, business_number, subscriber, first_at, last_at) AS (SELECT"
+    " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+    " json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?))"
+)
+
+
 def touch_conversations(
     db: sqlite3.Connection, texts: Sequence[tuple[Channel, str, str, datetime]]
 ) -> tuple[dict[tuple[str, str, str], Conversation], set[tuple[str, str, str]]]:
     """The conversations of these (channel, business number, subscriber, time) texts
-    after them: known ones touched, new ones opened (and which were opened). A fixed
+    after them: known ones touched, new ones opened (and which were opened). The same
     three statements whatever the count, and never an upsert: SQLite's AUTOINCREMENT
     would use up a number on every text from a known subscriber, and agents type
     these numbers (#2)."""
@@ -39,31 +48,30 @@ def touch_conversations(
         key, stamp = (channel.value, business, subscriber), rows.ts(at)
         first[key] = min(first.get(key, stamp), stamp)
         last[key] = max(last.get(key, stamp), stamp)
-    places = ", ".join("(?, ?, ?, ?, ?)" for _ in last)
-    values = [v for key, at in last.items() for v in (*key, first[key], at)]
-    # Placeholders only in these statements: no value is spliced into the SQL.
+    batch = rows.listed([*key, first[key], at] for key, at in last.items())
     db.execute(
-        f"UPDATE conversations SET last_activity_at = max(last_activity_at, v.column5),"  # noqa: S608
-        " last_inbound_at = max(coalesce(last_inbound_at, v.column5), v.column5)"
-        f" FROM (VALUES {places}) AS v WHERE channel = v.column1"
-        " AND business_number = v.column2 AND subscriber = v.column3",
-        values,
+        f"WITH {_TEXTS} UPDATE conversations SET last_activity_at ="  # noqa: S608
+        " max(last_activity_at, v.last_at), last_inbound_at ="
+        " max(coalesce(last_inbound_at, v.last_at), v.last_at) FROM v"
+        " WHERE conversations.channel = v.channel"
+        " AND conversations.business_number = v.business_number"
+        " AND conversations.subscriber = v.subscriber",
+        (batch,),
     )
     opened = db.execute(
-        "INSERT INTO conversations (channel, business_number, subscriber, created_at,"  # noqa: S608
-        " last_activity_at, last_inbound_at)"
-        " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5"
-        f" FROM (VALUES {places}) AS v WHERE NOT EXISTS (SELECT 1 FROM conversations c"
-        "  WHERE c.channel = v.column1 AND c.business_number = v.column2"
-        "  AND c.subscriber = v.column3)"
+        f"WITH {_TEXTS} INSERT INTO conversations (channel, business_number, subscriber,"  # noqa: S608
+        " created_at, last_activity_at, last_inbound_at)"
+        " SELECT v.channel, v.business_number, v.subscriber, v.first_at, v.last_at, v.last_at"
+        " FROM v WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.channel = v.channel"
+        " AND c.business_number = v.business_number AND c.subscriber = v.subscriber)"
         " RETURNING channel, business_number, subscriber",
-        values,
+        (batch,),
     ).fetchall()
-    triples = ", ".join("(?, ?, ?)" for _ in last)
     found = db.execute(
-        "SELECT * FROM conversations"  # noqa: S608
-        f" WHERE (channel, business_number, subscriber) IN (VALUES {triples})",
-        [v for key in last for v in key],
+        f"WITH {_TEXTS} SELECT * FROM conversations"  # noqa: S608
+        " WHERE (channel, business_number, subscriber)"
+        " IN (SELECT channel, business_number, subscriber FROM v)",
+        (batch,),
     ).fetchall()
     by_addresses = {
         (row["channel"], row["business_number"], row["subscriber"]): rows.conversation(row)

@@ -69,8 +69,8 @@ class MessageRows(SQLiteConnection):
         known = {
             row["sid"]: rows.message(row)
             for row in db.execute(
-                f"SELECT * FROM messages WHERE sid IN ({rows.marks(sids)})",  # noqa: S608
-                sids,
+                f"SELECT * FROM messages WHERE sid IN {rows.ONE_OF}",  # noqa: S608
+                (rows.listed(sids),),
             )
         }
         fresh: dict[str, Text] = {}
@@ -129,8 +129,8 @@ class MessageRows(SQLiteConnection):
             {
                 row["id"]: rows.conversation(row)
                 for row in db.execute(
-                    f"SELECT * FROM conversations WHERE id IN ({rows.marks(known_ids)})",  # noqa: S608
-                    known_ids,
+                    f"SELECT * FROM conversations WHERE id IN {rows.ONE_OF}",  # noqa: S608
+                    (rows.listed(known_ids),),
                 )
             }
             if known_ids

@@ -44,9 +44,9 @@ class RoutingRows(SQLiteConnection):
             found = await rows.fetchall(
                 self.db,
                 "SELECT assignee, count(*) FROM conversations"  # noqa: S608 - placeholders only
-                f" WHERE assignee IN ({rows.marks(assignees)}) AND status = 'open'"
+                f" WHERE assignee IN {rows.ONE_OF} AND status = 'open'"
                 " GROUP BY assignee",
-                assignees,
+                (rows.listed(assignees),),
             )
         counts.update({row[0]: row[1] for row in found})
         return counts

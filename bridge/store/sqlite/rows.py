@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,9 +138,15 @@ def job(row: aiosqlite.Row, token: str) -> Job:
     )
 
 
-def marks(values: Sequence[object]) -> str:
-    """Placeholders for an IN (…) list."""
-    return ", ".join("?" for _ in values)
+# A list bound as one value: `x IN {ONE_OF}` with `listed(values)` as its parameter. The
+# statement's text is the same whatever the list's length, so SQLite prepares it once and
+# sqlite3 caches it once: with a placeholder per item, every length was a statement of
+# its own, and the cache (128 per connection) filled with near-copies of up to ~185 KiB.
+ONE_OF = "(SELECT value FROM json_each(?))"
+
+
+def listed(values: Iterable[object]) -> str:
+    return json.dumps(list(values))
 
 
 async def fetchall(

@@ -26,14 +26,14 @@ class SlaRows(SQLiteConnection):
             f"""
             SELECT * FROM messages
             WHERE conversation_id = ? AND direction = 'inbound'
-              AND (keyword IS NULL OR keyword NOT IN ({rows.marks(_KEYWORDS)}))
+              AND (keyword IS NULL OR keyword NOT IN {rows.ONE_OF})
               AND created_at > coalesce(
                 (SELECT max(created_at) FROM messages
                  WHERE conversation_id = ? AND direction = 'outbound' AND author IS NOT NULL
-                   AND status NOT IN ({rows.marks(_UNSENT)})), 0)
+                   AND status NOT IN {rows.ONE_OF}), 0)
             ORDER BY created_at LIMIT 1
             """,  # noqa: S608
-            (conversation_id, *_KEYWORDS, conversation_id, *_UNSENT),
+            (conversation_id, rows.listed(_KEYWORDS), conversation_id, rows.listed(_UNSENT)),
         )
         return None if row is None else rows.message(row)
 
