@@ -100,6 +100,9 @@ PACING_PATIENCE = 0.5
 # hold a request past the bridge's 10 s timeout, or a killed process's request may still
 # be on its way): until then, finding no such message does not mean it was not sent.
 IN_FLIGHT = timedelta(minutes=1)
+# Meanwhile it is looked for this often: Twilio makes a message it held within seconds,
+# and the reply is then done, rather than waiting out the minute.
+LOOK_AGAIN = 5.0
 # How long a reply may wait for the names of the people it mentions; then "@someone".
 NAMES_PATIENCE = timedelta(minutes=2)
 
@@ -185,7 +188,7 @@ class ReplySender:
             if (wait := (attempt.began_at + IN_FLIGHT - utcnow()).total_seconds()) > 0:
                 raise RetryLater(
                     "an earlier attempt may still be on its way through Twilio",
-                    after=wait,
+                    after=min(wait, LOOK_AGAIN),
                     throttled=True,
                 )
         try:
