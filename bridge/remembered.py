@@ -33,3 +33,29 @@ class Remembered(Generic[K, V]):
             return value
         self._values.move_to_end(key)
         return value
+
+
+class Recent(Generic[K]):
+    """The last `size` keys noted, the oldest forgotten first: a set for what is worth
+    knowing for a while, where forgetting costs a little work and never a wrong answer."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a memo holds at least one entry")
+        self._size = size
+        self._keys: OrderedDict[K, None] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: K) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        self._keys.pop(key, None)

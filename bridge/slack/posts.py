@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ import structlog
 
 from bridge.delivery.errors import GiveUp, RetryLater
 from bridge.models import SlackPost, utcnow
+from bridge.remembered import Recent
 from bridge.slack.gateway import SlackGateway, ThreadGone, Unconfirmed
 from bridge.store.base import PostStore
 
@@ -47,8 +47,9 @@ ECHO_POLL_SECONDS = 2.0
 # How long the echo of a post whose doubtful answer this (live) process got may take:
 # Slack delivers events within a second or two.
 PROMPT_ECHO_SECONDS = 20.0
-# Posts landed here that an echo may still come for (seconds' worth at full pace).
-REMEMBERED_LANDINGS = 4096
+# Posts landed here that an echo may still come for (seconds' worth at full pace), and
+# posts whose answer was doubtful.
+REMEMBERED_KEYS = 4096
 # An echo often outruns the answer to the post it echoes: it waits this long for this
 # process's own landing write before writing the landing itself.
 ECHO_GRACE_SECONDS = 10.0
@@ -111,9 +112,11 @@ class SlackPosts:
         # History reads by channel, with when each is due (monotonic, Slack's pace).
         self._lookups: dict[str, tuple[asyncio.Task[None], float]] = {}
         # Keys whose attempt ended here with a doubtful answer: not in flight anywhere.
-        self._doubtful: set[str] = set()
+        # Forgotten once landed; one that lands elsewhere is forgotten with age (then an
+        # attempt here waits for it as for one in flight).
+        self._doubtful: Recent[str] = Recent(REMEMBERED_KEYS)
         # Keys this process landed lately: their echoes need no write.
-        self._landed: OrderedDict[str, None] = OrderedDict()
+        self._landed: Recent[str] = Recent(REMEMBERED_KEYS)
         # Keys being posted here, set once their landing is written (or will not be).
         self._posting: dict[str, asyncio.Event] = {}
 
@@ -137,6 +140,7 @@ class SlackPosts:
         attempt = await self._store.begin_post(key, channel, thread_ts, at=utcnow(), detail=detail)
         if attempt.resumed:
             if attempt.post.ts is not None:
+                self._doubtful.discard(key)  # it landed: its echo, or a history read
                 return Posted(attempt.post.channel, attempt.post.ts, attempt.post.detail, key)
             await self._settle(attempt.post)  # returns only when it certainly did not post
             attempt = await self._store.begin_post(
@@ -244,9 +248,8 @@ class SlackPosts:
 
     def landed(self, key: str) -> None:
         """The post `key` is recorded as landed: its echo needs no write."""
-        self._landed[key] = None
-        if len(self._landed) > REMEMBERED_LANDINGS:
-            self._landed.popitem(last=False)
+        self._landed.add(key)
+        self._doubtful.discard(key)
         self._settled_here(key)
 
     def _settled_here(self, key: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.ai.offline import speller as speller_module
 from bridge.ai.offline.speller import Speller
-from bridge.remembered import Remembered
+from bridge.remembered import Recent, Remembered
 
 
 def test_a_full_memo_drops_only_its_least_recently_used_entry() -> None:
@@ -33,6 +33,25 @@ def test_a_full_memo_drops_only_its_least_recently_used_entry() -> None:
 def test_a_memo_holds_at_least_one_entry() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Remembered(0)
+    with pytest.raises(ValueError, match="at least one"):
+        Recent(0)
+
+
+def test_recent_keys_forget_the_oldest_first_and_stay_within_their_size() -> None:
+    """What Slack's posts keep per post (landed here, answer in doubt): a set that grew
+    by one key per lost answer for as long as the process lived."""
+    recent: Recent[str] = Recent(3)
+    for key in "abc":
+        recent.add(key)
+    recent.add("a")  # noted again: now the newest
+    recent.add("d")  # full: "b", the oldest, goes
+    assert [key in recent for key in "abcd"] == [True, False, True, True]
+    recent.discard("c")
+    recent.discard("z")  # not there: nothing happens
+    assert (len(recent), "c" in recent) == (2, False)
+    for n in range(1000):
+        recent.add(f"k{n}")
+    assert len(recent) == 3
 
 
 def test_the_spellers_memo_keeps_recent_words_past_its_size(
