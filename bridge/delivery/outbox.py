@@ -157,9 +157,11 @@ class Outbox:
                 except Exception:
                     log.exception("outbox.heartbeat_failed", job=job.key)
                     continue
-                if not kept:
-                    # Another worker took it over (this one stalled past its lease):
-                    # stop, so the job does not run twice at once.
+                # Not kept, and still running: another worker took it over (this one
+                # stalled past its lease): stop, so the job does not run twice at once.
+                # One that finished meanwhile gave up its lease to record its outcome,
+                # which must not be stopped (the job would run again a lease later).
+                if not kept and task in self._running:
                     log.warning("outbox.lease_lost", job=job.key)
                     task.cancel()
 
