@@ -28,9 +28,10 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import HOST, REPO, free_port
+from bridge.app import SLACK_TIMEOUT
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.shown import parents, shown_by_message
-from bridge.sandbox.slack_emulator import SlackEmulator
+from bridge.sandbox.slack_emulator import ACK_TIMEOUT_SECONDS, SlackEmulator
 from bridge.sandbox.twilio_emulator import TwilioEmulator
 from bridge.sandbox.wiring import (
     INBOX,
@@ -49,17 +50,25 @@ READY_SECONDS = 60.0
 # A bridge stops within two 5-second graces for its jobs and 5 s for requests in flight.
 STOP_SECONDS = 30.0
 AGENT = "U0AGENT"
+# Slack retries an event over 6 minutes; the emulator over 12.5 s.
+ECHO_RETRY_DELAYS = (0.5, 2.0, 5.0, 5.0)
+# The latest an echo can come: Slack stores a post as the bridge's call gives up, and
+# every delivery takes up to Slack's 3 s timeout. A post whose answer a
+# kill cut off waits that long for its echo before it is made again (the README's rule:
+# the wait covers Slack's retries); a shorter wait reposted texts whose echo was on its
+# way, doubles outside the documented window.
+ECHO_WAIT = (
+    SLACK_TIMEOUT + sum(ECHO_RETRY_DELAYS) + (len(ECHO_RETRY_DELAYS) + 1) * ACK_TIMEOUT_SECONDS
+)
 # What every process gets besides the emulators' settings: a killed process's jobs are
-# taken over within 2 s; a post whose answer a kill cut off waits 15 s for Slack's echo,
-# which the emulator retries over 12.5 s (Slack: over 6 minutes).
+# taken over within 2 s.
 CLUSTER_ENV = {
     "BRIDGE_JOB_LEASE_SECONDS": "2",
     "BRIDGE_LOG_LEVEL": "warning",
-    "BRIDGE_SLACK_ECHO_WAIT_SECONDS": "15",
+    "BRIDGE_SLACK_ECHO_WAIT_SECONDS": f"{ECHO_WAIT:g}",
     "BRIDGE_SLACK_POST_RATE": "200",
     "BRIDGE_SLACK_POST_BURST": "50",
 }
-ECHO_RETRY_DELAYS = (0.5, 2.0, 5.0, 5.0)
 
 
 def haproxy_config(port: int, servers: Sequence[int], host: str = HOST) -> str:

@@ -62,12 +62,16 @@ MAX_REQUEST_BYTES = 1024 * 1024  # Slack interactivity payloads are the largest 
 JOB_KINDS = web.AppKey("job_kinds", frozenset[JobKind])
 
 
+# How long a Slack call may take; past it, a post's outcome is unknown (found out later).
+SLACK_TIMEOUT = 10
+
+
 def make_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=f"{settings.slack_api_url}/",  # slack_sdk appends method names
         session=session,
-        timeout=10,
+        timeout=SLACK_TIMEOUT,
         # No retries inside a call: a post retried blindly after a lost answer would
         # show twice. Every retry goes back to the outbox, which knows what landed.
         retry_handlers=[],
