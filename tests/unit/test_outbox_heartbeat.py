@@ -6,37 +6,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from bridge.delivery.outbox import Outbox
 from bridge.metrics import Metrics
-from bridge.models import Job, JobKind, utcnow
+from bridge.models import Job, JobKind
 from bridge.store.base import Store
-
-JOB = Job(
-    key="h:1",
-    kind=JobKind.SYNC_HEADER,
-    lane="lane:a",
-    attempts=1,
-    lease_token="w1:token",
-    created_at=utcnow(),
-)
+from tests.unit.outbox_support import JOB, OneJobStore
 
 
-class SlowRenewals:
+class SlowRenewals(OneJobStore):
     """A store whose lease renewal is still on its way when the job finishes, and comes
     back "not kept": the completion removed the job meanwhile."""
 
     def __init__(self) -> None:
-        self.jobs = [JOB]
+        super().__init__(JOB)
         self.renewing = asyncio.Event()
-        self.completing = asyncio.Event()
         self.answered = asyncio.Event()
-        self.completed = 0
-
-    async def claim_jobs(self, owner: str, **_: Any) -> list[Job]:
-        claimed, self.jobs = self.jobs, []
-        return claimed
 
     async def extend_lease(self, job: Job, *, until: datetime) -> bool:
         self.renewing.set()
