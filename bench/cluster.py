@@ -53,10 +53,10 @@ AGENT = "U0AGENT"
 # Slack retries an event over 6 minutes; the emulator over 12.5 s.
 ECHO_RETRY_DELAYS = (0.5, 2.0, 5.0, 5.0)
 # The latest an echo can come: Slack stores a post as the bridge's call gives up, and
-# every delivery takes up to Slack's 3 s timeout. A post whose answer a
-# kill cut off waits that long for its echo before it is made again (the README's rule:
-# the wait covers Slack's retries); a shorter wait reposted texts whose echo was on its
-# way, doubles outside the documented window.
+# every delivery takes up to Slack's 3 s timeout. A post whose answer a kill cut off
+# waits that long for its echo before it is made again (the README's rule: the wait
+# covers Slack's retries); a shorter wait reposted texts whose echo was on its way,
+# doubles outside the documented window.
 ECHO_WAIT = (
     SLACK_TIMEOUT + sum(ECHO_RETRY_DELAYS) + (len(ECHO_RETRY_DELAYS) + 1) * ACK_TIMEOUT_SECONDS
 )
