@@ -10,9 +10,10 @@ from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 from bridge.store.sqlite.jobs import insert_jobs
 
-# Keywords are no question to answer; replies in these states did not answer.
-_KEYWORDS = tuple(mark.value for mark in KeywordMark if mark.replaces_post)
-_UNSENT = tuple(
+# Keywords are no question to answer; replies in these states did not answer. Bound as
+# lists (`rows.ONE_OF`), made once.
+_KEYWORDS = rows.listed(mark.value for mark in KeywordMark if mark.replaces_post)
+_UNSENT = rows.listed(
     status.value
     for status in (DeliveryStatus.HELD, DeliveryStatus.CANCELLED, DeliveryStatus.BLOCKED)
 )
@@ -33,7 +34,7 @@ class SlaRows(SQLiteConnection):
                    AND status NOT IN {rows.ONE_OF}), 0)
             ORDER BY created_at LIMIT 1
             """,  # noqa: S608
-            (conversation_id, rows.listed(_KEYWORDS), conversation_id, rows.listed(_UNSENT)),
+            (conversation_id, _KEYWORDS, conversation_id, _UNSENT),
         )
         return None if row is None else rows.message(row)
 
