@@ -95,21 +95,17 @@ class AnswerRows(SQLiteConnection):
         return changed
 
     async def tally(self, campaign_id: str) -> Tally:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT choice, count(*) AS n FROM campaign_answers WHERE campaign_id = ?"
-                " GROUP BY choice",
-                (campaign_id,),
-            )
+        found = await self._all(
+            "SELECT choice, count(*) AS n FROM campaign_answers WHERE campaign_id = ?"
+            " GROUP BY choice",
+            (campaign_id,),
+        )
         counts = {row["choice"]: int(row["n"]) for row in found}
         return Tally(counts=counts, total=sum(counts.values()))
 
     async def campaign_answers(self, campaign_id: str) -> list[Answer]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM campaign_answers WHERE campaign_id = ? ORDER BY at, subscriber",
-                (campaign_id,),
-            )
+        found = await self._all(
+            "SELECT * FROM campaign_answers WHERE campaign_id = ? ORDER BY at, subscriber",
+            (campaign_id,),
+        )
         return [answer_of(row) for row in found]

@@ -22,8 +22,7 @@ class AwayRows(SQLiteConnection):
         )
 
     async def away(self) -> Away | None:
-        async with self._lock:
-            row = await rows.fetchone(self.db, "SELECT since, until, by FROM away")
+        row = await self._one("SELECT since, until, by FROM away")
         if row is None:
             return None
         since = rows.dt(row["since"])

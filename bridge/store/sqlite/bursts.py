@@ -9,23 +9,21 @@ from datetime import datetime
 
 from bridge.models import Job, JobKind, Message, Rider, TextToPost
 from bridge.store.sqlite import rows
-from bridge.store.sqlite.connection import SQLiteConnection, on_thread
+from bridge.store.sqlite.connection import SQLiteConnection
 
 
 class BurstRows(SQLiteConnection):
     """BurstStore on SQLite."""
 
     async def waiting_behind(self, job: Job, *, now: datetime, limit: int) -> list[Rider]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT j.key AS job_key, j.kind AS job_kind, j.run_at AS job_run_at, m.*"
-                " FROM jobs j INDEXED BY jobs_lane LEFT JOIN messages m ON m.id = j.message_id"
-                " WHERE j.lane = ? AND j.state IN ('pending', 'running')"
-                " AND j.seq > (SELECT seq FROM jobs WHERE key = ?)"
-                " ORDER BY j.seq LIMIT ?",
-                (job.lane, job.key, limit),
-            )
+        found = await self._all(
+            "SELECT j.key AS job_key, j.kind AS job_kind, j.run_at AS job_run_at, m.*"
+            " FROM jobs j INDEXED BY jobs_lane LEFT JOIN messages m ON m.id = j.message_id"
+            " WHERE j.lane = ? AND j.state IN ('pending', 'running')"
+            " AND j.seq > (SELECT seq FROM jobs WHERE key = ?)"
+            " ORDER BY j.seq LIMIT ?",
+            (job.lane, job.key, limit),
+        )
         riders: list[Rider] = []
         at = rows.ts(now)
         for row in found:
@@ -67,13 +65,11 @@ class BurstRows(SQLiteConnection):
                 )
 
     async def messages_at(self, channel: str, ts: str) -> list[Message]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM messages INDEXED BY messages_carried"
-                " WHERE slack_channel = ? AND slack_ts = ? ORDER BY created_at, rowid",
-                (channel, ts),
-            )
+        found = await self._all(
+            "SELECT * FROM messages INDEXED BY messages_carried"
+            " WHERE slack_channel = ? AND slack_ts = ? ORDER BY created_at, rowid",
+            (channel, ts),
+        )
         return [rows.message(row) for row in found]
 
     async def text_to_post(self, message_id: str, conversation_id: int) -> TextToPost:
@@ -92,5 +88,4 @@ class BurstRows(SQLiteConnection):
                 contact=contact,
             )
 
-        async with self._lock:
-            return await on_thread(self.db, read)  # one trip to the database thread
+        return await self._trip(read)  # one trip to the database thread

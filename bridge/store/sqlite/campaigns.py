@@ -53,12 +53,10 @@ class CampaignRows(SQLiteConnection):
             return await campaign_listening(self.db, utcnow())
 
     async def _read_specs(self, campaign_ids: list[str]) -> dict[str, CampaignSpec]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                f"SELECT id, spec FROM campaigns WHERE id IN {rows.ONE_OF}",  # noqa: S608
-                (rows.listed(campaign_ids),),
-            )
+        found = await self._all(
+            f"SELECT id, spec FROM campaigns WHERE id IN {rows.ONE_OF}",  # noqa: S608
+            (rows.listed(campaign_ids),),
+        )
         return {row["id"]: CampaignSpec.model_validate_json(row["spec"]) for row in found}
 
     async def _campaigns_of(self, found: Sequence[aiosqlite.Row]) -> list[Campaign]:
@@ -103,12 +101,10 @@ class CampaignRows(SQLiteConnection):
         return await self._campaign_of(row)
 
     async def list_campaigns(self, *, limit: int = 20) -> list[Campaign]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                f"SELECT {_STATE} FROM campaigns ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
-                (limit,),
-            )
+        found = await self._all(
+            f"SELECT {_STATE} FROM campaigns ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
+            (limit,),
+        )
         return await self._campaigns_of(found)
 
     async def _move(
@@ -196,22 +192,18 @@ class CampaignRows(SQLiteConnection):
         )
 
     async def campaign_recipients(self, campaign_id: str) -> list[Recipient]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY seq",
-                (campaign_id,),
-            )
+        found = await self._all(
+            "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY seq",
+            (campaign_id,),
+        )
         return [rows.recipient(row) for row in found]
 
     async def pending_recipients(self, campaign_id: str, *, limit: int) -> list[Recipient]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM campaign_recipients WHERE campaign_id = ? AND state = 'pending'"
-                " ORDER BY seq LIMIT ?",
-                (campaign_id, limit),
-            )
+        found = await self._all(
+            "SELECT * FROM campaign_recipients WHERE campaign_id = ? AND state = 'pending'"
+            " ORDER BY seq LIMIT ?",
+            (campaign_id, limit),
+        )
         return [rows.recipient(row) for row in found]
 
     async def queue_campaign_text(
@@ -308,17 +300,15 @@ class CampaignRows(SQLiteConnection):
     ) -> tuple[Campaign, Message] | None:
         if not await self._listening.listening(self._any_listening):
             return None
-        async with self._lock:
-            row = await rows.fetchone(
-                self.db,
-                """
-                SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                WHERE c.channel = ? AND c.business_number = ? AND c.subscriber = ?
-                  AND m.campaign_id IS NOT NULL AND m.sid IS NOT NULL
-                ORDER BY m.created_at DESC LIMIT 1
-                """,
-                (channel.value, business_number, subscriber),
-            )
+        row = await self._one(
+            """
+            SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE c.channel = ? AND c.business_number = ? AND c.subscriber = ?
+              AND m.campaign_id IS NOT NULL AND m.sid IS NOT NULL
+            ORDER BY m.created_at DESC LIMIT 1
+            """,
+            (channel.value, business_number, subscriber),
+        )
         if row is None:
             return None
         message = rows.message(row)
@@ -355,18 +345,15 @@ class CampaignRows(SQLiteConnection):
         return opened
 
     async def campaign_contacts(self) -> list[Contact]:
-        async with self._lock:
-            found = await rows.fetchall(self.db, "SELECT * FROM contacts ORDER BY phone")
+        found = await self._all("SELECT * FROM contacts ORDER BY phone")
         return [rows.contact(row) for row in found]
 
     async def last_texts(
         self, business_number: str, channel: Channel
     ) -> dict[str, datetime | None]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT subscriber, last_inbound_at FROM conversations"
-                " WHERE channel = ? AND business_number = ?",
-                (channel.value, business_number),
-            )
+        found = await self._all(
+            "SELECT subscriber, last_inbound_at FROM conversations"
+            " WHERE channel = ? AND business_number = ?",
+            (channel.value, business_number),
+        )
         return {row["subscriber"]: rows.dt(row["last_inbound_at"]) for row in found}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
 
@@ -20,6 +19,5 @@ class CannedRows(SQLiteConnection):
         return await self._write("DELETE FROM canned WHERE name = ?", (name,)) == 1
 
     async def list_canned(self) -> dict[str, str]:
-        async with self._lock:
-            found = await rows.fetchall(self.db, "SELECT name, text FROM canned ORDER BY name")
+        found = await self._all("SELECT name, text FROM canned ORDER BY name")
         return {name: text for name, text in found}

@@ -69,8 +69,7 @@ class ConsentRows(SQLiteConnection):
         )
 
     async def consent_log(self) -> list[ConsentEvent]:
-        async with self._lock:
-            found = await rows.fetchall(self.db, "SELECT * FROM consent_events ORDER BY at, id")
+        found = await self._all("SELECT * FROM consent_events ORDER BY at, id")
         return [
             ConsentEvent(
                 channel=Channel(row["channel"]),

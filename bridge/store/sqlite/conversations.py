@@ -151,13 +151,11 @@ class ConversationRows(SQLiteConnection):
             InboxFilter.FLAGGED: ("flagged = 1 AND status = 'open'", ()),
             InboxFilter.CAMPAIGNS: ("0", ()),
         }[inbox]
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                f"SELECT * FROM conversations WHERE {where[0]}"  # noqa: S608 - fixed fragments
-                " ORDER BY last_activity_at DESC LIMIT ?",
-                (*where[1], limit),
-            )
+        found = await self._all(
+            f"SELECT * FROM conversations WHERE {where[0]}"  # noqa: S608 - fixed fragments
+            " ORDER BY last_activity_at DESC LIMIT ?",
+            (*where[1], limit),
+        )
         return [rows.conversation(row) for row in found]
 
     async def set_thread(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bridge.models import DraftOutcome, EntryOutcomes
-from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
 _COUNT = {
@@ -24,14 +23,12 @@ class DraftTallyRows(SQLiteConnection):
                 await db.execute(_COUNT[outcome], (entry_id,))
 
     async def draft_outcomes(self, *, limit: int) -> list[EntryOutcomes]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT entry_id, sent, edited, discarded FROM draft_outcomes"
-                " WHERE edited + discarded > 0 ORDER BY (edited + discarded) DESC, entry_id"
-                " LIMIT ?",
-                (limit,),
-            )
+        found = await self._all(
+            "SELECT entry_id, sent, edited, discarded FROM draft_outcomes"
+            " WHERE edited + discarded > 0 ORDER BY (edited + discarded) DESC, entry_id"
+            " LIMIT ?",
+            (limit,),
+        )
         return [
             EntryOutcomes(
                 entry_id=row["entry_id"],

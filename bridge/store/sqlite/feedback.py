@@ -15,15 +15,13 @@ class FeedbackRows(SQLiteConnection):
     """FeedbackStore on SQLite."""
 
     async def ratings_since(self, since: datetime) -> list[Answer]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                # Few campaigns: the spec is read once per campaign row the join meets.
-                "SELECT a.* FROM campaign_answers a JOIN campaigns c ON c.id = a.campaign_id"
-                " WHERE a.at >= ? AND json_extract(c.spec, '$.feedback') IS NOT NULL"
-                " ORDER BY a.at, a.subscriber",
-                (rows.ts(since),),
-            )
+        found = await self._all(
+            # Few campaigns: the spec is read once per campaign row the join meets.
+            "SELECT a.* FROM campaign_answers a JOIN campaigns c ON c.id = a.campaign_id"
+            " WHERE a.at >= ? AND json_extract(c.spec, '$.feedback') IS NOT NULL"
+            " ORDER BY a.at, a.subscriber",
+            (rows.ts(since),),
+        )
         return [answer_of(row) for row in found]
 
     async def counted_answer(self, campaign_id: str, subscriber: str) -> Answer | None:

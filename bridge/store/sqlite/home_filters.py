@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bridge.models import InboxFilter
-from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
 
@@ -18,6 +17,5 @@ class HomeFilterRows(SQLiteConnection):
         )
 
     async def home_viewers(self) -> dict[str, InboxFilter]:
-        async with self._lock:
-            found = await rows.fetchall(self.db, "SELECT user, filter FROM home_viewers")
+        found = await self._all("SELECT user, filter FROM home_viewers")
         return {user: InboxFilter(f) for user, f in found}

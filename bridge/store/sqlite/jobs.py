@@ -176,10 +176,8 @@ class JobRows(SQLiteConnection):
         )
 
     async def queue_depth(self) -> dict[str, int]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT CASE WHEN state = 'dead' THEN 'dead' ELSE kind END, count(*)"
-                " FROM jobs GROUP BY 1",
-            )
+        found = await self._all(
+            "SELECT CASE WHEN state = 'dead' THEN 'dead' ELSE kind END, count(*)"
+            " FROM jobs GROUP BY 1",
+        )
         return {name: count for name, count in found}

@@ -21,17 +21,14 @@ class LessonRows(SQLiteConnection):
         return lesson if added == 1 else None
 
     async def get_lesson(self, lesson_id: str) -> Lesson | None:
-        async with self._lock:
-            row = await rows.fetchone(self.db, "SELECT doc FROM lessons WHERE id = ?", (lesson_id,))
+        row = await self._one("SELECT doc FROM lessons WHERE id = ?", (lesson_id,))
         return None if row is None else Lesson.model_validate_json(row["doc"])
 
     async def pending_lessons(self, *, limit: int) -> list[Lesson]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT doc FROM lessons WHERE state = ? ORDER BY proposed_at, id LIMIT ?",
-                (LessonState.PENDING.value, limit),
-            )
+        found = await self._all(
+            "SELECT doc FROM lessons WHERE state = ? ORDER BY proposed_at, id LIMIT ?",
+            (LessonState.PENDING.value, limit),
+        )
         return [Lesson.model_validate_json(row["doc"]) for row in found]
 
     async def decide_lesson(

@@ -156,13 +156,11 @@ class MessageRows(SQLiteConnection):
         self, conversation_id: int, *, limit: int, until: datetime | None = None
     ) -> list[Message]:
         latest = math.inf if until is None else rows.ts(until)
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM messages WHERE conversation_id = ? AND created_at <= ?"
-                " ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (conversation_id, latest, limit),
-            )
+        found = await self._all(
+            "SELECT * FROM messages WHERE conversation_id = ? AND created_at <= ?"
+            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (conversation_id, latest, limit),
+        )
         return [rows.message(row) for row in reversed(found)]
 
     async def set_message_slack_ts(

@@ -43,13 +43,11 @@ class NotificationRows(SQLiteConnection):
         return True
 
     async def digest_items(self, via: str, to: str, *, due_by: datetime) -> list[DigestItem]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT item FROM digest_items WHERE via = ? AND recipient = ? AND sent = 0"
-                " AND due <= ? ORDER BY rowid",
-                (via, to, rows.ts(due_by)),
-            )
+        found = await self._all(
+            "SELECT item FROM digest_items WHERE via = ? AND recipient = ? AND sent = 0"
+            " AND due <= ? ORDER BY rowid",
+            (via, to, rows.ts(due_by)),
+        )
         return [DigestItem.model_validate_json(item) for (item,) in found]
 
     async def finish_digest(self, key: str, item_ids: Sequence[str]) -> None:

@@ -4,9 +4,11 @@ sharing a file share a host."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from bridge.models import PaceTurn
+from bridge.store.sqlite import rows
 from bridge.store.sqlite.connection import SQLiteConnection
 
 # Parameters: ?1 the key, ?2 now, ?3 the interval, ?4 the tolerance, ?5 within.
@@ -39,7 +41,11 @@ class PaceRows(SQLiteConnection):
     async def reserve_pace(
         self, key: str, *, interval: float, tolerance: float, within: float
     ) -> PaceTurn:
-        row = await self._one(_RESERVE, (key, time.time(), interval, tolerance, within))
+        def reserve(db: sqlite3.Connection) -> sqlite3.Row | None:
+            # The clock is read in the writer's turn: the reservation is against now.
+            return rows.one(db, _RESERVE, (key, time.time(), interval, tolerance, within))
+
+        row = await self._transaction(reserve)
         assert row is not None  # an upsert returns its row
         return PaceTurn(
             taken=bool(row["taken"]),

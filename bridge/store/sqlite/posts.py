@@ -71,21 +71,17 @@ class PostRows(SQLiteConnection):
         )
 
     async def unsettled_posts(self, channel: str) -> list[SlackPost]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT * FROM slack_posts WHERE channel = ? AND ts IS NULL ORDER BY started_at",
-                (channel,),
-            )
+        found = await self._all(
+            "SELECT * FROM slack_posts WHERE channel = ? AND ts IS NULL ORDER BY started_at",
+            (channel,),
+        )
         return [rows.post(row) for row in found]
 
     async def landed_post(self, channel: str, ts: str) -> SlackPost | None:
         # No index: asked only for a reply in a thread the store does not know (rare),
         # of a table that keeps a week of posts.
-        async with self._lock:
-            found = await rows.fetchone(
-                self.db,
-                "SELECT * FROM slack_posts WHERE channel = ? AND ts = ? LIMIT 1",
-                (channel, ts),
-            )
+        found = await self._one(
+            "SELECT * FROM slack_posts WHERE channel = ? AND ts = ? LIMIT 1",
+            (channel, ts),
+        )
         return rows.post(found) if found else None

@@ -26,13 +26,11 @@ class PushSubscriptionRows(SQLiteConnection):
         )
 
     async def push_subscriptions(self, user: str) -> list[PushSubscription]:
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT endpoint, p256dh, auth, created_at FROM push_subscriptions"
-                " WHERE user = ? ORDER BY created_at, endpoint",
-                (user,),
-            )
+        found = await self._all(
+            "SELECT endpoint, p256dh, auth, created_at FROM push_subscriptions"
+            " WHERE user = ? ORDER BY created_at, endpoint",
+            (user,),
+        )
         return [
             PushSubscription(
                 user=user,

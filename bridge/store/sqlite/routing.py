@@ -40,13 +40,11 @@ class RoutingRows(SQLiteConnection):
         counts = dict.fromkeys(assignees, 0)
         if not assignees:
             return counts
-        async with self._lock:
-            found = await rows.fetchall(
-                self.db,
-                "SELECT assignee, count(*) FROM conversations"  # noqa: S608 - placeholders only
-                f" WHERE assignee IN {rows.ONE_OF} AND status = 'open'"
-                " GROUP BY assignee",
-                (rows.listed(assignees),),
-            )
+        found = await self._all(
+            "SELECT assignee, count(*) FROM conversations"  # noqa: S608 - placeholders only
+            f" WHERE assignee IN {rows.ONE_OF} AND status = 'open'"
+            " GROUP BY assignee",
+            (rows.listed(assignees),),
+        )
         counts.update({row[0]: row[1] for row in found})
         return counts

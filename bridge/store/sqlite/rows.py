@@ -168,8 +168,13 @@ async def fetchone(
 def one(db: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
     """`fetchone` on the database thread: the statement runs to its end (a RETURNING
     or a read left half-stepped would still be open at COMMIT)."""
-    found = db.execute(sql, tuple(params)).fetchall()
+    found = every(db, sql, params)
     return found[0] if found else None
+
+
+def every(db: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    """`fetchall` on the database thread."""
+    return db.execute(sql, tuple(params)).fetchall()
 
 
 def campaign(row: aiosqlite.Row, spec: CampaignSpec) -> Campaign:
