@@ -1,7 +1,7 @@
 """Chaos soak: `serve` processes on one SQLite file behind HAProxy, under faults.
 
     .venv/bin/python bench/chaos.py [--minutes 10] [--texts 10000] [--numbers 200]
-                                    [--replies 2000] [--processes 3] [--seed 1]
+                                    [--replies 2000] [--processes 3] [--seed 1] [--keep]
 
 Subscribers text (each one text at a time, a few dozen at once, taking turns) and
 agents answer in their threads, while a controller SIGKILLs a random process (any but
@@ -376,7 +376,7 @@ async def soak(plan: Plan, workdir: Path, slack: SlackEmulator, twilio: TwilioEm
     return figures
 
 
-async def main(plan: Plan) -> bool:
+async def main(plan: Plan, *, keep: bool = False) -> bool:
     slack = SlackEmulator()
     slack.add_channel(INBOX, "sms-inbox")
     twilio = TwilioEmulator()
@@ -384,7 +384,14 @@ async def main(plan: Plan) -> bool:
     await twilio.start()
     before = loadavg()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-chaos-") as workdir:
+        folder = (
+            contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-chaos-"))
+            if keep
+            else tempfile.TemporaryDirectory(prefix="bench-chaos-")
+        )
+        with folder as workdir:
+            if keep:  # to read what a failed invariant leaves: logs and the SQLite file
+                progress(f"the soak's folder is kept: {workdir}")
             figures = await soak(plan, Path(workdir), slack, twilio)
     finally:
         await twilio.stop()
@@ -396,7 +403,8 @@ async def main(plan: Plan) -> bool:
     return figures.passed(plan)
 
 
-def _plan(argv: list[str]) -> Plan:
+def _options(argv: list[str]) -> tuple[Plan, bool]:
+    """The plan, and whether to keep the soak's folder."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--texts", type=int, default=10_000)
@@ -412,9 +420,12 @@ def _plan(argv: list[str]) -> Plan:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--short", action="store_true", help="the test suite's 60 s plan")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the soak's folder (logs, SQLite file)"
+    )
     args = parser.parse_args(argv)
     if args.short:
-        return replace(Plan.short(), seed=args.seed)
+        return replace(Plan.short(), seed=args.seed), args.keep
     if (
         not (1 <= args.active <= args.numbers <= args.texts)
         or min(args.minutes, args.post_rate) <= 0
@@ -433,8 +444,9 @@ def _plan(argv: list[str]) -> Plan:
         active=args.active,
         bridge_post_rate=str(args.post_rate),
         seed=args.seed,
-    )
+    ), args.keep
 
 
 if __name__ == "__main__":
-    sys.exit(0 if asyncio.run(main(_plan(sys.argv[1:]))) else 1)
+    plan, keep = _options(sys.argv[1:])
+    sys.exit(0 if asyncio.run(main(plan, keep=keep)) else 1)

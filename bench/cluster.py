@@ -27,7 +27,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import HOST, REPO, free_port
+from bench.common import HOST, REPO, base_env, free_port
 from bridge.app import SLACK_TIMEOUT
 from bridge.sandbox.recorder import WebhookResponse
 from bridge.sandbox.shown import parents, shown_by_message
@@ -191,7 +191,10 @@ class Cluster:
         self.db = workdir / "bridge.db"
         self.port = free_port()
         # One place for settings every process gets (e.g. shared pacing, when it lands).
-        every = emulator_env(slack, twilio, self.db) | CLUSTER_ENV | dict(env or {})
+        # base_env passes PYTHONPATH on: a soak can run another checkout of the product.
+        every = (
+            base_env(workdir) | emulator_env(slack, twilio, self.db) | CLUSTER_ENV | dict(env or {})
+        )
         self.members = [
             Member(f"serve-{i}", free_port(), every, workdir / f"serve-{i}.log")
             for i in range(size)
